@@ -1,0 +1,383 @@
+/* The ferry client: one SSH connection, host key checking against
+ * known_hosts, publickey authentication, then the forwards. */
+#include "client.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fwd/local.h"
+#include "fwd/pump.h"
+#include "keys/key.h"
+#include "keys/keyfile.h"
+#include "keys/known_hosts.h"
+#include "net/conn.h"
+#include "util/log.h"
+
+#define EXIT_FAILURE_SSH	255
+
+/* Everything one run of the client owns. */
+struct client {
+	uv_loop_t		*loop;
+	struct options		*o;
+	struct net_conn		*nc;
+	struct pump_set		 pumps;
+	struct key		*ids[MAX_IDENTITIES];
+	int			 nids;
+	int			 next_id;
+	struct fwd_local	*locals[MAX_FORWARDS];
+	int			 nlocals;
+	uv_signal_t		 sig[3];
+	int			 exit_code;
+	bool			 authenticated;
+	bool			 stopping;
+};
+
+static void
+load_identities(struct client *cl)
+{
+	struct options *o = cl->o;
+	char err[256];
+	struct key *k;
+	int i, r;
+
+	for (i = 0; i < o->nidentity; i++) {
+		r = keyfile_load_private(o->identity[i], &k, err, sizeof(err));
+		if (r == 0) {
+			cl->ids[cl->nids++] = k;
+			log_verbose("Will attempt key: %s %s", o->identity[i],
+			    key_type_name(k));
+			continue;
+		}
+		/* Default keys that do not exist are not worth a word. */
+		if (!o->identity_given && strstr(err, "No such file") != NULL)
+			continue;
+		log_error("Load key \"%s\": %s", o->identity[i], err);
+	}
+}
+
+static void
+stop(struct client *cl, int code, const char *why)
+{
+	int i;
+
+	if (cl->stopping)
+		return;
+	cl->stopping = true;
+	cl->exit_code = code;
+	if (why != NULL && why[0] != '\0')
+		log_error("%s", why);
+	for (i = 0; i < cl->nlocals; i++)
+		fwd_local_stop(cl->locals[i]);
+	cl->nlocals = 0;
+	for (i = 0; i < 3; i++)
+		uv_close((uv_handle_t *)&cl->sig[i], NULL);
+	if (cl->nc != NULL)
+		net_conn_close(cl->nc, "");
+}
+
+static const char *
+alg_for_type(unsigned type)
+{
+	switch (type) {
+	case KEY_ED25519:
+		return "ssh-ed25519";
+	case KEY_ECDSA_P256:
+		return "ecdsa-sha2-nistp256";
+	default:
+		return "rsa-sha2-512,rsa-sha2-256";
+	}
+}
+
+/* Host key algorithms with the types known_hosts lists for this host
+ * first, as ssh orders them, so a known key is asked for. */
+static char *
+hostkey_algs(const struct client *cl)
+{
+	static const unsigned order[] = { KEY_ED25519, KEY_ECDSA_P256,
+	    KEY_RSA };
+	char buf[256] = "";
+	unsigned known = 0, t;
+	int i, pass;
+
+	for (i = 0; i < cl->o->nknown_hosts; i++)
+		kh_known_types(cl->o->known_hosts[i], cl->o->host,
+		    cl->o->port, &known);
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < 3; i++) {
+			t = order[i];
+			if (((known >> t) & 1) != (pass == 0 ? 1u : 0u))
+				continue;
+			if (buf[0] != '\0')
+				strcat(buf, ",");
+			strcat(buf, alg_for_type(t));
+		}
+	return strdup(buf);
+}
+
+static void
+changed_warning(const struct key *k, const struct kh_result *res)
+{
+	char fp[128];
+
+	key_fingerprint(k, fp, sizeof(fp));
+	log_plain("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+	    "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n"
+	    "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+	    "IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\n"
+	    "Someone could be eavesdropping on you right now "
+	    "(man-in-the-middle attack)!\n"
+	    "It is also possible that a host key has just been changed.\n"
+	    "The fingerprint for the %s key sent by the remote host is\n%s.\n"
+	    "Offending %s key in %s:%d\n"
+	    "Host key for %s has changed and ferry refuses to connect.",
+	    key_type_name(k), fp, key_type_name(k), res->file, res->line,
+	    res->file[0] ? "this host" : "this host");
+}
+
+/* Decides whether to trust the server's key (ssh's rules; a changed key
+ * is refused whatever StrictHostKeyChecking says, since forwarding over
+ * it is exactly what an attacker would want). */
+static bool
+check_host_key(struct client *cl, const struct key *k)
+{
+	struct options *o = cl->o;
+	struct kh_result res;
+	char err[256], name[300], fp[128];
+	int i;
+
+	memset(&res, 0, sizeof(res));
+	res.status = KH_NEW;
+	for (i = 0; i < o->nknown_hosts; i++)
+		if (kh_check_file(o->known_hosts[i], o->host, o->port, k,
+		    &res, err, sizeof(err)) != 0)
+			log_info("%s", err);
+	kh_hostname(o->host, o->port, name, sizeof(name));
+	key_fingerprint(k, fp, sizeof(fp));
+	switch (res.status) {
+	case KH_MATCH:
+		log_verbose("Host '%s' is known and matches the %s host key.",
+		    name, key_type_name(k));
+		return true;
+	case KH_REVOKED:
+		log_error("Host key %s %s revoked by file %s", key_type_name(k),
+		    fp, res.file);
+		return false;
+	case KH_CHANGED:
+		changed_warning(k, &res);
+		return false;
+	case KH_NEW:
+		break;
+	}
+	if (o->strict == SHK_YES || o->strict == SHK_ASK) {
+		log_error("No %s host key is known for %s and you have "
+		    "requested strict checking.", key_type_name(k), name);
+		return false;
+	}
+	if (kh_add(o->known_hosts[0], o->host, o->port, k,
+	    o->hash_known_hosts, err, sizeof(err)) != 0)
+		log_error("Failed to add the host to the list of known hosts "
+		    "(%s): %s", o->known_hosts[0], err);
+	else
+		log_plain("Warning: Permanently added '%s' (%s) to the list of "
+		    "known hosts.", name, key_type_name(k));
+	return true;
+}
+
+static void
+try_next_key(struct client *cl)
+{
+	struct ssh_conn *ssh = net_conn_ssh(cl->nc);
+
+	while (cl->next_id < cl->nids) {
+		struct key *k = cl->ids[cl->next_id++];
+
+		log_verbose("Offering public key: %s", key_type_name(k));
+		if (ssh_auth_pubkey(ssh, cl->o->user, k) == 0) {
+			net_conn_kick(cl->nc);
+			return;
+		}
+	}
+	log_plain("%s@%s: Permission denied (publickey).", cl->o->user,
+	    cl->o->hostname);
+	stop(cl, EXIT_FAILURE_SSH, NULL);
+}
+
+static void
+start_forwards(struct client *cl)
+{
+	struct options *o = cl->o;
+	struct fwd_local *fl;
+	char err[512];
+	int i;
+
+	for (i = 0; i < o->nlocal; i++) {
+		fl = fwd_local_start(cl->loop, &o->local[i],
+		    o->gateway_ports == 1, o->family, &cl->pumps, err,
+		    sizeof(err));
+		if (fl == NULL) {
+			log_error("%s", err);
+			log_error("Could not request local forwarding.");
+			if (o->exit_on_forward_failure == 1) {
+				stop(cl, EXIT_FAILURE_SSH, "Error: local "
+				    "port forwarding failed");
+				return;
+			}
+			continue;
+		}
+		cl->locals[cl->nlocals++] = fl;
+		if (o->local[i].listen_port == 0)
+			log_plain("Allocated port %d for local forward to "
+			    "%s:%d", fwd_local_port(fl), o->local[i].host,
+			    o->local[i].port);
+	}
+}
+
+static void
+on_event(void *ud, struct ssh_event *ev)
+{
+	struct client *cl = ud;
+
+	if (ev->type >= SSH_EV_CHAN_CONFIRM && ev->type <= SSH_EV_CHAN_WINDOW &&
+	    ev->type != SSH_EV_CHAN_OPEN_REQUEST) {
+		if (ev->chan_ud != NULL)
+			pump_event(ev->chan_ud, ev);
+		return;
+	}
+	switch (ev->type) {
+	case SSH_EV_HOSTKEY:
+		ev->u.hostkey.accept = check_host_key(cl, ev->u.hostkey.key);
+		break;
+	case SSH_EV_AUTH_READY:
+		log_verbose("Remote protocol version %s; cipher %s",
+		    ssh_peer_version(net_conn_ssh(cl->nc)),
+		    ssh_cipher_name(net_conn_ssh(cl->nc), true));
+		try_next_key(cl);
+		break;
+	case SSH_EV_AUTH_FAILURE:
+		if (strstr(ev->u.auth_failure.methods, "publickey") == NULL) {
+			log_plain("%s@%s: Permission denied (%s).",
+			    cl->o->user, cl->o->hostname,
+			    ev->u.auth_failure.methods);
+			stop(cl, EXIT_FAILURE_SSH, NULL);
+			break;
+		}
+		try_next_key(cl);
+		break;
+	case SSH_EV_AUTH_BANNER:
+		if (log_get_level() > LOG_QUIET)
+			fputs(ev->u.text.text, stderr);
+		break;
+	case SSH_EV_AUTH_SUCCESS:
+		cl->authenticated = true;
+		log_verbose("Authenticated to %s ([%s]:%d) using \"publickey\".",
+		    cl->o->hostname, net_conn_peer_ip(cl->nc), cl->o->port);
+		start_forwards(cl);
+		break;
+	case SSH_EV_KEX_DONE:
+		pump_resume_all(&cl->pumps);
+		break;
+	case SSH_EV_DEBUG:
+		log_verbose("Remote: %s", ev->u.text.text);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+on_connected(void *ud)
+{
+	struct client *cl = ud;
+
+	log_verbose("Connection established.");
+	(void)cl;
+}
+
+static void
+on_drained(void *ud)
+{
+	struct client *cl = ud;
+
+	pump_resume_all(&cl->pumps);
+}
+
+static void
+on_closed(void *ud, const char *why)
+{
+	struct client *cl = ud;
+
+	cl->nc = NULL;
+	pump_abort_all(&cl->pumps);
+	if (cl->stopping)
+		return;
+	if (cl->authenticated && strncmp(why, "Connection closed", 17) == 0)
+		stop(cl, EXIT_FAILURE_SSH, "Connection to remote host closed "
+		    "by remote host.");
+	else
+		stop(cl, EXIT_FAILURE_SSH, why);
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+	struct client *cl = h->data;
+	char msg[64];
+
+	snprintf(msg, sizeof(msg), "Killed by signal %d.", signum);
+	log_verbose("%s", msg);
+	stop(cl, EXIT_FAILURE_SSH, NULL);
+}
+
+int
+client_run(struct options *o)
+{
+	static const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+	static const struct net_conn_ops ops = {
+		.event = on_event,
+		.connected = on_connected,
+		.drained = on_drained,
+		.closed = on_closed,
+	};
+	struct client cl;
+	struct net_conn_opts no;
+	struct ssh_config cfg;
+	char port[16], *hk_algs;
+	int i;
+
+	memset(&cl, 0, sizeof(cl));
+	cl.o = o;
+	cl.loop = uv_default_loop();
+	load_identities(&cl);
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < 3; i++) {
+		uv_signal_init(cl.loop, &cl.sig[i]);
+		cl.sig[i].data = &cl;
+		uv_signal_start(&cl.sig[i], on_signal, sigs[i]);
+	}
+	hk_algs = hostkey_algs(&cl);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.role = SSH_ROLE_CLIENT;
+	cfg.ciphers = o->ciphers;
+	cfg.macs = o->macs;
+	cfg.hostkey_algs = hk_algs;
+	cfg.rekey_bytes = (uint64_t)o->rekey_bytes;
+	snprintf(port, sizeof(port), "%d", o->port);
+	memset(&no, 0, sizeof(no));
+	no.host = o->hostname;
+	no.port = port;
+	no.family = o->family;
+	no.connect_timeout_ms = (unsigned)o->connect_timeout * 1000;
+	log_verbose("Connecting to %s port %s.", o->hostname, port);
+	cl.nc = net_conn_start(cl.loop, &no, &cfg, &ops, &cl);
+	cl.pumps.nc = cl.nc;
+	if (cl.nc == NULL)
+		stop(&cl, EXIT_FAILURE_SSH, "out of memory");
+	uv_run(cl.loop, UV_RUN_DEFAULT);
+	free(hk_algs);
+	for (i = 0; i < cl.nids; i++)
+		key_free(cl.ids[i]);
+	uv_loop_close(cl.loop);
+	return cl.exit_code;
+}

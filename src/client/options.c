@@ -1,0 +1,845 @@
+/* Command line and ssh_config parsing for ferry. */
+#include "options.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ssh/cipher.h"
+#include "ssh/ssh.h"
+
+#define MAX_CONFIG_SIZE	(1024 * 1024)
+
+void
+options_init(struct options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->port = -1;
+	o->family = AF_UNSPEC;
+	o->strict = SHK_UNSET;
+	o->batch_mode = -1;
+	o->rekey_bytes = -1;
+	o->connect_timeout = -1;
+	o->gateway_ports = -1;
+	o->exit_on_forward_failure = -1;
+	o->hash_known_hosts = -1;
+	o->log_level = LOG_INFO;
+}
+
+void
+options_free(struct options *o)
+{
+	int i;
+
+	free(o->host);
+	free(o->hostname);
+	free(o->user);
+	for (i = 0; i < o->nidentity; i++)
+		free(o->identity[i]);
+	for (i = 0; i < o->nknown_hosts; i++)
+		free(o->known_hosts[i]);
+	free(o->ciphers);
+	free(o->macs);
+	free(o->config_file);
+	free(o->log_file);
+	memset(o, 0, sizeof(*o));
+}
+
+/* "~/" expands to the home directory, as ssh does for file keywords. */
+static char *
+expand_tilde(const char *path)
+{
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+	char *out;
+
+	if (strncmp(path, "~/", 2) != 0)
+		return strdup(path);
+	if (home == NULL && (pw = getpwuid(getuid())) != NULL)
+		home = pw->pw_dir;
+	if (home == NULL)
+		home = "/";
+	if (asprintf(&out, "%s/%s", home, path + 2) < 0)
+		return NULL;
+	return out;
+}
+
+static int
+parse_yesno(const char *v, int *out)
+{
+	if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0)
+		*out = 1;
+	else if (strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0)
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+/* A byte count with an optional K/M/G suffix (RekeyLimit). */
+static int
+parse_size(const char *v, int64_t *out)
+{
+	char *end;
+	unsigned long long n;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (toupper((unsigned char)*end)) {
+	case 'K': n <<= 10; end++; break;
+	case 'M': n <<= 20; end++; break;
+	case 'G': n <<= 30; end++; break;
+	default: break;
+	}
+	if (*end != '\0' || n < 16 || n > INT64_MAX)
+		return -1;
+	*out = (int64_t)n;
+	return 0;
+}
+
+typedef int (*kw_fn)(struct options *, char **args, int nargs, char *err,
+    size_t errlen);
+
+static int
+kw_port(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	char *end;
+	long v = strtol(a[0], &end, 10);
+
+	if (*end != '\0' || v < 1 || v > 65535) {
+		snprintf(err, errlen, "Bad port '%s'", a[0]);
+		return -1;
+	}
+	if (o->port < 0)
+		o->port = (int)v;
+	return 0;
+}
+
+static int
+set_str(char **field, const char *v)
+{
+	if (*field == NULL && (*field = strdup(v)) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+kw_user(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	return set_str(&o->user, a[0]);
+}
+
+static int
+kw_hostname(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	return set_str(&o->hostname, a[0]);
+}
+
+static int
+kw_identity(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	if (o->nidentity >= MAX_IDENTITIES) {
+		snprintf(err, errlen, "Too many identity files specified "
+		    "(max %d)", MAX_IDENTITIES);
+		return -1;
+	}
+	if ((o->identity[o->nidentity] = expand_tilde(a[0])) == NULL)
+		return -1;
+	o->nidentity++;
+	o->identity_given = true;
+	return 0;
+}
+
+static int
+kw_strict(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	enum strict_hk v;
+
+	if (strcasecmp(a[0], "yes") == 0 || strcasecmp(a[0], "true") == 0)
+		v = SHK_YES;
+	else if (strcasecmp(a[0], "no") == 0 || strcasecmp(a[0], "off") == 0 ||
+	    strcasecmp(a[0], "false") == 0)
+		v = SHK_NO;
+	else if (strcasecmp(a[0], "accept-new") == 0)
+		v = SHK_ACCEPT_NEW;
+	else if (strcasecmp(a[0], "ask") == 0)
+		v = SHK_ASK;
+	else {
+		snprintf(err, errlen, "unsupported StrictHostKeyChecking "
+		    "value '%s'", a[0]);
+		return -1;
+	}
+	if (o->strict == SHK_UNSET)
+		o->strict = v;
+	return 0;
+}
+
+static int
+kw_known_hosts(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	int i;
+
+	if (o->nknown_hosts > 0)
+		return 0;
+	for (i = 0; i < n && i < MAX_KH_FILES; i++)
+		if ((o->known_hosts[o->nknown_hosts++] =
+		    expand_tilde(a[i])) == NULL)
+			return -1;
+	return 0;
+}
+
+static int
+yesno_into(int *field, const char *kw, const char *v, char *err,
+    size_t errlen)
+{
+	int b;
+
+	if (parse_yesno(v, &b) != 0) {
+		snprintf(err, errlen, "%s takes yes or no, not '%s'", kw, v);
+		return -1;
+	}
+	if (*field < 0)
+		*field = b;
+	return 0;
+}
+
+static int
+kw_batch(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	return yesno_into(&o->batch_mode, "BatchMode", a[0], err, errlen);
+}
+
+static int
+kw_gateway(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	return yesno_into(&o->gateway_ports, "GatewayPorts", a[0], err,
+	    errlen);
+}
+
+static int
+kw_exit_fwd(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	return yesno_into(&o->exit_on_forward_failure, "ExitOnForwardFailure",
+	    a[0], err, errlen);
+}
+
+static int
+kw_hash_kh(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	return yesno_into(&o->hash_known_hosts, "HashKnownHosts", a[0], err,
+	    errlen);
+}
+
+static int
+alg_list(char **field, const char *v, const char *all, const char *what,
+    char *err, size_t errlen)
+{
+	char bad[128];
+
+	if (ssh_algs_validate(v, all, bad, sizeof(bad)) >= 0) {
+		snprintf(err, errlen, "Unknown %s '%s' (supported: %s)", what,
+		    bad, all);
+		return -1;
+	}
+	return set_str(field, v);
+}
+
+static int
+kw_ciphers(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	return alg_list(&o->ciphers, a[0], ssh_cipher_all, "cipher type",
+	    err, errlen);
+}
+
+static int
+kw_macs(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	return alg_list(&o->macs, a[0], ssh_mac_all, "MAC", err, errlen);
+}
+
+static int
+kw_rekey(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	int64_t v = 0;
+
+	if (strcasecmp(a[0], "default") != 0 && strcasecmp(a[0], "none") != 0 &&
+	    parse_size(a[0], &v) != 0) {
+		snprintf(err, errlen, "Bad RekeyLimit '%s'", a[0]);
+		return -1;
+	}
+	/* A second argument is the time limit; accepted, applied later. */
+	if (o->rekey_bytes < 0)
+		o->rekey_bytes = v;
+	return 0;
+}
+
+static int
+kw_timeout(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	char *end;
+	long v = strtol(a[0], &end, 10);
+
+	if (*end != '\0' || v < 0 || v > 86400) {
+		snprintf(err, errlen, "Bad ConnectTimeout '%s'", a[0]);
+		return -1;
+	}
+	if (o->connect_timeout < 0)
+		o->connect_timeout = (int)v;
+	return 0;
+}
+
+static int
+add_local(struct options *o, const char *spec, char *err, size_t errlen)
+{
+	if (o->nlocal >= MAX_FORWARDS) {
+		snprintf(err, errlen, "too many forwards (max %d)",
+		    MAX_FORWARDS);
+		return -1;
+	}
+	if (fwd_spec_parse(spec, FWD_LOCAL, &o->local[o->nlocal], err,
+	    errlen) != 0)
+		return -1;
+	o->nlocal++;
+	return 0;
+}
+
+/* LocalForward [bind_address:]port host:hostport */
+static int
+kw_local(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	char spec[600];
+
+	if (n != 2) {
+		snprintf(err, errlen, "LocalForward takes "
+		    "[bind_address:]port host:hostport");
+		return -1;
+	}
+	snprintf(spec, sizeof(spec), "%s:%s", a[0], a[1]);
+	return add_local(o, spec, err, errlen);
+}
+
+static int
+kw_family(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	if (o->family != AF_UNSPEC)
+		return 0;
+	if (strcasecmp(a[0], "inet") == 0)
+		o->family = AF_INET;
+	else if (strcasecmp(a[0], "inet6") == 0)
+		o->family = AF_INET6;
+	else if (strcasecmp(a[0], "any") != 0) {
+		snprintf(err, errlen, "Bad AddressFamily '%s'", a[0]);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+kw_loglevel(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		enum log_level level;
+	} levels[] = {
+		{ "QUIET", LOG_QUIET }, { "FATAL", LOG_ERROR },
+		{ "ERROR", LOG_ERROR }, { "INFO", LOG_INFO },
+		{ "VERBOSE", LOG_VERBOSE }, { "DEBUG", LOG_VERBOSE },
+		{ "DEBUG1", LOG_VERBOSE }, { "DEBUG2", LOG_DEBUG },
+		{ "DEBUG3", LOG_DEBUG2 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (strcasecmp(a[0], levels[i].name) == 0) {
+			o->log_level = levels[i].level;
+			return 0;
+		}
+	snprintf(err, errlen, "Bad LogLevel '%s'", a[0]);
+	return -1;
+}
+
+/* Keywords ssh accepts that mean nothing for a forwarding-only client. */
+static int
+kw_ignored(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	return 0;
+}
+
+static const struct keyword {
+	const char	*name;
+	kw_fn		 fn;
+	int		 min_args;
+	int		 max_args;
+} keywords[] = {
+	{ "AddressFamily", kw_family, 1, 1 },
+	{ "BatchMode", kw_batch, 1, 1 },
+	{ "Ciphers", kw_ciphers, 1, 1 },
+	{ "ConnectTimeout", kw_timeout, 1, 1 },
+	{ "ExitOnForwardFailure", kw_exit_fwd, 1, 1 },
+	{ "GatewayPorts", kw_gateway, 1, 1 },
+	{ "GlobalKnownHostsFile", kw_ignored, 1, 8 },
+	{ "HashKnownHosts", kw_hash_kh, 1, 1 },
+	{ "HostName", kw_hostname, 1, 1 },
+	{ "IdentityFile", kw_identity, 1, 1 },
+	{ "LocalForward", kw_local, 1, 2 },
+	{ "LogLevel", kw_loglevel, 1, 1 },
+	{ "MACs", kw_macs, 1, 1 },
+	{ "Port", kw_port, 1, 1 },
+	{ "RekeyLimit", kw_rekey, 1, 2 },
+	{ "RequestTTY", kw_ignored, 1, 1 },
+	{ "SendEnv", kw_ignored, 1, 64 },
+	{ "SetEnv", kw_ignored, 1, 64 },
+	{ "StrictHostKeyChecking", kw_strict, 1, 1 },
+	{ "User", kw_user, 1, 1 },
+	{ "UserKnownHostsFile", kw_known_hosts, 1, 8 },
+};
+
+static const struct keyword *
+keyword_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+		if (strcasecmp(keywords[i].name, name) == 0)
+			return &keywords[i];
+	return NULL;
+}
+
+#define MAX_ARGS	64
+
+/* Splits a config line into words (double quotes group) in place. */
+static int
+split_words(char *s, char **words, int max)
+{
+	int n = 0;
+	char *out;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+			s++;
+		if (*s == '\0' || *s == '#')
+			return n;
+		if (n == max)
+			return -1;
+		if (n == 0) {	/* "Keyword=value" */
+			words[n++] = s;
+			while (*s != '\0' && *s != ' ' && *s != '\t' &&
+			    *s != '=')
+				s++;
+			if (*s == '\0')
+				return n;
+			*s++ = '\0';
+			while (*s == ' ' || *s == '\t' || *s == '=')
+				s++;
+			continue;
+		}
+		words[n++] = out = s;
+		if (*s == '"') {
+			words[n - 1] = out = ++s;
+			while (*s != '\0' && *s != '"')
+				*out++ = *s++;
+			if (*s != '"')
+				return -1;
+			s++;
+		} else {
+			while (*s != '\0' && *s != ' ' && *s != '\t' &&
+			    *s != '\r' && *s != '\n')
+				out++, s++;
+		}
+		if (*s != '\0')
+			s++;
+		*out = '\0';
+	}
+}
+
+static int
+apply_words(struct options *o, char **w, int n, const char *where,
+    char *err, size_t errlen)
+{
+	const struct keyword *kw;
+	char why[512];
+
+	if ((kw = keyword_find(w[0])) == NULL) {
+		snprintf(err, errlen, "%s: Bad configuration option: %s",
+		    where, w[0]);
+		return -1;
+	}
+	if (n - 1 < kw->min_args || n - 1 > kw->max_args) {
+		snprintf(err, errlen, "%s: %s: %s argument", where, kw->name,
+		    n - 1 < kw->min_args ? "missing" : "too many");
+		return -1;
+	}
+	why[0] = '\0';
+	if (kw->fn(o, w + 1, n - 1, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: %s", where, why[0] ? why :
+		    "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int
+options_apply_line(struct options *o, const char *line, const char *where,
+    char *err, size_t errlen)
+{
+	char *copy, *w[MAX_ARGS];
+	int n, r = -1;
+
+	if ((copy = strdup(line)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((n = split_words(copy, w, MAX_ARGS)) < 0)
+		snprintf(err, errlen, "%s: malformed line", where);
+	else if (n == 0)
+		r = 0;
+	else if (n == 1)
+		snprintf(err, errlen, "%s: %s: missing argument", where, w[0]);
+	else
+		r = apply_words(o, w, n, where, err, errlen);
+	free(copy);
+	return r;
+}
+
+/* One pattern list "a,b !c" against host: a negated match vetoes. */
+bool
+options_match_host(const char *patterns, const char *host)
+{
+	char buf[1024], *tok, *save = NULL;
+	bool match = false, neg;
+
+	snprintf(buf, sizeof(buf), "%s", patterns);
+	for (tok = strtok_r(buf, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		neg = *tok == '!';
+		if (fnmatch(neg ? tok + 1 : tok, host, FNM_CASEFOLD) == 0) {
+			if (neg)
+				return false;
+			match = true;
+		}
+	}
+	return match;
+}
+
+int
+options_read_text(struct options *o, const char *text, size_t len,
+    const char *fname, const char *host, char *err, size_t errlen)
+{
+	char line[4096], where[600], *w[MAX_ARGS], pats[1024];
+	size_t i = 0, j, ll;
+	int lineno = 0, n, k;
+	bool active = true;
+
+	while (i < len) {
+		for (j = i; j < len && text[j] != '\n'; j++)
+			;
+		ll = j - i;
+		lineno++;
+		snprintf(where, sizeof(where), "%s line %d", fname, lineno);
+		if (ll >= sizeof(line) || memchr(text + i, '\0', ll) != NULL) {
+			snprintf(err, errlen, "%s: line too long or contains "
+			    "a NUL byte", where);
+			return -1;
+		}
+		memcpy(line, text + i, ll);
+		line[ll] = '\0';
+		i = j + 1;
+		if ((n = split_words(line, w, MAX_ARGS)) < 0) {
+			snprintf(err, errlen, "%s: malformed line", where);
+			return -1;
+		}
+		if (n == 0)
+			continue;
+		if (strcasecmp(w[0], "Host") == 0) {
+			if (n < 2) {
+				snprintf(err, errlen, "%s: Host: missing "
+				    "pattern", where);
+				return -1;
+			}
+			pats[0] = '\0';
+			for (k = 1; k < n; k++) {
+				strncat(pats, w[k], sizeof(pats) -
+				    strlen(pats) - 2);
+				strcat(pats, " ");
+			}
+			active = options_match_host(pats, host);
+			continue;
+		}
+		if (strcasecmp(w[0], "Match") == 0) {
+			snprintf(err, errlen, "%s: Match blocks are not "
+			    "supported yet", where);
+			return -1;
+		}
+		if (n == 1) {
+			snprintf(err, errlen, "%s: %s: missing argument",
+			    where, w[0]);
+			return -1;
+		}
+		/* Every line is checked, even in blocks for other hosts. */
+		if (keyword_find(w[0]) == NULL) {
+			snprintf(err, errlen, "%s: Bad configuration option: "
+			    "%s", where, w[0]);
+			return -1;
+		}
+		if (active && apply_words(o, w, n, where, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+options_read_file(struct options *o, const char *path, const char *host,
+    bool required, char *err, size_t errlen)
+{
+	FILE *fp;
+	char *buf;
+	size_t n;
+	int r;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		if (!required && errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "Can't open user config file %s: %s",
+		    path, strerror(errno));
+		return -1;
+	}
+	if ((buf = malloc(MAX_CONFIG_SIZE)) == NULL) {
+		fclose(fp);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	n = fread(buf, 1, MAX_CONFIG_SIZE, fp);
+	if (n == MAX_CONFIG_SIZE) {
+		snprintf(err, errlen, "%s: config file too large", path);
+		r = -1;
+	} else
+		r = options_read_text(o, buf, n, path, host, err, errlen);
+	free(buf);
+	fclose(fp);
+	return r;
+}
+
+/* [user@]host or ssh://[user@]host[:port] */
+static int
+parse_destination(struct options *o, const char *d, char *err, size_t errlen)
+{
+	const char *at, *h = d;
+	char host[512], *colon, *end;
+	long port;
+
+	if (strncmp(d, "ssh://", 6) == 0)
+		h = d + 6;
+	if ((at = strrchr(h, '@')) != NULL) {
+		if (o->user == NULL && (o->user = strndup(h,
+		    (size_t)(at - h))) == NULL)
+			return -1;
+		h = at + 1;
+	}
+	snprintf(host, sizeof(host), "%s", h);
+	if (h != d + 6 || strncmp(d, "ssh://", 6) != 0)
+		goto done;
+	if (host[0] == '[' && (end = strchr(host, ']')) != NULL) {
+		*end = '\0';
+		memmove(host, host + 1, strlen(host + 1) + 1);
+		colon = strchr(end, ':') ? end : NULL;
+		if (colon != NULL && (colon = strchr(end + 1, ':')) == NULL)
+			colon = NULL;
+	} else if ((colon = strrchr(host, ':')) != NULL)
+		*colon = '\0';
+	if (colon != NULL) {
+		port = strtol(colon + 1, &end, 10);
+		if (*end != '\0' || port < 1 || port > 65535) {
+			snprintf(err, errlen, "Bad port in destination '%s'",
+			    d);
+			return -1;
+		}
+		if (o->port < 0)
+			o->port = (int)port;
+	}
+done:
+	if (host[0] == '\0') {
+		snprintf(err, errlen, "Missing host in destination '%s'", d);
+		return -1;
+	}
+	o->host = strdup(host);
+	return o->host ? 0 : -1;
+}
+
+int
+options_parse_args(struct options *o, int argc, char **argv, char *err,
+    size_t errlen)
+{
+	char line[1200];
+	int ch, verbose = 0;
+	bool quiet = false;
+
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt(argc, argv, ":46c:gi:l:o:p:qvE:F:L:NT")) != -1) {
+		switch (ch) {
+		case '4':
+			o->family = AF_INET;
+			break;
+		case '6':
+			o->family = AF_INET6;
+			break;
+		case 'c':
+			snprintf(line, sizeof(line), "Ciphers %s", optarg);
+			goto apply;
+		case 'g':
+			o->gateway_ports = 1;
+			break;
+		case 'i':
+			snprintf(line, sizeof(line), "IdentityFile \"%s\"",
+			    optarg);
+			goto apply;
+		case 'l':
+			snprintf(line, sizeof(line), "User \"%s\"", optarg);
+			goto apply;
+		case 'o':
+			snprintf(line, sizeof(line), "%s", optarg);
+			goto apply;
+		case 'p':
+			snprintf(line, sizeof(line), "Port \"%s\"", optarg);
+			goto apply;
+		case 'q':
+			quiet = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'E':
+			free(o->log_file);
+			o->log_file = strdup(optarg);
+			break;
+		case 'F':
+			free(o->config_file);
+			o->config_file = strdup(optarg);
+			break;
+		case 'L':
+			if (add_local(o, optarg, err, errlen) != 0)
+				return -1;
+			break;
+		case 'N':
+		case 'T':
+			o->no_shell = true;
+			break;
+		case ':':
+			snprintf(err, errlen, "option requires an argument -- "
+			    "%c", optopt);
+			return -1;
+		default:
+			snprintf(err, errlen, "unknown or unsupported option "
+			    "-- %c", optopt);
+			return -1;
+		}
+		continue;
+apply:
+		if (options_apply_line(o, line, "command line", err,
+		    errlen) != 0)
+			return -1;
+	}
+	if (quiet)
+		o->log_level = LOG_QUIET;
+	else if (verbose > 0)
+		o->log_level = (enum log_level)(LOG_INFO + (verbose > 3 ? 3 :
+		    verbose));
+	if (optind >= argc) {
+		snprintf(err, errlen, "usage: ferry [-46gNqTv] [-c cipher_spec] "
+		    "[-E log_file] [-F configfile] [-i identity_file] "
+		    "[-L address] [-l login_name] [-o option] [-p port] "
+		    "destination");
+		return -1;
+	}
+	if (parse_destination(o, argv[optind], err, errlen) != 0)
+		return -1;
+	if (optind + 1 < argc) {
+		snprintf(err, errlen, "ferry only forwards: remote commands "
+		    "are not supported ('%s')", argv[optind + 1]);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+home_dir(void)
+{
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (home == NULL && (pw = getpwuid(getuid())) != NULL)
+		home = pw->pw_dir;
+	return home ? home : "/";
+}
+
+int
+options_finish(struct options *o, char *err, size_t errlen)
+{
+	static const char *def_ids[] = { "id_rsa", "id_ecdsa", "id_ed25519" };
+	struct passwd *pw;
+	char path[1024];
+	size_t i;
+
+	if (o->hostname == NULL && (o->hostname = strdup(o->host)) == NULL)
+		goto nomem;
+	if (o->port < 0)
+		o->port = 22;
+	if (o->user == NULL) {
+		if ((pw = getpwuid(getuid())) == NULL) {
+			snprintf(err, errlen, "No user exists for uid %u",
+			    (unsigned)getuid());
+			return -1;
+		}
+		if ((o->user = strdup(pw->pw_name)) == NULL)
+			goto nomem;
+	}
+	if (o->nidentity == 0) {
+		for (i = 0; i < sizeof(def_ids) / sizeof(def_ids[0]); i++) {
+			snprintf(path, sizeof(path), "%s/.ssh/%s", home_dir(),
+			    def_ids[i]);
+			if ((o->identity[o->nidentity++] = strdup(path)) ==
+			    NULL)
+				goto nomem;
+		}
+	}
+	if (o->nknown_hosts == 0) {
+		snprintf(path, sizeof(path), "%s/.ssh/known_hosts",
+		    home_dir());
+		if ((o->known_hosts[o->nknown_hosts++] = strdup(path)) == NULL)
+			goto nomem;
+		snprintf(path, sizeof(path), "%s/.ssh/known_hosts2",
+		    home_dir());
+		if ((o->known_hosts[o->nknown_hosts++] = strdup(path)) == NULL)
+			goto nomem;
+	}
+	if (o->strict == SHK_UNSET)
+		o->strict = SHK_ASK;
+	if (o->batch_mode < 0)
+		o->batch_mode = 0;
+	if (o->rekey_bytes < 0)
+		o->rekey_bytes = 0;
+	if (o->connect_timeout < 0)
+		o->connect_timeout = 0;
+	if (o->gateway_ports < 0)
+		o->gateway_ports = 0;
+	if (o->exit_on_forward_failure < 0)
+		o->exit_on_forward_failure = 0;
+	if (o->hash_known_hosts < 0)
+		o->hash_known_hosts = 0;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}

@@ -1,0 +1,81 @@
+/* ferry's options: ssh(1)'s command line flags, -o keywords and
+ * ssh_config(5) files, with ssh's rule that the first value obtained for a
+ * keyword wins (command line first, then the files in order). */
+#ifndef FERRY_CLIENT_OPTIONS_H
+#define FERRY_CLIENT_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fwd/spec.h"
+#include "util/log.h"
+
+#define MAX_IDENTITIES	32
+#define MAX_FORWARDS	256
+#define MAX_KH_FILES	8
+
+enum strict_hk {
+	SHK_UNSET = -1,
+	SHK_NO,
+	SHK_YES,
+	SHK_ACCEPT_NEW,
+	SHK_ASK,
+};
+
+struct options {
+	/* destination */
+	char		*host;		/* as typed: the known_hosts name */
+	char		*hostname;	/* HostName: where to connect */
+	char		*user;
+	int		 port;		/* -1 until set */
+	int		 family;	/* AF_UNSPEC, AF_INET, AF_INET6 */
+
+	char		*identity[MAX_IDENTITIES];
+	int		 nidentity;
+	bool		 identity_given;
+
+	char		*known_hosts[MAX_KH_FILES];
+	int		 nknown_hosts;
+	enum strict_hk	 strict;
+	int		 batch_mode;	/* -1 unset, 0, 1 */
+	char		*ciphers;
+	char		*macs;
+	int64_t		 rekey_bytes;	/* -1 unset, 0 default */
+	int		 connect_timeout;	/* seconds, -1 unset */
+	int		 gateway_ports;	/* -1 unset */
+	int		 exit_on_forward_failure;
+	int		 hash_known_hosts;
+
+	struct fwd_spec	 local[MAX_FORWARDS];
+	int		 nlocal;
+
+	char		*config_file;	/* -F */
+	char		*log_file;	/* -E */
+	enum log_level	 log_level;
+	bool		 no_shell;	/* -N: the only mode ferry has */
+};
+
+void	options_init(struct options *o);
+void	options_free(struct options *o);
+/* Parses argv. Returns 0, or -1 with a message in err. */
+int	options_parse_args(struct options *o, int argc, char **argv,
+	    char *err, size_t errlen);
+/* Applies one "Keyword value" or "Keyword=value" line (from -o or a
+ * file). where names the source for errors ("command line", "file:12").
+ * Returns 0, or -1 with err. */
+int	options_apply_line(struct options *o, const char *line,
+	    const char *where, char *err, size_t errlen);
+/* Reads a config file's Host blocks that match host. A missing file is
+ * an error only if required. Returns 0 or -1 with err. */
+int	options_read_file(struct options *o, const char *path,
+	    const char *host, bool required, char *err, size_t errlen);
+/* Parses the text of a config file (for tests and fuzzing). */
+int	options_read_text(struct options *o, const char *text, size_t len,
+	    const char *fname, const char *host, char *err, size_t errlen);
+/* Fills in defaults once everything was read. */
+int	options_finish(struct options *o, char *err, size_t errlen);
+/* ssh_config Host pattern matching: comma/space lists, * and ?, !neg. */
+bool	options_match_host(const char *patterns, const char *host);
+
+#endif

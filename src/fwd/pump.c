@@ -1,0 +1,389 @@
+/* The data pump between a TCP socket and an SSH channel. */
+#include "pump.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+#define READ_MAX	(64 * 1024)
+
+/* Owned by its pump_set list; freed in the socket's close callback. The
+ * engine's channel points at it (chan_ud) until has_chan is cleared. */
+struct pump {
+	struct pump_set	*set;
+	struct pump	*next;
+	struct pump	*prev;
+	uv_tcp_t	 sock;
+	uv_write_t	 wreq;
+	uv_shutdown_t	 sreq;
+	uint32_t	 chan;
+	bool		 has_chan;
+	bool		 confirmed;
+	bool		 reading;
+	bool		 rd_done;	/* socket EOF, CHANNEL_EOF sent */
+	bool		 eof_rcvd;	/* CHANNEL_EOF from the peer */
+	bool		 shutting;
+	bool		 wr_done;	/* shutdown(SHUT_WR) done */
+	bool		 writing;
+	bool		 closing;
+	struct wb	 pend;		/* channel data the socket has not taken */
+	struct wb	 inflight;	/* handed to uv_write */
+	char		 label[160];
+};
+
+static struct ssh_conn *
+pump_ssh(const struct pump *p)
+{
+	return net_conn_ssh(p->set->nc);
+}
+
+static void	stop_reading(struct pump *p);
+
+static void
+pump_closed(uv_handle_t *h)
+{
+	struct pump *p = h->data;
+	struct pump_set *set = p->set;
+
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		set->head = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	set->count--;
+	wb_free(&p->pend);
+	wb_free(&p->inflight);
+	free(p);
+}
+
+/* Closes the socket (with a reset when the data cannot be complete) and
+ * lets go of the channel. */
+static void
+pump_close(struct pump *p, bool reset)
+{
+	if (p->closing)
+		return;
+	p->closing = true;
+	if (p->has_chan) {
+		ssh_chan_set_ud(pump_ssh(p), p->chan, NULL);
+		ssh_chan_close(pump_ssh(p), p->chan);
+		net_conn_kick(p->set->nc);
+		p->has_chan = false;
+	}
+	stop_reading(p);
+	/* A reset is refused while a shutdown is pending: close then. */
+	if (!reset || uv_tcp_close_reset(&p->sock, pump_closed) != 0)
+		uv_close((uv_handle_t *)&p->sock, pump_closed);
+}
+
+static void
+maybe_finish(struct pump *p)
+{
+	if (p->closing)
+		return;
+	if (!p->has_chan) {
+		/* The channel is gone: close once our writes are out. */
+		if (!p->writing && p->pend.len == 0)
+			pump_close(p, false);
+		return;
+	}
+	if (p->rd_done && p->wr_done) {
+		ssh_chan_close(pump_ssh(p), p->chan);
+		net_conn_kick(p->set->nc);
+	}
+}
+
+static void
+alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct pump *p = h->data;
+	size_t len = READ_MAX;
+	uint8_t *slot = NULL;
+
+	(void)suggested;
+	if (p->has_chan && !p->closing)
+		slot = ssh_chan_slot(pump_ssh(p), p->chan, &len);
+	*buf = slot ? uv_buf_init((char *)slot, (unsigned)len) :
+	    uv_buf_init(NULL, 0);
+}
+
+static bool
+can_read(const struct pump *p)
+{
+	return p->has_chan && p->confirmed && !p->rd_done && !p->closing &&
+	    ssh_chan_sendable(pump_ssh(p), p->chan) > 0 &&
+	    !net_conn_congested(p->set->nc);
+}
+
+static void	read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
+static void
+start_reading(struct pump *p)
+{
+	if (!p->reading && can_read(p)) {
+		if (uv_read_start((uv_stream_t *)&p->sock, alloc_cb,
+		    read_cb) == 0)
+			p->reading = true;
+	}
+}
+
+static void
+stop_reading(struct pump *p)
+{
+	if (p->reading) {
+		uv_read_stop((uv_stream_t *)&p->sock);
+		p->reading = false;
+	}
+}
+
+static void
+read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct pump *p = s->data;
+
+	(void)buf;
+	if (n > 0) {
+		if (ssh_chan_commit(pump_ssh(p), p->chan, (size_t)n) != 0) {
+			pump_close(p, true);
+			return;
+		}
+		p->set->bytes_out += (uint64_t)n;
+		net_conn_kick(p->set->nc);
+		if (!can_read(p))
+			stop_reading(p);
+		return;
+	}
+	if (n == 0)
+		return;
+	if (n == UV_ENOBUFS) {	/* no slot: window or transport full */
+		stop_reading(p);
+		return;
+	}
+	stop_reading(p);
+	if (n == UV_EOF) {
+		p->rd_done = true;
+		ssh_chan_eof(pump_ssh(p), p->chan);
+		net_conn_kick(p->set->nc);
+		maybe_finish(p);
+		return;
+	}
+	log_verbose("%s: read: %s", p->label, uv_strerror((int)n));
+	pump_close(p, true);
+}
+
+static void
+shutdown_cb(uv_shutdown_t *req, int status)
+{
+	struct pump *p = req->data;
+
+	p->wr_done = true;
+	if (status < 0 && status != UV_ECANCELED && !p->closing) {
+		pump_close(p, true);
+		return;
+	}
+	maybe_finish(p);
+}
+
+static void
+do_shutdown(struct pump *p)
+{
+	if (p->shutting || p->closing)
+		return;
+	p->shutting = true;
+	p->sreq.data = p;
+	if (uv_shutdown(&p->sreq, (uv_stream_t *)&p->sock, shutdown_cb) < 0) {
+		p->wr_done = true;
+		maybe_finish(p);
+	}
+}
+
+static void	start_write(struct pump *p);
+
+static void
+delivered(struct pump *p, size_t n)
+{
+	p->set->bytes_in += n;
+	if (p->has_chan) {
+		ssh_chan_consumed(pump_ssh(p), p->chan, n);
+		net_conn_kick(p->set->nc);
+	}
+}
+
+static void
+write_cb(uv_write_t *req, int status)
+{
+	struct pump *p = req->data;
+	size_t n = p->inflight.len;
+
+	p->writing = false;
+	wb_reset(&p->inflight);
+	if (p->closing)
+		return;
+	if (status < 0) {
+		log_verbose("%s: write: %s", p->label, uv_strerror(status));
+		pump_close(p, true);
+		return;
+	}
+	delivered(p, n);
+	if (p->pend.len > 0)
+		start_write(p);
+	else if (p->eof_rcvd)
+		do_shutdown(p);
+	else
+		maybe_finish(p);
+}
+
+static void
+start_write(struct pump *p)
+{
+	struct wb t = p->inflight;
+	uv_buf_t b;
+
+	p->inflight = p->pend;
+	p->pend = t;
+	b = uv_buf_init((char *)p->inflight.p, (unsigned)p->inflight.len);
+	p->wreq.data = p;
+	if (uv_write(&p->wreq, (uv_stream_t *)&p->sock, &b, 1, write_cb) < 0) {
+		pump_close(p, true);
+		return;
+	}
+	p->writing = true;
+}
+
+static void
+on_data(struct pump *p, const uint8_t *data, size_t len)
+{
+	uv_buf_t b;
+	int n = 0;
+
+	if (!p->writing && p->pend.len == 0) {
+		b = uv_buf_init((char *)data, (unsigned)len);
+		n = uv_try_write((uv_stream_t *)&p->sock, &b, 1);
+		if (n < 0 && n != UV_EAGAIN) {
+			pump_close(p, true);
+			return;
+		}
+		if (n < 0)
+			n = 0;
+		if (n > 0)
+			delivered(p, (size_t)n);
+	}
+	if ((size_t)n < len) {
+		if (wb_put(&p->pend, data + n, len - (size_t)n) != 0) {
+			pump_close(p, true);
+			return;
+		}
+		if (!p->writing)
+			start_write(p);
+	}
+}
+
+void
+pump_event(struct pump *p, struct ssh_event *ev)
+{
+	switch (ev->type) {
+	case SSH_EV_CHAN_CONFIRM:
+		p->confirmed = true;
+		log_verbose("%s: channel %u open", p->label, p->chan);
+		start_reading(p);
+		break;
+	case SSH_EV_CHAN_OPEN_FAILED:
+		log_info("%s: channel open failed: %s", p->label,
+		    ev->u.open_failed.message);
+		p->has_chan = false;
+		pump_close(p, false);
+		break;
+	case SSH_EV_CHAN_DATA:
+		on_data(p, ev->u.data.p, ev->u.data.len);
+		break;
+	case SSH_EV_CHAN_EOF:
+		p->eof_rcvd = true;
+		if (!p->writing && p->pend.len == 0)
+			do_shutdown(p);
+		break;
+	case SSH_EV_CHAN_WINDOW:
+		start_reading(p);
+		break;
+	case SSH_EV_CHAN_CLOSED:
+		p->has_chan = false;
+		stop_reading(p);
+		maybe_finish(p);
+		break;
+	default:
+		break;
+	}
+}
+
+int
+pump_accept(struct pump_set *set, uv_stream_t *server, const char *type,
+    const char *host, uint32_t port, const char *label)
+{
+	struct pump *p;
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss), id;
+	char ip[64] = "127.0.0.1";
+	uint32_t oport = 0;
+	struct wb extra;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return -1;
+	p->set = set;
+	snprintf(p->label, sizeof(p->label), "%s", label);
+	uv_tcp_init(server->loop, &p->sock);
+	p->sock.data = p;
+	p->next = set->head;
+	if (set->head != NULL)
+		set->head->prev = p;
+	set->head = p;
+	set->count++;
+	if (uv_accept(server, (uv_stream_t *)&p->sock) != 0) {
+		pump_close(p, false);
+		return -1;
+	}
+	uv_tcp_nodelay(&p->sock, 1);
+	if (uv_tcp_getpeername(&p->sock, (struct sockaddr *)&ss, &sslen) == 0) {
+		uv_ip_name((struct sockaddr *)&ss, ip, sizeof(ip));
+		oport = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+	}
+	wb_init(&extra);
+	ssh_direct_tcpip_extra(&extra, host, port, ip, oport);
+	id = extra.err ? -1 : ssh_chan_open(net_conn_ssh(set->nc), type,
+	    extra.p, extra.len, p);
+	wb_free(&extra);
+	if (id < 0) {
+		log_info("%s: cannot open a channel", label);
+		pump_close(p, true);
+		return -1;
+	}
+	p->chan = (uint32_t)id;
+	p->has_chan = true;
+	net_conn_kick(set->nc);
+	log_verbose("%s: connection from %s port %u", label, ip, oport);
+	return 0;
+}
+
+void
+pump_resume_all(struct pump_set *set)
+{
+	struct pump *p;
+
+	for (p = set->head; p != NULL; p = p->next)
+		start_reading(p);
+}
+
+void
+pump_abort_all(struct pump_set *set)
+{
+	struct pump *p;
+
+	for (p = set->head; p != NULL; p = p->next) {
+		p->has_chan = false;	/* the engine is going away */
+		stop_reading(p);
+		pump_close(p, true);
+	}
+}

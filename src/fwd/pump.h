@@ -1,0 +1,44 @@
+/* The data pump: moves bytes between one TCP socket and one SSH channel
+ * with backpressure both ways and exact half-close (DESIGN.md):
+ *  - socket -> channel: read straight into the outgoing packet; a shut
+ *    window or a congested transport stops reading the socket;
+ *  - channel -> socket: written as it arrives; bytes the socket cannot take
+ *    yet are kept (bounded by our window) and the window is re-opened only
+ *    as they are written;
+ *  - socket EOF -> CHANNEL_EOF; CHANNEL_EOF -> shutdown(SHUT_WR) once the
+ *    buffered bytes are out; CLOSE when both directions are done. */
+#ifndef FERRY_FWD_PUMP_H
+#define FERRY_FWD_PUMP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "net/conn.h"
+
+struct pump;
+
+/* All pumps riding one SSH connection. */
+struct pump_set {
+	struct net_conn	*nc;
+	struct pump	*head;
+	size_t		 count;
+	uint64_t	 bytes_out;	/* socket -> channel */
+	uint64_t	 bytes_in;	/* channel -> socket */
+};
+
+/* Accepts a connection from server into a new pump and opens a channel of
+ * type with extra bytes for it; the socket is read once the channel is
+ * confirmed. label names the forward in logs. Returns 0 or -1. */
+int	pump_accept(struct pump_set *set, uv_stream_t *server,
+	    const char *type, const char *host, uint32_t port,
+	    const char *label);
+/* A channel event whose chan_ud is a pump. */
+void	pump_event(struct pump *p, struct ssh_event *ev);
+/* Restarts paused socket readers that may send again. */
+void	pump_resume_all(struct pump_set *set);
+/* The SSH connection is gone: every socket is reset (never a clean EOF
+ * after partial data). */
+void	pump_abort_all(struct pump_set *set);
+
+#endif

@@ -1,0 +1,871 @@
+/* Private key files: OpenSSH's openssh-key-v1 (PROTOCOL.key), parsed and
+ * written here, and the PEM/PKCS#8 formats, left to OpenSSL's decoder. */
+#include "keyfile.h"
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MARK_BEGIN	"-----BEGIN OPENSSH PRIVATE KEY-----"
+#define MARK_END	"-----END OPENSSH PRIVATE KEY-----"
+#define AUTH_MAGIC	"openssh-key-v1"	/* followed by a NUL */
+#define AUTH_MAGIC_LEN	15
+#define BLOCK_NONE	8	/* cipher "none" pads to 8 like OpenSSH */
+#define B64_LINE	70	/* ssh-keygen's line width */
+#define KEYFILE_MAX	(1024 * 1024)
+#define RSA_MIN_BITS	1024
+#define RSA_MAX_BITS	16384
+#define ED25519_LEN	32
+#define P256_POINT_LEN	65
+#define P256_SCALAR_LEN	32
+
+#define MSG_ENCRYPTED	"key is encrypted with a passphrase; load it into " \
+			"ssh-agent"
+
+/* Private-section codecs, indexed by enum key_type. */
+struct privfmt {
+	EVP_PKEY	*(*parse)(struct rd *, char *, size_t);
+	int		 (*write)(const struct key *, const uint8_t *, size_t,
+			    struct wb *);
+};
+
+static void seterr(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static bool
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static struct key *
+key_wrap(enum key_type type, EVP_PKEY *pkey, bool priv)
+{
+	struct key *k;
+
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	k->type = type;
+	k->has_private = priv;
+	k->pkey = pkey;
+	return k;
+}
+
+/* Appends bn as an mpint; the scratch copy is wiped since bn is secret. */
+static int
+put_bn(struct wb *w, const BIGNUM *bn)
+{
+	uint8_t *tmp;
+	int n, rc = -1;
+
+	n = BN_num_bytes(bn);
+	if ((tmp = malloc(n > 0 ? (size_t)n : 1)) == NULL)
+		return -1;
+	if (BN_bn2bin(bn, tmp) == n)
+		rc = wb_mpint(w, tmp, (size_t)n);
+	OPENSSL_cleanse(tmp, (size_t)n);
+	free(tmp);
+	return rc;
+}
+
+static EVP_PKEY *
+keypair_fromdata(const char *alg, OSSL_PARAM_BLD *bld)
+{
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+
+	if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
+		goto out;
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL)) == NULL)
+		goto out;
+	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) != 1)
+		pkey = NULL;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);	/* OSSL_PARAM_BLD clears secrets */
+	return pkey;
+}
+
+/* string pk, string sk where sk = seed || pk. */
+static EVP_PKEY *
+ed25519_parse(struct rd *r, char *err, size_t errlen)
+{
+	const uint8_t *pk, *sk;
+	size_t pklen, sklen, n = ED25519_LEN;
+	uint8_t derived[ED25519_LEN];
+	EVP_PKEY *pkey;
+
+	rd_string(r, &pk, &pklen);
+	if (rd_string(r, &sk, &sklen) != 0) {
+		seterr(err, errlen, "truncated ssh-ed25519 private key");
+		return NULL;
+	}
+	if (pklen != ED25519_LEN || sklen != 2 * ED25519_LEN ||
+	    memcmp(sk + ED25519_LEN, pk, ED25519_LEN) != 0) {
+		seterr(err, errlen, "malformed ssh-ed25519 private key");
+		return NULL;
+	}
+	pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, sk,
+	    ED25519_LEN);
+	if (pkey == NULL ||
+	    EVP_PKEY_get_raw_public_key(pkey, derived, &n) != 1 ||
+	    n != ED25519_LEN || memcmp(derived, pk, n) != 0) {
+		seterr(err, errlen, "ssh-ed25519 private key does not match "
+		    "its public key");
+		EVP_PKEY_free(pkey);
+		return NULL;
+	}
+	return pkey;
+}
+
+static int
+ed25519_write(const struct key *k, const uint8_t *pub, size_t publen,
+    struct wb *w)
+{
+	struct rd r;
+	const uint8_t *pk;
+	size_t pklen, n = ED25519_LEN;
+	uint8_t sk[2 * ED25519_LEN];
+	int rc = -1;
+
+	rd_init(&r, pub, publen);
+	rd_string(&r, NULL, NULL);
+	if (rd_string(&r, &pk, &pklen) != 0 || pklen != ED25519_LEN)
+		return -1;
+	if (EVP_PKEY_get_raw_private_key(k->pkey, sk, &n) != 1 ||
+	    n != ED25519_LEN)
+		goto out;
+	memcpy(sk + ED25519_LEN, pk, ED25519_LEN);
+	wb_string(w, pk, pklen);
+	rc = wb_string(w, sk, sizeof(sk));
+out:
+	OPENSSL_cleanse(sk, sizeof(sk));
+	return rc;
+}
+
+/* string curve, string Q, mpint d. */
+static EVP_PKEY *
+ecdsa_parse(struct rd *r, char *err, size_t errlen)
+{
+	const uint8_t *q, *d;
+	size_t qlen, dlen;
+	OSSL_PARAM_BLD *bld = NULL;
+	BIGNUM *bd = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+
+	if (rd_string_eq(r, "nistp256") != 0 ||
+	    rd_string(r, &q, &qlen) != 0 || rd_mpint_pos(r, &d, &dlen) != 0) {
+		seterr(err, errlen, "truncated or malformed ecdsa private key");
+		return NULL;
+	}
+	if (qlen != P256_POINT_LEN || q[0] != 0x04 || dlen == 0 ||
+	    dlen > P256_SCALAR_LEN) {
+		seterr(err, errlen, "malformed ecdsa private key");
+		return NULL;
+	}
+	if ((bd = BN_secure_new()) == NULL ||
+	    BN_bin2bn(d, (int)dlen, bd) == NULL ||
+	    (bld = OSSL_PARAM_BLD_new()) == NULL ||
+	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+	    "prime256v1", 0) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
+	    q, qlen) != 1 ||
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bd) != 1 ||
+	    (pkey = keypair_fromdata("EC", bld)) == NULL)
+		goto fail;
+	/* Q must be d*G and d in range, or signatures would be garbage. */
+	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
+	    EVP_PKEY_pairwise_check(ctx) != 1)
+		goto fail;
+	goto out;
+fail:
+	seterr(err, errlen, "invalid ecdsa private key");
+	ERR_clear_error();
+	EVP_PKEY_free(pkey);
+	pkey = NULL;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_BLD_free(bld);
+	BN_clear_free(bd);
+	return pkey;
+}
+
+static int
+ecdsa_write(const struct key *k, const uint8_t *pub, size_t publen,
+    struct wb *w)
+{
+	struct rd r;
+	const uint8_t *q;
+	size_t qlen;
+	BIGNUM *d = NULL;
+	int rc = -1;
+
+	rd_init(&r, pub, publen);
+	rd_string(&r, NULL, NULL);
+	rd_string(&r, NULL, NULL);
+	if (rd_string(&r, &q, &qlen) != 0)
+		return -1;
+	if (EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1)
+		return -1;
+	wb_cstring(w, "nistp256");
+	wb_string(w, q, qlen);
+	rc = put_bn(w, d);
+	BN_clear_free(d);
+	return rc;
+}
+
+/* Checks that n, e, d, iqmp, p, q form a working key and derives the CRT
+ * exponents OpenSSH does not store. */
+static int
+rsa_complete(BIGNUM **bn, BIGNUM *dp, BIGNUM *dq)
+{
+	BIGNUM *n = bn[0], *e = bn[1], *d = bn[2], *iqmp = bn[3];
+	BIGNUM *p = bn[4], *q = bn[5];
+	BN_CTX *ctx;
+	BIGNUM *t, *p1, *q1;
+	int rc = -1;
+
+	if ((ctx = BN_CTX_secure_new()) == NULL)
+		return -1;
+	BN_CTX_start(ctx);
+	t = BN_CTX_get(ctx);
+	p1 = BN_CTX_get(ctx);
+	q1 = BN_CTX_get(ctx);
+	if (q1 == NULL)
+		goto out;
+	if (BN_cmp(p, BN_value_one()) <= 0 || BN_cmp(q, BN_value_one()) <= 0)
+		goto out;
+	if (BN_mul(t, p, q, ctx) != 1 || BN_cmp(t, n) != 0)
+		goto out;
+	if (BN_sub(p1, p, BN_value_one()) != 1 ||
+	    BN_sub(q1, q, BN_value_one()) != 1)
+		goto out;
+	if (BN_mod(dp, d, p1, ctx) != 1 || BN_mod(dq, d, q1, ctx) != 1)
+		goto out;
+	/* e*d = 1 mod p-1 and mod q-1, and iqmp*q = 1 mod p. */
+	if (BN_mod_mul(t, e, dp, p1, ctx) != 1 || !BN_is_one(t) ||
+	    BN_mod_mul(t, e, dq, q1, ctx) != 1 || !BN_is_one(t) ||
+	    BN_mod_mul(t, iqmp, q, p, ctx) != 1 || !BN_is_one(t))
+		goto out;
+	rc = 0;
+out:
+	BN_CTX_end(ctx);
+	BN_CTX_free(ctx);
+	return rc;
+}
+
+/* mpint n, e, d, iqmp, p, q. */
+static EVP_PKEY *
+rsa_parse(struct rd *r, char *err, size_t errlen)
+{
+	static const char *names[] = {
+		OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E,
+		OSSL_PKEY_PARAM_RSA_D, OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+		OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
+	};
+	BIGNUM *bn[6] = { NULL }, *dp = NULL, *dq = NULL;
+	const uint8_t *p;
+	size_t len, i;
+	OSSL_PARAM_BLD *bld = NULL;
+	EVP_PKEY *pkey = NULL;
+	int bits;
+
+	for (i = 0; i < 6; i++) {
+		if (rd_mpint_pos(r, &p, &len) != 0) {
+			seterr(err, errlen, "truncated ssh-rsa private key");
+			goto out;
+		}
+		if (len > RSA_MAX_BITS / 8) {
+			seterr(err, errlen, "ssh-rsa private key too large");
+			goto out;
+		}
+		if ((bn[i] = BN_secure_new()) == NULL ||
+		    BN_bin2bn(p, (int)len, bn[i]) == NULL) {
+			seterr(err, errlen, "out of memory");
+			goto out;
+		}
+	}
+	bits = BN_num_bits(bn[0]);
+	if (bits < RSA_MIN_BITS) {
+		seterr(err, errlen, "ssh-rsa key too small (%d bits, minimum "
+		    "%d)", bits, RSA_MIN_BITS);
+		goto out;
+	}
+	if (BN_num_bits(bn[1]) > 64 || !BN_is_odd(bn[1])) {
+		seterr(err, errlen, "bad ssh-rsa public exponent");
+		goto out;
+	}
+	if ((dp = BN_secure_new()) == NULL || (dq = BN_secure_new()) == NULL ||
+	    rsa_complete(bn, dp, dq) != 0) {
+		seterr(err, errlen, "inconsistent ssh-rsa private key");
+		goto out;
+	}
+	if ((bld = OSSL_PARAM_BLD_new()) == NULL)
+		goto fail;
+	for (i = 0; i < 6; i++) {
+		if (OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]) != 1)
+			goto fail;
+	}
+	if (OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1,
+	    dp) != 1 ||
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2,
+	    dq) != 1 ||
+	    (pkey = keypair_fromdata("RSA", bld)) == NULL)
+		goto fail;
+	goto out;
+fail:
+	seterr(err, errlen, "cannot make ssh-rsa private key");
+	ERR_clear_error();
+out:
+	OSSL_PARAM_BLD_free(bld);
+	for (i = 0; i < 6; i++)
+		BN_clear_free(bn[i]);
+	BN_clear_free(dp);
+	BN_clear_free(dq);
+	return pkey;
+}
+
+static int
+rsa_write(const struct key *k, const uint8_t *pub, size_t publen,
+    struct wb *w)
+{
+	static const char *names[] = {
+		OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E,
+		OSSL_PKEY_PARAM_RSA_D, OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+		OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
+	};
+	BIGNUM *bn = NULL;
+	size_t i;
+	int rc = 0;
+
+	(void)pub;
+	(void)publen;
+	for (i = 0; i < 6 && rc == 0; i++) {
+		if (EVP_PKEY_get_bn_param(k->pkey, names[i], &bn) != 1)
+			return -1;
+		rc = put_bn(w, bn);
+		BN_clear_free(bn);
+		bn = NULL;
+	}
+	return rc;
+}
+
+static const struct privfmt privfmts[] = {
+	[KEY_ED25519] = { ed25519_parse, ed25519_write },
+	[KEY_ECDSA_P256] = { ecdsa_parse, ecdsa_write },
+	[KEY_RSA] = { rsa_parse, rsa_write },
+};
+
+/* The unencrypted private section: checkints, one key, comment, padding. */
+static int
+parse_private_section(const uint8_t *p, size_t len, const struct key *pub,
+    struct key **out, char *err, size_t errlen)
+{
+	struct rd r;
+	uint32_t c1, c2;
+	const uint8_t *name;
+	size_t nlen, i;
+	uint8_t pad;
+	EVP_PKEY *pkey;
+	struct key *k;
+
+	if (len < BLOCK_NONE || len % BLOCK_NONE != 0) {
+		seterr(err, errlen, "bad private section length");
+		return -1;
+	}
+	rd_init(&r, p, len);
+	rd_u32(&r, &c1);
+	rd_u32(&r, &c2);
+	if (rd_string(&r, &name, &nlen) != 0) {
+		seterr(err, errlen, "truncated private section");
+		return -1;
+	}
+	if (c1 != c2) {
+		seterr(err, errlen, "corrupt private key (check bytes differ)");
+		return -1;
+	}
+	if (nlen != strlen(key_type_name(pub)) ||
+	    memcmp(name, key_type_name(pub), nlen) != 0) {
+		seterr(err, errlen, "private key type does not match the "
+		    "public key");
+		return -1;
+	}
+	if ((pkey = privfmts[pub->type].parse(&r, err, errlen)) == NULL)
+		return -1;
+	if ((k = key_wrap(pub->type, pkey, true)) == NULL) {
+		EVP_PKEY_free(pkey);
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	if (rd_string(&r, NULL, NULL) != 0) {
+		seterr(err, errlen, "truncated private key comment");
+		goto fail;
+	}
+	for (i = 1; rd_left(&r) > 0; i++) {
+		if (rd_u8(&r, &pad) != 0 || pad != (uint8_t)i) {
+			seterr(err, errlen, "bad private key padding");
+			goto fail;
+		}
+	}
+	if (!key_equal(k, pub)) {
+		seterr(err, errlen, "private key does not match the public "
+		    "key in the file");
+		goto fail;
+	}
+	*out = k;
+	return 0;
+fail:
+	key_free(k);
+	return -1;
+}
+
+static int
+parse_v1_blob(const uint8_t *p, size_t len, struct key **out, char *err,
+    size_t errlen)
+{
+	struct rd r;
+	const uint8_t *magic, *cipher, *kdf, *pubblob, *priv;
+	size_t clen, kdflen, optlen, publen, privlen;
+	uint32_t nkeys;
+	struct key *pub = NULL;
+	int rc = -1;
+
+	rd_init(&r, p, len);
+	if (rd_bytes(&r, &magic, AUTH_MAGIC_LEN) != 0 ||
+	    memcmp(magic, AUTH_MAGIC, AUTH_MAGIC_LEN) != 0) {
+		seterr(err, errlen, "not an openssh-key-v1 key");
+		return -1;
+	}
+	if (rd_string(&r, &cipher, &clen) != 0) {
+		seterr(err, errlen, "truncated key file");
+		return -1;
+	}
+	if (clen != 4 || memcmp(cipher, "none", 4) != 0) {
+		seterr(err, errlen, MSG_ENCRYPTED);
+		return KEYFILE_ENCRYPTED;
+	}
+	rd_string(&r, &kdf, &kdflen);
+	rd_string(&r, NULL, &optlen);
+	rd_u32(&r, &nkeys);
+	rd_string(&r, &pubblob, &publen);
+	rd_string(&r, &priv, &privlen);
+	if (r.err) {
+		seterr(err, errlen, "truncated key file");
+		return -1;
+	}
+	if (kdflen != 4 || memcmp(kdf, "none", 4) != 0 || optlen != 0) {
+		seterr(err, errlen, "unencrypted key with a key derivation");
+		return -1;
+	}
+	if (nkeys != 1) {
+		seterr(err, errlen, "key files with %u keys are not supported",
+		    nkeys);
+		return -1;
+	}
+	if (rd_left(&r) != 0) {
+		seterr(err, errlen, "trailing bytes in key file");
+		return -1;
+	}
+	if (key_from_blob(pubblob, publen, &pub, err, errlen) != 0)
+		return -1;
+	rc = parse_private_section(priv, privlen, pub, out, err, errlen);
+	key_free(pub);
+	return rc;
+}
+
+static int
+parse_openssh(const char *text, size_t len, struct key **out, char *err,
+    size_t errlen)
+{
+	const char *body, *end;
+	char *b64 = NULL;
+	uint8_t *bin = NULL;
+	size_t i, n = 0, blen = 0;
+	int dlen, rc = -1;
+
+	body = text + strlen(MARK_BEGIN);
+	end = memmem(body, len - (size_t)(body - text), MARK_END,
+	    strlen(MARK_END));
+	if (end == NULL) {
+		seterr(err, errlen, "no end marker in private key file");
+		return -1;
+	}
+	blen = (size_t)(end - body);
+	if ((b64 = malloc(blen + 1)) == NULL ||
+	    (bin = malloc(blen / 4 * 3 + 1)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < blen; i++) {
+		if (!is_space(body[i]))
+			b64[n++] = body[i];
+	}
+	if ((dlen = b64_decode(b64, n, bin, blen / 4 * 3 + 1)) < 0) {
+		seterr(err, errlen, "bad base64 in private key file");
+		goto out;
+	}
+	rc = parse_v1_blob(bin, (size_t)dlen, out, err, errlen);
+out:
+	if (b64 != NULL)
+		OPENSSL_cleanse(b64, blen);
+	if (bin != NULL)
+		OPENSSL_cleanse(bin, blen / 4 * 3 + 1);
+	free(b64);
+	free(bin);
+	return rc;
+}
+
+/* Refuses to prompt: ferry has no terminal for passphrases. */
+static int
+pem_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	*(int *)u = 1;
+	return -1;
+}
+
+static int
+pem_key_type(EVP_PKEY *pkey, enum key_type *type)
+{
+	char group[64];
+	int bits;
+
+	if (EVP_PKEY_is_a(pkey, "ED25519")) {
+		*type = KEY_ED25519;
+		return 0;
+	}
+	if (EVP_PKEY_is_a(pkey, "EC")) {
+		if (EVP_PKEY_get_utf8_string_param(pkey,
+		    OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+		    NULL) != 1 || strcmp(group, "prime256v1") != 0)
+			return -1;
+		*type = KEY_ECDSA_P256;
+		return 0;
+	}
+	if (EVP_PKEY_is_a(pkey, "RSA")) {
+		bits = EVP_PKEY_get_bits(pkey);
+		if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS)
+			return -1;
+		*type = KEY_RSA;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+parse_pem(const char *text, size_t len, struct key **out, char *err,
+    size_t errlen)
+{
+	BIO *bio;
+	EVP_PKEY *pkey;
+	enum key_type type;
+	int asked = 0;
+
+	if (len > INT_MAX || (bio = BIO_new_mem_buf(text, (int)len)) == NULL) {
+		seterr(err, errlen, "cannot read private key");
+		return -1;
+	}
+	pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, pem_no_passphrase, &asked,
+	    NULL, NULL);
+	BIO_free(bio);
+	ERR_clear_error();
+	if (pkey == NULL) {
+		if (asked || memmem(text, len, "ENCRYPTED", 9) != NULL) {
+			seterr(err, errlen, MSG_ENCRYPTED);
+			return KEYFILE_ENCRYPTED;
+		}
+		seterr(err, errlen, "unrecognised private key format");
+		return -1;
+	}
+	if (pem_key_type(pkey, &type) != 0) {
+		seterr(err, errlen, "unsupported private key type (want "
+		    "ed25519, ecdsa nistp256 or rsa)");
+		EVP_PKEY_free(pkey);
+		return -1;
+	}
+	if ((*out = key_wrap(type, pkey, true)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		EVP_PKEY_free(pkey);
+		return -1;
+	}
+	return 0;
+}
+
+int
+keyfile_parse_private(const char *text, size_t len, struct key **out,
+    char *err, size_t errlen)
+{
+	size_t off = 0;
+
+	*out = NULL;
+	while (off < len && is_space(text[off]))
+		off++;
+	if (len - off >= strlen(MARK_BEGIN) &&
+	    memcmp(text + off, MARK_BEGIN, strlen(MARK_BEGIN)) == 0)
+		return parse_openssh(text + off, len - off, out, err, errlen);
+	if (memmem(text, len, "-----BEGIN ", 11) != NULL)
+		return parse_pem(text, len, out, err, errlen);
+	seterr(err, errlen, "not a private key file");
+	return -1;
+}
+
+int
+keyfile_load_private(const char *path, struct key **out, char *err,
+    size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd, rc = -1;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		seterr(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		seterr(err, errlen, "bad permissions: %s is accessible by "
+		    "others (mode 0%03o)", path, (unsigned)(st.st_mode & 0777));
+		goto out;
+	}
+	if (st.st_size > KEYFILE_MAX) {
+		seterr(err, errlen, "%s: too large for a key file", path);
+		goto out;
+	}
+	/* One byte more than allowed shows a file that grew meanwhile. */
+	if ((buf = malloc(KEYFILE_MAX + 1)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		goto out;
+	}
+	while (len <= KEYFILE_MAX) {
+		n = read(fd, buf + len, KEYFILE_MAX + 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			seterr(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > KEYFILE_MAX) {
+		seterr(err, errlen, "%s: too large for a key file", path);
+		goto out;
+	}
+	rc = keyfile_parse_private(buf, len, out, err, errlen);
+out:
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+	}
+	close(fd);
+	return rc;
+}
+
+int
+keyfile_parse_public(const char *line, size_t len, struct key **out,
+    char *err, size_t errlen)
+{
+	const char *type, *b64;
+	size_t off = 0, tlen, blen;
+	uint8_t *blob = NULL;
+	struct key *k = NULL;
+	int n, rc = -1;
+
+	*out = NULL;
+	while (off < len && is_space(line[off]))
+		off++;
+	type = line + off;
+	while (off < len && !is_space(line[off]))
+		off++;
+	tlen = (size_t)(line + off - type);
+	while (off < len && is_space(line[off]))
+		off++;
+	b64 = line + off;
+	while (off < len && !is_space(line[off]))
+		off++;
+	blen = (size_t)(line + off - b64);
+	if (tlen == 0 || blen == 0) {
+		seterr(err, errlen, "not a public key line");
+		return -1;
+	}
+	if ((blob = malloc(blen / 4 * 3 + 1)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((n = b64_decode(b64, blen, blob, blen / 4 * 3 + 1)) < 0) {
+		seterr(err, errlen, "bad base64 in public key");
+		goto out;
+	}
+	if (key_from_blob(blob, (size_t)n, &k, err, errlen) != 0)
+		goto out;
+	if (tlen != strlen(key_type_name(k)) ||
+	    memcmp(type, key_type_name(k), tlen) != 0) {
+		seterr(err, errlen, "key type %s does not match the line",
+		    key_type_name(k));
+		key_free(k);
+		goto out;
+	}
+	*out = k;
+	rc = 0;
+out:
+	free(blob);
+	return rc;
+}
+
+/* Base64 of p wrapped at B64_LINE columns, each line ending in '\n'. */
+static int
+put_b64_wrapped(struct wb *w, const uint8_t *p, size_t len)
+{
+	char *b64;
+	size_t i, cap = (len + 2) / 3 * 4 + 1;
+	int n, rc = -1;
+
+	if ((b64 = malloc(cap)) == NULL)
+		return -1;
+	if ((n = b64_encode(p, len, b64, cap)) < 0)
+		goto out;
+	for (i = 0; i < (size_t)n; i += B64_LINE) {
+		wb_put(w, b64 + i, (size_t)n - i < B64_LINE ? (size_t)n - i :
+		    B64_LINE);
+		wb_u8(w, '\n');
+	}
+	rc = w->err ? -1 : 0;
+out:
+	OPENSSL_cleanse(b64, cap);
+	free(b64);
+	return rc;
+}
+
+int
+keyfile_format_private(const struct key *k, const char *comment, char **text)
+{
+	struct wb pub, priv, file, out;
+	uint32_t check;
+	uint8_t i;
+	int rc = -1;
+
+	*text = NULL;
+	if (k == NULL || !k->has_private ||
+	    (size_t)k->type >= sizeof(privfmts) / sizeof(privfmts[0]))
+		return -1;
+	wb_init(&pub);
+	wb_init(&priv);
+	wb_init(&file);
+	wb_init(&out);
+	if (key_to_blob(k, &pub) != 0)
+		goto out;
+	if (RAND_bytes((unsigned char *)&check, sizeof(check)) != 1)
+		goto out;
+	wb_u32(&priv, check);
+	wb_u32(&priv, check);
+	wb_cstring(&priv, key_type_name(k));
+	if (privfmts[k->type].write(k, pub.p, pub.len, &priv) != 0)
+		goto out;
+	wb_cstring(&priv, comment != NULL ? comment : "");
+	for (i = 1; priv.len % BLOCK_NONE != 0; i++)
+		wb_u8(&priv, i);
+
+	wb_put(&file, AUTH_MAGIC, AUTH_MAGIC_LEN);
+	wb_cstring(&file, "none");
+	wb_cstring(&file, "none");
+	wb_string(&file, "", 0);
+	wb_u32(&file, 1);
+	wb_string(&file, pub.p, pub.len);
+	wb_string(&file, priv.p, priv.len);
+	if (priv.err || file.err)
+		goto out;
+
+	wb_put(&out, MARK_BEGIN "\n", strlen(MARK_BEGIN) + 1);
+	if (put_b64_wrapped(&out, file.p, file.len) != 0)
+		goto out;
+	wb_put(&out, MARK_END "\n", strlen(MARK_END) + 1);
+	wb_u8(&out, '\0');
+	if (out.err)
+		goto out;
+	/* Hand over out's buffer; it holds the secret, the caller wipes it. */
+	*text = (char *)out.p;
+	wb_init(&out);
+	rc = 0;
+out:
+	OPENSSL_cleanse(&check, sizeof(check));
+	wb_free(&pub);
+	wb_free(&priv);
+	wb_free(&file);
+	wb_free(&out);
+	return rc;
+}
+
+int
+keyfile_format_public(const struct key *k, const char *comment, char **line)
+{
+	struct wb blob;
+	char *b64 = NULL, *s = NULL;
+	size_t cap;
+	int rc = -1;
+
+	*line = NULL;
+	wb_init(&blob);
+	if (key_to_blob(k, &blob) != 0)
+		goto out;
+	cap = (blob.len + 2) / 3 * 4 + 1;
+	if ((b64 = malloc(cap)) == NULL || b64_encode(blob.p, blob.len, b64,
+	    cap) < 0)
+		goto out;
+	if (comment != NULL && *comment != '\0') {
+		if (asprintf(&s, "%s %s %s", key_type_name(k), b64,
+		    comment) == -1)
+			goto out;
+	} else if (asprintf(&s, "%s %s", key_type_name(k), b64) == -1)
+		goto out;
+	*line = s;
+	rc = 0;
+out:
+	free(b64);
+	wb_free(&blob);
+	return rc;
+}

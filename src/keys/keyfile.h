@@ -1,0 +1,32 @@
+/* Private key files: OpenSSH's "openssh-key-v1" format (PROTOCOL.key) and
+ * the PEM/PKCS#8 formats older ssh-keygen wrote; public key lines. */
+#ifndef FERRY_KEYS_KEYFILE_H
+#define FERRY_KEYS_KEYFILE_H
+
+#include <stddef.h>
+
+#include "key.h"
+
+/* Parses a private key file's text. Encrypted keys are refused with a
+ * message saying so (err: "key is encrypted with a passphrase; load it
+ * into ssh-agent"), and the return is KEYFILE_ENCRYPTED. Returns 0 or a
+ * negative code with a reason in err. Never reads past len. */
+#define KEYFILE_ENCRYPTED	(-2)
+int	keyfile_parse_private(const char *text, size_t len, struct key **out,
+	    char *err, size_t errlen);
+/* Reads and parses path; also refuses a file readable by group or others
+ * (as ssh does: "bad permissions"). */
+int	keyfile_load_private(const char *path, struct key **out, char *err,
+	    size_t errlen);
+/* Parses one public key line "type base64 [comment]". */
+int	keyfile_parse_public(const char *line, size_t len, struct key **out,
+	    char *err, size_t errlen);
+/* Writes k as an unencrypted openssh-key-v1 private key file text
+ * (malloc'd, NUL-terminated) and its public line. For ferryd's generated
+ * host keys and for tests. */
+int	keyfile_format_private(const struct key *k, const char *comment,
+	    char **text);
+int	keyfile_format_public(const struct key *k, const char *comment,
+	    char **line);
+
+#endif

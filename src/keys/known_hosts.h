@@ -1,0 +1,52 @@
+/* known_hosts files (sshd(8) SSH_KNOWN_HOSTS FILE FORMAT): plain and hashed
+ * (|1|salt|hash) host patterns, [host]:port, negation, wildcards, the
+ * @revoked marker (@cert-authority lines are skipped). */
+#ifndef FERRY_KEYS_KNOWN_HOSTS_H
+#define FERRY_KEYS_KNOWN_HOSTS_H
+
+#include <stddef.h>
+
+#include "key.h"
+
+enum kh_status {
+	KH_MATCH,	/* the host's key is listed */
+	KH_NEW,		/* no key of this type listed for the host */
+	KH_CHANGED,	/* a different key of the same type is listed */
+	KH_REVOKED,	/* the key is marked @revoked */
+};
+
+struct kh_result {
+	enum kh_status	 status;
+	/* for KH_CHANGED and KH_MATCH: where the listed key is */
+	char		 file[512];
+	int		 line;
+	/* types of keys listed for the host (bit per enum key_type), to
+	 * prefer those host key algorithms in KEX */
+	unsigned	 types_known;
+};
+
+/* The name known_hosts uses: "host" for port 22, "[host]:port" else. */
+void	kh_hostname(const char *host, int port, char *out, size_t outlen);
+/* Checks key for host:port against the text of one known_hosts file.
+ * Malformed lines are skipped. Accumulates into res (call with res
+ * zeroed and status KH_NEW, then once per file). Returns 0. */
+int	kh_check_text(const char *text, size_t len, const char *fname,
+	    const char *host, int port, const struct key *key,
+	    struct kh_result *res);
+/* The same for a file; a missing file is not an error. Returns 0, or -1
+ * with err if the file exists but cannot be read. */
+int	kh_check_file(const char *path, const char *host, int port,
+	    const struct key *key, struct kh_result *res, char *err,
+	    size_t errlen);
+/* Only collects types_known for host:port (for KEX preference). */
+int	kh_known_types(const char *path, const char *host, int port,
+	    unsigned *types);
+/* Appends "hostname keytype base64" to path (creating it 0600 and its
+ * directory 0700 if missing); hashed with a random salt if hash is set. */
+int	kh_add(const char *path, const char *host, int port,
+	    const struct key *key, int hash, char *err, size_t errlen);
+/* Whether host (already with [..]:port form applied) matches a hashed
+ * pattern "|1|salt|hash". */
+int	kh_match_hashed(const char *pattern, size_t plen, const char *name);
+
+#endif

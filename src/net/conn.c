@@ -1,0 +1,440 @@
+/* Drives one SSH engine over a libuv TCP socket. */
+#include "conn.h"
+
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+#define READ_CHUNK	(256 * 1024)
+/* Output queued beyond this pauses the socket readers feeding it. */
+#define CONGESTED	(4 * 1024 * 1024)
+
+/* Owns the engine and every libuv handle below; freed when the last
+ * handle's close callback has run (libuv design: memory a handle uses is
+ * freed only in its close callback). */
+struct net_conn {
+	uv_loop_t		*loop;
+	uv_getaddrinfo_t	 gai;
+	uv_connect_t		 creq;
+	uv_tcp_t		 tcp;
+	uv_timer_t		 timer;
+	uv_check_t		 check;
+	uv_write_t		 wreq;
+	struct addrinfo		*ai_list;
+	struct addrinfo		*ai_next;
+	struct ssh_conn		*ssh;
+	struct ssh_config	 cfg;
+	struct net_conn_ops	 ops;
+	void			*ud;
+	struct wb		 wbuf;		/* bytes handed to uv_write */
+	size_t			 woff;
+	size_t			 wlen;
+	bool			 writing;
+	bool			 kicked;
+	bool			 was_congested;
+	bool			 resolving;
+	bool			 tcp_inited;
+	bool			 closing;
+	int			 handles;	/* open libuv handles */
+	char			*why;
+	char			 host[256];
+	char			 port[32];
+	char			 peer_ip[64];
+	unsigned		 timeout_ms;
+	int			 family;
+};
+
+static void	try_connect(struct net_conn *nc);
+
+static void
+nc_free(struct net_conn *nc)
+{
+	void (*closed)(void *, const char *) = nc->ops.closed;
+	void *ud = nc->ud;
+	char *why = nc->why;
+
+	if (nc->ai_list != NULL)
+		uv_freeaddrinfo(nc->ai_list);
+	ssh_conn_free(nc->ssh);
+	wb_free(&nc->wbuf);
+	free(nc);
+	closed(ud, why ? why : "connection closed");
+	free(why);
+}
+
+static void
+handle_closed(uv_handle_t *h)
+{
+	struct net_conn *nc = h->data;
+
+	if (--nc->handles == 0 && !nc->resolving && !nc->writing)
+		nc_free(nc);
+}
+
+static void
+close_handle(struct net_conn *nc, uv_handle_t *h)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, handle_closed);
+}
+
+void
+net_conn_close(struct net_conn *nc, const char *why)
+{
+	const uint8_t *p;
+	size_t len;
+	uv_buf_t b;
+
+	if (nc->closing)
+		return;
+	nc->closing = true;
+	nc->why = strdup(why);
+	/* A DISCONNECT the engine queued goes out if the socket takes it. */
+	if (nc->ssh != NULL && nc->tcp_inited && !nc->writing) {
+		ssh_out_peek(nc->ssh, &p, &len);
+		if (len > 0) {
+			b = uv_buf_init((char *)p, (unsigned)len);
+			uv_try_write((uv_stream_t *)&nc->tcp, &b, 1);
+		}
+	}
+	if (nc->resolving)
+		uv_cancel((uv_req_t *)&nc->gai);
+	if (nc->tcp_inited)
+		close_handle(nc, (uv_handle_t *)&nc->tcp);
+	close_handle(nc, (uv_handle_t *)&nc->timer);
+	close_handle(nc, (uv_handle_t *)&nc->check);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+fail(struct net_conn *nc, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	net_conn_close(nc, msg);
+}
+
+static void
+ssh_event_cb(void *ud, struct ssh_event *ev)
+{
+	struct net_conn *nc = ud;
+
+	if (!nc->closing)
+		nc->ops.event(nc->ud, ev);
+}
+
+static size_t
+backlog(const struct net_conn *nc)
+{
+	return (nc->ssh ? ssh_out_pending(nc->ssh) : 0) +
+	    (nc->writing ? nc->wlen : 0);
+}
+
+bool
+net_conn_congested(const struct net_conn *nc)
+{
+	return backlog(nc) > CONGESTED;
+}
+
+static void	flush(struct net_conn *nc);
+
+static void
+write_cb(uv_write_t *req, int status)
+{
+	struct net_conn *nc = req->data;
+
+	nc->writing = false;
+	wb_reset(&nc->wbuf);
+	nc->wlen = 0;
+	if (nc->closing) {
+		if (nc->handles == 0)
+			nc_free(nc);
+		return;
+	}
+	if (status < 0) {
+		fail(nc, "write failed: %s", uv_strerror(status));
+		return;
+	}
+	flush(nc);
+	if (nc->was_congested && !net_conn_congested(nc)) {
+		nc->was_congested = false;
+		nc->ops.drained(nc->ud);
+	}
+}
+
+/* Writes what the engine queued: synchronously if the socket takes it,
+ * else hands the buffer to uv_write and lets the engine fill another. */
+static void
+flush(struct net_conn *nc)
+{
+	const uint8_t *p;
+	size_t len;
+	uv_buf_t b;
+	int n;
+
+	if (nc->closing || nc->ssh == NULL || nc->writing)
+		return;
+	ssh_out_peek(nc->ssh, &p, &len);
+	if (len == 0)
+		goto check_dead;
+	b = uv_buf_init((char *)p, (unsigned)len);
+	n = uv_try_write((uv_stream_t *)&nc->tcp, &b, 1);
+	if (n < 0 && n != UV_EAGAIN) {
+		fail(nc, "write failed: %s", uv_strerror(n));
+		return;
+	}
+	if (n > 0)
+		ssh_out_consume(nc->ssh, (size_t)n);
+	if (ssh_out_pending(nc->ssh) == 0)
+		goto check_dead;
+	ssh_out_take(nc->ssh, &nc->wbuf, &nc->woff);
+	nc->wlen = nc->wbuf.len - nc->woff;
+	b = uv_buf_init((char *)nc->wbuf.p + nc->woff, (unsigned)nc->wlen);
+	nc->wreq.data = nc;
+	if ((n = uv_write(&nc->wreq, (uv_stream_t *)&nc->tcp, &b, 1,
+	    write_cb)) < 0) {
+		fail(nc, "write failed: %s", uv_strerror(n));
+		return;
+	}
+	nc->writing = true;
+	if (net_conn_congested(nc))
+		nc->was_congested = true;
+	return;
+check_dead:
+	if (ssh_error(nc->ssh) != NULL)
+		net_conn_close(nc, ssh_error(nc->ssh));
+}
+
+static void
+check_cb(uv_check_t *h)
+{
+	struct net_conn *nc = h->data;
+
+	if (nc->kicked) {
+		nc->kicked = false;
+		flush(nc);
+	}
+}
+
+void
+net_conn_kick(struct net_conn *nc)
+{
+	nc->kicked = true;
+}
+
+static void
+alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct net_conn *nc = h->data;
+	size_t len = READ_CHUNK;
+	uint8_t *p;
+
+	(void)suggested;
+	if (nc->closing || (p = ssh_in_reserve(nc->ssh, &len)) == NULL) {
+		*buf = uv_buf_init(NULL, 0);
+		return;
+	}
+	*buf = uv_buf_init((char *)p, len > READ_CHUNK ? READ_CHUNK :
+	    (unsigned)len);
+}
+
+static void
+read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct net_conn *nc = s->data;
+
+	(void)buf;
+	if (nc->closing)
+		return;
+	if (n == UV_EOF) {
+		fail(nc, "Connection closed by %s", nc->peer_ip);
+		return;
+	}
+	if (n < 0) {
+		fail(nc, "read failed: %s", uv_strerror((int)n));
+		return;
+	}
+	if (n == 0)
+		return;
+	if (ssh_in_commit(nc->ssh, (size_t)n) != 0) {
+		net_conn_close(nc, ssh_error(nc->ssh));
+		return;
+	}
+	nc->kicked = true;
+}
+
+/* The failed attempt's handle is closed: try the next address. */
+static void
+retry_closed(uv_handle_t *h)
+{
+	struct net_conn *nc = h->data;
+
+	nc->handles--;
+	nc->tcp_inited = false;
+	if (nc->closing) {
+		if (nc->handles == 0)
+			nc_free(nc);
+		return;
+	}
+	try_connect(nc);
+}
+
+static void
+connect_cb(uv_connect_t *req, int status)
+{
+	struct net_conn *nc = req->data;
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+
+	if (nc->closing)
+		return;
+	if (status < 0) {
+		if (nc->ai_next != NULL) {
+			log_verbose("connect to %s failed: %s; trying the "
+			    "next address", nc->host, uv_strerror(status));
+			uv_close((uv_handle_t *)&nc->tcp, retry_closed);
+			return;
+		}
+		{
+			char msg[512];
+
+			snprintf(msg, sizeof(msg), "connect to host %s port "
+			    "%s: %s", nc->host, nc->port, uv_strerror(status));
+			net_conn_close(nc, msg);
+		}
+		return;
+	}
+	uv_timer_stop(&nc->timer);
+	if (uv_tcp_getpeername(&nc->tcp, (struct sockaddr *)&ss, &len) == 0)
+		uv_ip_name((struct sockaddr *)&ss, nc->peer_ip,
+		    sizeof(nc->peer_ip));
+	uv_tcp_nodelay(&nc->tcp, 1);
+	nc->cfg.event = ssh_event_cb;
+	nc->cfg.event_ud = nc;
+	if ((nc->ssh = ssh_conn_new(&nc->cfg)) == NULL) {
+		net_conn_close(nc, "out of memory");
+		return;
+	}
+	nc->ops.connected(nc->ud);
+	if (nc->closing)
+		return;
+	uv_read_start((uv_stream_t *)&nc->tcp, alloc_cb, read_cb);
+	nc->kicked = true;
+}
+
+static void
+try_connect(struct net_conn *nc)
+{
+	struct addrinfo *ai = nc->ai_next;
+	int r;
+
+	nc->ai_next = ai->ai_next;
+	uv_tcp_init(nc->loop, &nc->tcp);
+	nc->tcp.data = nc;
+	nc->tcp_inited = true;
+	nc->handles++;
+	nc->creq.data = nc;
+	if ((r = uv_tcp_connect(&nc->creq, &nc->tcp, ai->ai_addr,
+	    connect_cb)) < 0) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "connect to host %s port %s: %s",
+		    nc->host, nc->port, uv_strerror(r));
+		net_conn_close(nc, msg);
+	}
+}
+
+static void
+gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct net_conn *nc = req->data;
+	char msg[512];
+
+	nc->resolving = false;
+	if (nc->closing) {
+		if (res != NULL)
+			uv_freeaddrinfo(res);
+		if (nc->handles == 0)
+			nc_free(nc);
+		return;
+	}
+	if (status < 0) {
+		snprintf(msg, sizeof(msg), "Could not resolve hostname %s: %s",
+		    nc->host, uv_strerror(status));
+		net_conn_close(nc, msg);
+		return;
+	}
+	nc->ai_list = nc->ai_next = res;
+	try_connect(nc);
+}
+
+static void
+timeout_cb(uv_timer_t *t)
+{
+	struct net_conn *nc = t->data;
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "connect to host %s port %s: Connection "
+	    "timed out", nc->host, nc->port);
+	net_conn_close(nc, msg);
+}
+
+struct net_conn *
+net_conn_start(uv_loop_t *loop, const struct net_conn_opts *o,
+    const struct ssh_config *cfg, const struct net_conn_ops *ops, void *ud)
+{
+	struct net_conn *nc;
+	struct addrinfo hints;
+	int r;
+
+	if ((nc = calloc(1, sizeof(*nc))) == NULL)
+		return NULL;
+	nc->loop = loop;
+	nc->cfg = *cfg;
+	nc->ops = *ops;
+	nc->ud = ud;
+	nc->family = o->family;
+	nc->timeout_ms = o->connect_timeout_ms;
+	snprintf(nc->host, sizeof(nc->host), "%s", o->host);
+	snprintf(nc->port, sizeof(nc->port), "%s", o->port);
+	snprintf(nc->peer_ip, sizeof(nc->peer_ip), "%s", o->host);
+	wb_init(&nc->wbuf);
+	uv_timer_init(loop, &nc->timer);
+	nc->timer.data = nc;
+	uv_check_init(loop, &nc->check);
+	nc->check.data = nc;
+	nc->handles = 2;
+	uv_check_start(&nc->check, check_cb);
+	if (nc->timeout_ms > 0)
+		uv_timer_start(&nc->timer, timeout_cb, nc->timeout_ms, 0);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = o->family;
+	hints.ai_socktype = SOCK_STREAM;
+	nc->gai.data = nc;
+	nc->resolving = true;
+	if ((r = uv_getaddrinfo(loop, &nc->gai, gai_cb, nc->host, nc->port,
+	    &hints)) < 0) {
+		nc->resolving = false;
+		fail(nc, "Could not resolve hostname: %s", uv_strerror(r));
+	}
+	return nc;
+}
+
+struct ssh_conn *
+net_conn_ssh(struct net_conn *nc)
+{
+	return nc->ssh;
+}
+
+const char *
+net_conn_peer_ip(const struct net_conn *nc)
+{
+	return nc->peer_ip;
+}

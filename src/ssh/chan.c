@@ -1,0 +1,562 @@
+/* The connection protocol (RFC 4254): channels with flow control in both
+ * directions, and global requests whose replies come back in order. */
+#include "ssh_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_WINDOW	(2 * 1024 * 1024)
+/* Receive windows grow toward the bandwidth-delay product up to here. */
+#define MAX_WINDOW	(16 * 1024 * 1024)
+#define MAX_CHANNELS	(64 * 1024)
+/* Room after a channel data slot for padding and the largest MAC. */
+#define SLOT_TRAILER	(2 * 16 + 64)
+#define SLOT_HEADER	14	/* length, padlen, type, recipient, len */
+
+void
+chan_free_all(struct ssh_conn *c)
+{
+	free(c->chans);
+	c->chans = NULL;
+	c->nchans = 0;
+	c->open_chans = 0;
+}
+
+size_t
+ssh_chan_count(const struct ssh_conn *c)
+{
+	return c->open_chans;
+}
+
+static struct chan *
+chan_get(struct ssh_conn *c, uint32_t id)
+{
+	if (id >= c->nchans || c->chans[id].state == CH_FREE)
+		return NULL;
+	return &c->chans[id];
+}
+
+static int
+chan_alloc(struct ssh_conn *c, void *ud)
+{
+	struct chan *nc, *ch;
+	uint32_t i, n;
+
+	for (i = 0; i < c->nchans; i++)
+		if (c->chans[i].state == CH_FREE)
+			break;
+	if (i == c->nchans) {
+		if (c->nchans >= MAX_CHANNELS)
+			return -1;
+		n = c->nchans ? c->nchans * 2 : 16;
+		if ((nc = realloc(c->chans, n * sizeof(*nc))) == NULL)
+			return -1;
+		memset(nc + c->nchans, 0, (n - c->nchans) * sizeof(*nc));
+		c->chans = nc;
+		c->nchans = n;
+	}
+	ch = &c->chans[i];
+	memset(ch, 0, sizeof(*ch));
+	ch->ud = ud;
+	ch->lwin = ch->lwin_max = c->cfg.window ? c->cfg.window :
+	    DEFAULT_WINDOW;
+	c->open_chans++;
+	return (int)i;
+}
+
+static void
+chan_release(struct ssh_conn *c, uint32_t id)
+{
+	struct ssh_event ev;
+	struct chan *ch = &c->chans[id];
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = SSH_EV_CHAN_CLOSED;
+	ev.chan = id;
+	ev.chan_ud = ch->ud;
+	ch->state = CH_FREE;
+	c->open_chans--;
+	conn_emit(c, &ev);
+}
+
+void
+ssh_chan_set_ud(struct ssh_conn *c, uint32_t id, void *ud)
+{
+	struct chan *ch = chan_get(c, id);
+
+	if (ch != NULL)
+		ch->ud = ud;
+}
+
+int
+ssh_chan_open(struct ssh_conn *c, const char *type, const uint8_t *extra,
+    size_t extra_len, void *ud)
+{
+	struct chan *ch;
+	int id;
+
+	if (c->state != ST_OPEN || (id = chan_alloc(c, ud)) < 0)
+		return -1;
+	ch = &c->chans[id];
+	ch->state = CH_OPENING;
+	if (pkt_begin(c, MSG_CHANNEL_OPEN) != 0)
+		return -1;
+	wb_cstring(&c->out, type);
+	wb_u32(&c->out, (uint32_t)id);
+	wb_u32(&c->out, ch->lwin);
+	wb_u32(&c->out, SSH_CHAN_MAX_PACKET);
+	wb_put(&c->out, extra, extra_len);
+	if (pkt_end(c) != 0)
+		return -1;
+	return id;
+}
+
+int
+ssh_direct_tcpip_extra(struct wb *w, const char *host, uint32_t port,
+    const char *orig_host, uint32_t orig_port)
+{
+	wb_cstring(w, host);
+	wb_u32(w, port);
+	wb_cstring(w, orig_host);
+	wb_u32(w, orig_port);
+	return w->err ? -1 : 0;
+}
+
+size_t
+ssh_chan_sendable(const struct ssh_conn *c, uint32_t id)
+{
+	const struct chan *ch;
+	uint64_t n;
+
+	if (id >= c->nchans || !ssh_can_send(c))
+		return 0;
+	ch = &c->chans[id];
+	if (ch->state != CH_OPEN || ch->eof_sent || ch->close_sent)
+		return 0;
+	n = ch->rwin;
+	if (n > ch->rmaxpkt)
+		n = ch->rmaxpkt;
+	if (n > SSH_SEND_CHUNK)
+		n = SSH_SEND_CHUNK;
+	return (size_t)n;
+}
+
+uint8_t *
+ssh_chan_slot(struct ssh_conn *c, uint32_t id, size_t *len)
+{
+	size_t n = ssh_chan_sendable(c, id);
+	uint8_t *p;
+
+	if (n > *len)
+		n = *len;
+	if (n == 0 || c->building)
+		return NULL;
+	if ((p = wb_reserve(&c->out, SLOT_HEADER + n + SLOT_TRAILER)) == NULL)
+		return NULL;
+	*len = n;
+	return p + SLOT_HEADER;
+}
+
+int
+ssh_chan_commit(struct ssh_conn *c, uint32_t id, size_t n)
+{
+	struct chan *ch = &c->chans[id];
+	uint8_t *p = c->out.p + c->out.len;
+
+	if (n == 0)
+		return 0;
+	p[5] = MSG_CHANNEL_DATA;
+	put_u32(p + 6, ch->remote_id);
+	put_u32(p + 10, (uint32_t)n);
+	c->pkt_start = c->out.len;
+	c->out.len += SLOT_HEADER + n;
+	c->building = true;
+	ch->rwin -= n;
+	return pkt_end(c);
+}
+
+int
+ssh_chan_send(struct ssh_conn *c, uint32_t id, const uint8_t *p, size_t len)
+{
+	size_t n;
+	uint8_t *slot;
+
+	while (len > 0) {
+		n = len;
+		if ((slot = ssh_chan_slot(c, id, &n)) == NULL)
+			return -1;
+		memcpy(slot, p, n);
+		if (ssh_chan_commit(c, id, n) != 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Re-opens the window by what was delivered; doubles the window when the
+ * peer nearly ran out, since then the window, not the reader, limits. */
+void
+ssh_chan_consumed(struct ssh_conn *c, uint32_t id, size_t n)
+{
+	struct chan *ch = chan_get(c, id);
+	uint32_t add;
+
+	if (ch == NULL || ch->state != CH_OPEN || ch->close_sent)
+		return;
+	ch->consumed += (uint32_t)n;
+	if (ch->consumed < ch->lwin_max / 4 || ch->eof_rcvd)
+		return;
+	add = ch->consumed;
+	if (ch->lwin < ch->lwin_max / 4 && ch->lwin_max < MAX_WINDOW) {
+		add += ch->lwin_max;
+		ch->lwin_max *= 2;
+	}
+	if (pkt_begin(c, MSG_CHANNEL_WINDOW_ADJUST) != 0)
+		return;
+	wb_u32(&c->out, ch->remote_id);
+	wb_u32(&c->out, add);
+	if (pkt_end(c) != 0)
+		return;
+	ch->lwin += add;
+	ch->consumed = 0;
+}
+
+int
+ssh_chan_eof(struct ssh_conn *c, uint32_t id)
+{
+	struct chan *ch = chan_get(c, id);
+
+	if (ch == NULL || ch->state != CH_OPEN || ch->eof_sent ||
+	    ch->close_sent)
+		return 0;
+	ch->eof_sent = true;
+	if (pkt_begin(c, MSG_CHANNEL_EOF) != 0)
+		return -1;
+	wb_u32(&c->out, ch->remote_id);
+	return pkt_end(c);
+}
+
+int
+ssh_chan_close(struct ssh_conn *c, uint32_t id)
+{
+	struct chan *ch = chan_get(c, id);
+
+	if (ch == NULL || ch->close_sent)
+		return 0;
+	if (ch->state == CH_OPENING) {
+		/* Cannot CLOSE before the reply: do it when it comes. */
+		ch->close_sent = true;
+		return 0;
+	}
+	ch->close_sent = true;
+	ch->state = CH_CLOSING;
+	if (pkt_begin(c, MSG_CHANNEL_CLOSE) != 0)
+		return -1;
+	wb_u32(&c->out, ch->remote_id);
+	return pkt_end(c);
+}
+
+static int
+send_close(struct ssh_conn *c, struct chan *ch)
+{
+	if (pkt_begin(c, MSG_CHANNEL_CLOSE) != 0)
+		return -1;
+	wb_u32(&c->out, ch->remote_id);
+	return pkt_end(c);
+}
+
+static int
+open_input(struct ssh_conn *c, struct rd *r)
+{
+	struct ssh_event ev;
+	char type[64];
+	uint32_t sender, win, maxpkt;
+	struct chan *ch;
+	int id;
+
+	if (rd_cstring(r, type, sizeof(type)) != 0 ||
+	    rd_u32(r, &sender) != 0 || rd_u32(r, &win) != 0 ||
+	    rd_u32(r, &maxpkt) != 0)
+		return conn_fail(c, DISC_PROTOCOL_ERROR,
+		    "malformed CHANNEL_OPEN");
+	memset(&ev, 0, sizeof(ev));
+	ev.type = SSH_EV_CHAN_OPEN_REQUEST;
+	ev.u.open_request.type = type;
+	ev.u.open_request.extra = r->p + r->off;
+	ev.u.open_request.extra_len = rd_left(r);
+	ev.u.open_request.reason = SSH_OPEN_ADMINISTRATIVELY_PROHIBITED;
+	ev.u.open_request.message = "open refused";
+	if (maxpkt < 64) {
+		ev.u.open_request.message = "max packet too small";
+	} else if ((id = chan_alloc(c, NULL)) < 0) {
+		ev.u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
+		ev.u.open_request.message = "too many channels";
+	} else {
+		ev.chan = (uint32_t)id;
+		conn_emit(c, &ev);
+		ch = &c->chans[id];
+		if (ev.u.open_request.accept) {
+			ch->state = CH_OPEN;
+			ch->remote_id = sender;
+			ch->rwin = win;
+			ch->rmaxpkt = maxpkt;
+			ch->ud = ev.u.open_request.ud;
+			if (pkt_begin(c, MSG_CHANNEL_OPEN_CONFIRMATION) != 0)
+				return -1;
+			wb_u32(&c->out, sender);
+			wb_u32(&c->out, (uint32_t)id);
+			wb_u32(&c->out, ch->lwin);
+			wb_u32(&c->out, SSH_CHAN_MAX_PACKET);
+			return pkt_end(c);
+		}
+		ch->state = CH_FREE;
+		c->open_chans--;
+	}
+	if (pkt_begin(c, MSG_CHANNEL_OPEN_FAILURE) != 0)
+		return -1;
+	wb_u32(&c->out, sender);
+	wb_u32(&c->out, ev.u.open_request.reason);
+	wb_cstring(&c->out, ev.u.open_request.message);
+	wb_cstring(&c->out, "");
+	return pkt_end(c);
+}
+
+static int
+confirm_input(struct ssh_conn *c, struct chan *ch, uint32_t id, struct rd *r)
+{
+	struct ssh_event ev;
+	uint32_t sender, win, maxpkt;
+
+	if (rd_u32(r, &sender) != 0 || rd_u32(r, &win) != 0 ||
+	    rd_u32(r, &maxpkt) != 0 || ch->state != CH_OPENING)
+		return conn_fail(c, DISC_PROTOCOL_ERROR,
+		    "unexpected channel open confirmation");
+	ch->remote_id = sender;
+	ch->rwin = win;
+	ch->rmaxpkt = maxpkt;
+	ch->state = CH_OPEN;
+	if (ch->close_sent) {	/* closed by us while opening */
+		ch->state = CH_CLOSING;
+		return send_close(c, ch);
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.type = SSH_EV_CHAN_CONFIRM;
+	ev.chan = id;
+	ev.chan_ud = ch->ud;
+	conn_emit(c, &ev);
+	return 0;
+}
+
+static int
+failure_input(struct ssh_conn *c, struct chan *ch, uint32_t id, struct rd *r)
+{
+	struct ssh_event ev;
+	uint32_t reason;
+	char msg[256];
+
+	if (ch->state != CH_OPENING || rd_u32(r, &reason) != 0)
+		return conn_fail(c, DISC_PROTOCOL_ERROR,
+		    "unexpected channel open failure");
+	if (rd_cstring(r, msg, sizeof(msg)) != 0)
+		snprintf(msg, sizeof(msg), "(no reason given)");
+	memset(&ev, 0, sizeof(ev));
+	ev.type = SSH_EV_CHAN_OPEN_FAILED;
+	ev.chan = id;
+	ev.chan_ud = ch->ud;
+	ev.u.open_failed.reason = reason;
+	ev.u.open_failed.message = msg;
+	ch->state = CH_FREE;
+	c->open_chans--;
+	conn_emit(c, &ev);
+	return 0;
+}
+
+static int
+data_input(struct ssh_conn *c, struct chan *ch, uint32_t id, struct rd *r,
+    bool extended)
+{
+	struct ssh_event ev;
+	const uint8_t *p;
+	size_t len;
+	uint32_t code;
+
+	if ((extended && rd_u32(r, &code) != 0) ||
+	    rd_string(r, &p, &len) != 0 || ch->state == CH_OPENING)
+		return conn_fail(c, DISC_PROTOCOL_ERROR, "bad channel data");
+	if (len > ch->lwin)
+		return conn_fail(c, DISC_PROTOCOL_ERROR, "channel %u: peer "
+		    "sent %zu bytes with window %u", id, len, ch->lwin);
+	if (ch->eof_rcvd)
+		return conn_fail(c, DISC_PROTOCOL_ERROR,
+		    "channel %u: data after EOF", id);
+	ch->lwin -= (uint32_t)len;
+	if (extended || ch->state != CH_OPEN || ch->close_sent)
+		return 0;	/* nowhere to deliver it */
+	memset(&ev, 0, sizeof(ev));
+	ev.type = SSH_EV_CHAN_DATA;
+	ev.chan = id;
+	ev.chan_ud = ch->ud;
+	ev.u.data.p = p;
+	ev.u.data.len = len;
+	conn_emit(c, &ev);
+	return 0;
+}
+
+static int
+request_input(struct ssh_conn *c, struct chan *ch, struct rd *r)
+{
+	const uint8_t *name;
+	size_t nlen;
+	bool want_reply;
+
+	if (rd_string(r, &name, &nlen) != 0 || rd_bool(r, &want_reply) != 0)
+		return conn_fail(c, DISC_PROTOCOL_ERROR,
+		    "malformed channel request");
+	if (!want_reply || ch->close_sent)
+		return 0;
+	if (pkt_begin(c, MSG_CHANNEL_FAILURE) != 0)
+		return -1;
+	wb_u32(&c->out, ch->remote_id);
+	return pkt_end(c);
+}
+
+int
+chan_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
+{
+	struct ssh_event ev;
+	struct chan *ch;
+	struct rd r;
+	uint32_t id, add;
+
+	rd_init(&r, p, len);
+	if (type == MSG_CHANNEL_OPEN)
+		return open_input(c, &r);
+	if (rd_u32(&r, &id) != 0 || (ch = chan_get(c, id)) == NULL)
+		return conn_fail(c, DISC_PROTOCOL_ERROR,
+		    "message %u for unknown channel", type);
+	switch (type) {
+	case MSG_CHANNEL_OPEN_CONFIRMATION:
+		return confirm_input(c, ch, id, &r);
+	case MSG_CHANNEL_OPEN_FAILURE:
+		return failure_input(c, ch, id, &r);
+	case MSG_CHANNEL_WINDOW_ADJUST:
+		if (rd_u32(&r, &add) != 0 || ch->state == CH_OPENING)
+			return conn_fail(c, DISC_PROTOCOL_ERROR,
+			    "bad window adjust");
+		if (ch->rwin + add > UINT32_MAX)
+			return conn_fail(c, DISC_PROTOCOL_ERROR,
+			    "channel %u: window adjust overflows", id);
+		ch->rwin += add;
+		if (ch->state != CH_OPEN)
+			return 0;
+		memset(&ev, 0, sizeof(ev));
+		ev.type = SSH_EV_CHAN_WINDOW;
+		ev.chan = id;
+		ev.chan_ud = ch->ud;
+		conn_emit(c, &ev);
+		return 0;
+	case MSG_CHANNEL_DATA:
+	case MSG_CHANNEL_EXTENDED_DATA:
+		return data_input(c, ch, id, &r,
+		    type == MSG_CHANNEL_EXTENDED_DATA);
+	case MSG_CHANNEL_EOF:
+		if (ch->state == CH_OPENING || ch->eof_rcvd)
+			return conn_fail(c, DISC_PROTOCOL_ERROR, "bad EOF");
+		ch->eof_rcvd = true;
+		if (ch->state != CH_OPEN)
+			return 0;
+		memset(&ev, 0, sizeof(ev));
+		ev.type = SSH_EV_CHAN_EOF;
+		ev.chan = id;
+		ev.chan_ud = ch->ud;
+		conn_emit(c, &ev);
+		return 0;
+	case MSG_CHANNEL_CLOSE:
+		if (ch->state == CH_OPENING || ch->close_rcvd)
+			return conn_fail(c, DISC_PROTOCOL_ERROR, "bad CLOSE");
+		ch->close_rcvd = true;
+		if (!ch->close_sent) {
+			ch->close_sent = true;
+			if (send_close(c, ch) != 0)
+				return -1;
+		}
+		chan_release(c, id);
+		return 0;
+	case MSG_CHANNEL_REQUEST:
+		return request_input(c, ch, &r);
+	default:	/* SUCCESS / FAILURE: we send no channel requests */
+		return 0;
+	}
+}
+
+int
+ssh_global_request(struct ssh_conn *c, const char *name, bool want_reply,
+    const uint8_t *extra, size_t extra_len, void *ud)
+{
+	struct greq *ng;
+	size_t i, n;
+
+	if (c->state != ST_OPEN)
+		return -1;
+	if (want_reply) {
+		if (c->ngreqs == c->greq_cap) {
+			/* Grow and unwrap the ring. */
+			n = c->greq_cap ? c->greq_cap * 2 : 8;
+			if ((ng = calloc(n, sizeof(*ng))) == NULL)
+				return -1;
+			for (i = 0; i < c->ngreqs; i++)
+				ng[i] = c->greqs[(c->greq_head + i) %
+				    c->greq_cap];
+			free(c->greqs);
+			c->greqs = ng;
+			c->greq_cap = n;
+			c->greq_head = 0;
+		}
+		c->greqs[(c->greq_head + c->ngreqs) % c->greq_cap].ud = ud;
+		c->ngreqs++;
+	}
+	if (pkt_begin(c, MSG_GLOBAL_REQUEST) != 0)
+		return -1;
+	wb_cstring(&c->out, name);
+	wb_bool(&c->out, want_reply);
+	wb_put(&c->out, extra, extra_len);
+	return pkt_end(c);
+}
+
+int
+global_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
+{
+	struct ssh_event ev;
+	struct rd r;
+	const uint8_t *name;
+	size_t nlen;
+	bool want_reply;
+
+	rd_init(&r, p, len);
+	if (type == MSG_GLOBAL_REQUEST) {
+		if (rd_string(&r, &name, &nlen) != 0 ||
+		    rd_bool(&r, &want_reply) != 0)
+			return conn_fail(c, DISC_PROTOCOL_ERROR,
+			    "malformed global request");
+		if (!want_reply)
+			return 0;
+		if (pkt_begin(c, MSG_REQUEST_FAILURE) != 0)
+			return -1;
+		return pkt_end(c);
+	}
+	if (c->ngreqs == 0)
+		return conn_fail(c, DISC_PROTOCOL_ERROR,
+		    "reply to a global request we did not send");
+	memset(&ev, 0, sizeof(ev));
+	ev.type = SSH_EV_GLOBAL_REPLY;
+	ev.u.global_reply.success = type == MSG_REQUEST_SUCCESS;
+	ev.u.global_reply.p = p;
+	ev.u.global_reply.len = len;
+	ev.u.global_reply.ud = c->greqs[c->greq_head].ud;
+	c->greq_head = (c->greq_head + 1) % c->greq_cap;
+	c->ngreqs--;
+	conn_emit(c, &ev);
+	return 0;
+}

@@ -1,0 +1,517 @@
+/* Key exchange: KEXINIT negotiation, curve25519-sha256 (RFC 8731), strict
+ * KEX (OpenSSH PROTOCOL "kex-strict"), key derivation (RFC 4253 §7.2) and
+ * the switch to new keys at NEWKEYS. */
+#include "ssh_int.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../keys/key.h"
+
+#define KEX_ALGS	"curve25519-sha256,curve25519-sha256@libssh.org"
+#define KEX_CLIENT_EXTRA ",ext-info-c,kex-strict-c-v00@openssh.com"
+#define KEX_SERVER_EXTRA ",kex-strict-s-v00@openssh.com"
+#define HOSTKEY_ALGS	"ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512," \
+			"rsa-sha2-256"
+#define X25519_LEN	32
+#define HASH_LEN	32
+
+enum { C2S, S2C };
+
+struct kex {
+	bool		 sent_kexinit;
+	bool		 got_kexinit;
+	bool		 sent_newkeys;
+	bool		 got_newkeys;
+	bool		 skip_guess;	/* peer's guessed packet to drop */
+	struct wb	 ours;		/* KEXINIT payloads, type byte first */
+	struct wb	 theirs;
+	char		 kex_alg[64];
+	char		 hk_alg[64];
+	char		 enc[2][48];
+	char		 mac[2][48];
+	EVP_PKEY	*eph;
+	struct ssh_pcipher *new_tx;
+	struct ssh_pcipher *new_rx;
+};
+
+void
+kex_free(struct kex *k)
+{
+	if (k == NULL)
+		return;
+	wb_free(&k->ours);
+	wb_free(&k->theirs);
+	EVP_PKEY_free(k->eph);
+	ssh_pcipher_free(k->new_tx);
+	ssh_pcipher_free(k->new_rx);
+	free(k);
+}
+
+bool
+kex_tx_open(const struct kex *k)
+{
+	return !k->sent_kexinit || k->sent_newkeys;
+}
+
+bool
+kex_rx_closed(const struct kex *k)
+{
+	return k->got_kexinit && !k->got_newkeys;
+}
+
+int
+kex_start(struct ssh_conn *c)
+{
+	struct kex *k = c->kex;
+	struct wb *o = &c->out;
+	bool client = c->cfg.role == SSH_ROLE_CLIENT;
+	char kexalgs[256];
+	const char *ciphers = c->cfg.ciphers ? c->cfg.ciphers :
+	    ssh_cipher_default;
+	const char *macs = c->cfg.macs ? c->cfg.macs : ssh_mac_default;
+	uint8_t *cookie;
+
+	if (k != NULL && k->sent_kexinit)
+		return 0;
+	if (k == NULL) {
+		if ((k = calloc(1, sizeof(*k))) == NULL)
+			return conn_fail(c, 0, "out of memory");
+		c->kex = k;
+	}
+	snprintf(kexalgs, sizeof(kexalgs), "%s%s", KEX_ALGS,
+	    c->first_kex_done ? "" : client ? KEX_CLIENT_EXTRA :
+	    KEX_SERVER_EXTRA);
+	if (pkt_begin(c, MSG_KEXINIT) != 0 ||
+	    (cookie = wb_reserve(o, 16)) == NULL ||
+	    RAND_bytes(cookie, 16) != 1)
+		return conn_fail(c, 0, "cannot build KEXINIT");
+	o->len += 16;
+	wb_cstring(o, kexalgs);
+	wb_cstring(o, c->cfg.hostkey_algs ? c->cfg.hostkey_algs :
+	    HOSTKEY_ALGS);
+	wb_cstring(o, ciphers);
+	wb_cstring(o, ciphers);
+	wb_cstring(o, macs);
+	wb_cstring(o, macs);
+	wb_cstring(o, "none");
+	wb_cstring(o, "none");
+	wb_cstring(o, "");
+	wb_cstring(o, "");
+	wb_bool(o, false);
+	wb_u32(o, 0);
+	wb_reset(&k->ours);
+	if (o->err || wb_put(&k->ours, o->p + c->pkt_start + 5,
+	    o->len - c->pkt_start - 5) != 0 || pkt_end(c) != 0)
+		return conn_fail(c, 0, "cannot build KEXINIT");
+	k->sent_kexinit = true;
+	return 0;
+}
+
+/* The first entry of a name-list, to check the peer's guess. */
+static bool
+first_is(const uint8_t *list, size_t len, const char *name)
+{
+	size_t n = strlen(name);
+
+	return len >= n && memcmp(list, name, n) == 0 &&
+	    (len == n || list[n] == ',');
+}
+
+static int
+kexinit_input(struct ssh_conn *c, const uint8_t *p, size_t len)
+{
+	struct kex *k;
+	struct rd r, ro;
+	const uint8_t *l[10], *ol[10], *cl, *sl;
+	size_t ll[10], oll[10], cll, sll;
+	bool client = c->cfg.role == SSH_ROLE_CLIENT, follows;
+	uint32_t reserved;
+	int i, dir;
+
+	if (kex_start(c) != 0)
+		return -1;
+	k = c->kex;
+	if (k->got_kexinit)
+		return conn_fail(c, DISC_PROTOCOL_ERROR, "second KEXINIT");
+	k->got_kexinit = true;
+	if (wb_u8(&k->theirs, MSG_KEXINIT) != 0 ||
+	    wb_put(&k->theirs, p, len) != 0)
+		return conn_fail(c, 0, "out of memory");
+	rd_init(&r, p, len);
+	rd_bytes(&r, NULL, 16);
+	for (i = 0; i < 10; i++)
+		rd_string(&r, &l[i], &ll[i]);
+	rd_bool(&r, &follows);
+	rd_u32(&r, &reserved);
+	if (r.err)
+		return conn_fail(c, DISC_PROTOCOL_ERROR, "malformed KEXINIT");
+	rd_init(&ro, k->ours.p + 17, k->ours.len - 17);
+	for (i = 0; i < 10; i++)
+		rd_string(&ro, &ol[i], &oll[i]);
+
+	if (!c->first_kex_done) {
+		c->kex_strict = algs_has(l[0], ll[0], client ?
+		    "kex-strict-s-v00@openssh.com" :
+		    "kex-strict-c-v00@openssh.com");
+		/* Strict KEX: KEXINIT must be the peer's first packet. */
+		if (c->kex_strict && c->rx.packets != 1)
+			return conn_fail(c, DISC_PROTOCOL_ERROR,
+			    "strict KEX violation: KEXINIT was not the "
+			    "first packet");
+	}
+	/* Index i of the lists: 0 kex, 1 hostkey, 2/3 enc, 4/5 mac. */
+#define CHOOSE(idx, out, what) do {					\
+	cl = client ? ol[idx] : l[idx]; cll = client ? oll[idx] : ll[idx];	\
+	sl = client ? l[idx] : ol[idx]; sll = client ? ll[idx] : oll[idx];	\
+	if (algs_choose(cl, cll, sl, sll, out, sizeof(out)) != 0)	\
+		return conn_fail(c, DISC_KEY_EXCHANGE_FAILED,		\
+		    "no matching %s found: peer offers %.*s", what,	\
+		    (int)(ll[idx] > 200 ? 200 : ll[idx]),		\
+		    (const char *)l[idx]);				\
+} while (0)
+	CHOOSE(0, k->kex_alg, "key exchange method");
+	CHOOSE(1, k->hk_alg, "host key type");
+	for (dir = C2S; dir <= S2C; dir++) {
+		const struct ssh_cipher_alg *ca;
+
+		CHOOSE(2 + dir, k->enc[dir], "cipher");
+		ca = ssh_cipher_alg_find(k->enc[dir], strlen(k->enc[dir]));
+		if (ca != NULL && ca->tag_len > 0)
+			k->mac[dir][0] = '\0';	/* AEAD: no MAC */
+		else
+			CHOOSE(4 + dir, k->mac[dir], "MAC");
+	}
+#undef CHOOSE
+	if (!algs_has(l[6], ll[6], "none") || !algs_has(l[7], ll[7], "none"))
+		return conn_fail(c, DISC_KEY_EXCHANGE_FAILED,
+		    "peer requires compression");
+	if (follows && (!first_is(l[0], ll[0], k->kex_alg) ||
+	    !first_is(l[1], ll[1], k->hk_alg)))
+		k->skip_guess = true;
+
+	if (client) {
+		uint8_t pub[X25519_LEN];
+		size_t publen = sizeof(pub);
+		EVP_PKEY_CTX *pctx;
+
+		pctx = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL);
+		if (pctx == NULL || EVP_PKEY_keygen_init(pctx) <= 0 ||
+		    EVP_PKEY_keygen(pctx, &k->eph) <= 0) {
+			EVP_PKEY_CTX_free(pctx);
+			return conn_fail(c, 0, "X25519 key generation failed");
+		}
+		EVP_PKEY_CTX_free(pctx);
+		if (EVP_PKEY_get_raw_public_key(k->eph, pub, &publen) != 1 ||
+		    pkt_begin(c, MSG_KEX_ECDH_INIT) != 0)
+			return conn_fail(c, 0, "X25519 key export failed");
+		wb_string(&c->out, pub, publen);
+		if (pkt_end(c) != 0)
+			return conn_fail(c, 0, "out of memory");
+	}
+	return 0;
+}
+
+/* K as an mpint from the X25519 output (RFC 8731 §3.1). */
+int
+kex_shared_secret(void *eph, const uint8_t *peer, size_t peerlen,
+    struct wb *kmp)
+{
+	EVP_PKEY *pk = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	uint8_t sec[X25519_LEN];
+	size_t seclen = sizeof(sec);
+	int ret = -1;
+
+	if (peerlen != X25519_LEN)
+		goto out;
+	pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer, peerlen);
+	if (pk == NULL || (ctx = EVP_PKEY_CTX_new(eph, NULL)) == NULL ||
+	    EVP_PKEY_derive_init(ctx) <= 0 ||
+	    EVP_PKEY_derive_set_peer(ctx, pk) <= 0 ||
+	    EVP_PKEY_derive(ctx, sec, &seclen) <= 0 || seclen != X25519_LEN)
+		goto out;
+	if (wb_mpint(kmp, sec, seclen) == 0)
+		ret = 0;
+out:
+	OPENSSL_cleanse(sec, sizeof(sec));
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	return ret;
+}
+
+/* H = SHA-256 over the transcript (RFC 8731 §3.1, RFC 5656 §4). V_C/V_S
+ * and I_C/I_S are the client's and server's; here "ours" is the client's
+ * when we are the client. */
+int
+kex_exchange_hash(const char *v_c, const char *v_s, const struct wb *i_c,
+    const struct wb *i_s, const uint8_t *ks, size_t kslen, const uint8_t *qc,
+    const uint8_t *qs, size_t qslen, const struct wb *kmp, uint8_t *h)
+{
+	struct wb hb;
+	int ret = -1;
+
+	wb_init(&hb);
+	wb_string(&hb, v_c, strlen(v_c));
+	wb_string(&hb, v_s, strlen(v_s));
+	wb_string(&hb, i_c->p, i_c->len);
+	wb_string(&hb, i_s->p, i_s->len);
+	wb_string(&hb, ks, kslen);
+	wb_string(&hb, qc, X25519_LEN);
+	wb_string(&hb, qs, qslen);
+	wb_put(&hb, kmp->p, kmp->len);
+	if (!hb.err && EVP_Digest(hb.p, hb.len, h, NULL, EVP_sha256(),
+	    NULL) == 1)
+		ret = 0;
+	wb_free(&hb);
+	return ret;
+}
+
+/* RFC 4253 §7.2(K || H || letter || session_id), extended with
+ * HASH(K || H || K1 || ...) until need bytes. */
+int
+kex_derive(const uint8_t *sid, size_t sidlen, const struct wb *kmp,
+    const uint8_t *h, char letter, uint8_t *out, size_t need)
+{
+	uint8_t buf[HASH_LEN * 4];
+	size_t have = 0;
+	EVP_MD_CTX *md;
+	int ret = -1;
+
+	if (need > sizeof(buf) || (md = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	while (have < need) {
+		if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+		    EVP_DigestUpdate(md, kmp->p, kmp->len) != 1 ||
+		    EVP_DigestUpdate(md, h, HASH_LEN) != 1)
+			goto out;
+		if (have == 0) {
+			if (EVP_DigestUpdate(md, &letter, 1) != 1 ||
+			    EVP_DigestUpdate(md, sid, sidlen) != 1)
+				goto out;
+		} else if (EVP_DigestUpdate(md, buf, have) != 1)
+			goto out;
+		if (EVP_DigestFinal_ex(md, buf + have, NULL) != 1)
+			goto out;
+		have += HASH_LEN;
+	}
+	memcpy(out, buf, need);
+	ret = 0;
+out:
+	OPENSSL_cleanse(buf, sizeof(buf));
+	EVP_MD_CTX_free(md);
+	return ret;
+}
+
+/* Builds one direction's packet protection from the derived keys. */
+static struct ssh_pcipher *
+newkeys_dir(const struct ssh_conn *c, const struct wb *kmp, const uint8_t *h,
+    const char *enc, const char *mac, char iv_l, char key_l, char mac_l,
+    bool encrypt)
+{
+	const struct ssh_cipher_alg *ca = ssh_cipher_alg_find(enc, strlen(enc));
+	const struct ssh_mac_alg *ma = NULL;
+	uint8_t iv[64], key[64], mkey[64];
+	struct ssh_pcipher *pc = NULL;
+
+	if (ca == NULL)
+		return NULL;
+	if (ca->tag_len == 0 &&
+	    (ma = ssh_mac_alg_find(mac, strlen(mac))) == NULL)
+		return NULL;
+	if (kex_derive(c->session_id, c->session_id_len, kmp, h, iv_l, iv,
+	    ca->iv_len) == 0 &&
+	    kex_derive(c->session_id, c->session_id_len, kmp, h, key_l, key,
+	    ca->key_len) == 0 &&
+	    (ma == NULL || kex_derive(c->session_id, c->session_id_len, kmp, h,
+	    mac_l, mkey, ma->key_len) == 0))
+		pc = ssh_pcipher_new(ca, key, iv, ma, mkey, encrypt);
+	OPENSSL_cleanse(iv, sizeof(iv));
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(mkey, sizeof(mkey));
+	return pc;
+}
+
+static void
+set_dir_names(struct dir *d, const char *enc, const char *mac)
+{
+	snprintf(d->cipher, sizeof(d->cipher), "%s", enc);
+	snprintf(d->mac, sizeof(d->mac), "%s", mac[0] ? mac : "<implicit>");
+}
+
+static int
+send_newkeys(struct ssh_conn *c)
+{
+	struct kex *k = c->kex;
+	int dir = c->cfg.role == SSH_ROLE_CLIENT ? C2S : S2C;
+
+	if (pkt_begin(c, MSG_NEWKEYS) != 0 || pkt_end(c) != 0)
+		return conn_fail(c, 0, "out of memory");
+	ssh_pcipher_free(c->tx.pc);
+	c->tx.pc = k->new_tx;
+	k->new_tx = NULL;
+	set_dir_names(&c->tx, k->enc[dir], k->mac[dir]);
+	if (c->kex_strict)
+		c->tx.seq = 0;
+	c->tx.bytes = c->tx.packets = 0;
+	k->sent_newkeys = true;
+	return transport_flush_deferred(c) == 0 ? 0 :
+	    conn_fail(c, 0, "out of memory");
+}
+
+static int
+ecdh_reply_input(struct ssh_conn *c, const uint8_t *p, size_t len)
+{
+	struct kex *k = c->kex;
+	struct rd r;
+	const uint8_t *ks, *qs, *sig;
+	size_t kslen, qslen, siglen, publen = X25519_LEN;
+	uint8_t qc[X25519_LEN], h[HASH_LEN];
+	struct wb kmp;
+	struct key *hk = NULL;
+	struct ssh_event ev;
+	char err[128];
+	int ret = -1;
+
+	wb_init(&kmp);
+	rd_init(&r, p, len);
+	if (c->cfg.role != SSH_ROLE_CLIENT || k->eph == NULL ||
+	    k->new_rx != NULL || rd_string(&r, &ks, &kslen) != 0 ||
+	    rd_string(&r, &qs, &qslen) != 0 ||
+	    rd_string(&r, &sig, &siglen) != 0 || rd_left(&r) != 0) {
+		conn_fail(c, DISC_PROTOCOL_ERROR, "malformed KEX reply");
+		goto out;
+	}
+	if (key_from_blob(ks, kslen, &hk, err, sizeof(err)) != 0) {
+		conn_fail(c, DISC_KEY_EXCHANGE_FAILED, "bad host key: %s", err);
+		goto out;
+	}
+	if (!key_alg_ok(hk, k->hk_alg)) {
+		conn_fail(c, DISC_KEY_EXCHANGE_FAILED, "host key is %s, "
+		    "negotiated %s", key_type_name(hk), k->hk_alg);
+		goto out;
+	}
+	if (kex_shared_secret(k->eph, qs, qslen, &kmp) != 0) {
+		conn_fail(c, DISC_KEY_EXCHANGE_FAILED,
+		    "bad server X25519 public value");
+		goto out;
+	}
+	EVP_PKEY_get_raw_public_key(k->eph, qc, &publen);
+	if (kmp.err || kex_exchange_hash(c->v_ours, c->v_peer, &k->ours,
+	    &k->theirs, ks, kslen, qc, qs, qslen, &kmp, h) != 0) {
+		conn_fail(c, 0, "exchange hash failed");
+		goto out;
+	}
+	if (key_verify(hk, k->hk_alg, sig, siglen, h, sizeof(h)) != 0) {
+		conn_fail(c, DISC_KEY_EXCHANGE_FAILED, "host key signature "
+		    "does not verify (%s)", k->hk_alg);
+		goto out;
+	}
+	if (!c->first_kex_done) {
+		memcpy(c->session_id, h, sizeof(h));
+		c->session_id_len = sizeof(h);
+		if (wb_put(&c->hostkey_blob, ks, kslen) != 0) {
+			conn_fail(c, 0, "out of memory");
+			goto out;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.type = SSH_EV_HOSTKEY;
+		ev.u.hostkey.key = hk;
+		ev.u.hostkey.alg = k->hk_alg;
+		conn_emit(c, &ev);
+		if (!ev.u.hostkey.accept) {
+			conn_fail(c, DISC_HOST_KEY_NOT_VERIFIABLE,
+			    "Host key verification failed.");
+			goto out;
+		}
+	} else if (kslen != c->hostkey_blob.len ||
+	    CRYPTO_memcmp(ks, c->hostkey_blob.p, kslen) != 0) {
+		conn_fail(c, DISC_KEY_EXCHANGE_FAILED,
+		    "host key changed during rekey");
+		goto out;
+	}
+	k->new_tx = newkeys_dir(c, &kmp, h, k->enc[C2S], k->mac[C2S], 'A',
+	    'C', 'E', true);
+	k->new_rx = newkeys_dir(c, &kmp, h, k->enc[S2C], k->mac[S2C], 'B',
+	    'D', 'F', false);
+	if (k->new_tx == NULL || k->new_rx == NULL) {
+		conn_fail(c, 0, "cannot set up ciphers %s/%s", k->enc[C2S],
+		    k->enc[S2C]);
+		goto out;
+	}
+	ret = send_newkeys(c);
+out:
+	OPENSSL_cleanse(h, sizeof(h));
+	key_free(hk);
+	wb_free(&kmp);
+	return ret;
+}
+
+static int
+newkeys_input(struct ssh_conn *c)
+{
+	struct kex *k = c->kex;
+	struct ssh_event ev;
+	int dir = c->cfg.role == SSH_ROLE_CLIENT ? S2C : C2S;
+	bool first = !c->first_kex_done;
+
+	if (k->new_rx == NULL || !k->sent_newkeys)
+		return conn_fail(c, DISC_PROTOCOL_ERROR, "unexpected NEWKEYS");
+	ssh_pcipher_free(c->rx.pc);
+	c->rx.pc = k->new_rx;
+	k->new_rx = NULL;
+	set_dir_names(&c->rx, k->enc[dir], k->mac[dir]);
+	if (c->kex_strict)
+		c->rx.seq = 0;
+	c->rx.bytes = c->rx.packets = 0;
+	k->got_newkeys = true;
+	kex_free(k);
+	c->kex = NULL;
+	c->first_kex_done = true;
+	if (first && c->cfg.role == SSH_ROLE_CLIENT) {
+		if (pkt_begin(c, MSG_SERVICE_REQUEST) != 0)
+			return -1;
+		wb_cstring(&c->out, "ssh-userauth");
+		if (pkt_end(c) != 0)
+			return conn_fail(c, 0, "out of memory");
+		c->state = ST_SERVICE;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.type = SSH_EV_KEX_DONE;
+	conn_emit(c, &ev);
+	return 0;
+}
+
+int
+kex_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
+{
+	if (type == MSG_KEXINIT)
+		return kexinit_input(c, p, len);
+	if (c->kex == NULL || !c->kex->got_kexinit)
+		return conn_fail(c, DISC_PROTOCOL_ERROR,
+		    "KEX message %u outside a key exchange", type);
+	if (c->kex->skip_guess) {
+		c->kex->skip_guess = false;
+		return 0;
+	}
+	switch (type) {
+	case MSG_KEX_ECDH_REPLY:
+		return ecdh_reply_input(c, p, len);
+	case MSG_NEWKEYS:
+		return newkeys_input(c);
+	default:
+		return conn_fail(c, DISC_PROTOCOL_ERROR,
+		    "unexpected KEX message %u", type);
+	}
+}
+
+int
+ssh_rekey(struct ssh_conn *c)
+{
+	if (c->state != ST_OPEN || c->kex != NULL)
+		return 0;
+	return kex_start(c);
+}

@@ -1,0 +1,206 @@
+/* The SSH engine: sans-I/O. The caller feeds it the bytes that arrived and
+ * takes from it the bytes to send; in between the engine calls one event
+ * handler. It never touches a socket, file, clock or global.
+ *
+ * Ownership: the engine owns its buffers and channels. Pointers in an event
+ * are valid only during the handler call. Handlers may call back into the
+ * engine (send data, open channels, close channels) but must not free it. */
+#ifndef FERRY_SSH_SSH_H
+#define FERRY_SSH_SSH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+struct key;
+struct ssh_conn;
+
+enum ssh_role {
+	SSH_ROLE_CLIENT,
+	SSH_ROLE_SERVER,
+};
+
+/* Largest packet accepted from a peer (length field), and the largest
+ * channel data payload we ask the peer to send in one packet. */
+#define SSH_MAX_PACKET		(256 * 1024)
+#define SSH_CHAN_MAX_PACKET	(128 * 1024)
+/* Our largest outgoing channel data chunk (the peer's max packet may cap
+ * it further). */
+#define SSH_SEND_CHUNK		(32 * 1024)
+
+/* Channel open failure reasons (RFC 4254 §5.1). */
+#define SSH_OPEN_ADMINISTRATIVELY_PROHIBITED	1
+#define SSH_OPEN_CONNECT_FAILED			2
+#define SSH_OPEN_UNKNOWN_CHANNEL_TYPE		3
+#define SSH_OPEN_RESOURCE_SHORTAGE		4
+
+enum ssh_ev_type {
+	SSH_EV_HOSTKEY,		/* client: decide whether to trust the key */
+	SSH_EV_AUTH_READY,	/* client: ssh-userauth accepted, try a key */
+	SSH_EV_AUTH_FAILURE,	/* client: the last attempt was refused */
+	SSH_EV_AUTH_BANNER,	/* client: text from the server */
+	SSH_EV_AUTH_SUCCESS,	/* client: authenticated */
+	SSH_EV_KEX_DONE,	/* a key exchange finished; sending resumes */
+	SSH_EV_CHAN_CONFIRM,	/* our channel open was accepted */
+	SSH_EV_CHAN_OPEN_FAILED,/* our channel open was refused */
+	SSH_EV_CHAN_OPEN_REQUEST,/* the peer wants to open a channel */
+	SSH_EV_CHAN_DATA,	/* data arrived on a channel */
+	SSH_EV_CHAN_EOF,	/* the peer will send no more data */
+	SSH_EV_CHAN_CLOSED,	/* the channel is gone (both CLOSEs seen) */
+	SSH_EV_CHAN_WINDOW,	/* the peer's window grew: more may be sent */
+	SSH_EV_GLOBAL_REPLY,	/* reply to our global request, in order */
+	SSH_EV_DEBUG,		/* SSH_MSG_DEBUG text from the peer */
+};
+
+struct ssh_event {
+	enum ssh_ev_type	 type;
+	uint32_t		 chan;		/* local channel id */
+	void			*chan_ud;	/* that channel's user pointer */
+	union {
+		struct {
+			const struct key *key;
+			const char	*alg;
+			bool		 accept;	/* set by handler */
+		} hostkey;
+		struct {
+			const char	*methods;	/* can continue */
+			bool		 partial;
+		} auth_failure;
+		struct {
+			const char	*text;
+		} text;
+		struct {
+			uint32_t	 reason;
+			const char	*message;
+		} open_failed;
+		struct {
+			const char	*type;
+			const uint8_t	*extra;	/* type-specific bytes */
+			size_t		 extra_len;
+			/* set by handler: accept with ud, or refuse */
+			bool		 accept;
+			void		*ud;
+			uint32_t	 reason;
+			const char	*message;
+		} open_request;
+		struct {
+			const uint8_t	*p;
+			size_t		 len;
+		} data;
+		struct {
+			bool		 success;
+			const uint8_t	*p;	/* reply payload after type */
+			size_t		 len;
+			void		*ud;	/* given with the request */
+		} global_reply;
+	} u;
+};
+
+typedef void (*ssh_event_fn)(void *ud, struct ssh_event *ev);
+
+struct ssh_config {
+	enum ssh_role	 role;
+	/* comma-separated preference lists; NULL for the defaults */
+	const char	*ciphers;
+	const char	*macs;
+	const char	*hostkey_algs;
+	/* rekey after this many bytes in either direction (0: default) */
+	uint64_t	 rekey_bytes;
+	/* initial receive window per channel (0: default) */
+	uint32_t	 window;
+	ssh_event_fn	 event;
+	void		*event_ud;
+};
+
+/* Creates an engine; it queues our version line and first KEXINIT at
+ * once. Returns NULL on allocation failure. */
+struct ssh_conn	*ssh_conn_new(const struct ssh_config *cfg);
+void		 ssh_conn_free(struct ssh_conn *c);
+
+/* Input. Either copy bytes in with ssh_feed, or read directly into the
+ * engine's buffer: ssh_in_reserve returns room for up to *len bytes and
+ * ssh_in_commit(n) processes n bytes written there. Both return 0, or -1
+ * when the connection failed (see ssh_error); afterwards the engine only
+ * has a DISCONNECT left to send. */
+int		 ssh_feed(struct ssh_conn *c, const uint8_t *p, size_t len);
+uint8_t		*ssh_in_reserve(struct ssh_conn *c, size_t *len);
+int		 ssh_in_commit(struct ssh_conn *c, size_t n);
+
+/* Output. ssh_out_peek shows the pending bytes and ssh_out_consume drops
+ * n of them once written. ssh_out_take hands the whole pending buffer to
+ * the caller (to keep while an asynchronous write is in flight): *dst
+ * receives it and the bytes to write start at *off; the engine keeps
+ * dst's old allocation, which must be empty, for reuse. */
+size_t		 ssh_out_pending(const struct ssh_conn *c);
+void		 ssh_out_peek(const struct ssh_conn *c, const uint8_t **p,
+		    size_t *len);
+void		 ssh_out_consume(struct ssh_conn *c, size_t n);
+void		 ssh_out_take(struct ssh_conn *c, struct wb *dst, size_t *off);
+
+/* Why the connection failed; NULL while it has not. */
+const char	*ssh_error(const struct ssh_conn *c);
+/* Whether the remote side sent a DISCONNECT (vs a local protocol error). */
+bool		 ssh_failed(const struct ssh_conn *c);
+/* Ends the connection: queues a DISCONNECT with this reason. */
+void		 ssh_disconnect(struct ssh_conn *c, uint32_t code,
+		    const char *msg);
+/* Whether the transport can take channel data now (no KEX in progress). */
+bool		 ssh_can_send(const struct ssh_conn *c);
+/* The negotiated algorithms, for logging (valid after the first KEX). */
+const char	*ssh_cipher_name(const struct ssh_conn *c, bool outgoing);
+const char	*ssh_peer_version(const struct ssh_conn *c);
+/* Asks for a key exchange now (rekey). */
+int		 ssh_rekey(struct ssh_conn *c);
+
+/* Client authentication: sends a signed publickey request for key as
+ * user. The answer arrives as AUTH_SUCCESS or AUTH_FAILURE. */
+int		 ssh_auth_pubkey(struct ssh_conn *c, const char *user,
+		    const struct key *key);
+bool		 ssh_authenticated(const struct ssh_conn *c);
+
+/* Channels. ssh_chan_open sends CHANNEL_OPEN of type with extra bytes
+ * appended (e.g. direct-tcpip's host/port fields) and returns the local
+ * channel id (>= 0) or -1. The user pointer comes back in events. */
+int		 ssh_chan_open(struct ssh_conn *c, const char *type,
+		    const uint8_t *extra, size_t extra_len, void *ud);
+/* How many bytes may be sent on ch right now (0 when the window is shut,
+ * EOF was sent, or a KEX is running). */
+size_t		 ssh_chan_sendable(const struct ssh_conn *c, uint32_t ch);
+/* Zero-copy send: a slot for up to *len bytes (capped by sendable and the
+ * packet size) inside the next outgoing packet; write the data there and
+ * call ssh_chan_commit with how many bytes were written (0 to cancel). No
+ * other engine call may come between the two. */
+uint8_t		*ssh_chan_slot(struct ssh_conn *c, uint32_t ch, size_t *len);
+int		 ssh_chan_commit(struct ssh_conn *c, uint32_t ch, size_t n);
+/* Copying send; fails if len exceeds ssh_chan_sendable. */
+int		 ssh_chan_send(struct ssh_conn *c, uint32_t ch,
+		    const uint8_t *p, size_t len);
+/* The caller has delivered n bytes of received data: the engine may
+ * reopen the window. */
+void		 ssh_chan_consumed(struct ssh_conn *c, uint32_t ch, size_t n);
+int		 ssh_chan_eof(struct ssh_conn *c, uint32_t ch);
+/* Sends CLOSE; the channel is released when the peer's CLOSE arrives
+ * (SSH_EV_CHAN_CLOSED). */
+int		 ssh_chan_close(struct ssh_conn *c, uint32_t ch);
+void		 ssh_chan_set_ud(struct ssh_conn *c, uint32_t ch, void *ud);
+size_t		 ssh_chan_count(const struct ssh_conn *c);
+
+/* Global requests: replies come back in order as SSH_EV_GLOBAL_REPLY with
+ * ud. Without want_reply no event follows. */
+int		 ssh_global_request(struct ssh_conn *c, const char *name,
+		    bool want_reply, const uint8_t *extra, size_t extra_len,
+		    void *ud);
+
+/* Checks that every name in a comma-separated list is in supported;
+ * returns -1 if so, else the position of the first bad name (copied to
+ * bad). */
+int		 ssh_algs_validate(const char *list, const char *supported,
+		    char *bad, size_t badlen);
+
+/* Encodes direct-tcpip's extra fields (RFC 4254 §7.2). */
+int		 ssh_direct_tcpip_extra(struct wb *w, const char *host,
+		    uint32_t port, const char *orig_host, uint32_t orig_port);
+
+#endif

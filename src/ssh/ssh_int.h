@@ -1,0 +1,185 @@
+/* Engine internals shared by transport.c, kex.c, auth.c and chan.c. */
+#ifndef FERRY_SSH_SSH_INT_H
+#define FERRY_SSH_SSH_INT_H
+
+#include "ssh.h"
+#include "cipher.h"
+
+/* Message numbers (RFC 4250 §4.1). */
+enum {
+	MSG_DISCONNECT = 1, MSG_IGNORE = 2, MSG_UNIMPLEMENTED = 3,
+	MSG_DEBUG = 4, MSG_SERVICE_REQUEST = 5, MSG_SERVICE_ACCEPT = 6,
+	MSG_EXT_INFO = 7, MSG_KEXINIT = 20, MSG_NEWKEYS = 21,
+	MSG_KEX_ECDH_INIT = 30, MSG_KEX_ECDH_REPLY = 31,
+	MSG_USERAUTH_REQUEST = 50, MSG_USERAUTH_FAILURE = 51,
+	MSG_USERAUTH_SUCCESS = 52, MSG_USERAUTH_BANNER = 53,
+	MSG_USERAUTH_PK_OK = 60,
+	MSG_GLOBAL_REQUEST = 80, MSG_REQUEST_SUCCESS = 81,
+	MSG_REQUEST_FAILURE = 82, MSG_CHANNEL_OPEN = 90,
+	MSG_CHANNEL_OPEN_CONFIRMATION = 91, MSG_CHANNEL_OPEN_FAILURE = 92,
+	MSG_CHANNEL_WINDOW_ADJUST = 93, MSG_CHANNEL_DATA = 94,
+	MSG_CHANNEL_EXTENDED_DATA = 95, MSG_CHANNEL_EOF = 96,
+	MSG_CHANNEL_CLOSE = 97, MSG_CHANNEL_REQUEST = 98,
+	MSG_CHANNEL_SUCCESS = 99, MSG_CHANNEL_FAILURE = 100,
+};
+
+/* Disconnect reasons (RFC 4250 §4.2.2). */
+enum {
+	DISC_PROTOCOL_ERROR = 2, DISC_KEY_EXCHANGE_FAILED = 3,
+	DISC_MAC_ERROR = 5, DISC_SERVICE_NOT_AVAILABLE = 7,
+	DISC_HOST_KEY_NOT_VERIFIABLE = 9, DISC_BY_APPLICATION = 11,
+	DISC_NO_MORE_AUTH_METHODS = 14,
+};
+
+enum conn_state {
+	ST_VERSION,	/* waiting for the peer's identification line */
+	ST_KEX,		/* initial key exchange */
+	ST_SERVICE,	/* client: waiting for SERVICE_ACCEPT */
+	ST_AUTH,	/* client: authenticating */
+	ST_OPEN,	/* authenticated: connection protocol */
+	ST_DEAD,	/* failed or disconnected */
+};
+
+struct kex;
+
+/* One direction's packet state. */
+struct dir {
+	struct ssh_pcipher	*pc;		/* NULL before the first NEWKEYS */
+	uint32_t		 seq;
+	uint64_t		 bytes;		/* since the last KEX */
+	uint64_t		 packets;
+	char			 cipher[48];
+	char			 mac[48];
+};
+
+enum chan_state {
+	CH_FREE,
+	CH_OPENING,	/* we sent OPEN, waiting for confirmation */
+	CH_OPEN,
+	CH_CLOSING,	/* we sent CLOSE, waiting for the peer's */
+};
+
+struct chan {
+	enum chan_state	 state;
+	uint32_t	 remote_id;
+	void		*ud;
+	/* peer's window and max packet: what we may send */
+	uint64_t	 rwin;
+	uint32_t	 rmaxpkt;
+	/* our window: what the peer may still send, and its target size */
+	uint32_t	 lwin;
+	uint32_t	 lwin_max;
+	uint32_t	 consumed;	/* delivered, not yet re-opened */
+	bool		 eof_sent;
+	bool		 eof_rcvd;
+	bool		 close_sent;
+	bool		 close_rcvd;
+};
+
+/* A queued global request awaiting its reply. */
+struct greq {
+	void		*ud;
+	bool		 want_reply;
+};
+
+struct ssh_conn {
+	struct ssh_config cfg;
+	enum conn_state	 state;
+	char		*error;
+	bool		 remote_disconnect;
+
+	/* identification strings, without CR LF */
+	char		 v_ours[64];
+	char		 v_peer[256];
+	size_t		 version_lines;	/* lines seen before the banner */
+
+	struct wb	 in;
+	size_t		 in_off;	/* start of unprocessed input */
+	uint32_t	 in_pktlen;	/* length of the packet being read, 0 if
+					 * not known yet */
+	size_t		 in_pre_auth;	/* bytes received before auth */
+
+	struct wb	 out;
+	size_t		 out_off;	/* start of unsent output */
+	size_t		 pkt_start;	/* offset of the packet being built */
+	bool		 building;
+
+	struct dir	 tx;
+	struct dir	 rx;
+
+	struct kex	*kex;		/* non-NULL while a KEX runs */
+	bool		 kex_strict;
+	bool		 first_kex_done;
+	uint8_t		 session_id[64];
+	size_t		 session_id_len;
+	/* non-transport packets queued while our KEXINIT is out */
+	struct wb	 deferred;
+	uint64_t	 rekey_bytes;
+	char		*server_sig_algs;
+	struct wb	 hostkey_blob;	/* from the first KEX */
+
+	/* client auth */
+	bool		 auth_pending;
+	bool		 authenticated;
+
+	struct chan	*chans;
+	uint32_t	 nchans;
+	size_t		 open_chans;
+
+	struct greq	*greqs;		/* FIFO of requests awaiting reply */
+	size_t		 ngreqs;
+	size_t		 greq_head;
+	size_t		 greq_cap;
+
+	uint8_t		 pad_pool[256];
+};
+
+/* transport.c */
+int	 conn_fail(struct ssh_conn *c, uint32_t code, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	 conn_emit(struct ssh_conn *c, struct ssh_event *ev);
+/* Starts a packet of type in the output; append the payload with wb_*
+ * on c->out, then pkt_end. */
+int	 pkt_begin(struct ssh_conn *c, uint8_t type);
+int	 pkt_end(struct ssh_conn *c);
+int	 transport_flush_deferred(struct ssh_conn *c);
+
+/* kex.c */
+int	 kex_start(struct ssh_conn *c);
+int	 kex_input(struct ssh_conn *c, uint8_t type, const uint8_t *p,
+	    size_t len);
+void	 kex_free(struct kex *k);
+/* Our NEWKEYS is out (or no KEXINIT of ours is): data may be sent. */
+bool	 kex_tx_open(const struct kex *k);
+/* The peer's KEXINIT arrived and its NEWKEYS not yet: it may send only
+ * KEX messages. */
+bool	 kex_rx_closed(const struct kex *k);
+
+/* The pieces of curve25519-sha256, exposed for known-answer tests. */
+int	 kex_shared_secret(void *eph_pkey, const uint8_t *peer, size_t peerlen,
+	    struct wb *kmp);
+int	 kex_exchange_hash(const char *v_c, const char *v_s,
+	    const struct wb *i_c, const struct wb *i_s, const uint8_t *ks,
+	    size_t kslen, const uint8_t *qc, const uint8_t *qs, size_t qslen,
+	    const struct wb *kmp, uint8_t *h);
+int	 kex_derive(const uint8_t *sid, size_t sidlen, const struct wb *kmp,
+	    const uint8_t *h, char letter, uint8_t *out, size_t need);
+
+/* auth.c */
+int	 auth_input(struct ssh_conn *c, uint8_t type, const uint8_t *p,
+	    size_t len);
+
+/* chan.c */
+int	 chan_input(struct ssh_conn *c, uint8_t type, const uint8_t *p,
+	    size_t len);
+int	 global_input(struct ssh_conn *c, uint8_t type, const uint8_t *p,
+	    size_t len);
+void	 chan_free_all(struct ssh_conn *c);
+
+/* algs.c: picks the first name of the client's list that the server
+ * lists. Writes it to out; returns 0, or -1 when there is none. */
+int	 algs_choose(const uint8_t *cl, size_t cllen, const uint8_t *sl,
+	    size_t sllen, char *out, size_t outlen);
+bool	 algs_has(const uint8_t *list, size_t len, const char *name);
+
+#endif

@@ -1,0 +1,65 @@
+/* Logging: one process-wide sink, set once at start-up by main(). */
+#include "log.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+static const char *log_prog = "ferry";
+static enum log_level log_level = LOG_INFO;
+static FILE *log_fp;
+
+void
+log_init(const char *prog, enum log_level level, FILE *fp)
+{
+	log_prog = prog;
+	log_level = level;
+	log_fp = fp;
+}
+
+void
+log_set_level(enum log_level level)
+{
+	log_level = level;
+}
+
+enum log_level
+log_get_level(void)
+{
+	return log_level;
+}
+
+void
+log_plain(const char *fmt, ...)
+{
+	FILE *fp = log_fp ? log_fp : stderr;
+	va_list ap;
+
+	if (log_level < LOG_ERROR)
+		return;
+	va_start(ap, fmt);
+	vfprintf(fp, fmt, ap);
+	va_end(ap);
+	fputc('\n', fp);
+	fflush(fp);
+}
+
+void
+log_msg(enum log_level level, const char *func, const char *fmt, ...)
+{
+	FILE *fp = log_fp ? log_fp : stderr;
+	va_list ap;
+
+	if (level > log_level)
+		return;
+	if (log_level >= LOG_DEBUG)
+		fprintf(fp, "%s: %s: ", log_prog, func);
+	else if (level >= LOG_VERBOSE)
+		fprintf(fp, "debug1: ");
+	else
+		fprintf(fp, "%s: ", log_prog);
+	va_start(ap, fmt);
+	vfprintf(fp, fmt, ap);
+	va_end(ap);
+	fputc('\n', fp);
+	fflush(fp);
+}

@@ -1,0 +1,83 @@
+"""pytest wiring for ferry's integration tests (harness lives in ferrylab.py).
+
+Fixtures
+  keys     session: host and user keys (ssh-keygen)
+  lab      per test: a ferrylab.Lab that owns sshds, targets and clients and
+           kills them at teardown; on failure its logs are attached to the report
+  client   'ferry' or 'ssh' (OpenSSH, validating the harness); pick with
+           FERRY_TEST_CLIENTS=ferry,ssh (default both) or `-k ssh` / `-k ferry`
+
+Environment
+  FERRY_BIN            ferry binary (default <repo>/build/ferry). A missing binary
+                       FAILS the ferry tests: it is a build bug, not a skip.
+  FERRY_TEST_CLIENTS   comma list of client kinds to parametrize (default ferry,ssh)
+  FERRY_TEST_TIMEOUT   per-test watchdog in seconds (default 150); pytest-timeout
+                       is not available, so a SIGALRM in the main thread fails a
+                       test that overruns (every wait is bounded anyway; this is
+                       the backstop)
+"""
+
+import os
+import signal
+
+import pytest
+
+import ferrylab
+
+CLIENTS = [c.strip() for c in os.environ.get('FERRY_TEST_CLIENTS', 'ferry,ssh').split(',')
+           if c.strip()]
+for _c in CLIENTS:
+    if _c not in ferrylab.CLIENT_KINDS:
+        raise pytest.UsageError(f'FERRY_TEST_CLIENTS: unknown client {_c!r}')
+WATCHDOG = float(os.environ.get('FERRY_TEST_TIMEOUT', '150'))
+
+
+@pytest.fixture(scope='session')
+def keys(tmp_path_factory):
+    return ferrylab.KeySet(tmp_path_factory.mktemp('keys'))
+
+
+@pytest.fixture(params=CLIENTS)
+def client(request):
+    return request.param
+
+
+@pytest.fixture
+def lab(request, tmp_path, keys):
+    lab = ferrylab.Lab(tmp_path, keys)
+    request.node._ferrylab = lab
+    yield lab
+    problems = lab.close()
+    if problems:
+        pytest.fail('teardown found problems:\n' + '\n'.join(problems), pytrace=False)
+
+
+class WatchdogTimeout(Exception):
+    pass
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    def on_alarm(signum, frame):
+        raise WatchdogTimeout(f'test exceeded the {WATCHDOG:g}s watchdog '
+                              f'(FERRY_TEST_TIMEOUT)')
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, WATCHDOG)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    lab = getattr(item, '_ferrylab', None)
+    if lab is not None and rep.failed:
+        try:
+            for title, text in lab.diagnostics():
+                rep.sections.append((title, text or '(empty)'))
+        except Exception as e:  # noqa: BLE001 - diagnostics must not mask the failure
+            rep.sections.append(('ferrylab diagnostics failed', repr(e)))

@@ -1,0 +1,1 @@
+2048 SHA256:WcRBmHkAZhUEUQxZz3ZT117e9AlVP58u6kBHcSkdbiE ferry-test-rsa-pem (RSA)
