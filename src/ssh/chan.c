@@ -245,6 +245,9 @@ ssh_chan_close(struct ssh_conn *c, uint32_t id)
 
 	if (ch == NULL || ch->close_sent)
 		return 0;
+	if (ch->state == CH_PENDING)
+		return ssh_chan_refuse(c, id, SSH_OPEN_CONNECT_FAILED,
+		    "closed before it was opened");
 	if (ch->state == CH_OPENING) {
 		/* Cannot CLOSE before the reply: do it when it comes. */
 		ch->close_sent = true;
@@ -268,6 +271,50 @@ send_close(struct ssh_conn *c, struct chan *ch)
 }
 
 static int
+send_open_failure(struct ssh_conn *c, uint32_t sender, uint32_t reason,
+    const char *msg)
+{
+	if (pkt_begin(c, MSG_CHANNEL_OPEN_FAILURE) != 0)
+		return -1;
+	wb_u32(&c->out, sender);
+	wb_u32(&c->out, reason);
+	wb_cstring(&c->out, msg);
+	wb_cstring(&c->out, "");
+	return pkt_end(c);
+}
+
+int
+ssh_chan_accept(struct ssh_conn *c, uint32_t id, void *ud)
+{
+	struct chan *ch = chan_get(c, id);
+
+	if (ch == NULL || ch->state != CH_PENDING)
+		return -1;
+	ch->state = CH_OPEN;
+	ch->ud = ud;
+	if (pkt_begin(c, MSG_CHANNEL_OPEN_CONFIRMATION) != 0)
+		return -1;
+	wb_u32(&c->out, ch->remote_id);
+	wb_u32(&c->out, id);
+	wb_u32(&c->out, ch->lwin);
+	wb_u32(&c->out, SSH_CHAN_MAX_PACKET);
+	return pkt_end(c);
+}
+
+int
+ssh_chan_refuse(struct ssh_conn *c, uint32_t id, uint32_t reason,
+    const char *msg)
+{
+	struct chan *ch = chan_get(c, id);
+
+	if (ch == NULL || ch->state != CH_PENDING)
+		return -1;
+	ch->state = CH_FREE;
+	c->open_chans--;
+	return send_open_failure(c, ch->remote_id, reason, msg);
+}
+
+static int
 open_input(struct ssh_conn *c, struct rd *r)
 {
 	struct ssh_event ev;
@@ -281,46 +328,32 @@ open_input(struct ssh_conn *c, struct rd *r)
 	    rd_u32(r, &maxpkt) != 0)
 		return conn_fail(c, DISC_PROTOCOL_ERROR,
 		    "malformed CHANNEL_OPEN");
+	if (maxpkt < 64)
+		return send_open_failure(c, sender,
+		    SSH_OPEN_ADMINISTRATIVELY_PROHIBITED, "max packet too small");
+	if ((id = chan_alloc(c, NULL)) < 0)
+		return send_open_failure(c, sender, SSH_OPEN_RESOURCE_SHORTAGE,
+		    "too many channels");
+	ch = &c->chans[id];
+	ch->state = CH_PENDING;
+	ch->remote_id = sender;
+	ch->rwin = win;
+	ch->rmaxpkt = maxpkt;
 	memset(&ev, 0, sizeof(ev));
 	ev.type = SSH_EV_CHAN_OPEN_REQUEST;
+	ev.chan = (uint32_t)id;
 	ev.u.open_request.type = type;
 	ev.u.open_request.extra = r->p + r->off;
 	ev.u.open_request.extra_len = rd_left(r);
 	ev.u.open_request.reason = SSH_OPEN_ADMINISTRATIVELY_PROHIBITED;
 	ev.u.open_request.message = "open refused";
-	if (maxpkt < 64) {
-		ev.u.open_request.message = "max packet too small";
-	} else if ((id = chan_alloc(c, NULL)) < 0) {
-		ev.u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
-		ev.u.open_request.message = "too many channels";
-	} else {
-		ev.chan = (uint32_t)id;
-		conn_emit(c, &ev);
-		ch = &c->chans[id];
-		if (ev.u.open_request.accept) {
-			ch->state = CH_OPEN;
-			ch->remote_id = sender;
-			ch->rwin = win;
-			ch->rmaxpkt = maxpkt;
-			ch->ud = ev.u.open_request.ud;
-			if (pkt_begin(c, MSG_CHANNEL_OPEN_CONFIRMATION) != 0)
-				return -1;
-			wb_u32(&c->out, sender);
-			wb_u32(&c->out, (uint32_t)id);
-			wb_u32(&c->out, ch->lwin);
-			wb_u32(&c->out, SSH_CHAN_MAX_PACKET);
-			return pkt_end(c);
-		}
-		ch->state = CH_FREE;
-		c->open_chans--;
-	}
-	if (pkt_begin(c, MSG_CHANNEL_OPEN_FAILURE) != 0)
-		return -1;
-	wb_u32(&c->out, sender);
-	wb_u32(&c->out, ev.u.open_request.reason);
-	wb_cstring(&c->out, ev.u.open_request.message);
-	wb_cstring(&c->out, "");
-	return pkt_end(c);
+	conn_emit(c, &ev);
+	if (ev.u.open_request.defer)
+		return 0;
+	if (ev.u.open_request.accept)
+		return ssh_chan_accept(c, (uint32_t)id, ev.u.open_request.ud);
+	return ssh_chan_refuse(c, (uint32_t)id, ev.u.open_request.reason,
+	    ev.u.open_request.message);
 }
 
 static int
@@ -433,7 +466,8 @@ chan_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 	rd_init(&r, p, len);
 	if (type == MSG_CHANNEL_OPEN)
 		return open_input(c, &r);
-	if (rd_u32(&r, &id) != 0 || (ch = chan_get(c, id)) == NULL)
+	if (rd_u32(&r, &id) != 0 || (ch = chan_get(c, id)) == NULL ||
+	    ch->state == CH_PENDING)
 		return conn_fail(c, DISC_PROTOCOL_ERROR,
 		    "message %u for unknown channel", type);
 	switch (type) {

@@ -79,8 +79,11 @@ struct ssh_event {
 			const char	*type;
 			const uint8_t	*extra;	/* type-specific bytes */
 			size_t		 extra_len;
-			/* set by handler: accept with ud, or refuse */
+			/* set by handler: accept with ud, refuse, or
+			 * defer and answer later with ssh_chan_accept or
+			 * ssh_chan_refuse (e.g. after a connect) */
 			bool		 accept;
+			bool		 defer;
 			void		*ud;
 			uint32_t	 reason;
 			const char	*message;
@@ -185,6 +188,10 @@ int		 ssh_chan_eof(struct ssh_conn *c, uint32_t ch);
  * (SSH_EV_CHAN_CLOSED). */
 int		 ssh_chan_close(struct ssh_conn *c, uint32_t ch);
 void		 ssh_chan_set_ud(struct ssh_conn *c, uint32_t ch, void *ud);
+/* Answers a deferred SSH_EV_CHAN_OPEN_REQUEST. */
+int		 ssh_chan_accept(struct ssh_conn *c, uint32_t ch, void *ud);
+int		 ssh_chan_refuse(struct ssh_conn *c, uint32_t ch, uint32_t reason,
+		    const char *msg);
 size_t		 ssh_chan_count(const struct ssh_conn *c);
 
 /* Global requests: replies come back in order as SSH_EV_GLOBAL_REPLY with

@@ -55,6 +55,7 @@ struct dir {
 enum chan_state {
 	CH_FREE,
 	CH_OPENING,	/* we sent OPEN, waiting for confirmation */
+	CH_PENDING,	/* the peer sent OPEN, our answer is deferred */
 	CH_OPEN,
 	CH_CLOSING,	/* we sent CLOSE, waiting for the peer's */
 };

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test: unit tests (plain and ASan+UBSan),
+# the integration suite against real OpenSSH (plain and ASan+UBSan), the
+# fuzz targets for a short while, and a quick benchmark smoke run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+bash scripts/build.sh
+
+echo "== unit tests"
+meson test -C build --print-errorlogs
+echo "== unit tests (ASan+UBSan)"
+meson test -C build-asan --print-errorlogs
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+echo "== integration tests"
+FERRY_BIN="$PWD/build/ferry" /usr/bin/pytest -q -p no:cacheprovider tests/integration
+echo "== integration tests (ASan+UBSan)"
+FERRY_BIN="$PWD/build-asan/ferry" FERRY_SANITIZED=1 /usr/bin/pytest -q -p no:cacheprovider tests/integration
+
+echo "== fuzz targets (${FUZZ_SECONDS:-20}s each)"
+bash tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"
+
+echo "== benchmark smoke run"
+FERRY_BIN="$PWD/build/ferry" /usr/bin/python3 bench/bench.py --quick
