@@ -296,6 +296,14 @@ on_connected(void *ud)
 }
 
 static void
+on_input_done(void *ud)
+{
+	struct client *cl = ud;
+
+	pump_flush_dirty(&cl->pumps);
+}
+
+static void
 on_drained(void *ud)
 {
 	struct client *cl = ud;
@@ -337,6 +345,7 @@ client_run(struct options *o)
 	static const struct net_conn_ops ops = {
 		.event = on_event,
 		.connected = on_connected,
+		.input_done = on_input_done,
 		.drained = on_drained,
 		.closed = on_closed,
 	};

@@ -15,6 +15,8 @@ struct pump {
 	struct pump_set	*set;
 	struct pump	*next;
 	struct pump	*prev;
+	struct pump	*dirty_next;
+	bool		 dirty;
 	uv_tcp_t	 sock;
 	uv_write_t	 wreq;
 	uv_shutdown_t	 sreq;
@@ -29,7 +31,9 @@ struct pump {
 	bool		 writing;
 	bool		 closing;
 	struct wb	 pend;		/* channel data the socket has not taken */
+	size_t		 pend_off;
 	struct wb	 inflight;	/* handed to uv_write */
+	size_t		 inflight_off;
 	char		 label[160];
 };
 
@@ -53,6 +57,15 @@ pump_closed(uv_handle_t *h)
 		set->head = p->next;
 	if (p->next != NULL)
 		p->next->prev = p->prev;
+	if (p->dirty) {
+		struct pump **pp;
+
+		for (pp = &set->dirty; *pp != NULL; pp = &(*pp)->dirty_next)
+			if (*pp == p) {
+				*pp = p->dirty_next;
+				break;
+			}
+	}
 	set->count--;
 	wb_free(&p->pend);
 	wb_free(&p->inflight);
@@ -86,7 +99,7 @@ maybe_finish(struct pump *p)
 		return;
 	if (!p->has_chan) {
 		/* The channel is gone: close once our writes are out. */
-		if (!p->writing && p->pend.len == 0)
+		if (!p->writing && p->pend.len == p->pend_off)
 			pump_close(p, false);
 		return;
 	}
@@ -200,7 +213,7 @@ do_shutdown(struct pump *p)
 	}
 }
 
-static void	start_write(struct pump *p);
+static void	pump_flush(struct pump *p);
 
 static void
 delivered(struct pump *p, size_t n)
@@ -216,10 +229,11 @@ static void
 write_cb(uv_write_t *req, int status)
 {
 	struct pump *p = req->data;
-	size_t n = p->inflight.len;
+	size_t n = p->inflight.len - p->inflight_off;
 
 	p->writing = false;
 	wb_reset(&p->inflight);
+	p->inflight_off = 0;
 	if (p->closing)
 		return;
 	if (status < 0) {
@@ -228,12 +242,7 @@ write_cb(uv_write_t *req, int status)
 		return;
 	}
 	delivered(p, n);
-	if (p->pend.len > 0)
-		start_write(p);
-	else if (p->eof_rcvd)
-		do_shutdown(p);
-	else
-		maybe_finish(p);
+	pump_flush(p);
 }
 
 static void
@@ -243,8 +252,11 @@ start_write(struct pump *p)
 	uv_buf_t b;
 
 	p->inflight = p->pend;
+	p->inflight_off = p->pend_off;
 	p->pend = t;
-	b = uv_buf_init((char *)p->inflight.p, (unsigned)p->inflight.len);
+	p->pend_off = 0;
+	b = uv_buf_init((char *)p->inflight.p + p->inflight_off,
+	    (unsigned)(p->inflight.len - p->inflight_off));
 	p->wreq.data = p;
 	if (uv_write(&p->wreq, (uv_stream_t *)&p->sock, &b, 1, write_cb) < 0) {
 		pump_close(p, true);
@@ -253,32 +265,74 @@ start_write(struct pump *p)
 	p->writing = true;
 }
 
+/* Writes what is pending: synchronously if the socket takes it, else
+ * through uv_write; then a finished channel direction shuts the socket's
+ * write side. */
 static void
-on_data(struct pump *p, const uint8_t *data, size_t len)
+pump_flush(struct pump *p)
 {
 	uv_buf_t b;
-	int n = 0;
+	int n;
 
-	if (!p->writing && p->pend.len == 0) {
-		b = uv_buf_init((char *)data, (unsigned)len);
+	if (p->closing || p->writing)
+		return;
+	if (p->pend.len > p->pend_off) {
+		b = uv_buf_init((char *)p->pend.p + p->pend_off,
+		    (unsigned)(p->pend.len - p->pend_off));
 		n = uv_try_write((uv_stream_t *)&p->sock, &b, 1);
 		if (n < 0 && n != UV_EAGAIN) {
 			pump_close(p, true);
 			return;
 		}
-		if (n < 0)
-			n = 0;
-		if (n > 0)
+		if (n > 0) {
+			p->pend_off += (size_t)n;
 			delivered(p, (size_t)n);
-	}
-	if ((size_t)n < len) {
-		if (wb_put(&p->pend, data + n, len - (size_t)n) != 0) {
-			pump_close(p, true);
+		}
+		if (p->pend_off == p->pend.len) {
+			wb_reset(&p->pend);
+			p->pend_off = 0;
+		} else {
+			start_write(p);
 			return;
 		}
-		if (!p->writing)
-			start_write(p);
 	}
+	if (p->eof_rcvd)
+		do_shutdown(p);
+	else
+		maybe_finish(p);
+}
+
+void
+pump_flush_dirty(struct pump_set *set)
+{
+	struct pump *p;
+
+	while ((p = set->dirty) != NULL) {
+		set->dirty = p->dirty_next;
+		p->dirty = false;
+		p->dirty_next = NULL;
+		pump_flush(p);
+	}
+}
+
+static void
+mark_dirty(struct pump *p)
+{
+	if (p->dirty)
+		return;
+	p->dirty = true;
+	p->dirty_next = p->set->dirty;
+	p->set->dirty = p;
+}
+
+static void
+on_data(struct pump *p, const uint8_t *data, size_t len)
+{
+	if (wb_put(&p->pend, data, len) != 0) {
+		pump_close(p, true);
+		return;
+	}
+	mark_dirty(p);
 }
 
 void
@@ -301,8 +355,7 @@ pump_event(struct pump *p, struct ssh_event *ev)
 		break;
 	case SSH_EV_CHAN_EOF:
 		p->eof_rcvd = true;
-		if (!p->writing && p->pend.len == 0)
-			do_shutdown(p);
+		mark_dirty(p);
 		break;
 	case SSH_EV_CHAN_WINDOW:
 		start_reading(p);

@@ -22,6 +22,7 @@ struct pump;
 struct pump_set {
 	struct net_conn	*nc;
 	struct pump	*head;
+	struct pump	*dirty;		/* pumps with channel data to write */
 	size_t		 count;
 	uint64_t	 bytes_out;	/* socket -> channel */
 	uint64_t	 bytes_in;	/* channel -> socket */
@@ -35,6 +36,9 @@ int	pump_accept(struct pump_set *set, uv_stream_t *server,
 	    const char *label);
 /* A channel event whose chan_ud is a pump. */
 void	pump_event(struct pump *p, struct ssh_event *ev);
+/* Writes the channel data that events queued on each socket: called once
+ * per batch of SSH input, so many packets become one write. */
+void	pump_flush_dirty(struct pump_set *set);
 /* Restarts paused socket readers that may send again. */
 void	pump_resume_all(struct pump_set *set);
 /* The SSH connection is gone: every socket is reset (never a clean EOF

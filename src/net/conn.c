@@ -267,6 +267,7 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		net_conn_close(nc, ssh_error(nc->ssh));
 		return;
 	}
+	nc->ops.input_done(nc->ud);
 	nc->kicked = true;
 }
 

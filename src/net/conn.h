@@ -16,6 +16,9 @@ struct net_conn_ops {
 	void	(*event)(void *ud, struct ssh_event *ev);
 	/* The TCP connection is up (the SSH handshake starts). */
 	void	(*connected)(void *ud);
+	/* A batch of input was processed (events delivered): a moment to
+	 * flush what the events queued elsewhere. */
+	void	(*input_done)(void *ud);
 	/* The output backlog drained: paused readers may resume. */
 	void	(*drained)(void *ud);
 	/* The connection ended (why is a human message). After this the

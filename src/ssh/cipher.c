@@ -395,9 +395,10 @@ static const struct mac_impl macs[] = {
 
 /* chacha first as in OpenSSH; the GCM AEADs then go ahead of CTR+HMAC,
  * which OpenSSH 9 lists the other way round. */
+/* OpenSSH's default order, less the ciphers ferry does not offer. */
 const char ssh_cipher_default[] =
-    "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,"
-    "aes256-gcm@openssh.com,aes128-ctr,aes256-ctr";
+    "chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,"
+    "aes128-gcm@openssh.com,aes256-gcm@openssh.com";
 const char ssh_cipher_all[] =
     "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,"
     "aes256-gcm@openssh.com,aes128-ctr,aes256-ctr";

@@ -61,6 +61,8 @@ size_t	ssh_pcipher_aad_len(const struct ssh_pcipher *pc);
  * in clear or separately encrypted, else the cipher block size. */
 size_t	ssh_pcipher_len_block(const struct ssh_pcipher *pc);
 
+/* seal and open must be called exactly once per packet, in order: GCM's
+ * nonce is an internal invocation counter, not seq. */
 /* Encrypts the n-byte packet at pkt in place and writes the tag/MAC to
  * pkt + n. seq is the packet sequence number. Returns 0 or -1. */
 int	ssh_pcipher_seal(struct ssh_pcipher *pc, uint32_t seq, uint8_t *pkt,
