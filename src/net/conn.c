@@ -137,10 +137,15 @@ backlog(const struct net_conn *nc)
 	    (nc->writing ? nc->wlen : 0);
 }
 
+/* A reader that sees true here pauses; remembering that we said so
+ * guarantees it a drained() call later. */
 bool
-net_conn_congested(const struct net_conn *nc)
+net_conn_congested(struct net_conn *nc)
 {
-	return backlog(nc) > CONGESTED;
+	if (backlog(nc) <= CONGESTED)
+		return false;
+	nc->was_congested = true;
+	return true;
 }
 
 static void	flush(struct net_conn *nc);
@@ -163,10 +168,6 @@ write_cb(uv_write_t *req, int status)
 		return;
 	}
 	flush(nc);
-	if (nc->was_congested && !net_conn_congested(nc)) {
-		nc->was_congested = false;
-		nc->ops.drained(nc->ud);
-	}
 }
 
 /* Writes what the engine queued: synchronously if the socket takes it,
@@ -204,12 +205,17 @@ flush(struct net_conn *nc)
 		return;
 	}
 	nc->writing = true;
-	if (net_conn_congested(nc))
-		nc->was_congested = true;
-	return;
+	goto check_drained;
 check_dead:
-	if (ssh_error(nc->ssh) != NULL)
+	if (ssh_error(nc->ssh) != NULL) {
 		net_conn_close(nc, ssh_error(nc->ssh));
+		return;
+	}
+check_drained:
+	if (nc->was_congested && backlog(nc) <= CONGESTED) {
+		nc->was_congested = false;
+		nc->ops.drained(nc->ud);
+	}
 }
 
 static void

@@ -44,7 +44,7 @@ struct ssh_conn	*net_conn_ssh(struct net_conn *nc);
 /* Asks for a flush at the end of this loop iteration. */
 void		 net_conn_kick(struct net_conn *nc);
 /* Whether so much output is queued that readers should pause. */
-bool		 net_conn_congested(const struct net_conn *nc);
+bool		 net_conn_congested(struct net_conn *nc);
 /* Flushes what is queued (DISCONNECT included) and closes; closed() is
  * called with why. */
 void		 net_conn_close(struct net_conn *nc, const char *why);
