@@ -85,7 +85,7 @@ def main():
         web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=web.serve_forever, daemon=True).start()
         web_port = web.server_address[1]
-        say("web service on 127.0.0.1:%d (reachable only through the server)"
+        say("web service on 127.0.0.1:%d, the tunnel's target"
             % web_port)
 
         with open(os.path.join(tmp, "known_hosts"), "w") as f:
@@ -127,7 +127,7 @@ def main():
             len(blob), dt, got[:16], "matches" if got == want else "MISMATCH"))
         if got != want or "hello" not in out.stdout:
             sys.exit(1)
-        say("done: the service was reached only through ferry's tunnel")
+        say("done: the service was reached through ferry's tunnel")
     finally:
         if ferry is not None:
             ferry.terminate()

@@ -562,7 +562,6 @@ static int
 pem_key_type(EVP_PKEY *pkey, enum key_type *type)
 {
 	char group[64];
-	int bits;
 
 	if (EVP_PKEY_is_a(pkey, "ED25519")) {
 		*type = KEY_ED25519;
@@ -577,13 +576,43 @@ pem_key_type(EVP_PKEY *pkey, enum key_type *type)
 		return 0;
 	}
 	if (EVP_PKEY_is_a(pkey, "RSA")) {
-		bits = EVP_PKEY_get_bits(pkey);
-		if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS)
-			return -1;
-		*type = KEY_RSA;
+		*type = KEY_RSA;	/* sizes: pem_key_check */
 		return 0;
 	}
 	return -1;
+}
+
+/* Holds a PEM key to the rules a key from the wire meets (sizes, valid
+ * point), and an EC key's Q to its d, which OpenSSL's decoder takes on
+ * trust. */
+static int
+pem_key_check(const struct key *k, char *err, size_t errlen)
+{
+	struct wb blob;
+	struct key *pub = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	int rc = -1;
+
+	wb_init(&blob);
+	if (key_to_blob(k, &blob) != 0) {
+		seterr(err, errlen, "cannot encode the public key");
+		goto out;
+	}
+	if (key_from_blob(blob.p, blob.len, &pub, err, errlen) != 0)
+		goto out;
+	if (k->type == KEY_ECDSA_P256 &&
+	    ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL)) == NULL ||
+	    EVP_PKEY_pairwise_check(ctx) != 1)) {
+		seterr(err, errlen, "invalid ecdsa private key");
+		ERR_clear_error();
+		goto out;
+	}
+	rc = 0;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	key_free(pub);
+	wb_free(&blob);
+	return rc;
 }
 
 static int
@@ -593,6 +622,7 @@ parse_pem(const char *text, size_t len, struct key **out, char *err,
 	BIO *bio;
 	EVP_PKEY *pkey;
 	enum key_type type;
+	struct key *k;
 	int asked = 0;
 
 	if (len > INT_MAX || (bio = BIO_new_mem_buf(text, (int)len)) == NULL) {
@@ -617,11 +647,16 @@ parse_pem(const char *text, size_t len, struct key **out, char *err,
 		EVP_PKEY_free(pkey);
 		return -1;
 	}
-	if ((*out = key_wrap(type, pkey, true)) == NULL) {
+	if ((k = key_wrap(type, pkey, true)) == NULL) {
 		seterr(err, errlen, "out of memory");
 		EVP_PKEY_free(pkey);
 		return -1;
 	}
+	if (pem_key_check(k, err, errlen) != 0) {
+		key_free(k);
+		return -1;
+	}
+	*out = k;
 	return 0;
 }
 

@@ -23,10 +23,57 @@ sig_alg(const struct ssh_conn *c, const struct key *k)
 	return "rsa-sha2-512";
 }
 
+const char *
+ssh_auth_sig_alg(const struct ssh_conn *c, const struct key *k)
+{
+	return sig_alg(c, k);
+}
+
+/* The signed data minus the leading session id is the request itself. */
+static int
+request_body(const struct ssh_conn *c, struct wb *w, const char *user,
+    const char *alg, const uint8_t *blob, size_t bloblen)
+{
+	wb_cstring(w, user);
+	wb_cstring(w, "ssh-connection");
+	wb_cstring(w, "publickey");
+	wb_bool(w, true);
+	wb_cstring(w, alg);
+	wb_string(w, blob, bloblen);
+	return w->err ? -1 : 0;
+}
+
+int
+ssh_auth_sigdata(const struct ssh_conn *c, const char *user, const char *alg,
+    const uint8_t *blob, size_t bloblen, struct wb *out)
+{
+	if (c->state != ST_AUTH)
+		return -1;
+	wb_string(out, c->session_id, c->session_id_len);
+	wb_u8(out, MSG_USERAUTH_REQUEST);
+	return request_body(c, out, user, alg, blob, bloblen);
+}
+
+int
+ssh_auth_send(struct ssh_conn *c, const char *user, const char *alg,
+    const uint8_t *blob, size_t bloblen, const uint8_t *sig, size_t siglen)
+{
+	if (c->state != ST_AUTH || c->auth_pending)
+		return -1;
+	if (pkt_begin(c, MSG_USERAUTH_REQUEST) != 0)
+		return -1;
+	request_body(c, &c->out, user, alg, blob, bloblen);
+	wb_string(&c->out, sig, siglen);
+	if (pkt_end(c) != 0)
+		return -1;
+	c->auth_pending = true;
+	return 0;
+}
+
 int
 ssh_auth_pubkey(struct ssh_conn *c, const char *user, const struct key *key)
 {
-	struct wb blob, sd;
+	struct wb blob, sd, sig;
 	const char *alg = sig_alg(c, key);
 	int ret = -1;
 
@@ -34,44 +81,15 @@ ssh_auth_pubkey(struct ssh_conn *c, const char *user, const struct key *key)
 		return -1;
 	wb_init(&blob);
 	wb_init(&sd);
-	if (key_to_blob(key, &blob) != 0)
-		goto out;
-	wb_string(&sd, c->session_id, c->session_id_len);
-	wb_u8(&sd, MSG_USERAUTH_REQUEST);
-	wb_cstring(&sd, user);
-	wb_cstring(&sd, "ssh-connection");
-	wb_cstring(&sd, "publickey");
-	wb_bool(&sd, true);
-	wb_cstring(&sd, alg);
-	wb_string(&sd, blob.p, blob.len);
-	if (sd.err)
-		goto out;
-	/* The request is the signed data minus the session id, plus the
-	 * signature. */
-	if (pkt_begin(c, MSG_USERAUTH_REQUEST) != 0)
-		goto out;
-	wb_put(&c->out, sd.p + 4 + c->session_id_len + 1,
-	    sd.len - 4 - c->session_id_len - 1);
-	{
-		struct wb sig;
-
-		wb_init(&sig);
-		if (key_sign(key, alg, sd.p, sd.len, &sig) != 0) {
-			wb_free(&sig);
-			c->out.len = c->pkt_start;
-			c->building = false;
-			goto out;
-		}
-		wb_string(&c->out, sig.p, sig.len);
-		wb_free(&sig);
-	}
-	if (pkt_end(c) != 0)
-		goto out;
-	c->auth_pending = true;
-	ret = 0;
-out:
+	wb_init(&sig);
+	if (key_to_blob(key, &blob) == 0 && !blob.err &&
+	    ssh_auth_sigdata(c, user, alg, blob.p, blob.len, &sd) == 0 &&
+	    key_sign(key, alg, sd.p, sd.len, &sig) == 0)
+		ret = ssh_auth_send(c, user, alg, blob.p, blob.len, sig.p,
+		    sig.len);
 	wb_free(&blob);
 	wb_free(&sd);
+	wb_free(&sig);
 	return ret;
 }
 

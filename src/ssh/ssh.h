@@ -162,6 +162,15 @@ int		 ssh_rekey(struct ssh_conn *c);
 int		 ssh_auth_pubkey(struct ssh_conn *c, const char *user,
 		    const struct key *key);
 bool		 ssh_authenticated(const struct ssh_conn *c);
+/* For keys held elsewhere (ssh-agent): the signature algorithm to use
+ * for k, the data to sign, and the request with the signature. */
+const char	*ssh_auth_sig_alg(const struct ssh_conn *c, const struct key *k);
+int		 ssh_auth_sigdata(const struct ssh_conn *c, const char *user,
+		    const char *alg, const uint8_t *blob, size_t bloblen,
+		    struct wb *out);
+int		 ssh_auth_send(struct ssh_conn *c, const char *user,
+		    const char *alg, const uint8_t *blob, size_t bloblen,
+		    const uint8_t *sig, size_t siglen);
 
 /* Channels. ssh_chan_open sends CHANNEL_OPEN of type with extra bytes
  * appended (e.g. direct-tcpip's host/port fields) and returns the local
