@@ -9,6 +9,7 @@
 
 #include "fwd/local.h"
 #include "fwd/pump.h"
+#include "fwd/remote.h"
 #include "keys/key.h"
 #include "keys/keyfile.h"
 #include "keys/known_hosts.h"
@@ -28,6 +29,9 @@ struct client {
 	int			 next_id;
 	struct fwd_local	*locals[MAX_FORWARDS];
 	int			 nlocals;
+	struct fwd_remote_set	 remotes;
+	uv_timer_t		 alive;		/* ServerAliveInterval */
+	int			 alive_missed;
 	uv_signal_t		 sig[3];
 	int			 exit_code;
 	bool			 authenticated;
@@ -73,8 +77,16 @@ stop(struct client *cl, int code, const char *why)
 	cl->nlocals = 0;
 	for (i = 0; i < 3; i++)
 		uv_close((uv_handle_t *)&cl->sig[i], NULL);
-	if (cl->nc != NULL)
+	uv_close((uv_handle_t *)&cl->alive, NULL);
+	if (cl->nc != NULL) {
+		struct ssh_conn *ssh = net_conn_ssh(cl->nc);
+
+		if (ssh != NULL && cl->authenticated) {
+			fwd_remote_cancel_all(&cl->remotes, ssh);
+			ssh_disconnect(ssh, 11, "disconnected by user");
+		}
 		net_conn_close(cl->nc, "");
+	}
 }
 
 static const char *
@@ -204,6 +216,29 @@ try_next_key(struct client *cl)
 	stop(cl, EXIT_FAILURE_SSH, NULL);
 }
 
+/* ssh's ServerAlive: a keepalive for each interval without input; the
+ * server is declared dead when CountMax of them went unanswered. */
+static void
+alive_tick(uv_timer_t *t)
+{
+	struct client *cl = t->data;
+	struct ssh_conn *ssh;
+	char msg[300];
+
+	if (cl->nc == NULL || (ssh = net_conn_ssh(cl->nc)) == NULL)
+		return;
+	if (++cl->alive_missed > cl->o->server_alive_count_max) {
+		snprintf(msg, sizeof(msg), "Timeout, server %s not responding.",
+		    cl->o->hostname);
+		stop(cl, EXIT_FAILURE_SSH, msg);
+		return;
+	}
+	if (ssh_authenticated(ssh) &&
+	    ssh_global_request(ssh, "keepalive@openssh.com", true, NULL, 0,
+	    NULL) == 0)
+		net_conn_kick(cl->nc);
+}
+
 static void
 start_forwards(struct client *cl)
 {
@@ -232,6 +267,38 @@ start_forwards(struct client *cl)
 			    "%s:%d", fwd_local_port(fl), o->local[i].host,
 			    o->local[i].port);
 	}
+	if (fwd_remote_request_all(&cl->remotes, net_conn_ssh(cl->nc)) != 0)
+		stop(cl, EXIT_FAILURE_SSH, "cannot send remote forward requests");
+	net_conn_kick(cl->nc);
+}
+
+static void
+global_reply(struct client *cl, struct ssh_event *ev)
+{
+	struct fwd_remote *r = ev->u.global_reply.ud;
+	char msg[128];
+
+	if (r == NULL)		/* a keepalive's answer */
+		return;
+	if (fwd_remote_reply(&cl->remotes, r, ev) != 0 &&
+	    cl->o->exit_on_forward_failure == 1) {
+		snprintf(msg, sizeof(msg), "Error: remote port forwarding "
+		    "failed for listen port %d", r->spec.listen_port);
+		stop(cl, EXIT_FAILURE_SSH, msg);
+	}
+}
+
+static void
+open_request(struct client *cl, struct ssh_event *ev)
+{
+	if (strcmp(ev->u.open_request.type, "forwarded-tcpip") == 0) {
+		fwd_remote_open(&cl->remotes, ev);
+		return;
+	}
+	log_info("refused a %s channel from the server: ferry opens none of "
+	    "that type", ev->u.open_request.type);
+	ev->u.open_request.reason = SSH_OPEN_UNKNOWN_CHANNEL_TYPE;
+	ev->u.open_request.message = "unsupported channel type";
 }
 
 static void
@@ -241,6 +308,7 @@ on_event(void *ud, struct ssh_event *ev)
 
 	if (ev->type >= SSH_EV_CHAN_CONFIRM && ev->type <= SSH_EV_CHAN_WINDOW &&
 	    ev->type != SSH_EV_CHAN_OPEN_REQUEST) {
+		/* A NULL ud is a channel whose socket is already gone. */
 		if (ev->chan_ud != NULL)
 			pump_event(ev->chan_ud, ev);
 		return;
@@ -278,6 +346,12 @@ on_event(void *ud, struct ssh_event *ev)
 	case SSH_EV_KEX_DONE:
 		pump_resume_all(&cl->pumps);
 		break;
+	case SSH_EV_GLOBAL_REPLY:
+		global_reply(cl, ev);
+		break;
+	case SSH_EV_CHAN_OPEN_REQUEST:
+		open_request(cl, ev);
+		break;
 	case SSH_EV_DEBUG:
 		log_verbose("Remote: %s", ev->u.text.text);
 		break;
@@ -300,6 +374,7 @@ on_input_done(void *ud)
 {
 	struct client *cl = ud;
 
+	cl->alive_missed = 0;
 	pump_flush_dirty(&cl->pumps);
 }
 
@@ -359,6 +434,17 @@ client_run(struct options *o)
 	cl.o = o;
 	cl.loop = uv_default_loop();
 	load_identities(&cl);
+	if (fwd_remote_set_init(&cl.remotes, o->remote, o->nremote, &cl.pumps,
+	    cl.loop) != 0) {
+		log_error("out of memory");
+		return EXIT_FAILURE_SSH;
+	}
+	uv_timer_init(cl.loop, &cl.alive);
+	cl.alive.data = &cl;
+	if (o->server_alive_interval > 0)
+		uv_timer_start(&cl.alive, alive_tick,
+		    (uint64_t)o->server_alive_interval * 1000,
+		    (uint64_t)o->server_alive_interval * 1000);
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < 3; i++) {
 		uv_signal_init(cl.loop, &cl.sig[i]);
@@ -378,6 +464,7 @@ client_run(struct options *o)
 	no.port = port;
 	no.family = o->family;
 	no.connect_timeout_ms = (unsigned)o->connect_timeout * 1000;
+	no.tcp_keepalive = o->tcp_keepalive == 1;
 	log_verbose("Connecting to %s port %s.", o->hostname, port);
 	cl.nc = net_conn_start(cl.loop, &no, &cfg, &ops, &cl);
 	cl.pumps.nc = cl.nc;
@@ -385,6 +472,7 @@ client_run(struct options *o)
 		stop(&cl, EXIT_FAILURE_SSH, "out of memory");
 	uv_run(cl.loop, UV_RUN_DEFAULT);
 	free(hk_algs);
+	fwd_remote_set_free(&cl.remotes);
 	for (i = 0; i < cl.nids; i++)
 		key_free(cl.ids[i]);
 	uv_loop_close(cl.loop);

@@ -31,6 +31,9 @@ options_init(struct options *o)
 	o->gateway_ports = -1;
 	o->exit_on_forward_failure = -1;
 	o->hash_known_hosts = -1;
+	o->server_alive_interval = -1;
+	o->server_alive_count_max = -1;
+	o->tcp_keepalive = -1;
 	o->log_level = LOG_INFO;
 }
 
@@ -301,33 +304,90 @@ kw_timeout(struct options *o, char **a, int n, char *err, size_t errlen)
 }
 
 static int
-add_local(struct options *o, const char *spec, char *err, size_t errlen)
+add_forward(struct options *o, enum fwd_kind kind, const char *spec,
+    char *err, size_t errlen)
 {
-	if (o->nlocal >= MAX_FORWARDS) {
+	struct fwd_spec *v = kind == FWD_LOCAL ? o->local : o->remote;
+	int *n = kind == FWD_LOCAL ? &o->nlocal : &o->nremote;
+
+	if (*n >= MAX_FORWARDS) {
 		snprintf(err, errlen, "too many forwards (max %d)",
 		    MAX_FORWARDS);
 		return -1;
 	}
-	if (fwd_spec_parse(spec, FWD_LOCAL, &o->local[o->nlocal], err,
-	    errlen) != 0)
+	if (fwd_spec_parse(spec, kind, &v[*n], err, errlen) != 0)
 		return -1;
-	o->nlocal++;
+	(*n)++;
 	return 0;
 }
 
-/* LocalForward [bind_address:]port host:hostport */
+/* LocalForward / RemoteForward [bind_address:]port host:hostport */
 static int
-kw_local(struct options *o, char **a, int n, char *err, size_t errlen)
+forward_kw(struct options *o, enum fwd_kind kind, char **a, int n,
+    char *err, size_t errlen)
 {
+	const char *kw = kind == FWD_LOCAL ? "LocalForward" : "RemoteForward";
 	char spec[600];
 
 	if (n != 2) {
-		snprintf(err, errlen, "LocalForward takes "
-		    "[bind_address:]port host:hostport");
+		snprintf(err, errlen, "%s takes [bind_address:]port "
+		    "host:hostport", kw);
 		return -1;
 	}
 	snprintf(spec, sizeof(spec), "%s:%s", a[0], a[1]);
-	return add_local(o, spec, err, errlen);
+	return add_forward(o, kind, spec, err, errlen);
+}
+
+static int
+kw_local(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	return forward_kw(o, FWD_LOCAL, a, n, err, errlen);
+}
+
+static int
+kw_remote(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	return forward_kw(o, FWD_REMOTE, a, n, err, errlen);
+}
+
+static int
+int_into(int *field, const char *kw, const char *v, int min, int max,
+    char *err, size_t errlen)
+{
+	char *end;
+	long x = strtol(v, &end, 10);
+
+	if (*v == '\0' || *end != '\0' || x < min || x > max) {
+		snprintf(err, errlen, "%s takes a number from %d to %d, not "
+		    "'%s'", kw, min, max, v);
+		return -1;
+	}
+	if (*field < 0)
+		*field = (int)x;
+	return 0;
+}
+
+static int
+kw_alive_interval(struct options *o, char **a, int n, char *err,
+    size_t errlen)
+{
+	return int_into(&o->server_alive_interval, "ServerAliveInterval",
+	    a[0], 0, 86400, err, errlen);
+}
+
+static int
+kw_alive_count(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	return int_into(&o->server_alive_count_max, "ServerAliveCountMax",
+	    a[0], 0, 10000, err, errlen);
+}
+
+static int
+kw_tcp_keepalive(struct options *o, char **a, int n, char *err,
+    size_t errlen)
+{
+	return yesno_into(&o->tcp_keepalive, "TCPKeepAlive", a[0], err,
+	    errlen);
 }
 
 static int
@@ -398,10 +458,14 @@ static const struct keyword {
 	{ "MACs", kw_macs, 1, 1 },
 	{ "Port", kw_port, 1, 1 },
 	{ "RekeyLimit", kw_rekey, 1, 2 },
+	{ "RemoteForward", kw_remote, 1, 2 },
 	{ "RequestTTY", kw_ignored, 1, 1 },
 	{ "SendEnv", kw_ignored, 1, 64 },
+	{ "ServerAliveCountMax", kw_alive_count, 1, 1 },
+	{ "ServerAliveInterval", kw_alive_interval, 1, 1 },
 	{ "SetEnv", kw_ignored, 1, 64 },
 	{ "StrictHostKeyChecking", kw_strict, 1, 1 },
+	{ "TCPKeepAlive", kw_tcp_keepalive, 1, 1 },
 	{ "User", kw_user, 1, 1 },
 	{ "UserKnownHostsFile", kw_known_hosts, 1, 8 },
 };
@@ -687,7 +751,7 @@ options_parse_args(struct options *o, int argc, char **argv, char *err,
 
 	opterr = 0;
 	optind = 1;
-	while ((ch = getopt(argc, argv, ":46c:gi:l:o:p:qvE:F:L:NT")) != -1) {
+	while ((ch = getopt(argc, argv, ":46c:gi:l:o:p:qvE:F:L:NR:T")) != -1) {
 		switch (ch) {
 		case '4':
 			o->family = AF_INET;
@@ -729,7 +793,12 @@ options_parse_args(struct options *o, int argc, char **argv, char *err,
 			o->config_file = strdup(optarg);
 			break;
 		case 'L':
-			if (add_local(o, optarg, err, errlen) != 0)
+			if (add_forward(o, FWD_LOCAL, optarg, err, errlen) != 0)
+				return -1;
+			break;
+		case 'R':
+			if (add_forward(o, FWD_REMOTE, optarg, err,
+			    errlen) != 0)
 				return -1;
 			break;
 		case 'N':
@@ -760,6 +829,7 @@ apply:
 		snprintf(err, errlen, "usage: ferry [-46gNqTv] [-c cipher_spec] "
 		    "[-E log_file] [-F configfile] [-i identity_file] "
 		    "[-L address] [-l login_name] [-o option] [-p port] "
+		    "[-R address] "
 		    "destination");
 		return -1;
 	}
@@ -838,6 +908,12 @@ options_finish(struct options *o, char *err, size_t errlen)
 		o->exit_on_forward_failure = 0;
 	if (o->hash_known_hosts < 0)
 		o->hash_known_hosts = 0;
+	if (o->server_alive_interval < 0)
+		o->server_alive_interval = 0;
+	if (o->server_alive_count_max < 0)
+		o->server_alive_count_max = 3;
+	if (o->tcp_keepalive < 0)
+		o->tcp_keepalive = 1;
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory");

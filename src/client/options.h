@@ -49,6 +49,11 @@ struct options {
 
 	struct fwd_spec	 local[MAX_FORWARDS];
 	int		 nlocal;
+	struct fwd_spec	 remote[MAX_FORWARDS];
+	int		 nremote;
+	int		 server_alive_interval;	/* seconds, -1 unset */
+	int		 server_alive_count_max;
+	int		 tcp_keepalive;
 
 	char		*config_file;	/* -F */
 	char		*log_file;	/* -E */

@@ -20,6 +20,13 @@ struct pump {
 	uv_tcp_t	 sock;
 	uv_write_t	 wreq;
 	uv_shutdown_t	 sreq;
+	uv_getaddrinfo_t gai;
+	uv_connect_t	 creq;
+	struct addrinfo	*ai;
+	struct addrinfo	*ai_next;
+	bool		 connecting;	/* outbound connect for a pending open */
+	bool		 resolving;	/* gai outstanding: keeps p alive */
+	bool		 sock_closed;	/* the handle's close callback ran */
 	uint32_t	 chan;
 	bool		 has_chan;
 	bool		 confirmed;
@@ -45,11 +52,14 @@ pump_ssh(const struct pump *p)
 
 static void	stop_reading(struct pump *p);
 
+/* Frees p once nothing libuv holds refers to it. */
 static void
-pump_closed(uv_handle_t *h)
+pump_release(struct pump *p)
 {
-	struct pump *p = h->data;
 	struct pump_set *set = p->set;
+
+	if (p->resolving || !p->sock_closed)
+		return;
 
 	if (p->prev != NULL)
 		p->prev->next = p->next;
@@ -69,7 +79,18 @@ pump_closed(uv_handle_t *h)
 	set->count--;
 	wb_free(&p->pend);
 	wb_free(&p->inflight);
+	if (p->ai != NULL)
+		uv_freeaddrinfo(p->ai);
 	free(p);
+}
+
+static void
+pump_closed(uv_handle_t *h)
+{
+	struct pump *p = h->data;
+
+	p->sock_closed = true;
+	pump_release(p);
 }
 
 /* Closes the socket (with a reset when the data cannot be complete) and
@@ -87,6 +108,10 @@ pump_close(struct pump *p, bool reset)
 		p->has_chan = false;
 	}
 	stop_reading(p);
+	if (p->resolving)
+		uv_cancel((uv_req_t *)&p->gai);
+	if (uv_is_closing((uv_handle_t *)&p->sock))
+		return;		/* a retry's close is under way */
 	/* A reset is refused while a shutdown is pending: close then. */
 	if (!reset || uv_tcp_close_reset(&p->sock, pump_closed) != 0)
 		uv_close((uv_handle_t *)&p->sock, pump_closed);
@@ -370,6 +395,25 @@ pump_event(struct pump *p, struct ssh_event *ev)
 	}
 }
 
+static struct pump *
+pump_new(struct pump_set *set, uv_loop_t *loop, const char *label)
+{
+	struct pump *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->set = set;
+	snprintf(p->label, sizeof(p->label), "%s", label);
+	uv_tcp_init(loop, &p->sock);
+	p->sock.data = p;
+	p->next = set->head;
+	if (set->head != NULL)
+		set->head->prev = p;
+	set->head = p;
+	set->count++;
+	return p;
+}
+
 int
 pump_accept(struct pump_set *set, uv_stream_t *server, const char *type,
     const char *host, uint32_t port, const char *label)
@@ -381,17 +425,8 @@ pump_accept(struct pump_set *set, uv_stream_t *server, const char *type,
 	uint32_t oport = 0;
 	struct wb extra;
 
-	if ((p = calloc(1, sizeof(*p))) == NULL)
+	if ((p = pump_new(set, server->loop, label)) == NULL)
 		return -1;
-	p->set = set;
-	snprintf(p->label, sizeof(p->label), "%s", label);
-	uv_tcp_init(server->loop, &p->sock);
-	p->sock.data = p;
-	p->next = set->head;
-	if (set->head != NULL)
-		set->head->prev = p;
-	set->head = p;
-	set->count++;
 	if (uv_accept(server, (uv_stream_t *)&p->sock) != 0) {
 		pump_close(p, false);
 		return -1;
@@ -417,6 +452,133 @@ pump_accept(struct pump_set *set, uv_stream_t *server, const char *type,
 	p->has_chan = true;
 	net_conn_kick(set->nc);
 	log_verbose("%s: connection from %s port %u", label, ip, oport);
+	return 0;
+}
+
+static void	try_connect(struct pump *p);
+
+/* The channel the peer opened is answered only now that we know whether
+ * the connect worked (DESIGN.md: confirm after the connect succeeded). */
+static void
+connect_done(struct pump *p, int status)
+{
+	struct ssh_conn *ssh = pump_ssh(p);
+	char msg[160];
+
+	p->connecting = false;
+	if (p->ai != NULL) {
+		uv_freeaddrinfo(p->ai);
+		p->ai = p->ai_next = NULL;
+	}
+	if (status < 0) {
+		snprintf(msg, sizeof(msg), "connect failed: %s",
+		    uv_strerror(status));
+		log_info("%s: %s", p->label, msg);
+		if (p->has_chan)
+			ssh_chan_refuse(ssh, p->chan, SSH_OPEN_CONNECT_FAILED,
+			    msg);
+		p->has_chan = false;
+		net_conn_kick(p->set->nc);
+		pump_close(p, false);
+		return;
+	}
+	uv_tcp_nodelay(&p->sock, 1);
+	if (!p->has_chan || ssh_chan_accept(ssh, p->chan, p) != 0) {
+		p->has_chan = false;
+		pump_close(p, true);
+		return;
+	}
+	p->confirmed = true;
+	net_conn_kick(p->set->nc);
+	start_reading(p);
+}
+
+static void
+retry_closed(uv_handle_t *h)
+{
+	struct pump *p = h->data;
+
+	if (p->closing) {
+		pump_closed(h);
+		return;
+	}
+	uv_tcp_init(h->loop, &p->sock);
+	p->sock.data = p;
+	try_connect(p);
+}
+
+static void
+connect_cb(uv_connect_t *req, int status)
+{
+	struct pump *p = req->data;
+
+	if (p->closing)
+		return;
+	if (status < 0 && p->ai_next != NULL) {
+		/* Another address may work: a fresh socket for it. */
+		uv_close((uv_handle_t *)&p->sock, retry_closed);
+		return;
+	}
+	connect_done(p, status);
+}
+
+static void
+try_connect(struct pump *p)
+{
+	struct addrinfo *ai = p->ai_next;
+	int r;
+
+	p->ai_next = ai->ai_next;
+	p->creq.data = p;
+	if ((r = uv_tcp_connect(&p->creq, &p->sock, ai->ai_addr,
+	    connect_cb)) < 0)
+		connect_done(p, r);
+}
+
+static void
+gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct pump *p = req->data;
+
+	p->resolving = false;
+	if (p->closing || status < 0) {
+		if (res != NULL)
+			uv_freeaddrinfo(res);
+		if (!p->closing)
+			connect_done(p, status);
+		else
+			pump_release(p);
+		return;
+	}
+	p->ai = p->ai_next = res;
+	try_connect(p);
+}
+
+int
+pump_connect(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
+    const char *host, uint32_t port, const char *label)
+{
+	struct addrinfo hints;
+	struct pump *p;
+	char portstr[16];
+	int r;
+
+	if ((p = pump_new(set, loop, label)) == NULL)
+		return -1;
+	p->chan = chan;
+	p->has_chan = true;
+	p->connecting = true;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	p->gai.data = p;
+	p->resolving = true;
+	if ((r = uv_getaddrinfo(loop, &p->gai, gai_cb, host, portstr,
+	    &hints)) < 0) {
+		p->resolving = false;
+		connect_done(p, r);
+	}
 	return 0;
 }
 

@@ -34,6 +34,12 @@ struct pump_set {
 int	pump_accept(struct pump_set *set, uv_stream_t *server,
 	    const char *type, const char *host, uint32_t port,
 	    const char *label);
+/* Connects to host:port for a channel the peer opened (a deferred
+ * SSH_EV_CHAN_OPEN_REQUEST with local id chan); the open is confirmed once
+ * connected, refused with the reason otherwise. Returns 0 or -1 (then the
+ * caller refuses the open). */
+int	pump_connect(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
+	    const char *host, uint32_t port, const char *label);
 /* A channel event whose chan_ud is a pump. */
 void	pump_event(struct pump *p, struct ssh_event *ev);
 /* Writes the channel data that events queued on each socket: called once

@@ -46,6 +46,7 @@ struct net_conn {
 	char			 peer_ip[64];
 	unsigned		 timeout_ms;
 	int			 family;
+	bool			 tcp_keepalive;
 };
 
 static void	try_connect(struct net_conn *nc);
@@ -323,6 +324,8 @@ connect_cb(uv_connect_t *req, int status)
 		uv_ip_name((struct sockaddr *)&ss, nc->peer_ip,
 		    sizeof(nc->peer_ip));
 	uv_tcp_nodelay(&nc->tcp, 1);
+	if (nc->tcp_keepalive)
+		uv_tcp_keepalive(&nc->tcp, 1, 60);
 	nc->cfg.event = ssh_event_cb;
 	nc->cfg.event_ud = nc;
 	if ((nc->ssh = ssh_conn_new(&nc->cfg)) == NULL) {
@@ -409,6 +412,7 @@ net_conn_start(uv_loop_t *loop, const struct net_conn_opts *o,
 	nc->ud = ud;
 	nc->family = o->family;
 	nc->timeout_ms = o->connect_timeout_ms;
+	nc->tcp_keepalive = o->tcp_keepalive;
 	snprintf(nc->host, sizeof(nc->host), "%s", o->host);
 	snprintf(nc->port, sizeof(nc->port), "%s", o->port);
 	snprintf(nc->peer_ip, sizeof(nc->peer_ip), "%s", o->host);

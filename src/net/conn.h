@@ -31,6 +31,7 @@ struct net_conn_opts {
 	const char	*port;
 	int		 family;	/* AF_UNSPEC, AF_INET, AF_INET6 */
 	unsigned	 connect_timeout_ms;	/* 0: none */
+	bool		 tcp_keepalive;		/* SO_KEEPALIVE (TCPKeepAlive) */
 };
 
 /* Creates the connection and starts resolving + connecting. The engine is

@@ -1,0 +1,188 @@
+/* Client side of remote forwarding (RFC 4254 §7.1, §7.2). */
+#include "remote.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+int
+fwd_remote_set_init(struct fwd_remote_set *rs, const struct fwd_spec *specs,
+    int n, struct pump_set *pumps, uv_loop_t *loop)
+{
+	int i;
+
+	memset(rs, 0, sizeof(*rs));
+	rs->pumps = pumps;
+	rs->loop = loop;
+	if (n == 0)
+		return 0;
+	if ((rs->v = calloc((size_t)n, sizeof(*rs->v))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		rs->v[i].spec = specs[i];
+	rs->n = n;
+	return 0;
+}
+
+void
+fwd_remote_set_free(struct fwd_remote_set *rs)
+{
+	free(rs->v);
+	memset(rs, 0, sizeof(*rs));
+}
+
+const char *
+fwd_remote_bind_address(const struct fwd_spec *s)
+{
+	switch (s->bind) {
+	case BIND_ANY:
+		return "";
+	case BIND_ADDR:
+		return s->bind_addr;
+	default:
+		return "localhost";
+	}
+}
+
+static int
+send_forward(struct ssh_conn *ssh, const char *name,
+    const struct fwd_spec *s, int port, bool want_reply, void *ud)
+{
+	struct wb w;
+	int r;
+
+	wb_init(&w);
+	wb_cstring(&w, fwd_remote_bind_address(s));
+	wb_u32(&w, (uint32_t)port);
+	r = w.err ? -1 : ssh_global_request(ssh, name, want_reply, w.p, w.len,
+	    ud);
+	wb_free(&w);
+	return r;
+}
+
+int
+fwd_remote_request_all(struct fwd_remote_set *rs, struct ssh_conn *ssh)
+{
+	int i;
+
+	for (i = 0; i < rs->n; i++) {
+		struct fwd_remote *r = &rs->v[i];
+
+		if (send_forward(ssh, "tcpip-forward", &r->spec,
+		    r->spec.listen_port, true, r) != 0)
+			return -1;
+		r->state = RF_REQUESTED;
+		rs->pending++;
+	}
+	return 0;
+}
+
+int
+fwd_remote_reply(struct fwd_remote_set *rs, struct fwd_remote *r,
+    const struct ssh_event *ev)
+{
+	char spec[300];
+	struct rd rd;
+	uint32_t port;
+
+	rs->pending--;
+	fwd_spec_format(&r->spec, spec, sizeof(spec));
+	if (!ev->u.global_reply.success) {
+		r->state = RF_REFUSED;
+		log_plain("Warning: remote port forwarding failed for listen "
+		    "port %d (forward -R %s: the server refused it)",
+		    r->spec.listen_port, spec);
+		return -1;
+	}
+	r->port = r->spec.listen_port;
+	if (r->port == 0) {
+		rd_init(&rd, ev->u.global_reply.p, ev->u.global_reply.len);
+		if (rd_u32(&rd, &port) != 0 || port == 0 || port > 65535) {
+			r->state = RF_REFUSED;
+			log_plain("Warning: remote port forwarding failed for "
+			    "listen port 0 (forward -R %s: the server sent no "
+			    "allocated port)", spec);
+			return -1;
+		}
+		r->port = (int)port;
+		log_plain("Allocated port %d for remote forward to %s:%d",
+		    r->port, r->spec.host, r->spec.port);
+	}
+	r->state = RF_ACTIVE;
+	log_verbose("remote forward %s: listening on the server's port %d",
+	    spec, r->port);
+	return 0;
+}
+
+/* The forward a forwarded-tcpip channel belongs to: its port must be one
+ * we listen on; among several on that port the address decides. */
+static struct fwd_remote *
+match(struct fwd_remote_set *rs, const char *addr, uint32_t port)
+{
+	struct fwd_remote *found = NULL;
+	int i;
+
+	for (i = 0; i < rs->n; i++) {
+		struct fwd_remote *r = &rs->v[i];
+
+		if (r->state != RF_ACTIVE || (uint32_t)r->port != port)
+			continue;
+		if (strcmp(fwd_remote_bind_address(&r->spec), addr) == 0)
+			return r;
+		if (found == NULL)
+			found = r;
+	}
+	return found;
+}
+
+void
+fwd_remote_open(struct fwd_remote_set *rs, struct ssh_event *ev)
+{
+	struct fwd_remote *r;
+	struct rd rd;
+	char addr[256], orig[256], spec[300], label[400];
+	uint32_t port, oport;
+
+	rd_init(&rd, ev->u.open_request.extra, ev->u.open_request.extra_len);
+	if (rd_cstring(&rd, addr, sizeof(addr)) != 0 ||
+	    rd_u32(&rd, &port) != 0 || rd_cstring(&rd, orig, sizeof(orig)) ||
+	    rd_u32(&rd, &oport) != 0) {
+		ev->u.open_request.message = "malformed forwarded-tcpip";
+		log_info("refused a forwarded-tcpip channel: malformed");
+		return;
+	}
+	if ((r = match(rs, addr, port)) == NULL) {
+		ev->u.open_request.message = "no such forward";
+		log_info("refused a forwarded-tcpip channel for %s port %u: "
+		    "no remote forward of ours listens there", addr, port);
+		return;
+	}
+	fwd_spec_format(&r->spec, spec, sizeof(spec));
+	snprintf(label, sizeof(label), "remote forward %s", spec);
+	log_verbose("%s: connection from %s port %u", label, orig, oport);
+	if (pump_connect(rs->pumps, rs->loop, ev->chan, r->spec.host,
+	    (uint32_t)r->spec.port, label) != 0) {
+		ev->u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
+		ev->u.open_request.message = "out of memory";
+		return;
+	}
+	ev->u.open_request.defer = true;
+}
+
+void
+fwd_remote_cancel_all(struct fwd_remote_set *rs, struct ssh_conn *ssh)
+{
+	int i;
+
+	for (i = 0; i < rs->n; i++) {
+		struct fwd_remote *r = &rs->v[i];
+
+		if (r->state != RF_ACTIVE)
+			continue;
+		send_forward(ssh, "cancel-tcpip-forward", &r->spec, r->port,
+		    false, NULL);
+		r->state = RF_IDLE;
+	}
+}

@@ -1,0 +1,53 @@
+/* Remote (-R) forwards of the client: tcpip-forward requests, their
+ * replies (in order, port 0 answered with the allocated port), and the
+ * forwarded-tcpip channels the server opens for them. */
+#ifndef FERRY_FWD_REMOTE_H
+#define FERRY_FWD_REMOTE_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "fwd/pump.h"
+#include "fwd/spec.h"
+
+enum fwd_remote_state {
+	RF_IDLE,	/* not requested on this connection */
+	RF_REQUESTED,	/* waiting for the reply */
+	RF_ACTIVE,
+	RF_REFUSED,
+};
+
+struct fwd_remote {
+	struct fwd_spec		 spec;
+	enum fwd_remote_state	 state;
+	int			 port;	/* the listening port (allocated if 0) */
+};
+
+/* Owns nothing but its array; the forwards' specs are copied. */
+struct fwd_remote_set {
+	struct fwd_remote	*v;
+	int			 n;
+	int			 pending;	/* requests awaiting a reply */
+	struct pump_set		*pumps;
+	uv_loop_t		*loop;
+};
+
+int	fwd_remote_set_init(struct fwd_remote_set *rs, const struct fwd_spec *specs,
+	    int n, struct pump_set *pumps, uv_loop_t *loop);
+void	fwd_remote_set_free(struct fwd_remote_set *rs);
+/* The address sent in tcpip-forward for a spec (ssh's encoding). */
+const char *fwd_remote_bind_address(const struct fwd_spec *s);
+/* Sends a tcpip-forward request for every forward; the replies come back
+ * as SSH_EV_GLOBAL_REPLY with ud pointing at the forward. */
+int	fwd_remote_request_all(struct fwd_remote_set *rs, struct ssh_conn *ssh);
+/* Handles the reply for r. Returns 0 if the forward is up, -1 if the
+ * server refused it (the reason is logged). */
+int	fwd_remote_reply(struct fwd_remote_set *rs, struct fwd_remote *r,
+	    const struct ssh_event *ev);
+/* Answers a forwarded-tcpip open: connects to the forward's target, or
+ * refuses a channel for a listener we never asked for. */
+void	fwd_remote_open(struct fwd_remote_set *rs, struct ssh_event *ev);
+/* Sends cancel-tcpip-forward for every active forward. */
+void	fwd_remote_cancel_all(struct fwd_remote_set *rs, struct ssh_conn *ssh);
+
+#endif
