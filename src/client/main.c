@@ -39,6 +39,11 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	log_init("ferry", o.log_level, logfp);
+	if (o.print_config) {
+		options_print(&o, stdout);
+		options_free(&o);
+		return 0;
+	}
 	code = client_run(&o);
 	options_free(&o);
 	if (logfp != NULL)

@@ -34,6 +34,7 @@ options_init(struct options *o)
 	o->server_alive_interval = -1;
 	o->server_alive_count_max = -1;
 	o->tcp_keepalive = -1;
+	o->identities_only = -1;
 	o->log_level = LOG_INFO;
 }
 
@@ -53,6 +54,7 @@ options_free(struct options *o)
 	free(o->macs);
 	free(o->config_file);
 	free(o->log_file);
+	free(o->identity_agent);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -216,6 +218,23 @@ yesno_into(int *field, const char *kw, const char *v, char *err,
 	if (*field < 0)
 		*field = b;
 	return 0;
+}
+
+static int
+kw_ids_only(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	return yesno_into(&o->identities_only, "IdentitiesOnly", a[0], err,
+	    errlen);
+}
+
+static int
+kw_identity_agent(struct options *o, char **a, int n, char *err,
+    size_t errlen)
+{
+	if (o->identity_agent != NULL)
+		return 0;
+	o->identity_agent = expand_tilde(a[0]);
+	return o->identity_agent ? 0 : -1;
 }
 
 static int
@@ -452,6 +471,8 @@ static const struct keyword {
 	{ "GlobalKnownHostsFile", kw_ignored, 1, 8 },
 	{ "HashKnownHosts", kw_hash_kh, 1, 1 },
 	{ "HostName", kw_hostname, 1, 1 },
+	{ "IdentitiesOnly", kw_ids_only, 1, 1 },
+	{ "IdentityAgent", kw_identity_agent, 1, 1 },
 	{ "IdentityFile", kw_identity, 1, 1 },
 	{ "LocalForward", kw_local, 1, 2 },
 	{ "LogLevel", kw_loglevel, 1, 1 },
@@ -597,6 +618,53 @@ options_match_host(const char *patterns, const char *host)
 	return match;
 }
 
+/* Match all | host PATTERNS | originalhost PATTERNS (ssh_config(5)); the
+ * host criterion sees HostName if one was set already. Criteria that need
+ * a shell or other state are refused by name. */
+static int
+match_block(struct options *o, char **w, int n, const char *host,
+    const char *where, bool *active, char *err, size_t errlen)
+{
+	const char *target;
+	bool all = true, neg;
+	int i;
+
+	if (n == 0) {
+		snprintf(err, errlen, "%s: Match: missing criteria", where);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		const char *crit = w[i];
+
+		neg = crit[0] == '!';
+		if (neg)
+			crit++;
+		if (strcasecmp(crit, "all") == 0) {
+			if (neg)
+				all = false;
+			continue;
+		}
+		if (strcasecmp(crit, "host") == 0)
+			target = o->hostname ? o->hostname : host;
+		else if (strcasecmp(crit, "originalhost") == 0)
+			target = host;
+		else {
+			snprintf(err, errlen, "%s: Match criterion '%s' is not "
+			    "supported", where, w[i]);
+			return -1;
+		}
+		if (i + 1 >= n) {
+			snprintf(err, errlen, "%s: Match %s: missing pattern",
+			    where, crit);
+			return -1;
+		}
+		if (options_match_host(w[++i], target) == neg)
+			all = false;
+	}
+	*active = all;
+	return 0;
+}
+
 int
 options_read_text(struct options *o, const char *text, size_t len,
     const char *fname, const char *host, char *err, size_t errlen)
@@ -642,9 +710,10 @@ options_read_text(struct options *o, const char *text, size_t len,
 			continue;
 		}
 		if (strcasecmp(w[0], "Match") == 0) {
-			snprintf(err, errlen, "%s: Match blocks are not "
-			    "supported yet", where);
-			return -1;
+			if (match_block(o, w + 1, n - 1, host, where, &active,
+			    err, errlen) != 0)
+				return -1;
+			continue;
 		}
 		if (n == 1) {
 			snprintf(err, errlen, "%s: %s: missing argument",
@@ -751,7 +820,7 @@ options_parse_args(struct options *o, int argc, char **argv, char *err,
 
 	opterr = 0;
 	optind = 1;
-	while ((ch = getopt(argc, argv, ":46c:gi:l:o:p:qvE:F:L:NR:T")) != -1) {
+	while ((ch = getopt(argc, argv, ":46c:gi:l:o:p:qvE:F:GL:NR:T")) != -1) {
 		switch (ch) {
 		case '4':
 			o->family = AF_INET;
@@ -805,6 +874,9 @@ options_parse_args(struct options *o, int argc, char **argv, char *err,
 		case 'T':
 			o->no_shell = true;
 			break;
+		case 'G':
+			o->print_config = true;
+			break;
 		case ':':
 			snprintf(err, errlen, "option requires an argument -- "
 			    "%c", optopt);
@@ -826,7 +898,7 @@ apply:
 		o->log_level = (enum log_level)(LOG_INFO + (verbose > 3 ? 3 :
 		    verbose));
 	if (optind >= argc) {
-		snprintf(err, errlen, "usage: ferry [-46gNqTv] [-c cipher_spec] "
+		snprintf(err, errlen, "usage: ferry [-46GgNqTv] [-c cipher_spec] "
 		    "[-E log_file] [-F configfile] [-i identity_file] "
 		    "[-L address] [-l login_name] [-o option] [-p port] "
 		    "[-R address] "
@@ -914,8 +986,92 @@ options_finish(struct options *o, char *err, size_t errlen)
 		o->server_alive_count_max = 3;
 	if (o->tcp_keepalive < 0)
 		o->tcp_keepalive = 1;
+	if (o->identities_only < 0)
+		o->identities_only = 0;
+	if (o->identity_agent == NULL && getenv("SSH_AUTH_SOCK") != NULL &&
+	    (o->identity_agent = strdup(getenv("SSH_AUTH_SOCK"))) == NULL)
+		goto nomem;
+	if (o->identity_agent != NULL &&
+	    (strcasecmp(o->identity_agent, "none") == 0 ||
+	    o->identity_agent[0] == '\0')) {
+		free(o->identity_agent);
+		o->identity_agent = NULL;
+	} else if (o->identity_agent != NULL &&
+	    strcmp(o->identity_agent, "SSH_AUTH_SOCK") == 0) {
+		free(o->identity_agent);
+		o->identity_agent = getenv("SSH_AUTH_SOCK") ?
+		    strdup(getenv("SSH_AUTH_SOCK")) : NULL;
+	}
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory");
 	return -1;
+}
+
+static const char *
+yesno(int v)
+{
+	return v == 1 ? "yes" : "no";
+}
+
+/* "keyword [bind:]port host:hostport", as ssh -G writes forwards. */
+static void
+print_forward(FILE *fp, const char *kw, const struct fwd_spec *s)
+{
+	bool v6 = strchr(s->host, ':') != NULL;
+
+	fprintf(fp, "%s ", kw);
+	if (s->bind == BIND_ANY)
+		fprintf(fp, "*:");
+	else if (s->bind != BIND_DEFAULT)
+		fprintf(fp, "%s%s%s:", strchr(s->bind_addr, ':') ? "[" : "",
+		    s->bind_addr, strchr(s->bind_addr, ':') ? "]" : "");
+	fprintf(fp, "%d %s%s%s:%d\n", s->listen_port, v6 ? "[" : "",
+	    s->host, v6 ? "]" : "", s->port);
+}
+
+void
+options_print(const struct options *o, FILE *fp)
+{
+	static const char *strict[] = { "false", "true", "accept-new", "ask" };
+	static const char *fam[] = { "any", "inet", "inet6" };
+	int i;
+
+	fprintf(fp, "host %s\nhostname %s\nuser %s\nport %d\n", o->host,
+	    o->hostname, o->user, o->port);
+	fprintf(fp, "addressfamily %s\n", fam[o->family == AF_INET ? 1 :
+	    o->family == AF_INET6 ? 2 : 0]);
+	fprintf(fp, "batchmode %s\n", yesno(o->batch_mode));
+	if (o->connect_timeout > 0)
+		fprintf(fp, "connecttimeout %d\n", o->connect_timeout);
+	else
+		fprintf(fp, "connecttimeout none\n");
+	fprintf(fp, "exitonforwardfailure %s\n",
+	    yesno(o->exit_on_forward_failure));
+	fprintf(fp, "gatewayports %s\n", yesno(o->gateway_ports));
+	fprintf(fp, "hashknownhosts %s\n", yesno(o->hash_known_hosts));
+	fprintf(fp, "identitiesonly %s\n", yesno(o->identities_only));
+	fprintf(fp, "serveralivecountmax %d\n", o->server_alive_count_max);
+	fprintf(fp, "serveraliveinterval %d\n", o->server_alive_interval);
+	fprintf(fp, "stricthostkeychecking %s\n", strict[o->strict]);
+	fprintf(fp, "tcpkeepalive %s\n", yesno(o->tcp_keepalive));
+	fprintf(fp, "ciphers %s\n", o->ciphers ? o->ciphers :
+	    ssh_cipher_default);
+	fprintf(fp, "macs %s\n", o->macs ? o->macs : ssh_mac_default);
+	if (o->rekey_bytes > 0)
+		fprintf(fp, "rekeylimit %lld 0\n", (long long)o->rekey_bytes);
+	else
+		fprintf(fp, "rekeylimit default none\n");
+	if (o->identity_agent != NULL)
+		fprintf(fp, "identityagent %s\n", o->identity_agent);
+	for (i = 0; i < o->nidentity; i++)
+		fprintf(fp, "identityfile %s\n", o->identity[i]);
+	fprintf(fp, "userknownhostsfile");
+	for (i = 0; i < o->nknown_hosts; i++)
+		fprintf(fp, " %s", o->known_hosts[i]);
+	fputc('\n', fp);
+	for (i = 0; i < o->nlocal; i++)
+		print_forward(fp, "localforward", &o->local[i]);
+	for (i = 0; i < o->nremote; i++)
+		print_forward(fp, "remoteforward", &o->remote[i]);
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "fwd/spec.h"
 #include "util/log.h"
@@ -54,11 +55,14 @@ struct options {
 	int		 server_alive_interval;	/* seconds, -1 unset */
 	int		 server_alive_count_max;
 	int		 tcp_keepalive;
+	int		 identities_only;
+	char		*identity_agent;	/* NULL: no agent */
 
 	char		*config_file;	/* -F */
 	char		*log_file;	/* -E */
 	enum log_level	 log_level;
 	bool		 no_shell;	/* -N: the only mode ferry has */
+	bool		 print_config;	/* -G */
 };
 
 void	options_init(struct options *o);
@@ -80,6 +84,8 @@ int	options_read_text(struct options *o, const char *text, size_t len,
 	    const char *fname, const char *host, char *err, size_t errlen);
 /* Fills in defaults once everything was read. */
 int	options_finish(struct options *o, char *err, size_t errlen);
+/* Prints the effective configuration as `ssh -G` does. */
+void	options_print(const struct options *o, FILE *fp);
 /* ssh_config Host pattern matching: comma/space lists, * and ?, !neg. */
 bool	options_match_host(const char *patterns, const char *host);
 

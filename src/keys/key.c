@@ -240,7 +240,7 @@ ecdsa_parse(struct rd *r, char *err, size_t errlen)
 		goto fail;
 	if ((pkey = pkey_fromdata("EC", bld)) == NULL)
 		goto fail;
-	/* Off-curve or small-order points would leak or forge. */
+	/* Decoding checked the curve equation; this also refuses infinity. */
 	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
 	    EVP_PKEY_public_check(ctx) != 1)
 		goto fail;

@@ -113,7 +113,7 @@ keypair_fromdata(const char *alg, OSSL_PARAM_BLD *bld)
 		pkey = NULL;
 out:
 	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);	/* OSSL_PARAM_BLD clears secrets */
+	OSSL_PARAM_free(params);	/* wipes the secure part */
 	return pkey;
 }
 
@@ -204,18 +204,18 @@ ecdsa_parse(struct rd *r, char *err, size_t errlen)
 	    q, qlen) != 1 ||
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bd) != 1 ||
 	    (pkey = keypair_fromdata("EC", bld)) == NULL)
-		goto fail;
+		goto out;
 	/* Q must be d*G and d in range, or signatures would be garbage. */
 	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
-	    EVP_PKEY_pairwise_check(ctx) != 1)
-		goto fail;
-	goto out;
-fail:
-	seterr(err, errlen, "invalid ecdsa private key");
-	ERR_clear_error();
-	EVP_PKEY_free(pkey);
-	pkey = NULL;
+	    EVP_PKEY_pairwise_check(ctx) != 1) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+	}
 out:
+	if (pkey == NULL) {
+		seterr(err, errlen, "invalid ecdsa private key");
+		ERR_clear_error();
+	}
 	EVP_PKEY_CTX_free(ctx);
 	OSSL_PARAM_BLD_free(bld);
 	BN_clear_free(bd);
@@ -301,6 +301,7 @@ rsa_parse(struct rd *r, char *err, size_t errlen)
 	OSSL_PARAM_BLD *bld = NULL;
 	EVP_PKEY *pkey = NULL;
 	int bits;
+	bool ok;
 
 	for (i = 0; i < 6; i++) {
 		if (rd_mpint_pos(r, &p, &len) != 0) {
@@ -332,22 +333,17 @@ rsa_parse(struct rd *r, char *err, size_t errlen)
 		seterr(err, errlen, "inconsistent ssh-rsa private key");
 		goto out;
 	}
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL)
-		goto fail;
-	for (i = 0; i < 6; i++) {
-		if (OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]) != 1)
-			goto fail;
+	ok = (bld = OSSL_PARAM_BLD_new()) != NULL;
+	for (i = 0; ok && i < 6; i++)
+		ok = OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]) == 1;
+	ok = ok && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1,
+	    dp) == 1 && OSSL_PARAM_BLD_push_BN(bld,
+	    OSSL_PKEY_PARAM_RSA_EXPONENT2, dq) == 1 &&
+	    (pkey = keypair_fromdata("RSA", bld)) != NULL;
+	if (!ok) {
+		seterr(err, errlen, "cannot make ssh-rsa private key");
+		ERR_clear_error();
 	}
-	if (OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1,
-	    dp) != 1 ||
-	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2,
-	    dq) != 1 ||
-	    (pkey = keypair_fromdata("RSA", bld)) == NULL)
-		goto fail;
-	goto out;
-fail:
-	seterr(err, errlen, "cannot make ssh-rsa private key");
-	ERR_clear_error();
 out:
 	OSSL_PARAM_BLD_free(bld);
 	for (i = 0; i < 6; i++)
@@ -684,7 +680,7 @@ keyfile_load_private(const char *path, struct key **out, char *err,
 {
 	struct stat st;
 	char *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, cap;
 	ssize_t n;
 	int fd, rc = -1;
 
@@ -710,13 +706,14 @@ keyfile_load_private(const char *path, struct key **out, char *err,
 		seterr(err, errlen, "%s: too large for a key file", path);
 		goto out;
 	}
-	/* One byte more than allowed shows a file that grew meanwhile. */
-	if ((buf = malloc(KEYFILE_MAX + 1)) == NULL) {
+	/* One byte more than its size shows a file that grew meanwhile. */
+	cap = (size_t)st.st_size + 1;
+	if ((buf = malloc(cap)) == NULL) {
 		seterr(err, errlen, "out of memory");
 		goto out;
 	}
-	while (len <= KEYFILE_MAX) {
-		n = read(fd, buf + len, KEYFILE_MAX + 1 - len);
+	while (len < cap) {
+		n = read(fd, buf + len, cap - len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
@@ -727,8 +724,8 @@ keyfile_load_private(const char *path, struct key **out, char *err,
 			break;
 		len += (size_t)n;
 	}
-	if (len > KEYFILE_MAX) {
-		seterr(err, errlen, "%s: too large for a key file", path);
+	if (len == cap) {
+		seterr(err, errlen, "%s: changed while being read", path);
 		goto out;
 	}
 	rc = keyfile_parse_private(buf, len, out, err, errlen);

@@ -228,21 +228,22 @@ check_line(struct kh_ctx *c, const char *line, size_t len, int lineno)
 	if (!next_field(&p, end, &type, &tlen) ||
 	    !next_field(&p, end, &b64, &blen))
 		return;
+	/* Matching the host is cheaper than parsing the key; a revoked key
+	 * is refused for every host, whatever the pattern. */
+	if (marker != MARK_REVOKED && hosts_match(hosts, hlen, c->name) != 1)
+		return;
 	if ((n = b64_decode(b64, blen, blob, sizeof(blob))) < 0 ||
 	    key_from_blob(blob, (size_t)n, &k, NULL, 0) != 0)
 		return;
 	if (tlen != strlen(key_type_name(k)) ||
 	    memcmp(type, key_type_name(k), tlen) != 0)
 		goto out;
-	/* A revoked key is refused for every host, whatever the pattern. */
 	if (marker == MARK_REVOKED) {
 		if (c->key != NULL && key_equal(k, c->key) &&
 		    res->status != KH_REVOKED)
 			note_line(c, KH_REVOKED, lineno);
 		goto out;
 	}
-	if (hosts_match(hosts, hlen, c->name) != 1)
-		goto out;
 	res->types_known |= 1u << k->type;
 	if (c->key == NULL || res->status == KH_REVOKED)
 		goto out;
