@@ -49,7 +49,8 @@ int	 key_sign(const struct key *k, const char *sigalg,
 /* Generates a new private key (for tests and ferryd's host key). */
 int	 key_generate(enum key_type type, struct key **out);
 
-/* Base64 (RFC 4648) without line breaks; returns output length or -1. */
+/* Base64 (RFC 4648) without line breaks, NUL-terminated (outlen must
+ * leave room for the NUL); returns output length or -1. */
 int	 b64_encode(const uint8_t *in, size_t n, char *out, size_t outlen);
 /* Decodes; skips no whitespace; returns decoded length or -1 if invalid. */
 int	 b64_decode(const char *in, size_t n, uint8_t *out, size_t outlen);

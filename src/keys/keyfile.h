@@ -22,8 +22,8 @@ int	keyfile_load_private(const char *path, struct key **out, char *err,
 int	keyfile_parse_public(const char *line, size_t len, struct key **out,
 	    char *err, size_t errlen);
 /* Writes k as an unencrypted openssh-key-v1 private key file text
- * (malloc'd, NUL-terminated) and its public line. For ferryd's generated
- * host keys and for tests. */
+ * (malloc'd, NUL-terminated; it holds the secret: wipe before freeing)
+ * and its public line. For ferryd's generated host keys and for tests. */
 int	keyfile_format_private(const struct key *k, const char *comment,
 	    char **text);
 int	keyfile_format_public(const struct key *k, const char *comment,

@@ -1,6 +1,7 @@
 /* known_hosts files (sshd(8) SSH_KNOWN_HOSTS FILE FORMAT): plain and hashed
  * (|1|salt|hash) host patterns, [host]:port, negation, wildcards, the
- * @revoked marker (@cert-authority lines are skipped). */
+ * @revoked marker, which ferry applies to every host: a revoked key is
+ * never accepted (@cert-authority lines are skipped). */
 #ifndef FERRY_KEYS_KNOWN_HOSTS_H
 #define FERRY_KEYS_KNOWN_HOSTS_H
 
@@ -17,7 +18,7 @@ enum kh_status {
 
 struct kh_result {
 	enum kh_status	 status;
-	/* for KH_CHANGED and KH_MATCH: where the listed key is */
+	/* for KH_CHANGED, KH_MATCH and KH_REVOKED: where the listed key is */
 	char		 file[512];
 	int		 line;
 	/* types of keys listed for the host (bit per enum key_type), to
@@ -38,7 +39,8 @@ int	kh_check_text(const char *text, size_t len, const char *fname,
 int	kh_check_file(const char *path, const char *host, int port,
 	    const struct key *key, struct kh_result *res, char *err,
 	    size_t errlen);
-/* Only collects types_known for host:port (for KEX preference). */
+/* Only collects the types listed for host:port (for KEX preference),
+ * OR-ing them into *types. */
 int	kh_known_types(const char *path, const char *host, int port,
 	    unsigned *types);
 /* Appends "hostname keytype base64" to path (creating it 0600 and its

@@ -162,6 +162,7 @@ test_rd_string_length_beyond_input(void **state)
 {
 	static const uint8_t five[] = { 0, 0, 0, 5, 'a', 'b', 'c', 'd' };
 	static const uint8_t huge[] = { 0xff, 0xff, 0xff, 0xff, 'a', 'b' };
+	static const uint8_t wide[] = { 0x00, 0x01, 0x00, 0x01, 'a' };
 	static const uint8_t exact[] = { 0, 0, 0, 2, 'o', 'k', 'X' };
 	static const uint8_t empty[] = { 0, 0, 0, 0 };
 	struct rd r;
@@ -177,6 +178,10 @@ test_rd_string_length_beyond_input(void **state)
 	assert_int_equal(rd_string(&r, &p, &n), -1);
 	assert_int_not_equal(r.err, 0);
 	assert_int_equal(rd_left(&r), 0);
+
+	/* All 32 bits of the length count (65537, not 1). */
+	rd_init(&r, wide, sizeof(wide));
+	assert_int_equal(rd_string(&r, &p, &n), -1);
 
 	rd_init(&r, exact, sizeof(exact));
 	assert_int_equal(rd_string(&r, &p, &n), 0);

@@ -10,6 +10,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 
 #include <sys/stat.h>
@@ -606,11 +607,22 @@ test_corrupt_files(void **state)
 	assert_int_equal(parse_str(text, err, sizeof(err)), -1);
 	free(text);
 
-	/* The public key of another file. */
+	/* The public key of another file, of another type and of the same. */
 	text = v1_build("none", "none", 1, other.pub, other.publen, 7, 7,
 	    v.body, v.bodylen);
 	assert_int_equal(parse_str(text, err, sizeof(err)), -1);
 	free(text);
+	{
+		struct v1 enc;
+
+		v1_split("id_ed25519_enc", &enc);
+		text = v1_build("none", "none", 1, enc.pub, enc.publen, 7, 7,
+		    v.body, v.bodylen);
+		assert_int_equal(parse_str(text, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "does not match"));
+		free(text);
+		free(enc.bin);
+	}
 
 	/* Bad padding: 1,2,3,... replaced by zeros. */
 	{
@@ -844,6 +856,64 @@ test_pem_other_keys(void **state)
 	assert_non_null(strstr(err, "unsupported"));
 	BIO_free(bio);
 	EVP_PKEY_free(pkey);
+
+	/* RSA under 1024 bits */
+	pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)768);
+	assert_non_null(pkey);
+	bio = BIO_new(BIO_s_mem());
+	assert_int_equal(PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0,
+	    NULL, NULL), 1);
+	n = BIO_get_mem_data(bio, &mem);
+	assert_int_equal(keyfile_parse_private(mem, (size_t)n, &k, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "too small"));
+	BIO_free(bio);
+	EVP_PKEY_free(pkey);
+
+	/* A P-256 key whose public point is another key's. */
+	{
+		EVP_PKEY *a, *b;
+		BIGNUM *d = NULL;
+		uint8_t q[65];
+		size_t qlen;
+		OSSL_PARAM_BLD *bld;
+		OSSL_PARAM *params;
+		EVP_PKEY_CTX *ctx;
+
+		a = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		b = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		assert_int_equal(EVP_PKEY_get_bn_param(a,
+		    OSSL_PKEY_PARAM_PRIV_KEY, &d), 1);
+		assert_int_equal(EVP_PKEY_get_octet_string_param(b,
+		    OSSL_PKEY_PARAM_PUB_KEY, q, sizeof(q), &qlen), 1);
+		bld = OSSL_PARAM_BLD_new();
+		OSSL_PARAM_BLD_push_utf8_string(bld,
+		    OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0);
+		OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
+		    q, qlen);
+		OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d);
+		params = OSSL_PARAM_BLD_to_param(bld);
+		ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+		pkey = NULL;
+		assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
+		assert_int_equal(EVP_PKEY_fromdata(ctx, &pkey,
+		    EVP_PKEY_KEYPAIR, params), 1);
+		bio = BIO_new(BIO_s_mem());
+		assert_int_equal(PEM_write_bio_PrivateKey(bio, pkey, NULL,
+		    NULL, 0, NULL, NULL), 1);
+		n = BIO_get_mem_data(bio, &mem);
+		assert_int_equal(keyfile_parse_private(mem, (size_t)n, &k,
+		    err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "invalid ecdsa"));
+		BIO_free(bio);
+		EVP_PKEY_free(pkey);
+		EVP_PKEY_CTX_free(ctx);
+		OSSL_PARAM_free(params);
+		OSSL_PARAM_BLD_free(bld);
+		BN_free(d);
+		EVP_PKEY_free(a);
+		EVP_PKEY_free(b);
+	}
 
 	assert_int_equal(keyfile_parse_private(garbage, strlen(garbage), &k,
 	    err, sizeof(err)), -1);

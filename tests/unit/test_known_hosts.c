@@ -326,8 +326,9 @@ test_changed(void **state)
 	    "other.example %s\n"
 	    "# comment\n"
 	    "example.com %s\n"
-	    "example.com %s\n",
-	    ed_line, ed2_line, ec_line);
+	    "example.com %s\n"
+	    "example.com %s\n",		/* the first change is reported */
+	    ed_line, ed2_line, ec_line, ed2_line);
 	res = check(text, "example.com", 22, ed);
 	assert_int_equal(res.status, KH_CHANGED);
 	assert_string_equal(res.file, "kh");
@@ -345,6 +346,12 @@ test_changed(void **state)
 	res = check(text, "example.com", 22, ed);
 	assert_int_equal(res.status, KH_MATCH);
 	assert_int_equal(res.line, 2);
+	/* Listed twice: the first line is reported. */
+	snprintf(text, sizeof(text), "example.com %s\n*.com %s\n", ed_line,
+	    ed_line);
+	res = check(text, "example.com", 22, ed);
+	assert_int_equal(res.status, KH_MATCH);
+	assert_int_equal(res.line, 1);
 }
 
 static void
