@@ -13,6 +13,7 @@
 #include "keys/key.h"
 #include "keys/keyfile.h"
 #include "keys/known_hosts.h"
+#include "net/agent.h"
 #include "net/conn.h"
 #include "util/log.h"
 
@@ -24,9 +25,21 @@ struct client {
 	struct options		*o;
 	struct net_conn		*nc;
 	struct pump_set		 pumps;
+	/* Keys to offer, in order: the agent's, then the files'. A file key
+	 * that only has its public half (encrypted) selects agent keys. */
 	struct key		*ids[MAX_IDENTITIES];
+	struct key		*id_pubs[MAX_IDENTITIES];
 	int			 nids;
+	int			 npubs;
+	struct agent		*agent;
+	const struct agent_id	*agent_ids;
+	int			 nagent_ids;
+	bool			 agent_pending;	/* identities not in yet */
+	bool			 auth_waiting;	/* AUTH_READY came first */
+	int			 next_agent;
 	int			 next_id;
+	struct wb		 sigdata;	/* what the agent signs */
+	const struct agent_id	*signing;
 	struct fwd_local	*locals[MAX_FORWARDS];
 	int			 nlocals;
 	struct fwd_remote_set	 remotes;
@@ -37,6 +50,25 @@ struct client {
 	bool			 authenticated;
 	bool			 stopping;
 };
+
+/* The public half of an identity from "path.pub". */
+static bool
+load_public(const char *path, struct key **out)
+{
+	char pub[1100], line[16384], err[128];
+	FILE *fp;
+	bool ok = false;
+
+	snprintf(pub, sizeof(pub), "%s.pub", path);
+	if ((fp = fopen(pub, "r")) == NULL)
+		return false;
+	if (fgets(line, sizeof(line), fp) != NULL &&
+	    keyfile_parse_public(line, strcspn(line, "\r\n"), out, err,
+	    sizeof(err)) == 0)
+		ok = true;
+	fclose(fp);
+	return ok;
+}
 
 static void
 load_identities(struct client *cl)
@@ -57,6 +89,14 @@ load_identities(struct client *cl)
 		/* Default keys that do not exist are not worth a word. */
 		if (!o->identity_given && strstr(err, "No such file") != NULL)
 			continue;
+		if (r == KEYFILE_ENCRYPTED && load_public(o->identity[i], &k)) {
+			cl->id_pubs[cl->npubs++] = k;
+			if (cl->o->identity_agent != NULL) {
+				log_verbose("%s is encrypted: its key is used "
+				    "through the agent", o->identity[i]);
+				continue;
+			}
+		}
 		log_error("Load key \"%s\": %s", o->identity[i], err);
 	}
 }
@@ -72,6 +112,9 @@ stop(struct client *cl, int code, const char *why)
 	cl->exit_code = code;
 	if (why != NULL && why[0] != '\0')
 		log_error("%s", why);
+	agent_close(cl->agent);
+	cl->agent = NULL;
+	cl->agent_pending = false;
 	for (i = 0; i < cl->nlocals; i++)
 		fwd_local_stop(cl->locals[i]);
 	cl->nlocals = 0;
@@ -197,11 +240,90 @@ check_host_key(struct client *cl, const struct key *k)
 	return true;
 }
 
+/* With IdentitiesOnly only agent keys named by an IdentityFile count. */
+static bool
+agent_key_allowed(const struct client *cl, const struct agent_id *id)
+{
+	int i;
+
+	if (cl->o->identities_only != 1)
+		return true;
+	for (i = 0; i < cl->nids; i++)
+		if (key_equal(cl->ids[i], id->key))
+			return true;
+	for (i = 0; i < cl->npubs; i++)
+		if (key_equal(cl->id_pubs[i], id->key))
+			return true;
+	return false;
+}
+
+static void	try_next_key(struct client *cl);
+
+static void
+agent_signed(void *ud, const uint8_t *sig, size_t siglen, const char *err)
+{
+	struct client *cl = ud;
+	const struct agent_id *id = cl->signing;
+	struct ssh_conn *ssh;
+
+	cl->signing = NULL;
+	if (cl->stopping || cl->nc == NULL ||
+	    (ssh = net_conn_ssh(cl->nc)) == NULL)
+		return;
+	if (err != NULL) {
+		log_verbose("agent: %s", err);
+		try_next_key(cl);
+		return;
+	}
+	if (ssh_auth_send(ssh, cl->o->user, ssh_auth_sig_alg(ssh, id->key),
+	    id->blob, id->bloblen, sig, siglen) != 0) {
+		try_next_key(cl);
+		return;
+	}
+	net_conn_kick(cl->nc);
+}
+
+/* Asks the agent to sign for its next usable key; false when none is
+ * left. */
+static bool
+try_agent_key(struct client *cl)
+{
+	struct ssh_conn *ssh = net_conn_ssh(cl->nc);
+	const struct agent_id *id;
+	const char *alg;
+
+	while (cl->agent != NULL && cl->next_agent < cl->nagent_ids) {
+		id = &cl->agent_ids[cl->next_agent++];
+		if (!agent_key_allowed(cl, id))
+			continue;
+		alg = ssh_auth_sig_alg(ssh, id->key);
+		wb_reset(&cl->sigdata);
+		if (ssh_auth_sigdata(ssh, cl->o->user, alg, id->blob,
+		    id->bloblen, &cl->sigdata) != 0)
+			continue;
+		log_verbose("Offering public key: %s %s (agent)",
+		    key_type_name(id->key), id->comment);
+		cl->signing = id;
+		if (agent_sign(cl->agent, id, alg, cl->sigdata.p,
+		    cl->sigdata.len, agent_signed, cl) == 0)
+			return true;
+		cl->signing = NULL;
+		log_verbose("agent: %s", agent_error(cl->agent));
+	}
+	return false;
+}
+
 static void
 try_next_key(struct client *cl)
 {
 	struct ssh_conn *ssh = net_conn_ssh(cl->nc);
 
+	if (cl->agent_pending) {
+		cl->auth_waiting = true;
+		return;
+	}
+	if (try_agent_key(cl))
+		return;
 	while (cl->next_id < cl->nids) {
 		struct key *k = cl->ids[cl->next_id++];
 
@@ -214,6 +336,25 @@ try_next_key(struct client *cl)
 	log_plain("%s@%s: Permission denied (publickey).", cl->o->user,
 	    cl->o->hostname);
 	stop(cl, EXIT_FAILURE_SSH, NULL);
+}
+
+static void
+agent_ready(void *ud, const struct agent_id *ids, int n, const char *err)
+{
+	struct client *cl = ud;
+
+	cl->agent_pending = false;
+	if (err != NULL) {
+		log_verbose("agent: %s", err);
+	} else {
+		cl->agent_ids = ids;
+		cl->nagent_ids = n;
+		log_verbose("agent: %d usable key%s", n, n == 1 ? "" : "s");
+	}
+	if (cl->auth_waiting && !cl->stopping) {
+		cl->auth_waiting = false;
+		try_next_key(cl);
+	}
 }
 
 /* ssh's ServerAlive: a keepalive for each interval without input; the
@@ -339,6 +480,8 @@ on_event(void *ud, struct ssh_event *ev)
 		break;
 	case SSH_EV_AUTH_SUCCESS:
 		cl->authenticated = true;
+		agent_close(cl->agent);		/* no agent forwarding */
+		cl->agent = NULL;
 		log_verbose("Authenticated to %s ([%s]:%d) using \"publickey\".",
 		    cl->o->hostname, net_conn_peer_ip(cl->nc), cl->o->port);
 		start_forwards(cl);
@@ -439,6 +582,11 @@ client_run(struct options *o)
 		log_error("out of memory");
 		return EXIT_FAILURE_SSH;
 	}
+	if (o->identity_agent != NULL) {
+		cl.agent = agent_open(cl.loop, o->identity_agent, agent_ready,
+		    &cl);
+		cl.agent_pending = cl.agent != NULL;
+	}
 	uv_timer_init(cl.loop, &cl.alive);
 	cl.alive.data = &cl;
 	if (o->server_alive_interval > 0)
@@ -475,6 +623,9 @@ client_run(struct options *o)
 	fwd_remote_set_free(&cl.remotes);
 	for (i = 0; i < cl.nids; i++)
 		key_free(cl.ids[i]);
+	for (i = 0; i < cl.npubs; i++)
+		key_free(cl.id_pubs[i]);
+	wb_free(&cl.sigdata);
 	uv_loop_close(cl.loop);
 	return cl.exit_code;
 }

@@ -171,7 +171,7 @@ wb_reserve(struct wb *w, size_t n)
 
 	if (w->err)
 		return NULL;
-	if (w->cap - w->len >= n)
+	if (w->p != NULL && w->cap - w->len >= n)
 		return w->p + w->len;
 	if (n > SIZE_MAX / 2 - w->len) {
 		w->err = 1;
