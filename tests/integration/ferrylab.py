@@ -61,6 +61,25 @@ CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGILL,
                  signal.SIGFPE, signal.SIGTRAP}
 
 
+def _unignore_signals():
+    """A signal ignored here stays ignored in every child across exec: under
+    `pytest ... &` in a script SIGINT is SIG_IGN, and OpenSSH ssh keeps an
+    inherited SIG_IGN, so a SIGINT test would hang. A caught signal is reset to
+    SIG_DFL by exec, so catching these with a no-op handler gives children the
+    default disposition while this process keeps ignoring them in effect."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        try:
+            if signal.getsignal(sig) == signal.SIG_IGN:
+                signal.signal(sig, lambda signum, frame: None)
+        except (ValueError, OSError):
+            pass
+
+
+_unignore_signals()
+
+
 def ferry_bin():
     """The ferry binary: $FERRY_BIN, else <repo>/build/ferry."""
     v = os.environ.get('FERRY_BIN')
@@ -372,17 +391,23 @@ class EchoServer(TcpServer):
     def __init__(self, host=LOCALHOST, **kw):
         super().__init__('echo', host, **kw)
         self.bytes_echoed = 0
+        self._count_lock = threading.Lock()
 
     def handle(self, conn):
         buf = bytearray(256 * KiB)
         mv = memoryview(buf)
-        while True:
-            k = conn.recv_into(buf)
-            if k == 0:
-                break
-            conn.sendall(mv[:k])
-            self.bytes_echoed += k
-        conn.shutdown(socket.SHUT_WR)
+        total = 0
+        try:
+            while True:
+                k = conn.recv_into(buf)
+                if k == 0:
+                    break
+                conn.sendall(mv[:k])
+                total += k
+            conn.shutdown(socket.SHUT_WR)
+        finally:
+            with self._count_lock:
+                self.bytes_echoed += total
 
 
 class SinkResult:

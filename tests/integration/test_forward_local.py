@@ -113,22 +113,26 @@ def test_half_close(lab, client, n):
 def test_concurrent_connections(lab, client):
     """100 connections at once through one tunnel, 256 KiB each, distinct data."""
     conns, size = 100, 256 * KiB
-    sshd = lab.sshd()
+    # DEBUG1: sshd logs each direct-tcpip open with the originator port, which
+    # lets a failure below be matched with its channel.
+    sshd = lab.sshd(log_level='DEBUG1')
     echo = lab.echo()
     t = lab.tunnel(client, sshd, [echo.addr])
     results = [None] * conns
     gate = threading.Barrier(conns, timeout=30)
 
     def one(i):
+        port = None
         try:
             gate.wait()
             s = fl.connect(t.port)
+            port = s.getsockname()[1]
             try:
                 results[i] = fl.exchange(s, size, fl.stream_start(i), Deadline(90, f'conn {i}'))
             finally:
                 s.close()
         except Exception as e:  # noqa: BLE001
-            results[i] = e
+            results[i] = RuntimeError(f'client port {port}: {type(e).__name__}: {e}')
 
     threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(conns)]
     for th in threads:
@@ -144,7 +148,9 @@ def test_concurrent_connections(lab, client):
             bad.append(f'conn {i}: {r!r}')
         elif r != (size, fl.pattern_sha256(size, fl.stream_start(i))):
             bad.append(f'conn {i}: got {r[0]} bytes, sha {r[1][:16]}')
-    assert not bad, f'{len(bad)} of {conns} connections failed:\n' + '\n'.join(bad[:20])
+    assert not bad, (f'{len(bad)} of {conns} connections failed (echo server accepted '
+                     f'{echo.accepted}, echoed {echo.bytes_echoed} bytes):\n' +
+                     '\n'.join(bad[:20]))
     assert t.alive()
 
 
@@ -226,6 +232,7 @@ def test_connect_failure_is_isolated(lab, client):
     tr = threading.Thread(target=reader, daemon=True)
     ts.start()
     tr.start()
+    finished = False
     try:
         assert progressed.wait(30), f'only {sent[0]} bytes accepted by the tunnel in 30s'
         assert 'send_error' not in out, out
@@ -248,7 +255,13 @@ def test_connect_failure_is_isolated(lab, client):
                 c.close()
         assert refused == 20
         assert t.alive(), 'client exited after failed channel opens'
+        finished = True
     finally:
+        if not finished:                 # failing: unblock the helper threads now
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         go_read.set()
         ts.join(90)
         tr.join(90)
