@@ -95,6 +95,7 @@ parse_size(const char *v, int64_t *out)
 {
 	char *end;
 	unsigned long long n;
+	unsigned shift = 0;
 
 	if (!isdigit((unsigned char)*v))
 		return -1;
@@ -103,11 +104,14 @@ parse_size(const char *v, int64_t *out)
 	if (errno != 0)
 		return -1;
 	switch (toupper((unsigned char)*end)) {
-	case 'K': n <<= 10; end++; break;
-	case 'M': n <<= 20; end++; break;
-	case 'G': n <<= 30; end++; break;
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
 	default: break;
 	}
+	if (n > (unsigned long long)INT64_MAX >> shift)
+		return -1;
+	n <<= shift;
 	if (*end != '\0' || n < 16 || n > INT64_MAX)
 		return -1;
 	*out = (int64_t)n;
@@ -442,7 +446,9 @@ kw_loglevel(struct options *o, char **a, int n, char *err, size_t errlen)
 
 	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
 		if (strcasecmp(a[0], levels[i].name) == 0) {
-			o->log_level = levels[i].level;
+			if (!o->log_level_set)
+				o->log_level = levels[i].level;
+			o->log_level_set = true;
 			return 0;
 		}
 	snprintf(err, errlen, "Bad LogLevel '%s'", a[0]);
@@ -538,6 +544,9 @@ split_words(char *s, char **words, int max)
 			if (*s != '"')
 				return -1;
 			s++;
+			if (*s != '\0' && *s != ' ' && *s != '\t' &&
+			    *s != '\r' && *s != '\n')
+				return -1;	/* text glued to a quote */
 		} else {
 			while (*s != '\0' && *s != ' ' && *s != '\t' &&
 			    *s != '\r' && *s != '\n')
@@ -669,7 +678,7 @@ int
 options_read_text(struct options *o, const char *text, size_t len,
     const char *fname, const char *host, char *err, size_t errlen)
 {
-	char line[4096], where[600], *w[MAX_ARGS], pats[1024];
+	char line[4096], where[600], *w[MAX_ARGS];
 	size_t i = 0, j, ll;
 	int lineno = 0, n, k;
 	bool active = true;
@@ -700,13 +709,19 @@ options_read_text(struct options *o, const char *text, size_t len,
 				    "pattern", where);
 				return -1;
 			}
-			pats[0] = '\0';
+			active = false;
 			for (k = 1; k < n; k++) {
-				strncat(pats, w[k], sizeof(pats) -
-				    strlen(pats) - 2);
-				strcat(pats, " ");
+				bool neg = w[k][0] == '!';
+
+				if (fnmatch(w[k] + neg, host,
+				    FNM_CASEFOLD) != 0)
+					continue;
+				if (neg) {	/* a negated match vetoes */
+					active = false;
+					break;
+				}
+				active = true;
 			}
-			active = options_match_host(pats, host);
 			continue;
 		}
 		if (strcasecmp(w[0], "Match") == 0) {
@@ -764,47 +779,55 @@ options_read_file(struct options *o, const char *path, const char *host,
 	return r;
 }
 
-/* [user@]host or ssh://[user@]host[:port] */
+/* [user@]host or ssh://[user@]host[:port], the host of the URI form
+ * possibly an [IPv6] literal. */
 static int
 parse_destination(struct options *o, const char *d, char *err, size_t errlen)
 {
-	const char *at, *h = d;
-	char host[512], *colon, *end;
+	bool uri = strncmp(d, "ssh://", 6) == 0;
+	const char *h = uri ? d + 6 : d, *at, *portstr = NULL;
+	char host[512], *end;
+	size_t n;
 	long port;
 
-	if (strncmp(d, "ssh://", 6) == 0)
-		h = d + 6;
 	if ((at = strrchr(h, '@')) != NULL) {
 		if (o->user == NULL && (o->user = strndup(h,
 		    (size_t)(at - h))) == NULL)
 			return -1;
 		h = at + 1;
 	}
-	snprintf(host, sizeof(host), "%s", h);
-	if (h != d + 6 || strncmp(d, "ssh://", 6) != 0)
-		goto done;
-	if (host[0] == '[' && (end = strchr(host, ']')) != NULL) {
-		*end = '\0';
-		memmove(host, host + 1, strlen(host + 1) + 1);
-		colon = strchr(end, ':') ? end : NULL;
-		if (colon != NULL && (colon = strchr(end + 1, ':')) == NULL)
-			colon = NULL;
-	} else if ((colon = strrchr(host, ':')) != NULL)
-		*colon = '\0';
-	if (colon != NULL) {
-		port = strtol(colon + 1, &end, 10);
-		if (*end != '\0' || port < 1 || port > 65535) {
+	n = strlen(h);
+	if (uri && h[0] == '[') {
+		if ((end = strchr(h, ']')) == NULL || (end[1] != '\0' &&
+		    end[1] != ':')) {
+			snprintf(err, errlen, "Bad destination '%s'", d);
+			return -1;
+		}
+		n = (size_t)(end - h - 1);
+		h++;
+		if (end[1] == ':')
+			portstr = end + 2;
+	} else if (uri && (portstr = strrchr(h, ':')) != NULL) {
+		n = (size_t)(portstr - h);
+		portstr++;
+	}
+	if (n == 0 || n >= sizeof(host)) {
+		snprintf(err, errlen, "%s host in destination '%s'",
+		    n == 0 ? "Missing" : "Too long a", d);
+		return -1;
+	}
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (portstr != NULL) {
+		port = strtol(portstr, &end, 10);
+		if (*portstr == '\0' || *end != '\0' || port < 1 ||
+		    port > 65535) {
 			snprintf(err, errlen, "Bad port in destination '%s'",
 			    d);
 			return -1;
 		}
 		if (o->port < 0)
 			o->port = (int)port;
-	}
-done:
-	if (host[0] == '\0') {
-		snprintf(err, errlen, "Missing host in destination '%s'", d);
-		return -1;
 	}
 	o->host = strdup(host);
 	return o->host ? 0 : -1;
@@ -814,7 +837,8 @@ int
 options_parse_args(struct options *o, int argc, char **argv, char *err,
     size_t errlen)
 {
-	char line[1200];
+	char line[1200], *words[2];
+	const char *kw;
 	int ch, verbose = 0;
 	bool quiet = false;
 
@@ -835,18 +859,17 @@ options_parse_args(struct options *o, int argc, char **argv, char *err,
 			o->gateway_ports = 1;
 			break;
 		case 'i':
-			snprintf(line, sizeof(line), "IdentityFile \"%s\"",
-			    optarg);
-			goto apply;
+			kw = "IdentityFile";
+			goto apply_word;
 		case 'l':
-			snprintf(line, sizeof(line), "User \"%s\"", optarg);
-			goto apply;
+			kw = "User";
+			goto apply_word;
 		case 'o':
 			snprintf(line, sizeof(line), "%s", optarg);
 			goto apply;
 		case 'p':
-			snprintf(line, sizeof(line), "Port \"%s\"", optarg);
-			goto apply;
+			kw = "Port";
+			goto apply_word;
 		case 'q':
 			quiet = true;
 			break;
@@ -891,12 +914,21 @@ apply:
 		if (options_apply_line(o, line, "command line", err,
 		    errlen) != 0)
 			return -1;
+		continue;
+apply_word:
+		words[0] = (char *)kw;
+		words[1] = optarg;
+		if (apply_words(o, words, 2, "command line", err, errlen) != 0)
+			return -1;
 	}
+	/* -q and -v are the first values obtained: files cannot undo them. */
 	if (quiet)
 		o->log_level = LOG_QUIET;
 	else if (verbose > 0)
 		o->log_level = (enum log_level)(LOG_INFO + (verbose > 3 ? 3 :
 		    verbose));
+	if (quiet || verbose > 0)
+		o->log_level_set = true;
 	if (optind >= argc) {
 		snprintf(err, errlen, "usage: ferry [-46GgNqTv] [-c cipher_spec] "
 		    "[-E log_file] [-F configfile] [-i identity_file] "

@@ -61,6 +61,7 @@ struct options {
 	char		*config_file;	/* -F */
 	char		*log_file;	/* -E */
 	enum log_level	 log_level;
+	bool		 log_level_set;
 	bool		 no_shell;	/* -N: the only mode ferry has */
 	bool		 print_config;	/* -G */
 };

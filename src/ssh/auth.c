@@ -93,6 +93,120 @@ ssh_auth_pubkey(struct ssh_conn *c, const char *user, const struct key *key)
 	return ret;
 }
 
+#define DEFAULT_MAX_AUTH_TRIES	6
+
+static int
+send_failure(struct ssh_conn *c)
+{
+	if (pkt_begin(c, MSG_USERAUTH_FAILURE) != 0)
+		return -1;
+	wb_cstring(&c->out, "publickey");
+	wb_bool(&c->out, false);
+	return pkt_end(c);
+}
+
+/* A refused attempt; too many end the connection as sshd does. */
+static int
+auth_failed(struct ssh_conn *c)
+{
+	unsigned max = c->cfg.max_auth_tries ? c->cfg.max_auth_tries :
+	    DEFAULT_MAX_AUTH_TRIES;
+
+	if (++c->auth_failures >= max)
+		return conn_fail(c, DISC_PROTOCOL_ERROR,
+		    "Too many authentication failures");
+	return send_failure(c);
+}
+
+/* Server side of publickey: a query gets PK_OK, a signed request is
+ * verified over the session id; either way the handler decides whether
+ * this key may log in as user. */
+static int
+server_pubkey(struct ssh_conn *c, struct rd *r)
+{
+	struct ssh_event ev;
+	struct key *key = NULL;
+	const uint8_t *blob, *sig = NULL;
+	size_t bloblen, siglen = 0;
+	char alg[64], err[128];
+	struct wb sd;
+	bool has_sig;
+	int ret;
+
+	if (rd_bool(r, &has_sig) != 0 || rd_cstring(r, alg, sizeof(alg)) != 0 ||
+	    rd_string(r, &blob, &bloblen) != 0 ||
+	    (has_sig && rd_string(r, &sig, &siglen) != 0))
+		return conn_fail(c, DISC_PROTOCOL_ERROR,
+		    "malformed publickey request");
+	if (key_from_blob(blob, bloblen, &key, err, sizeof(err)) != 0 ||
+	    !key_alg_ok(key, alg)) {
+		key_free(key);
+		return auth_failed(c);
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.type = SSH_EV_AUTH_REQUEST;
+	ev.u.auth_request.user = c->auth_user;
+	ev.u.auth_request.key = key;
+	ev.u.auth_request.alg = alg;
+	ev.u.auth_request.has_sig = has_sig;
+	conn_emit(c, &ev);
+	if (!ev.u.auth_request.allow) {
+		key_free(key);
+		return auth_failed(c);
+	}
+	if (!has_sig) {
+		key_free(key);
+		if (pkt_begin(c, MSG_USERAUTH_PK_OK) != 0)
+			return -1;
+		wb_cstring(&c->out, alg);
+		wb_string(&c->out, blob, bloblen);
+		return pkt_end(c);
+	}
+	wb_init(&sd);
+	wb_string(&sd, c->session_id, c->session_id_len);
+	wb_u8(&sd, MSG_USERAUTH_REQUEST);
+	request_body(c, &sd, c->auth_user, alg, blob, bloblen);
+	ret = sd.err ? -1 : key_verify(key, alg, sig, siglen, sd.p, sd.len);
+	wb_free(&sd);
+	key_free(key);
+	if (ret != 0)
+		return auth_failed(c);
+	c->authenticated = true;
+	c->state = ST_OPEN;
+	if (pkt_begin(c, MSG_USERAUTH_SUCCESS) != 0 || pkt_end(c) != 0)
+		return -1;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = SSH_EV_AUTH_SUCCESS;
+	conn_emit(c, &ev);
+	return 0;
+}
+
+static int
+server_auth_input(struct ssh_conn *c, const uint8_t *p, size_t len)
+{
+	struct rd r;
+	char user[256], method[32];
+
+	if (c->authenticated)
+		return 0;	/* RFC 4252 §5.1: ignored after success */
+	rd_init(&r, p, len);
+	if (rd_cstring(&r, user, sizeof(user)) != 0 ||
+	    rd_string_eq(&r, "ssh-connection") != 0 ||
+	    rd_cstring(&r, method, sizeof(method)) != 0)
+		return conn_fail(c, DISC_PROTOCOL_ERROR,
+		    "malformed or unsupported auth request");
+	if (c->auth_user[0] == '\0')
+		memcpy(c->auth_user, user, sizeof(user));
+	else if (strcmp(c->auth_user, user) != 0)
+		return conn_fail(c, DISC_PROTOCOL_ERROR,
+		    "change of user name during authentication");
+	if (strcmp(method, "publickey") == 0)
+		return server_pubkey(c, &r);
+	if (strcmp(method, "none") == 0)
+		return send_failure(c);
+	return auth_failed(c);
+}
+
 int
 auth_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 {
@@ -101,6 +215,8 @@ auth_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 	char methods[512], text[1024];
 	bool partial;
 
+	if (c->cfg.role == SSH_ROLE_SERVER && type == MSG_USERAUTH_REQUEST)
+		return server_auth_input(c, p, len);
 	if (c->cfg.role != SSH_ROLE_CLIENT)
 		return conn_fail(c, DISC_PROTOCOL_ERROR,
 		    "unexpected auth message %u", type);

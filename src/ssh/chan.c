@@ -438,18 +438,31 @@ data_input(struct ssh_conn *c, struct chan *ch, uint32_t id, struct rd *r,
 }
 
 static int
-request_input(struct ssh_conn *c, struct chan *ch, struct rd *r)
+request_input(struct ssh_conn *c, struct chan *ch, uint32_t id, struct rd *r)
 {
-	const uint8_t *name;
-	size_t nlen;
+	struct ssh_event ev;
+	char name[64];
 	bool want_reply;
 
-	if (rd_string(r, &name, &nlen) != 0 || rd_bool(r, &want_reply) != 0)
+	if (rd_cstring(r, name, sizeof(name)) != 0 ||
+	    rd_bool(r, &want_reply) != 0)
 		return conn_fail(c, DISC_PROTOCOL_ERROR,
 		    "malformed channel request");
-	if (!want_reply || ch->close_sent)
+	memset(&ev, 0, sizeof(ev));
+	if (ch->state == CH_OPEN && !ch->close_sent) {
+		ev.type = SSH_EV_CHAN_REQUEST;
+		ev.chan = id;
+		ev.chan_ud = ch->ud;
+		ev.u.request.name = name;
+		ev.u.request.want_reply = want_reply;
+		ev.u.request.extra = r->p + r->off;
+		ev.u.request.extra_len = rd_left(r);
+		conn_emit(c, &ev);
+	}
+	if (!want_reply || ch->close_sent || chan_get(c, id) != ch)
 		return 0;
-	if (pkt_begin(c, MSG_CHANNEL_FAILURE) != 0)
+	if (pkt_begin(c, ev.u.request.success ? MSG_CHANNEL_SUCCESS :
+	    MSG_CHANNEL_FAILURE) != 0)
 		return -1;
 	wb_u32(&c->out, ch->remote_id);
 	return pkt_end(c);
@@ -519,7 +532,7 @@ chan_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 		chan_release(c, id);
 		return 0;
 	case MSG_CHANNEL_REQUEST:
-		return request_input(c, ch, &r);
+		return request_input(c, ch, id, &r);
 	default:	/* SUCCESS / FAILURE: we send no channel requests */
 		return 0;
 	}
@@ -564,21 +577,38 @@ global_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 {
 	struct ssh_event ev;
 	struct rd r;
-	const uint8_t *name;
-	size_t nlen;
 	bool want_reply;
 
 	rd_init(&r, p, len);
 	if (type == MSG_GLOBAL_REQUEST) {
-		if (rd_string(&r, &name, &nlen) != 0 ||
+		struct wb reply;
+		char name[64];
+		int ret;
+
+		if (rd_cstring(&r, name, sizeof(name)) != 0 ||
 		    rd_bool(&r, &want_reply) != 0)
 			return conn_fail(c, DISC_PROTOCOL_ERROR,
 			    "malformed global request");
-		if (!want_reply)
-			return 0;
-		if (pkt_begin(c, MSG_REQUEST_FAILURE) != 0)
-			return -1;
-		return pkt_end(c);
+		wb_init(&reply);
+		memset(&ev, 0, sizeof(ev));
+		ev.type = SSH_EV_GLOBAL_REQUEST;
+		ev.u.request.name = name;
+		ev.u.request.want_reply = want_reply;
+		ev.u.request.extra = r.p + r.off;
+		ev.u.request.extra_len = rd_left(&r);
+		ev.u.request.reply = &reply;
+		conn_emit(c, &ev);
+		ret = 0;
+		if (want_reply && c->state != ST_DEAD) {
+			ret = pkt_begin(c, ev.u.request.success ?
+			    MSG_REQUEST_SUCCESS : MSG_REQUEST_FAILURE);
+			if (ret == 0 && ev.u.request.success)
+				wb_put(&c->out, reply.p, reply.len);
+			if (ret == 0)
+				ret = pkt_end(c);
+		}
+		wb_free(&reply);
+		return ret;
 	}
 	if (c->ngreqs == 0)
 		return conn_fail(c, DISC_PROTOCOL_ERROR,

@@ -63,6 +63,38 @@ kex_rx_closed(const struct kex *k)
 	return k->got_kexinit && !k->got_newkeys;
 }
 
+/* The host key algorithms a server offers: those of its keys. */
+static int
+server_hostkey_algs(const struct ssh_conn *c, char *out, size_t outlen)
+{
+	size_t i;
+
+	out[0] = '\0';
+	for (i = 0; i < c->cfg.nhostkeys; i++) {
+		const struct key *k = c->cfg.hostkeys[i];
+		const char *a = k->type == KEY_RSA ?
+		    "rsa-sha2-512,rsa-sha2-256" : key_type_name(k);
+
+		if (strlen(out) + strlen(a) + 2 > outlen)
+			return -1;
+		if (out[0] != '\0')
+			strcat(out, ",");
+		strcat(out, a);
+	}
+	return out[0] == '\0' ? -1 : 0;
+}
+
+static const struct key *
+server_hostkey(const struct ssh_conn *c, const char *alg)
+{
+	size_t i;
+
+	for (i = 0; i < c->cfg.nhostkeys; i++)
+		if (key_alg_ok(c->cfg.hostkeys[i], alg))
+			return c->cfg.hostkeys[i];
+	return NULL;
+}
+
 int
 kex_start(struct ssh_conn *c)
 {
@@ -75,8 +107,12 @@ kex_start(struct ssh_conn *c)
 	const char *macs = c->cfg.macs ? c->cfg.macs : ssh_mac_default;
 	uint8_t *cookie;
 
+	char hkalgs[128];
+
 	if (k != NULL && k->sent_kexinit)
 		return 0;
+	if (!client && server_hostkey_algs(c, hkalgs, sizeof(hkalgs)) != 0)
+		return conn_fail(c, 0, "no host key configured");
 	if (k == NULL) {
 		if ((k = calloc(1, sizeof(*k))) == NULL)
 			return conn_fail(c, 0, "out of memory");
@@ -91,8 +127,8 @@ kex_start(struct ssh_conn *c)
 		return conn_fail(c, 0, "cannot build KEXINIT");
 	o->len += 16;
 	wb_cstring(o, kexalgs);
-	wb_cstring(o, c->cfg.hostkey_algs ? c->cfg.hostkey_algs :
-	    HOSTKEY_ALGS);
+	wb_cstring(o, !client ? hkalgs : c->cfg.hostkey_algs ?
+	    c->cfg.hostkey_algs : HOSTKEY_ALGS);
 	wb_cstring(o, ciphers);
 	wb_cstring(o, ciphers);
 	wb_cstring(o, macs);
@@ -157,6 +193,8 @@ kexinit_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 		c->kex_strict = algs_has(l[0], ll[0], client ?
 		    "kex-strict-s-v00@openssh.com" :
 		    "kex-strict-c-v00@openssh.com");
+		if (!client)
+			c->ext_info_c = algs_has(l[0], ll[0], "ext-info-c");
 		/* Strict KEX: KEXINIT must be the peer's first packet. */
 		if (c->kex_strict && c->rx.packets != 1)
 			return conn_fail(c, DISC_PROTOCOL_ERROR,
@@ -450,6 +488,99 @@ out:
 	return ret;
 }
 
+/* EXT_INFO right after the server's first NEWKEYS (RFC 8308 §2.4). */
+static int
+send_ext_info(struct ssh_conn *c)
+{
+	if (pkt_begin(c, MSG_EXT_INFO) != 0)
+		return -1;
+	wb_u32(&c->out, 1);
+	wb_cstring(&c->out, "server-sig-algs");
+	wb_cstring(&c->out, "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,"
+	    "rsa-sha2-256");
+	return pkt_end(c);
+}
+
+static int
+ecdh_init_input(struct ssh_conn *c, const uint8_t *p, size_t len)
+{
+	struct kex *k = c->kex;
+	const struct key *hk;
+	struct rd r;
+	const uint8_t *qc;
+	size_t qclen, publen = X25519_LEN;
+	uint8_t qs[X25519_LEN], h[HASH_LEN];
+	struct wb kmp, ks, sig;
+	EVP_PKEY_CTX *pctx = NULL;
+	int ret = -1;
+
+	wb_init(&kmp);
+	wb_init(&ks);
+	wb_init(&sig);
+	rd_init(&r, p, len);
+	if (k->eph != NULL || rd_string(&r, &qc, &qclen) != 0 ||
+	    rd_left(&r) != 0) {
+		conn_fail(c, DISC_PROTOCOL_ERROR, "malformed KEX init");
+		goto out;
+	}
+	if ((hk = server_hostkey(c, k->hk_alg)) == NULL ||
+	    key_to_blob(hk, &ks) != 0) {
+		conn_fail(c, DISC_KEY_EXCHANGE_FAILED, "no host key for %s",
+		    k->hk_alg);
+		goto out;
+	}
+	if ((pctx = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL)) == NULL ||
+	    EVP_PKEY_keygen_init(pctx) <= 0 ||
+	    EVP_PKEY_keygen(pctx, &k->eph) <= 0 ||
+	    EVP_PKEY_get_raw_public_key(k->eph, qs, &publen) != 1) {
+		conn_fail(c, 0, "X25519 key generation failed");
+		goto out;
+	}
+	if (kex_shared_secret(k->eph, qc, qclen, &kmp) != 0) {
+		conn_fail(c, DISC_KEY_EXCHANGE_FAILED,
+		    "bad client X25519 public value");
+		goto out;
+	}
+	if (kex_exchange_hash(c->v_peer, c->v_ours, &k->theirs, &k->ours,
+	    ks.p, ks.len, qc, qs, sizeof(qs), &kmp, h) != 0 ||
+	    key_sign(hk, k->hk_alg, h, sizeof(h), &sig) != 0) {
+		conn_fail(c, 0, "cannot sign the exchange hash");
+		goto out;
+	}
+	if (!c->first_kex_done) {
+		memcpy(c->session_id, h, sizeof(h));
+		c->session_id_len = sizeof(h);
+	}
+	if (pkt_begin(c, MSG_KEX_ECDH_REPLY) != 0)
+		goto out;
+	wb_string(&c->out, ks.p, ks.len);
+	wb_string(&c->out, qs, sizeof(qs));
+	wb_string(&c->out, sig.p, sig.len);
+	if (pkt_end(c) != 0)
+		goto out;
+	k->new_tx = newkeys_dir(c, &kmp, h, k->enc[S2C], k->mac[S2C], 'B',
+	    'D', 'F', true);
+	k->new_rx = newkeys_dir(c, &kmp, h, k->enc[C2S], k->mac[C2S], 'A',
+	    'C', 'E', false);
+	if (k->new_tx == NULL || k->new_rx == NULL) {
+		conn_fail(c, 0, "cannot set up ciphers %s/%s", k->enc[C2S],
+		    k->enc[S2C]);
+		goto out;
+	}
+	if (send_newkeys(c) != 0)
+		goto out;
+	ret = 0;
+	if (!c->first_kex_done && c->ext_info_c)
+		ret = send_ext_info(c);
+out:
+	OPENSSL_cleanse(h, sizeof(h));
+	EVP_PKEY_CTX_free(pctx);
+	wb_free(&kmp);
+	wb_free(&ks);
+	wb_free(&sig);
+	return ret;
+}
+
 static int
 newkeys_input(struct ssh_conn *c)
 {
@@ -477,8 +608,9 @@ newkeys_input(struct ssh_conn *c)
 		wb_cstring(&c->out, "ssh-userauth");
 		if (pkt_end(c) != 0)
 			return conn_fail(c, 0, "out of memory");
-		c->state = ST_SERVICE;
 	}
+	if (first)
+		c->state = ST_SERVICE;
 	memset(&ev, 0, sizeof(ev));
 	ev.type = SSH_EV_KEX_DONE;
 	conn_emit(c, &ev);
@@ -498,14 +630,21 @@ kex_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 		return 0;
 	}
 	switch (type) {
+	case MSG_KEX_ECDH_INIT:
+		if (c->cfg.role != SSH_ROLE_SERVER)
+			break;
+		return ecdh_init_input(c, p, len);
 	case MSG_KEX_ECDH_REPLY:
+		if (c->cfg.role != SSH_ROLE_CLIENT)
+			break;
 		return ecdh_reply_input(c, p, len);
 	case MSG_NEWKEYS:
 		return newkeys_input(c);
 	default:
-		return conn_fail(c, DISC_PROTOCOL_ERROR,
-		    "unexpected KEX message %u", type);
+		break;
 	}
+	return conn_fail(c, DISC_PROTOCOL_ERROR, "unexpected KEX message %u",
+	    type);
 }
 
 int

@@ -52,6 +52,9 @@ enum ssh_ev_type {
 	SSH_EV_CHAN_WINDOW,	/* the peer's window grew: more may be sent */
 	SSH_EV_GLOBAL_REPLY,	/* reply to our global request, in order */
 	SSH_EV_DEBUG,		/* SSH_MSG_DEBUG text from the peer */
+	SSH_EV_AUTH_REQUEST,	/* server: may this user log in with key? */
+	SSH_EV_GLOBAL_REQUEST,	/* the peer's global request */
+	SSH_EV_CHAN_REQUEST,	/* the peer's channel request */
 };
 
 struct ssh_event {
@@ -98,6 +101,22 @@ struct ssh_event {
 			size_t		 len;
 			void		*ud;	/* given with the request */
 		} global_reply;
+		struct {
+			const char	*user;
+			const struct key *key;
+			const char	*alg;
+			bool		 has_sig;	/* else a query */
+			bool		 allow;		/* set by handler */
+		} auth_request;
+		/* SSH_EV_GLOBAL_REQUEST and SSH_EV_CHAN_REQUEST */
+		struct {
+			const char	*name;
+			bool		 want_reply;
+			const uint8_t	*extra;
+			size_t		 extra_len;
+			bool		 success;	/* set by handler */
+			struct wb	*reply;		/* global: reply data */
+		} request;
 	} u;
 };
 
@@ -113,6 +132,10 @@ struct ssh_config {
 	uint64_t	 rekey_bytes;
 	/* initial receive window per channel (0: default) */
 	uint32_t	 window;
+	/* server: host keys (at least one) and MaxAuthTries (0: 6) */
+	struct key	**hostkeys;
+	size_t		 nhostkeys;
+	unsigned	 max_auth_tries;
 	ssh_event_fn	 event;
 	void		*event_ud;
 };
@@ -162,6 +185,11 @@ int		 ssh_rekey(struct ssh_conn *c);
 int		 ssh_auth_pubkey(struct ssh_conn *c, const char *user,
 		    const struct key *key);
 bool		 ssh_authenticated(const struct ssh_conn *c);
+/* Server: the user name that authenticated (NULL before). */
+const char	*ssh_auth_user(const struct ssh_conn *c);
+/* Sends SSH_MSG_DEBUG (always_display false) with text: ferryd tells the
+ * client why a forward was refused. */
+int		 ssh_send_debug(struct ssh_conn *c, const char *text);
 /* For keys held elsewhere (ssh-agent): the signature algorithm to use
  * for k, the data to sign, and the request with the signature. */
 const char	*ssh_auth_sig_alg(const struct ssh_conn *c, const struct key *k);

@@ -122,6 +122,10 @@ struct ssh_conn {
 	/* client auth */
 	bool		 auth_pending;
 	bool		 authenticated;
+	/* server auth */
+	char		 auth_user[256];
+	unsigned	 auth_failures;
+	bool		 ext_info_c;	/* the client asked for EXT_INFO */
 
 	struct chan	*chans;
 	uint32_t	 nchans;

@@ -141,6 +141,23 @@ ssh_authenticated(const struct ssh_conn *c)
 	return c->authenticated;
 }
 
+const char *
+ssh_auth_user(const struct ssh_conn *c)
+{
+	return c->authenticated ? c->auth_user : NULL;
+}
+
+int
+ssh_send_debug(struct ssh_conn *c, const char *text)
+{
+	if (c->state == ST_DEAD || pkt_begin(c, MSG_DEBUG) != 0)
+		return -1;
+	wb_bool(&c->out, false);
+	wb_cstring(&c->out, text);
+	wb_cstring(&c->out, "");
+	return pkt_end(c);
+}
+
 /* Transport messages may be sent during a KEX; the rest wait. */
 static bool
 is_kex_safe(uint8_t type)
@@ -331,12 +348,15 @@ version_input(struct ssh_conn *c)
 	return 1;
 }
 
-/* Which message numbers the peer may send in the current state. */
+/* Which message numbers the peer may send in the current state: nothing
+ * of the connection protocol before authentication (CVE-2018-10933), and
+ * only the messages of the peer's role. */
 static bool
 msg_allowed(const struct ssh_conn *c, uint8_t t)
 {
 	bool generic = t >= MSG_DISCONNECT && t <= MSG_DEBUG;
 	bool kex = t >= MSG_KEXINIT && t <= 49;
+	bool server = c->cfg.role == SSH_ROLE_SERVER;
 
 	if (c->kex != NULL && kex_rx_closed(c->kex))
 		return generic || kex;
@@ -344,13 +364,18 @@ msg_allowed(const struct ssh_conn *c, uint8_t t)
 	case ST_KEX:
 		return kex || (generic && !c->kex_strict);
 	case ST_SERVICE:
-		return generic || kex || t == MSG_SERVICE_ACCEPT ||
-		    t == MSG_EXT_INFO;
+		return generic || kex || (server ? t == MSG_SERVICE_REQUEST :
+		    (t == MSG_SERVICE_ACCEPT || t == MSG_EXT_INFO));
 	case ST_AUTH:
+		if (server)
+			return generic || kex || t == MSG_USERAUTH_REQUEST;
 		return generic || kex || t == MSG_EXT_INFO ||
-		    (t >= MSG_USERAUTH_REQUEST && t <= 79);
+		    (t >= MSG_USERAUTH_FAILURE && t <= 79 &&
+		    t != MSG_USERAUTH_REQUEST);
 	case ST_OPEN:
-		return generic || kex || t == MSG_EXT_INFO || t >= 80;
+		/* RFC 4252 §5.1: later auth requests are ignored. */
+		return generic || kex || t >= 80 || (server ?
+		    t == MSG_USERAUTH_REQUEST : t == MSG_EXT_INFO);
 	default:
 		return false;
 	}
@@ -424,6 +449,22 @@ generic_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 }
 
 static int
+service_request_input(struct ssh_conn *c, const uint8_t *p, size_t len)
+{
+	struct rd r;
+
+	rd_init(&r, p, len);
+	if (rd_string_eq(&r, "ssh-userauth") != 0)
+		return conn_fail(c, DISC_SERVICE_NOT_AVAILABLE,
+		    "service not available");
+	if (pkt_begin(c, MSG_SERVICE_ACCEPT) != 0)
+		return -1;
+	wb_cstring(&c->out, "ssh-userauth");
+	c->state = ST_AUTH;
+	return pkt_end(c);
+}
+
+static int
 service_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 {
 	struct rd r;
@@ -469,6 +510,8 @@ dispatch(struct ssh_conn *c, uint32_t seq, const uint8_t *payload,
 		return generic_input(c, t, p, n);
 	if (t == MSG_SERVICE_ACCEPT)
 		return service_input(c, p, n);
+	if (t == MSG_SERVICE_REQUEST)
+		return service_request_input(c, p, n);
 	if (t == MSG_EXT_INFO)
 		return ext_info_input(c, p, n);
 	if (t >= MSG_KEXINIT && t <= 49)

@@ -98,6 +98,12 @@ test_keywords(void **state)
 	apply_ok("HostName real.example.org");
 	assert_string_equal(opts.hostname, "real.example.org");
 
+	apply_ok("IdentitiesOnly yes");
+	assert_int_equal(opts.identities_only, 1);
+
+	apply_ok("IdentityAgent ~/.ssh/agent.sock");
+	assert_string_equal(opts.identity_agent, "/home/tester/.ssh/agent.sock");
+
 	apply_ok("IdentityFile ~/.ssh/id_work");
 	assert_int_equal(opts.nidentity, 1);
 	assert_true(opts.identity_given);
@@ -340,6 +346,14 @@ test_first_value_wins(void **state)
 	apply_ok("AddressFamily inet");
 	assert_int_equal(opts.family, AF_INET6);
 
+	apply_ok("IdentitiesOnly no");
+	apply_ok("IdentitiesOnly yes");
+	assert_int_equal(opts.identities_only, 0);
+
+	apply_ok("IdentityAgent /run/a1");
+	apply_ok("IdentityAgent /run/a2");
+	assert_string_equal(opts.identity_agent, "/run/a1");
+
 	apply_ok("ServerAliveInterval 10");
 	apply_ok("ServerAliveInterval 20");
 	assert_int_equal(opts.server_alive_interval, 10);
@@ -444,6 +458,8 @@ test_bad_values(void **state)
 	apply_bad("ServerAliveInterval -1", "ServerAliveInterval", "'-1'");
 	apply_bad("ServerAliveCountMax 3x", "ServerAliveCountMax", "'3x'");
 	apply_bad("TCPKeepAlive sometimes", "TCPKeepAlive", "'sometimes'");
+	apply_bad("IdentitiesOnly perhaps", "IdentitiesOnly", "'perhaps'");
+	assert_int_equal(opts.identities_only, -1);
 	assert_int_equal(opts.server_alive_interval, -1);
 	assert_int_equal(opts.server_alive_count_max, -1);
 	assert_int_equal(opts.tcp_keepalive, -1);
@@ -565,9 +581,22 @@ test_read_text_errors(void **state)
 
 	options_free(&opts);
 	options_init(&opts);
-	assert_int_equal(read_text("Port 22\nMatch host x\n", "example"), -1);
+	assert_int_equal(read_text("Port 22\nMatch exec true\n", "example"),
+	    -1);
+	assert_non_null(strstr(err, "test.conf line 2"));
+	assert_non_null(strstr(err, "'exec'"));
+
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(read_text("\nMatch\n", "example"), -1);
 	assert_non_null(strstr(err, "test.conf line 2"));
 	assert_non_null(strstr(err, "Match"));
+
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(read_text("Match host\n", "example"), -1);
+	assert_non_null(strstr(err, "test.conf line 1"));
+	assert_non_null(strstr(err, "missing pattern"));
 
 	options_free(&opts);
 	options_init(&opts);
@@ -596,6 +625,50 @@ test_read_text_errors(void **state)
 	options_init(&opts);
 	assert_int_equal(read_text("", "example"), 0);
 	assert_int_equal(opts.port, -1);
+}
+
+/* Match blocks: all, host (which sees a HostName set earlier),
+ * originalhost, negation, and several criteria that must all hold. */
+static void
+test_read_text_match(void **state)
+{
+	static const char text[] =
+	    "Match host other\n"
+	    "  Port 1111\n"
+	    "Match originalhost ex*ple\n"
+	    "  HostName real.example\n"
+	    "Match host real.example\n"
+	    "  User viahostname\n"
+	    "Match originalhost example !host real.example\n"
+	    "  ConnectTimeout 3\n"
+	    "Match !originalhost example\n"
+	    "  BatchMode yes\n"
+	    "Match !all\n"
+	    "  Port 9\n"
+	    "Match all\n"
+	    "  Port 2222\n";
+
+	assert_int_equal(read_text(text, "example"), 0);
+	assert_string_equal(opts.hostname, "real.example");
+	assert_string_equal(opts.user, "viahostname");
+	assert_int_equal(opts.connect_timeout, -1);
+	assert_int_equal(opts.batch_mode, -1);
+	assert_int_equal(opts.port, 2222);
+
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(read_text(text, "other"), 0);
+	assert_int_equal(opts.port, 1111);
+	assert_null(opts.hostname);
+	assert_null(opts.user);
+	assert_int_equal(opts.batch_mode, 1);
+
+	/* Host after Match starts a new block. */
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(read_text("Match host nomatch\nHost *\nUser u\n",
+	    "example"), 0);
+	assert_string_equal(opts.user, "u");
 }
 
 /* A Host line whose patterns add up to more than 1 KiB: the host named
@@ -662,7 +735,7 @@ test_parse_args_realistic(void **state)
 		"-L", "8080:localhost:80", "-L", "127.0.0.1:9090:db:5432",
 		"-R", "8022:localhost:22",
 		"-o", "StrictHostKeyChecking=accept-new", "-o", "Port 1",
-		"-c", "aes256-ctr,aes128-gcm@openssh.com", "-N", "-v",
+		"-c", "aes256-ctr,aes128-gcm@openssh.com", "-N", "-v", "-G",
 		"bob@server.example", NULL,
 	};
 	int argc = (int)(sizeof(argv) / sizeof(argv[0])) - 1;
@@ -686,6 +759,7 @@ test_parse_args_realistic(void **state)
 	assert_int_equal(opts.strict, SHK_ACCEPT_NEW);
 	assert_string_equal(opts.ciphers, "aes256-ctr,aes128-gcm@openssh.com");
 	assert_true(opts.no_shell);
+	assert_true(opts.print_config);
 	assert_int_equal(opts.log_level, LOG_VERBOSE);
 }
 
@@ -858,6 +932,7 @@ test_finish_defaults(void **state)
 {
 	char *argv[] = { "ferry", "-l", "u", "h", NULL };
 
+	unsetenv("SSH_AUTH_SOCK");
 	assert_int_equal(options_parse_args(&opts, 4, argv, err, sizeof(err)),
 	    0);
 	assert_int_equal(options_finish(&opts, err, sizeof(err)), 0);
@@ -875,6 +950,76 @@ test_finish_defaults(void **state)
 	assert_int_equal(opts.server_alive_interval, 0);
 	assert_int_equal(opts.server_alive_count_max, 3);
 	assert_int_equal(opts.tcp_keepalive, 1);
+	assert_int_equal(opts.identities_only, 0);
+	assert_null(opts.identity_agent);
+	assert_false(opts.print_config);
+}
+
+/* IdentityAgent: the environment's socket by default, "none" for no
+ * agent, "SSH_AUTH_SOCK" for the environment's even when set later. */
+static void
+test_finish_agent(void **state)
+{
+	setenv("SSH_AUTH_SOCK", "/tmp/env-agent.sock", 1);
+	apply_ok("HostName h");
+	assert_int_equal(options_finish(&opts, err, sizeof(err)), 0);
+	assert_string_equal(opts.identity_agent, "/tmp/env-agent.sock");
+
+	options_free(&opts);
+	options_init(&opts);
+	apply_ok("HostName h");
+	apply_ok("IdentityAgent none");
+	assert_int_equal(options_finish(&opts, err, sizeof(err)), 0);
+	assert_null(opts.identity_agent);
+
+	options_free(&opts);
+	options_init(&opts);
+	apply_ok("HostName h");
+	apply_ok("IdentityAgent SSH_AUTH_SOCK");
+	assert_int_equal(options_finish(&opts, err, sizeof(err)), 0);
+	assert_string_equal(opts.identity_agent, "/tmp/env-agent.sock");
+
+	options_free(&opts);
+	options_init(&opts);
+	apply_ok("HostName h");
+	apply_ok("IdentityAgent /run/my.sock");
+	assert_int_equal(options_finish(&opts, err, sizeof(err)), 0);
+	assert_string_equal(opts.identity_agent, "/run/my.sock");
+	unsetenv("SSH_AUTH_SOCK");
+}
+
+/* -G output: ssh's lower-case keywords, one per line. */
+static void
+test_print_config(void **state)
+{
+	char *argv[] = {
+		"ferry", "-G", "-p", "2222", "-L", "8080:localhost:80", "-R",
+		"[::1]:9000:[fe80::1]:22", "-o", "StrictHostKeyChecking no",
+		"alice@h.example", NULL,
+	};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	unsetenv("SSH_AUTH_SOCK");
+	assert_int_equal(options_parse_args(&opts, 11, argv, err,
+	    sizeof(err)), 0);
+	assert_int_equal(options_finish(&opts, err, sizeof(err)), 0);
+	fp = open_memstream(&buf, &len);
+	assert_non_null(fp);
+	options_print(&opts, fp);
+	fclose(fp);
+	assert_non_null(strstr(buf, "host h.example\n"));
+	assert_non_null(strstr(buf, "hostname h.example\n"));
+	assert_non_null(strstr(buf, "user alice\n"));
+	assert_non_null(strstr(buf, "port 2222\n"));
+	assert_non_null(strstr(buf, "stricthostkeychecking false\n"));
+	assert_non_null(strstr(buf, "localforward 8080 localhost:80\n"));
+	assert_non_null(strstr(buf, "remoteforward [::1]:9000 [fe80::1]:22\n"));
+	assert_non_null(strstr(buf,
+	    "identityfile /home/tester/.ssh/id_rsa\n"));
+	assert_null(strstr(buf, "identityagent"));
+	free(buf);
 }
 
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -894,6 +1039,7 @@ main(void)
 		T(test_read_text_blocks),
 		T(test_read_text_patterns),
 		T(test_read_text_errors),
+		T(test_read_text_match),
 		T(test_read_text_long_host_line),
 		T(test_match_host),
 		T(test_parse_args_realistic),
@@ -903,6 +1049,8 @@ main(void)
 		T(test_parse_args_uri_ipv6_port),
 		T(test_parse_args_errors),
 		T(test_finish_defaults),
+		T(test_finish_agent),
+		T(test_print_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,85 @@
+/* ferryd's configuration: sshd(8) flags and sshd_config(5) keywords that
+ * matter to a tunnel-only server. An unknown keyword or a bad value is an
+ * error naming the file and line; the first value obtained for a keyword
+ * wins, as in sshd (command line -o first). */
+#ifndef FERRY_SERVER_CONFIG_H
+#define FERRY_SERVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define SC_MAX_LISTEN	16
+#define SC_MAX_HOSTKEYS	8
+#define SC_MAX_PERMITS	64
+
+enum gateway_ports {
+	GW_NO,
+	GW_YES,
+	GW_CLIENTSPECIFIED,
+};
+
+/* AllowTcpForwarding / AllowStreamLocalForwarding */
+enum allow_fwd {
+	FWD_ALLOW_NO,
+	FWD_ALLOW_ALL,		/* "yes" and "all" */
+	FWD_ALLOW_LOCAL,	/* only -L (direct-tcpip) */
+	FWD_ALLOW_REMOTE,	/* only -R (tcpip-forward) */
+};
+
+/* PermitOpen host:port / PermitListen [host:]port. port -1 is "*";
+ * host "*" any. */
+struct sc_permit {
+	char	host[256];
+	int	port;
+};
+
+struct server_config {
+	int		 ports[SC_MAX_LISTEN];	/* Port (default 22) */
+	int		 nports;
+	char		*listen[SC_MAX_LISTEN];	/* ListenAddress host[:port] */
+	int		 nlisten;
+	char		*hostkeys[SC_MAX_HOSTKEYS];	/* HostKey */
+	int		 nhostkeys;
+	char		*authorized_keys;	/* AuthorizedKeysFile, %u %h %% */
+	char		*state_dir;		/* where a generated host key goes */
+	enum gateway_ports gateway_ports;
+	enum allow_fwd	 allow_tcp_forwarding;
+	/* PermitOpen / PermitListen: any (npermit -1), none (0), a list */
+	struct sc_permit permit_open[SC_MAX_PERMITS];
+	int		 npermit_open;		/* -1: any */
+	struct sc_permit permit_listen[SC_MAX_PERMITS];
+	int		 npermit_listen;	/* -1: any */
+	int		 client_alive_interval;	/* seconds, 0 off */
+	int		 client_alive_count_max;
+	int		 login_grace_time;	/* seconds, 0 none */
+	int		 max_startups_begin;	/* MaxStartups start:rate:full */
+	int		 max_startups_rate;
+	int		 max_startups_full;
+	int		 max_auth_tries;
+	int		 max_sessions;		/* channels per connection */
+	int		 max_listeners;		/* tcpip-forwards per connection */
+	int		 log_level;		/* enum log_level of util/log.h */
+	char		*user;			/* drop to this user when root */
+	char		*pid_file;
+};
+
+void	server_config_init(struct server_config *c);
+void	server_config_free(struct server_config *c);
+/* Applies one "Keyword value" line; where names the source. */
+int	server_config_line(struct server_config *c, const char *line,
+	    const char *where, char *err, size_t errlen);
+/* Reads a file; missing is an error when required. */
+int	server_config_file(struct server_config *c, const char *path,
+	    bool required, char *err, size_t errlen);
+int	server_config_text(struct server_config *c, const char *text,
+	    size_t len, const char *fname, char *err, size_t errlen);
+/* Defaults for everything unset (sshd's: Port 22, GatewayPorts no,
+ * AllowTcpForwarding yes, MaxStartups 10:30:100, MaxAuthTries 6,
+ * LoginGraceTime 120, ClientAliveCountMax 3, AuthorizedKeysFile
+ * .ssh/authorized_keys). */
+int	server_config_finish(struct server_config *c, char *err, size_t errlen);
+/* Prints the effective configuration as sshd -T does (lowercase keywords). */
+void	server_config_print(const struct server_config *c, FILE *fp);
+
+#endif
