@@ -40,7 +40,7 @@ struct client {
 	int			 next_id;
 	struct wb		 sigdata;	/* what the agent signs */
 	const struct agent_id	*signing;
-	struct fwd_local	*locals[MAX_FORWARDS];
+	struct fwd_listener	*locals[MAX_FORWARDS];
 	int			 nlocals;
 	struct fwd_remote_set	 remotes;
 	uv_timer_t		 alive;		/* ServerAliveInterval */
@@ -116,7 +116,7 @@ stop(struct client *cl, int code, const char *why)
 	cl->agent = NULL;
 	cl->agent_pending = false;
 	for (i = 0; i < cl->nlocals; i++)
-		fwd_local_stop(cl->locals[i]);
+		fwd_listener_stop(cl->locals[i]);
 	cl->nlocals = 0;
 	for (i = 0; i < 3; i++)
 		uv_close((uv_handle_t *)&cl->sig[i], NULL);
@@ -384,15 +384,14 @@ static void
 start_forwards(struct client *cl)
 {
 	struct options *o = cl->o;
-	struct fwd_local *fl;
+	struct fwd_listener *fl;
 	char err[512];
 	int i;
 
 	for (i = 0; i < o->nlocal; i++) {
-		fl = fwd_local_start(cl->loop, &o->local[i],
-		    o->gateway_ports == 1, o->family, &cl->pumps, err,
-		    sizeof(err));
-		if (fl == NULL) {
+		if (fwd_local_start(cl->loop, &o->local[i],
+		    o->gateway_ports == 1, o->family, &cl->pumps, &fl, err,
+		    sizeof(err)) != 0) {
 			log_error("%s", err);
 			log_error("Could not request local forwarding.");
 			if (o->exit_on_forward_failure == 1) {
@@ -405,7 +404,7 @@ start_forwards(struct client *cl)
 		cl->locals[cl->nlocals++] = fl;
 		if (o->local[i].listen_port == 0)
 			log_plain("Allocated port %d for local forward to "
-			    "%s:%d", fwd_local_port(fl), o->local[i].host,
+			    "%s:%d", fwd_listener_port(fl), o->local[i].host,
 			    o->local[i].port);
 	}
 	if (fwd_remote_request_all(&cl->remotes, net_conn_ssh(cl->nc)) != 0)

@@ -1,0 +1,53 @@
+/* TCP listeners whose connections become SSH channels: -L on the client
+ * (direct-tcpip) and tcpip-forward on the server (forwarded-tcpip). */
+#ifndef FERRY_FWD_LISTENER_H
+#define FERRY_FWD_LISTENER_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "fwd/pump.h"
+
+#define FWD_MAX_ADDRS	4
+
+enum bind_scope {
+	SCOPE_LOOPBACK,	/* 127.0.0.1 and ::1 */
+	SCOPE_ANY,	/* 0.0.0.0 and :: */
+	SCOPE_ADDR,	/* the given address */
+};
+
+/* The addresses to bind for scope in family (AF_UNSPEC: both). A given
+ * address is resolved here (numeric or from /etc/hosts; it is called
+ * before the loop serves traffic or for literal addresses). Returns 0, or
+ * -1 with err. */
+int	fwd_bind_addrs(enum bind_scope scope, const char *addr, int family,
+	    struct sockaddr_storage *out, int *n, char *err, size_t errlen);
+
+struct fwd_listener_cfg {
+	const char	*chan_type;	/* channel opened per connection */
+	const char	*host;		/* first field of the channel's extra */
+	int		 port;		/* second field; -1: the bound port */
+	/* when several addresses are bound: one that fails fails all
+	 * (families absent from the host are skipped) */
+	bool		 all_or_nothing;
+	const char	*label;		/* names the forward in logs */
+};
+
+struct fwd_listener;
+
+/* Binds and listens on every address with port (0: the kernel picks one,
+ * and the other addresses take the same). Returns NULL with the reason in
+ * err when nothing (or, all_or_nothing, not everything) could be bound. */
+struct fwd_listener *fwd_listener_start(uv_loop_t *loop,
+		    const struct sockaddr_storage *addrs, int n, int port,
+		    const struct fwd_listener_cfg *cfg, struct pump_set *set,
+		    char *err, size_t errlen);
+int		 fwd_listener_port(const struct fwd_listener *fl);
+/* The bound addresses as "ip" strings joined by ", " (for status). */
+const char	*fwd_listener_where(const struct fwd_listener *fl);
+/* Closes the listeners; the memory goes once they are closed. Open
+ * connections are not affected. */
+void		 fwd_listener_stop(struct fwd_listener *fl);
+
+#endif
