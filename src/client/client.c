@@ -157,7 +157,7 @@ hostkey_algs(const struct client *cl)
 	int i, pass;
 
 	for (i = 0; i < cl->o->nknown_hosts; i++)
-		kh_known_types(cl->o->known_hosts[i], cl->o->host,
+		kh_known_types(cl->o->known_hosts[i], cl->o->hostname,
 		    cl->o->port, &known);
 	for (pass = 0; pass < 2; pass++)
 		for (i = 0; i < 3; i++) {
@@ -205,10 +205,10 @@ check_host_key(struct client *cl, const struct key *k)
 	memset(&res, 0, sizeof(res));
 	res.status = KH_NEW;
 	for (i = 0; i < o->nknown_hosts; i++)
-		if (kh_check_file(o->known_hosts[i], o->host, o->port, k,
+		if (kh_check_file(o->known_hosts[i], o->hostname, o->port, k,
 		    &res, err, sizeof(err)) != 0)
 			log_info("%s", err);
-	kh_hostname(o->host, o->port, name, sizeof(name));
+	kh_hostname(o->hostname, o->port, name, sizeof(name));
 	key_fingerprint(k, fp, sizeof(fp));
 	switch (res.status) {
 	case KH_MATCH:
@@ -230,7 +230,7 @@ check_host_key(struct client *cl, const struct key *k)
 		    "requested strict checking.", key_type_name(k), name);
 		return false;
 	}
-	if (kh_add(o->known_hosts[0], o->host, o->port, k,
+	if (kh_add(o->known_hosts[0], o->hostname, o->port, k,
 	    o->hash_known_hosts, err, sizeof(err)) != 0)
 		log_error("Failed to add the host to the list of known hosts "
 		    "(%s): %s", o->known_hosts[0], err);

@@ -100,7 +100,8 @@ fwd_spec_parse(const char *text, enum fwd_kind kind, struct fwd_spec *out,
 		i = 1;
 	}
 	if (parse_port(f[i], 0, &out->listen_port) != 0) {
-		snprintf(why, sizeof(why), "bad listen port '%.64s'", f[i]);
+		snprintf(why, sizeof(why), "bad listen port '%.64s' (expected "
+		    "[bind_address:]port:host:hostport)", f[i]);
 		goto bad;
 	}
 	if (f[i + 1][0] == '\0') {

@@ -23,6 +23,7 @@ struct net_conn {
 	uv_tcp_t		 tcp;
 	uv_timer_t		 timer;
 	uv_check_t		 check;
+	uv_prepare_t		 prepare;	/* flushes what timers queued */
 	uv_write_t		 wreq;
 	struct addrinfo		*ai_list;
 	struct addrinfo		*ai_next;
@@ -44,12 +45,24 @@ struct net_conn {
 	char			 host[256];
 	char			 port[32];
 	char			 peer_ip[64];
+	int			 peer_port;
 	unsigned		 timeout_ms;
 	int			 family;
 	bool			 tcp_keepalive;
 };
 
 static void	try_connect(struct net_conn *nc);
+static void	check_cb(uv_check_t *h);
+static void	prepare_cb(uv_prepare_t *h);
+static void	alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void	read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
+static void
+closed_quietly(void *ud, const char *why)
+{
+	(void)ud;
+	(void)why;
+}
 
 static void
 nc_free(struct net_conn *nc)
@@ -108,6 +121,7 @@ net_conn_close(struct net_conn *nc, const char *why)
 		close_handle(nc, (uv_handle_t *)&nc->tcp);
 	close_handle(nc, (uv_handle_t *)&nc->timer);
 	close_handle(nc, (uv_handle_t *)&nc->check);
+	close_handle(nc, (uv_handle_t *)&nc->prepare);
 }
 
 static void __attribute__((format(printf, 2, 3)))
@@ -230,6 +244,18 @@ check_cb(uv_check_t *h)
 	}
 }
 
+/* Output queued by timer callbacks goes out before the loop sleeps. */
+static void
+prepare_cb(uv_prepare_t *h)
+{
+	struct net_conn *nc = h->data;
+
+	if (nc->kicked) {
+		nc->kicked = false;
+		flush(nc);
+	}
+}
+
 void
 net_conn_kick(struct net_conn *nc)
 {
@@ -294,6 +320,36 @@ retry_closed(uv_handle_t *h)
 	try_connect(nc);
 }
 
+/* The socket is connected (either way): the SSH engine takes over. */
+static void
+start_engine(struct net_conn *nc)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+
+	if (uv_tcp_getpeername(&nc->tcp, (struct sockaddr *)&ss, &len) == 0) {
+		uv_ip_name((struct sockaddr *)&ss, nc->peer_ip,
+		    sizeof(nc->peer_ip));
+		nc->peer_port = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+	}
+	uv_tcp_nodelay(&nc->tcp, 1);
+	if (nc->tcp_keepalive)
+		uv_tcp_keepalive(&nc->tcp, 1, 60);
+	nc->cfg.event = ssh_event_cb;
+	nc->cfg.event_ud = nc;
+	if ((nc->ssh = ssh_conn_new(&nc->cfg)) == NULL) {
+		net_conn_close(nc, "out of memory");
+		return;
+	}
+	nc->ops.connected(nc->ud);
+	if (nc->closing)
+		return;
+	uv_read_start((uv_stream_t *)&nc->tcp, alloc_cb, read_cb);
+	nc->kicked = true;
+}
+
 static void
 connect_cb(uv_connect_t *req, int status)
 {
@@ -320,23 +376,9 @@ connect_cb(uv_connect_t *req, int status)
 		return;
 	}
 	uv_timer_stop(&nc->timer);
-	if (uv_tcp_getpeername(&nc->tcp, (struct sockaddr *)&ss, &len) == 0)
-		uv_ip_name((struct sockaddr *)&ss, nc->peer_ip,
-		    sizeof(nc->peer_ip));
-	uv_tcp_nodelay(&nc->tcp, 1);
-	if (nc->tcp_keepalive)
-		uv_tcp_keepalive(&nc->tcp, 1, 60);
-	nc->cfg.event = ssh_event_cb;
-	nc->cfg.event_ud = nc;
-	if ((nc->ssh = ssh_conn_new(&nc->cfg)) == NULL) {
-		net_conn_close(nc, "out of memory");
-		return;
-	}
-	nc->ops.connected(nc->ud);
-	if (nc->closing)
-		return;
-	uv_read_start((uv_stream_t *)&nc->tcp, alloc_cb, read_cb);
-	nc->kicked = true;
+	(void)ss;
+	(void)len;
+	start_engine(nc);
 }
 
 static void
@@ -421,8 +463,11 @@ net_conn_start(uv_loop_t *loop, const struct net_conn_opts *o,
 	nc->timer.data = nc;
 	uv_check_init(loop, &nc->check);
 	nc->check.data = nc;
-	nc->handles = 2;
+	uv_prepare_init(loop, &nc->prepare);
+	nc->prepare.data = nc;
+	nc->handles = 3;
 	uv_check_start(&nc->check, check_cb);
+	uv_prepare_start(&nc->prepare, prepare_cb);
 	if (nc->timeout_ms > 0)
 		uv_timer_start(&nc->timer, timeout_cb, nc->timeout_ms, 0);
 	memset(&hints, 0, sizeof(hints));
@@ -436,6 +481,48 @@ net_conn_start(uv_loop_t *loop, const struct net_conn_opts *o,
 		fail(nc, "Could not resolve hostname: %s", uv_strerror(r));
 	}
 	return nc;
+}
+
+struct net_conn *
+net_conn_accept(uv_loop_t *loop, uv_stream_t *server,
+    const struct ssh_config *cfg, const struct net_conn_ops *ops, void *ud)
+{
+	struct net_conn *nc;
+
+	if ((nc = calloc(1, sizeof(*nc))) == NULL)
+		return NULL;
+	nc->loop = loop;
+	nc->cfg = *cfg;
+	nc->ops = *ops;
+	nc->ud = ud;
+	nc->tcp_keepalive = true;
+	wb_init(&nc->wbuf);
+	uv_timer_init(loop, &nc->timer);
+	nc->timer.data = nc;
+	uv_check_init(loop, &nc->check);
+	nc->check.data = nc;
+	uv_check_start(&nc->check, check_cb);
+	uv_prepare_init(loop, &nc->prepare);
+	nc->prepare.data = nc;
+	uv_prepare_start(&nc->prepare, prepare_cb);
+	uv_tcp_init(loop, &nc->tcp);
+	nc->tcp.data = nc;
+	nc->tcp_inited = true;
+	nc->handles = 4;
+	if (uv_accept(server, (uv_stream_t *)&nc->tcp) != 0) {
+		/* closed() must not run for a connection never handed out */
+		nc->ops.closed = closed_quietly;
+		net_conn_close(nc, "accept failed");
+		return NULL;
+	}
+	start_engine(nc);
+	return nc;
+}
+
+int
+net_conn_peer_port(const struct net_conn *nc)
+{
+	return nc->peer_port;
 }
 
 struct ssh_conn *

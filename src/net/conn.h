@@ -40,6 +40,13 @@ struct net_conn_opts {
 struct net_conn	*net_conn_start(uv_loop_t *loop, const struct net_conn_opts *o,
 		    const struct ssh_config *cfg, const struct net_conn_ops *ops,
 		    void *ud);
+/* Accepts a connection from server and starts an engine on it at once
+ * (ferryd). Returns NULL if the accept failed. */
+struct net_conn	*net_conn_accept(uv_loop_t *loop, uv_stream_t *server,
+		    const struct ssh_config *cfg, const struct net_conn_ops *ops,
+		    void *ud);
+/* The peer's port (0 if unknown). */
+int		 net_conn_peer_port(const struct net_conn *nc);
 /* The engine (NULL before the TCP connection is up). */
 struct ssh_conn	*net_conn_ssh(struct net_conn *nc);
 /* Asks for a flush at the end of this loop iteration. */
