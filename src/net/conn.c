@@ -2,6 +2,8 @@
 #include "conn.h"
 
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,6 +280,20 @@ alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	    (unsigned)len);
 }
 
+/* ACK the peer's data at once. An OpenSSH server does not set
+ * TCP_NODELAY on its SSH socket, so its small packets (a forwarded
+ * connection's open, a 1-byte echo) wait for our ACK under Nagle; a
+ * delayed ACK would cost 40 ms each. Linux clears the flag after use. */
+static void
+quickack(struct net_conn *nc)
+{
+	uv_os_fd_t fd;
+	int one = 1;
+
+	if (uv_fileno((uv_handle_t *)&nc->tcp, &fd) == 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
 static void
 read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
@@ -296,6 +312,7 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	}
 	if (n == 0)
 		return;
+	quickack(nc);
 	if (ssh_in_commit(nc->ssh, (size_t)n) != 0) {
 		net_conn_close(nc, ssh_error(nc->ssh));
 		return;
