@@ -1,0 +1,1095 @@
+/* ferryd's configuration: sshd_config(5) keywords read from -o lines and
+ * files, with sshd's rule that the first value obtained for a keyword
+ * wins (Port, ListenAddress and HostKey accumulate, as in sshd). */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/log.h"
+
+#define MAX_CONFIG_SIZE	(1024 * 1024)
+#define MAX_LINE	8192
+#define MAX_WORDS	(SC_MAX_PERMITS + 8)
+
+/* Before server_config_finish() a field may still be unset, so that the
+ * first value given wins; finish replaces every one of these. */
+#define UNSET		(-1)
+#define NPERMIT_UNSET	(-2)
+#define GW_UNSET	((enum gateway_ports)-1)
+#define FWD_UNSET	((enum allow_fwd)-1)
+
+#define DEF_PORT		22
+#define DEF_AUTHKEYS		".ssh/authorized_keys"
+#define DEF_ALIVE_COUNT		3
+#define DEF_GRACE		120
+#define DEF_STARTUPS_BEGIN	10
+#define DEF_STARTUPS_RATE	30
+#define DEF_STARTUPS_FULL	100
+#define DEF_AUTH_TRIES		6
+#define DEF_SESSIONS		10
+#define DEF_LISTENERS		64
+
+static void seterr(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+void
+server_config_init(struct server_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->gateway_ports = GW_UNSET;
+	c->allow_tcp_forwarding = FWD_UNSET;
+	c->npermit_open = NPERMIT_UNSET;
+	c->npermit_listen = NPERMIT_UNSET;
+	c->client_alive_interval = UNSET;
+	c->client_alive_count_max = UNSET;
+	c->login_grace_time = UNSET;
+	c->max_startups_begin = UNSET;
+	c->max_startups_rate = UNSET;
+	c->max_startups_full = UNSET;
+	c->max_auth_tries = UNSET;
+	c->max_sessions = UNSET;
+	c->max_listeners = UNSET;
+	c->log_level = UNSET;
+}
+
+void
+server_config_free(struct server_config *c)
+{
+	int i;
+
+	for (i = 0; i < c->nlisten; i++)
+		free(c->listen[i]);
+	for (i = 0; i < c->nhostkeys; i++)
+		free(c->hostkeys[i]);
+	free(c->authorized_keys);
+	free(c->state_dir);
+	free(c->user);
+	free(c->pid_file);
+	memset(c, 0, sizeof(*c));
+}
+
+static bool
+is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+typedef int (*kw_fn)(struct server_config *, const char *kw, char **args,
+    int nargs, char *err, size_t errlen);
+
+/* A string keyword: only the first value is kept. */
+static int
+set_str(char **field, const char *v, char *err, size_t errlen)
+{
+	if (*field == NULL && (*field = strdup(v)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* A decimal number in [min, max] with nothing around it. */
+static int
+parse_int(const char *v, long min, long max, int *out)
+{
+	long x = 0;
+	const char *s;
+
+	for (s = v; isdigit((unsigned char)*s); s++) {
+		x = x * 10 + (*s - '0');
+		if (x > max)
+			return -1;
+	}
+	if (s == v || *s != '\0' || x < min)
+		return -1;
+	*out = (int)x;
+	return 0;
+}
+
+static int
+int_kw(int *field, const char *kw, const char *v, long max, char *err,
+    size_t errlen)
+{
+	int x;
+
+	if (parse_int(v, 0, max, &x) != 0) {
+		seterr(err, errlen, "%s: bad value '%s' (a number from 0 to "
+		    "%ld)", kw, v, max);
+		return -1;
+	}
+	if (*field == UNSET)
+		*field = x;
+	return 0;
+}
+
+/* sshd_config(5) TIME FORMATS: a sequence of number[smhdw], summed. */
+static int
+parse_time(const char *v, int *out)
+{
+	long long total = 0, n, mult;
+	const char *s = v;
+
+	if (*s == '\0')
+		return -1;
+	while (*s != '\0') {
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		for (n = 0; isdigit((unsigned char)*s); s++) {
+			n = n * 10 + (*s - '0');
+			if (n > INT_MAX)
+				return -1;
+		}
+		switch (*s) {
+		case '\0':
+			mult = 1;
+			break;
+		case 's': case 'S':
+			mult = 1;
+			break;
+		case 'm': case 'M':
+			mult = 60;
+			break;
+		case 'h': case 'H':
+			mult = 60 * 60;
+			break;
+		case 'd': case 'D':
+			mult = 24 * 60 * 60;
+			break;
+		case 'w': case 'W':
+			mult = 7 * 24 * 60 * 60;
+			break;
+		default:
+			return -1;
+		}
+		if (*s != '\0')
+			s++;
+		total += n * mult;
+		if (total > INT_MAX)
+			return -1;
+	}
+	*out = (int)total;
+	return 0;
+}
+
+static int
+time_kw(int *field, const char *kw, const char *v, char *err, size_t errlen)
+{
+	int x;
+
+	if (parse_time(v, &x) != 0) {
+		seterr(err, errlen, "%s: bad value '%s' (seconds, or a time "
+		    "such as 90s, 10m or 1h30m)", kw, v);
+		return -1;
+	}
+	if (*field == UNSET)
+		*field = x;
+	return 0;
+}
+
+/* A keyword's words and the value each stands for. */
+struct choice {
+	const char	*word;
+	int		 value;
+};
+
+static int
+choose(const struct choice *tab, size_t n, const char *kw, const char *v,
+    const char *allowed, int *out, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcasecmp(v, tab[i].word) == 0) {
+			*out = tab[i].value;
+			return 0;
+		}
+	seterr(err, errlen, "%s: bad value '%s' (%s)", kw, v, allowed);
+	return -1;
+}
+
+static const struct choice gateway_choices[] = {
+	{ "no", GW_NO }, { "yes", GW_YES },
+	{ "clientspecified", GW_CLIENTSPECIFIED },
+};
+
+static const struct choice fwd_choices[] = {
+	{ "yes", FWD_ALLOW_ALL }, { "all", FWD_ALLOW_ALL },
+	{ "no", FWD_ALLOW_NO }, { "local", FWD_ALLOW_LOCAL },
+	{ "remote", FWD_ALLOW_REMOTE },
+};
+
+static const struct choice yesno_choices[] = {
+	{ "yes", 1 }, { "no", 0 },
+};
+
+/* FATAL is ERROR and DEBUG is DEBUG1, as for the client (ssh -v). The
+ * first word for a level is the one printed. */
+static const struct choice level_choices[] = {
+	{ "QUIET", LOG_QUIET }, { "ERROR", LOG_ERROR }, { "FATAL", LOG_ERROR },
+	{ "INFO", LOG_INFO }, { "VERBOSE", LOG_VERBOSE },
+	{ "DEBUG", LOG_VERBOSE }, { "DEBUG1", LOG_VERBOSE },
+	{ "DEBUG2", LOG_DEBUG }, { "DEBUG3", LOG_DEBUG2 },
+};
+
+#define NCHOICES(t)	(sizeof(t) / sizeof((t)[0]))
+
+static int
+kw_port(struct server_config *c, const char *kw, char **a, int n, char *err,
+    size_t errlen)
+{
+	int port;
+
+	if (parse_int(a[0], 0, 65535, &port) != 0) {
+		seterr(err, errlen, "%s: bad value '%s' (a port from 0 to "
+		    "65535)", kw, a[0]);
+		return -1;
+	}
+	if (c->nports >= SC_MAX_LISTEN) {
+		seterr(err, errlen, "%s: too many ports (max %d)", kw,
+		    SC_MAX_LISTEN);
+		return -1;
+	}
+	c->ports[c->nports++] = port;
+	return 0;
+}
+
+/* host, host:port, [host]:port or a bare IPv6 address (two or more
+ * colons, no brackets), as sshd reads ListenAddress. Stored as "host" or
+ * "host:port", with brackets when host is an IPv6 address. */
+static int
+kw_listen(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	char *v = a[0], *host, *rb, *colon, *out;
+	const char *portstr = NULL;
+	size_t hlen;
+	int port = 0;
+
+	if (n > 1) {
+		if (strcasecmp(a[1], "rdomain") == 0)
+			seterr(err, errlen, "%s: rdomain is not supported",
+			    kw);
+		else
+			seterr(err, errlen, "%s: unexpected '%s' after the "
+			    "address", kw, a[1]);
+		return -1;
+	}
+	if (v[0] == '[') {
+		if ((rb = strchr(v, ']')) == NULL ||
+		    (rb[1] != '\0' && rb[1] != ':')) {
+			seterr(err, errlen, "%s: bad value '%s' (host, "
+			    "host:port or [address]:port)", kw, v);
+			return -1;
+		}
+		host = v + 1;
+		hlen = (size_t)(rb - host);
+		if (rb[1] == ':')
+			portstr = rb + 2;
+	} else if ((colon = strchr(v, ':')) != NULL &&
+	    strchr(colon + 1, ':') == NULL) {
+		host = v;
+		hlen = (size_t)(colon - v);
+		portstr = colon + 1;
+	} else {
+		host = v;	/* no port, or a bare IPv6 address */
+		hlen = strlen(v);
+	}
+	if (hlen == 0) {
+		seterr(err, errlen, "%s: missing address in '%s'", kw, v);
+		return -1;
+	}
+	if (portstr != NULL && parse_int(portstr, 0, 65535, &port) != 0) {
+		seterr(err, errlen, "%s: bad port in '%s'", kw, v);
+		return -1;
+	}
+	if (c->nlisten >= SC_MAX_LISTEN) {
+		seterr(err, errlen, "%s: too many addresses (max %d)", kw,
+		    SC_MAX_LISTEN);
+		return -1;
+	}
+	if (port == 0)
+		out = strndup(host, hlen);
+	else if (asprintf(&out, "%s%.*s%s:%d",
+	    memchr(host, ':', hlen) ? "[" : "", (int)hlen, host,
+	    memchr(host, ':', hlen) ? "]" : "", port) == -1)
+		out = NULL;
+	if (out == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	c->listen[c->nlisten++] = out;
+	return 0;
+}
+
+static int
+kw_hostkey(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	if (c->nhostkeys >= SC_MAX_HOSTKEYS) {
+		seterr(err, errlen, "%s: too many host keys (max %d)", kw,
+		    SC_MAX_HOSTKEYS);
+		return -1;
+	}
+	if ((c->hostkeys[c->nhostkeys] = strdup(a[0])) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	c->nhostkeys++;
+	return 0;
+}
+
+/* sshd takes several files; ferryd reads one, the first. The %u, %h and
+ * %% tokens are expanded per user by the caller. */
+static int
+kw_authkeys(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return set_str(&c->authorized_keys, a[0], err, errlen);
+}
+
+static int
+kw_state_dir(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return set_str(&c->state_dir, a[0], err, errlen);
+}
+
+static int
+kw_user(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return set_str(&c->user, a[0], err, errlen);
+}
+
+static int
+kw_pid_file(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return set_str(&c->pid_file, a[0], err, errlen);
+}
+
+static int
+kw_gateway(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	int v;
+
+	if (choose(gateway_choices, NCHOICES(gateway_choices), kw, a[0],
+	    "no, yes or clientspecified", &v, err, errlen) != 0)
+		return -1;
+	if (c->gateway_ports == GW_UNSET)
+		c->gateway_ports = (enum gateway_ports)v;
+	return 0;
+}
+
+static int
+kw_allow_tcp(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	int v;
+
+	if (choose(fwd_choices, NCHOICES(fwd_choices), kw, a[0],
+	    "yes, all, no, local or remote", &v, err, errlen) != 0)
+		return -1;
+	if (c->allow_tcp_forwarding == FWD_UNSET)
+		c->allow_tcp_forwarding = (enum allow_fwd)v;
+	return 0;
+}
+
+/* ferryd forwards no Unix sockets, whatever this says. */
+static int
+kw_allow_streamlocal(struct server_config *c, const char *kw, char **a,
+    int n, char *err, size_t errlen)
+{
+	int v;
+
+	return choose(fwd_choices, NCHOICES(fwd_choices), kw, a[0],
+	    "yes, all, no, local or remote", &v, err, errlen);
+}
+
+/* DisableForwarding overrides every other forwarding option (sshd), so
+ * "yes" wins over an AllowTcpForwarding seen earlier. */
+static int
+kw_disable_fwd(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	int v;
+
+	if (choose(yesno_choices, NCHOICES(yesno_choices), kw, a[0],
+	    "yes or no", &v, err, errlen) != 0)
+		return -1;
+	if (v == 1)
+		c->allow_tcp_forwarding = FWD_ALLOW_NO;
+	return 0;
+}
+
+/* One PermitOpen host:port / PermitListen [host:]port entry; a bare port
+ * in PermitListen means any listen host, as in sshd. */
+static int
+parse_permit(const char *v, bool listen, struct sc_permit *p)
+{
+	const char *host, *port, *rb, *colon;
+	size_t hlen;
+
+	if (v[0] == '[') {
+		if ((rb = strchr(v, ']')) == NULL || rb[1] != ':')
+			return -1;
+		host = v + 1;
+		hlen = (size_t)(rb - host);
+		port = rb + 2;
+	} else if ((colon = strchr(v, ':')) != NULL) {
+		host = v;
+		hlen = (size_t)(colon - v);
+		port = colon + 1;
+	} else if (listen) {
+		host = "*";
+		hlen = 1;
+		port = v;
+	} else
+		return -1;
+	if (hlen == 0 || hlen >= sizeof(p->host))
+		return -1;
+	if (strcmp(port, "*") == 0)
+		p->port = -1;
+	else if (parse_int(port, 1, 65535, &p->port) != 0)
+		return -1;
+	memcpy(p->host, host, hlen);
+	p->host[hlen] = '\0';
+	return 0;
+}
+
+static int
+permit_kw(struct sc_permit *arr, int *np, bool listen, const char *kw,
+    char **a, int n, char *err, size_t errlen)
+{
+	struct sc_permit tmp;
+	int i, count;
+	bool store = *np == NPERMIT_UNSET;
+
+	if (strcasecmp(a[0], "any") == 0 || strcasecmp(a[0], "none") == 0) {
+		if (n > 1) {
+			seterr(err, errlen, "%s: '%s' must appear alone", kw,
+			    a[0]);
+			return -1;
+		}
+		if (store)
+			*np = strcasecmp(a[0], "any") == 0 ? -1 : 0;
+		return 0;
+	}
+	if (n > SC_MAX_PERMITS) {
+		seterr(err, errlen, "%s: too many entries (max %d)", kw,
+		    SC_MAX_PERMITS);
+		return -1;
+	}
+	for (i = 0, count = 0; i < n; i++) {
+		if (strcasecmp(a[i], "any") == 0 ||
+		    strcasecmp(a[i], "none") == 0) {
+			seterr(err, errlen, "%s: '%s' must appear alone", kw,
+			    a[i]);
+			goto bad;
+		}
+		if (parse_permit(a[i], listen, store ? &arr[count] :
+		    &tmp) != 0) {
+			seterr(err, errlen, "%s: bad value '%s' (%s, any or "
+			    "none)", kw, a[i], listen ? "[host:]port" :
+			    "host:port");
+			goto bad;
+		}
+		count++;
+	}
+	if (store)
+		*np = count;
+	return 0;
+bad:
+	if (store)
+		memset(arr, 0, sizeof(*arr) * SC_MAX_PERMITS);
+	return -1;
+}
+
+static int
+kw_permit_open(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return permit_kw(c->permit_open, &c->npermit_open, false, kw, a, n,
+	    err, errlen);
+}
+
+static int
+kw_permit_listen(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return permit_kw(c->permit_listen, &c->npermit_listen, true, kw, a, n,
+	    err, errlen);
+}
+
+static int
+kw_alive_interval(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return time_kw(&c->client_alive_interval, kw, a[0], err, errlen);
+}
+
+static int
+kw_alive_count(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return int_kw(&c->client_alive_count_max, kw, a[0], INT_MAX, err,
+	    errlen);
+}
+
+static int
+kw_grace(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return time_kw(&c->login_grace_time, kw, a[0], err, errlen);
+}
+
+/* N, or start:rate:full with 1 <= rate <= 100 and start <= full. N alone
+ * is N:30:N, which sshd -T prints for it. */
+static int
+kw_startups(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	char buf[64], *c1, *c2;
+	int begin, rate = DEF_STARTUPS_RATE, full;
+
+	snprintf(buf, sizeof(buf), "%s", a[0]);
+	if (strlen(a[0]) >= sizeof(buf))
+		goto bad;
+	if ((c1 = strchr(buf, ':')) == NULL) {
+		if (parse_int(buf, 1, INT_MAX, &begin) != 0)
+			goto bad;
+		full = begin;
+	} else {
+		*c1++ = '\0';
+		if ((c2 = strchr(c1, ':')) == NULL)
+			goto bad;
+		*c2++ = '\0';
+		if (parse_int(buf, 1, INT_MAX, &begin) != 0 ||
+		    parse_int(c1, 1, 100, &rate) != 0 ||
+		    parse_int(c2, 1, INT_MAX, &full) != 0 || begin > full)
+			goto bad;
+	}
+	if (c->max_startups_begin == UNSET) {
+		c->max_startups_begin = begin;
+		c->max_startups_rate = rate;
+		c->max_startups_full = full;
+	}
+	return 0;
+bad:
+	seterr(err, errlen, "%s: bad value '%s' (N, or start:rate:full with "
+	    "rate 1 to 100 and start <= full)", kw, a[0]);
+	return -1;
+}
+
+static int
+kw_auth_tries(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return int_kw(&c->max_auth_tries, kw, a[0], INT_MAX, err, errlen);
+}
+
+static int
+kw_sessions(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return int_kw(&c->max_sessions, kw, a[0], INT_MAX, err, errlen);
+}
+
+static int
+kw_listeners(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return int_kw(&c->max_listeners, kw, a[0], INT_MAX, err, errlen);
+}
+
+static int
+kw_loglevel(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	int v;
+
+	if (choose(level_choices, NCHOICES(level_choices), kw, a[0],
+	    "QUIET, FATAL, ERROR, INFO, VERBOSE, DEBUG, DEBUG1, DEBUG2 or "
+	    "DEBUG3", &v, err, errlen) != 0)
+		return -1;
+	if (c->log_level == UNSET)
+		c->log_level = v;
+	return 0;
+}
+
+/* ferryd authenticates with public keys only: turning them off would
+ * lock everyone out, which is surely not what the file means. */
+static int
+kw_pubkey(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	int v;
+
+	if (choose(yesno_choices, NCHOICES(yesno_choices), kw, a[0],
+	    "yes or no", &v, err, errlen) != 0)
+		return -1;
+	if (v == 0) {
+		seterr(err, errlen, "%s: 'no' is not supported: ferryd has "
+		    "only public key authentication", kw);
+		return -1;
+	}
+	return 0;
+}
+
+/* Keywords sshd knows that mean nothing to a tunnel-only server. */
+static int
+kw_ignored(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return 0;
+}
+
+static const struct keyword {
+	const char	*name;
+	kw_fn		 fn;
+	int		 min_args;
+	int		 max_args;
+} keywords[] = {
+	{ "AcceptEnv", kw_ignored, 1, MAX_WORDS },
+	{ "AllowAgentForwarding", kw_ignored, 1, 1 },
+	{ "AllowStreamLocalForwarding", kw_allow_streamlocal, 1, 1 },
+	{ "AllowTcpForwarding", kw_allow_tcp, 1, 1 },
+	{ "AuthorizedKeysFile", kw_authkeys, 1, MAX_WORDS },
+	{ "Banner", kw_ignored, 1, 1 },
+	{ "ChallengeResponseAuthentication", kw_ignored, 1, 1 },
+	{ "Ciphers", kw_ignored, 1, 1 },
+	{ "ClientAliveCountMax", kw_alive_count, 1, 1 },
+	{ "ClientAliveInterval", kw_alive_interval, 1, 1 },
+	{ "DisableForwarding", kw_disable_fwd, 1, 1 },
+	{ "GatewayPorts", kw_gateway, 1, 1 },
+	{ "HostKey", kw_hostkey, 1, 1 },
+	{ "HostKeyAlgorithms", kw_ignored, 1, 1 },
+	{ "KbdInteractiveAuthentication", kw_ignored, 1, 1 },
+	{ "KexAlgorithms", kw_ignored, 1, 1 },
+	{ "ListenAddress", kw_listen, 1, 3 },
+	{ "LogLevel", kw_loglevel, 1, 1 },
+	{ "LoginGraceTime", kw_grace, 1, 1 },
+	{ "MACs", kw_ignored, 1, 1 },
+	{ "MaxAuthTries", kw_auth_tries, 1, 1 },
+	{ "MaxListeners", kw_listeners, 1, 1 },
+	{ "MaxSessions", kw_sessions, 1, 1 },
+	{ "MaxStartups", kw_startups, 1, 1 },
+	{ "PasswordAuthentication", kw_ignored, 1, 1 },
+	{ "PermitListen", kw_permit_listen, 1, MAX_WORDS },
+	{ "PermitOpen", kw_permit_open, 1, MAX_WORDS },
+	{ "PermitRootLogin", kw_ignored, 1, 1 },
+	{ "PermitTTY", kw_ignored, 1, 1 },
+	{ "PidFile", kw_pid_file, 1, 1 },
+	{ "Port", kw_port, 1, 1 },
+	{ "PrintMotd", kw_ignored, 1, 1 },
+	{ "PubkeyAuthentication", kw_pubkey, 1, 1 },
+	{ "RunAsUser", kw_user, 1, 1 },
+	{ "StateDirectory", kw_state_dir, 1, 1 },
+	{ "StrictModes", kw_ignored, 1, 1 },
+	{ "Subsystem", kw_ignored, 1, MAX_WORDS },
+	{ "UsePAM", kw_ignored, 1, 1 },
+	{ "UsePrivilegeSeparation", kw_ignored, 1, 1 },
+	{ "X11Forwarding", kw_ignored, 1, 1 },
+};
+
+static const struct keyword *
+keyword_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+		if (strcasecmp(keywords[i].name, name) == 0)
+			return &keywords[i];
+	return NULL;
+}
+
+enum split_error {
+	SPLIT_QUOTE = -1,	/* no closing quote */
+	SPLIT_AFTER_QUOTE = -2,	/* text right after a closing quote */
+	SPLIT_TOO_MANY = -3,
+};
+
+/* Splits a line into words in place: blanks separate, double quotes group
+ * (without escapes), '#' at the start of a word begins a comment, and the
+ * keyword may be followed by '=' ("Keyword=value", "Keyword = value"). */
+static int
+split_words(char *s, char **w, int max)
+{
+	int n = 0;
+
+	for (;;) {
+		while (is_blank(*s))
+			s++;
+		if (*s == '\0' || *s == '#')
+			return n;
+		if (n == max)
+			return SPLIT_TOO_MANY;
+		if (n > 0 && *s == '"') {
+			w[n++] = ++s;
+			while (*s != '\0' && *s != '"')
+				s++;
+			if (*s == '\0')
+				return SPLIT_QUOTE;
+			*s++ = '\0';
+			if (*s != '\0' && !is_blank(*s))
+				return SPLIT_AFTER_QUOTE;
+			continue;
+		}
+		w[n++] = s;
+		while (*s != '\0' && !is_blank(*s) && (n > 1 || *s != '='))
+			s++;
+		if (n == 1) {	/* the keyword: one '=' may follow it */
+			while (is_blank(*s))
+				*s++ = '\0';
+			if (*s == '=')
+				*s++ = '\0';
+			continue;
+		}
+		if (*s != '\0')
+			*s++ = '\0';
+	}
+}
+
+/* Messages quote what the file says: no control characters in them. */
+static void
+sanitize(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			*s = '?';
+}
+
+static int
+apply_words(struct server_config *c, char **w, int n, const char *where,
+    char *err, size_t errlen)
+{
+	const struct keyword *kw;
+	char why[1024];
+	int i;
+
+	if (strcasecmp(w[0], "Match") == 0) {
+		seterr(err, errlen, "%s: Match blocks are not supported",
+		    where);
+		return -1;
+	}
+	if (strcasecmp(w[0], "Include") == 0) {
+		seterr(err, errlen, "%s: Include is not supported", where);
+		return -1;
+	}
+	if ((kw = keyword_find(w[0])) == NULL) {
+		seterr(err, errlen, "%s: Bad configuration option: %s", where,
+		    w[0]);
+		return -1;
+	}
+	if (n - 1 < kw->min_args || n - 1 > kw->max_args) {
+		seterr(err, errlen, "%s: %s: %s", where, kw->name,
+		    n - 1 < kw->min_args ? "missing argument" :
+		    "too many arguments");
+		return -1;
+	}
+	for (i = 1; i < n; i++)
+		if (w[i][0] == '\0') {
+			seterr(err, errlen, "%s: %s: empty argument", where,
+			    kw->name);
+			return -1;
+		}
+	why[0] = '\0';
+	if (kw->fn(c, kw->name, w + 1, n - 1, why, sizeof(why)) != 0) {
+		seterr(err, errlen, "%s: %s", where, why[0] ? why :
+		    "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Applies one line held in a writable buffer. */
+static int
+apply_buf(struct server_config *c, char *line, const char *where, char *err,
+    size_t errlen)
+{
+	char *w[MAX_WORDS];
+	int n, r;
+
+	switch ((n = split_words(line, w, MAX_WORDS))) {
+	case SPLIT_QUOTE:
+		seterr(err, errlen, "%s: missing closing quote", where);
+		return -1;
+	case SPLIT_AFTER_QUOTE:
+		seterr(err, errlen, "%s: unexpected text after a closing "
+		    "quote", where);
+		return -1;
+	case SPLIT_TOO_MANY:
+		seterr(err, errlen, "%s: too many words (max %d)", where,
+		    MAX_WORDS);
+		return -1;
+	case 0:
+		return 0;
+	}
+	r = apply_words(c, w, n, where, err, errlen);
+	if (r != 0 && err != NULL && errlen > 0)
+		sanitize(err);
+	return r;
+}
+
+int
+server_config_line(struct server_config *c, const char *line,
+    const char *where, char *err, size_t errlen)
+{
+	char *copy;
+	int r;
+
+	if ((copy = strdup(line)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	r = apply_buf(c, copy, where, err, errlen);
+	free(copy);
+	return r;
+}
+
+int
+server_config_text(struct server_config *c, const char *text, size_t len,
+    const char *fname, char *err, size_t errlen)
+{
+	char line[MAX_LINE], where[600];
+	size_t i = 0, j, ll;
+	int lineno = 0;
+
+	while (i < len) {
+		for (j = i; j < len && text[j] != '\n'; j++)
+			;
+		ll = j - i;
+		lineno++;
+		snprintf(where, sizeof(where), "%s line %d", fname, lineno);
+		if (ll >= sizeof(line) || memchr(text + i, '\0', ll) != NULL) {
+			seterr(err, errlen, "%s: line too long or contains "
+			    "a NUL byte", where);
+			return -1;
+		}
+		memcpy(line, text + i, ll);
+		line[ll] = '\0';
+		i = j + 1;
+		if (apply_buf(c, line, where, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+server_config_file(struct server_config *c, const char *path, bool required,
+    char *err, size_t errlen)
+{
+	FILE *fp;
+	char *buf;
+	size_t n;
+	int r;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		if (!required && errno == ENOENT)
+			return 0;
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((buf = malloc(MAX_CONFIG_SIZE)) == NULL) {
+		fclose(fp);
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	n = fread(buf, 1, MAX_CONFIG_SIZE, fp);
+	if (ferror(fp)) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		r = -1;
+	} else if (n == MAX_CONFIG_SIZE) {
+		seterr(err, errlen, "%s: config file too large (max 1 MiB)",
+		    path);
+		r = -1;
+	} else
+		r = server_config_text(c, buf, n, path, err, errlen);
+	free(buf);
+	fclose(fp);
+	return r;
+}
+
+static void
+int_default(int *field, int v)
+{
+	if (*field == UNSET)
+		*field = v;
+}
+
+int
+server_config_finish(struct server_config *c, char *err, size_t errlen)
+{
+	if (c->nports == 0)
+		c->ports[c->nports++] = DEF_PORT;
+	if (c->authorized_keys == NULL &&
+	    (c->authorized_keys = strdup(DEF_AUTHKEYS)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	if (c->gateway_ports == GW_UNSET)
+		c->gateway_ports = GW_NO;
+	if (c->allow_tcp_forwarding == FWD_UNSET)
+		c->allow_tcp_forwarding = FWD_ALLOW_ALL;
+	if (c->npermit_open == NPERMIT_UNSET)
+		c->npermit_open = -1;
+	if (c->npermit_listen == NPERMIT_UNSET)
+		c->npermit_listen = -1;
+	int_default(&c->client_alive_interval, 0);
+	int_default(&c->client_alive_count_max, DEF_ALIVE_COUNT);
+	int_default(&c->login_grace_time, DEF_GRACE);
+	if (c->max_startups_begin == UNSET) {
+		c->max_startups_begin = DEF_STARTUPS_BEGIN;
+		c->max_startups_rate = DEF_STARTUPS_RATE;
+		c->max_startups_full = DEF_STARTUPS_FULL;
+	}
+	int_default(&c->max_auth_tries, DEF_AUTH_TRIES);
+	int_default(&c->max_sessions, DEF_SESSIONS);
+	int_default(&c->max_listeners, DEF_LISTENERS);
+	int_default(&c->log_level, LOG_INFO);
+	return 0;
+}
+
+/* Prints a value so that reading the output back gives it again. */
+static void
+print_word(FILE *fp, const char *s)
+{
+	bool quote = *s == '\0' || *s == '#' || *s == '"' || *s == '=' ||
+	    strpbrk(s, " \t\r") != NULL;
+
+	fprintf(fp, quote ? "\"%s\"" : "%s", s);
+}
+
+static void
+print_kv(FILE *fp, const char *kw, const char *v)
+{
+	fprintf(fp, "%s ", kw);
+	print_word(fp, v != NULL ? v : "none");
+	fputc('\n', fp);
+}
+
+static const char *
+choice_word(const struct choice *tab, size_t n, int v)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (tab[i].value == v)
+			return tab[i].word;
+	return "?";
+}
+
+static void
+print_listen(FILE *fp, const char *addr, int port)
+{
+	char buf[600];
+
+	if (port == 0)
+		snprintf(buf, sizeof(buf), "%s", addr);
+	else
+		snprintf(buf, sizeof(buf), "%s%s%s:%d",
+		    strchr(addr, ':') ? "[" : "", addr,
+		    strchr(addr, ':') ? "]" : "", port);
+	fprintf(fp, "listenaddress ");
+	print_word(fp, buf);
+	fputc('\n', fp);
+}
+
+/* Stored ListenAddress values carry a port when bracketed or when they
+ * have exactly one colon (a bare IPv6 address has two or more). */
+static bool
+listen_has_port(const char *a)
+{
+	const char *colon = strchr(a, ':');
+
+	return a[0] == '[' || (colon != NULL && strchr(colon + 1, ':') ==
+	    NULL);
+}
+
+static void
+print_permits(FILE *fp, const char *kw, const struct sc_permit *p, int n)
+{
+	char buf[300], port[16];
+	int i;
+
+	fprintf(fp, "%s", kw);
+	if (n < 0)
+		fprintf(fp, " any");
+	else if (n == 0)
+		fprintf(fp, " none");
+	for (i = 0; i < n; i++) {
+		if (p[i].port < 0)
+			snprintf(port, sizeof(port), "*");
+		else
+			snprintf(port, sizeof(port), "%d", p[i].port);
+		snprintf(buf, sizeof(buf), "%s%s%s:%s",
+		    strchr(p[i].host, ':') ? "[" : "", p[i].host,
+		    strchr(p[i].host, ':') ? "]" : "", port);
+		fputc(' ', fp);
+		print_word(fp, buf);
+	}
+	fputc('\n', fp);
+}
+
+void
+server_config_print(const struct server_config *c, FILE *fp)
+{
+	int i, j;
+
+	for (i = 0; i < c->nports; i++)
+		fprintf(fp, "port %d\n", c->ports[i]);
+	for (i = 0; i < c->nlisten; i++) {
+		if (listen_has_port(c->listen[i]))
+			print_listen(fp, c->listen[i], 0);
+		else
+			for (j = 0; j < c->nports; j++)
+				print_listen(fp, c->listen[i], c->ports[j]);
+	}
+	if (c->nlisten == 0)
+		for (j = 0; j < c->nports; j++) {
+			print_listen(fp, "::", c->ports[j]);
+			print_listen(fp, "0.0.0.0", c->ports[j]);
+		}
+	for (i = 0; i < c->nhostkeys; i++)
+		print_kv(fp, "hostkey", c->hostkeys[i]);
+	print_kv(fp, "authorizedkeysfile", c->authorized_keys);
+	fprintf(fp, "gatewayports %s\n", choice_word(gateway_choices,
+	    NCHOICES(gateway_choices), (int)c->gateway_ports));
+	fprintf(fp, "allowtcpforwarding %s\n", choice_word(fwd_choices,
+	    NCHOICES(fwd_choices), (int)c->allow_tcp_forwarding));
+	print_permits(fp, "permitopen", c->permit_open, c->npermit_open);
+	print_permits(fp, "permitlisten", c->permit_listen,
+	    c->npermit_listen);
+	fprintf(fp, "clientaliveinterval %d\n", c->client_alive_interval);
+	fprintf(fp, "clientalivecountmax %d\n", c->client_alive_count_max);
+	fprintf(fp, "logingracetime %d\n", c->login_grace_time);
+	fprintf(fp, "maxstartups %d:%d:%d\n", c->max_startups_begin,
+	    c->max_startups_rate, c->max_startups_full);
+	fprintf(fp, "maxauthtries %d\n", c->max_auth_tries);
+	fprintf(fp, "maxsessions %d\n", c->max_sessions);
+	fprintf(fp, "maxlisteners %d\n", c->max_listeners);
+	fprintf(fp, "loglevel %s\n", choice_word(level_choices,
+	    NCHOICES(level_choices), c->log_level));
+	print_kv(fp, "pidfile", c->pid_file);
+	print_kv(fp, "statedirectory", c->state_dir);
+	print_kv(fp, "runasuser", c->user);
+}

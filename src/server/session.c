@@ -1,0 +1,735 @@
+/* A ferryd client connection. */
+#include "session.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fwd/listener.h"
+#include "fwd/policy.h"
+#include "fwd/pump.h"
+#include "keys/authkeys.h"
+#include "net/conn.h"
+#include "util/log.h"
+
+#define MAX_RFWD	64
+#define MAX_NOTES	32
+#define SESSION_CHAN_NONE UINT32_MAX
+
+/* A remote forward this session holds. */
+struct rfwd {
+	char			 req_host[256];	/* as the client sent it */
+	int			 req_port;
+	struct fwd_listener	*fl;
+};
+
+/* Owned by the session list; freed once its net_conn and timers closed. */
+struct session {
+	struct session		*next;
+	struct session		*prev;
+	struct session_list	*list;
+	struct server_policy	*pol;
+	uv_loop_t		*loop;
+	struct net_conn		*nc;
+	struct pump_set		 pumps;
+	uv_timer_t		 grace;
+	uv_timer_t		 alive;
+	int			 timers_open;
+	bool			 nc_closed;
+	int			 alive_missed;
+	bool			 authenticated;
+	bool			 closing;
+	char			 ip[64];
+	int			 port;
+	struct ak_opts		 ak;		/* the key that logged in */
+	struct ak_opts		 ak_pending;	/* the key being tried */
+	struct rfwd		 rfwd[MAX_RFWD];
+	int			 nrfwd;
+	char			*notes[MAX_NOTES];	/* what to tell a shell */
+	int			 nnotes;
+	uint32_t		 session_chan;
+	bool			 shell;		/* the session channel shows */
+};
+
+void
+server_policy_ref(struct server_policy *p)
+{
+	p->refs++;
+}
+
+void
+server_policy_unref(struct server_policy *p)
+{
+	int i;
+
+	if (p == NULL || --p->refs > 0)
+		return;
+	for (i = 0; i < p->nhostkeys; i++)
+		key_free(p->hostkeys[i]);
+	server_config_free(&p->cfg);
+	free(p);
+}
+
+static struct ssh_conn *
+sess_ssh(struct session *s)
+{
+	return net_conn_ssh(s->nc);
+}
+
+static void
+session_free(struct session *s)
+{
+	int i;
+
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		s->list->head = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	s->list->count--;
+	if (!s->authenticated)
+		s->list->unauthenticated--;
+	for (i = 0; i < s->nnotes; i++)
+		free(s->notes[i]);
+	server_policy_unref(s->pol);
+	free(s);
+}
+
+static void
+timer_closed(uv_handle_t *h)
+{
+	struct session *s = h->data;
+
+	if (--s->timers_open == 0 && s->nc_closed)
+		session_free(s);
+}
+
+/* Writes a line to the client's session channel if one shows output. */
+static void
+to_shell(struct session *s, const char *line)
+{
+	struct ssh_conn *ssh = sess_ssh(s);
+	size_t n = strlen(line);
+
+	if (!s->shell || s->session_chan == SESSION_CHAN_NONE ||
+	    ssh_chan_sendable(ssh, s->session_chan) < n + 2)
+		return;
+	ssh_chan_send(ssh, s->session_chan, (const uint8_t *)line, n);
+	ssh_chan_send(ssh, s->session_chan, (const uint8_t *)"\r\n", 2);
+	net_conn_kick(s->nc);
+}
+
+/* Keeps a line for the forwards listing and shows it if a shell is up. */
+static void
+note(struct session *s, const char *line)
+{
+	if (s->nnotes == MAX_NOTES) {
+		free(s->notes[0]);
+		memmove(s->notes, s->notes + 1, (MAX_NOTES - 1) *
+		    sizeof(s->notes[0]));
+		s->nnotes--;
+	}
+	if ((s->notes[s->nnotes] = strdup(line)) != NULL)
+		s->nnotes++;
+	to_shell(s, line);
+}
+
+/* Every refused forward: logged at info with its rule, sent to the client
+ * as SSH_MSG_DEBUG (ssh -v shows it), and kept for the listing. */
+static void __attribute__((format(printf, 2, 3)))
+refuse(struct session *s, const char *fmt, ...)
+{
+	char msg[600], line[700];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_info("refused for %s from %s port %d: %s",
+	    ssh_auth_user(sess_ssh(s)) ? ssh_auth_user(sess_ssh(s)) : "?",
+	    s->ip, s->port, msg);
+	ssh_send_debug(sess_ssh(s), msg);
+	net_conn_kick(s->nc);
+	snprintf(line, sizeof(line), "Refused: %s", msg);
+	note(s, line);
+}
+
+static void
+ak_warn(void *ud, const char *file, int line, const char *why)
+{
+	(void)ud;
+	log_info("%s line %d: %s", file, line, why);
+}
+
+/* AuthorizedKeysFile with %u and %% expanded; relative paths are under
+ * StateDirectory (ferryd has no home directories). */
+static int
+keys_path(const struct server_config *c, const char *user, char *out,
+    size_t outlen)
+{
+	const char *p = c->authorized_keys;
+	size_t o = 0;
+
+	if (p[0] != '/')
+		o = (size_t)snprintf(out, outlen, "%s/", c->state_dir);
+	for (; *p != '\0' && o + 1 < outlen; p++) {
+		if (*p == '%' && p[1] == 'u') {
+			o += (size_t)snprintf(out + o, outlen - o, "%s", user);
+			p++;
+		} else if (*p == '%' && p[1] == '%') {
+			out[o++] = '%';
+			p++;
+		} else
+			out[o++] = *p;
+	}
+	if (o + 1 >= outlen)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
+/* A user name is a label: it must not be able to name another file. */
+static bool
+user_ok(const char *u)
+{
+	return u[0] != '\0' && u[0] != '.' && strchr(u, '/') == NULL &&
+	    strlen(u) < 64;
+}
+
+static void
+auth_request(struct session *s, struct ssh_event *ev)
+{
+	const char *user = ev->u.auth_request.user;
+	char path[1024], err[256], fp[128];
+	int r;
+
+	ev->u.auth_request.allow = false;
+	key_fingerprint(ev->u.auth_request.key, fp, sizeof(fp));
+	if (!user_ok(user)) {
+		log_info("invalid user name from %s port %d", s->ip, s->port);
+		return;
+	}
+	if (keys_path(&s->pol->cfg, user, path, sizeof(path)) != 0)
+		return;
+	memset(&s->ak_pending, 0, sizeof(s->ak_pending));
+	r = ak_find_file(path, ev->u.auth_request.key, s->ip, &s->ak_pending,
+	    ak_warn, s, err, sizeof(err));
+	if (r < 0)
+		log_info("%s", err);
+	if (r != 1) {
+		if (ev->u.auth_request.has_sig)
+			log_info("Failed publickey for %s from %s port %d: %s "
+			    "%s not in %s", user, s->ip, s->port,
+			    key_type_name(ev->u.auth_request.key), fp, path);
+		return;
+	}
+	ev->u.auth_request.allow = true;
+	if (ev->u.auth_request.has_sig)
+		log_info("Accepted publickey for %s from %s port %d: %s %s "
+		    "(%s line %d)", user, s->ip, s->port,
+		    key_type_name(ev->u.auth_request.key), fp,
+		    s->ak_pending.file, s->ak_pending.line);
+}
+
+/* The permission lists of authorized_keys and of the config, in the
+ * policy's terms (n < 0: no list, everything allowed). */
+static void
+ak_permits(const struct ak_permit *v, int n, struct fwd_permit *out)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		memcpy(out[i].host, v[i].host, sizeof(out[i].host));
+		out[i].host[sizeof(out[i].host) - 1] = '\0';
+		out[i].port = v[i].port;
+	}
+}
+
+static void
+sc_permits(const struct sc_permit *v, int n, struct fwd_permit *out)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		memcpy(out[i].host, v[i].host, sizeof(out[i].host));
+		out[i].host[sizeof(out[i].host) - 1] = '\0';
+		out[i].port = v[i].port;
+	}
+}
+
+/* The rules every forward must pass, whichever direction. */
+static bool
+forwarding_allowed(struct session *s, bool remote, char *why, size_t whylen)
+{
+	enum allow_fwd a = s->pol->cfg.allow_tcp_forwarding;
+
+	if (a == FWD_ALLOW_NO || (remote && a == FWD_ALLOW_LOCAL) ||
+	    (!remote && a == FWD_ALLOW_REMOTE)) {
+		snprintf(why, whylen, "AllowTcpForwarding %s forbids %s "
+		    "forwarding", a == FWD_ALLOW_NO ? "no" :
+		    a == FWD_ALLOW_LOCAL ? "local" : "remote",
+		    remote ? "remote (-R)" : "local (-L)");
+		return false;
+	}
+	if (!s->ak.port_forwarding) {
+		snprintf(why, whylen, "the key's authorized_keys line (%.200s "
+		    "line %d) has %s", s->ak.file, s->ak.line, s->ak.restricted ?
+		    "restrict without port-forwarding" : "no-port-forwarding");
+		return false;
+	}
+	return true;
+}
+
+static struct rfwd *
+rfwd_find(struct session *s, const char *host, int port)
+{
+	int i;
+
+	for (i = 0; i < s->nrfwd; i++)
+		if (strcmp(s->rfwd[i].req_host, host) == 0 &&
+		    (s->rfwd[i].req_port == port ||
+		    fwd_listener_port(s->rfwd[i].fl) == port))
+			return &s->rfwd[i];
+	return NULL;
+}
+
+static void
+tcpip_forward(struct session *s, struct ssh_event *ev)
+{
+	struct server_config *c = &s->pol->cfg;
+	struct fwd_permit kp[AK_MAX_PERMITS], cp[SC_MAX_PERMITS];
+	struct sockaddr_storage addrs[FWD_MAX_ADDRS];
+	struct fwd_listener_cfg lc;
+	struct fwd_listener *fl;
+	char host[256], why[400], label[400], line[800];
+	const char *addr;
+	enum bind_scope scope;
+	uint32_t port;
+	struct rd r;
+	int n = 0;
+
+	rd_init(&r, ev->u.request.extra, ev->u.request.extra_len);
+	if (rd_cstring(&r, host, sizeof(host)) != 0 || rd_u32(&r, &port) != 0 ||
+	    port > 65535) {
+		refuse(s, "malformed tcpip-forward request");
+		return;
+	}
+	if (!forwarding_allowed(s, true, why, sizeof(why))) {
+		refuse(s, "remote forward \"%s\":%u: %s", host, port, why);
+		return;
+	}
+	if (port == 0 && !ev->u.request.want_reply) {
+		refuse(s, "remote forward \"%s\":0: a port-0 request must ask "
+		    "for a reply to learn its port", host);
+		return;
+	}
+	if (port > 0 && port < 1024) {
+		refuse(s, "remote forward \"%s\":%u: privileged ports are not "
+		    "forwarded", host, port);
+		return;
+	}
+	sc_permits(c->permit_listen, c->npermit_listen, cp);
+	if (!fwd_permit_listen_ok(cp, c->npermit_listen, host, (int)port)) {
+		refuse(s, "remote forward \"%s\":%u: not allowed by "
+		    "PermitListen", host, port);
+		return;
+	}
+	ak_permits(s->ak.listen, s->ak.nlisten, kp);
+	if (!fwd_permit_listen_ok(kp, s->ak.nlisten ? s->ak.nlisten : -1,
+	    host, (int)port)) {
+		refuse(s, "remote forward \"%s\":%u: not allowed by permitlisten "
+		    "in %.200s line %d", host, port, s->ak.file, s->ak.line);
+		return;
+	}
+	if (s->nrfwd >= MAX_RFWD || s->nrfwd >= c->max_listeners) {
+		refuse(s, "remote forward \"%s\":%u: this session has %d "
+		    "listeners, the most allowed", host, port, s->nrfwd);
+		return;
+	}
+	scope = fwd_policy_bind((enum gw_mode)c->gateway_ports, host, &addr,
+	    why, sizeof(why));
+	if (fwd_bind_addrs(scope, addr, AF_UNSPEC, addrs, &n, label,
+	    sizeof(label)) != 0) {
+		refuse(s, "remote forward \"%s\":%u: %s", host, port, label);
+		return;
+	}
+	snprintf(label, sizeof(label), "remote forward for %s from %s "
+	    "(\"%s\":%u)", ssh_auth_user(sess_ssh(s)), s->ip, host, port);
+	lc.chan_type = "forwarded-tcpip";
+	lc.host = host;
+	lc.port = -1;
+	lc.all_or_nothing = true;
+	lc.label = label;
+	fl = fwd_listener_start(s->loop, addrs, n, (int)port, &lc, &s->pumps,
+	    line, sizeof(line));
+	if (fl == NULL) {
+		refuse(s, "remote forward \"%s\":%u: %s", host, port, line);
+		return;
+	}
+	snprintf(s->rfwd[s->nrfwd].req_host, sizeof(host), "%s", host);
+	s->rfwd[s->nrfwd].req_port = (int)port;
+	s->rfwd[s->nrfwd].fl = fl;
+	s->nrfwd++;
+	ev->u.request.success = true;
+	if (port == 0)
+		wb_u32(ev->u.request.reply, (uint32_t)fwd_listener_port(fl));
+	snprintf(line, sizeof(line), "Forwarding %s port %d to the client "
+	    "(asked \"%s\":%u; %s)", fwd_listener_where(fl),
+	    fwd_listener_port(fl), host, port, why);
+	log_info("%s: %s", ssh_auth_user(sess_ssh(s)), line);
+	note(s, line);
+}
+
+static void
+cancel_forward(struct session *s, struct ssh_event *ev)
+{
+	char host[256], line[400];
+	struct rfwd *f;
+	uint32_t port;
+	struct rd r;
+
+	rd_init(&r, ev->u.request.extra, ev->u.request.extra_len);
+	if (rd_cstring(&r, host, sizeof(host)) != 0 || rd_u32(&r, &port) != 0 ||
+	    (f = rfwd_find(s, host, (int)port)) == NULL)
+		return;
+	snprintf(line, sizeof(line), "Cancelled forwarding of port %d",
+	    fwd_listener_port(f->fl));
+	log_info("%s: %s", ssh_auth_user(sess_ssh(s)), line);
+	fwd_listener_stop(f->fl);
+	*f = s->rfwd[--s->nrfwd];
+	ev->u.request.success = true;
+	note(s, line);
+}
+
+static void
+direct_tcpip(struct session *s, struct ssh_event *ev)
+{
+	struct server_config *c = &s->pol->cfg;
+	struct fwd_permit kp[AK_MAX_PERMITS], cp[SC_MAX_PERMITS];
+	char host[256], orig[256], why[400], label[600];
+	uint32_t port, oport;
+	struct rd r;
+
+	rd_init(&r, ev->u.open_request.extra, ev->u.open_request.extra_len);
+	if (rd_cstring(&r, host, sizeof(host)) != 0 || rd_u32(&r, &port) != 0 ||
+	    rd_cstring(&r, orig, sizeof(orig)) != 0 || rd_u32(&r, &oport) != 0 ||
+	    port == 0 || port > 65535) {
+		ev->u.open_request.message = "malformed direct-tcpip";
+		return;
+	}
+	if (!forwarding_allowed(s, false, why, sizeof(why))) {
+		refuse(s, "connection to %s port %u: %s", host, port, why);
+		ev->u.open_request.message = "forwarding not permitted";
+		return;
+	}
+	sc_permits(c->permit_open, c->npermit_open, cp);
+	if (!fwd_permit_open_ok(cp, c->npermit_open, host, (int)port)) {
+		refuse(s, "connection to %s port %u: not allowed by PermitOpen",
+		    host, port);
+		ev->u.open_request.message = "not permitted by PermitOpen";
+		return;
+	}
+	ak_permits(s->ak.open, s->ak.nopen, kp);
+	if (!fwd_permit_open_ok(kp, s->ak.nopen ? s->ak.nopen : -1, host,
+	    (int)port)) {
+		refuse(s, "connection to %s port %u: not allowed by permitopen "
+		    "in %.200s line %d", host, port, s->ak.file, s->ak.line);
+		ev->u.open_request.message = "not permitted by permitopen";
+		return;
+	}
+	snprintf(label, sizeof(label), "direct-tcpip for %s from %s to %s "
+	    "port %u", ssh_auth_user(sess_ssh(s)), s->ip, host, port);
+	if (pump_connect(&s->pumps, s->loop, ev->chan, host, port,
+	    label) != 0) {
+		ev->u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
+		ev->u.open_request.message = "out of memory";
+		return;
+	}
+	ev->u.open_request.defer = true;
+}
+
+static void
+open_request(struct session *s, struct ssh_event *ev)
+{
+	const char *type = ev->u.open_request.type;
+
+	if (strcmp(type, "direct-tcpip") == 0) {
+		direct_tcpip(s, ev);
+		return;
+	}
+	if (strcmp(type, "session") == 0 &&
+	    s->session_chan == SESSION_CHAN_NONE) {
+		s->session_chan = ev->chan;
+		ev->u.open_request.accept = true;
+		return;
+	}
+	ev->u.open_request.reason = SSH_OPEN_UNKNOWN_CHANNEL_TYPE;
+	ev->u.open_request.message = "ferryd serves tunnels only";
+	log_info("refused a %s channel from %s: ferryd serves tunnels only",
+	    type, s->ip);
+}
+
+static void
+show_listing(struct session *s, bool command)
+{
+	char line[200];
+	int i;
+
+	s->shell = true;
+	snprintf(line, sizeof(line), "ferryd: this server only forwards "
+	    "ports%s. Your forwards:", command ? " and runs no commands" : "");
+	to_shell(s, line);
+	if (s->nnotes == 0)
+		to_shell(s, "  (none yet)");
+	for (i = 0; i < s->nnotes; i++)
+		to_shell(s, s->notes[i]);
+	to_shell(s, "Press Ctrl-C or close the session to end them.");
+}
+
+static void
+session_request(struct session *s, struct ssh_event *ev)
+{
+	const char *name = ev->u.request.name;
+
+	if (ev->chan != s->session_chan)
+		return;
+	if (strcmp(name, "pty-req") == 0 || strcmp(name, "env") == 0)
+		ev->u.request.success = strcmp(name, "pty-req") == 0;
+	else if (strcmp(name, "shell") == 0 || strcmp(name, "exec") == 0) {
+		ev->u.request.success = true;
+		show_listing(s, strcmp(name, "exec") == 0);
+	}
+}
+
+static void
+session_data(struct session *s, struct ssh_event *ev)
+{
+	ssh_chan_consumed(sess_ssh(s), ev->chan, ev->u.data.len);
+	/* Ctrl-C on a terminal ends the session and its forwards */
+	if (memchr(ev->u.data.p, 0x03, ev->u.data.len) != NULL) {
+		log_info("%s from %s ended the session", ssh_auth_user(
+		    sess_ssh(s)), s->ip);
+		ssh_disconnect(sess_ssh(s), 11, "session ended");
+		net_conn_close(s->nc, "session ended by the client");
+	}
+}
+
+static void
+session_chan_event(struct session *s, struct ssh_event *ev)
+{
+	switch (ev->type) {
+	case SSH_EV_CHAN_DATA:
+		session_data(s, ev);
+		break;
+	case SSH_EV_CHAN_EOF:
+		ssh_chan_close(sess_ssh(s), ev->chan);
+		net_conn_kick(s->nc);
+		break;
+	case SSH_EV_CHAN_CLOSED:
+		/* the session was the client's way of holding the forwards */
+		s->session_chan = SESSION_CHAN_NONE;
+		s->shell = false;
+		if (!s->closing) {
+			ssh_disconnect(sess_ssh(s), 11, "session closed");
+			net_conn_close(s->nc, "session closed by the client");
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+on_event(void *ud, struct ssh_event *ev)
+{
+	struct session *s = ud;
+
+	if (ev->type >= SSH_EV_CHAN_CONFIRM && ev->type <= SSH_EV_CHAN_WINDOW &&
+	    ev->type != SSH_EV_CHAN_OPEN_REQUEST) {
+		if (ev->chan == s->session_chan)
+			session_chan_event(s, ev);
+		else if (ev->chan_ud != NULL)
+			pump_event(ev->chan_ud, ev);
+		return;
+	}
+	switch (ev->type) {
+	case SSH_EV_AUTH_REQUEST:
+		auth_request(s, ev);
+		break;
+	case SSH_EV_AUTH_SUCCESS:
+		s->authenticated = true;
+		s->list->unauthenticated--;
+		s->ak = s->ak_pending;
+		uv_timer_stop(&s->grace);
+		break;
+	case SSH_EV_GLOBAL_REQUEST:
+		if (strcmp(ev->u.request.name, "tcpip-forward") == 0)
+			tcpip_forward(s, ev);
+		else if (strcmp(ev->u.request.name,
+		    "cancel-tcpip-forward") == 0)
+			cancel_forward(s, ev);
+		break;
+	case SSH_EV_CHAN_OPEN_REQUEST:
+		open_request(s, ev);
+		break;
+	case SSH_EV_CHAN_REQUEST:
+		session_request(s, ev);
+		break;
+	case SSH_EV_KEX_DONE:
+		pump_resume_all(&s->pumps);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+on_connected(void *ud)
+{
+	(void)ud;
+}
+
+static void
+on_input_done(void *ud)
+{
+	struct session *s = ud;
+
+	s->alive_missed = 0;
+	pump_flush_dirty(&s->pumps);
+}
+
+static void
+on_drained(void *ud)
+{
+	struct session *s = ud;
+
+	pump_resume_all(&s->pumps);
+}
+
+static void
+on_closed(void *ud, const char *why)
+{
+	struct session *s = ud;
+	int i;
+
+	s->closing = true;
+	s->nc_closed = true;
+	pump_abort_all(&s->pumps);
+	for (i = 0; i < s->nrfwd; i++)
+		fwd_listener_stop(s->rfwd[i].fl);
+	s->nrfwd = 0;
+	log_info("Connection from %s port %d closed: %s", s->ip, s->port,
+	    why[0] ? why : "closed");
+	if (!uv_is_closing((uv_handle_t *)&s->grace))
+		uv_close((uv_handle_t *)&s->grace, timer_closed);
+	if (!uv_is_closing((uv_handle_t *)&s->alive))
+		uv_close((uv_handle_t *)&s->alive, timer_closed);
+}
+
+static void
+grace_expired(uv_timer_t *t)
+{
+	struct session *s = t->data;
+	char msg[160];
+
+	if (s->authenticated)
+		return;
+	snprintf(msg, sizeof(msg), "Timeout before authentication for %s "
+	    "port %d", s->ip, s->port);
+	log_info("%s", msg);
+	ssh_disconnect(sess_ssh(s), 2, "Timeout before authentication");
+	net_conn_close(s->nc, msg);
+}
+
+/* ClientAliveInterval: a keepalive for each quiet interval; too many
+ * unanswered ones end the connection, as sshd does. */
+static void
+alive_tick(uv_timer_t *t)
+{
+	struct session *s = t->data;
+
+	if (++s->alive_missed > s->pol->cfg.client_alive_count_max) {
+		log_info("Timeout, client %s port %d not responding", s->ip,
+		    s->port);
+		ssh_disconnect(sess_ssh(s), 2, "Timeout, client not "
+		    "responding");
+		net_conn_close(s->nc, "client not responding");
+		return;
+	}
+	if (ssh_authenticated(sess_ssh(s)) &&
+	    ssh_global_request(sess_ssh(s), "keepalive@openssh.com", true,
+	    NULL, 0, NULL) == 0)
+		net_conn_kick(s->nc);
+}
+
+int
+session_accept(uv_loop_t *loop, uv_stream_t *server,
+    struct server_policy *pol, struct session_list *list)
+{
+	static const struct net_conn_ops ops = {
+		.event = on_event,
+		.connected = on_connected,
+		.input_done = on_input_done,
+		.drained = on_drained,
+		.closed = on_closed,
+	};
+	struct ssh_config cfg;
+	struct session *s;
+	int every;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return -1;
+	s->loop = loop;
+	s->list = list;
+	s->pol = pol;
+	s->session_chan = SESSION_CHAN_NONE;
+	server_policy_ref(pol);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.role = SSH_ROLE_SERVER;
+	cfg.hostkeys = pol->hostkeys;
+	cfg.nhostkeys = (size_t)pol->nhostkeys;
+	cfg.max_auth_tries = (unsigned)pol->cfg.max_auth_tries;
+	uv_timer_init(loop, &s->grace);
+	uv_timer_init(loop, &s->alive);
+	s->grace.data = s->alive.data = s;
+	s->timers_open = 2;
+	s->next = list->head;
+	if (list->head != NULL)
+		list->head->prev = s;
+	list->head = s;
+	list->count++;
+	list->unauthenticated++;
+	if ((s->nc = net_conn_accept(loop, server, &cfg, &ops, s)) == NULL) {
+		s->nc_closed = true;
+		uv_close((uv_handle_t *)&s->grace, timer_closed);
+		uv_close((uv_handle_t *)&s->alive, timer_closed);
+		return -1;
+	}
+	s->pumps.nc = s->nc;
+	snprintf(s->ip, sizeof(s->ip), "%s", net_conn_peer_ip(s->nc));
+	s->port = net_conn_peer_port(s->nc);
+	log_verbose("Connection from %s port %d", s->ip, s->port);
+	if (pol->cfg.login_grace_time > 0)
+		uv_timer_start(&s->grace, grace_expired,
+		    (uint64_t)pol->cfg.login_grace_time * 1000, 0);
+	if ((every = pol->cfg.client_alive_interval) > 0)
+		uv_timer_start(&s->alive, alive_tick, (uint64_t)every * 1000,
+		    (uint64_t)every * 1000);
+	return 0;
+}
+
+void
+session_close_all(struct session_list *list, const char *why)
+{
+	struct session *s;
+
+	for (s = list->head; s != NULL; s = s->next) {
+		if (s->closing || s->nc == NULL)
+			continue;
+		s->closing = true;
+		ssh_disconnect(sess_ssh(s), 11, why);
+		net_conn_close(s->nc, why);
+	}
+}
