@@ -1,15 +1,18 @@
 #!/usr/bin/python3
-"""ferry's loopback demo: a private OpenSSH server, a small web service
-behind it, and `ferry -L` carrying a request and a 16 MiB download through
-the tunnel. Everything listens on 127.0.0.1 with kernel-chosen ports and is
-stopped at the end."""
+"""ferry's loopback demo, the story ferry started from: expose a local web
+service on a server's port with a remote tunnel, and see where the server
+binds it and why.
+
+It starts ferryd (a host key is generated on first start), a small web
+service, and `ferry -R` from the "laptop" side; then fetches a page and a
+16 MiB file through the server's port, checked by SHA-256. Everything is on
+127.0.0.1 with kernel-chosen ports and is stopped at the end."""
 import getpass
 import hashlib
 import http.server
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,7 +20,9 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FERRY = os.environ.get("FERRY_BIN", os.path.join(ROOT, "build", "ferry"))
+BUILD = os.environ.get("FERRY_BUILD", os.path.join(ROOT, "build"))
+FERRY = os.path.join(BUILD, "ferry")
+FERRYD = os.path.join(BUILD, "ferryd")
 PAYLOAD = os.urandom(16 * 1024 * 1024)
 
 
@@ -28,7 +33,7 @@ def say(msg):
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         body = PAYLOAD if self.path == "/blob" else \
-            b"hello from the service behind the tunnel\n"
+            b"hello from the laptop's web service\n"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -38,102 +43,121 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def sshd_inetd(tmp, cfg, stop):
-    """Accepts on 127.0.0.1:0 and runs `sshd -i` per connection."""
-    lsock = socket.socket()
-    lsock.bind(("127.0.0.1", 0))
-    lsock.listen(8)
-    lsock.settimeout(0.2)
-    log = open(os.path.join(tmp, "sshd.log"), "ab")
+class Proc:
+    """A child whose stderr is collected by a thread, with bounded waits."""
 
-    def loop():
-        while not stop.is_set():
+    def __init__(self, argv):
+        self.p = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+        self.lines = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.p.stderr:
+            with self.cond:
+                self.lines.append(line.rstrip())
+                self.cond.notify_all()
+
+    def wait_for(self, regex, timeout=20):
+        rx = re.compile(regex)
+        end = time.time() + timeout
+        with self.cond:
+            while time.time() < end:
+                for line in self.lines:
+                    m = rx.search(line)
+                    if m:
+                        return m
+                self.cond.wait(0.2)
+        sys.exit("demo: timed out waiting for %r; output so far:\n%s"
+                 % (regex, "\n".join(self.lines)))
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
             try:
-                conn, _ = lsock.accept()
-            except socket.timeout:
-                continue
-            subprocess.Popen(["/usr/sbin/sshd", "-i", "-e", "-f", cfg],
-                             stdin=conn, stdout=conn, stderr=log)
-            conn.close()
-        lsock.close()
-    threading.Thread(target=loop, daemon=True).start()
-    return lsock.getsockname()[1]
+                self.p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+
+
+def fetch(port, path):
+    out = subprocess.run(["curl", "-s", "--max-time", "60",
+                          "http://127.0.0.1:%d%s" % (port, path)],
+                         capture_output=True, timeout=90)
+    return out.stdout
 
 
 def main():
-    if not os.path.exists(FERRY):
-        sys.exit("demo: %s is missing: build first (scripts/build.sh)" % FERRY)
+    for b in (FERRY, FERRYD):
+        if not os.path.exists(b):
+            sys.exit("demo: %s is missing: build first (scripts/build.sh)" % b)
     tmp = tempfile.mkdtemp(prefix="ferry-demo-")
-    stop = threading.Event()
-    ferry = None
+    procs = []
     try:
-        for name in ("host_key", "user_key"):
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "",
-                            "-f", os.path.join(tmp, name)], check=True)
-        shutil.copy(os.path.join(tmp, "user_key.pub"),
-                    os.path.join(tmp, "authorized_keys"))
-        cfg = os.path.join(tmp, "sshd_config")
+        user = getpass.getuser()
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                        "laptop", "-f", os.path.join(tmp, "laptop_key")],
+                       check=True)
+        keys = os.path.join(tmp, "authorized_keys")
+        shutil.copy(os.path.join(tmp, "laptop_key.pub"), keys)
+        cfg = os.path.join(tmp, "ferryd_config")
         with open(cfg, "w") as f:
-            f.write("HostKey %s/host_key\nAuthorizedKeysFile %s/authorized_keys\n"
-                    "PidFile none\nUsePAM no\nStrictModes no\n"
-                    "PermitRootLogin prohibit-password\nAllowTcpForwarding yes\n"
-                    "LogLevel VERBOSE\n" % (tmp, tmp))
-        os.makedirs("/run/sshd", exist_ok=True)
-        ssh_port = sshd_inetd(tmp, cfg, stop)
-        say("OpenSSH sshd (inetd mode) listening on 127.0.0.1:%d" % ssh_port)
+            f.write("ListenAddress 127.0.0.1\nPort 0\n"
+                    "AuthorizedKeysFile %s\nStateDirectory %s/state\n"
+                    "GatewayPorts no\nLogLevel INFO\n" % (keys, tmp))
+        say("server side: ferryd with GatewayPorts no (sshd's default)")
+        ferryd = Proc([FERRYD, "-D", "-e", "-f", cfg])
+        procs.append(ferryd)
+        m = ferryd.wait_for(r"Server listening on 127\.0\.0\.1 port (\d+)")
+        ssh_port = int(m.group(1))
+        fp = ferryd.wait_for(r"generated host key .*: (ssh-ed25519 \S+)")
+        say("ferryd listens on 127.0.0.1:%d, new host key %s"
+            % (ssh_port, fp.group(1)))
 
         web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=web.serve_forever, daemon=True).start()
         web_port = web.server_address[1]
-        say("web service on 127.0.0.1:%d, the tunnel's target"
-            % web_port)
+        say("laptop side: a web service on 127.0.0.1:%d" % web_port)
 
-        with open(os.path.join(tmp, "known_hosts"), "w") as f:
-            f.write("[127.0.0.1]:%d %s" % (ssh_port, open(
-                os.path.join(tmp, "host_key.pub")).read()))
-        cmd = [FERRY, "-N", "-i", os.path.join(tmp, "user_key"),
-               "-o", "UserKnownHostsFile=" + os.path.join(tmp, "known_hosts"),
+        kh = os.path.join(tmp, "known_hosts")
+        hostkey = subprocess.run(["ssh-keygen", "-y", "-f", os.path.join(
+            tmp, "state", "ssh_host_ed25519_key")], capture_output=True,
+            text=True, check=True).stdout.strip()
+        with open(kh, "w") as f:
+            f.write("[127.0.0.1]:%d %s\n" % (ssh_port, hostkey))
+        # The seed's question: ask for every address on the server.
+        cmd = [FERRY, "-N", "-i", os.path.join(tmp, "laptop_key"),
+               "-o", "UserKnownHostsFile=" + kh,
                "-o", "StrictHostKeyChecking=yes", "-o", "ExitOnForwardFailure=yes",
-               "-p", str(ssh_port), "-l", getpass.getuser(),
-               "-L", "0:127.0.0.1:%d" % web_port, "127.0.0.1"]
+               "-p", str(ssh_port), "-l", user,
+               "-R", "0.0.0.0:0:127.0.0.1:%d" % web_port, "127.0.0.1"]
         say("running: " + " ".join(cmd))
-        ferry = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + 20
-        port = None
-        while time.time() < deadline:
-            line = ferry.stderr.readline()
-            if not line:
-                break
-            print("ferry: " + line.rstrip())
-            m = re.match(r"Allocated port (\d+) for local forward", line)
-            if m:
-                port = int(m.group(1))
-                break
-        if port is None:
-            sys.exit("demo: ferry did not open the forward (exit %s)"
-                     % ferry.poll())
-        say("tunnel up: 127.0.0.1:%d -> ssh -> 127.0.0.1:%d" % (port, web_port))
+        ferry = Proc(cmd)
+        procs.append(ferry)
+        m = ferry.wait_for(r"Allocated port (\d+) for remote forward")
+        port = int(m.group(1))
+        why = ferryd.wait_for(r"Forwarding (.*)")
+        say("ferry: " + m.group(0))
+        say("ferryd says: " + why.group(0))
+        say("(the client asked for 0.0.0.0, but GatewayPorts no keeps it on "
+            "loopback; GatewayPorts clientspecified would honour it)")
 
-        out = subprocess.run(["curl", "-s", "http://127.0.0.1:%d/" % port],
-                             capture_output=True, text=True, timeout=20)
-        say("GET / through the tunnel: " + out.stdout.strip())
+        page = fetch(port, "/").decode(errors="replace").strip()
+        say("GET http://127.0.0.1:%d/ on the server: %s" % (port, page))
         t = time.time()
-        blob = subprocess.run(["curl", "-s", "http://127.0.0.1:%d/blob" % port],
-                              capture_output=True, timeout=60).stdout
+        blob = fetch(port, "/blob")
         dt = time.time() - t
         want = hashlib.sha256(PAYLOAD).hexdigest()
         got = hashlib.sha256(blob).hexdigest()
-        say("GET /blob: %d bytes in %.2fs, sha256 %s (%s)" % (
+        say("GET /blob: %d bytes in %.2fs, sha256 %s... (%s)" % (
             len(blob), dt, got[:16], "matches" if got == want else "MISMATCH"))
-        if got != want or "hello" not in out.stdout:
+        if got != want or "hello" not in page:
             sys.exit(1)
-        say("done: the service was reached through ferry's tunnel")
+        say("done: the laptop's service was served on the server's port "
+            "through ferry's tunnel")
     finally:
-        if ferry is not None:
-            ferry.terminate()
-            ferry.wait(timeout=10)
-        stop.set()
-        time.sleep(0.3)
+        for p in reversed(procs):
+            p.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
