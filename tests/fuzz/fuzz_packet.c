@@ -6,13 +6,15 @@
  *   1. after "SSH-2.0-OpenSSH_9.2\r\n", in one ssh_feed;
  *   2. the same, split in two at a position taken from the first byte, the
  *      second part through ssh_in_reserve/ssh_in_commit;
- *   3. without a banner, so the input's own lines are the version. */
+ *   3. without a banner, so the input's own lines are the version;
+ *   4. to a server engine after a client's banner. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "keys/key.h"
 #include "ssh/ssh.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -79,19 +81,33 @@ feed_reserve(struct ssh_conn *c, const uint8_t *p, size_t n)
 	return 0;
 }
 
+static struct key *hostkey;
+
+/* role SERVER fuzzes what a client may send: KEXINIT, KEX_ECDH_INIT, the
+ * pre-auth message filter and the userauth request parser. */
 static struct ssh_conn *
-new_conn(void)
+new_conn_role(enum ssh_role role)
 {
 	struct ssh_config cfg;
 	struct ssh_conn *c;
 
+	if (hostkey == NULL && key_generate(KEY_ED25519, &hostkey) != 0)
+		abort();
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.role = SSH_ROLE_CLIENT;
+	cfg.role = role;
 	cfg.event = on_event;
+	cfg.hostkeys = &hostkey;
+	cfg.nhostkeys = 1;
 	if ((c = ssh_conn_new(&cfg)) == NULL)
 		abort();
 	drain(c);	/* our version line and KEXINIT */
 	return c;
+}
+
+static struct ssh_conn *
+new_conn(void)
+{
+	return new_conn_role(SSH_ROLE_CLIENT);
 }
 
 int
@@ -118,5 +134,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		feed(c, data, size);
 		ssh_conn_free(c);
 	}
+
+	c = new_conn_role(SSH_ROLE_SERVER);
+	if (feed(c, (const uint8_t *)banner, strlen(banner)) == 0 &&
+	    size > 0)
+		feed(c, data, size);
+	ssh_conn_free(c);
 	return 0;
 }
