@@ -1,21 +1,34 @@
 #!/usr/bin/python3
-"""ferry vs OpenSSH ssh: local forwarding (-L) side by side against ONE sshd.
+"""ferry vs OpenSSH ssh: local (-L) and remote (-R) forwarding side by side against ONE sshd.
 
-    /usr/bin/python3 bench/bench.py [--quick] [--only-ssh] [--json PATH]
+    /usr/bin/python3 bench/bench.py [--quick] [--mode local|remote|both]
+                                    [--only-ssh] [--json PATH]
 
-Measures, for each client (ferry and ssh, interleaved in the same run):
-  - bulk throughput (MB/s, best of N) through -L for aes128-gcm@openssh.com and
-    chacha20-poly1305@openssh.com, client->server ("up", into a sink) and
-    server->client ("down", from a source);
+Measures, for each client (ferry and ssh, interleaved in the same run), once
+through -L ("local" mode) and once through -R ("remote" mode), both against the
+same sshd in the same run (--mode picks one or both; default both):
+  - bulk throughput (MB/s, best of N) for aes128-gcm@openssh.com and
+    chacha20-poly1305@openssh.com in both directions. "up" = the benchmark
+    sends into the tunnel and the data ends in a sink, "down" = the benchmark
+    reads what a source sends through the tunnel. With -L the benchmark
+    connects to the client's listener and sshd connects out to the sink/source
+    (up = SSH client->server); with -R the benchmark connects to the port sshd
+    listens on (`-R 127.0.0.1:0:...`, the port sshd allocates) and the client
+    connects out to the sink/source (up = SSH server->client);
   - connection rate: sequential connect + 1-byte echo + close (conn/s), with
-    p50/p99 latency;
+    p50/p99 latency (with -R: connect to sshd's port, the client connects out
+    to an echo server);
   - RSS (VmRSS) of the client process idle with the tunnel up, with 200 open
     connections through it, and its peak (VmHWM) after the bulk runs.
+Readiness: ferry -L prints "Allocated port N for local forward to H:P"; for -R
+both ferry and ssh print "Allocated port N for remote forward to H:P" on stderr
+(bounded wait), after which the port is checked to be in LISTEN state.
 Also measured: raw loopback throughput of the same Python source/sink with no
 tunnel, i.e. the ceiling of this harness (if a tunnel gets near it, the numbers
 measure Python, not the tunnel).
 
-Ratios are ferry/ssh; the last column says which direction is better.
+Rows are labelled "-L ..." and "-R ..."; ratios are ferry/ssh; the last column
+says which direction is better.
 Everything is on 127.0.0.1 with kernel-chosen ports, and bounded (per-operation
 timeouts, plus a global alarm). The sshd is OpenSSH in inetd mode (the harness
 in tests/integration/ferrylab.py).
@@ -25,6 +38,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -42,6 +56,12 @@ from ferrylab import MiB, Deadline  # noqa: E402
 
 CIPHERS = ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com']
 CONN_CIPHER = 'aes128-gcm@openssh.com'
+MODES = {'local': '-L', 'remote': '-R'}
+
+# ferry and OpenSSH ssh (LogLevel INFO, the default) both print this on stderr
+# once the server accepted a port-0 remote forward
+ALLOCATED_REMOTE_RE = re.compile(
+    r'^Allocated port (\d+) for remote forward to (\S+?):(\d+)\s*$', re.M)
 
 
 class BenchTimeout(Exception):
@@ -50,6 +70,49 @@ class BenchTimeout(Exception):
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ -R tunnels
+
+def start_remote_tunnel(kind, sshd, targets, *, identity, known_hosts, env, cipher=None,
+                        label=None, timeout=fl.READY_TIMEOUT):
+    """Start `kind` with one `-R 127.0.0.1:0:HOST:PORT` per target; return a
+    ferrylab.Tunnel whose ports are the ones sshd allocated (in target order),
+    once each was announced on stderr and is in LISTEN state."""
+    targets = [(fl._norm_host(h), int(p)) for h, p in targets]
+    extra = []
+    for h, p in targets:
+        extra += ['-R', f'{fl.LOCALHOST}:0:{fl.fmt_host(h)}:{p}']
+    argv = fl.client_argv(kind, sshd, forwards=(), identity=identity,
+                          known_hosts=known_hosts, cipher=cipher, extra=extra)
+    cp = fl.ClientProc(kind, argv, env, label)
+    try:
+        ms = cp.wait_for(ALLOCATED_REMOTE_RE, count=len(targets), timeout=timeout)
+        if ms is None:
+            raise fl.TunnelError(
+                f'{kind} did not report {len(targets)} "Allocated port ... for remote '
+                f'forward" line(s) within {timeout:g}s (alive: {cp.alive()}).\n'
+                f'argv: {" ".join(cp.argv)}\nstderr:\n{cp.stderr()}\n'
+                f'sshd log tail:\n{fl.tail(sshd.log_text())}')
+        ports = [None] * len(targets)
+        for m in ms:
+            key = (fl._norm_host(m.group(2)), int(m.group(3)))
+            free = [i for i, t in enumerate(targets) if t == key and ports[i] is None]
+            if not free:
+                raise fl.TunnelError(f'{kind} announced a remote forward to {key} that '
+                                     f'was not asked for ({targets}):\n{cp.stderr()}')
+            ports[free[0]] = int(m.group(1))
+        d = Deadline(5, 'remote listener')
+        for p in ports:
+            while not fl.listening_inodes(p):        # bounded poll (5 s in all)
+                if d.expired():
+                    raise fl.TunnelError(f'{kind} announced remote port {p} but nothing '
+                                         f'listens there:\n{cp.stderr()}')
+                time.sleep(0.01)
+    except BaseException:
+        cp.stop()
+        raise
+    return fl.Tunnel(cp, ports, targets, sshd)
 
 
 # ------------------------------------------------------------------ measurements
@@ -134,20 +197,31 @@ def pct(xs, p):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    ap.add_argument('--quick', action='store_true', help='small sizes (~1 minute): CI smoke run')
+    ap.add_argument('--quick', action='store_true',
+                    help='small sizes (about a minute for --mode both): CI smoke run')
+    ap.add_argument('--mode', choices=['local', 'remote', 'both'], default='both',
+                    help='forwarding to measure: local (-L), remote (-R) or both (default)')
     ap.add_argument('--only-ssh', action='store_true', help='run OpenSSH ssh only (no ferry)')
     ap.add_argument('--json', metavar='PATH', help='also write results as JSON here')
     ap.add_argument('--size-mib', type=int, help='bulk size per transfer (default 512, quick 128)')
     ap.add_argument('--repeat', type=int, help='bulk transfers per point, best kept (default 3, quick 2)')
-    ap.add_argument('--conns', type=int, help='sequential connections (default 2000, quick 1000)')
+    ap.add_argument('--conns', type=int,
+                    help='sequential connections per client and mode (default 2000, quick 1000), '
+                         'within a time cap (--conn-seconds)')
+    ap.add_argument('--conn-seconds', type=float,
+                    help='time cap of the connection-rate phase per mode, shared equally by '
+                         'the rounds of each client (default 240, quick 12)')
     ap.add_argument('--open-conns', type=int, default=200, help='open connections for RSS (200)')
     ap.add_argument('--keep', action='store_true', help='keep the work directory')
     args = ap.parse_args()
 
+    modes = ['local', 'remote'] if args.mode == 'both' else [args.mode]
     size = (args.size_mib or (128 if args.quick else 512)) * MiB
     repeat = args.repeat or (2 if args.quick else 3)
     nconn = args.conns or (1000 if args.quick else 2000)
-    budget = 240 if args.quick else 1500
+    conn_seconds = args.conn_seconds or (12 if args.quick else 240)
+    mode_budget = 240 if args.quick else 1500          # seconds per mode
+    budget = mode_budget * len(modes)
     kinds = ['ssh'] if args.only_ssh else ['ssh', 'ferry']
     if not args.only_ssh:
         try:
@@ -164,50 +238,39 @@ def main():
     work = Path(tempfile.mkdtemp(prefix='ferry-bench-'))
     servers, tunnels = [], []
     sshd = None
-    results = {'meta': {}, 'raw': {}, 'rows': []}
-    vals = {}   # (metric) -> {kind: value}
+    results = {'meta': {}, 'raw': {}, 'rows': [], 'conn_samples': {}}
+    vals = {}   # (mode, metric...) -> {kind: value}
+    lifetime = budget + 120     # sshd and target accept loops outlive the run
+    # connections each echo server (one per mode) accepts: warm-up, the
+    # sequential rounds and the open ones, per client, with slack
+    echo_conns = len(kinds) * (nconn + args.open_conns + 100) + 1000
 
-    def put(metric, kind, v):
-        vals.setdefault(metric, {})[kind] = v
+    def put(key, kind, v):
+        vals.setdefault(key, {})[kind] = v
 
-    def tunnel(kind, targets, cipher):
-        t = fl.start_tunnel(kind, sshd, targets, identity=keys.user['ed25519'],
-                            known_hosts=kh, env=env, cipher=cipher,
-                            config_dir=work, label=f'{kind}-{cipher}')
+    def tunnel(mode, kind, targets, cipher):
+        label = f'{kind}{MODES[mode]}-{cipher}'
+        if mode == 'local':
+            t = fl.start_tunnel(kind, sshd, targets, identity=keys.user['ed25519'],
+                                known_hosts=kh, env=env, cipher=cipher,
+                                config_dir=work, label=label)
+        else:
+            t = start_remote_tunnel(kind, sshd, targets, identity=keys.user['ed25519'],
+                                    known_hosts=kh, env=env, cipher=cipher, label=label)
         tunnels.append(t)
         return t
 
-    try:
-        keys = fl.KeySet(work / 'keys', host=['ed25519'], user=['ed25519'])
-        sshd = fl.Sshd(work / 'sshd', keys, log_level='ERROR', authorized=['ed25519'],
-                       max_conns=64)
-        kh = sshd.write_known_hosts(work / 'known_hosts')
-        env = fl.client_env(work)
-        sink = fl.SinkServer(hash=False)
-        source = fl.SourceServer(size)
-        echo = fl.EchoServer()
-        servers += [sink, source, echo]
-        ssh_version = subprocess.run([fl.SSH, '-V'], capture_output=True, text=True,
-                                     timeout=10).stderr.strip()
-        results['meta'] = {
-            'quick': args.quick, 'size_bytes': size, 'repeat': repeat, 'conns': nconn,
-            'open_conns': args.open_conns, 'clients': kinds, 'cpus': os.cpu_count(),
-            'kernel': platform.release(), 'ssh': ssh_version,
-            'ferry': None if args.only_ssh else str(fl.ferry_bin()),
-            'time': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
-        }
-        log(f'bench: {", ".join(kinds)}; bulk {size // MiB} MiB x{repeat}, '
-            f'{nconn} sequential conns, {args.open_conns} open conns; {os.cpu_count()} CPUs')
+    def bench_mode(mode):
+        """All measurements through one kind of forward. Ports: with -L the
+        client's listeners, with -R the ports sshd allocated; either way the
+        benchmark connects there and the far end reaches sink/source/echo."""
+        flag = MODES[mode]
+        echo = fl.EchoServer(max_conns=echo_conns, lifetime=lifetime)
+        servers.append(echo)
 
-        # 1. the ceiling: same Python source/sink, no tunnel
-        up = max(timed_upload(sink.port, sink, size) for _ in range(repeat))
-        down = max(timed_download(source.port, size) for _ in range(repeat))
-        results['raw'] = {'up_MBps': up, 'down_MBps': down}
-        log(f'bench: raw loopback (no tunnel): up {up:.0f} MB/s, down {down:.0f} MB/s')
-
-        # 2. bulk throughput, kinds interleaved per repetition
+        # bulk throughput, kinds interleaved per repetition
         for cipher in CIPHERS:
-            ts = {k: tunnel(k, [sink.addr, source.addr], cipher) for k in kinds}
+            ts = {k: tunnel(mode, k, [sink.addr, source.addr], cipher) for k in kinds}
             short = cipher.replace('@openssh.com', '')
             for direction in ('up', 'down'):
                 best = {k: 0.0 for k in kinds}
@@ -219,44 +282,84 @@ def main():
                             v = timed_download(ts[k].ports[1], size)
                         best[k] = max(best[k], v)
                 for k in kinds:
-                    put(('throughput', short, direction), k, best[k])
-                log(f'bench: {short} {direction}: ' +
+                    put((mode, 'throughput', short, direction), k, best[k])
+                log(f'bench: {flag} {short} {direction}: ' +
                     ', '.join(f'{k} {best[k]:.0f} MB/s' for k in kinds))
             for k in kinds:
-                put(('hwm', short), k, ts[k].hwm_kib())
+                put((mode, 'hwm', short), k, ts[k].hwm_kib())
                 ts[k].close()
 
-        # 3. connection rate and latency
-        ts = {k: tunnel(k, [echo.addr], CONN_CIPHER) for k in kinds}
+        # connection rate and latency
+        ts = {k: tunnel(mode, k, [echo.addr], CONN_CIPHER) for k in kinds}
         for k in kinds:                                   # warm up
             conn_round(ts[k].port, 20, Deadline(30, 'warmup'))
         rounds = 2
         rate = {k: 0.0 for k in kinds}
         lats = {k: [] for k in kinds}
-        d = Deadline(budget / 3, 'connection rate')
+        # each (round, client) gets an equal slice of the time cap, so a slow
+        # forward yields fewer samples but never starves the other client
+        per_call = conn_seconds / (rounds * len(kinds))
         for _ in range(rounds):
             for k in kinds:
-                r, lat = conn_round(ts[k].port, max(1, nconn // rounds), d)
+                r, lat = conn_round(ts[k].port, max(1, nconn // rounds),
+                                    Deadline(per_call, f'{flag} connection rate'))
                 rate[k] = max(rate[k], r)
                 lats[k] += lat
+        results['conn_samples'][mode] = {k: len(lats[k]) for k in kinds}
         for k in kinds:
-            put(('conn_rate',), k, rate[k])
-            put(('lat_p50',), k, pct(lats[k], 50) * 1e3)
-            put(('lat_p99',), k, pct(lats[k], 99) * 1e3)
+            put((mode, 'conn_rate'), k, rate[k])
+            put((mode, 'lat_p50'), k, pct(lats[k], 50) * 1e3)
+            put((mode, 'lat_p99'), k, pct(lats[k], 99) * 1e3)
             ts[k].close()
-        log('bench: conn/s: ' + ', '.join(f'{k} {rate[k]:.0f}' for k in kinds))
+        log(f'bench: {flag} conn/s: ' +
+            ', '.join(f'{k} {rate[k]:.0f} ({len(lats[k])} conns)' for k in kinds))
 
-        # 4. memory: fresh tunnel, idle, then N open connections
+        # memory: fresh tunnel, idle, then N open connections
         for k in kinds:
-            t = tunnel(k, [echo.addr], CONN_CIPHER)
-            put(('rss_idle',), k, t.rss_kib())
+            t = tunnel(mode, k, [echo.addr], CONN_CIPHER)
+            put((mode, 'rss_idle'), k, t.rss_kib())
             socks = open_many(t.port, args.open_conns)
             try:
-                put(('rss_open',), k, t.rss_kib())
+                put((mode, 'rss_open'), k, t.rss_kib())
             finally:
                 for s in socks:
                     s.close()
             t.close()
+        log(f'bench: {flag} RSS idle/open (KiB): ' +
+            ', '.join(f'{k} {vals[(mode, "rss_idle")][k]}/{vals[(mode, "rss_open")][k]}'
+                      for k in kinds))
+
+    try:
+        keys = fl.KeySet(work / 'keys', host=['ed25519'], user=['ed25519'])
+        sshd = fl.Sshd(work / 'sshd', keys, log_level='ERROR', authorized=['ed25519'],
+                       max_conns=64, lifetime=lifetime)
+        kh = sshd.write_known_hosts(work / 'known_hosts')
+        env = fl.client_env(work)
+        sink = fl.SinkServer(hash=False, lifetime=lifetime)
+        source = fl.SourceServer(size, lifetime=lifetime)
+        servers += [sink, source]
+        ssh_version = subprocess.run([fl.SSH, '-V'], capture_output=True, text=True,
+                                     timeout=10).stderr.strip()
+        results['meta'] = {
+            'quick': args.quick, 'modes': modes, 'size_bytes': size, 'repeat': repeat,
+            'conns': nconn, 'conn_seconds': conn_seconds, 'open_conns': args.open_conns,
+            'clients': kinds,
+            'cpus': os.cpu_count(), 'kernel': platform.release(), 'ssh': ssh_version,
+            'ferry': None if args.only_ssh else str(fl.ferry_bin()),
+            'time': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
+        }
+        log(f'bench: {", ".join(kinds)}; {" and ".join(MODES[m] for m in modes)}; '
+            f'bulk {size // MiB} MiB x{repeat}, {nconn} sequential conns, '
+            f'{args.open_conns} open conns; {os.cpu_count()} CPUs')
+
+        # the ceiling: same Python source/sink, no tunnel
+        up = max(timed_upload(sink.port, sink, size) for _ in range(repeat))
+        down = max(timed_download(source.port, size) for _ in range(repeat))
+        results['raw'] = {'up_MBps': up, 'down_MBps': down}
+        log(f'bench: raw loopback (no tunnel): up {up:.0f} MB/s, down {down:.0f} MB/s')
+
+        for mode in modes:
+            bench_mode(mode)
         signal.alarm(0)
     except BenchTimeout as e:
         log(f'bench: {e}; partial results follow')
@@ -277,28 +380,30 @@ def main():
     # ------------------------------------------------------------ report
     rows = []
 
-    def row(label, unit, key, better, scale=1.0):
-        v = vals.get(key, {})
+    def row(mode, label, unit, key, better, scale=1.0):
+        v = vals.get((mode,) + key, {})
         s, f = v.get('ssh'), v.get('ferry')
         s = s * scale if s is not None else None
         f = f * scale if f is not None else None
         ratio = (f / s) if (s and f is not None) else None
-        rows.append({'metric': label, 'unit': unit, 'ssh': s, 'ferry': f,
-                     'ratio': ratio, 'better': better})
+        rows.append({'mode': mode, 'metric': f'{MODES[mode]} {label}', 'unit': unit,
+                     'ssh': s, 'ferry': f, 'ratio': ratio, 'better': better})
 
-    for cipher in CIPHERS:
-        short = cipher.replace('@openssh.com', '')
-        for direction in ('up', 'down'):
-            row(f'throughput {short} {direction}', 'MB/s', ('throughput', short, direction),
-                'higher')
-    row('connections/s (connect+1B echo+close)', 'conn/s', ('conn_rate',), 'higher')
-    row('connection latency p50', 'ms', ('lat_p50',), 'lower')
-    row('connection latency p99', 'ms', ('lat_p99',), 'lower')
-    row('RSS idle, tunnel up', 'MiB', ('rss_idle',), 'lower', 1 / 1024)
-    row(f'RSS with {args.open_conns} open conns', 'MiB', ('rss_open',), 'lower', 1 / 1024)
-    for cipher in CIPHERS:
-        short = cipher.replace('@openssh.com', '')
-        row(f'peak RSS after bulk {short}', 'MiB', ('hwm', short), 'lower', 1 / 1024)
+    for mode in modes:
+        for cipher in CIPHERS:
+            short = cipher.replace('@openssh.com', '')
+            for direction in ('up', 'down'):
+                row(mode, f'throughput {short} {direction}', 'MB/s',
+                    ('throughput', short, direction), 'higher')
+        row(mode, 'connections/s (connect+1B echo+close)', 'conn/s', ('conn_rate',), 'higher')
+        row(mode, 'connection latency p50', 'ms', ('lat_p50',), 'lower')
+        row(mode, 'connection latency p99', 'ms', ('lat_p99',), 'lower')
+        row(mode, 'RSS idle, tunnel up', 'MiB', ('rss_idle',), 'lower', 1 / 1024)
+        row(mode, f'RSS with {args.open_conns} open conns', 'MiB', ('rss_open',), 'lower',
+            1 / 1024)
+        for cipher in CIPHERS:
+            short = cipher.replace('@openssh.com', '')
+            row(mode, f'peak RSS after bulk {short}', 'MiB', ('hwm', short), 'lower', 1 / 1024)
     results['rows'] = rows
 
     def fmt(x):
@@ -307,15 +412,28 @@ def main():
         return f'{x:.0f}' if abs(x) >= 100 else f'{x:.2f}'
 
     raw = results.get('raw') or {}
-    print(f'\nferry vs OpenSSH (-L over one sshd, 127.0.0.1; {os.cpu_count()} CPUs; '
-          f'bulk {size // MiB} MiB best of {repeat}; {nconn} conns)')
+    print(f'\nferry vs OpenSSH ({" and ".join(MODES[m] for m in modes)} over one sshd, '
+          f'127.0.0.1; {os.cpu_count()} CPUs; bulk {size // MiB} MiB best of {repeat}; '
+          f'up to {nconn} conns in {conn_seconds:g}s per mode)')
+    capped = {m: n for m, n in results['conn_samples'].items()
+              if any(c < nconn for c in n.values())}
+    for m, n in capped.items():
+        print(f'{MODES[m]} connection rows: time cap reached, ' +
+              ', '.join(f'{k} {c} conns' for k, c in n.items()))
+    if 'remote' in modes:
+        print('-R: the benchmark connects to the port sshd allocated, the client connects '
+              'out; up = into the sink (SSH server->client), down = from the source')
     if raw:
         print(f'harness ceiling, raw loopback without tunnel: up {raw["up_MBps"]:.0f} MB/s, '
               f'down {raw["down_MBps"]:.0f} MB/s')
     w = max(len(r['metric']) for r in rows)
     print(f'{"metric":<{w}}  {"unit":<6} {"ssh":>9} {"ferry":>9} {"ferry/ssh":>9}  better')
     print('-' * (w + 46))
+    prev = None
     for r in rows:
+        if prev is not None and r['mode'] != prev:
+            print('-' * (w + 46))
+        prev = r['mode']
         ratio = f'{r["ratio"]:.2f}' if r['ratio'] is not None else '-'
         print(f'{r["metric"]:<{w}}  {r["unit"]:<6} {fmt(r["ssh"]):>9} {fmt(r["ferry"]):>9} '
               f'{ratio:>9}  {r["better"]}')
@@ -326,6 +444,12 @@ def main():
         if top > 0.5 * ceiling:
             print(f'WARNING: a tunnel reached {top:.0f} MB/s, over half the harness ceiling '
                   f'({ceiling:.0f} MB/s): throughput numbers may be limited by Python')
+    slow = [r for r in rows if r['mode'] == 'remote' and r['unit'] == 'ms' and
+            'p50' in r['metric'] and any(x is not None and x >= 30 for x in (r['ssh'], r['ferry']))]
+    if slow:
+        print('NOTE: -R connection latency near 40 ms: back-to-back -R channels wait for a '
+              'delayed ACK on the SSH connection (Nagle on the side that opens the channel, '
+              'here sshd); with a pause of ~60 ms between connections it drops below 1 ms')
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + '\n')
         print(f'JSON written to {args.json}')
