@@ -17,6 +17,19 @@
 #define MAX_NOTES	32
 #define SESSION_CHAN_NONE UINT32_MAX
 
+/* What the authorized_keys line of the key that logged in allows, kept
+ * compact: a session lives long and there may be thousands. */
+struct key_rules {
+	bool			 port_forwarding;
+	bool			 restricted;
+	int			 line;
+	char			*file;
+	struct fwd_permit	*open;		/* permitopen=, NULL if none */
+	int			 nopen;
+	struct fwd_permit	*listen;	/* permitlisten= */
+	int			 nlisten;
+};
+
 /* A remote forward this session holds. */
 struct rfwd {
 	char			 req_host[256];	/* as the client sent it */
@@ -42,10 +55,11 @@ struct session {
 	bool			 closing;
 	char			 ip[64];
 	int			 port;
-	struct ak_opts		 ak;		/* the key that logged in */
-	struct ak_opts		 ak_pending;	/* the key being tried */
-	struct rfwd		 rfwd[MAX_RFWD];
+	struct key_rules	 ak;		/* the key that logged in */
+	struct ak_opts		*ak_pending;	/* the key being tried */
+	struct rfwd		*rfwd;
 	int			 nrfwd;
+	int			 rfwd_cap;
 	char			*notes[MAX_NOTES];	/* what to tell a shell */
 	int			 nnotes;
 	uint32_t		 session_chan;
@@ -93,6 +107,11 @@ session_free(struct session *s)
 		s->list->unauthenticated--;
 	for (i = 0; i < s->nnotes; i++)
 		free(s->notes[i]);
+	free(s->ak_pending);
+	free(s->ak.file);
+	free(s->ak.open);
+	free(s->ak.listen);
+	free(s->rfwd);
 	server_policy_unref(s->pol);
 	free(s);
 }
@@ -213,8 +232,11 @@ auth_request(struct session *s, struct ssh_event *ev)
 	}
 	if (keys_path(&s->pol->cfg, user, path, sizeof(path)) != 0)
 		return;
-	memset(&s->ak_pending, 0, sizeof(s->ak_pending));
-	r = ak_find_file(path, ev->u.auth_request.key, s->ip, &s->ak_pending,
+	if (s->ak_pending == NULL &&
+	    (s->ak_pending = malloc(sizeof(*s->ak_pending))) == NULL)
+		return;
+	memset(s->ak_pending, 0, sizeof(*s->ak_pending));
+	r = ak_find_file(path, ev->u.auth_request.key, s->ip, s->ak_pending,
 	    ak_warn, s, err, sizeof(err));
 	if (r < 0)
 		log_info("%s", err);
@@ -230,23 +252,51 @@ auth_request(struct session *s, struct ssh_event *ev)
 		log_info("Accepted publickey for %s from %s port %d: %s %s "
 		    "(%s line %d)", user, s->ip, s->port,
 		    key_type_name(ev->u.auth_request.key), fp,
-		    s->ak_pending.file, s->ak_pending.line);
+		    s->ak_pending->file, s->ak_pending->line);
 }
 
-/* The permission lists of authorized_keys and of the config, in the
- * policy's terms (n < 0: no list, everything allowed). */
-static void
-ak_permits(const struct ak_permit *v, int n, struct fwd_permit *out)
+/* A permission list of authorized_keys in the policy's terms. */
+static struct fwd_permit *
+ak_permits(const struct ak_permit *v, int n)
 {
+	struct fwd_permit *out;
 	int i;
 
+	if (n == 0 || (out = calloc((size_t)n, sizeof(*out))) == NULL)
+		return NULL;
 	for (i = 0; i < n; i++) {
 		memcpy(out[i].host, v[i].host, sizeof(out[i].host));
 		out[i].host[sizeof(out[i].host) - 1] = '\0';
 		out[i].port = v[i].port;
 	}
+	return out;
 }
 
+/* Keeps what the successful key's line allows; the bulky parse result
+ * goes. Returns 0 or -1 (out of memory). */
+static int
+keep_rules(struct session *s)
+{
+	struct ak_opts *a = s->ak_pending;
+	struct key_rules *k = &s->ak;
+
+	k->port_forwarding = a->port_forwarding;
+	k->restricted = a->restricted;
+	k->line = a->line;
+	k->file = strdup(a->file);
+	k->open = ak_permits(a->open, a->nopen);
+	k->nopen = a->nopen;
+	k->listen = ak_permits(a->listen, a->nlisten);
+	k->nlisten = a->nlisten;
+	free(s->ak_pending);
+	s->ak_pending = NULL;
+	if (k->file == NULL || (k->nopen > 0 && k->open == NULL) ||
+	    (k->nlisten > 0 && k->listen == NULL))
+		return -1;
+	return 0;
+}
+
+/* The config's permission lists, in the policy's terms. */
 static void
 sc_permits(const struct sc_permit *v, int n, struct fwd_permit *out)
 {
@@ -295,11 +345,27 @@ rfwd_find(struct session *s, const char *host, int port)
 	return NULL;
 }
 
+static int
+rfwd_grow(struct session *s)
+{
+	struct rfwd *n;
+	int cap;
+
+	if (s->nrfwd < s->rfwd_cap)
+		return 0;
+	cap = s->rfwd_cap ? s->rfwd_cap * 2 : 2;
+	if ((n = realloc(s->rfwd, (size_t)cap * sizeof(*n))) == NULL)
+		return -1;
+	s->rfwd = n;
+	s->rfwd_cap = cap;
+	return 0;
+}
+
 static void
 tcpip_forward(struct session *s, struct ssh_event *ev)
 {
 	struct server_config *c = &s->pol->cfg;
-	struct fwd_permit kp[AK_MAX_PERMITS], cp[SC_MAX_PERMITS];
+	struct fwd_permit cp[SC_MAX_PERMITS];
 	struct sockaddr_storage addrs[FWD_MAX_ADDRS];
 	struct fwd_listener_cfg lc;
 	struct fwd_listener *fl;
@@ -336,14 +402,14 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 		    "PermitListen", host, port);
 		return;
 	}
-	ak_permits(s->ak.listen, s->ak.nlisten, kp);
-	if (!fwd_permit_listen_ok(kp, s->ak.nlisten ? s->ak.nlisten : -1,
-	    host, (int)port)) {
+	if (!fwd_permit_listen_ok(s->ak.listen, s->ak.nlisten ? s->ak.nlisten :
+	    -1, host, (int)port)) {
 		refuse(s, "remote forward \"%s\":%u: not allowed by permitlisten "
 		    "in %.200s line %d", host, port, s->ak.file, s->ak.line);
 		return;
 	}
-	if (s->nrfwd >= MAX_RFWD || s->nrfwd >= c->max_listeners) {
+	if (s->nrfwd >= MAX_RFWD || s->nrfwd >= c->max_listeners ||
+	    rfwd_grow(s) != 0) {
 		refuse(s, "remote forward \"%s\":%u: this session has %d "
 		    "listeners, the most allowed", host, port, s->nrfwd);
 		return;
@@ -407,7 +473,7 @@ static void
 direct_tcpip(struct session *s, struct ssh_event *ev)
 {
 	struct server_config *c = &s->pol->cfg;
-	struct fwd_permit kp[AK_MAX_PERMITS], cp[SC_MAX_PERMITS];
+	struct fwd_permit cp[SC_MAX_PERMITS];
 	char host[256], orig[256], why[400], label[600];
 	uint32_t port, oport;
 	struct rd r;
@@ -431,9 +497,8 @@ direct_tcpip(struct session *s, struct ssh_event *ev)
 		ev->u.open_request.message = "not permitted by PermitOpen";
 		return;
 	}
-	ak_permits(s->ak.open, s->ak.nopen, kp);
-	if (!fwd_permit_open_ok(kp, s->ak.nopen ? s->ak.nopen : -1, host,
-	    (int)port)) {
+	if (!fwd_permit_open_ok(s->ak.open, s->ak.nopen ? s->ak.nopen : -1,
+	    host, (int)port)) {
 		refuse(s, "connection to %s port %u: not allowed by permitopen "
 		    "in %.200s line %d", host, port, s->ak.file, s->ak.line);
 		ev->u.open_request.message = "not permitted by permitopen";
@@ -561,8 +626,11 @@ on_event(void *ud, struct ssh_event *ev)
 	case SSH_EV_AUTH_SUCCESS:
 		s->authenticated = true;
 		s->list->unauthenticated--;
-		s->ak = s->ak_pending;
 		uv_timer_stop(&s->grace);
+		if (keep_rules(s) != 0) {
+			ssh_disconnect(sess_ssh(s), 11, "out of memory");
+			net_conn_close(s->nc, "out of memory");
+		}
 		break;
 	case SSH_EV_GLOBAL_REQUEST:
 		if (strcmp(ev->u.request.name, "tcpip-forward") == 0)
