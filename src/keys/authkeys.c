@@ -23,7 +23,7 @@
 #include "keyfile.h"
 
 #define AK_FILE_MAX	(1024 * 1024)
-#define AK_VALUE_MAX	8192	/* longest option value (sshd's old line limit) */
+#define AK_VALUE_MAX	8192	/* longest option value (sshd's old limit) */
 #define AK_WHY_MAX	512
 #define AK_SHOW_MAX	64	/* how much of a bad token a message quotes */
 

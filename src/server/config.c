@@ -34,6 +34,7 @@
 #define DEF_AUTH_TRIES		6
 #define DEF_SESSIONS		10
 #define DEF_LISTENERS		64
+#define DEF_STATE_DIR		"/var/lib/ferryd"
 
 static void seterr(char *, size_t, const char *, ...)
     __attribute__((format(printf, 3, 4)));
@@ -271,9 +272,20 @@ kw_port(struct server_config *c, const char *kw, char **a, int n, char *err,
 	return 0;
 }
 
+static int
+colons(const char *s, size_t n)
+{
+	int k = 0;
+
+	while (n-- > 0)
+		k += *s++ == ':';
+	return k;
+}
+
 /* host, host:port, [host]:port or a bare IPv6 address (two or more
  * colons, no brackets), as sshd reads ListenAddress. Stored as "host" or
- * "host:port", with brackets when host is an IPv6 address. */
+ * "host:port", with brackets when host is an IPv6 address; port 0 (the
+ * kernel picks) is kept, so it is not mistaken for "every Port". */
 static int
 kw_listen(struct server_config *c, const char *kw, char **a, int n,
     char *err, size_t errlen)
@@ -316,6 +328,14 @@ kw_listen(struct server_config *c, const char *kw, char **a, int n,
 		seterr(err, errlen, "%s: missing address in '%s'", kw, v);
 		return -1;
 	}
+	/* Brackets, or a single colon ("[a:b]"), would make the stored
+	 * form read back as something else. */
+	if (memchr(host, '[', hlen) != NULL ||
+	    memchr(host, ']', hlen) != NULL || colons(host, hlen) == 1) {
+		seterr(err, errlen, "%s: bad value '%s' (host, host:port or "
+		    "[address]:port)", kw, v);
+		return -1;
+	}
 	if (portstr != NULL && parse_int(portstr, 0, 65535, &port) != 0) {
 		seterr(err, errlen, "%s: bad port in '%s'", kw, v);
 		return -1;
@@ -325,7 +345,7 @@ kw_listen(struct server_config *c, const char *kw, char **a, int n,
 		    SC_MAX_LISTEN);
 		return -1;
 	}
-	if (port == 0)
+	if (portstr == NULL)
 		out = strndup(host, hlen);
 	else if (asprintf(&out, "%s%.*s%s:%d",
 	    memchr(host, ':', hlen) ? "[" : "", (int)hlen, host,
@@ -465,7 +485,9 @@ parse_permit(const char *v, bool listen, struct sc_permit *p)
 		port = v;
 	} else
 		return -1;
-	if (hlen == 0 || hlen >= sizeof(p->host))
+	/* No brackets inside: what is printed must read back the same. */
+	if (hlen == 0 || hlen >= sizeof(p->host) ||
+	    memchr(host, '[', hlen) != NULL || memchr(host, ']', hlen) != NULL)
 		return -1;
 	if (strcmp(port, "*") == 0)
 		p->port = -1;
@@ -724,16 +746,17 @@ keyword_find(const char *name)
 
 enum split_error {
 	SPLIT_QUOTE = -1,	/* no closing quote */
-	SPLIT_AFTER_QUOTE = -2,	/* text right after a closing quote */
-	SPLIT_TOO_MANY = -3,
+	SPLIT_TOO_MANY = -2,
 };
 
-/* Splits a line into words in place: blanks separate, double quotes group
- * (without escapes), '#' at the start of a word begins a comment, and the
- * keyword may be followed by '=' ("Keyword=value", "Keyword = value"). */
+/* Splits a line into words in place, as sshd does: blanks separate, double
+ * quotes group (and are removed, anywhere in a word; no escapes), '#' at
+ * the start of a word begins a comment, and the keyword may be followed by
+ * one '=' ("Keyword=value", "Keyword = value"). */
 static int
 split_words(char *s, char **w, int max)
 {
+	char *out;
 	int n = 0;
 
 	for (;;) {
@@ -743,29 +766,30 @@ split_words(char *s, char **w, int max)
 			return n;
 		if (n == max)
 			return SPLIT_TOO_MANY;
-		if (n > 0 && *s == '"') {
-			w[n++] = ++s;
-			while (*s != '\0' && *s != '"')
+		if (n == 0) {
+			w[n++] = s;
+			while (*s != '\0' && !is_blank(*s) && *s != '=')
 				s++;
-			if (*s == '\0')
-				return SPLIT_QUOTE;
-			*s++ = '\0';
-			if (*s != '\0' && !is_blank(*s))
-				return SPLIT_AFTER_QUOTE;
-			continue;
-		}
-		w[n++] = s;
-		while (*s != '\0' && !is_blank(*s) && (n > 1 || *s != '='))
-			s++;
-		if (n == 1) {	/* the keyword: one '=' may follow it */
 			while (is_blank(*s))
 				*s++ = '\0';
 			if (*s == '=')
 				*s++ = '\0';
 			continue;
 		}
+		w[n++] = out = s;
+		while (*s != '\0' && !is_blank(*s)) {
+			if (*s != '"') {
+				*out++ = *s++;
+				continue;
+			}
+			for (s++; *s != '\0' && *s != '"'; )
+				*out++ = *s++;
+			if (*s++ == '\0')
+				return SPLIT_QUOTE;
+		}
 		if (*s != '\0')
-			*s++ = '\0';
+			s++;
+		*out = '\0';
 	}
 }
 
@@ -832,10 +856,6 @@ apply_buf(struct server_config *c, char *line, const char *where, char *err,
 	switch ((n = split_words(line, w, MAX_WORDS))) {
 	case SPLIT_QUOTE:
 		seterr(err, errlen, "%s: missing closing quote", where);
-		return -1;
-	case SPLIT_AFTER_QUOTE:
-		seterr(err, errlen, "%s: unexpected text after a closing "
-		    "quote", where);
 		return -1;
 	case SPLIT_TOO_MANY:
 		seterr(err, errlen, "%s: too many words (max %d)", where,
@@ -941,8 +961,10 @@ server_config_finish(struct server_config *c, char *err, size_t errlen)
 {
 	if (c->nports == 0)
 		c->ports[c->nports++] = DEF_PORT;
-	if (c->authorized_keys == NULL &&
-	    (c->authorized_keys = strdup(DEF_AUTHKEYS)) == NULL) {
+	if ((c->authorized_keys == NULL &&
+	    (c->authorized_keys = strdup(DEF_AUTHKEYS)) == NULL) ||
+	    (c->state_dir == NULL &&
+	    (c->state_dir = strdup(DEF_STATE_DIR)) == NULL)) {
 		seterr(err, errlen, "out of memory");
 		return -1;
 	}
@@ -969,12 +991,13 @@ server_config_finish(struct server_config *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* Prints a value so that reading the output back gives it again. */
+/* Prints a value so that reading the output back gives it again (words
+ * never hold a '"': the splitter removes them). */
 static void
 print_word(FILE *fp, const char *s)
 {
-	bool quote = *s == '\0' || *s == '#' || *s == '"' || *s == '=' ||
-	    strpbrk(s, " \t\r") != NULL;
+	bool quote = *s == '\0' || *s == '#' || *s == '=' ||
+	    strpbrk(s, " \t\r\n") != NULL;
 
 	fprintf(fp, quote ? "\"%s\"" : "%s", s);
 }
@@ -998,12 +1021,13 @@ choice_word(const struct choice *tab, size_t n, int v)
 	return "?";
 }
 
+/* port < 0: addr already carries its port. */
 static void
 print_listen(FILE *fp, const char *addr, int port)
 {
 	char buf[600];
 
-	if (port == 0)
+	if (port < 0)
 		snprintf(buf, sizeof(buf), "%s", addr);
 	else
 		snprintf(buf, sizeof(buf), "%s%s%s:%d",
@@ -1059,7 +1083,7 @@ server_config_print(const struct server_config *c, FILE *fp)
 		fprintf(fp, "port %d\n", c->ports[i]);
 	for (i = 0; i < c->nlisten; i++) {
 		if (listen_has_port(c->listen[i]))
-			print_listen(fp, c->listen[i], 0);
+			print_listen(fp, c->listen[i], -1);
 		else
 			for (j = 0; j < c->nports; j++)
 				print_listen(fp, c->listen[i], c->ports[j]);

@@ -1,0 +1,1002 @@
+/* Unit tests for server/config.c: every keyword, the first-value-wins
+ * rule, the error messages (file, line and the bad thing), defaults and
+ * the sshd -T style printout. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/config.h"
+#include "util/log.h"
+
+#define WHERE	"command line"
+
+static struct server_config cfg;
+static char err[1024];
+
+static int
+setup(void **state)
+{
+	server_config_init(&cfg);
+	memset(err, 0, sizeof(err));
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	server_config_free(&cfg);
+	return 0;
+}
+
+static void
+fresh(void)
+{
+	server_config_free(&cfg);
+	server_config_init(&cfg);
+}
+
+static void
+line_ok(const char *line)
+{
+	err[0] = '\0';
+	if (server_config_line(&cfg, line, WHERE, err, sizeof(err)) != 0)
+		fail_msg("'%s' refused: %s", line, err);
+}
+
+/* The line must fail with exactly this message. */
+static void
+line_bad(const char *line, const char *want)
+{
+	err[0] = '\0';
+	if (server_config_line(&cfg, line, WHERE, err, sizeof(err)) != -1)
+		fail_msg("'%s' accepted", line);
+	if (strcmp(err, want) != 0)
+		fail_msg("'%s': message '%s', expected '%s'", line, err, want);
+}
+
+static void
+text_ok(const char *text)
+{
+	err[0] = '\0';
+	if (server_config_text(&cfg, text, strlen(text), "test.conf", err,
+	    sizeof(err)) != 0)
+		fail_msg("refused: %s", err);
+}
+
+static void
+text_bad(const char *text, const char *want)
+{
+	size_t len = strlen(text);
+	char *copy = malloc(len ? len : 1);
+
+	assert_non_null(copy);
+	memcpy(copy, text, len);
+	err[0] = '\0';
+	if (server_config_text(&cfg, copy, len, "test.conf", err,
+	    sizeof(err)) != -1)
+		fail_msg("'%s' accepted", text);
+	if (strcmp(err, want) != 0)
+		fail_msg("message '%s', expected '%s'", err, want);
+	free(copy);
+}
+
+static void
+finish(void)
+{
+	assert_int_equal(server_config_finish(&cfg, err, sizeof(err)), 0);
+}
+
+/* The printout, malloc'd. */
+static char *
+printed(const struct server_config *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	assert_non_null(fp);
+	server_config_print(c, fp);
+	fclose(fp);
+	return buf;
+}
+
+static void
+test_defaults(void **state)
+{
+	finish();
+	assert_int_equal(cfg.nports, 1);
+	assert_int_equal(cfg.ports[0], 22);
+	assert_int_equal(cfg.nlisten, 0);
+	assert_int_equal(cfg.nhostkeys, 0);
+	assert_string_equal(cfg.authorized_keys, ".ssh/authorized_keys");
+	assert_string_equal(cfg.state_dir, "/var/lib/ferryd");
+	assert_null(cfg.user);
+	assert_null(cfg.pid_file);
+	assert_int_equal(cfg.gateway_ports, GW_NO);
+	assert_int_equal(cfg.allow_tcp_forwarding, FWD_ALLOW_ALL);
+	assert_int_equal(cfg.npermit_open, -1);
+	assert_int_equal(cfg.npermit_listen, -1);
+	assert_int_equal(cfg.client_alive_interval, 0);
+	assert_int_equal(cfg.client_alive_count_max, 3);
+	assert_int_equal(cfg.login_grace_time, 120);
+	assert_int_equal(cfg.max_startups_begin, 10);
+	assert_int_equal(cfg.max_startups_rate, 30);
+	assert_int_equal(cfg.max_startups_full, 100);
+	assert_int_equal(cfg.max_auth_tries, 6);
+	assert_int_equal(cfg.max_sessions, 10);
+	assert_int_equal(cfg.max_listeners, 64);
+	assert_int_equal(cfg.log_level, LOG_INFO);
+}
+
+static void
+test_keywords(void **state)
+{
+	line_ok("Port 2222");
+	line_ok("ListenAddress 127.0.0.1");
+	line_ok("HostKey /etc/ferryd/host_ed25519");
+	line_ok("AuthorizedKeysFile /etc/ferryd/keys/%u");
+	line_ok("GatewayPorts clientspecified");
+	line_ok("AllowTcpForwarding remote");
+	line_ok("PermitOpen db.internal:5432");
+	line_ok("PermitListen 8080");
+	line_ok("ClientAliveInterval 15");
+	line_ok("ClientAliveCountMax 4");
+	line_ok("LoginGraceTime 30");
+	line_ok("MaxStartups 5:50:20");
+	line_ok("MaxAuthTries 3");
+	line_ok("MaxSessions 20");
+	line_ok("MaxListeners 8");
+	line_ok("LogLevel VERBOSE");
+	line_ok("PidFile /run/ferryd.pid");
+	line_ok("StateDirectory /var/lib/ferryd");
+	line_ok("RunAsUser ferryd");
+	finish();
+	assert_int_equal(cfg.nports, 1);
+	assert_int_equal(cfg.ports[0], 2222);
+	assert_int_equal(cfg.nlisten, 1);
+	assert_string_equal(cfg.listen[0], "127.0.0.1");
+	assert_int_equal(cfg.nhostkeys, 1);
+	assert_string_equal(cfg.hostkeys[0], "/etc/ferryd/host_ed25519");
+	assert_string_equal(cfg.authorized_keys, "/etc/ferryd/keys/%u");
+	assert_int_equal(cfg.gateway_ports, GW_CLIENTSPECIFIED);
+	assert_int_equal(cfg.allow_tcp_forwarding, FWD_ALLOW_REMOTE);
+	assert_int_equal(cfg.npermit_open, 1);
+	assert_string_equal(cfg.permit_open[0].host, "db.internal");
+	assert_int_equal(cfg.permit_open[0].port, 5432);
+	assert_int_equal(cfg.npermit_listen, 1);
+	assert_string_equal(cfg.permit_listen[0].host, "*");
+	assert_int_equal(cfg.permit_listen[0].port, 8080);
+	assert_int_equal(cfg.client_alive_interval, 15);
+	assert_int_equal(cfg.client_alive_count_max, 4);
+	assert_int_equal(cfg.login_grace_time, 30);
+	assert_int_equal(cfg.max_startups_begin, 5);
+	assert_int_equal(cfg.max_startups_rate, 50);
+	assert_int_equal(cfg.max_startups_full, 20);
+	assert_int_equal(cfg.max_auth_tries, 3);
+	assert_int_equal(cfg.max_sessions, 20);
+	assert_int_equal(cfg.max_listeners, 8);
+	assert_int_equal(cfg.log_level, LOG_VERBOSE);
+	assert_string_equal(cfg.pid_file, "/run/ferryd.pid");
+	assert_string_equal(cfg.state_dir, "/var/lib/ferryd");
+	assert_string_equal(cfg.user, "ferryd");
+}
+
+static void
+test_line_forms(void **state)
+{
+	line_ok("Port=2200");
+	line_ok("Port = 2201");
+	line_ok("Port =2202");
+	line_ok("  port\t2203   # a comment");
+	line_ok("PORT 2204\r");
+	line_ok("# Port 1");
+	line_ok("");
+	line_ok("   \t");
+	line_ok("HostKey \"/etc/with space/key\"");
+	line_ok("HostKey=\"/q/k\"");
+	line_ok("gAtEwAyPoRtS YES");
+	/* Quotes may sit anywhere in a word and are removed (sshd). */
+	line_ok("HostKey /a\"b c\"d");
+	line_ok("HostKey \"\"/e\"\"");
+	assert_int_equal(cfg.nports, 5);
+	assert_int_equal(cfg.ports[0], 2200);
+	assert_int_equal(cfg.ports[1], 2201);
+	assert_int_equal(cfg.ports[2], 2202);
+	assert_int_equal(cfg.ports[3], 2203);
+	assert_int_equal(cfg.ports[4], 2204);
+	assert_string_equal(cfg.hostkeys[0], "/etc/with space/key");
+	assert_string_equal(cfg.hostkeys[1], "/q/k");
+	assert_string_equal(cfg.hostkeys[2], "/ab cd");
+	assert_string_equal(cfg.hostkeys[3], "/e");
+	assert_int_equal(cfg.gateway_ports, GW_YES);
+}
+
+/* The first value for a keyword wins; later ones are still checked. */
+static void
+test_first_value_wins(void **state)
+{
+	text_ok("AuthorizedKeysFile /first\nAuthorizedKeysFile /second\n"
+	    "GatewayPorts yes\nGatewayPorts no\n"
+	    "AllowTcpForwarding local\nAllowTcpForwarding yes\n"
+	    "PermitOpen a:1 b:2\nPermitOpen any\n"
+	    "PermitListen none\nPermitListen 9000\n"
+	    "ClientAliveInterval 5\nClientAliveInterval 50\n"
+	    "ClientAliveCountMax 0\nClientAliveCountMax 9\n"
+	    "LoginGraceTime 0\nLoginGraceTime 60\n"
+	    "MaxStartups 3\nMaxStartups 10:30:100\n"
+	    "MaxAuthTries 2\nMaxAuthTries 9\n"
+	    "MaxSessions 0\nMaxSessions 9\n"
+	    "MaxListeners 1\nMaxListeners 9\n"
+	    "LogLevel DEBUG3\nLogLevel QUIET\n"
+	    "PidFile /a.pid\nPidFile /b.pid\n"
+	    "StateDirectory /s1\nStateDirectory /s2\n"
+	    "RunAsUser u1\nRunAsUser u2\n");
+	finish();
+	assert_string_equal(cfg.authorized_keys, "/first");
+	assert_int_equal(cfg.gateway_ports, GW_YES);
+	assert_int_equal(cfg.allow_tcp_forwarding, FWD_ALLOW_LOCAL);
+	assert_int_equal(cfg.npermit_open, 2);
+	assert_string_equal(cfg.permit_open[1].host, "b");
+	assert_int_equal(cfg.npermit_listen, 0);
+	assert_int_equal(cfg.client_alive_interval, 5);
+	assert_int_equal(cfg.client_alive_count_max, 0);
+	assert_int_equal(cfg.login_grace_time, 0);
+	assert_int_equal(cfg.max_startups_begin, 3);
+	assert_int_equal(cfg.max_startups_rate, 30);
+	assert_int_equal(cfg.max_startups_full, 3);
+	assert_int_equal(cfg.max_auth_tries, 2);
+	assert_int_equal(cfg.max_sessions, 0);
+	assert_int_equal(cfg.max_listeners, 1);
+	assert_int_equal(cfg.log_level, LOG_DEBUG2);
+	assert_string_equal(cfg.pid_file, "/a.pid");
+	assert_string_equal(cfg.state_dir, "/s1");
+	assert_string_equal(cfg.user, "u1");
+
+	/* A -o line given first beats the file. */
+	fresh();
+	line_ok("GatewayPorts no");
+	text_ok("GatewayPorts yes\n");
+	finish();
+	assert_int_equal(cfg.gateway_ports, GW_NO);
+
+	/* A value that loses is still checked. */
+	fresh();
+	line_ok("GatewayPorts yes");
+	line_bad("GatewayPorts maybe", WHERE ": GatewayPorts: bad value "
+	    "'maybe' (no, yes or clientspecified)");
+	line_ok("PermitOpen any");
+	line_bad("PermitOpen a:1 b", WHERE ": PermitOpen: bad value 'b' "
+	    "(host:port, any or none)");
+	assert_int_equal(cfg.npermit_open, -1);
+	line_ok("MaxStartups 1");
+	line_bad("MaxStartups 2:3", WHERE ": MaxStartups: bad value '2:3' "
+	    "(N, or start:rate:full with rate 1 to 100 and start <= full)");
+}
+
+/* Port, ListenAddress and HostKey accumulate, as in sshd. */
+static void
+test_repeatable(void **state)
+{
+	text_ok("Port 22\nPort 2222\nPort 22\n"
+	    "ListenAddress 10.0.0.1\nListenAddress [::1]:2200\n"
+	    "ListenAddress host.example:23\n"
+	    "HostKey /k1\nHostKey /k2\nHostKey /k1\n");
+	finish();
+	assert_int_equal(cfg.nports, 3);
+	assert_int_equal(cfg.ports[1], 2222);
+	assert_int_equal(cfg.nlisten, 3);
+	assert_string_equal(cfg.listen[0], "10.0.0.1");
+	assert_string_equal(cfg.listen[1], "[::1]:2200");
+	assert_string_equal(cfg.listen[2], "host.example:23");
+	assert_int_equal(cfg.nhostkeys, 3);
+	assert_string_equal(cfg.hostkeys[2], "/k1");
+}
+
+static void
+test_too_many(void **state)
+{
+	char line[64];
+	int i;
+
+	for (i = 0; i < SC_MAX_LISTEN; i++) {
+		snprintf(line, sizeof(line), "Port %d", 1000 + i);
+		line_ok(line);
+		snprintf(line, sizeof(line), "ListenAddress 10.0.0.%d", i);
+		line_ok(line);
+	}
+	line_bad("Port 1", WHERE ": Port: too many ports (max 16)");
+	line_bad("ListenAddress ::1", WHERE ": ListenAddress: too many "
+	    "addresses (max 16)");
+	for (i = 0; i < SC_MAX_HOSTKEYS; i++) {
+		snprintf(line, sizeof(line), "HostKey /k%d", i);
+		line_ok(line);
+	}
+	line_bad("HostKey /k", WHERE ": HostKey: too many host keys (max 8)");
+	assert_int_equal(cfg.nports, SC_MAX_LISTEN);
+	assert_int_equal(cfg.nlisten, SC_MAX_LISTEN);
+	assert_int_equal(cfg.nhostkeys, SC_MAX_HOSTKEYS);
+}
+
+static void
+test_listen_forms(void **state)
+{
+	line_ok("ListenAddress 0.0.0.0");
+	line_ok("ListenAddress 127.0.0.1:2222");
+	line_ok("ListenAddress [::1]:2223");
+	line_ok("ListenAddress ::");
+	line_ok("ListenAddress [::1]");
+	line_ok("ListenAddress [gw.example]:24");
+	line_ok("ListenAddress fe80::1%eth0");
+	line_ok("ListenAddress gw.example");
+	line_ok("ListenAddress 127.0.0.1:0");
+	line_ok("ListenAddress [::1]:0");
+	assert_int_equal(cfg.nlisten, 10);
+	assert_string_equal(cfg.listen[0], "0.0.0.0");
+	assert_string_equal(cfg.listen[1], "127.0.0.1:2222");
+	assert_string_equal(cfg.listen[2], "[::1]:2223");
+	assert_string_equal(cfg.listen[3], "::");
+	assert_string_equal(cfg.listen[4], "::1");
+	assert_string_equal(cfg.listen[5], "gw.example:24");
+	assert_string_equal(cfg.listen[6], "fe80::1%eth0");
+	assert_string_equal(cfg.listen[7], "gw.example");
+	/* Port 0 (the kernel picks) is a port, not "every Port". */
+	assert_string_equal(cfg.listen[8], "127.0.0.1:0");
+	assert_string_equal(cfg.listen[9], "[::1]:0");
+
+	line_bad("ListenAddress :22", WHERE ": ListenAddress: missing "
+	    "address in ':22'");
+	line_bad("ListenAddress []:22", WHERE ": ListenAddress: missing "
+	    "address in '[]:22'");
+	line_bad("ListenAddress h:65536", WHERE ": ListenAddress: bad port in "
+	    "'h:65536'");
+	line_bad("ListenAddress h:ssh", WHERE ": ListenAddress: bad port in "
+	    "'h:ssh'");
+	line_bad("ListenAddress h:", WHERE ": ListenAddress: bad port in "
+	    "'h:'");
+	line_bad("ListenAddress [::1", WHERE ": ListenAddress: bad value "
+	    "'[::1' (host, host:port or [address]:port)");
+	line_bad("ListenAddress [::1]22", WHERE ": ListenAddress: bad value "
+	    "'[::1]22' (host, host:port or [address]:port)");
+	line_bad("ListenAddress [[]", WHERE ": ListenAddress: bad value "
+	    "'[[]' (host, host:port or [address]:port)");
+	line_bad("ListenAddress [a:b]", WHERE ": ListenAddress: bad value "
+	    "'[a:b]' (host, host:port or [address]:port)");
+	line_bad("ListenAddress x]:22", WHERE ": ListenAddress: bad value "
+	    "'x]:22' (host, host:port or [address]:port)");
+	line_bad("ListenAddress h rdomain 1", WHERE ": ListenAddress: "
+	    "rdomain is not supported");
+	line_bad("ListenAddress h extra", WHERE ": ListenAddress: unexpected "
+	    "'extra' after the address");
+	line_bad("ListenAddress a b c d", WHERE ": ListenAddress: too many "
+	    "arguments");
+	assert_int_equal(cfg.nlisten, 10);
+}
+
+static void
+test_permits(void **state)
+{
+	line_ok("PermitOpen a.example:1 [2001:db8::1]:22 *:* b:* 10.0.0.1:80");
+	assert_int_equal(cfg.npermit_open, 5);
+	assert_string_equal(cfg.permit_open[0].host, "a.example");
+	assert_int_equal(cfg.permit_open[0].port, 1);
+	assert_string_equal(cfg.permit_open[1].host, "2001:db8::1");
+	assert_int_equal(cfg.permit_open[1].port, 22);
+	assert_string_equal(cfg.permit_open[2].host, "*");
+	assert_int_equal(cfg.permit_open[2].port, -1);
+	assert_string_equal(cfg.permit_open[3].host, "b");
+	assert_int_equal(cfg.permit_open[3].port, -1);
+	assert_int_equal(cfg.permit_open[4].port, 80);
+
+	line_ok("PermitListen 8080 localhost:9000 [::1]:22 * 0.0.0.0:*");
+	assert_int_equal(cfg.npermit_listen, 5);
+	assert_string_equal(cfg.permit_listen[0].host, "*");
+	assert_int_equal(cfg.permit_listen[0].port, 8080);
+	assert_string_equal(cfg.permit_listen[1].host, "localhost");
+	assert_int_equal(cfg.permit_listen[1].port, 9000);
+	assert_string_equal(cfg.permit_listen[2].host, "::1");
+	assert_string_equal(cfg.permit_listen[3].host, "*");
+	assert_int_equal(cfg.permit_listen[3].port, -1);
+	assert_string_equal(cfg.permit_listen[4].host, "0.0.0.0");
+
+	fresh();
+	line_ok("PermitOpen any");
+	line_ok("PermitListen NONE");
+	finish();
+	assert_int_equal(cfg.npermit_open, -1);
+	assert_int_equal(cfg.npermit_listen, 0);
+
+	fresh();
+	line_ok("PermitOpen none");
+	line_ok("PermitListen Any");
+	finish();
+	assert_int_equal(cfg.npermit_open, 0);
+	assert_int_equal(cfg.npermit_listen, -1);
+}
+
+static void
+test_permit_errors(void **state)
+{
+	char line[2048];
+	int i;
+
+	line_bad("PermitOpen any a:1", WHERE ": PermitOpen: 'any' must "
+	    "appear alone");
+	line_bad("PermitOpen a:1 none", WHERE ": PermitOpen: 'none' must "
+	    "appear alone");
+	line_bad("PermitListen none 1", WHERE ": PermitListen: 'none' must "
+	    "appear alone");
+	line_bad("PermitOpen host", WHERE ": PermitOpen: bad value 'host' "
+	    "(host:port, any or none)");
+	line_bad("PermitOpen :80", WHERE ": PermitOpen: bad value ':80' "
+	    "(host:port, any or none)");
+	line_bad("PermitOpen h:0", WHERE ": PermitOpen: bad value 'h:0' "
+	    "(host:port, any or none)");
+	line_bad("PermitOpen h:65536", WHERE ": PermitOpen: bad value "
+	    "'h:65536' (host:port, any or none)");
+	line_bad("PermitOpen [::1]80", WHERE ": PermitOpen: bad value "
+	    "'[::1]80' (host:port, any or none)");
+	line_bad("PermitOpen [[]:1", WHERE ": PermitOpen: bad value "
+	    "'[[]:1' (host:port, any or none)");
+	line_bad("PermitListen a]:1", WHERE ": PermitListen: bad value "
+	    "'a]:1' ([host:]port, any or none)");
+	line_bad("PermitListen 0", WHERE ": PermitListen: bad value '0' "
+	    "([host:]port, any or none)");
+	line_bad("PermitListen [::1]", WHERE ": PermitListen: bad value "
+	    "'[::1]' ([host:]port, any or none)");
+	line_bad("PermitOpen", WHERE ": PermitOpen: missing argument");
+	/* A failed first line leaves the keyword unset. */
+	finish();
+	assert_int_equal(cfg.npermit_open, -1);
+	assert_int_equal(cfg.npermit_listen, -1);
+
+	fresh();
+	snprintf(line, sizeof(line), "PermitOpen");
+	for (i = 0; i < SC_MAX_PERMITS; i++)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line),
+		    " h%d:%d", i, i + 1);
+	line_ok(line);
+	assert_int_equal(cfg.npermit_open, SC_MAX_PERMITS);
+	assert_string_equal(cfg.permit_open[SC_MAX_PERMITS - 1].host, "h63");
+	fresh();
+	strcat(line, " last:1");
+	line_bad(line, WHERE ": PermitOpen: too many entries (max 64)");
+}
+
+static void
+test_times(void **state)
+{
+	static const struct {
+		const char	*v;
+		int		 secs;
+	} ok[] = {
+		{ "0", 0 }, { "90", 90 }, { "30s", 30 }, { "2m", 120 },
+		{ "2M", 120 }, { "1h30m", 5400 }, { "1H", 3600 },
+		{ "1d", 86400 }, { "1w", 604800 }, { "1h30", 3630 },
+		{ "2147483647", INT_MAX },
+	};
+	static const char *const bad[] = { "-1", "1x", "m", "1.5m",
+	    "2147483648", "3550000w", "99999999999999999999", "1mm" };
+	char line[128], want[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		fresh();
+		snprintf(line, sizeof(line), "LoginGraceTime %s", ok[i].v);
+		line_ok(line);
+		assert_int_equal(cfg.login_grace_time, ok[i].secs);
+		snprintf(line, sizeof(line), "ClientAliveInterval %s",
+		    ok[i].v);
+		line_ok(line);
+		assert_int_equal(cfg.client_alive_interval, ok[i].secs);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "LoginGraceTime %s", bad[i]);
+		snprintf(want, sizeof(want), WHERE ": LoginGraceTime: bad "
+		    "value '%s' (seconds, or a time such as 90s, 10m or "
+		    "1h30m)", bad[i]);
+		line_bad(line, want);
+	}
+	line_bad("LoginGraceTime 1h 30m", WHERE ": LoginGraceTime: too many "
+	    "arguments");
+	line_bad("ClientAliveInterval x", WHERE ": ClientAliveInterval: bad "
+	    "value 'x' (seconds, or a time such as 90s, 10m or 1h30m)");
+}
+
+static void
+test_max_startups(void **state)
+{
+	static const char *const bad[] = { "0", "0:30:10", "10:0:60",
+	    "10:101:60", "60:30:10", "10:30", "10:30:", ":30:60", "a:b:c",
+	    "10:30:60:1", "-1", "10:30:0", "99999999999",
+	    "10:30:100000000000000000000000000000000000000000000000000000000" };
+	char line[160], want[300];
+	size_t i;
+
+	line_ok("MaxStartups 10:30:60");
+	assert_int_equal(cfg.max_startups_begin, 10);
+	assert_int_equal(cfg.max_startups_rate, 30);
+	assert_int_equal(cfg.max_startups_full, 60);
+	fresh();
+	line_ok("MaxStartups 7");
+	assert_int_equal(cfg.max_startups_begin, 7);
+	assert_int_equal(cfg.max_startups_full, 7);
+	fresh();
+	line_ok("MaxStartups 5:100:5");
+	assert_int_equal(cfg.max_startups_rate, 100);
+	fresh();
+	line_ok("MaxStartups 1:1:1");
+	assert_int_equal(cfg.max_startups_rate, 1);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "MaxStartups %s", bad[i]);
+		snprintf(want, sizeof(want), WHERE ": MaxStartups: bad value "
+		    "'%s' (N, or start:rate:full with rate 1 to 100 and "
+		    "start <= full)", bad[i]);
+		line_bad(line, want);
+	}
+}
+
+static void
+test_loglevel(void **state)
+{
+	static const struct {
+		const char	*name;
+		int		 level;
+	} levels[] = {
+		{ "QUIET", LOG_QUIET }, { "FATAL", LOG_ERROR },
+		{ "ERROR", LOG_ERROR }, { "INFO", LOG_INFO },
+		{ "VERBOSE", LOG_VERBOSE }, { "DEBUG", LOG_VERBOSE },
+		{ "DEBUG1", LOG_VERBOSE }, { "DEBUG2", LOG_DEBUG },
+		{ "DEBUG3", LOG_DEBUG2 }, { "debug3", LOG_DEBUG2 },
+		{ "quiet", LOG_QUIET },
+	};
+	char line[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		fresh();
+		snprintf(line, sizeof(line), "LogLevel %s", levels[i].name);
+		line_ok(line);
+		assert_int_equal(cfg.log_level, levels[i].level);
+	}
+	line_bad("LogLevel LOUD", WHERE ": LogLevel: bad value 'LOUD' (QUIET, "
+	    "FATAL, ERROR, INFO, VERBOSE, DEBUG, DEBUG1, DEBUG2 or DEBUG3)");
+	line_bad("LogLevel DEBUG4", WHERE ": LogLevel: bad value 'DEBUG4' "
+	    "(QUIET, FATAL, ERROR, INFO, VERBOSE, DEBUG, DEBUG1, DEBUG2 or "
+	    "DEBUG3)");
+}
+
+static void
+test_enums(void **state)
+{
+	static const struct {
+		const char	*v;
+		int		 gw;
+	} gws[] = { { "no", GW_NO }, { "yes", GW_YES },
+	    { "clientspecified", GW_CLIENTSPECIFIED },
+	    { "ClientSpecified", GW_CLIENTSPECIFIED } };
+	static const struct {
+		const char	*v;
+		int		 fwd;
+	} fwds[] = { { "yes", FWD_ALLOW_ALL }, { "all", FWD_ALLOW_ALL },
+	    { "no", FWD_ALLOW_NO }, { "local", FWD_ALLOW_LOCAL },
+	    { "remote", FWD_ALLOW_REMOTE }, { "NO", FWD_ALLOW_NO } };
+	char line[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(gws) / sizeof(gws[0]); i++) {
+		fresh();
+		snprintf(line, sizeof(line), "GatewayPorts %s", gws[i].v);
+		line_ok(line);
+		assert_int_equal(cfg.gateway_ports, gws[i].gw);
+	}
+	for (i = 0; i < sizeof(fwds) / sizeof(fwds[0]); i++) {
+		fresh();
+		snprintf(line, sizeof(line), "AllowTcpForwarding %s",
+		    fwds[i].v);
+		line_ok(line);
+		assert_int_equal(cfg.allow_tcp_forwarding, fwds[i].fwd);
+	}
+	line_bad("GatewayPorts maybe", WHERE ": GatewayPorts: bad value "
+	    "'maybe' (no, yes or clientspecified)");
+	line_bad("GatewayPorts true", WHERE ": GatewayPorts: bad value "
+	    "'true' (no, yes or clientspecified)");
+	line_bad("AllowTcpForwarding both", WHERE ": AllowTcpForwarding: bad "
+	    "value 'both' (yes, all, no, local or remote)");
+	line_bad("AllowStreamLocalForwarding maybe", WHERE ": "
+	    "AllowStreamLocalForwarding: bad value 'maybe' (yes, all, no, "
+	    "local or remote)");
+}
+
+static void
+test_ints(void **state)
+{
+	static const char *const kws[] = { "ClientAliveCountMax",
+	    "MaxAuthTries", "MaxSessions", "MaxListeners" };
+	static const char *const bad[] = { "-1", "abc", "1e3", "2147483648",
+	    "12x", "+5", " 5" };
+	char line[128], want[256];
+	size_t i, j;
+
+	for (i = 0; i < sizeof(kws) / sizeof(kws[0]); i++) {
+		fresh();
+		snprintf(line, sizeof(line), "%s 2147483647", kws[i]);
+		line_ok(line);
+		for (j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
+			snprintf(line, sizeof(line), "%s \"%s\"", kws[i],
+			    bad[j]);
+			snprintf(want, sizeof(want), WHERE ": %s: bad value "
+			    "'%s' (a number from 0 to 2147483647)", kws[i],
+			    bad[j]);
+			line_bad(line, want);
+		}
+	}
+	assert_int_equal(cfg.max_listeners, INT_MAX);
+	line_bad("Port 65536", WHERE ": Port: bad value '65536' (a port from "
+	    "0 to 65535)");
+	line_bad("Port ssh", WHERE ": Port: bad value 'ssh' (a port from 0 to "
+	    "65535)");
+	line_bad("Port -1", WHERE ": Port: bad value '-1' (a port from 0 to "
+	    "65535)");
+	/* 0: the kernel picks (ferryd's tests and demo use it). */
+	line_ok("Port 0");
+	line_ok("Port 65535");
+	line_ok("Port 1");
+	assert_int_equal(cfg.ports[0], 0);
+	assert_int_equal(cfg.ports[2], 1);
+}
+
+/* Keywords sshd knows and ferryd has no use for: accepted, no effect. */
+static void
+test_ignored(void **state)
+{
+	static const char *const lines[] = {
+		"UsePAM yes", "PasswordAuthentication no",
+		"KbdInteractiveAuthentication no",
+		"ChallengeResponseAuthentication no",
+		"PermitRootLogin prohibit-password",
+		"PubkeyAuthentication yes", "X11Forwarding yes",
+		"PrintMotd no", "AcceptEnv LANG LC_*",
+		"Subsystem sftp /usr/lib/openssh/sftp-server",
+		"UsePrivilegeSeparation sandbox", "StrictModes yes",
+		"AllowAgentForwarding no", "PermitTTY no",
+		"Banner /etc/issue.net", "Ciphers aes128-ctr,nonsense",
+		"MACs hmac-sha2-256", "KexAlgorithms curve25519-sha256",
+		"HostKeyAlgorithms ssh-ed25519",
+		"AllowStreamLocalForwarding no", "DisableForwarding no",
+	};
+	struct server_config def;
+	char *a, *b;
+	size_t i;
+
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		line_ok(lines[i]);
+	finish();
+	server_config_init(&def);
+	assert_int_equal(server_config_finish(&def, err, sizeof(err)), 0);
+	a = printed(&cfg);
+	b = printed(&def);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	server_config_free(&def);
+}
+
+static void
+test_pubkey_no(void **state)
+{
+	line_bad("PubkeyAuthentication no", WHERE ": PubkeyAuthentication: "
+	    "'no' is not supported: ferryd has only public key "
+	    "authentication");
+	line_bad("PubkeyAuthentication maybe", WHERE ": PubkeyAuthentication: "
+	    "bad value 'maybe' (yes or no)");
+}
+
+static void
+test_disable_forwarding(void **state)
+{
+	line_ok("AllowTcpForwarding yes");
+	line_ok("DisableForwarding yes");
+	finish();
+	assert_int_equal(cfg.allow_tcp_forwarding, FWD_ALLOW_NO);
+	fresh();
+	line_ok("DisableForwarding yes");
+	line_ok("AllowTcpForwarding yes");
+	finish();
+	assert_int_equal(cfg.allow_tcp_forwarding, FWD_ALLOW_NO);
+	fresh();
+	line_ok("DisableForwarding no");
+	line_ok("AllowTcpForwarding local");
+	finish();
+	assert_int_equal(cfg.allow_tcp_forwarding, FWD_ALLOW_LOCAL);
+	line_bad("DisableForwarding sometimes", WHERE ": DisableForwarding: "
+	    "bad value 'sometimes' (yes or no)");
+}
+
+static void
+test_authkeys_tokens(void **state)
+{
+	line_ok("AuthorizedKeysFile %h/.ssh/authorized_keys "
+	    ".ssh/authorized_keys2");
+	line_ok("AuthorizedKeysFile /other");
+	assert_string_equal(cfg.authorized_keys, "%h/.ssh/authorized_keys");
+	fresh();
+	line_ok("AuthorizedKeysFile /etc/ferryd/%u%%");
+	assert_string_equal(cfg.authorized_keys, "/etc/ferryd/%u%%");
+}
+
+static void
+test_match_include(void **state)
+{
+	text_bad("Port 2222\n# users\nMatch User bob\n"
+	    "  AllowTcpForwarding no\n",
+	    "test.conf line 3: Match blocks are not supported");
+	text_bad("\nmatch all\n", "test.conf line 2: Match blocks are not "
+	    "supported");
+	text_bad("Include /etc/ssh/sshd_config.d/*.conf\n",
+	    "test.conf line 1: Include is not supported");
+	line_bad("Match Address 10.0.0.0/8", WHERE ": Match blocks are not "
+	    "supported");
+}
+
+static void
+test_errors_name_file_line(void **state)
+{
+	text_bad("Port 22\n\n# c\nFrobnicate yes\n", "test.conf line 4: Bad "
+	    "configuration option: Frobnicate");
+	text_bad("Frobnicate\n", "test.conf line 1: Bad configuration option: "
+	    "Frobnicate");
+	text_bad("ProxyJump=gw\n", "test.conf line 1: Bad configuration "
+	    "option: ProxyJump");
+	text_bad("AddressFamily inet\n", "test.conf line 1: Bad configuration "
+	    "option: AddressFamily");
+	text_bad("\n\nGatewayPorts maybe\n", "test.conf line 3: GatewayPorts: "
+	    "bad value 'maybe' (no, yes or clientspecified)");
+	text_bad("Port\n", "test.conf line 1: Port: missing argument");
+	text_bad("Port=\n", "test.conf line 1: Port: missing argument");
+	text_bad("Port 22 23\n", "test.conf line 1: Port: too many arguments");
+	text_bad("HostKey \"/a b\n", "test.conf line 1: missing closing quote");
+	text_bad("HostKey /a\"b\n", "test.conf line 1: missing closing quote");
+	text_bad("HostKey \"\"\n", "test.conf line 1: HostKey: empty "
+	    "argument");
+	text_bad("LogLevel \"\033[2J\"\n", "test.conf line 1: LogLevel: bad "
+	    "value '?[2J' (QUIET, FATAL, ERROR, INFO, VERBOSE, DEBUG, "
+	    "DEBUG1, DEBUG2 or DEBUG3)");
+	line_bad("Frobnicate yes", WHERE ": Bad configuration option: "
+	    "Frobnicate");
+}
+
+/* The longest line is 8191 bytes; a NUL byte is refused. */
+static void
+test_long_lines(void **state)
+{
+	static const char nul[] = "Port 22\nPort 2\0002\n";
+	char *text = malloc(8192);
+
+	assert_non_null(text);
+	memset(text, ' ', 8192);
+	memcpy(text + 8191 - 9, "Port 2222", 9);
+	err[0] = '\0';
+	assert_int_equal(server_config_text(&cfg, text, 8191, "test.conf",
+	    err, sizeof(err)), 0);
+	assert_int_equal(cfg.ports[0], 2222);
+	memset(text, ' ', 8192);
+	memcpy(text + 8192 - 9, "Port 2223", 9);
+	assert_int_equal(server_config_text(&cfg, text, 8192, "test.conf",
+	    err, sizeof(err)), -1);
+	assert_string_equal(err, "test.conf line 1: line too long or "
+	    "contains a NUL byte");
+	free(text);
+
+	assert_int_equal(server_config_text(&cfg, nul, sizeof(nul) - 1,
+	    "test.conf", err, sizeof(err)), -1);
+	assert_string_equal(err, "test.conf line 2: line too long or "
+	    "contains a NUL byte");
+	assert_int_equal(cfg.nports, 2);
+}
+
+static void
+test_config_file(void **state)
+{
+	char dir[] = "/tmp/test_server_config.XXXXXX", path[256], want[512];
+	FILE *fp;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ferryd_config", dir);
+	assert_int_equal(server_config_file(&cfg, path, false, err,
+	    sizeof(err)), 0);
+	assert_int_equal(server_config_file(&cfg, path, true, err,
+	    sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: %s", path, strerror(ENOENT));
+	assert_string_equal(err, want);
+
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "# ferryd\nPort 2022\nGatewayPorts yes\n");
+	fclose(fp);
+	assert_int_equal(server_config_file(&cfg, path, true, err,
+	    sizeof(err)), 0);
+	assert_int_equal(cfg.ports[0], 2022);
+	assert_int_equal(cfg.gateway_ports, GW_YES);
+
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "Port 2022\nMaxSessions lots\n");
+	fclose(fp);
+	assert_int_equal(server_config_file(&cfg, path, false, err,
+	    sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s line 2: MaxSessions: bad value "
+	    "'lots' (a number from 0 to 2147483647)", path);
+	assert_string_equal(err, want);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+test_print(void **state)
+{
+	char *out;
+
+	text_ok("Port 2222\nPort 2223\nListenAddress 127.0.0.1\n"
+	    "ListenAddress [::1]:3000\nListenAddress ::\n"
+	    "HostKey /etc/ferryd/k1\nHostKey \"/etc/ferry d/k2\"\n"
+	    "AuthorizedKeysFile /etc/ferryd/%u\nGatewayPorts clientspecified\n"
+	    "AllowTcpForwarding all\nPermitOpen a:1 [::1]:22 *:*\n"
+	    "PermitListen 8080 localhost:*\nClientAliveInterval 1m\n"
+	    "ClientAliveCountMax 5\nLoginGraceTime 1h\nMaxStartups 3\n"
+	    "MaxAuthTries 4\nMaxSessions 2\nMaxListeners 7\n"
+	    "LogLevel DEBUG2\nPidFile /run/ferryd.pid\n"
+	    "StateDirectory /var/lib/ferryd\nRunAsUser nobody\n");
+	finish();
+	out = printed(&cfg);
+	assert_string_equal(out,
+	    "port 2222\n"
+	    "port 2223\n"
+	    "listenaddress 127.0.0.1:2222\n"
+	    "listenaddress 127.0.0.1:2223\n"
+	    "listenaddress [::1]:3000\n"
+	    "listenaddress [::]:2222\n"
+	    "listenaddress [::]:2223\n"
+	    "hostkey /etc/ferryd/k1\n"
+	    "hostkey \"/etc/ferry d/k2\"\n"
+	    "authorizedkeysfile /etc/ferryd/%u\n"
+	    "gatewayports clientspecified\n"
+	    "allowtcpforwarding yes\n"
+	    "permitopen a:1 [::1]:22 *:*\n"
+	    "permitlisten *:8080 localhost:*\n"
+	    "clientaliveinterval 60\n"
+	    "clientalivecountmax 5\n"
+	    "logingracetime 3600\n"
+	    "maxstartups 3:30:3\n"
+	    "maxauthtries 4\n"
+	    "maxsessions 2\n"
+	    "maxlisteners 7\n"
+	    "loglevel DEBUG2\n"
+	    "pidfile /run/ferryd.pid\n"
+	    "statedirectory /var/lib/ferryd\n"
+	    "runasuser nobody\n");
+	free(out);
+}
+
+static void
+test_print_defaults(void **state)
+{
+	char *out;
+
+	finish();
+	out = printed(&cfg);
+	assert_string_equal(out,
+	    "port 22\n"
+	    "listenaddress [::]:22\n"
+	    "listenaddress 0.0.0.0:22\n"
+	    "authorizedkeysfile .ssh/authorized_keys\n"
+	    "gatewayports no\n"
+	    "allowtcpforwarding yes\n"
+	    "permitopen any\n"
+	    "permitlisten any\n"
+	    "clientaliveinterval 0\n"
+	    "clientalivecountmax 3\n"
+	    "logingracetime 120\n"
+	    "maxstartups 10:30:100\n"
+	    "maxauthtries 6\n"
+	    "maxsessions 10\n"
+	    "maxlisteners 64\n"
+	    "loglevel INFO\n"
+	    "pidfile none\n"
+	    "statedirectory /var/lib/ferryd\n"
+	    "runasuser none\n");
+	free(out);
+
+	fresh();
+	line_ok("AllowTcpForwarding local");
+	line_ok("PermitOpen none");
+	line_ok("LogLevel FATAL");
+	line_ok("GatewayPorts yes");
+	finish();
+	out = printed(&cfg);
+	assert_non_null(strstr(out, "\nallowtcpforwarding local\n"));
+	assert_non_null(strstr(out, "\npermitopen none\n"));
+	assert_non_null(strstr(out, "\nloglevel ERROR\n"));
+	assert_non_null(strstr(out, "\ngatewayports yes\n"));
+	free(out);
+}
+
+/* What -T prints reads back to the same configuration. */
+static void
+test_print_round_trip(void **state)
+{
+	struct server_config again;
+	char *one, *two;
+
+	text_ok("Port 2222\nPort 0\nListenAddress 10.1.1.1\n"
+	    "ListenAddress [fe80::1]:5\nListenAddress 127.0.0.1:0\n"
+	    "HostKey \"/k with space\"\nHostKey \"#hash\"\nHostKey ==eq\n"
+	    "HostKey a#b\n"
+	    "AuthorizedKeysFile \"/a b/%u\"\nGatewayPorts clientspecified\n"
+	    "AllowTcpForwarding remote\nPermitOpen \"sp ace:1\" [::1]:*\n"
+	    "PermitListen 1 h:2\nMaxStartups 1:2:3\nLogLevel QUIET\n"
+	    "RunAsUser \"#u\"\n");
+	finish();
+	one = printed(&cfg);
+	server_config_init(&again);
+	err[0] = '\0';
+	if (server_config_text(&again, one, strlen(one), "printed", err,
+	    sizeof(err)) != 0)
+		fail_msg("%s\n%s", err, one);
+	assert_int_equal(server_config_finish(&again, err, sizeof(err)), 0);
+	two = printed(&again);
+	assert_string_equal(one, two);
+	assert_non_null(strstr(one, "\nlistenaddress 10.1.1.1:0\n"));
+	assert_non_null(strstr(one, "\nlistenaddress 127.0.0.1:0\n"));
+	assert_string_equal(again.hostkeys[0], "/k with space");
+	assert_string_equal(again.hostkeys[1], "#hash");
+	assert_string_equal(again.hostkeys[2], "=eq");
+	assert_string_equal(again.hostkeys[3], "a#b");
+	assert_string_equal(again.user, "#u");
+	free(one);
+	free(two);
+	server_config_free(&again);
+}
+
+int
+main(void)
+{
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_defaults),
+		T(test_keywords),
+		T(test_line_forms),
+		T(test_first_value_wins),
+		T(test_repeatable),
+		T(test_too_many),
+		T(test_listen_forms),
+		T(test_permits),
+		T(test_permit_errors),
+		T(test_times),
+		T(test_max_startups),
+		T(test_loglevel),
+		T(test_enums),
+		T(test_ints),
+		T(test_ignored),
+		T(test_pubkey_no),
+		T(test_disable_forwarding),
+		T(test_authkeys_tokens),
+		T(test_match_include),
+		T(test_errors_name_file_line),
+		T(test_long_lines),
+		T(test_config_file),
+		T(test_print),
+		T(test_print_defaults),
+		T(test_print_round_trip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
