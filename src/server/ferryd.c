@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -306,6 +307,23 @@ drop_privileges(const struct server_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* PidFile, as sshd writes it (after detaching); "none" writes nothing. */
+static void
+write_pid_file(const struct server_config *c)
+{
+	FILE *f;
+
+	if (c->pid_file == NULL || strcasecmp(c->pid_file, "none") == 0)
+		return;
+	if ((f = fopen(c->pid_file, "w")) == NULL) {
+		log_error("cannot write PidFile %s: %s", c->pid_file,
+		    strerror(errno));
+		return;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+}
+
 static void
 on_signal(uv_signal_t *h, int signum)
 {
@@ -416,6 +434,7 @@ main(int argc, char **argv)
 		code = 1;
 		goto out;
 	}
+	write_pid_file(&srv.pol->cfg);
 	for (i = 0; i < 3; i++) {
 		uv_signal_init(srv.loop, &srv.sig[i]);
 		srv.sig[i].data = &srv;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fwd/listener.h"
 #include "fwd/policy.h"
@@ -191,6 +192,8 @@ keys_path(const struct server_config *c, const char *user, char *out,
 	const char *p = c->authorized_keys;
 	size_t o = 0;
 
+	if (strcasecmp(p, "none") == 0)
+		return -1;		/* no key may log in */
 	if (p[0] != '/')
 		o = (size_t)snprintf(out, outlen, "%s/", c->state_dir);
 	for (; *p != '\0' && o + 1 < outlen; p++) {
