@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "keyfile.h"
+#include "util/match.h"
 
 #define AK_FILE_MAX	(1024 * 1024)
 #define AK_VALUE_MAX	8192	/* longest option value (sshd's old limit) */
@@ -114,34 +115,6 @@ show_len(size_t n)
 	return (int)(n > AK_SHOW_MAX ? AK_SHOW_MAX : n);
 }
 
-/* Case-insensitive glob with '*' and '?'. Iterative with one backtrack
- * point, so hostile patterns cost O(len(pat) * len(str)). */
-static bool
-glob_match(const char *pat, size_t plen, const char *str)
-{
-	size_t pi = 0, si = 0, star = (size_t)-1, mark = 0;
-	size_t slen = strlen(str);
-
-	while (si < slen) {
-		if (pi < plen && pat[pi] == '*') {
-			star = pi++;
-			mark = si;
-		} else if (pi < plen && (pat[pi] == '?' ||
-		    tolower((unsigned char)pat[pi]) ==
-		    tolower((unsigned char)str[si]))) {
-			pi++;
-			si++;
-		} else if (star != (size_t)-1) {
-			pi = star + 1;
-			si = ++mark;
-		} else
-			return false;
-	}
-	while (pi < plen && pat[pi] == '*')
-		pi++;
-	return pi == plen;
-}
-
 struct ak_addr {
 	int	af;
 	uint8_t	b[16];
@@ -229,7 +202,7 @@ entry_match(const char *e, size_t n, const struct ak_addr *ca,
 	size_t i, mlen;
 
 	if (!addr_parse(e, slash ? (size_t)(slash - e) : n, false, &pa))
-		return glob_match(e, n, ipstr);
+		return match_glob(e, n, ipstr);
 	max = pa.af == AF_INET ? 32 : 128;
 	if (slash == NULL)
 		bits = max;

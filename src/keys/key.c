@@ -1,6 +1,7 @@
 /* SSH public keys on OpenSSL EVP_PKEY: wire blobs, signatures, fingerprints
  * and base64. Each key type is one row of impls[], indexed by enum key_type. */
 #include "key.h"
+#include "key_int.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -130,9 +131,10 @@ out:
 	return rc;
 }
 
-/* Builds an EVP_PKEY of the given algorithm from params; NULL on failure. */
-static EVP_PKEY *
-pkey_fromdata(const char *alg, OSSL_PARAM_BLD *bld)
+/* Builds an EVP_PKEY of the given algorithm from params; selection is
+ * EVP_PKEY_PUBLIC_KEY or EVP_PKEY_KEYPAIR. NULL on failure. */
+EVP_PKEY *
+key_pkey_fromdata(const char *alg, OSSL_PARAM_BLD *bld, int selection)
 {
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
@@ -143,7 +145,7 @@ pkey_fromdata(const char *alg, OSSL_PARAM_BLD *bld)
 	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL)) == NULL)
 		goto out;
 	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+	    EVP_PKEY_fromdata(ctx, &pkey, selection, params) != 1)
 		pkey = NULL;
 out:
 	EVP_PKEY_CTX_free(ctx);
@@ -238,7 +240,7 @@ ecdsa_parse(struct rd *r, char *err, size_t errlen)
 	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
 	    q, qlen) != 1)
 		goto fail;
-	if ((pkey = pkey_fromdata("EC", bld)) == NULL)
+	if ((pkey = key_pkey_fromdata("EC", bld, EVP_PKEY_PUBLIC_KEY)) == NULL)
 		goto fail;
 	/* Decoding checked the curve equation; this also refuses infinity. */
 	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
@@ -388,7 +390,7 @@ rsa_parse(struct rd *r, char *err, size_t errlen)
 	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) != 1 ||
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) != 1 ||
-	    (pkey = pkey_fromdata("RSA", bld)) == NULL) {
+	    (pkey = key_pkey_fromdata("RSA", bld, EVP_PKEY_PUBLIC_KEY)) == NULL) {
 		seterr(err, errlen, "cannot make ssh-rsa key");
 		ERR_clear_error();
 	}

@@ -1,6 +1,7 @@
 /* Private key files: OpenSSH's openssh-key-v1 (PROTOCOL.key), parsed and
  * written here, and the PEM/PKCS#8 formats, left to OpenSSL's decoder. */
 #include "keyfile.h"
+#include "key_int.h"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -97,26 +98,6 @@ put_bn(struct wb *w, const BIGNUM *bn)
 	return rc;
 }
 
-static EVP_PKEY *
-keypair_fromdata(const char *alg, OSSL_PARAM_BLD *bld)
-{
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *pkey = NULL;
-
-	if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
-		goto out;
-	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL)) == NULL)
-		goto out;
-	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) != 1)
-		pkey = NULL;
-out:
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);	/* wipes the secure part */
-	return pkey;
-}
-
 /* string pk, string sk where sk = seed || pk. */
 static EVP_PKEY *
 ed25519_parse(struct rd *r, char *err, size_t errlen)
@@ -203,7 +184,7 @@ ecdsa_parse(struct rd *r, char *err, size_t errlen)
 	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
 	    q, qlen) != 1 ||
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bd) != 1 ||
-	    (pkey = keypair_fromdata("EC", bld)) == NULL)
+	    (pkey = key_pkey_fromdata("EC", bld, EVP_PKEY_KEYPAIR)) == NULL)
 		goto out;
 	/* Q must be d*G and d in range, or signatures would be garbage. */
 	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
@@ -339,7 +320,7 @@ rsa_parse(struct rd *r, char *err, size_t errlen)
 	ok = ok && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1,
 	    dp) == 1 && OSSL_PARAM_BLD_push_BN(bld,
 	    OSSL_PKEY_PARAM_RSA_EXPONENT2, dq) == 1 &&
-	    (pkey = keypair_fromdata("RSA", bld)) != NULL;
+	    (pkey = key_pkey_fromdata("RSA", bld, EVP_PKEY_KEYPAIR)) != NULL;
 	if (!ok) {
 		seterr(err, errlen, "cannot make ssh-rsa private key");
 		ERR_clear_error();

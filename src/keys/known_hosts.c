@@ -1,6 +1,7 @@
 /* known_hosts lookups and additions, following sshd(8) "SSH_KNOWN_HOSTS
  * FILE FORMAT" and OpenSSH's hostfile.c for what counts as a match. */
 #include "known_hosts.h"
+#include "util/match.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -77,34 +78,6 @@ next_field(const char **p, const char *end, const char **f, size_t *flen)
 	return *flen > 0;
 }
 
-/* Case-insensitive glob with '*' and '?'. Iterative with one backtrack
- * point, so hostile patterns cost O(len(pat) * len(str)), not exponential. */
-static bool
-glob_match(const char *pat, size_t plen, const char *str)
-{
-	size_t pi = 0, si = 0, star = (size_t)-1, mark = 0;
-	size_t slen = strlen(str);
-
-	while (si < slen) {
-		if (pi < plen && pat[pi] == '*') {
-			star = pi++;
-			mark = si;
-		} else if (pi < plen && (pat[pi] == '?' ||
-		    tolower((unsigned char)pat[pi]) ==
-		    tolower((unsigned char)str[si]))) {
-			pi++;
-			si++;
-		} else if (star != (size_t)-1) {
-			pi = star + 1;
-			si = ++mark;
-		} else
-			return false;
-	}
-	while (pi < plen && pat[pi] == '*')
-		pi++;
-	return pi == plen;
-}
-
 /* 1 if the host field matches name, 0 if not; a matching negated pattern
  * wins over any positive one, as in OpenSSH's match_hostname(). */
 static int
@@ -125,7 +98,7 @@ hosts_match(const char *pats, size_t plen, const char *name)
 			p++;
 			len--;
 		}
-		if (len > 0 && glob_match(p, len, name)) {
+		if (len > 0 && match_glob(p, len, name)) {
 			if (neg)
 				return 0;
 			found = 1;
