@@ -132,6 +132,13 @@ def timed_upload(port, sink, n):
     return n / dt / 1e6
 
 
+def cpu_seconds(pid):
+    """User+system CPU time of a process, from /proc (clock ticks)."""
+    with open(f'/proc/{pid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
 def timed_download(port, n):
     s = fl.connect(port)
     try:
@@ -274,15 +281,22 @@ def main():
             short = cipher.replace('@openssh.com', '')
             for direction in ('up', 'down'):
                 best = {k: 0.0 for k in kinds}
+                cpu = {k: 0.0 for k in kinds}
                 for _ in range(repeat):
                     for k in kinds:
+                        c0 = cpu_seconds(ts[k].pid)
                         if direction == 'up':
                             v = timed_upload(ts[k].ports[0], sink, size)
                         else:
                             v = timed_download(ts[k].ports[1], size)
+                        cpu[k] += cpu_seconds(ts[k].pid) - c0
                         best[k] = max(best[k], v)
                 for k in kinds:
                     put((mode, 'throughput', short, direction), k, best[k])
+                    # the client's own CPU per GiB: the efficiency that
+                    # a shared 2-core loopback run cannot hide
+                    put((mode, 'cpu', short, direction), k,
+                        cpu[k] / (repeat * size / (1 << 30)))
                 log(f'bench: {flag} {short} {direction}: ' +
                     ', '.join(f'{k} {best[k]:.0f} MB/s' for k in kinds))
             for k in kinds:
@@ -395,6 +409,11 @@ def main():
             for direction in ('up', 'down'):
                 row(mode, f'throughput {short} {direction}', 'MB/s',
                     ('throughput', short, direction), 'higher')
+        for cipher in CIPHERS:
+            short = cipher.replace('@openssh.com', '')
+            for direction in ('up', 'down'):
+                row(mode, f'client CPU {short} {direction}', 's/GiB',
+                    ('cpu', short, direction), 'lower')
         row(mode, 'connections/s (connect+1B echo+close)', 'conn/s', ('conn_rate',), 'higher')
         row(mode, 'connection latency p50', 'ms', ('lat_p50',), 'lower')
         row(mode, 'connection latency p99', 'ms', ('lat_p99',), 'lower')

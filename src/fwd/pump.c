@@ -37,6 +37,10 @@ struct pump {
 	bool		 wr_done;	/* shutdown(SHUT_WR) done */
 	bool		 writing;
 	bool		 closing;
+	/* channel data of the current input batch, still in the engine's
+	 * input buffer (ssh.h); gone by the end of pump_flush_dirty */
+	uv_buf_t	 iov[16];
+	int		 niov;
 	struct wb	 pend;		/* channel data the socket has not taken */
 	size_t		 pend_off;
 	struct wb	 inflight;	/* handed to uv_write */
@@ -124,7 +128,7 @@ maybe_finish(struct pump *p)
 		return;
 	if (!p->has_chan) {
 		/* The channel is gone: close once our writes are out. */
-		if (!p->writing && p->pend.len == p->pend_off)
+		if (!p->writing && p->niov == 0 && p->pend.len == p->pend_off)
 			pump_close(p, false);
 		return;
 	}
@@ -293,14 +297,60 @@ start_write(struct pump *p)
 /* Writes what is pending: synchronously if the socket takes it, else
  * through uv_write; then a finished channel direction shuts the socket's
  * write side. */
+/* Copies batch data the socket did not take (skip bytes of it were
+ * written) into pend, which owns its bytes. */
+static int
+keep_rest(struct pump *p, size_t skip)
+{
+	int i;
+	size_t n;
+
+	for (i = 0; i < p->niov; i++) {
+		n = p->iov[i].len;
+		if (skip >= n) {
+			skip -= n;
+			continue;
+		}
+		if (wb_put(&p->pend, p->iov[i].base + skip, n - skip) != 0)
+			return -1;
+		skip = 0;
+	}
+	p->niov = 0;
+	return 0;
+}
+
+/* Writes what is pending: synchronously if the socket takes it, else
+ * through uv_write; then a finished channel direction shuts the socket's
+ * write side. Batch data goes out straight from the engine's buffer. */
 static void
 pump_flush(struct pump *p)
 {
 	uv_buf_t b;
 	int n;
 
-	if (p->closing || p->writing)
+	if (p->closing || p->writing) {
+		if (p->niov > 0 && !p->closing && keep_rest(p, 0) != 0)
+			pump_close(p, true);
+		p->niov = 0;
 		return;
+	}
+	if (p->niov > 0) {
+		n = uv_try_write((uv_stream_t *)&p->sock, p->iov,
+		    (unsigned)p->niov);
+		if (n < 0 && n != UV_EAGAIN) {
+			p->niov = 0;
+			pump_close(p, true);
+			return;
+		}
+		if (n < 0)
+			n = 0;
+		if (n > 0)
+			delivered(p, (size_t)n);
+		if (keep_rest(p, (size_t)n) != 0) {
+			pump_close(p, true);
+			return;
+		}
+	}
 	if (p->pend.len > p->pend_off) {
 		b = uv_buf_init((char *)p->pend.p + p->pend_off,
 		    (unsigned)(p->pend.len - p->pend_off));
@@ -353,7 +403,12 @@ mark_dirty(struct pump *p)
 static void
 on_data(struct pump *p, const uint8_t *data, size_t len)
 {
-	if (wb_put(&p->pend, data, len) != 0) {
+	/* Gather without copying while nothing older waits to be written. */
+	if (!p->writing && p->pend.len == p->pend_off &&
+	    p->niov < (int)(sizeof(p->iov) / sizeof(p->iov[0]))) {
+		p->iov[p->niov++] = uv_buf_init((char *)data, (unsigned)len);
+	} else if ((p->niov > 0 && keep_rest(p, 0) != 0) ||
+	    wb_put(&p->pend, data, len) != 0) {
 		pump_close(p, true);
 		return;
 	}

@@ -3,7 +3,10 @@
  * handler. It never touches a socket, file, clock or global.
  *
  * Ownership: the engine owns its buffers and channels. Pointers in an event
- * are valid only during the handler call. Handlers may call back into the
+ * are valid only during the handler call, except channel data
+ * (SSH_EV_CHAN_DATA), which stays valid until the engine is fed again
+ * (ssh_feed or ssh_in_reserve): a caller may gather it and write it out
+ * once per batch of input without copying. Handlers may call back into the
  * engine (send data, open channels, close channels) but must not free it. */
 #ifndef FERRY_SSH_SSH_H
 #define FERRY_SSH_SSH_H

@@ -600,15 +600,23 @@ process(struct ssh_conn *c)
 		if (r == 0)
 			break;
 	}
-	/* Keep unprocessed bytes at the front for the next read. */
+	/* Processed bytes stay where they are until the next input, so the
+	 * data events' pointers stay valid (ssh.h); ssh_in_reserve and
+	 * ssh_feed make room. */
+	return 0;
+}
+
+/* Moves unprocessed input to the front of the buffer. */
+static void
+compact_input(struct ssh_conn *c)
+{
 	if (c->in_off == c->in.len)
 		c->in.len = c->in_off = 0;
-	else if (c->in_off > 0 && c->in_off >= c->in.len / 2) {
+	else if (c->in_off > 0) {
 		memmove(c->in.p, c->in.p + c->in_off, c->in.len - c->in_off);
 		c->in.len -= c->in_off;
 		c->in_off = 0;
 	}
-	return 0;
 }
 
 uint8_t *
@@ -617,11 +625,8 @@ ssh_in_reserve(struct ssh_conn *c, size_t *len)
 	size_t want = *len;
 	uint8_t *p;
 
-	if (c->in_off > 0 && c->in.len - c->in_off + want > c->in.cap) {
-		memmove(c->in.p, c->in.p + c->in_off, c->in.len - c->in_off);
-		c->in.len -= c->in_off;
-		c->in_off = 0;
-	}
+	if (c->in_off == c->in.len || c->in.len - c->in_off + want > c->in.cap)
+		compact_input(c);
 	if ((p = wb_reserve(&c->in, want)) == NULL)
 		return NULL;
 	*len = c->in.cap - c->in.len;
@@ -642,6 +647,7 @@ ssh_feed(struct ssh_conn *c, const uint8_t *p, size_t len)
 {
 	if (c->state == ST_DEAD)
 		return -1;
+	compact_input(c);
 	if (wb_put(&c->in, p, len) != 0)
 		return conn_fail(c, 0, "out of memory");
 	return process(c);
