@@ -1,6 +1,8 @@
 /* Forwarding policy. */
 #include "policy.h"
 
+#include "util/match.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -68,8 +70,8 @@ fwd_permit_open_ok(const struct fwd_permit *v, int n, const char *host,
 	for (i = 0; i < n; i++) {
 		if (v[i].port != -1 && v[i].port != port)
 			continue;
-		if (strcmp(v[i].host, "*") == 0 ||
-		    strcasecmp(v[i].host, host) == 0)
+		/* exact, as sshd's open_match() compares */
+		if (strcmp(v[i].host, "*") == 0 || strcmp(v[i].host, host) == 0)
 			return true;
 	}
 	return false;
@@ -87,10 +89,10 @@ fwd_permit_listen_ok(const struct fwd_permit *v, int n, const char *req,
 	for (i = 0; i < n; i++) {
 		if (v[i].port != -1 && v[i].port != port)
 			continue;
-		/* the entry translated as ssh encodes a bind address */
-		h = v[i].host[0] == '\0' ? "localhost" :
-		    strcmp(v[i].host, "*") == 0 ? "" : v[i].host;
-		if (strcmp(h, req) == 0)
+		/* sshd's remote_open_match(): the entry's host is a pattern
+		 * for the requested bind address; a bare port means "*" */
+		h = v[i].host[0] == '\0' ? "*" : v[i].host;
+		if (match_glob(h, strlen(h), req))
 			return true;
 	}
 	return false;

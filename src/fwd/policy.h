@@ -15,7 +15,7 @@ enum gw_mode {
 };
 
 /* One permission: host "*" is any host, port -1 any port. For listen
- * permissions an empty host means none was written (ssh's "localhost"). */
+ * permissions the host is a pattern; empty (none written) means "*". */
 struct fwd_permit {
 	char	host[256];
 	int	port;
@@ -34,8 +34,9 @@ const char	*fwd_gw_name(enum gw_mode gw);
 /* PermitOpen / permitopen=: n < 0 allows everything, n == 0 nothing. */
 bool		 fwd_permit_open_ok(const struct fwd_permit *v, int n,
 		    const char *host, int port);
-/* PermitListen / permitlisten=: the requested bind address as sent on
- * the wire; an entry without host matches "localhost", "*" matches "". */
+/* PermitListen / permitlisten=: the entry's host is a glob pattern for
+ * the bind address as sent on the wire (sshd's remote_open_match());
+ * "8080" alone allows port 8080 on any address. */
 bool		 fwd_permit_listen_ok(const struct fwd_permit *v, int n,
 		    const char *req, int port);
 

@@ -437,6 +437,23 @@ data_input(struct ssh_conn *c, struct chan *ch, uint32_t id, struct rd *r,
 	return 0;
 }
 
+/* A request name; one too long for any name we know becomes "" (an
+ * unknown request, answered with failure), not a protocol error. */
+static int
+request_name(struct rd *r, char *out, size_t outlen)
+{
+	const uint8_t *p;
+	size_t n;
+
+	if (rd_string(r, &p, &n) != 0)
+		return -1;
+	if (n >= outlen || memchr(p, '\0', n) != NULL)
+		n = 0;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
+}
+
 static int
 request_input(struct ssh_conn *c, struct chan *ch, uint32_t id, struct rd *r)
 {
@@ -444,7 +461,7 @@ request_input(struct ssh_conn *c, struct chan *ch, uint32_t id, struct rd *r)
 	char name[64];
 	bool want_reply;
 
-	if (rd_cstring(r, name, sizeof(name)) != 0 ||
+	if (request_name(r, name, sizeof(name)) != 0 ||
 	    rd_bool(r, &want_reply) != 0)
 		return conn_fail(c, DISC_PROTOCOL_ERROR,
 		    "malformed channel request");
@@ -585,7 +602,7 @@ global_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 		char name[64];
 		int ret;
 
-		if (rd_cstring(&r, name, sizeof(name)) != 0 ||
+		if (request_name(&r, name, sizeof(name)) != 0 ||
 		    rd_bool(&r, &want_reply) != 0)
 			return conn_fail(c, DISC_PROTOCOL_ERROR,
 			    "malformed global request");

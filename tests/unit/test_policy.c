@@ -81,7 +81,7 @@ test_permit_open(void **state)
 	assert_true(fwd_permit_open_ok(v, -1, "anything", 1));
 	assert_false(fwd_permit_open_ok(v, 0, "db.internal", 5432));
 	assert_true(fwd_permit_open_ok(v, 3, "db.internal", 5432));
-	assert_true(fwd_permit_open_ok(v, 3, "DB.internal", 5432));
+	assert_false(fwd_permit_open_ok(v, 3, "DB.internal", 5432));
 	assert_false(fwd_permit_open_ok(v, 3, "db.internal", 5433));
 	assert_true(fwd_permit_open_ok(v, 3, "example.org", 80));
 	assert_false(fwd_permit_open_ok(v, 3, "example.org", 81));
@@ -96,17 +96,18 @@ test_permit_listen(void **state)
 
 	(void)state;
 	memset(v, 0, sizeof(v));
-	v[0].port = 8080;			/* "8080": ssh's localhost */
-	strcpy(v[1].host, "*");
-	v[1].port = 9090;			/* "*:9090": all addresses */
+	v[0].port = 8080;			/* "8080": any address */
+	strcpy(v[1].host, "local*");
+	v[1].port = 9090;			/* a pattern */
 	strcpy(v[2].host, "127.0.0.1");
 	v[2].port = -1;				/* "127.0.0.1:*" */
 	assert_true(fwd_permit_listen_ok(v, -1, "", 1));
 	assert_false(fwd_permit_listen_ok(v, 0, "localhost", 8080));
 	assert_true(fwd_permit_listen_ok(v, 3, "localhost", 8080));
-	assert_false(fwd_permit_listen_ok(v, 3, "", 8080));
-	assert_true(fwd_permit_listen_ok(v, 3, "", 9090));
-	assert_false(fwd_permit_listen_ok(v, 3, "localhost", 9090));
+	assert_true(fwd_permit_listen_ok(v, 3, "", 8080));
+	assert_true(fwd_permit_listen_ok(v, 3, "0.0.0.0", 8080));
+	assert_true(fwd_permit_listen_ok(v, 3, "LOCALHOST", 9090));
+	assert_false(fwd_permit_listen_ok(v, 3, "", 9090));
 	assert_true(fwd_permit_listen_ok(v, 3, "127.0.0.1", 1234));
 	assert_false(fwd_permit_listen_ok(v, 3, "localhost", 1234));
 	assert_false(fwd_permit_listen_ok(v, 3, "localhost", 0));
