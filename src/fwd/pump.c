@@ -1,6 +1,7 @@
 /* The data pump between a TCP socket and an SSH channel. */
 #include "pump.h"
 
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -613,7 +614,7 @@ int
 pump_connect(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
     const char *host, uint32_t port, const char *label)
 {
-	struct addrinfo hints;
+	struct addrinfo hints, *res;
 	struct pump *p;
 	char portstr[16];
 	int r;
@@ -626,7 +627,16 @@ pump_connect(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
 	snprintf(portstr, sizeof(portstr), "%u", port);
+	/* An address literal needs no resolver: connect at once rather
+	 * than through the thread pool. */
+	if (getaddrinfo(host, portstr, &hints, &res) == 0) {
+		p->ai = p->ai_next = res;
+		try_connect(p);
+		return 0;
+	}
+	hints.ai_flags = 0;
 	p->gai.data = p;
 	p->resolving = true;
 	if ((r = uv_getaddrinfo(loop, &p->gai, gai_cb, host, portstr,
