@@ -15,6 +15,9 @@
 #include "util/log.h"
 
 #define MAX_RFWD	64
+/* Channels one connection may hold open at once (a per-session bound on
+ * the sockets and buffers a client can make ferryd keep). */
+#define MAX_CHANNELS	4096
 #define MAX_NOTES	32
 #define SESSION_CHAN_NONE UINT32_MAX
 
@@ -523,6 +526,13 @@ open_request(struct session *s, struct ssh_event *ev)
 {
 	const char *type = ev->u.open_request.type;
 
+	if (ssh_chan_count(sess_ssh(s)) > MAX_CHANNELS) {
+		refuse(s, "%s channel: this session already has %d channels "
+		    "open, the most allowed", type, MAX_CHANNELS);
+		ev->u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
+		ev->u.open_request.message = "too many channels";
+		return;
+	}
 	if (strcmp(type, "direct-tcpip") == 0) {
 		direct_tcpip(s, ev);
 		return;
