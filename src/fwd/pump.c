@@ -87,6 +87,8 @@ pump_release(struct pump *p)
 	if (p->ai != NULL)
 		uv_freeaddrinfo(p->ai);
 	free(p);
+	if (set->count == 0 && set->on_empty != NULL)
+		set->on_empty(set->ud);
 }
 
 static void
@@ -527,9 +529,9 @@ connect_done(struct pump *p, int status)
 		p->ai = p->ai_next = NULL;
 	}
 	if (status < 0) {
-		snprintf(msg, sizeof(msg), "connect failed: %s",
-		    uv_strerror(status));
-		log_info("%s: %s", p->label, msg);
+		/* the client prefixes "connect failed" from the reason */
+		snprintf(msg, sizeof(msg), "%s", uv_strerror(status));
+		log_info("%s: connect failed: %s", p->label, msg);
 		if (p->has_chan)
 			ssh_chan_refuse(ssh, p->chan, SSH_OPEN_CONNECT_FAILED,
 			    msg);

@@ -26,6 +26,10 @@ struct pump_set {
 	size_t		 count;
 	uint64_t	 bytes_out;	/* socket -> channel */
 	uint64_t	 bytes_in;	/* channel -> socket */
+	/* called when the last pump's memory is gone, so an owner that
+	 * embeds the set knows when it may free it */
+	void		(*on_empty)(void *ud);
+	void		*ud;
 };
 
 /* Accepts a connection from server into a new pump and opens a channel of

@@ -120,13 +120,28 @@ session_free(struct session *s)
 	free(s);
 }
 
+/* The session goes once its connection, timers and every tunnelled
+ * socket have let go of it (their close callbacks use it). */
+static void
+maybe_free(struct session *s)
+{
+	if (s->timers_open == 0 && s->nc_closed && s->pumps.count == 0)
+		session_free(s);
+}
+
+static void
+pumps_empty(void *ud)
+{
+	maybe_free(ud);
+}
+
 static void
 timer_closed(uv_handle_t *h)
 {
 	struct session *s = h->data;
 
-	if (--s->timers_open == 0 && s->nc_closed)
-		session_free(s);
+	s->timers_open--;
+	maybe_free(s);
 }
 
 /* Writes a line to the client's session channel if one shows output. */
@@ -619,6 +634,8 @@ session_chan_event(struct session *s, struct ssh_event *ev)
 	}
 }
 
+static void	alive_tick(uv_timer_t *t);
+
 static void
 on_event(void *ud, struct ssh_event *ev)
 {
@@ -640,6 +657,11 @@ on_event(void *ud, struct ssh_event *ev)
 		s->authenticated = true;
 		s->list->unauthenticated--;
 		uv_timer_stop(&s->grace);
+		/* ClientAlive watches authenticated clients (sshd's rule) */
+		if (s->pol->cfg.client_alive_interval > 0)
+			uv_timer_start(&s->alive, alive_tick,
+			    (uint64_t)s->pol->cfg.client_alive_interval * 1000,
+			    (uint64_t)s->pol->cfg.client_alive_interval * 1000);
 		if (keep_rules(s) != 0) {
 			ssh_disconnect(sess_ssh(s), 11, "out of memory");
 			net_conn_close(s->nc, "out of memory");
@@ -731,7 +753,9 @@ alive_tick(uv_timer_t *t)
 {
 	struct session *s = t->data;
 
-	if (++s->alive_missed > s->pol->cfg.client_alive_count_max) {
+	/* ClientAliveCountMax 0 only probes, it never disconnects */
+	if (++s->alive_missed > s->pol->cfg.client_alive_count_max &&
+	    s->pol->cfg.client_alive_count_max > 0) {
 		log_info("Timeout, client %s port %d not responding", s->ip,
 		    s->port);
 		ssh_disconnect(sess_ssh(s), 2, "Timeout, client not "
@@ -758,7 +782,6 @@ session_accept(uv_loop_t *loop, uv_stream_t *server,
 	};
 	struct ssh_config cfg;
 	struct session *s;
-	int every;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -1;
@@ -789,15 +812,14 @@ session_accept(uv_loop_t *loop, uv_stream_t *server,
 		return -1;
 	}
 	s->pumps.nc = s->nc;
+	s->pumps.on_empty = pumps_empty;
+	s->pumps.ud = s;
 	snprintf(s->ip, sizeof(s->ip), "%s", net_conn_peer_ip(s->nc));
 	s->port = net_conn_peer_port(s->nc);
 	log_verbose("Connection from %s port %d", s->ip, s->port);
 	if (pol->cfg.login_grace_time > 0)
 		uv_timer_start(&s->grace, grace_expired,
 		    (uint64_t)pol->cfg.login_grace_time * 1000, 0);
-	if ((every = pol->cfg.client_alive_interval) > 0)
-		uv_timer_start(&s->alive, alive_tick, (uint64_t)every * 1000,
-		    (uint64_t)every * 1000);
 	return 0;
 }
 
