@@ -74,6 +74,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / 'tests' / 'integration'))
 import ferrylab as fl  # noqa: E402
+from bench import conn_round, pct  # noqa: E402  (the same measurement)
 from ferrylab import MiB, Deadline  # noqa: E402
 
 CIPHER = 'aes128-gcm@openssh.com'
@@ -602,37 +603,6 @@ def timed_download(port, n, server):
     if count != n:
         raise RuntimeError(f'download: got {count} of {n} bytes')
     return n / dt / 1e6, c
-
-
-def conn_round(port, n, deadline):
-    """Up to n sequential connect / 1-byte echo / close. (conn/s, latencies)."""
-    lat = []
-    t0 = time.perf_counter()
-    for _ in range(n):
-        if deadline.expired():
-            break
-        a = time.perf_counter()
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.settimeout(10)
-        try:
-            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            s.connect((fl.LOCALHOST, port))
-            s.sendall(b'x')
-            if s.recv(1) != b'x':
-                raise RuntimeError('echo through the tunnel returned nothing')
-        finally:
-            s.close()
-        lat.append(time.perf_counter() - a)
-    total = time.perf_counter() - t0
-    if not lat:
-        raise RuntimeError('no connection completed')
-    return len(lat) / total, lat
-
-
-def pct(xs, p):
-    xs = sorted(xs)
-    k = min(len(xs) - 1, max(0, int(round(p / 100 * (len(xs) - 1)))))
-    return xs[k]
 
 
 # ------------------------------------------------------------------ main
