@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: unit tests (plain and ASan+UBSan),
-# the integration suite against real OpenSSH (plain and ASan+UBSan), the
-# fuzz targets for a short while, and a quick benchmark smoke run.
+# the integration suite against real OpenSSH and Dropbear (plain and
+# ASan+UBSan), the fuzz targets for a short while, and quick benchmark
+# smoke runs (ferry vs ssh, ferryd vs sshd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,5 +24,6 @@ FERRY_BIN="$PWD/build-asan/ferry" FERRY_SANITIZED=1 /usr/bin/pytest -q -p no:cac
 echo "== fuzz targets (${FUZZ_SECONDS:-20}s each)"
 bash tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"
 
-echo "== benchmark smoke run"
+echo "== benchmark smoke runs"
 FERRY_BIN="$PWD/build/ferry" /usr/bin/python3 bench/bench.py --quick
+/usr/bin/python3 bench/bench_server.py --quick
