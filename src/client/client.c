@@ -172,7 +172,8 @@ hostkey_algs(const struct client *cl)
 }
 
 static void
-changed_warning(const struct key *k, const struct kh_result *res)
+changed_warning(const struct key *k, const struct kh_result *res,
+    const char *name)
 {
 	char fp[128];
 
@@ -188,7 +189,7 @@ changed_warning(const struct key *k, const struct kh_result *res)
 	    "Offending %s key in %s:%d\n"
 	    "Host key for %s has changed and ferry refuses to connect.",
 	    key_type_name(k), fp, key_type_name(k), res->file, res->line,
-	    res->file[0] ? "this host" : "this host");
+	    name);
 }
 
 /* Decides whether to trust the server's key (ssh's rules; a changed key
@@ -220,7 +221,7 @@ check_host_key(struct client *cl, const struct key *k)
 		    fp, res.file);
 		return false;
 	case KH_CHANGED:
-		changed_warning(k, &res);
+		changed_warning(k, &res, name);
 		return false;
 	case KH_NEW:
 		break;
