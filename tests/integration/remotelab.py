@@ -24,6 +24,7 @@ import pwd
 import re
 import signal
 import socket
+import threading
 import stat
 import subprocess
 import time
@@ -453,3 +454,33 @@ def authorized_key(publine, user=USER, comment='ferry-integration-test'):
                 f.write(old)
             os.chmod(tmp, old_mode)
             os.replace(tmp, ak)
+
+
+def check_concurrent_echo(port, echo, t, conns, size, seconds):
+    """conns connections at once to 127.0.0.1:port (a forward ending at the
+    `echo` server through tunnel `t`), each exchanging `size` distinct
+    pattern bytes; asserts every one came back intact and the tunnel lives."""
+    results = [None] * conns
+    gate = threading.Barrier(conns, timeout=30)
+
+    def one(i):
+        try:
+            gate.wait()
+            results[i] = echo_exchange(port, size, fl.stream_start(i), seconds=90)
+        except Exception as e:  # noqa: BLE001
+            results[i] = RuntimeError(f'{type(e).__name__}: {e}')
+
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(conns)]
+    for th in threads:
+        th.start()
+    d = Deadline(seconds, 'concurrent connections')
+    for th in threads:
+        th.join(max(0.0, d.remaining()))
+    stuck = sum(th.is_alive() for th in threads)
+    assert stuck == 0, f'{stuck} connections still running after {seconds}s'
+    bad = [f'conn {i}: {r!r}' for i, r in enumerate(results)
+           if r != (size, fl.pattern_sha256(size, fl.stream_start(i)))]
+    assert not bad, (f'{len(bad)} of {conns} connections failed (echo server accepted '
+                     f'{echo.accepted}):\n' + '\n'.join(bad[:20]))
+    assert echo.accepted == conns
+    assert t.alive()

@@ -11,6 +11,7 @@ import threading
 import pytest
 
 import ferrylab as fl
+from remotelab import upload, download, assert_upload_ok  # noqa: F401
 from ferrylab import MiB, KiB, Deadline
 
 BULK = 64 * MiB
@@ -27,37 +28,6 @@ def _case_id(case):
     c, m = case
     c = c.replace('@openssh.com', '')
     return c if m is None else f'{c}+{m.replace("@openssh.com", "")}'
-
-
-def upload(tunnel_port, sink, n, start=0, seconds=120):
-    """Send n bytes through the tunnel into the sink; return the sink's result.
-    Also checks the tunnel closes our socket after the sink closed its side."""
-    d = Deadline(seconds, f'upload of {n} bytes')
-    s = fl.connect(tunnel_port)
-    try:
-        fl.send_pattern(s, n, start, d)
-        s.shutdown(socket.SHUT_WR)
-        res = sink.result(timeout=d.left())
-        back, _ = fl.recv_to_eof(s, d, limit=0)
-        assert back == 0
-        return res
-    finally:
-        s.close()
-
-
-def download(tunnel_port, seconds=120):
-    d = Deadline(seconds, 'download')
-    s = fl.connect(tunnel_port)
-    try:
-        return fl.recv_to_eof(s, d)
-    finally:
-        s.close()
-
-
-def assert_upload_ok(res, n, start=0):
-    assert res.error is None, res.error
-    assert res.count == n, f'sink got {res.count} bytes, expected {n}'
-    assert res.sha256 == fl.pattern_sha256(n, start), 'payload corrupted (SHA-256 differs)'
 
 
 def assert_kex(log, cipher, mac):

@@ -11,13 +11,12 @@ byte count and SHA-256.
 import re
 import signal
 import socket
-import threading
 
 import pytest
 
 import ferrylab as fl
 import remotelab as rl
-from ferrylab import Deadline, KiB, LOCALHOST, MiB
+from ferrylab import KiB, LOCALHOST, MiB
 
 BULK = 64 * MiB
 CIPHERS = ['chacha20-poly1305@openssh.com', 'aes128-gcm@openssh.com',
@@ -91,30 +90,7 @@ def test_concurrent_connections(lab, client):
     sshd = lab.sshd()
     echo = lab.echo()
     t = rl.start_remote(lab, client, sshd, [echo.addr])
-    results = [None] * conns
-    gate = threading.Barrier(conns, timeout=30)
-
-    def one(i):
-        try:
-            gate.wait()
-            results[i] = rl.echo_exchange(t.port, size, fl.stream_start(i), seconds=90)
-        except Exception as e:  # noqa: BLE001
-            results[i] = RuntimeError(f'{type(e).__name__}: {e}')
-
-    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(conns)]
-    for th in threads:
-        th.start()
-    d = Deadline(120, 'concurrent connections')
-    for th in threads:
-        th.join(max(0.0, d.remaining()))
-    stuck = sum(th.is_alive() for th in threads)
-    assert stuck == 0, f'{stuck} connections still running after 120s'
-    bad = [f'conn {i}: {r!r}' for i, r in enumerate(results)
-           if r != (size, fl.pattern_sha256(size, fl.stream_start(i)))]
-    assert not bad, (f'{len(bad)} of {conns} connections failed (echo server accepted '
-                     f'{echo.accepted}):\n' + '\n'.join(bad[:20]))
-    assert echo.accepted == conns
-    assert t.alive()
+    rl.check_concurrent_echo(t.port, echo, t, conns, size, 120)
 
 
 # ---------------------------------------------------------------- port 0 and fixed ports
