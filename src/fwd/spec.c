@@ -72,52 +72,149 @@ parse_port(const char *s, int min, int *out)
 	return 0;
 }
 
+static int
+set_path(char *dst, const char *src, char *why, size_t whylen)
+{
+	if (strlen(src) >= FWD_PATH_MAX) {
+		snprintf(why, whylen, "socket path '%.40s...' is longer than "
+		    "%d bytes", src, FWD_PATH_MAX - 1);
+		return -1;
+	}
+	snprintf(dst, FWD_PATH_MAX, "%s", src);
+	return 0;
+}
+
+static void
+set_bind(struct fwd_spec *out, const char *f)
+{
+	if (f[0] == '\0' || strcmp(f, "*") == 0)
+		out->bind = BIND_ANY;
+	else if (strcmp(f, "localhost") == 0)
+		out->bind = BIND_LOCALHOST;
+	else
+		out->bind = BIND_ADDR;
+	snprintf(out->bind_addr, sizeof(out->bind_addr), "%s", f);
+}
+
+/* Puts the n fields where ssh's parse_forward puts them: a field with a
+ * '/' is a path; one or two fields without a destination are dynamic. */
+static const char *const forms[] = {
+	"[bind_address:]port:host:hostport, with a path for either side",
+	"[bind_address:]port[:host:hostport], with a path for either side",
+	"[bind_address:]port",
+};
+
+static int
+assign(struct fwd_spec *out, char f[MAX_FIELDS][256], int n, char *why,
+    size_t whylen)
+{
+	bool path[MAX_FIELDS];
+	const char *lport = NULL, *cport = NULL, *chost = NULL;
+	const char *lpath = NULL, *cpath = NULL;
+	int i;
+
+	for (i = 0; i < n; i++)
+		path[i] = strchr(f[i], '/') != NULL;
+	switch (n) {
+	case 1:
+		if (path[0])
+			lpath = f[0];
+		else
+			lport = f[0];
+		out->dynamic = true;
+		break;
+	case 2:
+		if (path[0] && path[1]) {
+			lpath = f[0];
+			cpath = f[1];
+		} else if (path[1]) {
+			lport = f[0];
+			cpath = f[1];
+		} else {
+			set_bind(out, f[0]);
+			lport = f[1];
+			out->dynamic = true;
+		}
+		break;
+	case 3:
+		if (path[0]) {
+			lpath = f[0];
+			chost = f[1];
+			cport = f[2];
+		} else if (path[2]) {
+			set_bind(out, f[0]);
+			lport = f[1];
+			cpath = f[2];
+		} else {
+			lport = f[0];
+			chost = f[1];
+			cport = f[2];
+		}
+		break;
+	default:
+		set_bind(out, f[0]);
+		lport = f[1];
+		chost = f[2];
+		cport = f[3];
+		break;
+	}
+	if (out->kind == FWD_DYNAMIC && (!out->dynamic || lpath != NULL)) {
+		snprintf(why, whylen, "expected %s", forms[out->kind]);
+		return -1;
+	}
+	if (out->kind == FWD_LOCAL && out->dynamic) {
+		snprintf(why, whylen, "expected %s (-D is SOCKS)",
+		    forms[out->kind]);
+		return -1;
+	}
+	if (out->kind == FWD_REMOTE && out->dynamic && lpath != NULL) {
+		snprintf(why, whylen, "remote dynamic forwarding needs a "
+		    "port, not a socket path");
+		return -1;
+	}
+	if (lpath != NULL && set_path(out->listen_path, lpath, why,
+	    whylen) != 0)
+		return -1;
+	if (cpath != NULL && set_path(out->connect_path, cpath, why,
+	    whylen) != 0)
+		return -1;
+	if (lport != NULL && parse_port(lport, 0, &out->listen_port) != 0) {
+		snprintf(why, whylen, "bad listen port '%.64s'", lport);
+		return -1;
+	}
+	if (chost != NULL) {
+		if (chost[0] == '\0') {
+			snprintf(why, whylen, "missing destination host");
+			return -1;
+		}
+		snprintf(out->host, sizeof(out->host), "%s", chost);
+		if (parse_port(cport, 1, &out->port) != 0) {
+			snprintf(why, whylen, "bad destination port '%.64s'",
+			    cport);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 fwd_spec_parse(const char *text, enum fwd_kind kind, struct fwd_spec *out,
     char *err, size_t errlen)
 {
-	char f[MAX_FIELDS][256], why[128];
-	const char *what = kind == FWD_LOCAL ? "local" : "remote";
-	int n, i = 0;
+	static const char *const what[] = { "local", "remote", "dynamic" };
+	char f[MAX_FIELDS][256], why[200];
+	int n;
 
 	memset(out, 0, sizeof(*out));
 	out->kind = kind;
 	if ((n = split(text, f, why, sizeof(why))) < 0)
 		goto bad;
-	if (n != 3 && n != 4) {
-		snprintf(why, sizeof(why), "expected "
-		    "[bind_address:]port:host:hostport");
+	if (assign(out, f, n, why, sizeof(why)) != 0)
 		goto bad;
-	}
-	if (n == 4) {
-		if (f[0][0] == '\0' || strcmp(f[0], "*") == 0)
-			out->bind = BIND_ANY;
-		else if (strcmp(f[0], "localhost") == 0)
-			out->bind = BIND_LOCALHOST;
-		else
-			out->bind = BIND_ADDR;
-		snprintf(out->bind_addr, sizeof(out->bind_addr), "%s", f[0]);
-		i = 1;
-	}
-	if (parse_port(f[i], 0, &out->listen_port) != 0) {
-		snprintf(why, sizeof(why), "bad listen port '%.64s' (expected "
-		    "[bind_address:]port:host:hostport)", f[i]);
-		goto bad;
-	}
-	if (f[i + 1][0] == '\0') {
-		snprintf(why, sizeof(why), "missing destination host");
-		goto bad;
-	}
-	snprintf(out->host, sizeof(out->host), "%s", f[i + 1]);
-	if (parse_port(f[i + 2], 1, &out->port) != 0) {
-		snprintf(why, sizeof(why), "bad destination port '%.64s'",
-		    f[i + 2]);
-		goto bad;
-	}
 	return 0;
 bad:
 	snprintf(err, errlen, "Bad %s forwarding specification '%s': %s",
-	    what, text, why);
+	    what[kind], text, why);
 	return -1;
 }
 
@@ -128,18 +225,40 @@ fmt_host(const char *h, char *out, size_t outlen)
 }
 
 void
+fwd_spec_target(const struct fwd_spec *s, char *out, size_t outlen)
+{
+	char h[300];
+
+	if (s->dynamic)
+		snprintf(out, outlen, "socks");
+	else if (s->connect_path[0] != '\0')
+		snprintf(out, outlen, "%s", s->connect_path);
+	else {
+		fmt_host(s->host, h, sizeof(h));
+		snprintf(out, outlen, "%s:%d", h, s->port);
+	}
+}
+
+void
 fwd_spec_format(const struct fwd_spec *s, char *out, size_t outlen)
 {
-	char b[300], h[300];
+	char b[300], lis[400], dst[300];
 
-	fmt_host(s->host, h, sizeof(h));
-	if (s->bind == BIND_DEFAULT) {
-		snprintf(out, outlen, "%d:%s:%d", s->listen_port, h, s->port);
+	if (s->listen_path[0] != '\0')
+		snprintf(lis, sizeof(lis), "%s", s->listen_path);
+	else if (s->bind == BIND_DEFAULT)
+		snprintf(lis, sizeof(lis), "%d", s->listen_port);
+	else {
+		if (s->bind == BIND_ANY)
+			snprintf(b, sizeof(b), "*");
+		else
+			fmt_host(s->bind_addr, b, sizeof(b));
+		snprintf(lis, sizeof(lis), "%s:%d", b, s->listen_port);
+	}
+	if (s->dynamic) {
+		snprintf(out, outlen, "%s", lis);
 		return;
 	}
-	if (s->bind == BIND_ANY)
-		snprintf(b, sizeof(b), "*");
-	else
-		fmt_host(s->bind_addr, b, sizeof(b));
-	snprintf(out, outlen, "%s:%d:%s:%d", b, s->listen_port, h, s->port);
+	fwd_spec_target(s, dst, sizeof(dst));
+	snprintf(out, outlen, "%s:%s", lis, dst);
 }

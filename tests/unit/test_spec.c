@@ -198,6 +198,110 @@ test_format_round_trip(void **state)
 	}
 }
 
+/* ssh's field placement: a field with a '/' is a Unix socket path. */
+static void
+test_parse_paths(void **state)
+{
+	struct fwd_spec s;
+	char err[512], out[600];
+
+	(void)state;
+	assert_int_equal(fwd_spec_parse("/tmp/a.sock:db:5432", FWD_LOCAL, &s,
+	    err, sizeof(err)), 0);
+	assert_string_equal(s.listen_path, "/tmp/a.sock");
+	assert_string_equal(s.host, "db");
+	assert_int_equal(s.port, 5432);
+	assert_string_equal(s.connect_path, "");
+	assert_false(s.dynamic);
+
+	assert_int_equal(fwd_spec_parse("8080:/run/x.sock", FWD_LOCAL, &s,
+	    err, sizeof(err)), 0);
+	assert_int_equal(s.listen_port, 8080);
+	assert_int_equal(s.bind, BIND_DEFAULT);
+	assert_string_equal(s.connect_path, "/run/x.sock");
+	assert_string_equal(s.listen_path, "");
+	fwd_spec_format(&s, out, sizeof(out));
+	assert_string_equal(out, "8080:/run/x.sock");
+
+	assert_int_equal(fwd_spec_parse("*:8080:/run/x.sock", FWD_REMOTE, &s,
+	    err, sizeof(err)), 0);
+	assert_int_equal(s.bind, BIND_ANY);
+	assert_int_equal(s.listen_port, 8080);
+	assert_string_equal(s.connect_path, "/run/x.sock");
+
+	assert_int_equal(fwd_spec_parse("/tmp/a.sock:/tmp/b.sock", FWD_REMOTE,
+	    &s, err, sizeof(err)), 0);
+	assert_string_equal(s.listen_path, "/tmp/a.sock");
+	assert_string_equal(s.connect_path, "/tmp/b.sock");
+	assert_false(s.dynamic);
+	fwd_spec_format(&s, out, sizeof(out));
+	assert_string_equal(out, "/tmp/a.sock:/tmp/b.sock");
+
+	/* 107 bytes fit in sun_path; 108 do not */
+	memset(out, 'p', 107);
+	out[0] = '/';
+	strcpy(out + 107, ":h:1");
+	assert_int_equal(fwd_spec_parse(out, FWD_LOCAL, &s, err,
+	    sizeof(err)), 0);
+	assert_int_equal(strlen(s.listen_path), 107);
+	memset(out, 'p', 108);
+	out[0] = '/';
+	strcpy(out + 108, ":h:1");
+	assert_int_equal(fwd_spec_parse(out, FWD_LOCAL, &s, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "longer than 107 bytes"));
+}
+
+static void
+test_parse_dynamic(void **state)
+{
+	struct fwd_spec s;
+	char err[512], out[600];
+
+	(void)state;
+	assert_int_equal(fwd_spec_parse("1080", FWD_DYNAMIC, &s, err,
+	    sizeof(err)), 0);
+	assert_true(s.dynamic);
+	assert_int_equal(s.kind, FWD_DYNAMIC);
+	assert_int_equal(s.listen_port, 1080);
+	assert_int_equal(s.bind, BIND_DEFAULT);
+
+	assert_int_equal(fwd_spec_parse("[::1]:0", FWD_DYNAMIC, &s, err,
+	    sizeof(err)), 0);
+	assert_int_equal(s.bind, BIND_ADDR);
+	assert_string_equal(s.bind_addr, "::1");
+	assert_int_equal(s.listen_port, 0);
+	fwd_spec_format(&s, out, sizeof(out));
+	assert_string_equal(out, "[::1]:0");
+
+	/* -R with no destination: remote dynamic */
+	assert_int_equal(fwd_spec_parse("*:9000", FWD_REMOTE, &s, err,
+	    sizeof(err)), 0);
+	assert_true(s.dynamic);
+	assert_int_equal(s.bind, BIND_ANY);
+	assert_int_equal(s.listen_port, 9000);
+	fwd_spec_format(&s, out, sizeof(out));
+	assert_string_equal(out, "*:9000");
+	fwd_spec_target(&s, out, sizeof(out));
+	assert_string_equal(out, "socks");
+
+	assert_int_equal(fwd_spec_parse("1080:h:80", FWD_DYNAMIC, &s, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "Bad dynamic forwarding specification "
+	    "'1080:h:80': expected [bind_address:]port"));
+	assert_int_equal(fwd_spec_parse("/tmp/s", FWD_DYNAMIC, &s, err,
+	    sizeof(err)), -1);
+	assert_int_equal(fwd_spec_parse("/tmp/s", FWD_REMOTE, &s, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "needs a port"));
+	assert_int_equal(fwd_spec_parse("1080", FWD_LOCAL, &s, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "-D is SOCKS"));
+	assert_int_equal(fwd_spec_parse("x:99999", FWD_DYNAMIC, &s, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad listen port '99999'"));
+}
+
 int
 main(void)
 {
@@ -208,6 +312,8 @@ main(void)
 		cmocka_unit_test(test_parse_long_field),
 		cmocka_unit_test(test_parse_small_err),
 		cmocka_unit_test(test_format_round_trip),
+		cmocka_unit_test(test_parse_paths),
+		cmocka_unit_test(test_parse_dynamic),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
