@@ -4,7 +4,9 @@
 #include "util/match.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char *
 fwd_gw_name(enum gw_mode gw)
@@ -96,4 +98,102 @@ fwd_permit_listen_ok(const struct fwd_permit *v, int n, const char *req,
 			return true;
 	}
 	return false;
+}
+
+static int
+parse_port(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || v < 1 || v > 65535)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+int
+fwd_permit_parse(const char *v, bool listen, struct fwd_permit *p)
+{
+	const char *host, *port, *rb, *colon;
+	size_t hlen;
+
+	if (v[0] == '[') {
+		if ((rb = strchr(v, ']')) == NULL || rb[1] != ':')
+			return -1;
+		host = v + 1;
+		hlen = (size_t)(rb - host);
+		port = rb + 2;
+	} else if ((colon = strchr(v, ':')) != NULL) {
+		host = v;
+		hlen = (size_t)(colon - v);
+		port = colon + 1;
+	} else if (listen) {
+		host = "*";
+		hlen = 1;
+		port = v;
+	} else
+		return -1;
+	/* No brackets inside: what is printed must read back the same. */
+	if (hlen == 0 || hlen >= sizeof(p->host) ||
+	    memchr(host, '[', hlen) != NULL || memchr(host, ']', hlen) != NULL)
+		return -1;
+	if (strcmp(port, "*") == 0)
+		p->port = -1;
+	else if (parse_port(port, &p->port) != 0)
+		return -1;
+	memcpy(p->host, host, hlen);
+	p->host[hlen] = '\0';
+	return 0;
+}
+
+int
+fwd_permit_words(struct fwd_permit *arr, int max, int *np, bool listen,
+    const char *kw, char **a, int n, char *err, size_t errlen)
+{
+	struct fwd_permit tmp;
+	int i, count;
+	bool store = *np == FWD_PERMIT_UNSET;
+
+	if (strcasecmp(a[0], "any") == 0 || strcasecmp(a[0], "none") == 0) {
+		if (n > 1) {
+			snprintf(err, errlen, "%s: '%s' must appear alone", kw,
+			    a[0]);
+			return -1;
+		}
+		if (store)
+			*np = strcasecmp(a[0], "any") == 0 ? -1 : 0;
+		return 0;
+	}
+	if (n > max) {
+		snprintf(err, errlen, "%s: too many entries (max %d)", kw,
+		    max);
+		return -1;
+	}
+	for (i = 0, count = 0; i < n; i++) {
+		if (strcasecmp(a[i], "any") == 0 ||
+		    strcasecmp(a[i], "none") == 0) {
+			snprintf(err, errlen, "%s: '%s' must appear alone", kw,
+			    a[i]);
+			goto bad;
+		}
+		if (fwd_permit_parse(a[i], listen, store ? &arr[count] :
+		    &tmp) != 0) {
+			snprintf(err, errlen, "%s: bad value '%s' (%s, any or "
+			    "none)", kw, a[i], listen ? "[host:]port" :
+			    "host:port");
+			goto bad;
+		}
+		count++;
+	}
+	if (store)
+		*np = count;
+	return 0;
+bad:
+	if (store)
+		memset(arr, 0, sizeof(*arr) * max);
+	return -1;
 }

@@ -21,6 +21,22 @@ struct fwd_permit {
 	int	port;
 };
 
+/* A permission list that no keyword has set yet (the first value
+ * obtained for a keyword wins). */
+#define FWD_PERMIT_UNSET	(-2)
+
+/* One PermitOpen host:port / PermitListen [host:]port entry; a bare port
+ * is a listen permission for any host, as in sshd. "*" for the port is
+ * any port. Returns 0 or -1. */
+int		 fwd_permit_parse(const char *v, bool listen,
+		    struct fwd_permit *p);
+/* A keyword's words: "any" (*np = -1), "none" (0) or up to max entries.
+ * Stored only while *np is FWD_PERMIT_UNSET. Returns 0, or -1 with err
+ * naming kw and the bad word. */
+int		 fwd_permit_words(struct fwd_permit *arr, int max, int *np,
+		    bool listen, const char *kw, char **a, int n, char *err,
+		    size_t errlen);
+
 /* Where a tcpip-forward for bind address req binds:
  *   no:              "127.0.0.1" or "::1" as asked, anything else loopback
  *   yes:             every request on all addresses

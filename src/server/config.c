@@ -20,7 +20,6 @@
 /* Before server_config_finish() a field may still be unset, so that the
  * first value given wins; finish replaces every one of these. */
 #define UNSET		(-1)
-#define NPERMIT_UNSET	(-2)
 #define GW_UNSET	((enum gateway_ports)-1)
 #define FWD_UNSET	((enum allow_fwd)-1)
 
@@ -57,8 +56,8 @@ server_config_init(struct server_config *c)
 	memset(c, 0, sizeof(*c));
 	c->gateway_ports = GW_UNSET;
 	c->allow_tcp_forwarding = FWD_UNSET;
-	c->npermit_open = NPERMIT_UNSET;
-	c->npermit_listen = NPERMIT_UNSET;
+	c->npermit_open = FWD_PERMIT_UNSET;
+	c->npermit_listen = FWD_PERMIT_UNSET;
 	c->client_alive_interval = UNSET;
 	c->client_alive_count_max = UNSET;
 	c->login_grace_time = UNSET;
@@ -461,105 +460,20 @@ kw_disable_fwd(struct server_config *c, const char *kw, char **a, int n,
 	return 0;
 }
 
-/* One PermitOpen host:port / PermitListen [host:]port entry; a bare port
- * in PermitListen means any listen host, as in sshd. */
-static int
-parse_permit(const char *v, bool listen, struct sc_permit *p)
-{
-	const char *host, *port, *rb, *colon;
-	size_t hlen;
-
-	if (v[0] == '[') {
-		if ((rb = strchr(v, ']')) == NULL || rb[1] != ':')
-			return -1;
-		host = v + 1;
-		hlen = (size_t)(rb - host);
-		port = rb + 2;
-	} else if ((colon = strchr(v, ':')) != NULL) {
-		host = v;
-		hlen = (size_t)(colon - v);
-		port = colon + 1;
-	} else if (listen) {
-		host = "*";
-		hlen = 1;
-		port = v;
-	} else
-		return -1;
-	/* No brackets inside: what is printed must read back the same. */
-	if (hlen == 0 || hlen >= sizeof(p->host) ||
-	    memchr(host, '[', hlen) != NULL || memchr(host, ']', hlen) != NULL)
-		return -1;
-	if (strcmp(port, "*") == 0)
-		p->port = -1;
-	else if (parse_int(port, 1, 65535, &p->port) != 0)
-		return -1;
-	memcpy(p->host, host, hlen);
-	p->host[hlen] = '\0';
-	return 0;
-}
-
-static int
-permit_kw(struct sc_permit *arr, int *np, bool listen, const char *kw,
-    char **a, int n, char *err, size_t errlen)
-{
-	struct sc_permit tmp;
-	int i, count;
-	bool store = *np == NPERMIT_UNSET;
-
-	if (strcasecmp(a[0], "any") == 0 || strcasecmp(a[0], "none") == 0) {
-		if (n > 1) {
-			seterr(err, errlen, "%s: '%s' must appear alone", kw,
-			    a[0]);
-			return -1;
-		}
-		if (store)
-			*np = strcasecmp(a[0], "any") == 0 ? -1 : 0;
-		return 0;
-	}
-	if (n > SC_MAX_PERMITS) {
-		seterr(err, errlen, "%s: too many entries (max %d)", kw,
-		    SC_MAX_PERMITS);
-		return -1;
-	}
-	for (i = 0, count = 0; i < n; i++) {
-		if (strcasecmp(a[i], "any") == 0 ||
-		    strcasecmp(a[i], "none") == 0) {
-			seterr(err, errlen, "%s: '%s' must appear alone", kw,
-			    a[i]);
-			goto bad;
-		}
-		if (parse_permit(a[i], listen, store ? &arr[count] :
-		    &tmp) != 0) {
-			seterr(err, errlen, "%s: bad value '%s' (%s, any or "
-			    "none)", kw, a[i], listen ? "[host:]port" :
-			    "host:port");
-			goto bad;
-		}
-		count++;
-	}
-	if (store)
-		*np = count;
-	return 0;
-bad:
-	if (store)
-		memset(arr, 0, sizeof(*arr) * SC_MAX_PERMITS);
-	return -1;
-}
-
 static int
 kw_permit_open(struct server_config *c, const char *kw, char **a, int n,
     char *err, size_t errlen)
 {
-	return permit_kw(c->permit_open, &c->npermit_open, false, kw, a, n,
-	    err, errlen);
+	return fwd_permit_words(c->permit_open, SC_MAX_PERMITS,
+	    &c->npermit_open, false, kw, a, n, err, errlen);
 }
 
 static int
 kw_permit_listen(struct server_config *c, const char *kw, char **a, int n,
     char *err, size_t errlen)
 {
-	return permit_kw(c->permit_listen, &c->npermit_listen, true, kw, a, n,
-	    err, errlen);
+	return fwd_permit_words(c->permit_listen, SC_MAX_PERMITS,
+	    &c->npermit_listen, true, kw, a, n, err, errlen);
 }
 
 static int
@@ -972,9 +886,9 @@ server_config_finish(struct server_config *c, char *err, size_t errlen)
 		c->gateway_ports = GW_NO;
 	if (c->allow_tcp_forwarding == FWD_UNSET)
 		c->allow_tcp_forwarding = FWD_ALLOW_ALL;
-	if (c->npermit_open == NPERMIT_UNSET)
+	if (c->npermit_open == FWD_PERMIT_UNSET)
 		c->npermit_open = -1;
-	if (c->npermit_listen == NPERMIT_UNSET)
+	if (c->npermit_listen == FWD_PERMIT_UNSET)
 		c->npermit_listen = -1;
 	int_default(&c->client_alive_interval, 0);
 	int_default(&c->client_alive_count_max, DEF_ALIVE_COUNT);
@@ -1050,7 +964,7 @@ listen_has_port(const char *a)
 }
 
 static void
-print_permits(FILE *fp, const char *kw, const struct sc_permit *p, int n)
+print_permits(FILE *fp, const char *kw, const struct fwd_permit *p, int n)
 {
 	char buf[300], port[16];
 	int i;

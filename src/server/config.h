@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "fwd/policy.h"
+
 #define SC_MAX_LISTEN	16
 #define SC_MAX_HOSTKEYS	8
 #define SC_MAX_PERMITS	64
@@ -27,13 +29,6 @@ enum allow_fwd {
 	FWD_ALLOW_REMOTE,	/* only -R (tcpip-forward) */
 };
 
-/* PermitOpen host:port / PermitListen [host:]port. port -1 is "*";
- * host "*" any. */
-struct sc_permit {
-	char	host[256];
-	int	port;
-};
-
 struct server_config {
 	int		 ports[SC_MAX_LISTEN];	/* Port (default 22) */
 	int		 nports;
@@ -46,9 +41,9 @@ struct server_config {
 	enum gateway_ports gateway_ports;
 	enum allow_fwd	 allow_tcp_forwarding;
 	/* PermitOpen / PermitListen: any (npermit -1), none (0), a list */
-	struct sc_permit permit_open[SC_MAX_PERMITS];
+	struct fwd_permit permit_open[SC_MAX_PERMITS];
 	int		 npermit_open;		/* -1: any */
-	struct sc_permit permit_listen[SC_MAX_PERMITS];
+	struct fwd_permit permit_listen[SC_MAX_PERMITS];
 	int		 npermit_listen;	/* -1: any */
 	int		 client_alive_interval;	/* seconds, 0 off */
 	int		 client_alive_count_max;

@@ -317,19 +317,6 @@ keep_rules(struct session *s)
 	return 0;
 }
 
-/* The config's permission lists, in the policy's terms. */
-static void
-sc_permits(const struct sc_permit *v, int n, struct fwd_permit *out)
-{
-	int i;
-
-	for (i = 0; i < n; i++) {
-		memcpy(out[i].host, v[i].host, sizeof(out[i].host));
-		out[i].host[sizeof(out[i].host) - 1] = '\0';
-		out[i].port = v[i].port;
-	}
-}
-
 /* The rules every forward must pass, whichever direction. */
 static bool
 forwarding_allowed(struct session *s, bool remote, char *why, size_t whylen)
@@ -386,7 +373,6 @@ static void
 tcpip_forward(struct session *s, struct ssh_event *ev)
 {
 	struct server_config *c = &s->pol->cfg;
-	struct fwd_permit cp[SC_MAX_PERMITS];
 	struct sockaddr_storage addrs[FWD_MAX_ADDRS];
 	struct fwd_listener_cfg lc;
 	struct fwd_listener *fl;
@@ -417,8 +403,7 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 		    "forwarded", host, port);
 		return;
 	}
-	sc_permits(c->permit_listen, c->npermit_listen, cp);
-	if (!fwd_permit_listen_ok(cp, c->npermit_listen, host, (int)port)) {
+	if (!fwd_permit_listen_ok(c->permit_listen, c->npermit_listen, host, (int)port)) {
 		refuse(s, "remote forward \"%s\":%u: not allowed by "
 		    "PermitListen", host, port);
 		return;
@@ -494,7 +479,6 @@ static void
 direct_tcpip(struct session *s, struct ssh_event *ev)
 {
 	struct server_config *c = &s->pol->cfg;
-	struct fwd_permit cp[SC_MAX_PERMITS];
 	char host[256], orig[256], why[400], label[600];
 	uint32_t port, oport;
 	struct rd r;
@@ -511,8 +495,7 @@ direct_tcpip(struct session *s, struct ssh_event *ev)
 		ev->u.open_request.message = "forwarding not permitted";
 		return;
 	}
-	sc_permits(c->permit_open, c->npermit_open, cp);
-	if (!fwd_permit_open_ok(cp, c->npermit_open, host, (int)port)) {
+	if (!fwd_permit_open_ok(c->permit_open, c->npermit_open, host, (int)port)) {
 		refuse(s, "connection to %s port %u: not allowed by PermitOpen",
 		    host, port);
 		ev->u.open_request.message = "not permitted by PermitOpen";
