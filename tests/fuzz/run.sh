@@ -12,7 +12,8 @@ esac
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$root/build-fuzz
-targets="fuzz_packet fuzz_config fuzz_keys fuzz_authkeys fuzz_server_config"
+targets="fuzz_packet fuzz_config fuzz_keys fuzz_authkeys fuzz_server_config
+    fuzz_socks"
 
 if [ ! -f "$build/build.ninja" ]; then
 	(cd "$root" && CC=clang meson setup build-fuzz -Dfuzz=true \
