@@ -385,14 +385,18 @@ static void
 start_forwards(struct client *cl)
 {
 	struct options *o = cl->o;
+	struct fwd_local_opts lo;
 	struct fwd_listener *fl;
-	char err[512];
+	char err[512], target[300];
 	int i;
 
+	lo.gateway_ports = o->gateway_ports == 1;
+	lo.family = o->family;
+	lo.bind_mask = o->stream_local_bind_mask;
+	lo.bind_unlink = o->stream_local_bind_unlink == 1;
 	for (i = 0; i < o->nlocal; i++) {
-		if (fwd_local_start(cl->loop, &o->local[i],
-		    o->gateway_ports == 1, o->family, &cl->pumps, &fl, err,
-		    sizeof(err)) != 0) {
+		if (fwd_local_start(cl->loop, &o->local[i], &lo, &cl->pumps,
+		    &fl, err, sizeof(err)) != 0) {
 			log_error("%s", err);
 			log_error("Could not request local forwarding.");
 			if (o->exit_on_forward_failure == 1) {
@@ -403,10 +407,17 @@ start_forwards(struct client *cl)
 			continue;
 		}
 		cl->locals[cl->nlocals++] = fl;
-		if (o->local[i].listen_port == 0)
-			log_plain("Allocated port %d for local forward to "
-			    "%s:%d", fwd_listener_port(fl), o->local[i].host,
-			    o->local[i].port);
+		if (o->local[i].listen_port != 0 ||
+		    o->local[i].listen_path[0] != '\0')
+			continue;
+		if (o->local[i].dynamic) {
+			log_plain("Allocated port %d for dynamic forward",
+			    fwd_listener_port(fl));
+			continue;
+		}
+		fwd_spec_target(&o->local[i], target, sizeof(target));
+		log_plain("Allocated port %d for local forward to %s",
+		    fwd_listener_port(fl), target);
 	}
 	if (fwd_remote_request_all(&cl->remotes, net_conn_ssh(cl->nc)) != 0)
 		stop(cl, EXIT_FAILURE_SSH, "cannot send remote forward requests");
@@ -417,14 +428,20 @@ static void
 global_reply(struct client *cl, struct ssh_event *ev)
 {
 	struct fwd_remote *r = ev->u.global_reply.ud;
-	char msg[128];
+	char msg[200];
 
 	if (r == NULL)		/* a keepalive's answer */
 		return;
 	if (fwd_remote_reply(&cl->remotes, r, ev) != 0 &&
 	    cl->o->exit_on_forward_failure == 1) {
-		snprintf(msg, sizeof(msg), "Error: remote port forwarding "
-		    "failed for listen port %d", r->spec.listen_port);
+		if (r->spec.listen_path[0] != '\0')
+			snprintf(msg, sizeof(msg), "Error: remote port "
+			    "forwarding failed for listen path %.80s",
+			    r->spec.listen_path);
+		else
+			snprintf(msg, sizeof(msg), "Error: remote port "
+			    "forwarding failed for listen port %d",
+			    r->spec.listen_port);
 		stop(cl, EXIT_FAILURE_SSH, msg);
 	}
 }
@@ -432,7 +449,9 @@ global_reply(struct client *cl, struct ssh_event *ev)
 static void
 open_request(struct client *cl, struct ssh_event *ev)
 {
-	if (strcmp(ev->u.open_request.type, "forwarded-tcpip") == 0) {
+	if (strcmp(ev->u.open_request.type, "forwarded-tcpip") == 0 ||
+	    strcmp(ev->u.open_request.type,
+	    "forwarded-streamlocal@openssh.com") == 0) {
 		fwd_remote_open(&cl->remotes, ev);
 		return;
 	}
@@ -582,6 +601,8 @@ client_run(struct options *o)
 		log_error("out of memory");
 		return EXIT_FAILURE_SSH;
 	}
+	cl.remotes.permits = o->permit_remote_open;
+	cl.remotes.npermits = o->npermit_remote_open;
 	if (o->identity_agent != NULL) {
 		cl.agent = agent_open(cl.loop, o->identity_agent, agent_ready,
 		    &cl);

@@ -35,6 +35,9 @@ options_init(struct options *o)
 	o->server_alive_count_max = -1;
 	o->tcp_keepalive = -1;
 	o->identities_only = -1;
+	o->npermit_remote_open = FWD_PERMIT_UNSET;
+	o->stream_local_bind_unlink = -1;
+	o->stream_local_bind_mask = -1;
 	o->log_level = LOG_INFO;
 }
 
@@ -330,8 +333,8 @@ static int
 add_forward(struct options *o, enum fwd_kind kind, const char *spec,
     char *err, size_t errlen)
 {
-	struct fwd_spec *v = kind == FWD_LOCAL ? o->local : o->remote;
-	int *n = kind == FWD_LOCAL ? &o->nlocal : &o->nremote;
+	struct fwd_spec *v = kind != FWD_REMOTE ? o->local : o->remote;
+	int *n = kind != FWD_REMOTE ? &o->nlocal : &o->nremote;
 
 	if (*n >= MAX_FORWARDS) {
 		snprintf(err, errlen, "too many forwards (max %d)",
@@ -344,21 +347,70 @@ add_forward(struct options *o, enum fwd_kind kind, const char *spec,
 	return 0;
 }
 
-/* LocalForward / RemoteForward [bind_address:]port host:hostport */
+/* LocalForward / RemoteForward listen target (either may be a path);
+ * RemoteForward and DynamicForward [bind_address:]port alone are SOCKS */
 static int
 forward_kw(struct options *o, enum fwd_kind kind, char **a, int n,
     char *err, size_t errlen)
 {
-	const char *kw = kind == FWD_LOCAL ? "LocalForward" : "RemoteForward";
+	static const char *const kws[] = { "LocalForward", "RemoteForward",
+	    "DynamicForward" };
 	char spec[600];
 
-	if (n != 2) {
-		snprintf(err, errlen, "%s takes [bind_address:]port "
-		    "host:hostport", kw);
+	if (n != 2 && (kind == FWD_LOCAL || n != 1)) {
+		snprintf(err, errlen, "%s takes %s", kws[kind],
+		    kind == FWD_DYNAMIC ? "[bind_address:]port" :
+		    kind == FWD_LOCAL ? "[bind_address:]port host:hostport" :
+		    "[bind_address:]port [host:hostport]");
 		return -1;
 	}
-	snprintf(spec, sizeof(spec), "%s:%s", a[0], a[1]);
+	if (kind == FWD_DYNAMIC && n != 1) {
+		snprintf(err, errlen, "DynamicForward takes "
+		    "[bind_address:]port");
+		return -1;
+	}
+	snprintf(spec, sizeof(spec), n == 2 ? "%s:%s" : "%s", a[0], a[1]);
 	return add_forward(o, kind, spec, err, errlen);
+}
+
+static int
+kw_dynamic(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	return forward_kw(o, FWD_DYNAMIC, a, n, err, errlen);
+}
+
+static int
+kw_permit_remote_open(struct options *o, char **a, int n, char *err,
+    size_t errlen)
+{
+	return fwd_permit_words(o->permit_remote_open, MAX_PERMITS,
+	    &o->npermit_remote_open, false, "PermitRemoteOpen", a, n, err,
+	    errlen);
+}
+
+static int
+kw_sl_unlink(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	return yesno_into(&o->stream_local_bind_unlink,
+	    "StreamLocalBindUnlink", a[0], err, errlen);
+}
+
+/* An octal umask for the Unix sockets ferry binds (ssh: 0177). */
+static int
+kw_sl_mask(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	char *end;
+	long v;
+
+	v = strtol(a[0], &end, 8);
+	if (a[0][0] == '\0' || *end != '\0' || v < 0 || v > 0777) {
+		snprintf(err, errlen, "StreamLocalBindMask takes an octal "
+		    "mask 0-0777, not '%s'", a[0]);
+		return -1;
+	}
+	if (o->stream_local_bind_mask < 0)
+		o->stream_local_bind_mask = (int)v;
+	return 0;
 }
 
 static int
@@ -472,6 +524,7 @@ static const struct keyword {
 	{ "BatchMode", kw_batch, 1, 1 },
 	{ "Ciphers", kw_ciphers, 1, 1 },
 	{ "ConnectTimeout", kw_timeout, 1, 1 },
+	{ "DynamicForward", kw_dynamic, 1, 2 },
 	{ "ExitOnForwardFailure", kw_exit_fwd, 1, 1 },
 	{ "GatewayPorts", kw_gateway, 1, 1 },
 	{ "GlobalKnownHostsFile", kw_ignored, 1, 8 },
@@ -483,6 +536,7 @@ static const struct keyword {
 	{ "LocalForward", kw_local, 1, 2 },
 	{ "LogLevel", kw_loglevel, 1, 1 },
 	{ "MACs", kw_macs, 1, 1 },
+	{ "PermitRemoteOpen", kw_permit_remote_open, 1, MAX_PERMITS },
 	{ "Port", kw_port, 1, 1 },
 	{ "RekeyLimit", kw_rekey, 1, 2 },
 	{ "RemoteForward", kw_remote, 1, 2 },
@@ -491,6 +545,8 @@ static const struct keyword {
 	{ "ServerAliveCountMax", kw_alive_count, 1, 1 },
 	{ "ServerAliveInterval", kw_alive_interval, 1, 1 },
 	{ "SetEnv", kw_ignored, 1, 64 },
+	{ "StreamLocalBindMask", kw_sl_mask, 1, 1 },
+	{ "StreamLocalBindUnlink", kw_sl_unlink, 1, 1 },
 	{ "StrictHostKeyChecking", kw_strict, 1, 1 },
 	{ "TCPKeepAlive", kw_tcp_keepalive, 1, 1 },
 	{ "User", kw_user, 1, 1 },
@@ -844,7 +900,7 @@ options_parse_args(struct options *o, int argc, char **argv, char *err,
 
 	opterr = 0;
 	optind = 1;
-	while ((ch = getopt(argc, argv, ":46c:gi:l:o:p:qvE:F:GL:NR:T")) != -1) {
+	while ((ch = getopt(argc, argv, ":46c:gi:l:o:p:qvD:E:F:GL:NR:T")) != -1) {
 		switch (ch) {
 		case '4':
 			o->family = AF_INET;
@@ -883,6 +939,11 @@ options_parse_args(struct options *o, int argc, char **argv, char *err,
 		case 'F':
 			free(o->config_file);
 			o->config_file = strdup(optarg);
+			break;
+		case 'D':
+			if (add_forward(o, FWD_DYNAMIC, optarg, err,
+			    errlen) != 0)
+				return -1;
 			break;
 		case 'L':
 			if (add_forward(o, FWD_LOCAL, optarg, err, errlen) != 0)
@@ -1020,6 +1081,12 @@ options_finish(struct options *o, char *err, size_t errlen)
 		o->tcp_keepalive = 1;
 	if (o->identities_only < 0)
 		o->identities_only = 0;
+	if (o->npermit_remote_open == FWD_PERMIT_UNSET)
+		o->npermit_remote_open = -1;
+	if (o->stream_local_bind_unlink < 0)
+		o->stream_local_bind_unlink = 0;
+	if (o->stream_local_bind_mask < 0)
+		o->stream_local_bind_mask = 0177;
 	if (o->identity_agent == NULL && getenv("SSH_AUTH_SOCK") != NULL &&
 	    (o->identity_agent = strdup(getenv("SSH_AUTH_SOCK"))) == NULL)
 		goto nomem;
@@ -1046,20 +1113,24 @@ yesno(int v)
 	return v == 1 ? "yes" : "no";
 }
 
-/* "keyword [bind:]port host:hostport", as ssh -G writes forwards. */
+/* "keyword listen [target]", as ssh -G writes forwards. */
 static void
-print_forward(FILE *fp, const char *kw, const struct fwd_spec *s)
+print_forward(FILE *fp, const struct fwd_spec *s)
 {
-	bool v6 = strchr(s->host, ':') != NULL;
+	static const char *const kws[] = { "localforward", "remoteforward",
+	    "dynamicforward" };
+	char text[800], *sep;
 
-	fprintf(fp, "%s ", kw);
-	if (s->bind == BIND_ANY)
-		fprintf(fp, "*:");
-	else if (s->bind != BIND_DEFAULT)
-		fprintf(fp, "%s%s%s:", strchr(s->bind_addr, ':') ? "[" : "",
-		    s->bind_addr, strchr(s->bind_addr, ':') ? "]" : "");
-	fprintf(fp, "%d %s%s%s:%d\n", s->listen_port, v6 ? "[" : "",
-	    s->host, v6 ? "]" : "", s->port);
+	fwd_spec_format(s, text, sizeof(text));
+	if (!s->dynamic) {
+		/* the listen side ends at the ':' before the target */
+		char target[400];
+
+		fwd_spec_target(s, target, sizeof(target));
+		sep = text + strlen(text) - strlen(target) - 1;
+		*sep = ' ';
+	}
+	fprintf(fp, "%s %s\n", kws[s->kind], text);
 }
 
 void
@@ -1102,8 +1173,28 @@ options_print(const struct options *o, FILE *fp)
 	for (i = 0; i < o->nknown_hosts; i++)
 		fprintf(fp, " %s", o->known_hosts[i]);
 	fputc('\n', fp);
+	fprintf(fp, "streamlocalbindmask %04o\n", o->stream_local_bind_mask);
+	fprintf(fp, "streamlocalbindunlink %s\n",
+	    yesno(o->stream_local_bind_unlink));
+	fprintf(fp, "permitremoteopen");
+	if (o->npermit_remote_open < 0)
+		fprintf(fp, " any");
+	else if (o->npermit_remote_open == 0)
+		fprintf(fp, " none");
+	for (i = 0; i < o->npermit_remote_open; i++) {
+		const struct fwd_permit *p = &o->permit_remote_open[i];
+		bool v6 = strchr(p->host, ':') != NULL;
+
+		fprintf(fp, " %s%s%s:", v6 ? "[" : "", p->host,
+		    v6 ? "]" : "");
+		if (p->port < 0)
+			fputc('*', fp);
+		else
+			fprintf(fp, "%d", p->port);
+	}
+	fputc('\n', fp);
 	for (i = 0; i < o->nlocal; i++)
-		print_forward(fp, "localforward", &o->local[i]);
+		print_forward(fp, &o->local[i]);
 	for (i = 0; i < o->nremote; i++)
-		print_forward(fp, "remoteforward", &o->remote[i]);
+		print_forward(fp, &o->remote[i]);
 }

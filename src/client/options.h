@@ -9,12 +9,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fwd/policy.h"
 #include "fwd/spec.h"
 #include "util/log.h"
 
 #define MAX_IDENTITIES	32
 #define MAX_FORWARDS	256
 #define MAX_KH_FILES	8
+#define MAX_PERMITS	64
 
 enum strict_hk {
 	SHK_UNSET = -1,
@@ -48,10 +50,17 @@ struct options {
 	int		 exit_on_forward_failure;
 	int		 hash_known_hosts;
 
+	/* -L and -D (kind FWD_DYNAMIC), in the order given */
 	struct fwd_spec	 local[MAX_FORWARDS];
 	int		 nlocal;
 	struct fwd_spec	 remote[MAX_FORWARDS];
 	int		 nremote;
+	/* PermitRemoteOpen: where remote dynamic forwards may connect;
+	 * -1 any, 0 none */
+	struct fwd_permit permit_remote_open[MAX_PERMITS];
+	int		 npermit_remote_open;
+	int		 stream_local_bind_unlink;
+	int		 stream_local_bind_mask;	/* -1 unset */
 	int		 server_alive_interval;	/* seconds, -1 unset */
 	int		 server_alive_count_max;
 	int		 tcp_keepalive;

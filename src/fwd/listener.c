@@ -1,26 +1,39 @@
 /* Listeners for forwards. */
 #include "listener.h"
 
+#include <sys/stat.h>
+
+#include <unistd.h>
+
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fwd/spec.h"
 #include "util/log.h"
 
 /* Freed when the last listener's close callback ran. */
 struct fwd_listener {
 	struct pump_set	*set;
-	uv_tcp_t	 lis[FWD_MAX_ADDRS];
+	union {
+		uv_handle_t	h;
+		uv_tcp_t	tcp;
+		uv_pipe_t	pipe;
+	}		 lis[FWD_MAX_ADDRS];
 	int		 nlis;
 	int		 open;
 	int		 port;
 	int		 chan_port;
-	char		 chan_type[32];
-	char		 host[256];
+	enum pump_open	 kind;
+	char		 name[256];
 	char		 label[320];
 	char		 where[FWD_MAX_ADDRS * 48];
+	/* a Unix listener's file, removed at stop if still ours */
+	char		 path[FWD_PATH_MAX];
+	dev_t		 dev;
+	ino_t		 ino;
 };
 
 static void
@@ -35,15 +48,21 @@ lis_closed(uv_handle_t *h)
 void
 fwd_listener_stop(struct fwd_listener *fl)
 {
+	struct stat st;
 	int i;
 
+	if (fl->path[0] != '\0' && lstat(fl->path, &st) == 0 &&
+	    S_ISSOCK(st.st_mode) && st.st_dev == fl->dev &&
+	    st.st_ino == fl->ino && unlink(fl->path) == 0)
+		log_verbose("%s: removed %s", fl->label, fl->path);
+	fl->path[0] = '\0';
 	if (fl->open == 0) {
 		free(fl);
 		return;
 	}
 	for (i = 0; i < fl->nlis; i++)
-		if (!uv_is_closing((uv_handle_t *)&fl->lis[i]))
-			uv_close((uv_handle_t *)&fl->lis[i], lis_closed);
+		if (!uv_is_closing(&fl->lis[i].h))
+			uv_close(&fl->lis[i].h, lis_closed);
 }
 
 int
@@ -62,14 +81,16 @@ static void
 on_connection(uv_stream_t *server, int status)
 {
 	struct fwd_listener *fl = server->data;
+	struct pump_target t;
 
 	if (status < 0) {
 		log_info("%s: accept: %s", fl->label, uv_strerror(status));
 		return;
 	}
-	pump_accept(fl->set, server, fl->chan_type, fl->host,
-	    (uint32_t)(fl->chan_port < 0 ? fl->port : fl->chan_port),
-	    fl->label);
+	t.kind = fl->kind;
+	t.name = fl->name;
+	t.port = (uint32_t)(fl->chan_port < 0 ? fl->port : fl->chan_port);
+	pump_accept(fl->set, server, &t, fl->label);
 }
 
 int
@@ -138,6 +159,90 @@ family_absent(int r)
 	return r == UV_EAFNOSUPPORT || r == UV_EADDRNOTAVAIL;
 }
 
+static struct fwd_listener *
+listener_new(const struct fwd_listener_cfg *cfg, struct pump_set *set,
+    char *err, size_t errlen)
+{
+	struct fwd_listener *fl;
+
+	if ((fl = calloc(1, sizeof(*fl))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	fl->set = set;
+	fl->chan_port = cfg->port;
+	fl->kind = cfg->kind;
+	snprintf(fl->name, sizeof(fl->name), "%s", cfg->name);
+	snprintf(fl->label, sizeof(fl->label), "%s", cfg->label);
+	return fl;
+}
+
+struct fwd_listener *
+fwd_listener_start_unix(uv_loop_t *loop, const char *path, int mask,
+    bool unlink_old, const struct fwd_listener_cfg *cfg,
+    struct pump_set *set, char *err, size_t errlen)
+{
+	struct fwd_listener *fl;
+	struct stat st;
+	mode_t old;
+	int r;
+
+	if (strlen(path) >= FWD_PATH_MAX) {
+		snprintf(err, errlen, "%s: path too long for a Unix socket",
+		    path);
+		return NULL;
+	}
+	if (lstat(path, &st) == 0) {
+		if (S_ISLNK(st.st_mode)) {
+			snprintf(err, errlen, "%s is a symbolic link; it is "
+			    "not followed or replaced", path);
+			return NULL;
+		}
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket; "
+			    "it is left alone", path);
+			return NULL;
+		}
+		if (!unlink_old) {
+			snprintf(err, errlen, "%s already exists "
+			    "(StreamLocalBindUnlink is off)", path);
+			return NULL;
+		}
+		if (unlink(path) != 0 && errno != ENOENT) {
+			snprintf(err, errlen, "cannot remove the old socket %s: "
+			    "%s", path, strerror(errno));
+			return NULL;
+		}
+	}
+	if ((fl = listener_new(cfg, set, err, errlen)) == NULL)
+		return NULL;
+	fl->nlis = 1;
+	fl->open = 1;
+	uv_pipe_init(loop, &fl->lis[0].pipe, 0);
+	fl->lis[0].h.data = fl;
+	old = umask((mode_t)mask);
+	r = uv_pipe_bind(&fl->lis[0].pipe, path);
+	umask(old);
+	if (r == 0 && lstat(path, &st) == 0) {
+		/* from here on the file is ours to remove */
+		snprintf(fl->path, sizeof(fl->path), "%s", path);
+		fl->dev = st.st_dev;
+		fl->ino = st.st_ino;
+	}
+	if (r == 0)
+		r = uv_listen((uv_stream_t *)&fl->lis[0].pipe, SOMAXCONN,
+		    on_connection);
+	if (r != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path,
+		    uv_strerror(r));
+		fwd_listener_stop(fl);
+		return NULL;
+	}
+	snprintf(fl->where, sizeof(fl->where), "%s", path);
+	log_verbose("%s: listening on %s", fl->label, path);
+	return fl;
+}
+
 struct fwd_listener *
 fwd_listener_start(uv_loop_t *loop, const struct sockaddr_storage *addrs,
     int n, int port, const struct fwd_listener_cfg *cfg,
@@ -150,22 +255,15 @@ fwd_listener_start(uv_loop_t *loop, const struct sockaddr_storage *addrs,
 	bool failed = false;
 	uv_tcp_t *t;
 
-	if ((fl = calloc(1, sizeof(*fl))) == NULL) {
-		snprintf(err, errlen, "out of memory");
+	if ((fl = listener_new(cfg, set, err, errlen)) == NULL)
 		return NULL;
-	}
-	fl->set = set;
 	fl->port = port;
-	fl->chan_port = cfg->port;
-	snprintf(fl->chan_type, sizeof(fl->chan_type), "%s", cfg->chan_type);
-	snprintf(fl->host, sizeof(fl->host), "%s", cfg->host);
-	snprintf(fl->label, sizeof(fl->label), "%s", cfg->label);
 	snprintf(err, errlen, "no address to bind");
 	for (i = 0; i < n && i < FWD_MAX_ADDRS; i++) {
 		a = addrs[i];
 		set_port(&a, fl->port);
 		uv_ip_name((struct sockaddr *)&a, ip, sizeof(ip));
-		t = &fl->lis[fl->nlis++];
+		t = &fl->lis[fl->nlis++].tcp;
 		uv_tcp_init(loop, t);
 		t->data = fl;
 		fl->open++;

@@ -1,5 +1,6 @@
-/* TCP listeners whose connections become SSH channels: -L on the client
- * (direct-tcpip) and tcpip-forward on the server (forwarded-tcpip). */
+/* Listeners (TCP or Unix) whose connections become SSH channels: -L and
+ * -D on the client, tcpip-forward and streamlocal-forward on the
+ * server. */
 #ifndef FERRY_FWD_LISTENER_H
 #define FERRY_FWD_LISTENER_H
 
@@ -25,9 +26,9 @@ int	fwd_bind_addrs(enum bind_scope scope, const char *addr, int family,
 	    struct sockaddr_storage *out, int *n, char *err, size_t errlen);
 
 struct fwd_listener_cfg {
-	const char	*chan_type;	/* channel opened per connection */
-	const char	*host;		/* first field of the channel's extra */
-	int		 port;		/* second field; -1: the bound port */
+	enum pump_open	 kind;		/* channel opened per connection */
+	const char	*name;		/* its host, address or path */
+	int		 port;		/* its port; -1: the bound port */
 	/* when several addresses are bound: one that fails fails all
 	 * (families absent from the host are skipped) */
 	bool		 all_or_nothing;
@@ -43,8 +44,16 @@ struct fwd_listener *fwd_listener_start(uv_loop_t *loop,
 		    const struct sockaddr_storage *addrs, int n, int port,
 		    const struct fwd_listener_cfg *cfg, struct pump_set *set,
 		    char *err, size_t errlen);
+/* Binds a Unix socket at path, created under umask mask. An old socket
+ * there is removed first if unlink_old; a symlink or any other file is
+ * never followed or removed. The socket file goes when the listener
+ * stops, if it is still the one we made. */
+struct fwd_listener *fwd_listener_start_unix(uv_loop_t *loop,
+		    const char *path, int mask, bool unlink_old,
+		    const struct fwd_listener_cfg *cfg, struct pump_set *set,
+		    char *err, size_t errlen);
 int		 fwd_listener_port(const struct fwd_listener *fl);
-/* The bound addresses as "ip" strings joined by ", " (for status). */
+/* The bound addresses as "ip" strings joined by ", ", or the path. */
 const char	*fwd_listener_where(const struct fwd_listener *fl);
 /* Closes the listeners; the memory goes once they are closed. Open
  * connections are not affected. */

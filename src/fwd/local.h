@@ -1,5 +1,5 @@
-/* Local (-L) forwards: listeners on this host whose connections become
- * direct-tcpip channels. */
+/* Local forwards: -L (listeners on this host whose connections become
+ * direct-tcpip or direct-streamlocal channels) and -D (SOCKS). */
 #ifndef FERRY_FWD_LOCAL_H
 #define FERRY_FWD_LOCAL_H
 
@@ -10,11 +10,18 @@
 #include "fwd/pump.h"
 #include "fwd/spec.h"
 
-/* Binds spec's listeners (loopback, wildcard or the given address, as ssh
- * decides with gateway_ports = -g) in family (AF_UNSPEC for both).
- * Returns 0 with *out, or -1 with the reason in err. */
+struct fwd_local_opts {
+	bool	gateway_ports;	/* -g */
+	int	family;		/* AF_UNSPEC for both */
+	int	bind_mask;	/* StreamLocalBindMask */
+	bool	bind_unlink;	/* StreamLocalBindUnlink */
+};
+
+/* Binds spec's listener: a Unix socket path, or loopback, wildcard or
+ * the given address as ssh decides. Returns 0 with *out, or -1 with the
+ * reason in err. */
 int	fwd_local_start(uv_loop_t *loop, const struct fwd_spec *spec,
-	    bool gateway_ports, int family, struct pump_set *set,
+	    const struct fwd_local_opts *lo, struct pump_set *set,
 	    struct fwd_listener **out, char *err, size_t errlen);
 
 #endif

@@ -1,4 +1,4 @@
-/* The data pump between a TCP socket and an SSH channel. */
+/* The data pump between a socket and an SSH channel. */
 #include "pump.h"
 
 #include <netdb.h>
@@ -6,9 +6,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fwd/policy.h"
+#include "fwd/socks.h"
 #include "util/log.h"
 
 #define READ_MAX	(64 * 1024)
+
+union pump_sock {
+	uv_handle_t	 h;
+	uv_stream_t	 s;
+	uv_tcp_t	 tcp;
+	uv_pipe_t	 pipe;
+};
+
+/* Where a SOCKS request is read from before there is a destination. */
+enum socks_side {
+	SOCKS_OFF,
+	SOCKS_SOCKET,	/* -D: the accepted socket, before the channel */
+	SOCKS_CHANNEL,	/* remote dynamic: the channel, before the connect */
+};
+
+struct socks_wait {
+	struct socks	 s;
+	uint8_t		 rbuf[1024];
+	uint32_t	 oport;
+	char		 oip[64];
+};
 
 /* Owned by its pump_set list; freed in the socket's close callback. The
  * engine's channel points at it (chan_ud) until has_chan is cleared. */
@@ -18,7 +41,8 @@ struct pump {
 	struct pump	*prev;
 	struct pump	*dirty_next;
 	bool		 dirty;
-	uv_tcp_t	 sock;
+	union pump_sock	 sock;
+	bool		 is_pipe;
 	uv_write_t	 wreq;
 	uv_shutdown_t	 sreq;
 	uv_getaddrinfo_t gai;
@@ -38,6 +62,17 @@ struct pump {
 	bool		 wr_done;	/* shutdown(SHUT_WR) done */
 	bool		 writing;
 	bool		 closing;
+	enum socks_side	 socks_side;
+	struct socks_wait *sw;		/* while a SOCKS request is read */
+	const struct fwd_permit *permits;	/* remote dynamic */
+	int		 npermits;
+	/* bytes for the channel ahead of the socket's (SOCKS replies on the
+	 * channel side, or what a SOCKS client sent ahead of our reply) */
+	struct wb	 early;
+	size_t		 early_off;
+	/* bytes at the head of pend that are ours (a SOCKS reply), not
+	 * channel data: the window is not credited for them */
+	size_t		 uncredited;
 	/* channel data of the current input batch, still in the engine's
 	 * input buffer (ssh.h); gone by the end of pump_flush_dirty */
 	uv_buf_t	 iov[16];
@@ -84,6 +119,8 @@ pump_release(struct pump *p)
 	set->count--;
 	wb_free(&p->pend);
 	wb_free(&p->inflight);
+	wb_free(&p->early);
+	free(p->sw);
 	if (p->ai != NULL)
 		uv_freeaddrinfo(p->ai);
 	free(p);
@@ -117,17 +154,19 @@ pump_close(struct pump *p, bool reset)
 	stop_reading(p);
 	if (p->resolving)
 		uv_cancel((uv_req_t *)&p->gai);
-	if (uv_is_closing((uv_handle_t *)&p->sock))
+	if (uv_is_closing(&p->sock.h))
 		return;		/* a retry's close is under way */
-	/* A reset is refused while a shutdown is pending: close then. */
-	if (!reset || uv_tcp_close_reset(&p->sock, pump_closed) != 0)
-		uv_close((uv_handle_t *)&p->sock, pump_closed);
+	/* A reset is refused while a shutdown is pending: close then. A
+	 * Unix socket has no reset. */
+	if (!reset || p->is_pipe ||
+	    uv_tcp_close_reset(&p->sock.tcp, pump_closed) != 0)
+		uv_close(&p->sock.h, pump_closed);
 }
 
 static void
 maybe_finish(struct pump *p)
 {
-	if (p->closing)
+	if (p->closing || p->sw != NULL)	/* SOCKS: not begun */
 		return;
 	if (!p->has_chan) {
 		/* The channel is gone: close once our writes are out. */
@@ -149,16 +188,47 @@ alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	uint8_t *slot = NULL;
 
 	(void)suggested;
+	if (p->sw != NULL && p->socks_side == SOCKS_SOCKET) {
+		*buf = uv_buf_init((char *)p->sw->rbuf, sizeof(p->sw->rbuf));
+		return;
+	}
 	if (p->has_chan && !p->closing)
 		slot = ssh_chan_slot(pump_ssh(p), p->chan, &len);
 	*buf = slot ? uv_buf_init((char *)slot, (unsigned)len) :
 	    uv_buf_init(NULL, 0);
 }
 
+/* Sends what must precede the socket's bytes on the channel. Returns
+ * true once nothing is left. */
+static bool
+send_early(struct pump *p)
+{
+	size_t n, left = p->early.len - p->early_off;
+
+	if (left == 0)
+		return true;
+	if (!p->has_chan || !p->confirmed || p->closing)
+		return false;
+	n = ssh_chan_sendable(pump_ssh(p), p->chan);
+	if (n > left)
+		n = left;
+	if (n > 0 && ssh_chan_send(pump_ssh(p), p->chan, p->early.p +
+	    p->early_off, n) == 0) {
+		p->early_off += n;
+		net_conn_kick(p->set->nc);
+	}
+	if (p->early_off < p->early.len)
+		return false;
+	wb_free(&p->early);
+	p->early_off = 0;
+	return true;
+}
+
 static bool
 can_read(const struct pump *p)
 {
-	return p->has_chan && p->confirmed && !p->rd_done && !p->closing &&
+	return p->has_chan && p->confirmed && p->sw == NULL &&
+	    p->early.len == 0 && !p->rd_done && !p->closing &&
 	    ssh_chan_sendable(pump_ssh(p), p->chan) > 0 &&
 	    !net_conn_congested(p->set->nc);
 }
@@ -168,9 +238,9 @@ static void	read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void
 start_reading(struct pump *p)
 {
+	send_early(p);
 	if (!p->reading && can_read(p)) {
-		if (uv_read_start((uv_stream_t *)&p->sock, alloc_cb,
-		    read_cb) == 0)
+		if (uv_read_start(&p->sock.s, alloc_cb, read_cb) == 0)
 			p->reading = true;
 	}
 }
@@ -179,10 +249,12 @@ static void
 stop_reading(struct pump *p)
 {
 	if (p->reading) {
-		uv_read_stop((uv_stream_t *)&p->sock);
+		uv_read_stop(&p->sock.s);
 		p->reading = false;
 	}
 }
+
+static void	socks_socket_read(struct pump *p, size_t n);
 
 static void
 read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -190,6 +262,10 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	struct pump *p = s->data;
 
 	(void)buf;
+	if (n > 0 && p->sw != NULL) {
+		socks_socket_read(p, (size_t)n);
+		return;
+	}
 	if (n > 0) {
 		if (ssh_chan_commit(pump_ssh(p), p->chan, (size_t)n) != 0) {
 			pump_close(p, true);
@@ -208,6 +284,12 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	}
 	stop_reading(p);
+	if (p->sw != NULL) {		/* EOF or error inside the request */
+		log_info("%s: the SOCKS client left before its request was "
+		    "complete", p->label);
+		pump_close(p, false);
+		return;
+	}
 	if (n == UV_EOF) {
 		p->rd_done = true;
 		ssh_chan_eof(pump_ssh(p), p->chan);
@@ -239,7 +321,7 @@ do_shutdown(struct pump *p)
 		return;
 	p->shutting = true;
 	p->sreq.data = p;
-	if (uv_shutdown(&p->sreq, (uv_stream_t *)&p->sock, shutdown_cb) < 0) {
+	if (uv_shutdown(&p->sreq, &p->sock.s, shutdown_cb) < 0) {
 		p->wr_done = true;
 		maybe_finish(p);
 	}
@@ -250,6 +332,12 @@ static void	pump_flush(struct pump *p);
 static void
 delivered(struct pump *p, size_t n)
 {
+	size_t ours = n < p->uncredited ? n : p->uncredited;
+
+	p->uncredited -= ours;
+	n -= ours;
+	if (n == 0)
+		return;
 	p->set->bytes_in += n;
 	if (p->has_chan) {
 		ssh_chan_consumed(pump_ssh(p), p->chan, n);
@@ -290,7 +378,7 @@ start_write(struct pump *p)
 	b = uv_buf_init((char *)p->inflight.p + p->inflight_off,
 	    (unsigned)(p->inflight.len - p->inflight_off));
 	p->wreq.data = p;
-	if (uv_write(&p->wreq, (uv_stream_t *)&p->sock, &b, 1, write_cb) < 0) {
+	if (uv_write(&p->wreq, &p->sock.s, &b, 1, write_cb) < 0) {
 		pump_close(p, true);
 		return;
 	}
@@ -331,14 +419,14 @@ pump_flush(struct pump *p)
 	uv_buf_t b;
 	int n;
 
-	if (p->closing || p->writing) {
+	if (p->closing || p->writing || p->connecting) {
 		if (p->niov > 0 && !p->closing && keep_rest(p, 0) != 0)
 			pump_close(p, true);
 		p->niov = 0;
 		return;
 	}
 	if (p->niov > 0) {
-		n = uv_try_write((uv_stream_t *)&p->sock, p->iov,
+		n = uv_try_write(&p->sock.s, p->iov,
 		    (unsigned)p->niov);
 		if (n < 0 && n != UV_EAGAIN) {
 			p->niov = 0;
@@ -357,7 +445,7 @@ pump_flush(struct pump *p)
 	if (p->pend.len > p->pend_off) {
 		b = uv_buf_init((char *)p->pend.p + p->pend_off,
 		    (unsigned)(p->pend.len - p->pend_off));
-		n = uv_try_write((uv_stream_t *)&p->sock, &b, 1);
+		n = uv_try_write(&p->sock.s, &b, 1);
 		if (n < 0 && n != UV_EAGAIN) {
 			pump_close(p, true);
 			return;
@@ -403,9 +491,16 @@ mark_dirty(struct pump *p)
 	p->set->dirty = p;
 }
 
+static void	socks_channel_data(struct pump *p, const uint8_t *data,
+		    size_t len);
+
 static void
 on_data(struct pump *p, const uint8_t *data, size_t len)
 {
+	if (p->sw != NULL && p->socks_side == SOCKS_CHANNEL) {
+		socks_channel_data(p, data, len);
+		return;
+	}
 	/* Gather without copying while nothing older waits to be written. */
 	if (!p->writing && p->pend.len == p->pend_off &&
 	    p->niov < (int)(sizeof(p->iov) / sizeof(p->iov[0]))) {
@@ -418,6 +513,41 @@ on_data(struct pump *p, const uint8_t *data, size_t len)
 	mark_dirty(p);
 }
 
+/* Bytes of ours for the socket, ahead of any channel data. */
+static void
+queue_reply(struct pump *p, const struct wb *w)
+{
+	if (w->len == 0)
+		return;
+	if (wb_put(&p->pend, w->p, w->len) != 0) {
+		pump_close(p, true);
+		return;
+	}
+	p->uncredited += w->len;
+	mark_dirty(p);
+}
+
+/* -D: the channel to the SOCKS destination is open or refused. */
+static void
+socks_socket_answer(struct pump *p, enum socks_rep rep)
+{
+	struct wb w;
+
+	wb_init(&w);
+	socks_reply(&p->sw->s, rep, &w);
+	queue_reply(p, &w);
+	wb_free(&w);
+	free(p->sw);
+	p->sw = NULL;
+	if (rep != SOCKS_REP_OK) {
+		p->has_chan = false;
+		pump_flush(p);		/* closes once the reply is out */
+		return;
+	}
+	pump_flush(p);
+	start_reading(p);
+}
+
 void
 pump_event(struct pump *p, struct ssh_event *ev)
 {
@@ -425,11 +555,21 @@ pump_event(struct pump *p, struct ssh_event *ev)
 	case SSH_EV_CHAN_CONFIRM:
 		p->confirmed = true;
 		log_verbose("%s: channel %u open", p->label, p->chan);
+		if (p->sw != NULL) {
+			socks_socket_answer(p, SOCKS_REP_OK);
+			break;
+		}
 		start_reading(p);
 		break;
 	case SSH_EV_CHAN_OPEN_FAILED:
 		log_info("%s: channel open failed: %s", p->label,
 		    ev->u.open_failed.message);
+		if (p->sw != NULL) {
+			socks_socket_answer(p, socks_rep_for_open_failure(
+			    ev->u.open_failed.reason,
+			    ev->u.open_failed.message));
+			break;
+		}
 		p->has_chan = false;
 		pump_close(p, false);
 		break;
@@ -438,6 +578,10 @@ pump_event(struct pump *p, struct ssh_event *ev)
 		break;
 	case SSH_EV_CHAN_EOF:
 		p->eof_rcvd = true;
+		if (p->sw != NULL) {	/* no request will come */
+			pump_close(p, false);
+			break;
+		}
 		mark_dirty(p);
 		break;
 	case SSH_EV_CHAN_WINDOW:
@@ -446,6 +590,10 @@ pump_event(struct pump *p, struct ssh_event *ev)
 	case SSH_EV_CHAN_CLOSED:
 		p->has_chan = false;
 		stop_reading(p);
+		if (p->sw != NULL || p->connecting) {
+			pump_close(p, false);
+			break;
+		}
 		maybe_finish(p);
 		break;
 	default:
@@ -454,7 +602,7 @@ pump_event(struct pump *p, struct ssh_event *ev)
 }
 
 static struct pump *
-pump_new(struct pump_set *set, uv_loop_t *loop, const char *label)
+pump_new(struct pump_set *set, uv_loop_t *loop, bool pipe, const char *label)
 {
 	struct pump *p;
 
@@ -462,8 +610,12 @@ pump_new(struct pump_set *set, uv_loop_t *loop, const char *label)
 		return NULL;
 	p->set = set;
 	snprintf(p->label, sizeof(p->label), "%s", label);
-	uv_tcp_init(loop, &p->sock);
-	p->sock.data = p;
+	p->is_pipe = pipe;
+	if (pipe)
+		uv_pipe_init(loop, &p->sock.pipe, 0);
+	else
+		uv_tcp_init(loop, &p->sock.tcp);
+	p->sock.h.data = p;
 	p->next = set->head;
 	if (set->head != NULL)
 		set->head->prev = p;
@@ -472,48 +624,148 @@ pump_new(struct pump_set *set, uv_loop_t *loop, const char *label)
 	return p;
 }
 
+/* The channel-open extra bytes for t (RFC 4254 §7; OpenSSH's PROTOCOL
+ * §2.4 for the streamlocal types). */
+static const char *
+open_extra(struct wb *w, const struct pump_target *t, const char *ip,
+    uint32_t oport)
+{
+	switch (t->kind) {
+	case OPEN_DIRECT_STREAMLOCAL:
+		wb_cstring(w, t->name);
+		wb_cstring(w, "");
+		wb_u32(w, 0);
+		return "direct-streamlocal@openssh.com";
+	case OPEN_FORWARDED_STREAMLOCAL:
+		wb_cstring(w, t->name);
+		wb_cstring(w, "");
+		return "forwarded-streamlocal@openssh.com";
+	case OPEN_FORWARDED_TCPIP:
+		ssh_direct_tcpip_extra(w, t->name, t->port, ip, oport);
+		return "forwarded-tcpip";
+	default:
+		ssh_direct_tcpip_extra(w, t->name, t->port, ip, oport);
+		return "direct-tcpip";
+	}
+}
+
+static int
+open_channel(struct pump *p, const struct pump_target *t, const char *ip,
+    uint32_t oport)
+{
+	const char *type;
+	struct wb extra;
+	int id;
+
+	wb_init(&extra);
+	type = open_extra(&extra, t, ip, oport);
+	id = extra.err ? -1 : ssh_chan_open(net_conn_ssh(p->set->nc), type,
+	    extra.p, extra.len, p);
+	wb_free(&extra);
+	if (id < 0)
+		return -1;
+	p->chan = (uint32_t)id;
+	p->has_chan = true;
+	net_conn_kick(p->set->nc);
+	return 0;
+}
+
+/* -D: the SOCKS request arrives on the accepted socket. */
+static void
+socks_socket_read(struct pump *p, size_t n)
+{
+	struct socks_wait *sw = p->sw;
+	struct pump_target t;
+	enum socks_status st;
+	struct wb out;
+	size_t used;
+
+	wb_init(&out);
+	st = socks_feed(&sw->s, sw->rbuf, n, &used, &out);
+	queue_reply(p, &out);
+	wb_free(&out);
+	if (st == SOCKS_MORE) {
+		pump_flush(p);
+		return;
+	}
+	stop_reading(p);
+	if (st == SOCKS_FAIL) {
+		log_info("%s: bad SOCKS request from %s port %u: %s", p->label,
+		    sw->oip, sw->oport, sw->s.err);
+		free(p->sw);
+		p->sw = NULL;
+		pump_flush(p);		/* closes once the reply is out */
+		return;
+	}
+	if (used < n && wb_put(&p->early, sw->rbuf + used, n - used) != 0) {
+		pump_close(p, true);
+		return;
+	}
+	log_verbose("%s: SOCKS%d connect to %s port %u from %s port %u",
+	    p->label, sw->s.ver, sw->s.host, sw->s.port, sw->oip, sw->oport);
+	t.kind = OPEN_DIRECT_TCPIP;
+	t.name = sw->s.host;
+	t.port = sw->s.port;
+	if (open_channel(p, &t, sw->oip, sw->oport) != 0) {
+		log_info("%s: cannot open a channel", p->label);
+		socks_socket_answer(p, SOCKS_REP_GENERAL);
+	}
+}
+
 int
-pump_accept(struct pump_set *set, uv_stream_t *server, const char *type,
-    const char *host, uint32_t port, const char *label)
+pump_accept(struct pump_set *set, uv_stream_t *server,
+    const struct pump_target *t, const char *label)
 {
 	struct pump *p;
 	struct sockaddr_storage ss;
-	int sslen = sizeof(ss), id;
+	int sslen = sizeof(ss);
 	char ip[64] = "127.0.0.1";
-	uint32_t oport = 0;
-	struct wb extra;
+	uint32_t oport = 65535;	/* a Unix socket's peer, as ssh reports */
+	bool pipe = server->type == UV_NAMED_PIPE;
 
-	if ((p = pump_new(set, server->loop, label)) == NULL)
+	if ((p = pump_new(set, server->loop, pipe, label)) == NULL)
 		return -1;
-	if (uv_accept(server, (uv_stream_t *)&p->sock) != 0) {
+	if (uv_accept(server, &p->sock.s) != 0) {
 		pump_close(p, false);
 		return -1;
 	}
-	uv_tcp_nodelay(&p->sock, 1);
-	if (uv_tcp_getpeername(&p->sock, (struct sockaddr *)&ss, &sslen) == 0) {
-		uv_ip_name((struct sockaddr *)&ss, ip, sizeof(ip));
-		oport = ntohs(ss.ss_family == AF_INET6 ?
-		    ((struct sockaddr_in6 *)&ss)->sin6_port :
-		    ((struct sockaddr_in *)&ss)->sin_port);
+	if (!pipe) {
+		uv_tcp_nodelay(&p->sock.tcp, 1);
+		if (uv_tcp_getpeername(&p->sock.tcp, (struct sockaddr *)&ss,
+		    &sslen) == 0) {
+			uv_ip_name((struct sockaddr *)&ss, ip, sizeof(ip));
+			oport = ntohs(ss.ss_family == AF_INET6 ?
+			    ((struct sockaddr_in6 *)&ss)->sin6_port :
+			    ((struct sockaddr_in *)&ss)->sin_port);
+		}
 	}
-	wb_init(&extra);
-	ssh_direct_tcpip_extra(&extra, host, port, ip, oport);
-	id = extra.err ? -1 : ssh_chan_open(net_conn_ssh(set->nc), type,
-	    extra.p, extra.len, p);
-	wb_free(&extra);
-	if (id < 0) {
+	log_verbose("%s: connection from %s port %u", label, ip, oport);
+	if (t->kind == OPEN_SOCKS) {
+		if ((p->sw = calloc(1, sizeof(*p->sw))) == NULL) {
+			pump_close(p, true);
+			return -1;
+		}
+		socks_init(&p->sw->s);
+		p->socks_side = SOCKS_SOCKET;
+		snprintf(p->sw->oip, sizeof(p->sw->oip), "%s", ip);
+		p->sw->oport = oport;
+		if (uv_read_start(&p->sock.s, alloc_cb, read_cb) != 0) {
+			pump_close(p, true);
+			return -1;
+		}
+		p->reading = true;
+		return 0;
+	}
+	if (open_channel(p, t, ip, oport) != 0) {
 		log_info("%s: cannot open a channel", label);
 		pump_close(p, true);
 		return -1;
 	}
-	p->chan = (uint32_t)id;
-	p->has_chan = true;
-	net_conn_kick(set->nc);
-	log_verbose("%s: connection from %s port %u", label, ip, oport);
 	return 0;
 }
 
 static void	try_connect(struct pump *p);
+static void	socks_channel_connected(struct pump *p, int status);
 
 /* The channel the peer opened is answered only now that we know whether
  * the connect worked (DESIGN.md: confirm after the connect succeeded). */
@@ -528,6 +780,10 @@ connect_done(struct pump *p, int status)
 		uv_freeaddrinfo(p->ai);
 		p->ai = p->ai_next = NULL;
 	}
+	if (p->socks_side == SOCKS_CHANNEL) {
+		socks_channel_connected(p, status);
+		return;
+	}
 	if (status < 0) {
 		/* the client prefixes "connect failed" from the reason */
 		snprintf(msg, sizeof(msg), "%s", uv_strerror(status));
@@ -540,7 +796,8 @@ connect_done(struct pump *p, int status)
 		pump_close(p, false);
 		return;
 	}
-	uv_tcp_nodelay(&p->sock, 1);
+	if (!p->is_pipe)
+		uv_tcp_nodelay(&p->sock.tcp, 1);
 	if (!p->has_chan || ssh_chan_accept(ssh, p->chan, p) != 0) {
 		p->has_chan = false;
 		pump_close(p, true);
@@ -560,8 +817,8 @@ retry_closed(uv_handle_t *h)
 		pump_closed(h);
 		return;
 	}
-	uv_tcp_init(h->loop, &p->sock);
-	p->sock.data = p;
+	uv_tcp_init(h->loop, &p->sock.tcp);
+	p->sock.h.data = p;
 	try_connect(p);
 }
 
@@ -574,7 +831,7 @@ connect_cb(uv_connect_t *req, int status)
 		return;
 	if (status < 0 && p->ai_next != NULL) {
 		/* Another address may work: a fresh socket for it. */
-		uv_close((uv_handle_t *)&p->sock, retry_closed);
+		uv_close(&p->sock.h, retry_closed);
 		return;
 	}
 	connect_done(p, status);
@@ -588,7 +845,7 @@ try_connect(struct pump *p)
 
 	p->ai_next = ai->ai_next;
 	p->creq.data = p;
-	if ((r = uv_tcp_connect(&p->creq, &p->sock, ai->ai_addr,
+	if ((r = uv_tcp_connect(&p->creq, &p->sock.tcp, ai->ai_addr,
 	    connect_cb)) < 0)
 		connect_done(p, r);
 }
@@ -612,19 +869,16 @@ gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	try_connect(p);
 }
 
-int
-pump_connect(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
-    const char *host, uint32_t port, const char *label)
+/* Resolves (literals at once, names through the thread pool) and
+ * connects p's socket. */
+static void
+start_connect(struct pump *p, uv_loop_t *loop, const char *host,
+    uint32_t port)
 {
 	struct addrinfo hints, *res;
-	struct pump *p;
 	char portstr[16];
 	int r;
 
-	if ((p = pump_new(set, loop, label)) == NULL)
-		return -1;
-	p->chan = chan;
-	p->has_chan = true;
 	p->connecting = true;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -636,7 +890,7 @@ pump_connect(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
 	if (getaddrinfo(host, portstr, &hints, &res) == 0) {
 		p->ai = p->ai_next = res;
 		try_connect(p);
-		return 0;
+		return;
 	}
 	hints.ai_flags = 0;
 	p->gai.data = p;
@@ -646,6 +900,172 @@ pump_connect(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
 		p->resolving = false;
 		connect_done(p, r);
 	}
+}
+
+int
+pump_connect(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
+    const char *host, uint32_t port, const char *label)
+{
+	struct pump *p;
+
+	if ((p = pump_new(set, loop, false, label)) == NULL)
+		return -1;
+	p->chan = chan;
+	p->has_chan = true;
+	start_connect(p, loop, host, port);
+	return 0;
+}
+
+static void
+pipe_connect_cb(uv_connect_t *req, int status)
+{
+	struct pump *p = req->data;
+
+	if (!p->closing)
+		connect_done(p, status);
+}
+
+int
+pump_connect_unix(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
+    const char *path, const char *label)
+{
+	struct pump *p;
+
+	if ((p = pump_new(set, loop, true, label)) == NULL)
+		return -1;
+	p->chan = chan;
+	p->has_chan = true;
+	p->connecting = true;
+	p->creq.data = p;
+	uv_pipe_connect(&p->creq, &p->sock.pipe, path, pipe_connect_cb);
+	return 0;
+}
+
+/* Remote dynamic: the SOCKS answer goes back on the channel. */
+static void
+socks_channel_reply(struct pump *p, enum socks_rep rep)
+{
+	struct wb w;
+
+	wb_init(&w);
+	socks_reply(&p->sw->s, rep, &w);
+	if (wb_put(&p->early, w.p, w.len) != 0)
+		rep = SOCKS_REP_GENERAL;
+	wb_free(&w);
+	free(p->sw);
+	p->sw = NULL;
+	send_early(p);
+	if (rep != SOCKS_REP_OK) {
+		if (p->has_chan)
+			ssh_chan_eof(pump_ssh(p), p->chan);
+		pump_close(p, false);
+	}
+}
+
+static enum socks_rep
+rep_for_uv(int status)
+{
+	switch (status) {
+	case UV_ECONNREFUSED:
+		return SOCKS_REP_REFUSED;
+	case UV_ENETUNREACH:
+		return SOCKS_REP_NET_UNREACH;
+	case UV_EHOSTUNREACH:
+	case UV_EAI_NONAME:
+	case UV_EAI_AGAIN:
+	case UV_EAI_FAIL:
+	case UV_EAI_NODATA:
+		return SOCKS_REP_HOST_UNREACH;
+	case UV_ETIMEDOUT:
+		return SOCKS_REP_TTL_EXPIRED;
+	default:
+		return SOCKS_REP_GENERAL;
+	}
+}
+
+static void
+socks_channel_connected(struct pump *p, int status)
+{
+	if (status < 0) {
+		log_info("%s: connect to %s port %u failed: %s", p->label,
+		    p->sw->s.host, p->sw->s.port, uv_strerror(status));
+		socks_channel_reply(p, rep_for_uv(status));
+		return;
+	}
+	uv_tcp_nodelay(&p->sock.tcp, 1);
+	socks_channel_reply(p, SOCKS_REP_OK);
+	pump_flush(p);		/* what the client sent ahead */
+	start_reading(p);
+}
+
+static void
+socks_channel_data(struct pump *p, const uint8_t *data, size_t len)
+{
+	struct socks_wait *sw = p->sw;
+	enum socks_status st;
+	struct wb out;
+	size_t used;
+
+	wb_init(&out);
+	st = socks_feed(&sw->s, data, len, &used, &out);
+	if (out.len > 0 && wb_put(&p->early, out.p, out.len) != 0)
+		st = SOCKS_FAIL;
+	wb_free(&out);
+	ssh_chan_consumed(pump_ssh(p), p->chan, used);
+	send_early(p);
+	if (st == SOCKS_MORE)
+		return;
+	if (st == SOCKS_FAIL) {
+		log_info("%s: bad SOCKS request: %s", p->label, sw->s.err);
+		free(p->sw);
+		p->sw = NULL;
+		if (p->has_chan)
+			ssh_chan_eof(pump_ssh(p), p->chan);
+		pump_close(p, false);
+		return;
+	}
+	if (!fwd_permit_open_ok(p->permits, p->npermits, sw->s.host,
+	    sw->s.port)) {
+		log_info("%s: SOCKS connect to %s port %u refused: not allowed "
+		    "by PermitRemoteOpen", p->label, sw->s.host, sw->s.port);
+		socks_channel_reply(p, SOCKS_REP_NOT_ALLOWED);
+		return;
+	}
+	log_verbose("%s: SOCKS%d connect to %s port %u", p->label, sw->s.ver,
+	    sw->s.host, sw->s.port);
+	/* what came after the request waits for the socket (pend owns it;
+	 * the window is credited as it is written) */
+	if (used < len && wb_put(&p->pend, data + used, len - used) != 0) {
+		pump_close(p, true);
+		return;
+	}
+	start_connect(p, p->sock.h.loop, sw->s.host, sw->s.port);
+}
+
+int
+pump_socks_channel(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
+    const struct fwd_permit *permits, int n, const char *label)
+{
+	struct pump *p;
+
+	if ((p = pump_new(set, loop, false, label)) == NULL)
+		return -1;
+	if ((p->sw = calloc(1, sizeof(*p->sw))) == NULL) {
+		pump_close(p, false);
+		return -1;
+	}
+	socks_init(&p->sw->s);
+	p->socks_side = SOCKS_CHANNEL;
+	p->permits = permits;
+	p->npermits = n;
+	p->chan = chan;
+	if (ssh_chan_accept(net_conn_ssh(set->nc), chan, p) != 0) {
+		pump_close(p, false);
+		return -1;
+	}
+	p->has_chan = true;
+	p->confirmed = true;
+	net_conn_kick(set->nc);
 	return 0;
 }
 

@@ -1,4 +1,5 @@
-/* The data pump: moves bytes between one TCP socket and one SSH channel
+/* The data pump: moves bytes between one socket (TCP or Unix) and one SSH
+ * channel
  * with backpressure both ways and exact half-close (DESIGN.md):
  *  - socket -> channel: read straight into the outgoing packet; a shut
  *    window or a congested transport stops reading the socket;
@@ -17,6 +18,22 @@
 #include "net/conn.h"
 
 struct pump;
+struct fwd_permit;
+
+/* The channel a listener's connection becomes. */
+enum pump_open {
+	OPEN_DIRECT_TCPIP,		/* -L: host, port */
+	OPEN_FORWARDED_TCPIP,		/* server side of -R: address, port */
+	OPEN_DIRECT_STREAMLOCAL,	/* -L to a path: path */
+	OPEN_FORWARDED_STREAMLOCAL,	/* server side of -R path: path */
+	OPEN_SOCKS,	/* -D: a direct-tcpip to where SOCKS asks */
+};
+
+struct pump_target {
+	enum pump_open	 kind;
+	const char	*name;		/* host, address or path */
+	uint32_t	 port;
+};
 
 /* All pumps riding one SSH connection. */
 struct pump_set {
@@ -32,18 +49,28 @@ struct pump_set {
 	void		*ud;
 };
 
-/* Accepts a connection from server into a new pump and opens a channel of
- * type with extra bytes for it; the socket is read once the channel is
- * confirmed. label names the forward in logs. Returns 0 or -1. */
+/* Accepts a connection from server (a TCP or Unix listener) into a new
+ * pump and opens the channel t names; the socket is read once the channel
+ * is confirmed. For OPEN_SOCKS the SOCKS request is read first and a
+ * failed open is answered with the SOCKS error code. label names the
+ * forward in logs. Returns 0 or -1. */
 int	pump_accept(struct pump_set *set, uv_stream_t *server,
-	    const char *type, const char *host, uint32_t port,
-	    const char *label);
+	    const struct pump_target *t, const char *label);
 /* Connects to host:port for a channel the peer opened (a deferred
  * SSH_EV_CHAN_OPEN_REQUEST with local id chan); the open is confirmed once
  * connected, refused with the reason otherwise. Returns 0 or -1 (then the
  * caller refuses the open). */
 int	pump_connect(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
 	    const char *host, uint32_t port, const char *label);
+/* The same for a Unix socket path. */
+int	pump_connect_unix(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
+	    const char *path, const char *label);
+/* Remote dynamic forwarding: accepts the channel at once, reads a SOCKS
+ * request from it, and connects where it asks if the permission list
+ * allows (n < 0: anywhere), answering in SOCKS. Returns 0 or -1. */
+int	pump_socks_channel(struct pump_set *set, uv_loop_t *loop,
+	    uint32_t chan, const struct fwd_permit *permits, int n,
+	    const char *label);
 /* A channel event whose chan_ud is a pump. */
 void	pump_event(struct pump *p, struct ssh_event *ev);
 /* Writes the channel data that events queued on each socket: called once

@@ -46,16 +46,26 @@ fwd_remote_bind_address(const struct fwd_spec *s)
 	}
 }
 
+/* tcpip-forward, or streamlocal-forward@openssh.com for a path (and
+ * their cancel-* forms) */
 static int
-send_forward(struct ssh_conn *ssh, const char *name,
-    const struct fwd_spec *s, int port, bool want_reply, void *ud)
+send_forward(struct ssh_conn *ssh, bool cancel, const struct fwd_spec *s,
+    int port, bool want_reply, void *ud)
 {
+	const char *name;
 	struct wb w;
 	int r;
 
 	wb_init(&w);
-	wb_cstring(&w, fwd_remote_bind_address(s));
-	wb_u32(&w, (uint32_t)port);
+	if (s->listen_path[0] != '\0') {
+		name = cancel ? "cancel-streamlocal-forward@openssh.com" :
+		    "streamlocal-forward@openssh.com";
+		wb_cstring(&w, s->listen_path);
+	} else {
+		name = cancel ? "cancel-tcpip-forward" : "tcpip-forward";
+		wb_cstring(&w, fwd_remote_bind_address(s));
+		wb_u32(&w, (uint32_t)port);
+	}
 	r = w.err ? -1 : ssh_global_request(ssh, name, want_reply, w.p, w.len,
 	    ud);
 	wb_free(&w);
@@ -70,8 +80,8 @@ fwd_remote_request_all(struct fwd_remote_set *rs, struct ssh_conn *ssh)
 	for (i = 0; i < rs->n; i++) {
 		struct fwd_remote *r = &rs->v[i];
 
-		if (send_forward(ssh, "tcpip-forward", &r->spec,
-		    r->spec.listen_port, true, r) != 0)
+		if (send_forward(ssh, false, &r->spec, r->spec.listen_port,
+		    true, r) != 0)
 			return -1;
 		r->state = RF_REQUESTED;
 		rs->pending++;
@@ -83,12 +93,20 @@ int
 fwd_remote_reply(struct fwd_remote_set *rs, struct fwd_remote *r,
     const struct ssh_event *ev)
 {
-	char spec[300];
+	char spec[600], target[300];
 	struct rd rd;
 	uint32_t port;
 
 	rs->pending--;
 	fwd_spec_format(&r->spec, spec, sizeof(spec));
+	fwd_spec_target(&r->spec, target, sizeof(target));
+	if (!ev->u.global_reply.success && r->spec.listen_path[0] != '\0') {
+		r->state = RF_REFUSED;
+		log_plain("Warning: remote port forwarding failed for listen "
+		    "path %s (forward -R %s: the server refused it)",
+		    r->spec.listen_path, spec);
+		return -1;
+	}
 	if (!ev->u.global_reply.success) {
 		r->state = RF_REFUSED;
 		log_plain("Warning: remote port forwarding failed for listen "
@@ -97,7 +115,7 @@ fwd_remote_reply(struct fwd_remote_set *rs, struct fwd_remote *r,
 		return -1;
 	}
 	r->port = r->spec.listen_port;
-	if (r->port == 0) {
+	if (r->port == 0 && r->spec.listen_path[0] == '\0') {
 		rd_init(&rd, ev->u.global_reply.p, ev->u.global_reply.len);
 		if (rd_u32(&rd, &port) != 0 || port == 0 || port > 65535) {
 			r->state = RF_REFUSED;
@@ -107,12 +125,20 @@ fwd_remote_reply(struct fwd_remote_set *rs, struct fwd_remote *r,
 			return -1;
 		}
 		r->port = (int)port;
-		log_plain("Allocated port %d for remote forward to %s:%d",
-		    r->port, r->spec.host, r->spec.port);
+		if (r->spec.dynamic)
+			log_plain("Allocated port %d for remote forward "
+			    "(dynamic: SOCKS)", r->port);
+		else
+			log_plain("Allocated port %d for remote forward to %s",
+			    r->port, target);
 	}
 	r->state = RF_ACTIVE;
-	log_verbose("remote forward %s: listening on the server's port %d",
-	    spec, r->port);
+	if (r->spec.listen_path[0] != '\0')
+		log_verbose("remote forward %s: the server listens on %s",
+		    spec, r->spec.listen_path);
+	else
+		log_verbose("remote forward %s: listening on the server's "
+		    "port %d", spec, r->port);
 	return 0;
 }
 
@@ -127,7 +153,8 @@ match(struct fwd_remote_set *rs, const char *addr, uint32_t port)
 	for (i = 0; i < rs->n; i++) {
 		struct fwd_remote *r = &rs->v[i];
 
-		if (r->state != RF_ACTIVE || (uint32_t)r->port != port)
+		if (r->state != RF_ACTIVE || r->spec.listen_path[0] != '\0' ||
+		    (uint32_t)r->port != port)
 			continue;
 		if (strcmp(fwd_remote_bind_address(&r->spec), addr) == 0)
 			return r;
@@ -137,33 +164,67 @@ match(struct fwd_remote_set *rs, const char *addr, uint32_t port)
 	return found;
 }
 
+static struct fwd_remote *
+match_path(struct fwd_remote_set *rs, const char *path)
+{
+	int i;
+
+	for (i = 0; i < rs->n; i++)
+		if (rs->v[i].state == RF_ACTIVE &&
+		    strcmp(rs->v[i].spec.listen_path, path) == 0)
+			return &rs->v[i];
+	return NULL;
+}
+
 void
 fwd_remote_open(struct fwd_remote_set *rs, struct ssh_event *ev)
 {
+	bool streamlocal = strcmp(ev->u.open_request.type,
+	    "forwarded-streamlocal@openssh.com") == 0;
 	struct fwd_remote *r;
 	struct rd rd;
-	char addr[256], orig[256], spec[300], label[400];
-	uint32_t port, oport;
+	char addr[256], orig[256], spec[600], label[700];
+	uint32_t port = 0, oport = 0;
+	int ret;
 
 	rd_init(&rd, ev->u.open_request.extra, ev->u.open_request.extra_len);
-	if (rd_cstring(&rd, addr, sizeof(addr)) != 0 ||
+	if (streamlocal ? rd_cstring(&rd, addr, sizeof(addr)) != 0 :
+	    (rd_cstring(&rd, addr, sizeof(addr)) != 0 ||
 	    rd_u32(&rd, &port) != 0 || rd_cstring(&rd, orig, sizeof(orig)) ||
-	    rd_u32(&rd, &oport) != 0) {
-		ev->u.open_request.message = "malformed forwarded-tcpip";
-		log_info("refused a forwarded-tcpip channel: malformed");
+	    rd_u32(&rd, &oport) != 0)) {
+		ev->u.open_request.message = "malformed forwarded channel";
+		log_info("refused a %s channel: malformed",
+		    ev->u.open_request.type);
 		return;
 	}
-	if ((r = match(rs, addr, port)) == NULL) {
+	r = streamlocal ? match_path(rs, addr) : match(rs, addr, port);
+	if (r == NULL) {
 		ev->u.open_request.message = "no such forward";
-		log_info("refused a forwarded-tcpip channel for %s port %u: "
-		    "no remote forward of ours listens there", addr, port);
+		if (streamlocal)
+			log_info("refused a %s channel for %s: no remote "
+			    "forward of ours listens there",
+			    ev->u.open_request.type, addr);
+		else
+			log_info("refused a forwarded-tcpip channel for %s "
+			    "port %u: no remote forward of ours listens there",
+			    addr, port);
 		return;
 	}
 	fwd_spec_format(&r->spec, spec, sizeof(spec));
 	snprintf(label, sizeof(label), "remote forward %s", spec);
-	log_verbose("%s: connection from %s port %u", label, orig, oport);
-	if (pump_connect(rs->pumps, rs->loop, ev->chan, r->spec.host,
-	    (uint32_t)r->spec.port, label) != 0) {
+	if (!streamlocal)
+		log_verbose("%s: connection from %s port %u", label, orig,
+		    oport);
+	if (r->spec.dynamic)
+		ret = pump_socks_channel(rs->pumps, rs->loop, ev->chan,
+		    rs->permits, rs->npermits, label);
+	else if (r->spec.connect_path[0] != '\0')
+		ret = pump_connect_unix(rs->pumps, rs->loop, ev->chan,
+		    r->spec.connect_path, label);
+	else
+		ret = pump_connect(rs->pumps, rs->loop, ev->chan, r->spec.host,
+		    (uint32_t)r->spec.port, label);
+	if (ret != 0) {
 		ev->u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
 		ev->u.open_request.message = "out of memory";
 		return;
@@ -181,8 +242,7 @@ fwd_remote_cancel_all(struct fwd_remote_set *rs, struct ssh_conn *ssh)
 
 		if (r->state != RF_ACTIVE)
 			continue;
-		send_forward(ssh, "cancel-tcpip-forward", &r->spec, r->port,
-		    false, NULL);
+		send_forward(ssh, true, &r->spec, r->port, false, NULL);
 		r->state = RF_IDLE;
 	}
 }

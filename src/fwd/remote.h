@@ -1,6 +1,9 @@
-/* Remote (-R) forwards of the client: tcpip-forward requests, their
- * replies (in order, port 0 answered with the allocated port), and the
- * forwarded-tcpip channels the server opens for them. */
+/* Remote (-R) forwards of the client: tcpip-forward and
+ * streamlocal-forward@openssh.com requests, their replies (in order, port
+ * 0 answered with the allocated port), and the forwarded-tcpip /
+ * forwarded-streamlocal@openssh.com channels the server opens for them:
+ * connected to the target, or served as SOCKS for a remote dynamic
+ * forward. */
 #ifndef FERRY_FWD_REMOTE_H
 #define FERRY_FWD_REMOTE_H
 
@@ -30,6 +33,9 @@ struct fwd_remote_set {
 	int			 pending;	/* requests awaiting a reply */
 	struct pump_set		*pumps;
 	uv_loop_t		*loop;
+	/* PermitRemoteOpen for remote dynamic forwards (n < 0: any) */
+	const struct fwd_permit	*permits;
+	int			 npermits;
 };
 
 int	fwd_remote_set_init(struct fwd_remote_set *rs, const struct fwd_spec *specs,
@@ -44,10 +50,11 @@ int	fwd_remote_request_all(struct fwd_remote_set *rs, struct ssh_conn *ssh);
  * server refused it (the reason is logged). */
 int	fwd_remote_reply(struct fwd_remote_set *rs, struct fwd_remote *r,
 	    const struct ssh_event *ev);
-/* Answers a forwarded-tcpip open: connects to the forward's target, or
- * refuses a channel for a listener we never asked for. */
+/* Answers a forwarded-tcpip or forwarded-streamlocal open: connects to
+ * the forward's target (or speaks SOCKS), or refuses a channel for a
+ * listener we never asked for. */
 void	fwd_remote_open(struct fwd_remote_set *rs, struct ssh_event *ev);
-/* Sends cancel-tcpip-forward for every active forward. */
+/* Sends the cancel request for every active forward. */
 void	fwd_remote_cancel_all(struct fwd_remote_set *rs, struct ssh_conn *ssh);
 
 #endif

@@ -56,6 +56,9 @@ server_config_init(struct server_config *c)
 	memset(c, 0, sizeof(*c));
 	c->gateway_ports = GW_UNSET;
 	c->allow_tcp_forwarding = FWD_UNSET;
+	c->allow_streamlocal_forwarding = FWD_UNSET;
+	c->streamlocal_bind_unlink = UNSET;
+	c->streamlocal_bind_mask = UNSET;
 	c->npermit_open = FWD_PERMIT_UNSET;
 	c->npermit_listen = FWD_PERMIT_UNSET;
 	c->client_alive_interval = UNSET;
@@ -433,15 +436,51 @@ kw_allow_tcp(struct server_config *c, const char *kw, char **a, int n,
 	return 0;
 }
 
-/* ferryd forwards no Unix sockets, whatever this says. */
 static int
 kw_allow_streamlocal(struct server_config *c, const char *kw, char **a,
     int n, char *err, size_t errlen)
 {
 	int v;
 
-	return choose(fwd_choices, NCHOICES(fwd_choices), kw, a[0],
-	    "yes, all, no, local or remote", &v, err, errlen);
+	if (choose(fwd_choices, NCHOICES(fwd_choices), kw, a[0],
+	    "yes, all, no, local or remote", &v, err, errlen) != 0)
+		return -1;
+	if (c->allow_streamlocal_forwarding == FWD_UNSET)
+		c->allow_streamlocal_forwarding = (enum allow_fwd)v;
+	return 0;
+}
+
+static int
+kw_sl_unlink(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	int v;
+
+	if (choose(yesno_choices, NCHOICES(yesno_choices), kw, a[0],
+	    "yes or no", &v, err, errlen) != 0)
+		return -1;
+	if (c->streamlocal_bind_unlink == UNSET)
+		c->streamlocal_bind_unlink = v;
+	return 0;
+}
+
+/* An octal umask for the sockets streamlocal-forward creates. */
+static int
+kw_sl_mask(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	char *end;
+	long v;
+
+	v = strtol(a[0], &end, 8);
+	if (a[0][0] == '\0' || *end != '\0' || v < 0 || v > 0777) {
+		seterr(err, errlen, "%s: '%s' is not an octal mask 0-0777",
+		    kw, a[0]);
+		return -1;
+	}
+	if (c->streamlocal_bind_mask == UNSET)
+		c->streamlocal_bind_mask = (int)v;
+	return 0;
 }
 
 /* DisableForwarding overrides every other forwarding option (sshd), so
@@ -455,8 +494,10 @@ kw_disable_fwd(struct server_config *c, const char *kw, char **a, int n,
 	if (choose(yesno_choices, NCHOICES(yesno_choices), kw, a[0],
 	    "yes or no", &v, err, errlen) != 0)
 		return -1;
-	if (v == 1)
+	if (v == 1) {
 		c->allow_tcp_forwarding = FWD_ALLOW_NO;
+		c->allow_streamlocal_forwarding = FWD_ALLOW_NO;
+	}
 	return 0;
 }
 
@@ -640,6 +681,8 @@ static const struct keyword {
 	{ "PubkeyAuthentication", kw_pubkey, 1, 1 },
 	{ "RunAsUser", kw_user, 1, 1 },
 	{ "StateDirectory", kw_state_dir, 1, 1 },
+	{ "StreamLocalBindMask", kw_sl_mask, 1, 1 },
+	{ "StreamLocalBindUnlink", kw_sl_unlink, 1, 1 },
 	{ "StrictModes", kw_ignored, 1, 1 },
 	{ "Subsystem", kw_ignored, 1, MAX_WORDS },
 	{ "UsePAM", kw_ignored, 1, 1 },
@@ -886,6 +929,12 @@ server_config_finish(struct server_config *c, char *err, size_t errlen)
 		c->gateway_ports = GW_NO;
 	if (c->allow_tcp_forwarding == FWD_UNSET)
 		c->allow_tcp_forwarding = FWD_ALLOW_ALL;
+	if (c->allow_streamlocal_forwarding == FWD_UNSET)
+		c->allow_streamlocal_forwarding = FWD_ALLOW_ALL;
+	if (c->streamlocal_bind_unlink == UNSET)
+		c->streamlocal_bind_unlink = 0;
+	if (c->streamlocal_bind_mask == UNSET)
+		c->streamlocal_bind_mask = 0177;
 	if (c->npermit_open == FWD_PERMIT_UNSET)
 		c->npermit_open = -1;
 	if (c->npermit_listen == FWD_PERMIT_UNSET)
@@ -1014,6 +1063,11 @@ server_config_print(const struct server_config *c, FILE *fp)
 	    NCHOICES(gateway_choices), (int)c->gateway_ports));
 	fprintf(fp, "allowtcpforwarding %s\n", choice_word(fwd_choices,
 	    NCHOICES(fwd_choices), (int)c->allow_tcp_forwarding));
+	fprintf(fp, "allowstreamlocalforwarding %s\n", choice_word(fwd_choices,
+	    NCHOICES(fwd_choices), (int)c->allow_streamlocal_forwarding));
+	fprintf(fp, "streamlocalbindmask %04o\n", c->streamlocal_bind_mask);
+	fprintf(fp, "streamlocalbindunlink %s\n",
+	    c->streamlocal_bind_unlink ? "yes" : "no");
 	print_permits(fp, "permitopen", c->permit_open, c->npermit_open);
 	print_permits(fp, "permitlisten", c->permit_listen,
 	    c->npermit_listen);

@@ -40,6 +40,10 @@ struct server_config {
 	char		*state_dir;		/* where a generated host key goes */
 	enum gateway_ports gateway_ports;
 	enum allow_fwd	 allow_tcp_forwarding;
+	/* local: direct-streamlocal, remote: streamlocal-forward */
+	enum allow_fwd	 allow_streamlocal_forwarding;
+	int		 streamlocal_bind_unlink;	/* 0 or 1 */
+	int		 streamlocal_bind_mask;		/* umask, 0177 */
 	/* PermitOpen / PermitListen: any (npermit -1), none (0), a list */
 	struct fwd_permit permit_open[SC_MAX_PERMITS];
 	int		 npermit_open;		/* -1: any */

@@ -10,6 +10,7 @@
 #include "fwd/listener.h"
 #include "fwd/policy.h"
 #include "fwd/pump.h"
+#include "fwd/spec.h"
 #include "keys/authkeys.h"
 #include "net/conn.h"
 #include "util/log.h"
@@ -37,7 +38,7 @@ struct key_rules {
 /* A remote forward this session holds. */
 struct rfwd {
 	char			 req_host[256];	/* as the client sent it */
-	int			 req_port;
+	int			 req_port;	/* -1: req_host is a path */
 	struct fwd_listener	*fl;
 };
 
@@ -340,6 +341,32 @@ forwarding_allowed(struct session *s, bool remote, char *why, size_t whylen)
 	return true;
 }
 
+/* The same for Unix sockets: AllowStreamLocalForwarding, then the
+ * key's line (no-port-forwarding covers sockets too, as in sshd). */
+static bool
+streamlocal_allowed(struct session *s, bool remote, char *why,
+    size_t whylen)
+{
+	enum allow_fwd a = s->pol->cfg.allow_streamlocal_forwarding;
+
+	if (a == FWD_ALLOW_NO || (remote && a == FWD_ALLOW_LOCAL) ||
+	    (!remote && a == FWD_ALLOW_REMOTE)) {
+		snprintf(why, whylen, "AllowStreamLocalForwarding %s forbids "
+		    "%s", a == FWD_ALLOW_NO ? "no" : a == FWD_ALLOW_LOCAL ?
+		    "local" : "remote", remote ? "remote Unix-socket "
+		    "forwarding (streamlocal-forward)" : "local Unix-socket "
+		    "forwarding (direct-streamlocal)");
+		return false;
+	}
+	if (!s->ak.port_forwarding) {
+		snprintf(why, whylen, "the key's authorized_keys line (%.200s "
+		    "line %d) has %s", s->ak.file, s->ak.line, s->ak.restricted ?
+		    "restrict without port-forwarding" : "no-port-forwarding");
+		return false;
+	}
+	return true;
+}
+
 static struct rfwd *
 rfwd_find(struct session *s, const char *host, int port)
 {
@@ -347,8 +374,9 @@ rfwd_find(struct session *s, const char *host, int port)
 
 	for (i = 0; i < s->nrfwd; i++)
 		if (strcmp(s->rfwd[i].req_host, host) == 0 &&
-		    (s->rfwd[i].req_port == port ||
-		    fwd_listener_port(s->rfwd[i].fl) == port))
+		    (s->rfwd[i].req_port == port || (port >= 0 &&
+		    s->rfwd[i].req_port >= 0 &&
+		    fwd_listener_port(s->rfwd[i].fl) == port)))
 			return &s->rfwd[i];
 	return NULL;
 }
@@ -429,8 +457,8 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 	}
 	snprintf(label, sizeof(label), "remote forward for %s from %s "
 	    "(\"%s\":%u)", ssh_auth_user(sess_ssh(s)), s->ip, host, port);
-	lc.chan_type = "forwarded-tcpip";
-	lc.host = host;
+	lc.kind = OPEN_FORWARDED_TCPIP;
+	lc.name = host;
 	lc.port = -1;
 	lc.all_or_nothing = true;
 	lc.label = label;
@@ -473,6 +501,104 @@ cancel_forward(struct session *s, struct ssh_event *ev)
 	*f = s->rfwd[--s->nrfwd];
 	ev->u.request.success = true;
 	note(s, line);
+}
+
+static void
+streamlocal_forward(struct session *s, struct ssh_event *ev)
+{
+	struct server_config *c = &s->pol->cfg;
+	struct fwd_listener_cfg lc;
+	struct fwd_listener *fl;
+	char path[FWD_PATH_MAX], why[400], label[400], line[600];
+	struct rd r;
+
+	rd_init(&r, ev->u.request.extra, ev->u.request.extra_len);
+	if (rd_cstring(&r, path, sizeof(path)) != 0 || path[0] != '/') {
+		refuse(s, "malformed streamlocal-forward request (the path "
+		    "must be absolute and at most %d bytes)", FWD_PATH_MAX - 1);
+		return;
+	}
+	if (!streamlocal_allowed(s, true, why, sizeof(why))) {
+		refuse(s, "remote forward of socket %s: %s", path, why);
+		return;
+	}
+	if (s->nrfwd >= MAX_RFWD || s->nrfwd >= c->max_listeners ||
+	    rfwd_grow(s) != 0) {
+		refuse(s, "remote forward of socket %s: this session has %d "
+		    "listeners, the most allowed", path, s->nrfwd);
+		return;
+	}
+	snprintf(label, sizeof(label), "remote forward for %s from %s "
+	    "(socket %s)", ssh_auth_user(sess_ssh(s)), s->ip, path);
+	lc.kind = OPEN_FORWARDED_STREAMLOCAL;
+	lc.name = path;
+	lc.port = 0;
+	lc.all_or_nothing = true;
+	lc.label = label;
+	fl = fwd_listener_start_unix(s->loop, path, c->streamlocal_bind_mask,
+	    c->streamlocal_bind_unlink == 1, &lc, &s->pumps, why,
+	    sizeof(why));
+	if (fl == NULL) {
+		refuse(s, "remote forward of socket %s: %s", path, why);
+		return;
+	}
+	snprintf(s->rfwd[s->nrfwd].req_host, sizeof(s->rfwd[0].req_host),
+	    "%s", path);
+	s->rfwd[s->nrfwd].req_port = -1;
+	s->rfwd[s->nrfwd].fl = fl;
+	s->nrfwd++;
+	ev->u.request.success = true;
+	snprintf(line, sizeof(line), "Forwarding socket %s to the client",
+	    path);
+	log_info("%s: %s", ssh_auth_user(sess_ssh(s)), line);
+	note(s, line);
+}
+
+static void
+cancel_streamlocal(struct session *s, struct ssh_event *ev)
+{
+	char path[FWD_PATH_MAX], line[300];
+	struct rfwd *f;
+	struct rd r;
+
+	rd_init(&r, ev->u.request.extra, ev->u.request.extra_len);
+	if (rd_cstring(&r, path, sizeof(path)) != 0 ||
+	    (f = rfwd_find(s, path, -1)) == NULL)
+		return;
+	snprintf(line, sizeof(line), "Cancelled forwarding of socket %s",
+	    path);
+	log_info("%s: %s", ssh_auth_user(sess_ssh(s)), line);
+	fwd_listener_stop(f->fl);
+	*f = s->rfwd[--s->nrfwd];
+	ev->u.request.success = true;
+	note(s, line);
+}
+
+static void
+direct_streamlocal(struct session *s, struct ssh_event *ev)
+{
+	char path[FWD_PATH_MAX], why[400], label[600];
+	struct rd r;
+
+	rd_init(&r, ev->u.open_request.extra, ev->u.open_request.extra_len);
+	if (rd_cstring(&r, path, sizeof(path)) != 0 || path[0] == '\0') {
+		ev->u.open_request.message = "malformed direct-streamlocal";
+		return;
+	}
+	if (!streamlocal_allowed(s, false, why, sizeof(why))) {
+		refuse(s, "connection to socket %s: %s", path, why);
+		ev->u.open_request.message = "forwarding not permitted";
+		return;
+	}
+	snprintf(label, sizeof(label), "direct-streamlocal for %s from %s to "
+	    "%s", ssh_auth_user(sess_ssh(s)), s->ip, path);
+	if (pump_connect_unix(&s->pumps, s->loop, ev->chan, path,
+	    label) != 0) {
+		ev->u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
+		ev->u.open_request.message = "out of memory";
+		return;
+	}
+	ev->u.open_request.defer = true;
 }
 
 static void
@@ -533,6 +659,10 @@ open_request(struct session *s, struct ssh_event *ev)
 	}
 	if (strcmp(type, "direct-tcpip") == 0) {
 		direct_tcpip(s, ev);
+		return;
+	}
+	if (strcmp(type, "direct-streamlocal@openssh.com") == 0) {
+		direct_streamlocal(s, ev);
 		return;
 	}
 	if (strcmp(type, "session") == 0 &&
@@ -656,6 +786,12 @@ on_event(void *ud, struct ssh_event *ev)
 		else if (strcmp(ev->u.request.name,
 		    "cancel-tcpip-forward") == 0)
 			cancel_forward(s, ev);
+		else if (strcmp(ev->u.request.name,
+		    "streamlocal-forward@openssh.com") == 0)
+			streamlocal_forward(s, ev);
+		else if (strcmp(ev->u.request.name,
+		    "cancel-streamlocal-forward@openssh.com") == 0)
+			cancel_streamlocal(s, ev);
 		break;
 	case SSH_EV_CHAN_OPEN_REQUEST:
 		open_request(s, ev);

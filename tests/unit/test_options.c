@@ -449,10 +449,23 @@ test_bad_values(void **state)
 	apply_bad("LocalForward 8080 h:0", "Bad local forwarding "
 	    "specification", "bad destination port");
 	assert_int_equal(opts.nlocal, 0);
-	apply_bad("RemoteForward 9000", "RemoteForward", NULL);
+	apply_bad("RemoteForward /tmp/s", "Bad remote forwarding "
+	    "specification", "needs a port");
 	apply_bad("RemoteForward 9000 h:0", "Bad remote forwarding "
 	    "specification", "bad destination port");
 	assert_int_equal(opts.nremote, 0);
+	apply_bad("DynamicForward 1080 h:80", "DynamicForward",
+	    "[bind_address:]port");
+	apply_bad("DynamicForward 1080:h:80", "Bad dynamic forwarding "
+	    "specification", "expected [bind_address:]port");
+	apply_bad("StreamLocalBindMask 0999", "StreamLocalBindMask", "'0999'");
+	apply_bad("StreamLocalBindUnlink maybe", "StreamLocalBindUnlink",
+	    "'maybe'");
+	apply_bad("PermitRemoteOpen host", "PermitRemoteOpen", "'host'");
+	apply_bad("PermitRemoteOpen any h:1", "PermitRemoteOpen",
+	    "must appear alone");
+	assert_int_equal(opts.nlocal, 0);
+	assert_int_equal(opts.npermit_remote_open, FWD_PERMIT_UNSET);
 	apply_bad("ServerAliveInterval soon", "ServerAliveInterval",
 	    "'soon'");
 	apply_bad("ServerAliveInterval -1", "ServerAliveInterval", "'-1'");
@@ -995,6 +1008,9 @@ test_print_config(void **state)
 	char *argv[] = {
 		"ferry", "-G", "-p", "2222", "-L", "8080:localhost:80", "-R",
 		"[::1]:9000:[fe80::1]:22", "-o", "StrictHostKeyChecking no",
+		"-D", "*:1080", "-R", "9001", "-L", "/tmp/a.sock:/run/b.sock",
+		"-o", "PermitRemoteOpen 127.0.0.1:80 [::1]:*",
+		"-o", "StreamLocalBindMask 0117",
 		"alice@h.example", NULL,
 	};
 	char *buf = NULL;
@@ -1002,9 +1018,13 @@ test_print_config(void **state)
 	FILE *fp;
 
 	unsetenv("SSH_AUTH_SOCK");
-	assert_int_equal(options_parse_args(&opts, 11, argv, err,
+	assert_int_equal(options_parse_args(&opts, 21, argv, err,
 	    sizeof(err)), 0);
 	assert_int_equal(options_finish(&opts, err, sizeof(err)), 0);
+	assert_int_equal(opts.npermit_remote_open, 2);
+	assert_int_equal(opts.permit_remote_open[1].port, -1);
+	assert_int_equal(opts.stream_local_bind_mask, 0117);
+	assert_int_equal(opts.stream_local_bind_unlink, 0);
 	fp = open_memstream(&buf, &len);
 	assert_non_null(fp);
 	options_print(&opts, fp);
@@ -1016,6 +1036,13 @@ test_print_config(void **state)
 	assert_non_null(strstr(buf, "stricthostkeychecking false\n"));
 	assert_non_null(strstr(buf, "localforward 8080 localhost:80\n"));
 	assert_non_null(strstr(buf, "remoteforward [::1]:9000 [fe80::1]:22\n"));
+	assert_non_null(strstr(buf, "dynamicforward *:1080\n"));
+	assert_non_null(strstr(buf, "remoteforward 9001\n"));
+	assert_non_null(strstr(buf, "localforward /tmp/a.sock /run/b.sock\n"));
+	assert_non_null(strstr(buf,
+	    "permitremoteopen 127.0.0.1:80 [::1]:*\n"));
+	assert_non_null(strstr(buf, "streamlocalbindmask 0117\n"));
+	assert_non_null(strstr(buf, "streamlocalbindunlink no\n"));
 	assert_non_null(strstr(buf,
 	    "identityfile /home/tester/.ssh/id_rsa\n"));
 	assert_null(strstr(buf, "identityagent"));

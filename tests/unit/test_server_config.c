@@ -671,7 +671,7 @@ test_ignored(void **state)
 		"Banner /etc/issue.net", "Ciphers aes128-ctr,nonsense",
 		"MACs hmac-sha2-256", "KexAlgorithms curve25519-sha256",
 		"HostKeyAlgorithms ssh-ed25519",
-		"AllowStreamLocalForwarding no", "DisableForwarding no",
+		"DisableForwarding no",
 	};
 	struct server_config def;
 	char *a, *b;
@@ -710,8 +710,25 @@ test_disable_forwarding(void **state)
 	fresh();
 	line_ok("DisableForwarding yes");
 	line_ok("AllowTcpForwarding yes");
+	line_ok("AllowStreamLocalForwarding yes");
 	finish();
 	assert_int_equal(cfg.allow_tcp_forwarding, FWD_ALLOW_NO);
+	assert_int_equal(cfg.allow_streamlocal_forwarding, FWD_ALLOW_NO);
+	fresh();
+	line_ok("AllowStreamLocalForwarding remote");
+	line_ok("AllowStreamLocalForwarding no");	/* first wins */
+	line_ok("StreamLocalBindUnlink yes");
+	line_ok("StreamLocalBindMask 0077");
+	finish();
+	assert_int_equal(cfg.allow_streamlocal_forwarding, FWD_ALLOW_REMOTE);
+	assert_int_equal(cfg.allow_tcp_forwarding, FWD_ALLOW_ALL);
+	assert_int_equal(cfg.streamlocal_bind_unlink, 1);
+	assert_int_equal(cfg.streamlocal_bind_mask, 077);
+	line_bad("StreamLocalBindMask 8", WHERE ": StreamLocalBindMask: "
+	    "'8' is not an octal mask 0-0777");
+	line_bad("AllowStreamLocalForwarding maybe", WHERE
+	    ": AllowStreamLocalForwarding: bad value 'maybe' (yes, all, no, "
+	    "local or remote)");
 	fresh();
 	line_ok("DisableForwarding no");
 	line_ok("AllowTcpForwarding local");
@@ -870,6 +887,9 @@ test_print(void **state)
 	    "authorizedkeysfile /etc/ferryd/%u\n"
 	    "gatewayports clientspecified\n"
 	    "allowtcpforwarding yes\n"
+	    "allowstreamlocalforwarding yes\n"
+	    "streamlocalbindmask 0177\n"
+	    "streamlocalbindunlink no\n"
 	    "permitopen a:1 [::1]:22 *:*\n"
 	    "permitlisten *:8080 localhost:*\n"
 	    "clientaliveinterval 60\n"
@@ -900,6 +920,9 @@ test_print_defaults(void **state)
 	    "authorizedkeysfile .ssh/authorized_keys\n"
 	    "gatewayports no\n"
 	    "allowtcpforwarding yes\n"
+	    "allowstreamlocalforwarding yes\n"
+	    "streamlocalbindmask 0177\n"
+	    "streamlocalbindunlink no\n"
 	    "permitopen any\n"
 	    "permitlisten any\n"
 	    "clientaliveinterval 0\n"
