@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fwd/local.h"
 #include "fwd/pump.h"
@@ -42,6 +43,7 @@ struct client {
 	const struct agent_id	*signing;
 	struct fwd_listener	*locals[MAX_FORWARDS];
 	int			 nlocals;
+	bool			 locals_started;
 	struct fwd_remote_set	 remotes;
 	uv_timer_t		 alive;		/* ServerAliveInterval */
 	int			 alive_missed;
@@ -49,6 +51,17 @@ struct client {
 	int			 exit_code;
 	bool			 authenticated;
 	bool			 stopping;
+	/* Reconnect: what each connection attempt needs, and the backoff */
+	struct net_conn_opts	 nopts;
+	struct ssh_config	 cfg;
+	char			 portstr[16];
+	uv_timer_t		 retry;		/* the next attempt */
+	uv_timer_t		 rfwd_retry;	/* refused remote forwards */
+	int			 attempt;	/* failed attempts in a row */
+	int			 rfwd_attempt;
+	bool			 ever_up;	/* a connection authenticated */
+	bool			 fatal;		/* never retried (host key) */
+	uint64_t		 down_since;	/* uv_now when it was lost */
 };
 
 /* The public half of an identity from "path.pub". */
@@ -121,6 +134,8 @@ stop(struct client *cl, int code, const char *why)
 	for (i = 0; i < 3; i++)
 		uv_close((uv_handle_t *)&cl->sig[i], NULL);
 	uv_close((uv_handle_t *)&cl->alive, NULL);
+	uv_close((uv_handle_t *)&cl->retry, NULL);
+	uv_close((uv_handle_t *)&cl->rfwd_retry, NULL);
 	if (cl->nc != NULL) {
 		struct ssh_conn *ssh = net_conn_ssh(cl->nc);
 
@@ -260,6 +275,19 @@ agent_key_allowed(const struct client *cl, const struct agent_id *id)
 
 static void	try_next_key(struct client *cl);
 
+/* This connection cannot go on: with Reconnect it is closed and retried
+ * (closed() schedules that), else ferry exits as ssh does. */
+static void
+conn_failed(struct client *cl, const char *why)
+{
+	if (cl->o->reconnect == 1 && !cl->fatal && cl->nc != NULL) {
+		ssh_disconnect(net_conn_ssh(cl->nc), 11, "retrying later");
+		net_conn_close(cl->nc, why);
+		return;
+	}
+	stop(cl, EXIT_FAILURE_SSH, NULL);
+}
+
 static void
 agent_signed(void *ud, const uint8_t *sig, size_t siglen, const char *err)
 {
@@ -336,7 +364,7 @@ try_next_key(struct client *cl)
 	}
 	log_plain("%s@%s: Permission denied (publickey).", cl->o->user,
 	    cl->o->hostname);
-	stop(cl, EXIT_FAILURE_SSH, NULL);
+	conn_failed(cl, "Permission denied (publickey)");
 }
 
 static void
@@ -372,6 +400,10 @@ alive_tick(uv_timer_t *t)
 	if (++cl->alive_missed > cl->o->server_alive_count_max) {
 		snprintf(msg, sizeof(msg), "Timeout, server %s not responding.",
 		    cl->o->hostname);
+		if (cl->o->reconnect == 1) {
+			net_conn_close(cl->nc, msg);
+			return;
+		}
 		stop(cl, EXIT_FAILURE_SSH, msg);
 		return;
 	}
@@ -394,7 +426,8 @@ start_forwards(struct client *cl)
 	lo.family = o->family;
 	lo.bind_mask = o->stream_local_bind_mask;
 	lo.bind_unlink = o->stream_local_bind_unlink == 1;
-	for (i = 0; i < o->nlocal; i++) {
+	/* local listeners stay bound across reconnects */
+	for (i = 0; i < o->nlocal && !cl->locals_started; i++) {
 		if (fwd_local_start(cl->loop, &o->local[i], &lo, &cl->pumps,
 		    &fl, err, sizeof(err)) != 0) {
 			log_error("%s", err);
@@ -419,8 +452,39 @@ start_forwards(struct client *cl)
 		log_plain("Allocated port %d for local forward to %s",
 		    fwd_listener_port(fl), target);
 	}
+	cl->locals_started = true;
 	if (fwd_remote_request_all(&cl->remotes, net_conn_ssh(cl->nc)) != 0)
 		stop(cl, EXIT_FAILURE_SSH, "cannot send remote forward requests");
+	net_conn_kick(cl->nc);
+}
+
+/* The next delay of a backoff: ReconnectDelay doubling per attempt up to
+ * ReconnectMaxDelay, drawn uniformly from its upper half (jitter, so
+ * many clients of one server do not come back in step). */
+static uint64_t
+backoff_ms(const struct options *o, int attempt)
+{
+	uint64_t d = (uint64_t)o->reconnect_delay_ms;
+	int i;
+
+	for (i = 1; i < attempt && d < (uint64_t)o->reconnect_max_delay_ms;
+	    i++)
+		d *= 2;
+	if (d > (uint64_t)o->reconnect_max_delay_ms)
+		d = (uint64_t)o->reconnect_max_delay_ms;
+	return d / 2 + (uint64_t)random() % (d / 2 + 1);
+}
+
+static void
+rfwd_retry_tick(uv_timer_t *t)
+{
+	struct client *cl = t->data;
+
+	if (cl->nc == NULL || !cl->authenticated || cl->stopping)
+		return;
+	log_verbose("retrying the refused remote forwards");
+	if (fwd_remote_request_all(&cl->remotes, net_conn_ssh(cl->nc)) != 0)
+		conn_failed(cl, "cannot send remote forward requests");
 	net_conn_kick(cl->nc);
 }
 
@@ -432,8 +496,25 @@ global_reply(struct client *cl, struct ssh_event *ev)
 
 	if (r == NULL)		/* a keepalive's answer */
 		return;
-	if (fwd_remote_reply(&cl->remotes, r, ev) != 0 &&
-	    cl->o->exit_on_forward_failure == 1) {
+	if (fwd_remote_reply(&cl->remotes, r, ev) == 0) {
+		if (cl->remotes.pending == 0 &&
+		    !fwd_remote_any_refused(&cl->remotes))
+			cl->rfwd_attempt = 0;
+		return;
+	}
+	if (cl->o->reconnect == 1 && cl->o->exit_on_forward_failure != 1) {
+		/* retried on its own schedule; the others carry on */
+		if (!uv_is_active((uv_handle_t *)&cl->rfwd_retry)) {
+			uint64_t ms = backoff_ms(cl->o, ++cl->rfwd_attempt);
+
+			log_plain("Retrying the refused remote forward%s in "
+			    "%.1f s", cl->remotes.pending ? "s" : "",
+			    (double)ms / 1000);
+			uv_timer_start(&cl->rfwd_retry, rfwd_retry_tick, ms, 0);
+		}
+		return;
+	}
+	if (cl->o->exit_on_forward_failure == 1) {
 		if (r->spec.listen_path[0] != '\0')
 			snprintf(msg, sizeof(msg), "Error: remote port "
 			    "forwarding failed for listen path %.80s",
@@ -476,6 +557,8 @@ on_event(void *ud, struct ssh_event *ev)
 	switch (ev->type) {
 	case SSH_EV_HOSTKEY:
 		ev->u.hostkey.accept = check_host_key(cl, ev->u.hostkey.key);
+		if (!ev->u.hostkey.accept)
+			cl->fatal = true;	/* never retried */
 		break;
 	case SSH_EV_AUTH_READY:
 		log_verbose("Remote protocol version %s; cipher %s",
@@ -488,7 +571,7 @@ on_event(void *ud, struct ssh_event *ev)
 			log_plain("%s@%s: Permission denied (%s).",
 			    cl->o->user, cl->o->hostname,
 			    ev->u.auth_failure.methods);
-			stop(cl, EXIT_FAILURE_SSH, NULL);
+			conn_failed(cl, "Permission denied");
 			break;
 		}
 		try_next_key(cl);
@@ -503,6 +586,13 @@ on_event(void *ud, struct ssh_event *ev)
 		cl->agent = NULL;
 		log_verbose("Authenticated to %s ([%s]:%d) using \"publickey\".",
 		    cl->o->hostname, net_conn_peer_ip(cl->nc), cl->o->port);
+		if (cl->ever_up && cl->attempt > 0)
+			log_plain("Reconnected to %s after %d attempt%s, down "
+			    "%.1f s", cl->o->hostname, cl->attempt,
+			    cl->attempt == 1 ? "" : "s",
+			    (double)(uv_now(cl->loop) - cl->down_since) / 1000);
+		cl->ever_up = true;
+		cl->attempt = 0;
 		start_forwards(cl);
 		break;
 	case SSH_EV_KEX_DONE:
@@ -548,20 +638,58 @@ on_drained(void *ud)
 	pump_resume_all(&cl->pumps);
 }
 
+static void	connect_now(struct client *cl);
+
+static void
+retry_tick(uv_timer_t *t)
+{
+	struct client *cl = t->data;
+
+	if (!cl->stopping)
+		connect_now(cl);
+}
+
 static void
 on_closed(void *ud, const char *why)
 {
 	struct client *cl = ud;
+	bool was_up = cl->authenticated;
+	char reason[300];
+	uint64_t ms;
+	size_t n;
 
 	cl->nc = NULL;
+	cl->pumps.nc = NULL;
+	cl->authenticated = false;
+	uv_timer_stop(&cl->rfwd_retry);
 	pump_abort_all(&cl->pumps);
+	agent_close(cl->agent);
+	cl->agent = NULL;
+	cl->agent_pending = false;
 	if (cl->stopping)
 		return;
-	if (cl->authenticated && strncmp(why, "Connection closed", 17) == 0)
-		stop(cl, EXIT_FAILURE_SSH, "Connection to remote host closed "
-		    "by remote host.");
-	else
+	if (was_up && strncmp(why, "Connection closed", 17) == 0)
+		why = "Connection to remote host closed by remote host.";
+	if (cl->o->reconnect != 1 || cl->fatal) {
 		stop(cl, EXIT_FAILURE_SSH, why);
+		return;
+	}
+	fwd_remote_reset(&cl->remotes);
+	snprintf(reason, sizeof(reason), "%s", why);
+	if ((n = strlen(reason)) > 0 && reason[n - 1] == '.')
+		reason[n - 1] = '\0';
+	why = reason;
+	ms = backoff_ms(cl->o, ++cl->attempt);
+	if (was_up) {
+		cl->down_since = uv_now(cl->loop);
+		log_plain("Connection to %s lost: %s; reconnecting in %.1f s "
+		    "(attempt %d)", cl->o->hostname, why, (double)ms / 1000,
+		    cl->attempt);
+	} else
+		log_plain("Reconnect to %s failed: %s; next attempt in %.1f s "
+		    "(attempt %d)", cl->o->hostname, why, (double)ms / 1000,
+		    cl->attempt);
+	uv_timer_start(&cl->retry, retry_tick, ms, 0);
 }
 
 static void
@@ -572,29 +700,58 @@ on_signal(uv_signal_t *h, int signum)
 
 	snprintf(msg, sizeof(msg), "Killed by signal %d.", signum);
 	log_verbose("%s", msg);
-	stop(cl, EXIT_FAILURE_SSH, NULL);
+	/* a supervised tunnel asked to stop ends well (a service manager
+	 * reads 255 as a failure) */
+	stop(cl, cl->o->reconnect == 1 && signum != SIGHUP ? 0 :
+	    EXIT_FAILURE_SSH, NULL);
+}
+
+static const struct net_conn_ops conn_ops = {
+	.event = on_event,
+	.connected = on_connected,
+	.input_done = on_input_done,
+	.drained = on_drained,
+	.closed = on_closed,
+};
+
+/* Starts one connection attempt: everything per connection starts anew
+ * (keys to offer, the agent); listeners and counters stay. */
+static void
+connect_now(struct client *cl)
+{
+	struct options *o = cl->o;
+
+	cl->next_agent = 0;
+	cl->next_id = 0;
+	cl->auth_waiting = false;
+	cl->signing = NULL;
+	cl->agent_ids = NULL;
+	cl->nagent_ids = 0;
+	cl->alive_missed = 0;
+	if (o->identity_agent != NULL && cl->agent == NULL) {
+		cl->agent = agent_open(cl->loop, o->identity_agent, agent_ready,
+		    cl);
+		cl->agent_pending = cl->agent != NULL;
+	}
+	log_verbose("Connecting to %s port %s.", o->hostname, cl->portstr);
+	cl->nc = net_conn_start(cl->loop, &cl->nopts, &cl->cfg, &conn_ops, cl);
+	cl->pumps.nc = cl->nc;
+	if (cl->nc == NULL)
+		stop(cl, EXIT_FAILURE_SSH, "out of memory");
 }
 
 int
 client_run(struct options *o)
 {
 	static const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
-	static const struct net_conn_ops ops = {
-		.event = on_event,
-		.connected = on_connected,
-		.input_done = on_input_done,
-		.drained = on_drained,
-		.closed = on_closed,
-	};
 	struct client cl;
-	struct net_conn_opts no;
-	struct ssh_config cfg;
-	char port[16], *hk_algs;
+	char *hk_algs;
 	int i;
 
 	memset(&cl, 0, sizeof(cl));
 	cl.o = o;
 	cl.loop = uv_default_loop();
+	srandom((unsigned)getpid() ^ (unsigned)uv_hrtime());
 	load_identities(&cl);
 	if (fwd_remote_set_init(&cl.remotes, o->remote, o->nremote, &cl.pumps,
 	    cl.loop) != 0) {
@@ -603,13 +760,12 @@ client_run(struct options *o)
 	}
 	cl.remotes.permits = o->permit_remote_open;
 	cl.remotes.npermits = o->npermit_remote_open;
-	if (o->identity_agent != NULL) {
-		cl.agent = agent_open(cl.loop, o->identity_agent, agent_ready,
-		    &cl);
-		cl.agent_pending = cl.agent != NULL;
-	}
 	uv_timer_init(cl.loop, &cl.alive);
 	cl.alive.data = &cl;
+	uv_timer_init(cl.loop, &cl.retry);
+	cl.retry.data = &cl;
+	uv_timer_init(cl.loop, &cl.rfwd_retry);
+	cl.rfwd_retry.data = &cl;
 	if (o->server_alive_interval > 0)
 		uv_timer_start(&cl.alive, alive_tick,
 		    (uint64_t)o->server_alive_interval * 1000,
@@ -621,24 +777,18 @@ client_run(struct options *o)
 		uv_signal_start(&cl.sig[i], on_signal, sigs[i]);
 	}
 	hk_algs = hostkey_algs(&cl);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.role = SSH_ROLE_CLIENT;
-	cfg.ciphers = o->ciphers;
-	cfg.macs = o->macs;
-	cfg.hostkey_algs = hk_algs;
-	cfg.rekey_bytes = (uint64_t)o->rekey_bytes;
-	snprintf(port, sizeof(port), "%d", o->port);
-	memset(&no, 0, sizeof(no));
-	no.host = o->hostname;
-	no.port = port;
-	no.family = o->family;
-	no.connect_timeout_ms = (unsigned)o->connect_timeout * 1000;
-	no.tcp_keepalive = o->tcp_keepalive == 1;
-	log_verbose("Connecting to %s port %s.", o->hostname, port);
-	cl.nc = net_conn_start(cl.loop, &no, &cfg, &ops, &cl);
-	cl.pumps.nc = cl.nc;
-	if (cl.nc == NULL)
-		stop(&cl, EXIT_FAILURE_SSH, "out of memory");
+	cl.cfg.role = SSH_ROLE_CLIENT;
+	cl.cfg.ciphers = o->ciphers;
+	cl.cfg.macs = o->macs;
+	cl.cfg.hostkey_algs = hk_algs;
+	cl.cfg.rekey_bytes = (uint64_t)o->rekey_bytes;
+	snprintf(cl.portstr, sizeof(cl.portstr), "%d", o->port);
+	cl.nopts.host = o->hostname;
+	cl.nopts.port = cl.portstr;
+	cl.nopts.family = o->family;
+	cl.nopts.connect_timeout_ms = (unsigned)o->connect_timeout * 1000;
+	cl.nopts.tcp_keepalive = o->tcp_keepalive == 1;
+	connect_now(&cl);
 	uv_run(cl.loop, UV_RUN_DEFAULT);
 	free(hk_algs);
 	fwd_remote_set_free(&cl.remotes);

@@ -38,6 +38,9 @@ options_init(struct options *o)
 	o->npermit_remote_open = FWD_PERMIT_UNSET;
 	o->stream_local_bind_unlink = -1;
 	o->stream_local_bind_mask = -1;
+	o->reconnect = -1;
+	o->reconnect_delay_ms = -1;
+	o->reconnect_max_delay_ms = -1;
 	o->log_level = LOG_INFO;
 }
 
@@ -395,6 +398,47 @@ kw_sl_unlink(struct options *o, char **a, int n, char *err, size_t errlen)
 	    "StreamLocalBindUnlink", a[0], err, errlen);
 }
 
+static int
+kw_reconnect(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	return yesno_into(&o->reconnect, "Reconnect", a[0], err, errlen);
+}
+
+/* Seconds, fractions allowed (0.1 to 3600). */
+static int
+delay_into(int *field, const char *kw, const char *v, char *err,
+    size_t errlen)
+{
+	char *end;
+	double d;
+
+	d = strtod(v, &end);
+	if (v[0] == '\0' || *end != '\0' || !(d >= 0.1 && d <= 3600)) {
+		snprintf(err, errlen, "%s takes seconds from 0.1 to 3600, not "
+		    "'%s'", kw, v);
+		return -1;
+	}
+	if (*field < 0)
+		*field = (int)(d * 1000 + 0.5);
+	return 0;
+}
+
+static int
+kw_reconnect_delay(struct options *o, char **a, int n, char *err,
+    size_t errlen)
+{
+	return delay_into(&o->reconnect_delay_ms, "ReconnectDelay", a[0], err,
+	    errlen);
+}
+
+static int
+kw_reconnect_max(struct options *o, char **a, int n, char *err,
+    size_t errlen)
+{
+	return delay_into(&o->reconnect_max_delay_ms, "ReconnectMaxDelay",
+	    a[0], err, errlen);
+}
+
 /* An octal umask for the Unix sockets ferry binds (ssh: 0177). */
 static int
 kw_sl_mask(struct options *o, char **a, int n, char *err, size_t errlen)
@@ -538,6 +582,9 @@ static const struct keyword {
 	{ "MACs", kw_macs, 1, 1 },
 	{ "PermitRemoteOpen", kw_permit_remote_open, 1, MAX_PERMITS },
 	{ "Port", kw_port, 1, 1 },
+	{ "Reconnect", kw_reconnect, 1, 1 },
+	{ "ReconnectDelay", kw_reconnect_delay, 1, 1 },
+	{ "ReconnectMaxDelay", kw_reconnect_max, 1, 1 },
 	{ "RekeyLimit", kw_rekey, 1, 2 },
 	{ "RemoteForward", kw_remote, 1, 2 },
 	{ "RequestTTY", kw_ignored, 1, 1 },
@@ -1065,16 +1112,26 @@ options_finish(struct options *o, char *err, size_t errlen)
 		o->batch_mode = 0;
 	if (o->rekey_bytes < 0)
 		o->rekey_bytes = 0;
+	/* a supervised tunnel does not wait minutes for one SYN */
 	if (o->connect_timeout < 0)
-		o->connect_timeout = 0;
+		o->connect_timeout = o->reconnect == 1 ? 10 : 0;
 	if (o->gateway_ports < 0)
 		o->gateway_ports = 0;
 	if (o->exit_on_forward_failure < 0)
 		o->exit_on_forward_failure = 0;
 	if (o->hash_known_hosts < 0)
 		o->hash_known_hosts = 0;
+	if (o->reconnect < 0)
+		o->reconnect = 0;
+	if (o->reconnect_delay_ms < 0)
+		o->reconnect_delay_ms = 1000;
+	if (o->reconnect_max_delay_ms < 0)
+		o->reconnect_max_delay_ms = 30000;
+	if (o->reconnect_max_delay_ms < o->reconnect_delay_ms)
+		o->reconnect_max_delay_ms = o->reconnect_delay_ms;
+	/* a supervised tunnel must notice a dead server by itself */
 	if (o->server_alive_interval < 0)
-		o->server_alive_interval = 0;
+		o->server_alive_interval = o->reconnect == 1 ? 10 : 0;
 	if (o->server_alive_count_max < 0)
 		o->server_alive_count_max = 3;
 	if (o->tcp_keepalive < 0)
@@ -1173,6 +1230,11 @@ options_print(const struct options *o, FILE *fp)
 	for (i = 0; i < o->nknown_hosts; i++)
 		fprintf(fp, " %s", o->known_hosts[i]);
 	fputc('\n', fp);
+	fprintf(fp, "reconnect %s\n", yesno(o->reconnect));
+	fprintf(fp, "reconnectdelay %.1f\n",
+	    (double)o->reconnect_delay_ms / 1000);
+	fprintf(fp, "reconnectmaxdelay %.1f\n",
+	    (double)o->reconnect_max_delay_ms / 1000);
 	fprintf(fp, "streamlocalbindmask %04o\n", o->stream_local_bind_mask);
 	fprintf(fp, "streamlocalbindunlink %s\n",
 	    yesno(o->stream_local_bind_unlink));

@@ -61,6 +61,10 @@ struct options {
 	int		 npermit_remote_open;
 	int		 stream_local_bind_unlink;
 	int		 stream_local_bind_mask;	/* -1 unset */
+	/* Reconnect: retry a lost or failed connection with backoff */
+	int		 reconnect;		/* -1 unset, 0, 1 */
+	int		 reconnect_delay_ms;	/* first delay, -1 unset */
+	int		 reconnect_max_delay_ms;	/* the cap, -1 unset */
 	int		 server_alive_interval;	/* seconds, -1 unset */
 	int		 server_alive_count_max;
 	int		 tcp_keepalive;

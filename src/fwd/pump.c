@@ -649,6 +649,17 @@ open_extra(struct wb *w, const struct pump_target *t, const char *ip,
 	}
 }
 
+/* Whether channels can be opened now (a reconnecting client has no
+ * connection for a while; its listeners stay). */
+static bool
+tunnel_up(struct pump_set *set)
+{
+	struct ssh_conn *ssh;
+
+	return set->nc != NULL && (ssh = net_conn_ssh(set->nc)) != NULL &&
+	    ssh_authenticated(ssh);
+}
+
 static int
 open_channel(struct pump *p, const struct pump_target *t, const char *ip,
     uint32_t oport)
@@ -657,6 +668,8 @@ open_channel(struct pump *p, const struct pump_target *t, const char *ip,
 	struct wb extra;
 	int id;
 
+	if (!tunnel_up(p->set))
+		return -1;
 	wb_init(&extra);
 	type = open_extra(&extra, t, ip, oport);
 	id = extra.err ? -1 : ssh_chan_open(net_conn_ssh(p->set->nc), type,
@@ -740,6 +753,13 @@ pump_accept(struct pump_set *set, uv_stream_t *server,
 		}
 	}
 	log_verbose("%s: connection from %s port %u", label, ip, oport);
+	if (!tunnel_up(set)) {
+		/* a reset the application sees at once, not a hang */
+		log_info("%s: connection from %s port %u reset: the tunnel is "
+		    "down", label, ip, oport);
+		pump_close(p, true);
+		return -1;
+	}
 	if (t->kind == OPEN_SOCKS) {
 		if ((p->sw = calloc(1, sizeof(*p->sw))) == NULL) {
 			pump_close(p, true);

@@ -80,6 +80,8 @@ fwd_remote_request_all(struct fwd_remote_set *rs, struct ssh_conn *ssh)
 	for (i = 0; i < rs->n; i++) {
 		struct fwd_remote *r = &rs->v[i];
 
+		if (r->state == RF_ACTIVE || r->state == RF_REQUESTED)
+			continue;
 		if (send_forward(ssh, false, &r->spec, r->spec.listen_port,
 		    true, r) != 0)
 			return -1;
@@ -230,6 +232,27 @@ fwd_remote_open(struct fwd_remote_set *rs, struct ssh_event *ev)
 		return;
 	}
 	ev->u.open_request.defer = true;
+}
+
+void
+fwd_remote_reset(struct fwd_remote_set *rs)
+{
+	int i;
+
+	for (i = 0; i < rs->n; i++)
+		rs->v[i].state = RF_IDLE;
+	rs->pending = 0;
+}
+
+bool
+fwd_remote_any_refused(const struct fwd_remote_set *rs)
+{
+	int i;
+
+	for (i = 0; i < rs->n; i++)
+		if (rs->v[i].state == RF_REFUSED)
+			return true;
+	return false;
 }
 
 void

@@ -43,8 +43,10 @@ int	fwd_remote_set_init(struct fwd_remote_set *rs, const struct fwd_spec *specs,
 void	fwd_remote_set_free(struct fwd_remote_set *rs);
 /* The address sent in tcpip-forward for a spec (ssh's encoding). */
 const char *fwd_remote_bind_address(const struct fwd_spec *s);
-/* Sends a tcpip-forward request for every forward; the replies come back
- * as SSH_EV_GLOBAL_REPLY with ud pointing at the forward. */
+/* Sends a forward request for every forward not active or waiting for a
+ * reply (all of them on a new connection, the refused ones on a retry);
+ * the replies come back as SSH_EV_GLOBAL_REPLY with ud pointing at the
+ * forward. */
 int	fwd_remote_request_all(struct fwd_remote_set *rs, struct ssh_conn *ssh);
 /* Handles the reply for r. Returns 0 if the forward is up, -1 if the
  * server refused it (the reason is logged). */
@@ -54,6 +56,9 @@ int	fwd_remote_reply(struct fwd_remote_set *rs, struct fwd_remote *r,
  * the forward's target (or speaks SOCKS), or refuses a channel for a
  * listener we never asked for. */
 void	fwd_remote_open(struct fwd_remote_set *rs, struct ssh_event *ev);
+/* The connection is gone: every forward must be asked for again. */
+void	fwd_remote_reset(struct fwd_remote_set *rs);
+bool	fwd_remote_any_refused(const struct fwd_remote_set *rs);
 /* Sends the cancel request for every active forward. */
 void	fwd_remote_cancel_all(struct fwd_remote_set *rs, struct ssh_conn *ssh);
 

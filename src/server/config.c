@@ -59,6 +59,7 @@ server_config_init(struct server_config *c)
 	c->allow_streamlocal_forwarding = FWD_UNSET;
 	c->streamlocal_bind_unlink = UNSET;
 	c->streamlocal_bind_mask = UNSET;
+	c->reclaim_forwards = UNSET;
 	c->npermit_open = FWD_PERMIT_UNSET;
 	c->npermit_listen = FWD_PERMIT_UNSET;
 	c->client_alive_interval = UNSET;
@@ -464,6 +465,20 @@ kw_sl_unlink(struct server_config *c, const char *kw, char **a, int n,
 	return 0;
 }
 
+static int
+kw_reclaim(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	int v;
+
+	if (choose(yesno_choices, NCHOICES(yesno_choices), kw, a[0],
+	    "yes or no", &v, err, errlen) != 0)
+		return -1;
+	if (c->reclaim_forwards == UNSET)
+		c->reclaim_forwards = v;
+	return 0;
+}
+
 /* An octal umask for the sockets streamlocal-forward creates. */
 static int
 kw_sl_mask(struct server_config *c, const char *kw, char **a, int n,
@@ -679,6 +694,7 @@ static const struct keyword {
 	{ "Port", kw_port, 1, 1 },
 	{ "PrintMotd", kw_ignored, 1, 1 },
 	{ "PubkeyAuthentication", kw_pubkey, 1, 1 },
+	{ "ReclaimForwards", kw_reclaim, 1, 1 },
 	{ "RunAsUser", kw_user, 1, 1 },
 	{ "StateDirectory", kw_state_dir, 1, 1 },
 	{ "StreamLocalBindMask", kw_sl_mask, 1, 1 },
@@ -935,6 +951,8 @@ server_config_finish(struct server_config *c, char *err, size_t errlen)
 		c->streamlocal_bind_unlink = 0;
 	if (c->streamlocal_bind_mask == UNSET)
 		c->streamlocal_bind_mask = 0177;
+	if (c->reclaim_forwards == UNSET)
+		c->reclaim_forwards = 1;
 	if (c->npermit_open == FWD_PERMIT_UNSET)
 		c->npermit_open = -1;
 	if (c->npermit_listen == FWD_PERMIT_UNSET)
@@ -1068,6 +1086,7 @@ server_config_print(const struct server_config *c, FILE *fp)
 	fprintf(fp, "streamlocalbindmask %04o\n", c->streamlocal_bind_mask);
 	fprintf(fp, "streamlocalbindunlink %s\n",
 	    c->streamlocal_bind_unlink ? "yes" : "no");
+	fprintf(fp, "reclaimforwards %s\n", c->reclaim_forwards ? "yes" : "no");
 	print_permits(fp, "permitopen", c->permit_open, c->npermit_open);
 	print_permits(fp, "permitlisten", c->permit_listen,
 	    c->npermit_listen);

@@ -44,6 +44,9 @@ struct server_config {
 	enum allow_fwd	 allow_streamlocal_forwarding;
 	int		 streamlocal_bind_unlink;	/* 0 or 1 */
 	int		 streamlocal_bind_mask;		/* umask, 0177 */
+	/* a newer session of the same user and key takes over a remote
+	 * forward an older one still holds (a client that reconnects) */
+	int		 reclaim_forwards;		/* 0 or 1 */
 	/* PermitOpen / PermitListen: any (npermit -1), none (0), a list */
 	struct fwd_permit permit_open[SC_MAX_PERMITS];
 	int		 npermit_open;		/* -1: any */

@@ -61,6 +61,7 @@ struct session {
 	char			 ip[64];
 	int			 port;
 	struct key_rules	 ak;		/* the key that logged in */
+	char			 key_fp[128];	/* its fingerprint */
 	struct ak_opts		*ak_pending;	/* the key being tried */
 	struct rfwd		*rfwd;
 	int			 nrfwd;
@@ -271,6 +272,8 @@ auth_request(struct session *s, struct ssh_event *ev)
 	}
 	ev->u.auth_request.allow = true;
 	if (ev->u.auth_request.has_sig)
+		snprintf(s->key_fp, sizeof(s->key_fp), "%s", fp);
+	if (ev->u.auth_request.has_sig)
 		log_info("Accepted publickey for %s from %s port %d: %s %s "
 		    "(%s line %d)", user, s->ip, s->port,
 		    key_type_name(ev->u.auth_request.key), fp,
@@ -381,6 +384,55 @@ rfwd_find(struct session *s, const char *host, int port)
 	return NULL;
 }
 
+/* ReclaimForwards: the remote forward (host and port, or a path with port
+ * -1) that another session holds goes to this one if both logged in as
+ * the same user with the same key; a client that reconnects gets its
+ * listener back at once instead of waiting for the stale session to
+ * time out. Returns 0 when nothing stands in the way, -1 when the
+ * request was refused (and the reason told). */
+static int
+reclaim(struct session *s, const char *host, int port, const char *what)
+{
+	const char *user = ssh_auth_user(sess_ssh(s));
+	struct session *o;
+	int i;
+
+	if (port == 0)
+		return 0;
+	for (o = s->list->head; o != NULL; o = o->next) {
+		if (o == s || !o->authenticated || o->closing)
+			continue;
+		for (i = 0; i < o->nrfwd; i++)
+			if (o->rfwd[i].req_port == port &&
+			    strcmp(o->rfwd[i].req_host, host) == 0)
+				break;
+		if (i == o->nrfwd)
+			continue;
+		if (!s->pol->cfg.reclaim_forwards) {
+			refuse(s, "%s: held by another session from %s port %d "
+			    "(ReclaimForwards no)", what, o->ip, o->port);
+			return -1;
+		}
+		if (strcmp(o->key_fp, s->key_fp) != 0 ||
+		    strcmp(ssh_auth_user(sess_ssh(o)), user) != 0) {
+			refuse(s, "%s: held by a session from %s port %d that "
+			    "logged in with another user or key; only that "
+			    "user and key may take it over", what, o->ip,
+			    o->port);
+			return -1;
+		}
+		log_info("%s: %s: taken over from the older session from %s "
+		    "port %d (same key %s; ReclaimForwards yes)", user, what,
+		    o->ip, o->port, s->key_fp);
+		note(o, "A newer session with the same key took over a "
+		    "forward of this session.");
+		fwd_listener_stop(o->rfwd[i].fl);
+		o->rfwd[i] = o->rfwd[--o->nrfwd];
+		return 0;
+	}
+	return 0;
+}
+
 static int
 rfwd_grow(struct session *s)
 {
@@ -448,6 +500,9 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 		    "listeners, the most allowed", host, port, s->nrfwd);
 		return;
 	}
+	snprintf(label, sizeof(label), "remote forward \"%s\":%u", host, port);
+	if (reclaim(s, host, (int)port, label) != 0)
+		return;
 	scope = fwd_policy_bind((enum gw_mode)c->gateway_ports, host, &addr,
 	    why, sizeof(why));
 	if (fwd_bind_addrs(scope, addr, AF_UNSPEC, addrs, &n, label,
@@ -528,6 +583,9 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 		    "listeners, the most allowed", path, s->nrfwd);
 		return;
 	}
+	snprintf(label, sizeof(label), "remote forward of socket %s", path);
+	if (reclaim(s, path, -1, label) != 0)
+		return;
 	snprintf(label, sizeof(label), "remote forward for %s from %s "
 	    "(socket %s)", ssh_auth_user(sess_ssh(s)), s->ip, path);
 	lc.kind = OPEN_FORWARDED_STREAMLOCAL;

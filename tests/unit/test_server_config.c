@@ -719,7 +719,9 @@ test_disable_forwarding(void **state)
 	line_ok("AllowStreamLocalForwarding no");	/* first wins */
 	line_ok("StreamLocalBindUnlink yes");
 	line_ok("StreamLocalBindMask 0077");
+	line_ok("ReclaimForwards no");
 	finish();
+	assert_int_equal(cfg.reclaim_forwards, 0);
 	assert_int_equal(cfg.allow_streamlocal_forwarding, FWD_ALLOW_REMOTE);
 	assert_int_equal(cfg.allow_tcp_forwarding, FWD_ALLOW_ALL);
 	assert_int_equal(cfg.streamlocal_bind_unlink, 1);
@@ -890,6 +892,7 @@ test_print(void **state)
 	    "allowstreamlocalforwarding yes\n"
 	    "streamlocalbindmask 0177\n"
 	    "streamlocalbindunlink no\n"
+	    "reclaimforwards yes\n"
 	    "permitopen a:1 [::1]:22 *:*\n"
 	    "permitlisten *:8080 localhost:*\n"
 	    "clientaliveinterval 60\n"
@@ -923,6 +926,7 @@ test_print_defaults(void **state)
 	    "allowstreamlocalforwarding yes\n"
 	    "streamlocalbindmask 0177\n"
 	    "streamlocalbindunlink no\n"
+	    "reclaimforwards yes\n"
 	    "permitopen any\n"
 	    "permitlisten any\n"
 	    "clientaliveinterval 0\n"
