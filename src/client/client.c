@@ -1,5 +1,6 @@
-/* The ferry client: one SSH connection, host key checking against
- * known_hosts, publickey authentication, then the forwards. */
+/* One ferry destination: its SSH connection (reconnected when asked),
+ * host key checking against known_hosts, publickey authentication, then
+ * the forwards, which may change while it runs. */
 #include "client.h"
 
 #include <signal.h>
@@ -20,10 +21,27 @@
 
 #define EXIT_FAILURE_SSH	255
 
-/* Everything one run of the client owns. */
+/* A local (-L) or dynamic (-D) forward: its listener stays bound across
+ * reconnects. */
+struct lfwd {
+	struct lfwd		*next;
+	struct fwd_spec		 spec;
+	struct fwd_listener	*fl;	/* NULL until started or if it failed */
+	struct fwd_stats	 stats;
+	char			 error[300];
+};
+
+/* Everything one destination owns. */
 struct client {
 	uv_loop_t		*loop;
 	struct options		*o;
+	const struct client_hooks *hooks;
+	void			*hooks_ud;
+	enum client_state	 state;
+	uint64_t		 state_since;	/* uv_now of the last change */
+	int			 reconnects;	/* successful ones */
+	char			 last_error[300];
+	int			 handles_open;	/* timers not yet closed */
 	struct net_conn		*nc;
 	struct pump_set		 pumps;
 	/* Keys to offer, in order: the agent's, then the files'. A file key
@@ -41,13 +59,11 @@ struct client {
 	int			 next_id;
 	struct wb		 sigdata;	/* what the agent signs */
 	const struct agent_id	*signing;
-	struct fwd_listener	*locals[MAX_FORWARDS];
-	int			 nlocals;
+	struct lfwd		*lfwds;
 	bool			 locals_started;
 	struct fwd_remote_set	 remotes;
 	uv_timer_t		 alive;		/* ServerAliveInterval */
 	int			 alive_missed;
-	uv_signal_t		 sig[3];
 	int			 exit_code;
 	bool			 authenticated;
 	bool			 stopping;
@@ -62,6 +78,7 @@ struct client {
 	bool			 ever_up;	/* a connection authenticated */
 	bool			 fatal;		/* never retried (host key) */
 	uint64_t		 down_since;	/* uv_now when it was lost */
+	char			*hk_algs;
 };
 
 /* The public half of an identity from "path.pub". */
@@ -115,27 +132,72 @@ load_identities(struct client *cl)
 }
 
 static void
+set_state(struct client *cl, enum client_state st)
+{
+	if (cl->state == st)
+		return;
+	cl->state = st;
+	cl->state_since = uv_now(cl->loop);
+	if (cl->hooks->changed != NULL)
+		cl->hooks->changed(cl->hooks_ud);
+}
+
+/* Tells the owner once nothing of ours is left in the loop. */
+static void
+check_done(struct client *cl)
+{
+	if (cl->stopping && cl->handles_open == 0 && cl->nc == NULL &&
+	    cl->pumps.count == 0 && cl->hooks->done != NULL)
+		cl->hooks->done(cl->hooks_ud, cl, cl->exit_code);
+}
+
+static void
+handle_closed(uv_handle_t *h)
+{
+	struct client *cl = h->data;
+
+	cl->handles_open--;
+	check_done(cl);
+}
+
+static void
+pumps_empty(void *ud)
+{
+	check_done(ud);
+}
+
+static void
+lfwd_free(struct client *cl, struct lfwd *f)
+{
+	if (f->fl != NULL)
+		fwd_listener_stop(f->fl);
+	pump_forget_stats(&cl->pumps, &f->stats);
+	free(f);
+}
+
+static void
 stop(struct client *cl, int code, const char *why)
 {
-	int i;
+	struct lfwd *f;
 
 	if (cl->stopping)
 		return;
 	cl->stopping = true;
 	cl->exit_code = code;
-	if (why != NULL && why[0] != '\0')
+	if (why != NULL && why[0] != '\0') {
 		log_error("%s", why);
+		snprintf(cl->last_error, sizeof(cl->last_error), "%s", why);
+	}
 	agent_close(cl->agent);
 	cl->agent = NULL;
 	cl->agent_pending = false;
-	for (i = 0; i < cl->nlocals; i++)
-		fwd_listener_stop(cl->locals[i]);
-	cl->nlocals = 0;
-	for (i = 0; i < 3; i++)
-		uv_close((uv_handle_t *)&cl->sig[i], NULL);
-	uv_close((uv_handle_t *)&cl->alive, NULL);
-	uv_close((uv_handle_t *)&cl->retry, NULL);
-	uv_close((uv_handle_t *)&cl->rfwd_retry, NULL);
+	while ((f = cl->lfwds) != NULL) {
+		cl->lfwds = f->next;
+		lfwd_free(cl, f);
+	}
+	uv_close((uv_handle_t *)&cl->alive, handle_closed);
+	uv_close((uv_handle_t *)&cl->retry, handle_closed);
+	uv_close((uv_handle_t *)&cl->rfwd_retry, handle_closed);
 	if (cl->nc != NULL) {
 		struct ssh_conn *ssh = net_conn_ssh(cl->nc);
 
@@ -145,6 +207,7 @@ stop(struct client *cl, int code, const char *why)
 		}
 		net_conn_close(cl->nc, "");
 	}
+	set_state(cl, CLIENT_STOPPED);
 }
 
 static const char *
@@ -413,49 +476,59 @@ alive_tick(uv_timer_t *t)
 		net_conn_kick(cl->nc);
 }
 
-static void
-start_forwards(struct client *cl)
+/* Binds one local forward's listener. Returns 0 or -1 (logged, and kept
+ * in the forward's error). */
+static int
+lfwd_start(struct client *cl, struct lfwd *f)
 {
 	struct options *o = cl->o;
 	struct fwd_local_opts lo;
-	struct fwd_listener *fl;
-	char err[512], target[300];
-	int i;
+	char target[300];
 
 	lo.gateway_ports = o->gateway_ports == 1;
 	lo.family = o->family;
 	lo.bind_mask = o->stream_local_bind_mask;
 	lo.bind_unlink = o->stream_local_bind_unlink == 1;
-	/* local listeners stay bound across reconnects */
-	for (i = 0; i < o->nlocal && !cl->locals_started; i++) {
-		if (fwd_local_start(cl->loop, &o->local[i], &lo, &cl->pumps,
-		    &fl, err, sizeof(err)) != 0) {
-			log_error("%s", err);
-			log_error("Could not request local forwarding.");
-			if (o->exit_on_forward_failure == 1) {
-				stop(cl, EXIT_FAILURE_SSH, "Error: local "
-				    "port forwarding failed");
-				return;
-			}
-			continue;
-		}
-		cl->locals[cl->nlocals++] = fl;
-		if (o->local[i].listen_port != 0 ||
-		    o->local[i].listen_path[0] != '\0')
-			continue;
-		if (o->local[i].dynamic) {
-			log_plain("Allocated port %d for dynamic forward",
-			    fwd_listener_port(fl));
-			continue;
-		}
-		fwd_spec_target(&o->local[i], target, sizeof(target));
-		log_plain("Allocated port %d for local forward to %s",
-		    fwd_listener_port(fl), target);
+	if (fwd_local_start(cl->loop, &f->spec, &lo, &cl->pumps, &f->stats,
+	    &f->fl, f->error, sizeof(f->error)) != 0) {
+		f->fl = NULL;
+		log_error("%s", f->error);
+		log_error("Could not request local forwarding.");
+		return -1;
 	}
+	f->error[0] = '\0';
+	if (f->spec.listen_port != 0 || f->spec.listen_path[0] != '\0')
+		return 0;
+	if (f->spec.dynamic) {
+		log_plain("Allocated port %d for dynamic forward",
+		    fwd_listener_port(f->fl));
+		return 0;
+	}
+	fwd_spec_target(&f->spec, target, sizeof(target));
+	log_plain("Allocated port %d for local forward to %s",
+	    fwd_listener_port(f->fl), target);
+	return 0;
+}
+
+static void
+start_forwards(struct client *cl)
+{
+	struct lfwd *f;
+
+	/* local listeners stay bound across reconnects */
+	for (f = cl->lfwds; f != NULL && !cl->locals_started; f = f->next)
+		if (lfwd_start(cl, f) != 0 &&
+		    cl->o->exit_on_forward_failure == 1) {
+			stop(cl, EXIT_FAILURE_SSH, "Error: local port "
+			    "forwarding failed");
+			return;
+		}
 	cl->locals_started = true;
 	if (fwd_remote_request_all(&cl->remotes, net_conn_ssh(cl->nc)) != 0)
-		stop(cl, EXIT_FAILURE_SSH, "cannot send remote forward requests");
+		conn_failed(cl, "cannot send remote forward requests");
 	net_conn_kick(cl->nc);
+	if (cl->hooks->changed != NULL)
+		cl->hooks->changed(cl->hooks_ud);
 }
 
 /* The next delay of a backoff: ReconnectDelay doubling per attempt up to
@@ -493,10 +566,16 @@ global_reply(struct client *cl, struct ssh_event *ev)
 {
 	struct fwd_remote *r = ev->u.global_reply.ud;
 	char msg[200];
+	int ret;
 
 	if (r == NULL)		/* a keepalive's answer */
 		return;
-	if (fwd_remote_reply(&cl->remotes, r, ev) == 0) {
+	ret = fwd_remote_reply(&cl->remotes, r, ev, net_conn_ssh(cl->nc));
+	if (cl->hooks->changed != NULL)
+		cl->hooks->changed(cl->hooks_ud);
+	if (ret == 1)		/* cancelled meanwhile */
+		return;
+	if (ret == 0) {
 		if (cl->remotes.pending == 0 &&
 		    !fwd_remote_any_refused(&cl->remotes))
 			cl->rfwd_attempt = 0;
@@ -591,8 +670,11 @@ on_event(void *ud, struct ssh_event *ev)
 			    "%.1f s", cl->o->hostname, cl->attempt,
 			    cl->attempt == 1 ? "" : "s",
 			    (double)(uv_now(cl->loop) - cl->down_since) / 1000);
+		if (cl->ever_up)
+			cl->reconnects++;
 		cl->ever_up = true;
 		cl->attempt = 0;
+		set_state(cl, CLIENT_UP);
 		start_forwards(cl);
 		break;
 	case SSH_EV_KEX_DONE:
@@ -661,13 +743,17 @@ on_closed(void *ud, const char *why)
 	cl->nc = NULL;
 	cl->pumps.nc = NULL;
 	cl->authenticated = false;
-	uv_timer_stop(&cl->rfwd_retry);
 	pump_abort_all(&cl->pumps);
 	agent_close(cl->agent);
 	cl->agent = NULL;
 	cl->agent_pending = false;
-	if (cl->stopping)
+	if (cl->stopping) {
+		check_done(cl);
 		return;
+	}
+	uv_timer_stop(&cl->rfwd_retry);
+	if (why[0] != '\0')
+		snprintf(cl->last_error, sizeof(cl->last_error), "%s", why);
 	if (was_up && strncmp(why, "Connection closed", 17) == 0)
 		why = "Connection to remote host closed by remote host.";
 	if (cl->o->reconnect != 1 || cl->fatal) {
@@ -690,20 +776,7 @@ on_closed(void *ud, const char *why)
 		    "(attempt %d)", cl->o->hostname, why, (double)ms / 1000,
 		    cl->attempt);
 	uv_timer_start(&cl->retry, retry_tick, ms, 0);
-}
-
-static void
-on_signal(uv_signal_t *h, int signum)
-{
-	struct client *cl = h->data;
-	char msg[64];
-
-	snprintf(msg, sizeof(msg), "Killed by signal %d.", signum);
-	log_verbose("%s", msg);
-	/* a supervised tunnel asked to stop ends well (a service manager
-	 * reads 255 as a failure) */
-	stop(cl, cl->o->reconnect == 1 && signum != SIGHUP ? 0 :
-	    EXIT_FAILURE_SSH, NULL);
+	set_state(cl, CLIENT_DOWN);
 }
 
 static const struct net_conn_ops conn_ops = {
@@ -736,67 +809,454 @@ connect_now(struct client *cl)
 	log_verbose("Connecting to %s port %s.", o->hostname, cl->portstr);
 	cl->nc = net_conn_start(cl->loop, &cl->nopts, &cl->cfg, &conn_ops, cl);
 	cl->pumps.nc = cl->nc;
-	if (cl->nc == NULL)
+	if (cl->nc == NULL) {
 		stop(cl, EXIT_FAILURE_SSH, "out of memory");
+		return;
+	}
+	set_state(cl, CLIENT_CONNECTING);
+}
+
+static int
+add_forward(struct client *cl, const struct fwd_spec *spec)
+{
+	struct lfwd *f, **pp;
+
+	if (spec->kind == FWD_REMOTE)
+		return fwd_remote_add(&cl->remotes, spec) != NULL ? 0 : -1;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -1;
+	f->spec = *spec;
+	for (pp = &cl->lfwds; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = f;
+	return 0;
+}
+
+struct client *
+client_new(uv_loop_t *loop, struct options *o,
+    const struct client_hooks *hooks, void *ud)
+{
+	struct client *cl;
+	int i;
+
+	if ((cl = calloc(1, sizeof(*cl))) == NULL)
+		return NULL;
+	cl->o = o;
+	cl->loop = loop;
+	cl->hooks = hooks;
+	cl->hooks_ud = ud;
+	cl->state = CLIENT_CONNECTING;
+	cl->state_since = uv_now(loop);
+	cl->pumps.on_empty = pumps_empty;
+	cl->pumps.ud = cl;
+	fwd_remote_set_init(&cl->remotes, &cl->pumps, loop);
+	cl->remotes.permits = o->permit_remote_open;
+	cl->remotes.npermits = o->npermit_remote_open;
+	for (i = 0; i < o->nlocal; i++)
+		if (add_forward(cl, &o->local[i]) != 0)
+			goto nomem;
+	for (i = 0; i < o->nremote; i++)
+		if (add_forward(cl, &o->remote[i]) != 0)
+			goto nomem;
+	uv_timer_init(loop, &cl->alive);
+	cl->alive.data = cl;
+	uv_timer_init(loop, &cl->retry);
+	cl->retry.data = cl;
+	uv_timer_init(loop, &cl->rfwd_retry);
+	cl->rfwd_retry.data = cl;
+	cl->handles_open = 3;
+	load_identities(cl);
+	cl->hk_algs = hostkey_algs(cl);
+	cl->cfg.role = SSH_ROLE_CLIENT;
+	cl->cfg.ciphers = o->ciphers;
+	cl->cfg.macs = o->macs;
+	cl->cfg.hostkey_algs = cl->hk_algs;
+	cl->cfg.rekey_bytes = (uint64_t)o->rekey_bytes;
+	snprintf(cl->portstr, sizeof(cl->portstr), "%d", o->port);
+	cl->nopts.host = o->hostname;
+	cl->nopts.port = cl->portstr;
+	cl->nopts.family = o->family;
+	cl->nopts.connect_timeout_ms = (unsigned)o->connect_timeout * 1000;
+	cl->nopts.tcp_keepalive = o->tcp_keepalive == 1;
+	return cl;
+nomem:
+	client_free(cl);
+	return NULL;
+}
+
+void
+client_start(struct client *cl)
+{
+	if (cl->o->server_alive_interval > 0)
+		uv_timer_start(&cl->alive, alive_tick,
+		    (uint64_t)cl->o->server_alive_interval * 1000,
+		    (uint64_t)cl->o->server_alive_interval * 1000);
+	connect_now(cl);
+}
+
+void
+client_stop(struct client *cl, int code)
+{
+	stop(cl, code, NULL);
+}
+
+/* Only once the done hook ran (or before client_start). */
+void
+client_free(struct client *cl)
+{
+	struct lfwd *f;
+	int i;
+
+	if (cl == NULL)
+		return;
+	while ((f = cl->lfwds) != NULL) {
+		cl->lfwds = f->next;
+		lfwd_free(cl, f);
+	}
+	fwd_remote_set_free(&cl->remotes);
+	for (i = 0; i < cl->nids; i++)
+		key_free(cl->ids[i]);
+	for (i = 0; i < cl->npubs; i++)
+		key_free(cl->id_pubs[i]);
+	wb_free(&cl->sigdata);
+	free(cl->hk_algs);
+	options_free(cl->o);
+	free(cl->o);
+	free(cl);
+}
+
+const char *
+client_name(const struct client *cl)
+{
+	return cl->o->host;
+}
+
+bool
+client_stopping(const struct client *cl)
+{
+	return cl->stopping;
+}
+
+const struct options *
+client_options(const struct client *cl)
+{
+	return cl->o;
+}
+
+void
+client_info(const struct client *cl, struct client_info *out)
+{
+	out->name = cl->o->host;
+	out->hostname = cl->o->hostname;
+	out->user = cl->o->user;
+	out->port = cl->o->port;
+	out->state = cl->state;
+	out->since_s = (double)(uv_now(cl->loop) - cl->state_since) / 1000;
+	out->reconnects = cl->reconnects;
+	out->last_error = cl->last_error;
+}
+
+static const char *const remote_states[] = {
+	"idle", "requested", "active", "refused",
+};
+
+int
+client_forward_info(const struct client *cl, int i, struct forward_info *out)
+{
+	const struct lfwd *f;
+	const struct fwd_remote *r;
+
+	memset(out, 0, sizeof(*out));
+	for (f = cl->lfwds; f != NULL && i > 0; f = f->next)
+		i--;
+	if (f != NULL) {
+		out->kind = f->spec.kind;
+		fwd_spec_format(&f->spec, out->spec, sizeof(out->spec));
+		out->up = f->fl != NULL;
+		out->state = f->fl != NULL ? "listening" : f->error[0] ?
+		    "failed" : "not started";
+		if (f->fl != NULL) {
+			snprintf(out->where, sizeof(out->where), "%s",
+			    fwd_listener_where(f->fl));
+			if (f->spec.listen_path[0] == '\0')
+				out->port = fwd_listener_port(f->fl);
+		}
+		out->stats = &f->stats;
+		out->error = f->error;
+		return 0;
+	}
+	for (r = cl->remotes.head; r != NULL; r = r->next) {
+		if (r->doomed)
+			continue;
+		if (i-- > 0)
+			continue;
+		out->kind = FWD_REMOTE;
+		fwd_spec_format(&r->spec, out->spec, sizeof(out->spec));
+		out->up = r->state == RF_ACTIVE;
+		out->state = remote_states[r->state];
+		if (r->state == RF_ACTIVE) {
+			if (r->spec.listen_path[0] != '\0')
+				snprintf(out->where, sizeof(out->where), "%s",
+				    r->spec.listen_path);
+			else {
+				snprintf(out->where, sizeof(out->where), "%s",
+				    fwd_remote_bind_address(&r->spec));
+				out->port = r->port;
+			}
+		}
+		out->stats = &r->stats;
+		out->error = r->error;
+		return 0;
+	}
+	return -1;
+}
+
+bool
+client_ready(const struct client *cl)
+{
+	struct forward_info fi;
+	int i;
+
+	if (cl->state != CLIENT_UP)
+		return false;
+	for (i = 0; client_forward_info(cl, i, &fi) == 0; i++)
+		if (!fi.up)
+			return false;
+	return true;
+}
+
+static struct lfwd *
+find_local(struct client *cl, const char *text)
+{
+	struct lfwd *f;
+	char buf[600];
+
+	for (f = cl->lfwds; f != NULL; f = f->next) {
+		fwd_spec_format(&f->spec, buf, sizeof(buf));
+		if (strcmp(buf, text) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+static struct fwd_remote *
+find_remote(struct client *cl, const char *text)
+{
+	struct fwd_remote *r;
+	char buf[600];
+
+	for (r = cl->remotes.head; r != NULL; r = r->next) {
+		fwd_spec_format(&r->spec, buf, sizeof(buf));
+		if (!r->doomed && strcmp(buf, text) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+static bool
+has_forward(struct client *cl, const struct fwd_spec *spec)
+{
+	char text[600];
+
+	fwd_spec_format(spec, text, sizeof(text));
+	if (spec->kind == FWD_REMOTE)
+		return find_remote(cl, text) != NULL;
+	return find_local(cl, text) != NULL;
+}
+
+/* Starts a forward added while running: a listener now (once the
+ * locals started), a request now if connected. */
+static int
+start_added(struct client *cl, const struct fwd_spec *spec, char *err,
+    size_t errlen)
+{
+	struct lfwd *f;
+	struct ssh_conn *ssh;
+
+	if (spec->kind == FWD_REMOTE) {
+		if (cl->authenticated && cl->nc != NULL &&
+		    (ssh = net_conn_ssh(cl->nc)) != NULL) {
+			if (fwd_remote_request_all(&cl->remotes, ssh) != 0) {
+				snprintf(err, errlen, "cannot send the request");
+				return -1;
+			}
+			net_conn_kick(cl->nc);
+		}
+		return 0;
+	}
+	for (f = cl->lfwds; f->next != NULL; f = f->next)
+		;
+	if (cl->locals_started && lfwd_start(cl, f) != 0) {
+		snprintf(err, errlen, "%s", f->error);
+		return -1;
+	}
+	return 0;
 }
 
 int
-client_run(struct options *o)
+client_forward(struct client *cl, enum fwd_kind kind, const char *text,
+    char *err, size_t errlen)
 {
-	static const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
-	struct client cl;
-	char *hk_algs;
+	struct fwd_spec spec;
+
+	if (cl->stopping) {
+		snprintf(err, errlen, "%s is stopping", cl->o->host);
+		return -1;
+	}
+	if (fwd_spec_parse(text, kind, &spec, err, errlen) != 0)
+		return -1;
+	if (has_forward(cl, &spec)) {
+		snprintf(err, errlen, "%s already has that forward",
+		    cl->o->host);
+		return -1;
+	}
+	if (add_forward(cl, &spec) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	log_info("%s: forward added: %s", cl->o->host, text);
+	if (start_added(cl, &spec, err, errlen) != 0) {
+		/* a listener that cannot bind is not kept */
+		client_cancel(cl, kind, text, NULL, 0);
+		return -1;
+	}
+	if (cl->hooks->changed != NULL)
+		cl->hooks->changed(cl->hooks_ud);
+	return 0;
+}
+
+static void
+remove_local(struct client *cl, struct lfwd *f)
+{
+	struct lfwd **pp;
+
+	for (pp = &cl->lfwds; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	lfwd_free(cl, f);
+}
+
+static struct ssh_conn *
+live_ssh(struct client *cl)
+{
+	if (cl->nc == NULL || !cl->authenticated)
+		return NULL;
+	return net_conn_ssh(cl->nc);
+}
+
+int
+client_cancel(struct client *cl, enum fwd_kind kind, const char *text,
+    char *err, size_t errlen)
+{
+	struct fwd_spec spec;
+	char canon[600];
+	struct lfwd *f;
+	struct fwd_remote *r;
+
+	if (fwd_spec_parse(text, kind, &spec, err, errlen) != 0)
+		return -1;
+	fwd_spec_format(&spec, canon, sizeof(canon));
+	if (kind == FWD_REMOTE && (r = find_remote(cl, canon)) != NULL) {
+		fwd_remote_remove(&cl->remotes, r, live_ssh(cl));
+		if (cl->nc != NULL)
+			net_conn_kick(cl->nc);
+	} else if (kind != FWD_REMOTE && (f = find_local(cl, canon)) != NULL &&
+	    f->spec.kind == kind)
+		remove_local(cl, f);
+	else {
+		if (err != NULL)
+			snprintf(err, errlen, "%s has no forward %s",
+			    cl->o->host, canon);
+		return -1;
+	}
+	log_info("%s: forward cancelled: %s", cl->o->host, canon);
+	if (cl->hooks->changed != NULL)
+		cl->hooks->changed(cl->hooks_ud);
+	return 0;
+}
+
+/* The connection settings of two option sets differ (then a reload
+ * replaces the client): everything -G prints but the forwards. */
+static bool
+same_connection(const struct options *a, const struct options *b)
+{
+	char *pa = NULL, *pb = NULL;
+	size_t la = 0, lb = 0;
+	FILE *fa, *fb;
+	bool same = false;
+
+	if ((fa = open_memstream(&pa, &la)) == NULL)
+		return false;
+	if ((fb = open_memstream(&pb, &lb)) == NULL) {
+		fclose(fa);
+		free(pa);
+		return false;
+	}
+	options_print_connection(a, fa);
+	options_print_connection(b, fb);
+	fclose(fa);
+	fclose(fb);
+	same = la == lb && memcmp(pa, pb, la) == 0;
+	free(pa);
+	free(pb);
+	return same;
+}
+
+int
+client_reload(struct client *cl, struct options *n)
+{
+	struct lfwd *f, *fnext;
+	struct fwd_remote *r, *rnext;
+	char text[600];
 	int i;
 
-	memset(&cl, 0, sizeof(cl));
-	cl.o = o;
-	cl.loop = uv_default_loop();
-	srandom((unsigned)getpid() ^ (unsigned)uv_hrtime());
-	load_identities(&cl);
-	if (fwd_remote_set_init(&cl.remotes, o->remote, o->nremote, &cl.pumps,
-	    cl.loop) != 0) {
-		log_error("out of memory");
-		return EXIT_FAILURE_SSH;
+	if (!same_connection(cl->o, n))
+		return 1;
+	/* gone from the file: removed */
+	for (f = cl->lfwds; f != NULL; f = fnext) {
+		fnext = f->next;
+		if (!options_has_forward(n, &f->spec)) {
+			fwd_spec_format(&f->spec, text, sizeof(text));
+			log_info("%s: reload removes %s", cl->o->host, text);
+			remove_local(cl, f);
+		}
 	}
-	cl.remotes.permits = o->permit_remote_open;
-	cl.remotes.npermits = o->npermit_remote_open;
-	uv_timer_init(cl.loop, &cl.alive);
-	cl.alive.data = &cl;
-	uv_timer_init(cl.loop, &cl.retry);
-	cl.retry.data = &cl;
-	uv_timer_init(cl.loop, &cl.rfwd_retry);
-	cl.rfwd_retry.data = &cl;
-	if (o->server_alive_interval > 0)
-		uv_timer_start(&cl.alive, alive_tick,
-		    (uint64_t)o->server_alive_interval * 1000,
-		    (uint64_t)o->server_alive_interval * 1000);
-	signal(SIGPIPE, SIG_IGN);
-	for (i = 0; i < 3; i++) {
-		uv_signal_init(cl.loop, &cl.sig[i]);
-		cl.sig[i].data = &cl;
-		uv_signal_start(&cl.sig[i], on_signal, sigs[i]);
+	for (r = cl->remotes.head; r != NULL; r = rnext) {
+		rnext = r->next;
+		if (!r->doomed && !options_has_forward(n, &r->spec)) {
+			fwd_spec_format(&r->spec, text, sizeof(text));
+			log_info("%s: reload removes -R %s", cl->o->host, text);
+			fwd_remote_remove(&cl->remotes, r, live_ssh(cl));
+		}
 	}
-	hk_algs = hostkey_algs(&cl);
-	cl.cfg.role = SSH_ROLE_CLIENT;
-	cl.cfg.ciphers = o->ciphers;
-	cl.cfg.macs = o->macs;
-	cl.cfg.hostkey_algs = hk_algs;
-	cl.cfg.rekey_bytes = (uint64_t)o->rekey_bytes;
-	snprintf(cl.portstr, sizeof(cl.portstr), "%d", o->port);
-	cl.nopts.host = o->hostname;
-	cl.nopts.port = cl.portstr;
-	cl.nopts.family = o->family;
-	cl.nopts.connect_timeout_ms = (unsigned)o->connect_timeout * 1000;
-	cl.nopts.tcp_keepalive = o->tcp_keepalive == 1;
-	connect_now(&cl);
-	uv_run(cl.loop, UV_RUN_DEFAULT);
-	free(hk_algs);
-	fwd_remote_set_free(&cl.remotes);
-	for (i = 0; i < cl.nids; i++)
-		key_free(cl.ids[i]);
-	for (i = 0; i < cl.npubs; i++)
-		key_free(cl.id_pubs[i]);
-	wb_free(&cl.sigdata);
-	uv_loop_close(cl.loop);
-	return cl.exit_code;
+	/* new in the file: added */
+	for (i = 0; i < n->nlocal + n->nremote; i++) {
+		const struct fwd_spec *sp = i < n->nlocal ? &n->local[i] :
+		    &n->remote[i - n->nlocal];
+		char err[300];
+
+		if (has_forward(cl, sp))
+			continue;
+		fwd_spec_format(sp, text, sizeof(text));
+		log_info("%s: reload adds %s%s", cl->o->host,
+		    sp->kind == FWD_REMOTE ? "-R " : "", text);
+		if (add_forward(cl, sp) != 0 ||
+		    start_added(cl, sp, err, sizeof(err)) != 0)
+			log_error("%s: %s", cl->o->host, text);
+	}
+	if (cl->nc != NULL)
+		net_conn_kick(cl->nc);
+	/* the connection settings are the same: only PermitRemoteOpen is
+	 * taken from the new options (it is not a connection setting) */
+	memcpy(cl->o->permit_remote_open, n->permit_remote_open,
+	    sizeof(n->permit_remote_open));
+	cl->o->npermit_remote_open = n->npermit_remote_open;
+	cl->remotes.npermits = n->npermit_remote_open;
+	options_free(n);
+	free(n);
+	if (cl->hooks->changed != NULL)
+		cl->hooks->changed(cl->hooks_ud);
+	return 0;
 }

@@ -18,6 +18,8 @@
 
 #define MAX_CONFIG_SIZE	(1024 * 1024)
 
+#define OPTSTRING	":46c:gi:l:o:p:qvD:E:F:GL:NR:S:T"
+
 void
 options_init(struct options *o)
 {
@@ -61,6 +63,8 @@ options_free(struct options *o)
 	free(o->config_file);
 	free(o->log_file);
 	free(o->identity_agent);
+	free(o->control_path);
+	free(o->metrics_listen);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -245,6 +249,25 @@ kw_identity_agent(struct options *o, char **a, int n, char *err,
 		return 0;
 	o->identity_agent = expand_tilde(a[0]);
 	return o->identity_agent ? 0 : -1;
+}
+
+static int
+kw_control_path(struct options *o, char **a, int n, char *err,
+    size_t errlen)
+{
+	if (o->control_path != NULL)
+		return 0;
+	o->control_path = expand_tilde(a[0]);
+	return o->control_path ? 0 : -1;
+}
+
+static int
+kw_metrics(struct options *o, char **a, int n, char *err, size_t errlen)
+{
+	if (o->metrics_listen != NULL)
+		return 0;
+	o->metrics_listen = strdup(a[0]);
+	return o->metrics_listen ? 0 : -1;
 }
 
 static int
@@ -568,6 +591,7 @@ static const struct keyword {
 	{ "BatchMode", kw_batch, 1, 1 },
 	{ "Ciphers", kw_ciphers, 1, 1 },
 	{ "ConnectTimeout", kw_timeout, 1, 1 },
+	{ "ControlPath", kw_control_path, 1, 1 },
 	{ "DynamicForward", kw_dynamic, 1, 2 },
 	{ "ExitOnForwardFailure", kw_exit_fwd, 1, 1 },
 	{ "GatewayPorts", kw_gateway, 1, 1 },
@@ -580,6 +604,7 @@ static const struct keyword {
 	{ "LocalForward", kw_local, 1, 2 },
 	{ "LogLevel", kw_loglevel, 1, 1 },
 	{ "MACs", kw_macs, 1, 1 },
+	{ "MetricsListen", kw_metrics, 1, 1 },
 	{ "PermitRemoteOpen", kw_permit_remote_open, 1, MAX_PERMITS },
 	{ "Port", kw_port, 1, 1 },
 	{ "Reconnect", kw_reconnect, 1, 1 },
@@ -947,7 +972,7 @@ options_parse_args(struct options *o, int argc, char **argv, char *err,
 
 	opterr = 0;
 	optind = 1;
-	while ((ch = getopt(argc, argv, ":46c:gi:l:o:p:qvD:E:F:GL:NR:T")) != -1) {
+	while ((ch = getopt(argc, argv, OPTSTRING)) != -1) {
 		switch (ch) {
 		case '4':
 			o->family = AF_INET;
@@ -972,6 +997,9 @@ options_parse_args(struct options *o, int argc, char **argv, char *err,
 			goto apply;
 		case 'p':
 			kw = "Port";
+			goto apply_word;
+		case 'S':
+			kw = "ControlPath";
 			goto apply_word;
 		case 'q':
 			quiet = true;
@@ -1066,6 +1094,70 @@ home_dir(void)
 	return home ? home : "/";
 }
 
+/* ControlPath tokens, as ssh's: %h host name, %n the host as given,
+ * %p port, %r user, %u local user, %% a percent; "none" turns it off. */
+static int
+expand_control_path(struct options *o, char *err, size_t errlen)
+{
+	char out[1024], num[16];
+	const char *p, *add;
+	struct passwd *pw;
+	size_t len = 0, n;
+
+	if (strcasecmp(o->control_path, "none") == 0) {
+		free(o->control_path);
+		o->control_path = NULL;
+		return 0;
+	}
+	for (p = o->control_path; *p != '\0'; p++) {
+		add = num;
+		if (*p != '%' || p[1] == '\0') {
+			num[0] = *p;
+			num[1] = '\0';
+		} else {
+			switch (*++p) {
+			case 'h':
+				add = o->hostname;
+				break;
+			case 'n':
+				add = o->host;
+				break;
+			case 'p':
+				snprintf(num, sizeof(num), "%d", o->port);
+				break;
+			case 'r':
+				add = o->user;
+				break;
+			case 'u':
+				pw = getpwuid(getuid());
+				add = pw != NULL ? pw->pw_name : "";
+				break;
+			case '%':
+				add = "%";
+				break;
+			default:
+				snprintf(err, errlen, "ControlPath: unknown "
+				    "token %%%c", *p);
+				return -1;
+			}
+		}
+		n = strlen(add);
+		if (len + n >= sizeof(out)) {
+			snprintf(err, errlen, "ControlPath is too long");
+			return -1;
+		}
+		memcpy(out + len, add, n);
+		len += n;
+	}
+	out[len] = '\0';
+	free(o->control_path);
+	if ((o->control_path = strdup(out)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 int
 options_finish(struct options *o, char *err, size_t errlen)
 {
@@ -1126,7 +1218,7 @@ options_finish(struct options *o, char *err, size_t errlen)
 	if (o->reconnect_delay_ms < 0)
 		o->reconnect_delay_ms = 1000;
 	if (o->reconnect_max_delay_ms < 0)
-		o->reconnect_max_delay_ms = 30000;
+		o->reconnect_max_delay_ms = 8000;
 	if (o->reconnect_max_delay_ms < o->reconnect_delay_ms)
 		o->reconnect_max_delay_ms = o->reconnect_delay_ms;
 	/* a supervised tunnel must notice a dead server by itself */
@@ -1138,6 +1230,14 @@ options_finish(struct options *o, char *err, size_t errlen)
 		o->tcp_keepalive = 1;
 	if (o->identities_only < 0)
 		o->identities_only = 0;
+	if (o->control_path != NULL && expand_control_path(o, err,
+	    errlen) != 0)
+		return -1;
+	if (o->metrics_listen != NULL &&
+	    strcasecmp(o->metrics_listen, "none") == 0) {
+		free(o->metrics_listen);
+		o->metrics_listen = NULL;
+	}
 	if (o->npermit_remote_open == FWD_PERMIT_UNSET)
 		o->npermit_remote_open = -1;
 	if (o->stream_local_bind_unlink < 0)
@@ -1191,7 +1291,7 @@ print_forward(FILE *fp, const struct fwd_spec *s)
 }
 
 void
-options_print(const struct options *o, FILE *fp)
+options_print_connection(const struct options *o, FILE *fp)
 {
 	static const char *strict[] = { "false", "true", "accept-new", "ask" };
 	static const char *fam[] = { "any", "inet", "inet6" };
@@ -1230,6 +1330,10 @@ options_print(const struct options *o, FILE *fp)
 	for (i = 0; i < o->nknown_hosts; i++)
 		fprintf(fp, " %s", o->known_hosts[i]);
 	fputc('\n', fp);
+	fprintf(fp, "controlpath %s\n", o->control_path ? o->control_path :
+	    "none");
+	fprintf(fp, "metricslisten %s\n", o->metrics_listen ?
+	    o->metrics_listen : "none");
 	fprintf(fp, "reconnect %s\n", yesno(o->reconnect));
 	fprintf(fp, "reconnectdelay %.1f\n",
 	    (double)o->reconnect_delay_ms / 1000);
@@ -1238,6 +1342,14 @@ options_print(const struct options *o, FILE *fp)
 	fprintf(fp, "streamlocalbindmask %04o\n", o->stream_local_bind_mask);
 	fprintf(fp, "streamlocalbindunlink %s\n",
 	    yesno(o->stream_local_bind_unlink));
+}
+
+void
+options_print(const struct options *o, FILE *fp)
+{
+	int i;
+
+	options_print_connection(o, fp);
 	fprintf(fp, "permitremoteopen");
 	if (o->npermit_remote_open < 0)
 		fprintf(fp, " any");
@@ -1259,4 +1371,94 @@ options_print(const struct options *o, FILE *fp)
 		print_forward(fp, &o->local[i]);
 	for (i = 0; i < o->nremote; i++)
 		print_forward(fp, &o->remote[i]);
+}
+
+bool
+options_has_forward(const struct options *o, const struct fwd_spec *spec)
+{
+	const struct fwd_spec *v = spec->kind == FWD_REMOTE ? o->remote :
+	    o->local;
+	int i, n = spec->kind == FWD_REMOTE ? o->nremote : o->nlocal;
+	char a[600], b[600];
+
+	fwd_spec_format(spec, a, sizeof(a));
+	for (i = 0; i < n; i++) {
+		fwd_spec_format(&v[i], b, sizeof(b));
+		if (v[i].kind == spec->kind && strcmp(a, b) == 0)
+			return true;
+	}
+	return false;
+}
+
+int
+options_first_destination(int argc, char **argv)
+{
+	opterr = 0;
+	optind = 1;
+	while (getopt(argc, argv, OPTSTRING) != -1)
+		;
+	return optind;
+}
+
+/* Host names a config file gives literally ("Host a b", no patterns), in
+ * order: the hosts `ferry up` runs. */
+int
+options_file_hosts(const char *path, char ***names, int *n, char *err,
+    size_t errlen)
+{
+	char line[4096], *p, *w, *save = NULL, **v = NULL, **nv;
+	int count = 0, i, lineno = 0;
+	bool dup;
+	FILE *fp;
+
+	*names = NULL;
+	*n = 0;
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "Can't open user config file %s: %s",
+		    path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		lineno++;
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		if (strncasecmp(p, "host", 4) != 0 || (p[4] != ' ' &&
+		    p[4] != '\t' && p[4] != '='))
+			continue;
+		for (w = strtok_r(p + 5, " \t\r\n=", &save); w != NULL;
+		    w = strtok_r(NULL, " \t\r\n=", &save)) {
+			if (strpbrk(w, "*?!,") != NULL)
+				continue;
+			for (i = 0, dup = false; i < count && !dup; i++)
+				dup = strcmp(v[i], w) == 0;
+			if (dup)
+				continue;
+			if ((nv = realloc(v, (size_t)(count + 1) *
+			    sizeof(*v))) == NULL ||
+			    (nv[count] = strdup(w)) == NULL) {
+				if (nv != NULL)
+					v = nv;
+				options_free_hosts(v, count);
+				fclose(fp);
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			v = nv;
+			count++;
+		}
+	}
+	fclose(fp);
+	*names = v;
+	*n = count;
+	return 0;
+}
+
+void
+options_free_hosts(char **names, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }

@@ -71,6 +71,8 @@ struct options {
 	int		 identities_only;
 	char		*identity_agent;	/* NULL: no agent */
 
+	char		*control_path;	/* -S / ControlPath: the control socket */
+	char		*metrics_listen;	/* MetricsListen host:port */
 	char		*config_file;	/* -F */
 	char		*log_file;	/* -E */
 	enum log_level	 log_level;
@@ -100,6 +102,18 @@ int	options_read_text(struct options *o, const char *text, size_t len,
 int	options_finish(struct options *o, char *err, size_t errlen);
 /* Prints the effective configuration as `ssh -G` does. */
 void	options_print(const struct options *o, FILE *fp);
+/* The same without the forwards and PermitRemoteOpen: what the
+ * connection depends on (a reload compares it). */
+void	options_print_connection(const struct options *o, FILE *fp);
+/* Whether o has a forward of spec's kind written the same way. */
+bool	options_has_forward(const struct options *o,
+	    const struct fwd_spec *spec);
+/* The index of the first destination in argv (after the flags). */
+int	options_first_destination(int argc, char **argv);
+/* The host names a config file names literally in Host lines. */
+int	options_file_hosts(const char *path, char ***names, int *n,
+	    char *err, size_t errlen);
+void	options_free_hosts(char **names, int n);
 /* ssh_config Host pattern matching: comma/space lists, * and ?, !neg. */
 bool	options_match_host(const char *patterns, const char *host);
 

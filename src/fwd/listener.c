@@ -27,6 +27,7 @@ struct fwd_listener {
 	int		 port;
 	int		 chan_port;
 	enum pump_open	 kind;
+	struct fwd_stats *stats;
 	char		 name[256];
 	char		 label[320];
 	char		 where[FWD_MAX_ADDRS * 48];
@@ -90,6 +91,7 @@ on_connection(uv_stream_t *server, int status)
 	t.kind = fl->kind;
 	t.name = fl->name;
 	t.port = (uint32_t)(fl->chan_port < 0 ? fl->port : fl->chan_port);
+	t.stats = fl->stats;
 	pump_accept(fl->set, server, &t, fl->label);
 }
 
@@ -172,6 +174,7 @@ listener_new(const struct fwd_listener_cfg *cfg, struct pump_set *set,
 	fl->set = set;
 	fl->chan_port = cfg->port;
 	fl->kind = cfg->kind;
+	fl->stats = cfg->stats;
 	snprintf(fl->name, sizeof(fl->name), "%s", cfg->name);
 	snprintf(fl->label, sizeof(fl->label), "%s", cfg->label);
 	return fl;

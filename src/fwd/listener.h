@@ -29,6 +29,7 @@ struct fwd_listener_cfg {
 	enum pump_open	 kind;		/* channel opened per connection */
 	const char	*name;		/* its host, address or path */
 	int		 port;		/* its port; -1: the bound port */
+	struct fwd_stats *stats;	/* counts its connections; may be NULL */
 	/* when several addresses are bound: one that fails fails all
 	 * (families absent from the host are skipped) */
 	bool		 all_or_nothing;

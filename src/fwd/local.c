@@ -6,7 +6,8 @@
 int
 fwd_local_start(uv_loop_t *loop, const struct fwd_spec *spec,
     const struct fwd_local_opts *lo, struct pump_set *set,
-    struct fwd_listener **out, char *err, size_t errlen)
+    struct fwd_stats *stats, struct fwd_listener **out, char *err,
+    size_t errlen)
 {
 	struct sockaddr_storage addrs[FWD_MAX_ADDRS];
 	struct fwd_listener_cfg lc;
@@ -23,6 +24,7 @@ fwd_local_start(uv_loop_t *loop, const struct fwd_spec *spec,
 	lc.port = spec->port;
 	lc.all_or_nothing = false;
 	lc.label = label;
+	lc.stats = stats;
 	if (spec->listen_path[0] != '\0') {
 		*out = fwd_listener_start_unix(loop, spec->listen_path,
 		    lo->bind_mask, lo->bind_unlink, &lc, set, err, errlen);

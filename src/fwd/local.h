@@ -22,6 +22,7 @@ struct fwd_local_opts {
  * reason in err. */
 int	fwd_local_start(uv_loop_t *loop, const struct fwd_spec *spec,
 	    const struct fwd_local_opts *lo, struct pump_set *set,
-	    struct fwd_listener **out, char *err, size_t errlen);
+	    struct fwd_stats *stats, struct fwd_listener **out, char *err,
+	    size_t errlen);
 
 #endif

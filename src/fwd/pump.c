@@ -81,6 +81,7 @@ struct pump {
 	size_t		 pend_off;
 	struct wb	 inflight;	/* handed to uv_write */
 	size_t		 inflight_off;
+	struct fwd_stats *stats;
 	char		 label[160];
 };
 
@@ -117,6 +118,8 @@ pump_release(struct pump *p)
 			}
 	}
 	set->count--;
+	if (p->stats != NULL)
+		p->stats->open--;
 	wb_free(&p->pend);
 	wb_free(&p->inflight);
 	wb_free(&p->early);
@@ -272,6 +275,8 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 			return;
 		}
 		p->set->bytes_out += (uint64_t)n;
+		if (p->stats != NULL)
+			p->stats->bytes_out += (uint64_t)n;
 		net_conn_kick(p->set->nc);
 		if (!can_read(p))
 			stop_reading(p);
@@ -339,6 +344,8 @@ delivered(struct pump *p, size_t n)
 	if (n == 0)
 		return;
 	p->set->bytes_in += n;
+	if (p->stats != NULL)
+		p->stats->bytes_in += n;
 	if (p->has_chan) {
 		ssh_chan_consumed(pump_ssh(p), p->chan, n);
 		net_conn_kick(p->set->nc);
@@ -602,13 +609,18 @@ pump_event(struct pump *p, struct ssh_event *ev)
 }
 
 static struct pump *
-pump_new(struct pump_set *set, uv_loop_t *loop, bool pipe, const char *label)
+pump_new(struct pump_set *set, uv_loop_t *loop, bool pipe, const char *label,
+    struct fwd_stats *stats)
 {
 	struct pump *p;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
 	p->set = set;
+	if ((p->stats = stats) != NULL) {
+		stats->conns++;
+		stats->open++;
+	}
 	snprintf(p->label, sizeof(p->label), "%s", label);
 	p->is_pipe = pipe;
 	if (pipe)
@@ -736,7 +748,7 @@ pump_accept(struct pump_set *set, uv_stream_t *server,
 	uint32_t oport = 65535;	/* a Unix socket's peer, as ssh reports */
 	bool pipe = server->type == UV_NAMED_PIPE;
 
-	if ((p = pump_new(set, server->loop, pipe, label)) == NULL)
+	if ((p = pump_new(set, server->loop, pipe, label, t->stats)) == NULL)
 		return -1;
 	if (uv_accept(server, &p->sock.s) != 0) {
 		pump_close(p, false);
@@ -924,11 +936,12 @@ start_connect(struct pump *p, uv_loop_t *loop, const char *host,
 
 int
 pump_connect(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
-    const char *host, uint32_t port, const char *label)
+    const char *host, uint32_t port, const char *label,
+    struct fwd_stats *stats)
 {
 	struct pump *p;
 
-	if ((p = pump_new(set, loop, false, label)) == NULL)
+	if ((p = pump_new(set, loop, false, label, stats)) == NULL)
 		return -1;
 	p->chan = chan;
 	p->has_chan = true;
@@ -947,11 +960,11 @@ pipe_connect_cb(uv_connect_t *req, int status)
 
 int
 pump_connect_unix(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
-    const char *path, const char *label)
+    const char *path, const char *label, struct fwd_stats *stats)
 {
 	struct pump *p;
 
-	if ((p = pump_new(set, loop, true, label)) == NULL)
+	if ((p = pump_new(set, loop, true, label, stats)) == NULL)
 		return -1;
 	p->chan = chan;
 	p->has_chan = true;
@@ -1064,11 +1077,12 @@ socks_channel_data(struct pump *p, const uint8_t *data, size_t len)
 
 int
 pump_socks_channel(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
-    const struct fwd_permit *permits, int n, const char *label)
+    const struct fwd_permit *permits, int n, const char *label,
+    struct fwd_stats *stats)
 {
 	struct pump *p;
 
-	if ((p = pump_new(set, loop, false, label)) == NULL)
+	if ((p = pump_new(set, loop, false, label, stats)) == NULL)
 		return -1;
 	if ((p->sw = calloc(1, sizeof(*p->sw))) == NULL) {
 		pump_close(p, false);
@@ -1096,6 +1110,16 @@ pump_resume_all(struct pump_set *set)
 
 	for (p = set->head; p != NULL; p = p->next)
 		start_reading(p);
+}
+
+void
+pump_forget_stats(struct pump_set *set, const struct fwd_stats *stats)
+{
+	struct pump *p;
+
+	for (p = set->head; p != NULL; p = p->next)
+		if (p->stats == stats)
+			p->stats = NULL;
 }
 
 void

@@ -20,6 +20,14 @@
 struct pump;
 struct fwd_permit;
 
+/* What one forward carried, for status: its pumps count into it. */
+struct fwd_stats {
+	uint64_t	 bytes_out;	/* socket -> channel (into the tunnel) */
+	uint64_t	 bytes_in;	/* channel -> socket */
+	uint64_t	 conns;		/* connections so far */
+	uint32_t	 open;		/* connections open now */
+};
+
 /* The channel a listener's connection becomes. */
 enum pump_open {
 	OPEN_DIRECT_TCPIP,		/* -L: host, port */
@@ -33,6 +41,7 @@ struct pump_target {
 	enum pump_open	 kind;
 	const char	*name;		/* host, address or path */
 	uint32_t	 port;
+	struct fwd_stats *stats;	/* may be NULL */
 };
 
 /* All pumps riding one SSH connection. */
@@ -61,16 +70,17 @@ int	pump_accept(struct pump_set *set, uv_stream_t *server,
  * connected, refused with the reason otherwise. Returns 0 or -1 (then the
  * caller refuses the open). */
 int	pump_connect(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
-	    const char *host, uint32_t port, const char *label);
+	    const char *host, uint32_t port, const char *label,
+	    struct fwd_stats *stats);
 /* The same for a Unix socket path. */
 int	pump_connect_unix(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
-	    const char *path, const char *label);
+	    const char *path, const char *label, struct fwd_stats *stats);
 /* Remote dynamic forwarding: accepts the channel at once, reads a SOCKS
  * request from it, and connects where it asks if the permission list
  * allows (n < 0: anywhere), answering in SOCKS. Returns 0 or -1. */
 int	pump_socks_channel(struct pump_set *set, uv_loop_t *loop,
 	    uint32_t chan, const struct fwd_permit *permits, int n,
-	    const char *label);
+	    const char *label, struct fwd_stats *stats);
 /* A channel event whose chan_ud is a pump. */
 void	pump_event(struct pump *p, struct ssh_event *ev);
 /* Writes the channel data that events queued on each socket: called once
@@ -78,6 +88,8 @@ void	pump_event(struct pump *p, struct ssh_event *ev);
 void	pump_flush_dirty(struct pump_set *set);
 /* Restarts paused socket readers that may send again. */
 void	pump_resume_all(struct pump_set *set);
+/* A forward is going away: its pumps stop counting into stats. */
+void	pump_forget_stats(struct pump_set *set, const struct fwd_stats *stats);
 /* The SSH connection is gone: every socket is reset (never a clean EOF
  * after partial data). */
 void	pump_abort_all(struct pump_set *set);

@@ -7,30 +7,51 @@
 
 #include "util/log.h"
 
-int
-fwd_remote_set_init(struct fwd_remote_set *rs, const struct fwd_spec *specs,
-    int n, struct pump_set *pumps, uv_loop_t *loop)
+void
+fwd_remote_set_init(struct fwd_remote_set *rs, struct pump_set *pumps,
+    uv_loop_t *loop)
 {
-	int i;
-
-	memset(rs, 0, sizeof(*rs));
+	memset(rs, 0, sizeof(rs[0]));
 	rs->pumps = pumps;
 	rs->loop = loop;
-	if (n == 0)
-		return 0;
-	if ((rs->v = calloc((size_t)n, sizeof(*rs->v))) == NULL)
-		return -1;
-	for (i = 0; i < n; i++)
-		rs->v[i].spec = specs[i];
-	rs->n = n;
-	return 0;
+	rs->npermits = -1;
+}
+
+static void
+unlink_free(struct fwd_remote_set *rs, struct fwd_remote *r)
+{
+	struct fwd_remote **pp;
+
+	for (pp = &rs->head; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	pump_forget_stats(rs->pumps, &r->stats);
+	free(r);
 }
 
 void
 fwd_remote_set_free(struct fwd_remote_set *rs)
 {
-	free(rs->v);
-	memset(rs, 0, sizeof(*rs));
+	struct fwd_remote *r;
+
+	while ((r = rs->head) != NULL)
+		unlink_free(rs, r);
+}
+
+struct fwd_remote *
+fwd_remote_add(struct fwd_remote_set *rs, const struct fwd_spec *spec)
+{
+	struct fwd_remote *r, **pp;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->spec = *spec;
+	for (pp = &rs->head; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = r;		/* in the order given */
+	return r;
 }
 
 const char *
@@ -75,12 +96,11 @@ send_forward(struct ssh_conn *ssh, bool cancel, const struct fwd_spec *s,
 int
 fwd_remote_request_all(struct fwd_remote_set *rs, struct ssh_conn *ssh)
 {
-	int i;
+	struct fwd_remote *r;
 
-	for (i = 0; i < rs->n; i++) {
-		struct fwd_remote *r = &rs->v[i];
-
-		if (r->state == RF_ACTIVE || r->state == RF_REQUESTED)
+	for (r = rs->head; r != NULL; r = r->next) {
+		if (r->state == RF_ACTIVE || r->state == RF_REQUESTED ||
+		    r->doomed)
 			continue;
 		if (send_forward(ssh, false, &r->spec, r->spec.listen_port,
 		    true, r) != 0)
@@ -93,17 +113,32 @@ fwd_remote_request_all(struct fwd_remote_set *rs, struct ssh_conn *ssh)
 
 int
 fwd_remote_reply(struct fwd_remote_set *rs, struct fwd_remote *r,
-    const struct ssh_event *ev)
+    const struct ssh_event *ev, struct ssh_conn *ssh)
 {
 	char spec[600], target[300];
 	struct rd rd;
 	uint32_t port;
 
 	rs->pending--;
+	if (r->doomed) {
+		if (ev->u.global_reply.success && ssh != NULL) {
+			r->port = r->spec.listen_port;
+			rd_init(&rd, ev->u.global_reply.p,
+			    ev->u.global_reply.len);
+			if (r->port == 0 && rd_u32(&rd, &port) == 0)
+				r->port = (int)port;
+			send_forward(ssh, true, &r->spec, r->port, false,
+			    NULL);
+		}
+		unlink_free(rs, r);
+		return 1;
+	}
 	fwd_spec_format(&r->spec, spec, sizeof(spec));
 	fwd_spec_target(&r->spec, target, sizeof(target));
 	if (!ev->u.global_reply.success && r->spec.listen_path[0] != '\0') {
 		r->state = RF_REFUSED;
+		snprintf(r->error, sizeof(r->error), "the server refused "
+		    "it");
 		log_plain("Warning: remote port forwarding failed for listen "
 		    "path %s (forward -R %s: the server refused it)",
 		    r->spec.listen_path, spec);
@@ -111,6 +146,8 @@ fwd_remote_reply(struct fwd_remote_set *rs, struct fwd_remote *r,
 	}
 	if (!ev->u.global_reply.success) {
 		r->state = RF_REFUSED;
+		snprintf(r->error, sizeof(r->error), "the server refused "
+		    "it");
 		log_plain("Warning: remote port forwarding failed for listen "
 		    "port %d (forward -R %s: the server refused it)",
 		    r->spec.listen_port, spec);
@@ -121,6 +158,8 @@ fwd_remote_reply(struct fwd_remote_set *rs, struct fwd_remote *r,
 		rd_init(&rd, ev->u.global_reply.p, ev->u.global_reply.len);
 		if (rd_u32(&rd, &port) != 0 || port == 0 || port > 65535) {
 			r->state = RF_REFUSED;
+			snprintf(r->error, sizeof(r->error), "the server sent "
+			    "no allocated port");
 			log_plain("Warning: remote port forwarding failed for "
 			    "listen port 0 (forward -R %s: the server sent no "
 			    "allocated port)", spec);
@@ -135,6 +174,7 @@ fwd_remote_reply(struct fwd_remote_set *rs, struct fwd_remote *r,
 			    r->port, target);
 	}
 	r->state = RF_ACTIVE;
+	r->error[0] = '\0';
 	if (r->spec.listen_path[0] != '\0')
 		log_verbose("remote forward %s: the server listens on %s",
 		    spec, r->spec.listen_path);
@@ -149,12 +189,9 @@ fwd_remote_reply(struct fwd_remote_set *rs, struct fwd_remote *r,
 static struct fwd_remote *
 match(struct fwd_remote_set *rs, const char *addr, uint32_t port)
 {
-	struct fwd_remote *found = NULL;
-	int i;
+	struct fwd_remote *found = NULL, *r;
 
-	for (i = 0; i < rs->n; i++) {
-		struct fwd_remote *r = &rs->v[i];
-
+	for (r = rs->head; r != NULL; r = r->next) {
 		if (r->state != RF_ACTIVE || r->spec.listen_path[0] != '\0' ||
 		    (uint32_t)r->port != port)
 			continue;
@@ -169,12 +206,12 @@ match(struct fwd_remote_set *rs, const char *addr, uint32_t port)
 static struct fwd_remote *
 match_path(struct fwd_remote_set *rs, const char *path)
 {
-	int i;
+	struct fwd_remote *r;
 
-	for (i = 0; i < rs->n; i++)
-		if (rs->v[i].state == RF_ACTIVE &&
-		    strcmp(rs->v[i].spec.listen_path, path) == 0)
-			return &rs->v[i];
+	for (r = rs->head; r != NULL; r = r->next)
+		if (r->state == RF_ACTIVE &&
+		    strcmp(r->spec.listen_path, path) == 0)
+			return r;
 	return NULL;
 }
 
@@ -219,13 +256,13 @@ fwd_remote_open(struct fwd_remote_set *rs, struct ssh_event *ev)
 		    oport);
 	if (r->spec.dynamic)
 		ret = pump_socks_channel(rs->pumps, rs->loop, ev->chan,
-		    rs->permits, rs->npermits, label);
+		    rs->permits, rs->npermits, label, &r->stats);
 	else if (r->spec.connect_path[0] != '\0')
 		ret = pump_connect_unix(rs->pumps, rs->loop, ev->chan,
-		    r->spec.connect_path, label);
+		    r->spec.connect_path, label, &r->stats);
 	else
 		ret = pump_connect(rs->pumps, rs->loop, ev->chan, r->spec.host,
-		    (uint32_t)r->spec.port, label);
+		    (uint32_t)r->spec.port, label, &r->stats);
 	if (ret != 0) {
 		ev->u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
 		ev->u.open_request.message = "out of memory";
@@ -235,22 +272,40 @@ fwd_remote_open(struct fwd_remote_set *rs, struct ssh_event *ev)
 }
 
 void
+fwd_remote_remove(struct fwd_remote_set *rs, struct fwd_remote *r,
+    struct ssh_conn *ssh)
+{
+	if (r->state == RF_REQUESTED && ssh != NULL) {
+		r->doomed = true;
+		return;
+	}
+	if (r->state == RF_ACTIVE && ssh != NULL)
+		send_forward(ssh, true, &r->spec, r->port, false, NULL);
+	unlink_free(rs, r);
+}
+
+void
 fwd_remote_reset(struct fwd_remote_set *rs)
 {
-	int i;
+	struct fwd_remote *r, *next;
 
-	for (i = 0; i < rs->n; i++)
-		rs->v[i].state = RF_IDLE;
+	for (r = rs->head; r != NULL; r = next) {
+		next = r->next;
+		if (r->doomed)		/* its reply will never come */
+			unlink_free(rs, r);
+		else
+			r->state = RF_IDLE;
+	}
 	rs->pending = 0;
 }
 
 bool
 fwd_remote_any_refused(const struct fwd_remote_set *rs)
 {
-	int i;
+	const struct fwd_remote *r;
 
-	for (i = 0; i < rs->n; i++)
-		if (rs->v[i].state == RF_REFUSED)
+	for (r = rs->head; r != NULL; r = r->next)
+		if (r->state == RF_REFUSED)
 			return true;
 	return false;
 }
@@ -258,11 +313,9 @@ fwd_remote_any_refused(const struct fwd_remote_set *rs)
 void
 fwd_remote_cancel_all(struct fwd_remote_set *rs, struct ssh_conn *ssh)
 {
-	int i;
+	struct fwd_remote *r;
 
-	for (i = 0; i < rs->n; i++) {
-		struct fwd_remote *r = &rs->v[i];
-
+	for (r = rs->head; r != NULL; r = r->next) {
 		if (r->state != RF_ACTIVE)
 			continue;
 		send_forward(ssh, true, &r->spec, r->port, false, NULL);

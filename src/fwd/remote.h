@@ -3,7 +3,7 @@
  * 0 answered with the allocated port), and the forwarded-tcpip /
  * forwarded-streamlocal@openssh.com channels the server opens for them:
  * connected to the target, or served as SOCKS for a remote dynamic
- * forward. */
+ * forward. Forwards come and go at runtime (reload, control socket). */
 #ifndef FERRY_FWD_REMOTE_H
 #define FERRY_FWD_REMOTE_H
 
@@ -20,16 +20,19 @@ enum fwd_remote_state {
 	RF_REFUSED,
 };
 
+/* Heap-allocated: a pending request's reply points at it. */
 struct fwd_remote {
+	struct fwd_remote	*next;
 	struct fwd_spec		 spec;
 	enum fwd_remote_state	 state;
 	int			 port;	/* the listening port (allocated if 0) */
+	bool			 doomed;	/* removed; freed at its reply */
+	struct fwd_stats	 stats;
+	char			 error[200];	/* why it was last refused */
 };
 
-/* Owns nothing but its array; the forwards' specs are copied. */
 struct fwd_remote_set {
-	struct fwd_remote	*v;
-	int			 n;
+	struct fwd_remote	*head;
 	int			 pending;	/* requests awaiting a reply */
 	struct pump_set		*pumps;
 	uv_loop_t		*loop;
@@ -38,9 +41,16 @@ struct fwd_remote_set {
 	int			 npermits;
 };
 
-int	fwd_remote_set_init(struct fwd_remote_set *rs, const struct fwd_spec *specs,
-	    int n, struct pump_set *pumps, uv_loop_t *loop);
+void	fwd_remote_set_init(struct fwd_remote_set *rs, struct pump_set *pumps,
+	    uv_loop_t *loop);
 void	fwd_remote_set_free(struct fwd_remote_set *rs);
+/* A new forward, not yet requested. Returns NULL when out of memory. */
+struct fwd_remote *fwd_remote_add(struct fwd_remote_set *rs,
+		    const struct fwd_spec *spec);
+/* Takes a forward away: cancelled on ssh if active (ssh may be NULL when
+ * disconnected); one whose request is in flight is freed at its reply. */
+void	fwd_remote_remove(struct fwd_remote_set *rs, struct fwd_remote *r,
+	    struct ssh_conn *ssh);
 /* The address sent in tcpip-forward for a spec (ssh's encoding). */
 const char *fwd_remote_bind_address(const struct fwd_spec *s);
 /* Sends a forward request for every forward not active or waiting for a
@@ -49,9 +59,10 @@ const char *fwd_remote_bind_address(const struct fwd_spec *s);
  * forward. */
 int	fwd_remote_request_all(struct fwd_remote_set *rs, struct ssh_conn *ssh);
 /* Handles the reply for r. Returns 0 if the forward is up, -1 if the
- * server refused it (the reason is logged). */
+ * server refused it (the reason is logged), 1 if r was removed meanwhile
+ * (it is freed now, after a cancel if the server had granted it). */
 int	fwd_remote_reply(struct fwd_remote_set *rs, struct fwd_remote *r,
-	    const struct ssh_event *ev);
+	    const struct ssh_event *ev, struct ssh_conn *ssh);
 /* Answers a forwarded-tcpip or forwarded-streamlocal open: connects to
  * the forward's target (or speaks SOCKS), or refuses a channel for a
  * listener we never asked for. */

@@ -514,6 +514,7 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 	    "(\"%s\":%u)", ssh_auth_user(sess_ssh(s)), s->ip, host, port);
 	lc.kind = OPEN_FORWARDED_TCPIP;
 	lc.name = host;
+	lc.stats = NULL;
 	lc.port = -1;
 	lc.all_or_nothing = true;
 	lc.label = label;
@@ -590,6 +591,7 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 	    "(socket %s)", ssh_auth_user(sess_ssh(s)), s->ip, path);
 	lc.kind = OPEN_FORWARDED_STREAMLOCAL;
 	lc.name = path;
+	lc.stats = NULL;
 	lc.port = 0;
 	lc.all_or_nothing = true;
 	lc.label = label;
@@ -650,8 +652,8 @@ direct_streamlocal(struct session *s, struct ssh_event *ev)
 	}
 	snprintf(label, sizeof(label), "direct-streamlocal for %s from %s to "
 	    "%s", ssh_auth_user(sess_ssh(s)), s->ip, path);
-	if (pump_connect_unix(&s->pumps, s->loop, ev->chan, path,
-	    label) != 0) {
+	if (pump_connect_unix(&s->pumps, s->loop, ev->chan, path, label,
+	    NULL) != 0) {
 		ev->u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
 		ev->u.open_request.message = "out of memory";
 		return;
@@ -694,8 +696,8 @@ direct_tcpip(struct session *s, struct ssh_event *ev)
 	}
 	snprintf(label, sizeof(label), "direct-tcpip for %s from %s to %s "
 	    "port %u", ssh_auth_user(sess_ssh(s)), s->ip, host, port);
-	if (pump_connect(&s->pumps, s->loop, ev->chan, host, port,
-	    label) != 0) {
+	if (pump_connect(&s->pumps, s->loop, ev->chan, host, port, label,
+	    NULL) != 0) {
 		ev->u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
 		ev->u.open_request.message = "out of memory";
 		return;

@@ -1,0 +1,687 @@
+/* The supervisor: many clients, one loop. */
+#include "supervisor.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client/client.h"
+#include "client/status.h"
+#include "util/log.h"
+#include "util/sdnotify.h"
+#include "util/text.h"
+
+#define REQ_MAX		4096
+#define REQ_TIMEOUT_MS	5000
+#define MAX_REQS	64	/* control/metrics connections at once */
+
+struct sup;
+
+/* A control or metrics connection: one request, one answer. */
+struct req {
+	struct sup	*sup;
+	union {
+		uv_handle_t	h;
+		uv_stream_t	s;
+		uv_tcp_t	tcp;
+		uv_pipe_t	pipe;
+	}		 sock;
+	uv_timer_t	 timer;
+	uv_write_t	 wreq;
+	bool		 http;
+	bool		 answered;
+	int		 open;		/* handles not closed yet */
+	char		 buf[REQ_MAX];
+	size_t		 len;
+	struct wb	 out;
+};
+
+struct sup {
+	uv_loop_t		*loop;
+	const struct sup_config	*sc;
+	struct client		**v;
+	int			 n;
+	int			 cap;
+	int			 exit_code;
+	bool			 stopping;
+	bool			 ready_sent;
+	uv_signal_t		 sig[3];
+	bool			 sigs_open;
+	uv_pipe_t		 ctl;
+	bool			 ctl_open;
+	char			 ctl_path[FWD_PATH_MAX];
+	uv_tcp_t		 metrics;
+	bool			 metrics_open;
+	int			 nreqs;
+};
+
+static void	sup_changed(void *ud);
+static void	sup_done(void *ud, struct client *cl, int code);
+
+static const struct client_hooks hooks = {
+	.done = sup_done,
+	.changed = sup_changed,
+};
+
+static void
+close_servers(struct sup *s)
+{
+	int i;
+
+	for (i = 0; i < 3 && s->sigs_open; i++)
+		uv_close((uv_handle_t *)&s->sig[i], NULL);
+	s->sigs_open = false;
+	if (s->ctl_open) {
+		s->ctl_open = false;
+		uv_close((uv_handle_t *)&s->ctl, NULL);
+		unlink(s->ctl_path);
+	}
+	if (s->metrics_open) {
+		s->metrics_open = false;
+		uv_close((uv_handle_t *)&s->metrics, NULL);
+	}
+}
+
+static int
+add_client(struct sup *s, struct options *o)
+{
+	struct client *cl, **nv;
+
+	if (s->n == s->cap) {
+		int cap = s->cap ? s->cap * 2 : 4;
+
+		if ((nv = realloc(s->v, (size_t)cap * sizeof(*nv))) == NULL) {
+			options_free(o);
+			free(o);
+			return -1;
+		}
+		s->v = nv;
+		s->cap = cap;
+	}
+	if ((cl = client_new(s->loop, o, &hooks, s)) == NULL)
+		return -1;
+	s->v[s->n++] = cl;
+	client_start(cl);
+	return 0;
+}
+
+static struct client *
+find_client(struct sup *s, const char *name)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (strcmp(client_name(s->v[i]), name) == 0 &&
+		    !client_stopping(s->v[i]))
+			return s->v[i];
+	return NULL;
+}
+
+static void
+sup_done(void *ud, struct client *cl, int code)
+{
+	struct sup *s = ud;
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i] == cl) {
+			s->v[i] = s->v[--s->n];
+			break;
+		}
+	if (code > s->exit_code)
+		s->exit_code = code;
+	client_free(cl);
+	if (s->n == 0) {
+		s->stopping = true;
+		close_servers(s);
+	}
+}
+
+static void
+sup_changed(void *ud)
+{
+	struct sup *s = ud;
+	char msg[200];
+	int i, ready = 0;
+
+	for (i = 0; i < s->n; i++)
+		if (client_ready(s->v[i]))
+			ready++;
+	if (!s->ready_sent && s->n > 0 && ready == s->n) {
+		s->ready_sent = true;
+		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%d host%s up, every "
+		    "forward established", s->n, s->n == 1 ? "" : "s");
+		if (sd_notify_send(msg) == 0)
+			log_verbose("told the service manager: ready");
+	}
+}
+
+static void
+stop_all(struct sup *s, int code)
+{
+	int i, n = s->n;
+	struct client **copy;
+
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	sd_notify_send("STOPPING=1");
+	if (n == 0) {
+		close_servers(s);
+		return;
+	}
+	/* done (and so the array) may change under client_stop */
+	if ((copy = malloc((size_t)n * sizeof(*copy))) == NULL)
+		return;
+	memcpy(copy, s->v, (size_t)n * sizeof(*copy));
+	for (i = 0; i < n; i++)
+		client_stop(copy[i], code);
+	free(copy);
+}
+
+/* SIGHUP: hosts added and removed, forwards of the others changed in
+ * place (client_reload); a host whose connection settings changed is
+ * replaced. A host whose file now has an error keeps running as it
+ * was. */
+static void
+reload(struct sup *s)
+{
+	char **names, err[1024];
+	struct options *o;
+	struct client *cl;
+	int i, j, n;
+	bool keep;
+
+	log_info("SIGHUP: reloading the configuration");
+	if ((n = s->sc->loader.hosts(s->sc->loader.ud, &names, err,
+	    sizeof(err))) < 0) {
+		log_error("reload: %s; nothing changed", err);
+		return;
+	}
+	for (i = 0; i < s->n; i++) {
+		keep = client_stopping(s->v[i]);
+		for (j = 0; j < n && !keep; j++)
+			keep = strcmp(client_name(s->v[i]), names[j]) == 0;
+		if (!keep) {
+			log_info("reload: %s is gone from the configuration",
+			    client_name(s->v[i]));
+			client_stop(s->v[i], 0);
+		}
+	}
+	for (j = 0; j < n; j++) {
+		if (s->sc->loader.load(s->sc->loader.ud, names[j], &o, err,
+		    sizeof(err)) != 0) {
+			log_error("reload: %s: %s; it keeps its old settings",
+			    names[j], err);
+			continue;
+		}
+		if ((cl = find_client(s, names[j])) == NULL) {
+			log_info("reload: %s is new", names[j]);
+			if (add_client(s, o) != 0)
+				log_error("reload: %s: out of memory",
+				    names[j]);
+			continue;
+		}
+		if (client_reload(cl, o) == 0)
+			continue;
+		log_info("reload: %s: connection settings changed; "
+		    "reconnecting with them", names[j]);
+		client_stop(cl, 0);
+		if (add_client(s, o) != 0)
+			log_error("reload: %s: out of memory", names[j]);
+	}
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+	struct sup *s = h->data;
+
+	if (signum == SIGHUP && s->sc->supervised) {
+		reload(s);
+		return;
+	}
+	log_verbose("Killed by signal %d.", signum);
+	/* a service asked to stop ends well (a manager reads 255 as a
+	 * failure); an ssh-like run ends as ssh does */
+	stop_all(s, s->sc->supervised && signum != SIGHUP ? 0 : 255);
+}
+
+/* ---- control socket and metrics ------------------------------------ */
+
+static void
+req_closed(uv_handle_t *h)
+{
+	struct req *q = h->data;
+
+	if (--q->open > 0)
+		return;
+	q->sup->nreqs--;
+	wb_free(&q->out);
+	free(q);
+}
+
+static void
+req_close(struct req *q)
+{
+	if (!uv_is_closing(&q->sock.h))
+		uv_close(&q->sock.h, req_closed);
+	if (!uv_is_closing((uv_handle_t *)&q->timer))
+		uv_close((uv_handle_t *)&q->timer, req_closed);
+}
+
+static void
+req_written(uv_write_t *w, int status)
+{
+	req_close(w->data);
+}
+
+static void
+req_send(struct req *q)
+{
+	uv_buf_t b;
+
+	q->answered = true;
+	uv_read_stop(&q->sock.s);
+	uv_timer_stop(&q->timer);
+	if (q->out.err) {
+		req_close(q);
+		return;
+	}
+	b = uv_buf_init((char *)q->out.p, (unsigned)q->out.len);
+	q->wreq.data = q;
+	if (uv_write(&q->wreq, &q->sock.s, &b, 1, req_written) != 0)
+		req_close(q);
+}
+
+static struct client *
+pick_host(struct sup *s, const char *name, struct wb *out)
+{
+	struct client *cl;
+
+	if (strcmp(name, "-") == 0) {
+		if (s->n == 1)
+			return s->v[0];
+		wb_printf(out, "error: %d hosts run here: name one\n", s->n);
+		return NULL;
+	}
+	if ((cl = find_client(s, name)) == NULL)
+		wb_printf(out, "error: no host %s here\n", name);
+	return cl;
+}
+
+/* One control command: "status", "status-json", "metrics",
+ * "forward HOST -L|-R|-D SPEC", "cancel HOST -L|-R|-D SPEC". The answer
+ * starts with "ok" or "error: ...". */
+static void
+control_command(struct sup *s, char *line, struct wb *out)
+{
+	char *words[5], *save = NULL, err[600];
+	struct client *cl;
+	enum fwd_kind kind;
+	int n = 0, r;
+
+	for (char *w = strtok_r(line, " \t", &save); w != NULL && n < 5;
+	    w = strtok_r(NULL, " \t", &save))
+		words[n++] = w;
+	if (n == 1 && strcmp(words[0], "status") == 0) {
+		wb_printf(out, "ok\n");
+		status_text(s->v, s->n, out);
+		return;
+	}
+	if (n == 1 && strcmp(words[0], "status-json") == 0) {
+		wb_printf(out, "ok\n");
+		status_json(s->v, s->n, out);
+		return;
+	}
+	if (n == 1 && strcmp(words[0], "metrics") == 0) {
+		wb_printf(out, "ok\n");
+		status_metrics(s->v, s->n, out);
+		return;
+	}
+	if (n == 4 && (strcmp(words[0], "forward") == 0 ||
+	    strcmp(words[0], "cancel") == 0)) {
+		if (strcmp(words[2], "-L") == 0)
+			kind = FWD_LOCAL;
+		else if (strcmp(words[2], "-R") == 0)
+			kind = FWD_REMOTE;
+		else if (strcmp(words[2], "-D") == 0)
+			kind = FWD_DYNAMIC;
+		else {
+			wb_printf(out, "error: '%s' is not -L, -R or -D\n",
+			    words[2]);
+			return;
+		}
+		if ((cl = pick_host(s, words[1], out)) == NULL)
+			return;
+		r = words[0][0] == 'f' ?
+		    client_forward(cl, kind, words[3], err, sizeof(err)) :
+		    client_cancel(cl, kind, words[3], err, sizeof(err));
+		if (r != 0)
+			wb_printf(out, "error: %s\n", err);
+		else
+			wb_printf(out, "ok\n");
+		return;
+	}
+	wb_printf(out, "error: unknown command (status, status-json, "
+	    "metrics, forward HOST -L|-R|-D SPEC, cancel HOST -L|-R|-D "
+	    "SPEC)\n");
+}
+
+static void
+http_answer(struct sup *s, struct req *q)
+{
+	struct wb body;
+	bool ok = strncmp(q->buf, "GET /metrics ", 13) == 0 ||
+	    strncmp(q->buf, "GET / ", 6) == 0;
+
+	wb_init(&body);
+	if (ok)
+		status_metrics(s->v, s->n, &body);
+	else
+		wb_printf(&body, "not found: GET /metrics\n");
+	wb_printf(&q->out, "HTTP/1.0 %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+	    ok ? "200 OK" : "404 Not Found",
+	    ok ? "text/plain; version=0.0.4" : "text/plain", body.len);
+	wb_put(&q->out, body.p, body.len);
+	wb_free(&body);
+}
+
+static void
+req_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+	struct req *q = h->data;
+
+	(void)suggested;
+	*b = uv_buf_init(q->buf + q->len, (unsigned)(REQ_MAX - 1 - q->len));
+}
+
+static void
+req_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+	struct req *q = st->data;
+	char *eol;
+
+	(void)b;
+	if (n < 0) {
+		req_close(q);
+		return;
+	}
+	q->len += (size_t)n;
+	q->buf[q->len] = '\0';
+	if (q->http) {
+		if (strstr(q->buf, "\r\n\r\n") == NULL &&
+		    strstr(q->buf, "\n\n") == NULL) {
+			if (q->len >= REQ_MAX - 1)
+				req_close(q);
+			return;
+		}
+		http_answer(q->sup, q);
+		req_send(q);
+		return;
+	}
+	if ((eol = strchr(q->buf, '\n')) == NULL) {
+		if (q->len >= REQ_MAX - 1) {
+			wb_printf(&q->out, "error: request too long\n");
+			req_send(q);
+		}
+		return;
+	}
+	*eol = '\0';
+	if (eol > q->buf && eol[-1] == '\r')
+		eol[-1] = '\0';
+	control_command(q->sup, q->buf, &q->out);
+	req_send(q);
+}
+
+static void
+req_timeout(uv_timer_t *t)
+{
+	req_close(t->data);
+}
+
+static void
+on_request(uv_stream_t *server, int status, bool http)
+{
+	struct sup *s = server->data;
+	struct req *q;
+
+	if (status < 0)
+		return;
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return;
+	q->sup = s;
+	q->http = http;
+	wb_init(&q->out);
+	if (http)
+		uv_tcp_init(s->loop, &q->sock.tcp);
+	else
+		uv_pipe_init(s->loop, &q->sock.pipe, 0);
+	q->sock.h.data = q;
+	uv_timer_init(s->loop, &q->timer);
+	q->timer.data = q;
+	q->open = 2;
+	s->nreqs++;
+	if (uv_accept(server, &q->sock.s) != 0 || s->nreqs > MAX_REQS) {
+		req_close(q);
+		return;
+	}
+	uv_timer_start(&q->timer, req_timeout, REQ_TIMEOUT_MS, 0);
+	if (uv_read_start(&q->sock.s, req_alloc, req_read) != 0)
+		req_close(q);
+}
+
+static void
+on_control(uv_stream_t *server, int status)
+{
+	on_request(server, status, false);
+}
+
+static void
+on_metrics(uv_stream_t *server, int status)
+{
+	on_request(server, status, true);
+}
+
+/* A socket file left by a ferry that is gone may be replaced; one that
+ * answers belongs to a running ferry. */
+static int
+control_path_free(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	int fd, r;
+
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "ControlPath %s exists and is not a "
+		    "socket", path);
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	if (r == 0) {
+		snprintf(err, errlen, "ControlPath %s is in use by another "
+		    "ferry", path);
+		return -1;
+	}
+	unlink(path);
+	return 0;
+}
+
+static int
+start_control(struct sup *s, const char *path, char *err, size_t errlen)
+{
+	mode_t old;
+	int r;
+
+	if (strlen(path) >= sizeof(s->ctl_path)) {
+		snprintf(err, errlen, "ControlPath %s is too long", path);
+		return -1;
+	}
+	if (control_path_free(path, err, errlen) != 0)
+		return -1;
+	uv_pipe_init(s->loop, &s->ctl, 0);
+	s->ctl.data = s;
+	s->ctl_open = true;
+	old = umask(0177);		/* 0600: only this user */
+	r = uv_pipe_bind(&s->ctl, path);
+	umask(old);
+	if (r == 0)
+		r = uv_listen((uv_stream_t *)&s->ctl, 16, on_control);
+	if (r != 0) {
+		snprintf(err, errlen, "ControlPath %s: %s", path,
+		    uv_strerror(r));
+		s->ctl_open = false;
+		uv_close((uv_handle_t *)&s->ctl, NULL);
+		return -1;
+	}
+	snprintf(s->ctl_path, sizeof(s->ctl_path), "%s", path);
+	log_verbose("control socket %s", path);
+	return 0;
+}
+
+static bool
+is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr)
+		    >> 24) == 127;
+	if (sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr);
+	return false;
+}
+
+/* MetricsListen host:port, loopback only: the numbers describe this
+ * machine's tunnels and are for its own monitoring agent. */
+static int
+start_metrics(struct sup *s, const char *spec, char *err, size_t errlen)
+{
+	struct fwd_spec fs;
+	struct addrinfo hints, *res;
+	int r;
+
+	if (fwd_spec_parse(spec, FWD_DYNAMIC, &fs, err, errlen) != 0 ||
+	    fs.bind != BIND_ADDR) {
+		snprintf(err, errlen, "MetricsListen '%s': expected "
+		    "address:port on loopback", spec);
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST;
+	if (getaddrinfo(fs.bind_addr, NULL, &hints, &res) != 0 ||
+	    !is_loopback(res->ai_addr)) {
+		if (res != NULL && res->ai_addr != NULL)
+			freeaddrinfo(res);
+		snprintf(err, errlen, "MetricsListen '%s': the address must "
+		    "be a loopback address literal (127.0.0.1, ::1)", spec);
+		return -1;
+	}
+	((struct sockaddr_in *)res->ai_addr)->sin_port =
+	    htons((uint16_t)fs.listen_port);	/* same offset in v6 */
+	uv_tcp_init(s->loop, &s->metrics);
+	s->metrics.data = s;
+	s->metrics_open = true;
+	r = uv_tcp_bind(&s->metrics, res->ai_addr, 0);
+	freeaddrinfo(res);
+	if (r == 0)
+		r = uv_listen((uv_stream_t *)&s->metrics, 16, on_metrics);
+	if (r != 0) {
+		snprintf(err, errlen, "MetricsListen %s: %s", spec,
+		    uv_strerror(r));
+		s->metrics_open = false;
+		uv_close((uv_handle_t *)&s->metrics, NULL);
+		return -1;
+	}
+	if (fs.listen_port == 0) {
+		struct sockaddr_storage ss;
+		int len = sizeof(ss);
+
+		uv_tcp_getsockname(&s->metrics, (struct sockaddr *)&ss, &len);
+		log_plain("Metrics on port %d",
+		    ntohs(((struct sockaddr_in *)&ss)->sin_port));
+	}
+	return 0;
+}
+
+int
+supervisor_run(const struct sup_config *sc)
+{
+	static const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+	struct sup s;
+	struct options *o;
+	const struct options *first;
+	char **names, err[1024];
+	const char *ctl;
+	int i, n, code = 255;
+
+	memset(&s, 0, sizeof(s));
+	s.sc = sc;
+	s.loop = uv_default_loop();
+	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)getpid() ^ (unsigned)uv_hrtime());
+	if ((n = sc->loader.hosts(sc->loader.ud, &names, err,
+	    sizeof(err))) < 0) {
+		log_error("%s", err);
+		return 255;
+	}
+	for (i = 0; i < n; i++) {
+		if (sc->loader.load(sc->loader.ud, names[i], &o, err,
+		    sizeof(err)) != 0) {
+			log_error("%s", err);
+			goto out;
+		}
+		if (add_client(&s, o) != 0) {
+			log_error("out of memory");
+			goto out;
+		}
+	}
+	for (i = 0; i < 3; i++) {
+		uv_signal_init(s.loop, &s.sig[i]);
+		s.sig[i].data = &s;
+		uv_signal_start(&s.sig[i], on_signal, sigs[i]);
+	}
+	s.sigs_open = true;
+	first = s.n > 0 ? client_options(s.v[0]) : NULL;
+	ctl = first != NULL && first->control_path != NULL ?
+	    first->control_path : sc->default_control_path;
+	if (ctl != NULL && start_control(&s, ctl, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		stop_all(&s, 255);
+	}
+	if (first != NULL && first->metrics_listen != NULL && !s.stopping &&
+	    start_metrics(&s, first->metrics_listen, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		stop_all(&s, 255);
+	}
+	if (s.n == 0)
+		close_servers(&s);
+	uv_run(s.loop, UV_RUN_DEFAULT);
+	code = s.exit_code;
+out:
+	if (s.n > 0) {		/* a load failed: end the others first */
+		stop_all(&s, 255);
+		uv_run(s.loop, UV_RUN_DEFAULT);
+		code = 255;
+	}
+	free(s.v);
+	uv_loop_close(s.loop);
+	return code;
+}
