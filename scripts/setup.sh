@@ -8,7 +8,7 @@ PKGS=(
 	libuv1-dev libssl-dev libcmocka-dev
 	python3 python3-pytest
 	openssh-server openssh-client dropbear-bin
-	curl procps iproute2
+	curl procps iproute2 nftables systemd
 )
 
 missing=()

@@ -18,6 +18,7 @@
 #include "server/config.h"
 #include "server/session.h"
 #include "util/log.h"
+#include "util/sdnotify.h"
 
 #define DEFAULT_CONFIG	"/etc/ferryd/ferryd_config"
 #define MAX_LISTENERS	(SC_MAX_LISTEN * FWD_MAX_ADDRS)
@@ -334,17 +335,21 @@ on_signal(uv_signal_t *h, int signum)
 
 	if (signum == SIGHUP) {
 		/* new connections get the new keys and policy */
+		sd_notify_send("RELOADING=1");
 		if ((p = load_policy(srv, err, sizeof(err))) == NULL) {
 			log_error("reload failed, keeping the old "
 			    "configuration: %s", err);
+			sd_notify_send("READY=1");
 			return;
 		}
 		server_policy_unref(srv->pol);
 		srv->pol = p;
 		log_info("Received SIGHUP; configuration reloaded.");
+		sd_notify_send("READY=1");
 		return;
 	}
 	log_info("Received signal %d; terminating.", signum);
+	sd_notify_send("STOPPING=1");
 	srv->stopping = true;
 	for (i = 0; i < srv->nlis; i++)
 		uv_close((uv_handle_t *)&srv->lis[i], NULL);
@@ -440,6 +445,8 @@ main(int argc, char **argv)
 		srv.sig[i].data = &srv;
 		uv_signal_start(&srv.sig[i], on_signal, sigs[i]);
 	}
+	/* Type=notify: the listeners are up */
+	sd_notify_send("READY=1\nSTATUS=accepting connections");
 	uv_run(srv.loop, UV_RUN_DEFAULT);
 	uv_loop_close(srv.loop);
 out:
