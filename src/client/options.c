@@ -1206,7 +1206,7 @@ options_finish(struct options *o, char *err, size_t errlen)
 		o->rekey_bytes = 0;
 	/* a supervised tunnel does not wait minutes for one SYN */
 	if (o->connect_timeout < 0)
-		o->connect_timeout = o->reconnect == 1 ? 10 : 0;
+		o->connect_timeout = o->reconnect == 1 ? 5 : 0;
 	if (o->gateway_ports < 0)
 		o->gateway_ports = 0;
 	if (o->exit_on_forward_failure < 0)
@@ -1218,7 +1218,7 @@ options_finish(struct options *o, char *err, size_t errlen)
 	if (o->reconnect_delay_ms < 0)
 		o->reconnect_delay_ms = 1000;
 	if (o->reconnect_max_delay_ms < 0)
-		o->reconnect_max_delay_ms = 8000;
+		o->reconnect_max_delay_ms = 5000;
 	if (o->reconnect_max_delay_ms < o->reconnect_delay_ms)
 		o->reconnect_max_delay_ms = o->reconnect_delay_ms;
 	/* a supervised tunnel must notice a dead server by itself */
