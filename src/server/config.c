@@ -510,6 +510,7 @@ kw_disable_fwd(struct server_config *c, const char *kw, char **a, int n,
 	    "yes or no", &v, err, errlen) != 0)
 		return -1;
 	if (v == 1) {
+		c->disable_forwarding = true;
 		c->allow_tcp_forwarding = FWD_ALLOW_NO;
 		c->allow_streamlocal_forwarding = FWD_ALLOW_NO;
 	}

@@ -40,6 +40,7 @@ struct server_config {
 	char		*state_dir;		/* where a generated host key goes */
 	enum gateway_ports gateway_ports;
 	enum allow_fwd	 allow_tcp_forwarding;
+	bool		 disable_forwarding;	/* DisableForwarding yes */
 	/* local: direct-streamlocal, remote: streamlocal-forward */
 	enum allow_fwd	 allow_streamlocal_forwarding;
 	int		 streamlocal_bind_unlink;	/* 0 or 1 */

@@ -327,6 +327,11 @@ forwarding_allowed(struct session *s, bool remote, char *why, size_t whylen)
 {
 	enum allow_fwd a = s->pol->cfg.allow_tcp_forwarding;
 
+	if (s->pol->cfg.disable_forwarding) {
+		snprintf(why, whylen, "DisableForwarding yes forbids %s "
+		    "forwarding", remote ? "remote (-R)" : "local (-L)");
+		return false;
+	}
 	if (a == FWD_ALLOW_NO || (remote && a == FWD_ALLOW_LOCAL) ||
 	    (!remote && a == FWD_ALLOW_REMOTE)) {
 		snprintf(why, whylen, "AllowTcpForwarding %s forbids %s "
@@ -352,6 +357,11 @@ streamlocal_allowed(struct session *s, bool remote, char *why,
 {
 	enum allow_fwd a = s->pol->cfg.allow_streamlocal_forwarding;
 
+	if (s->pol->cfg.disable_forwarding) {
+		snprintf(why, whylen, "DisableForwarding yes forbids %s "
+		    "Unix-socket forwarding", remote ? "remote" : "local");
+		return false;
+	}
 	if (a == FWD_ALLOW_NO || (remote && a == FWD_ALLOW_LOCAL) ||
 	    (!remote && a == FWD_ALLOW_REMOTE)) {
 		snprintf(why, whylen, "AllowStreamLocalForwarding %s forbids "
