@@ -24,6 +24,7 @@ enum socks_side {
 	SOCKS_OFF,
 	SOCKS_SOCKET,	/* -D: the accepted socket, before the channel */
 	SOCKS_CHANNEL,	/* remote dynamic: the channel, before the connect */
+	SOCKS_CHANNEL_CONNECTING,	/* request read; connecting for it */
 };
 
 struct socks_wait {
@@ -585,7 +586,8 @@ pump_event(struct pump *p, struct ssh_event *ev)
 		break;
 	case SSH_EV_CHAN_EOF:
 		p->eof_rcvd = true;
-		if (p->sw != NULL) {	/* no request will come */
+		if (p->sw != NULL && p->socks_side == SOCKS_CHANNEL) {
+			/* no request will come */
 			pump_close(p, false);
 			break;
 		}
@@ -812,7 +814,7 @@ connect_done(struct pump *p, int status)
 		uv_freeaddrinfo(p->ai);
 		p->ai = p->ai_next = NULL;
 	}
-	if (p->socks_side == SOCKS_CHANNEL) {
+	if (p->socks_side == SOCKS_CHANNEL_CONNECTING) {
 		socks_channel_connected(p, status);
 		return;
 	}
@@ -1067,7 +1069,9 @@ socks_channel_data(struct pump *p, const uint8_t *data, size_t len)
 	log_verbose("%s: SOCKS%d connect to %s port %u", p->label, sw->s.ver,
 	    sw->s.host, sw->s.port);
 	/* what came after the request waits for the socket (pend owns it;
-	 * the window is credited as it is written) */
+	 * the window is credited as it is written), and so does what comes
+	 * before the connect is done */
+	p->socks_side = SOCKS_CHANNEL_CONNECTING;
 	if (used < len && wb_put(&p->pend, data + used, len - used) != 0) {
 		pump_close(p, true);
 		return;
