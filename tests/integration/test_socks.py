@@ -29,6 +29,7 @@ denies, then closes.
 
 import hashlib
 import re
+import socket
 import threading
 
 import pytest
@@ -131,6 +132,63 @@ def test_remote_dynamic_bulk(lab, ferryd, client, server, version, host):
     assert rl.listen_addrs(port) == {LOCALHOST}
     bulk_case(port, version, host, echos, fl.stream_start(10 + CASES.index((version, host))))
     assert cp.alive()
+
+
+@pytest.mark.parametrize('mode', ['D', 'R'])
+@pytest.mark.parametrize('version', ['4a', '5'])
+def test_pipelined_request_and_data(lab, ferryd, client, mode, version):
+    """A client that does not wait: greeting, request and the first 64 KiB
+    of data in one write (then the rest), and EOF. Nothing of it may be
+    lost or taken for SOCKS: the echo returns every byte (SHA-256), after
+    exactly one SOCKS reply. Against ferryd, through -D (the request is
+    read from the socket) and remote dynamic -R (read from the channel,
+    the data arriving before the client's connect is done)."""
+    srv = ferryd()
+    echo = lab.echo()
+    if mode == 'D':
+        port = sl.start_dynamic(lab, client, srv).port
+    else:
+        _, port = sl.start_rdynamic(lab, client, srv)
+    n, start = 1 * MiB, fl.stream_start(40 + (mode == 'R') * 2 + (version == '5'))
+    payload = fl.pattern_bytes(n, start)
+    if version == '5':
+        head = sl.socks5_greeting() + sl.socks5_request(LOCALHOST, echo.port)
+        reply_len = 2 + 10
+    else:
+        head = sl.socks4a_request(echo.port, 'localhost')
+        reply_len = 8
+    d = fl.Deadline(60, 'pipelined SOCKS')
+    s = sl.open_proxy(port)
+    try:
+        got = bytearray()
+
+        def reader():
+            while not d.expired() and len(got) <= reply_len + n:
+                s.settimeout(d.left(10))
+                try:
+                    b = s.recv(1 << 20)
+                except OSError:
+                    return
+                if not b:
+                    return
+                got.extend(b)
+
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        s.sendall(head + payload[:64 * KiB])
+        s.sendall(payload[64 * KiB:])
+        s.shutdown(socket.SHUT_WR)
+        t.join(d.left())
+        assert not t.is_alive(), 'no EOF after the echo'
+    finally:
+        s.close()
+    reply, body = bytes(got[:reply_len]), bytes(got[reply_len:])
+    if version == '5':
+        assert reply[:2] == b'\x05\x00' and reply[2:4] == b'\x05\x00', reply
+    else:
+        assert reply[:2] == b'\x00\x5a', reply
+    assert len(body) == n and hashlib.sha256(body).hexdigest() == \
+        hashlib.sha256(payload).hexdigest()
 
 
 # ---------------------------------------------------------------- listeners and spellings
