@@ -343,8 +343,11 @@ static void	try_next_key(struct client *cl);
 static void
 conn_failed(struct client *cl, const char *why)
 {
+	struct ssh_conn *ssh;
+
 	if (cl->o->reconnect == 1 && !cl->fatal && cl->nc != NULL) {
-		ssh_disconnect(net_conn_ssh(cl->nc), 11, "retrying later");
+		if ((ssh = net_conn_ssh(cl->nc)) != NULL)
+			ssh_disconnect(ssh, 11, "retrying later");
 		net_conn_close(cl->nc, why);
 		return;
 	}
