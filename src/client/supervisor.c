@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "client/client.h"
+#include "client/ctlproto.h"
 #include "client/status.h"
 #include "util/log.h"
 #include "util/sdnotify.h"
@@ -318,62 +319,45 @@ pick_host(struct sup *s, const char *name, struct wb *out)
 	return cl;
 }
 
-/* One control command: "status", "status-json", "metrics",
- * "forward HOST -L|-R|-D SPEC", "cancel HOST -L|-R|-D SPEC". The answer
- * starts with "ok" or "error: ...". */
+/* One control command (ctlproto.h). The answer starts with "ok" or
+ * "error: ...". */
 static void
 control_command(struct sup *s, char *line, struct wb *out)
 {
-	char *words[5], *save = NULL, err[600];
+	struct ctl_cmd c;
 	struct client *cl;
-	enum fwd_kind kind;
-	int n = 0, r;
+	char err[600];
+	int r;
 
-	for (char *w = strtok_r(line, " \t", &save); w != NULL && n < 5;
-	    w = strtok_r(NULL, " \t", &save))
-		words[n++] = w;
-	if (n == 1 && strcmp(words[0], "status") == 0) {
+	if (ctl_parse(line, &c, err, sizeof(err)) != 0) {
+		wb_printf(out, "error: %s\n", err);
+		return;
+	}
+	switch (c.op) {
+	case CTL_STATUS:
 		wb_printf(out, "ok\n");
 		status_text(s->v, s->n, out);
 		return;
-	}
-	if (n == 1 && strcmp(words[0], "status-json") == 0) {
+	case CTL_STATUS_JSON:
 		wb_printf(out, "ok\n");
 		status_json(s->v, s->n, out);
 		return;
-	}
-	if (n == 1 && strcmp(words[0], "metrics") == 0) {
+	case CTL_METRICS:
 		wb_printf(out, "ok\n");
 		status_metrics(s->v, s->n, out);
 		return;
+	default:
+		break;
 	}
-	if (n == 4 && (strcmp(words[0], "forward") == 0 ||
-	    strcmp(words[0], "cancel") == 0)) {
-		if (strcmp(words[2], "-L") == 0)
-			kind = FWD_LOCAL;
-		else if (strcmp(words[2], "-R") == 0)
-			kind = FWD_REMOTE;
-		else if (strcmp(words[2], "-D") == 0)
-			kind = FWD_DYNAMIC;
-		else {
-			wb_printf(out, "error: '%s' is not -L, -R or -D\n",
-			    words[2]);
-			return;
-		}
-		if ((cl = pick_host(s, words[1], out)) == NULL)
-			return;
-		r = words[0][0] == 'f' ?
-		    client_forward(cl, kind, words[3], err, sizeof(err)) :
-		    client_cancel(cl, kind, words[3], err, sizeof(err));
-		if (r != 0)
-			wb_printf(out, "error: %s\n", err);
-		else
-			wb_printf(out, "ok\n");
+	if ((cl = pick_host(s, c.host, out)) == NULL)
 		return;
-	}
-	wb_printf(out, "error: unknown command (status, status-json, "
-	    "metrics, forward HOST -L|-R|-D SPEC, cancel HOST -L|-R|-D "
-	    "SPEC)\n");
+	r = c.op == CTL_FORWARD ?
+	    client_forward(cl, c.kind, c.spec, err, sizeof(err)) :
+	    client_cancel(cl, c.kind, c.spec, err, sizeof(err));
+	if (r != 0)
+		wb_printf(out, "error: %s\n", err);
+	else
+		wb_printf(out, "ok\n");
 }
 
 static void

@@ -48,6 +48,12 @@ split(const char *text, char fields[MAX_FIELDS][256], char *err,
 			snprintf(err, errlen, "field too long");
 			return -1;
 		}
+		/* a bracket anywhere else cannot be written back unambiguously */
+		if (memchr(start, '[', len) != NULL ||
+		    memchr(start, ']', len) != NULL) {
+			snprintf(err, errlen, "unexpected '[' or ']'");
+			return -1;
+		}
 		memcpy(fields[n], start, len);
 		fields[n][len] = '\0';
 		n++;

@@ -31,14 +31,48 @@ wb_printf(struct wb *w, const char *fmt, ...)
 	w->len += (size_t)n;
 }
 
+/* The length of the valid UTF-8 sequence at p (1-4), or 0 if p does not
+ * start one (overlong forms, surrogates and values past U+10FFFF are not
+ * valid). */
+static size_t
+utf8_len(const unsigned char *p)
+{
+	size_t n, i;
+	unsigned cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* Text for JSON and labels: valid UTF-8 is kept, anything else becomes
+ * U+FFFD, so the output is valid whatever bytes a name held. */
 void
 wb_json_str(struct wb *w, const char *s)
 {
 	const unsigned char *p;
 	char esc[8];
+	size_t n;
 
 	wb_put(w, "\"", 1);
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+	for (p = (const unsigned char *)s; *p != '\0'; p += n) {
+		n = 1;
 		if (*p == '"' || *p == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)*p;
@@ -46,26 +80,38 @@ wb_json_str(struct wb *w, const char *s)
 		} else if (*p < 0x20 || *p == 0x7f) {
 			snprintf(esc, sizeof(esc), "\\u%04x", *p);
 			wb_put(w, esc, 6);
+		} else if ((n = utf8_len(p)) == 0) {
+			wb_put(w, "\\ufffd", 6);
+			n = 1;
 		} else
-			wb_put(w, p, 1);
+			wb_put(w, p, n);
 	}
 	wb_put(w, "\"", 1);
 }
 
+/* Prometheus label values escape only \\, \" and newline: other control
+ * characters and bytes that are not UTF-8 become '?'. */
 void
 wb_label_str(struct wb *w, const char *s)
 {
-	const char *p;
+	const unsigned char *p;
+	size_t n;
 
 	wb_put(w, "\"", 1);
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
+	for (p = (const unsigned char *)s; *p != '\0'; p += n) {
+		n = 1;
+		if (*p == '"' || *p == '\\') {
 			wb_put(w, "\\", 1);
-		if (*p == '\n') {
+			wb_put(w, p, 1);
+		} else if (*p == '\n')
 			wb_put(w, "\\n", 2);
-			continue;
-		}
-		wb_put(w, p, 1);
+		else if (*p < 0x20 || *p == 0x7f)
+			wb_put(w, "?", 1);
+		else if ((n = utf8_len(p)) == 0) {
+			wb_put(w, "?", 1);
+			n = 1;
+		} else
+			wb_put(w, p, n);
 	}
 	wb_put(w, "\"", 1);
 }

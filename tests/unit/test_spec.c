@@ -108,6 +108,8 @@ static const struct bad bads[] = {
 	{ "a:b:c:d:e", "too many fields" },
 	{ "[::1:8080:h:80", "missing ']'" },
 	{ "[::1]x:8080:h:80", "after ']'" },
+	{ "[[]:880:[f:1]:22", "unexpected '[' or ']'" },
+	{ "8080:h]:80", "unexpected '[' or ']'" },
 };
 
 static void

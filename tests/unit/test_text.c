@@ -1,0 +1,157 @@
+/* Text output helpers: formatted text of any length, JSON strings and
+ * Prometheus label values that stay valid whatever bytes they are given,
+ * and the control socket's request line. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "client/ctlproto.h"
+#include "util/text.h"
+
+static char *
+take(struct wb *w)
+{
+	char *s;
+
+	assert_false(w->err);
+	s = malloc(w->len + 1);
+	assert_non_null(s);
+	memcpy(s, w->p, w->len);
+	s[w->len] = '\0';
+	wb_reset(w);
+	return s;
+}
+
+static void
+test_printf_long(void **state)
+{
+	struct wb w;
+	char big[3000], *s;
+
+	(void)state;
+	wb_init(&w);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	wb_printf(&w, "<%s>%d", big, 42);
+	s = take(&w);
+	assert_int_equal(strlen(s), sizeof(big) - 1 + 4);
+	assert_string_equal(s + sizeof(big) + 1, "42");
+	free(s);
+	wb_printf(&w, "x");
+	wb_printf(&w, "%s", "y");
+	s = take(&w);
+	assert_string_equal(s, "xy");
+	free(s);
+	wb_free(&w);
+}
+
+static void
+test_json_str(void **state)
+{
+	static const struct {
+		const char	*in;
+		const char	*out;
+	} cases[] = {
+		{ "plain", "\"plain\"" },
+		{ "", "\"\"" },
+		{ "a\"b\\c", "\"a\\\"b\\\\c\"" },
+		{ "tab\there\nnl\x7f", "\"tab\\u0009here\\u000anl\\u007f\"" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\xa2",
+		    "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\xa2\"" },
+		/* not UTF-8: a lone continuation, an overlong '/', a
+		 * surrogate, a truncated sequence, past U+10FFFF */
+		{ "\x80", "\"\\ufffd\"" },
+		{ "\xc0\xaf", "\"\\ufffd\\ufffd\"" },
+		{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },
+		{ "x\xe2\x82", "\"x\\ufffd\\ufffd\"" },
+		{ "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" },
+	};
+	struct wb w;
+	char *s;
+	size_t i;
+
+	(void)state;
+	wb_init(&w);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		wb_json_str(&w, cases[i].in);
+		s = take(&w);
+		if (strcmp(s, cases[i].out) != 0)
+			fail_msg("case %zu: got %s, want %s", i, s,
+			    cases[i].out);
+		free(s);
+	}
+	wb_free(&w);
+}
+
+static void
+test_label_str(void **state)
+{
+	struct wb w;
+	char *s;
+
+	(void)state;
+	wb_init(&w);
+	wb_label_str(&w, "-L 8080:\"h\"\\x\nz\ty\xff\xc3\xa9");
+	s = take(&w);
+	assert_string_equal(s, "\"-L 8080:\\\"h\\\"\\\\x\\nz?y?\xc3\xa9\"");
+	free(s);
+	wb_free(&w);
+}
+
+static void
+test_ctl_parse(void **state)
+{
+	struct ctl_cmd c;
+	char line[200], err[300];
+
+	(void)state;
+	strcpy(line, "status\r\n");
+	assert_int_equal(ctl_parse(line, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.op, CTL_STATUS);
+	strcpy(line, "status-json");
+	assert_int_equal(ctl_parse(line, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.op, CTL_STATUS_JSON);
+	strcpy(line, "metrics");
+	assert_int_equal(ctl_parse(line, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.op, CTL_METRICS);
+	strcpy(line, "forward  alpha\t-R 0:127.0.0.1:22");
+	assert_int_equal(ctl_parse(line, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.op, CTL_FORWARD);
+	assert_string_equal(c.host, "alpha");
+	assert_int_equal(c.kind, FWD_REMOTE);
+	assert_string_equal(c.spec, "0:127.0.0.1:22");
+	strcpy(line, "cancel - -D 1080");
+	assert_int_equal(ctl_parse(line, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.op, CTL_CANCEL);
+	assert_int_equal(c.kind, FWD_DYNAMIC);
+	strcpy(line, "cancel - -X 1080");
+	assert_int_equal(ctl_parse(line, &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "'-X' is not -L, -R or -D"));
+	strcpy(line, "forward - -L");
+	assert_int_equal(ctl_parse(line, &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown command"));
+	strcpy(line, "status please");
+	assert_int_equal(ctl_parse(line, &c, err, sizeof(err)), -1);
+	strcpy(line, "a b c d e f");
+	assert_int_equal(ctl_parse(line, &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "too many words"));
+	strcpy(line, "");
+	assert_int_equal(ctl_parse(line, &c, err, sizeof(err)), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_printf_long),
+		cmocka_unit_test(test_json_str),
+		cmocka_unit_test(test_label_str),
+		cmocka_unit_test(test_ctl_parse),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
