@@ -93,13 +93,17 @@ set_path(char *dst, const char *src, char *why, size_t whylen)
 static void
 set_bind(struct fwd_spec *out, const char *f)
 {
+	size_t n;
+
 	if (f[0] == '\0' || strcmp(f, "*") == 0)
 		out->bind = BIND_ANY;
 	else if (strcmp(f, "localhost") == 0)
 		out->bind = BIND_LOCALHOST;
 	else
 		out->bind = BIND_ADDR;
-	snprintf(out->bind_addr, sizeof(out->bind_addr), "%s", f);
+	n = strnlen(f, sizeof(out->bind_addr) - 1);	/* split bounds it */
+	memcpy(out->bind_addr, f, n);
+	out->bind_addr[n] = '\0';
 }
 
 /* Puts the n fields where ssh's parse_forward puts them: a field with a
