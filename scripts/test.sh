@@ -21,8 +21,8 @@ FERRY_BIN="$PWD/build/ferry" /usr/bin/pytest -q -p no:cacheprovider tests/integr
 echo "== integration tests (ASan+UBSan)"
 FERRY_BIN="$PWD/build-asan/ferry" FERRY_SANITIZED=1 /usr/bin/pytest -q -p no:cacheprovider tests/integration
 
-echo "== fuzz targets (${FUZZ_SECONDS:-20}s each)"
-bash tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"
+echo "== fuzz targets (${FUZZ_SECONDS:-10}s each)"
+bash tests/fuzz/run.sh "${FUZZ_SECONDS:-10}"
 
 echo "== benchmark smoke runs"
 FERRY_BIN="$PWD/build/ferry" /usr/bin/python3 bench/bench.py --quick

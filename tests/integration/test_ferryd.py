@@ -169,7 +169,11 @@ def test_backpressure(lab, ferryd, fwd, direction):
         peak = fl.proc_status(srv.pid, 'VmHWM')
         rl.assert_download_ok(res, size, start=39)
     grew = (peak - base) * KiB
-    assert grew < 24 * MiB, f'ferryd grew by {grew / MiB:.1f} MiB while the receiver paused'
+    # ASan keeps freed buffers in its quarantine (resident) and reallocs by
+    # copying, so a sanitized ferryd shows about twice the memory; both
+    # bounds are far below the 64 MiB that buffering the stream would take
+    bound = (40 if os.environ.get('FERRY_SANITIZED') else 24) * MiB
+    assert grew < bound, f'ferryd grew by {grew / MiB:.1f} MiB while the receiver paused'
     assert t.alive()
 
 
