@@ -1,6 +1,7 @@
 /* Forwarding policy. */
 #include "policy.h"
 
+#include "util/hostport.h"
 #include "util/match.h"
 
 #include <stdio.h>
@@ -100,53 +101,22 @@ fwd_permit_listen_ok(const struct fwd_permit *v, int n, const char *req,
 	return false;
 }
 
-static int
-parse_port(const char *s, int *out)
-{
-	char *end;
-	long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	v = strtol(s, &end, 10);
-	if (*end != '\0' || v < 1 || v > 65535)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
 int
 fwd_permit_parse(const char *v, bool listen, struct fwd_permit *p)
 {
-	const char *host, *port, *rb, *colon;
+	const char *host;
 	size_t hlen;
+	int port;
 
-	if (v[0] == '[') {
-		if ((rb = strchr(v, ']')) == NULL || rb[1] != ':')
-			return -1;
-		host = v + 1;
-		hlen = (size_t)(rb - host);
-		port = rb + 2;
-	} else if ((colon = strchr(v, ':')) != NULL) {
-		host = v;
-		hlen = (size_t)(colon - v);
-		port = colon + 1;
-	} else if (listen) {
-		host = "*";
-		hlen = 1;
-		port = v;
-	} else
+	if (hostport_split(v, listen, &host, &hlen, &port) != HP_OK)
 		return -1;
 	/* No brackets inside: what is printed must read back the same. */
 	if (hlen == 0 || hlen >= sizeof(p->host) ||
 	    memchr(host, '[', hlen) != NULL || memchr(host, ']', hlen) != NULL)
 		return -1;
-	if (strcmp(port, "*") == 0)
-		p->port = -1;
-	else if (parse_port(port, &p->port) != 0)
-		return -1;
 	memcpy(p->host, host, hlen);
 	p->host[hlen] = '\0';
+	p->port = port;
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "keyfile.h"
+#include "util/hostport.h"
 #include "util/match.h"
 
 #define AK_FILE_MAX	(1024 * 1024)
@@ -447,32 +448,22 @@ add_permit(struct ak_parse *p, bool listen, const char *v)
 	const char *name = listen ? "permitlisten" : "permitopen";
 	struct ak_permit *arr = listen ? p->o->listen : p->o->open;
 	int *np = listen ? &p->o->nlisten : &p->o->nopen;
-	const char *host, *port, *rb, *colon, *s;
+	enum hostport_err r;
+	const char *host;
 	size_t hlen;
-	long v_port = 0;
+	int port;
 
 	if (*np >= AK_MAX_PERMITS) {
 		fail(p, "%s: too many (max %d)", name, AK_MAX_PERMITS);
 		return -1;
 	}
-	if (v[0] == '[') {
-		if ((rb = strchr(v, ']')) == NULL || rb[1] != ':') {
-			fail(p, "%s: bad value '%.*s' ([address]:port)", name,
-			    show_len(strlen(v)), v);
-			return -1;
-		}
-		host = v + 1;
-		hlen = (size_t)(rb - host);
-		port = rb + 2;
-	} else if ((colon = strchr(v, ':')) != NULL) {
-		host = v;
-		hlen = (size_t)(colon - v);
-		port = colon + 1;
-	} else if (listen) {
-		host = "*";
-		hlen = 1;
-		port = v;
-	} else {
+	if ((r = hostport_split(v, listen, &host, &hlen, &port)) ==
+	    HP_BAD_BRACKET) {
+		fail(p, "%s: bad value '%.*s' ([address]:port)", name,
+		    show_len(strlen(v)), v);
+		return -1;
+	}
+	if (r == HP_NO_PORT) {
 		fail(p, "%s: missing port in '%.*s' (host:port)", name,
 		    show_len(strlen(v)), v);
 		return -1;
@@ -487,21 +478,13 @@ add_permit(struct ak_parse *p, bool listen, const char *v)
 		    sizeof(arr->host) - 1);
 		return -1;
 	}
-	if (strcmp(port, "*") == 0)
-		v_port = -1;
-	else {
-		for (s = port; isdigit((unsigned char)*s) && v_port <= 65535;
-		    s++)
-			v_port = v_port * 10 + (*s - '0');
-		if (s == port || *s != '\0' || v_port < 1 || v_port > 65535) {
-			fail(p, "%s: bad port in '%.*s'", name,
-			    show_len(strlen(v)), v);
-			return -1;
-		}
+	if (r == HP_BAD_PORT) {
+		fail(p, "%s: bad port in '%.*s'", name, show_len(strlen(v)), v);
+		return -1;
 	}
 	memcpy(arr[*np].host, host, hlen);
 	arr[*np].host[hlen] = '\0';
-	arr[*np].port = (int)v_port;
+	arr[*np].port = port;
 	(*np)++;
 	return 0;
 }

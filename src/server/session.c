@@ -321,6 +321,19 @@ keep_rules(struct session *s)
 	return 0;
 }
 
+/* The key's authorized_keys line: no-port-forwarding (or restrict) rules
+ * out TCP and Unix-socket forwarding alike, as in sshd. */
+static bool
+key_allows(struct session *s, char *why, size_t whylen)
+{
+	if (s->ak.port_forwarding)
+		return true;
+	snprintf(why, whylen, "the key's authorized_keys line (%.200s line %d) "
+	    "has %s", s->ak.file, s->ak.line, s->ak.restricted ?
+	    "restrict without port-forwarding" : "no-port-forwarding");
+	return false;
+}
+
 /* The rules every forward must pass, whichever direction. */
 static bool
 forwarding_allowed(struct session *s, bool remote, char *why, size_t whylen)
@@ -340,13 +353,7 @@ forwarding_allowed(struct session *s, bool remote, char *why, size_t whylen)
 		    remote ? "remote (-R)" : "local (-L)");
 		return false;
 	}
-	if (!s->ak.port_forwarding) {
-		snprintf(why, whylen, "the key's authorized_keys line (%.200s "
-		    "line %d) has %s", s->ak.file, s->ak.line, s->ak.restricted ?
-		    "restrict without port-forwarding" : "no-port-forwarding");
-		return false;
-	}
-	return true;
+	return key_allows(s, why, whylen);
 }
 
 /* The same for Unix sockets: AllowStreamLocalForwarding, then the
@@ -371,13 +378,7 @@ streamlocal_allowed(struct session *s, bool remote, char *why,
 		    "forwarding (direct-streamlocal)");
 		return false;
 	}
-	if (!s->ak.port_forwarding) {
-		snprintf(why, whylen, "the key's authorized_keys line (%.200s "
-		    "line %d) has %s", s->ak.file, s->ak.line, s->ak.restricted ?
-		    "restrict without port-forwarding" : "no-port-forwarding");
-		return false;
-	}
-	return true;
+	return key_allows(s, why, whylen);
 }
 
 static struct rfwd *
