@@ -123,12 +123,10 @@ def start_remote_tunnel(kind, sshd, targets, *, identity, known_hosts, env, ciph
                                      f'was not asked for ({targets}):\n{cp.stderr()}')
             ports[free[0]] = int(m.group(1))
         d = Deadline(5, 'remote listener')
-        for p in ports:
-            while not fl.listening_inodes(p):        # bounded poll (5 s in all)
-                if d.expired():
-                    raise fl.TunnelError(f'{kind} announced remote port {p} but nothing '
-                                         f'listens there:\n{cp.stderr()}')
-                time.sleep(0.01)
+        for p in ports:                              # bounded poll (5 s in all)
+            if not fl.wait_until(lambda: fl.listening_inodes(p), d.remaining(), 0.01):
+                raise fl.TunnelError(f'{kind} announced remote port {p} but nothing '
+                                     f'listens there:\n{cp.stderr()}')
     except BaseException:
         cp.stop()
         raise
@@ -160,36 +158,17 @@ def start_dynamic_tunnel(kind, sshd, *, identity, known_hosts, env, cipher=None,
                     f'{timeout:g}s (alive: {cp.alive()}).\nargv: {" ".join(cp.argv)}\n'
                     f'stderr:\n{cp.stderr()}\nsshd log tail:\n{fl.tail(sshd.log_text())}')
             port = int(ms[0].group(1))
-            d = Deadline(5, 'dynamic listener')
-            while not fl.listens_on(cp.pid, port):        # bounded poll (5 s)
-                if d.expired():
-                    raise fl.TunnelError(f'ferry announced -D port {port} but does not '
-                                         f'listen there:\n{cp.stderr()}')
-                time.sleep(0.01)
+            if not fl.wait_until(lambda: fl.listens_on(cp.pid, port), 5, 0.01):
+                raise fl.TunnelError(f'ferry announced -D port {port} but does not '
+                                     f'listen there:\n{cp.stderr()}')
         except BaseException:
             cp.stop()
             raise
         return fl.Tunnel(cp, [port], [], sshd)
 
-    last = ''
-    for _ in range(5):
-        port = fl.pick_free_port(fl.LOCALHOST)
-        cp = start(port)
-        try:
-            d = Deadline(timeout)
-            while cp.alive() and not d.expired():
-                if fl.listens_on(cp.pid, port):
-                    return fl.Tunnel(cp, [port], [], sshd)
-                cp.wait_exit(0.01)           # bounded poll: ssh has no readiness line
-        except BaseException:
-            cp.stop()
-            raise
-        rc = cp.stop()
-        last = f'exit status {rc}\nargv: {" ".join(cp.argv)}\nstderr:\n{cp.stderr()}'
-        if 'in use' not in cp.stderr() and 'forwarding' not in cp.stderr():
-            break                            # not a port race: don't retry
-    raise fl.TunnelError(f'{kind} -D listener did not come up within {timeout:g}s: {last}\n'
-                         f'sshd log tail:\n{fl.tail(sshd.log_text())}')
+    cp, ports = fl.start_listening(lambda ports: start(ports[0]), 1,
+                                   what=f'{kind} -D listener', server=sshd, timeout=timeout)
+    return fl.Tunnel(cp, ports, [], sshd)
 
 
 def recv_exact(s, n, deadline):

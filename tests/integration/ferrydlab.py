@@ -149,8 +149,8 @@ class Ferryd:
         self.config_path = self.dir / 'ferryd_config'
         self.config_path.write_text('\n'.join(lines) + '\n')
         self.log_path = self.dir / 'ferryd.log'
-        self.argv = [require_ferryd(), '-D', '-e', '-f', str(self.config_path)] + \
-            [str(a) for a in args]
+        self.argv = self.command([require_ferryd(), '-D', '-e', '-f', str(self.config_path)] +
+                                 [str(a) for a in args])
         self.problems = []
         self.closed = False
         self._sent = None
@@ -165,11 +165,20 @@ class Ferryd:
             rc = self.proc.poll()
             self.close()
             raise AssertionError(
-                f'ferryd did not log {expect_listeners} "Server listening" line(s) within '
+                f'{self.title} did not log {expect_listeners} "Server listening" line(s) within '
                 f'{timeout:g}s (exit status {rc}).\nconfig:\n{self.config_path.read_text()}'
                 f'\nlog:\n{fl.tail(self.log_text())}')
         self.listening = [(m.group(1), int(m.group(2))) for m in ms]
         self.port = self.listening[0][1]
+
+    def command(self, argv):
+        """The command line that runs ferryd's `argv` (a subclass may wrap it)."""
+        return argv
+
+    @property
+    def title(self):
+        """ferryd as failure messages name it."""
+        return 'ferryd'
 
     # --- authorized_keys
     def ak_path(self, user=USER):
@@ -191,7 +200,7 @@ class Ferryd:
         return pubkey_of_private(self.state_dir / 'ssh_host_ed25519_key')
 
     def known_hosts_line(self, key_name=None):
-        return f'[{LOCALHOST}]:{self.port} {self.host_pub()}\n'
+        return f'[{self.host}]:{self.port} {self.host_pub()}\n'
 
     def write_known_hosts(self, path, key_names=None):
         path = Path(path)
@@ -264,7 +273,7 @@ class Ferryd:
         try:
             p.wait(5)
         except subprocess.TimeoutExpired:
-            pass
+            self.problems.append(f'ferryd (pid {self.pid}) survived SIGKILL for 5 s')
         rc = p.returncode
         if rc is not None and rc < 0 and -rc in fl.CRASH_SIGNALS:
             self.problems.append(f'ferryd (pid {self.pid}) died of signal '
@@ -419,25 +428,16 @@ def start_local(lab, kind, server, targets, *, identity='ed25519', options=None,
             i = next(i for i, t in enumerate(targets) if t == key and ports[i] is None)
             ports[i] = int(m.group(1))
         return Tunnel(cp, ports)
-    last = ''
-    for attempt in range(5):
-        ports = [fl.pick_free_port() for _ in targets]
-        if len(set(ports)) != len(ports):
-            continue
+
+    def start(ports):
         specs = [f'{LOCALHOST}:{lp}:{fl.fmt_host(h)}:{p}' for lp, (h, p) in zip(ports, targets)]
-        cp = start_client(lab, kind, server, identity=identity, local=specs,
-                          options=options, extra=extra, known_hosts=known_hosts)
-        d = Deadline(timeout)
-        while cp.alive() and not d.expired():
-            if all(fl.listens_on(cp.pid, p) for p in ports):
-                return Tunnel(cp, ports)
-            cp.wait_exit(0.02)
-        cp.stop()
-        last = f'exit {cp.proc.returncode}\nargv: {" ".join(cp.argv)}\nstderr:\n{cp.stderr()}'
-        if 'in use' not in cp.stderr() and 'forwarding' not in cp.stderr():
-            break
-    raise AssertionError(f'{kind} -L tunnel did not come up: {last}\nferryd log:\n'
-                         f'{fl.tail(server.log_text())}')
+        return start_client(lab, kind, server, identity=identity, local=specs,
+                            options=options, extra=extra, known_hosts=known_hosts)
+
+    cp, ports = fl.start_listening(start, len(targets), what=f'{kind} -L tunnel',
+                                   server=server, log_label='ferryd log', timeout=timeout,
+                                   poll=0.02)
+    return Tunnel(cp, ports)
 
 
 def wait_allocated(cp, n, timeout=fl.READY_TIMEOUT, server=None):

@@ -12,6 +12,8 @@ Pieces:
   Echo/Sink/Source   target services the tunnel forwards to
   ClientProc  a ferry or ssh process with its stderr captured by a reader thread
   Tunnel      a ClientProc whose -L listeners are known to be up
+  start_listening()  a client without a readiness line (ssh) on picked ports
+  wait_until() / run_together()  a bounded poll / n calls released at once
   Lab         per-test owner of all of the above (closes them in order)
 
 Data is a deterministic pseudo-random pattern (a prime-length random block
@@ -118,6 +120,43 @@ class Deadline:
         if r <= 0:
             raise TimeoutError(f'{self.what}: no result within {self.seconds:g}s')
         return min(r, cap) if cap is not None else r
+
+
+def wait_until(pred, timeout, interval=0.02):
+    """Poll pred() until it is true or `timeout` seconds passed; returns its
+    last value."""
+    d = Deadline(timeout)
+    while True:
+        v = pred()
+        if v or d.expired():
+            return v
+        time.sleep(min(interval, max(0.0, d.remaining())))
+
+
+def run_together(n, fn, seconds, what='connections'):
+    """fn(i) for i in range(n), each in its own thread, all released at once
+    (a barrier that waits 30 s at most for the n threads). Returns the n
+    results in order, the exception in place of a call that raised one.
+    Fails when a call is still running `seconds` after the start."""
+    results = [None] * n
+    gate = threading.Barrier(n, timeout=30)
+
+    def one(i):
+        try:
+            gate.wait()
+            results[i] = fn(i)
+        except Exception as e:  # noqa: BLE001 - handed to the caller
+            results[i] = e
+
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(n)]
+    for th in threads:
+        th.start()
+    d = Deadline(seconds, what)
+    for th in threads:
+        th.join(max(0.0, d.remaining()))
+    stuck = sum(th.is_alive() for th in threads)
+    assert stuck == 0, f'{stuck} {what} still running after {seconds:g}s'
+    return results
 
 
 # ---------------------------------------------------------------- data pattern
@@ -299,12 +338,38 @@ def echo_roundtrip(port, payload=b'x', host=LOCALHOST, timeout=IO_TIMEOUT):
 
 # ---------------------------------------------------------------- target services
 
-class TcpServer:
+class AcceptThread:
+    """What TcpServer and Sshd share: `self.listener` served by a daemon
+    thread running self._accept_loop(), which ends once `self._closing` is
+    set (or the listener is shut down)."""
+
+    def _start_accepting(self, name):
+        self._closing = False
+        self._thread = threading.Thread(target=self._accept_loop, name=name, daemon=True)
+        self._thread.start()
+
+    def _stop_accepting(self, timeout=5):
+        """Wake the accept loop (shutdown of the listener), wait for it
+        (bounded), close the listener."""
+        self._closing = True
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._thread.join(timeout)
+        self.listener.close()
+
+
+class TcpServer(AcceptThread):
     """Listener on 127.0.0.1:0 (or ::1) with one handler thread per connection.
 
     Bounded: stops after max_conns connections or `lifetime` seconds, and on
-    close(); handler sockets carry IO_TIMEOUT.
+    close(); handler sockets carry IO_TIMEOUT. A subclass with another kind
+    of listener makes it and calls _serve_listener() instead.
     """
+
+    ACCEPT_POLL = None   # None: accept() sleeps until a connection or the end
+    #                      of `lifetime`; else it wakes this often to check _closing
 
     def __init__(self, name, host=LOCALHOST, max_conns=10000, lifetime=SSHD_LIFETIME,
                  backlog=1024):
@@ -316,16 +381,18 @@ class TcpServer:
         self.listener.bind((host, 0))
         self.listener.listen(backlog)
         self.port = self.listener.getsockname()[1]
+        self._serve_listener(max_conns, lifetime)
+
+    def _serve_listener(self, max_conns, lifetime):
+        """Accept on self.listener from now on, one handler thread per
+        connection."""
         self.max_conns = max_conns
         self.lifetime = lifetime
         self.accepted = 0
         self.errors = []
         self._live = {}
         self._lock = threading.Lock()
-        self._closing = False
-        self._thread = threading.Thread(target=self._accept_loop,
-                                        name=f'{name}-accept', daemon=True)
-        self._thread.start()
+        self._start_accepting(f'{self.name}-accept')
 
     @property
     def addr(self):
@@ -338,9 +405,14 @@ class TcpServer:
             if left <= 0:
                 break
             try:
-                self.listener.settimeout(left)
+                self.listener.settimeout(left if self.ACCEPT_POLL is None
+                                         else min(self.ACCEPT_POLL, max(0.01, left)))
                 conn, _ = self.listener.accept()
-            except (OSError, socket.timeout):
+            except socket.timeout:
+                if self.ACCEPT_POLL is None:
+                    break
+                continue
+            except OSError:
                 break
             self.accepted += 1
             conn.settimeout(IO_TIMEOUT)
@@ -366,13 +438,7 @@ class TcpServer:
         raise NotImplementedError
 
     def close(self):
-        self._closing = True
-        try:
-            self.listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self._thread.join(5)
-        self.listener.close()
+        self._stop_accepting()
         with self._lock:
             live = list(self._live.items())
         for _, c in live:
@@ -521,7 +587,7 @@ class KeySet:
 
 # ---------------------------------------------------------------- sshd
 
-class Sshd:
+class Sshd(AcceptThread):
     """OpenSSH sshd in inetd mode behind a listener we own on 127.0.0.1:0.
 
     `config` lines come first in sshd_config, so they win over the defaults
@@ -571,10 +637,7 @@ class Sshd:
         self.connections = 0
         self.procs = []
         self._lock = threading.Lock()
-        self._closing = False
-        self._thread = threading.Thread(target=self._accept_loop, name='sshd-accept',
-                                        daemon=True)
-        self._thread.start()
+        self._start_accepting('sshd-accept')
 
     def _accept_loop(self):
         end = time.monotonic() + self.lifetime
@@ -619,13 +682,7 @@ class Sshd:
             return ''
 
     def close(self):
-        self._closing = True
-        try:
-            self.listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self._thread.join(5)
-        self.listener.close()
+        self._stop_accepting()
         with self._lock:
             procs = list(self.procs)
         d = Deadline(5, 'sshd exit')
@@ -994,28 +1051,50 @@ def start_tunnel(kind, sshd, targets, *, identity, known_hosts, env, cipher=None
                                   f'a listening socket on that port:\n{cp.stderr()}')
         return Tunnel(cp, ports, targets, sshd)
 
-    last = ''
-    for attempt in range(5):
-        ports = [pick_free_port(listen) for _ in targets]
-        if len(set(ports)) != len(ports):
-            continue
+    def start(ports):
         specs = [f'{fmt_host(listen)}:{lp}:{fmt_host(h)}:{p}'
                  for lp, (h, p) in zip(ports, targets)]
         argv = client_argv(kind, sshd, forwards=specs, identity=identity,
                            known_hosts=known_hosts, cipher=cipher, extra=extra,
                            spelling=spelling, config_dir=config_dir, strict=strict)
-        cp = ClientProc(kind, argv, env, label)
-        d = Deadline(timeout)
-        while cp.alive() and not d.expired():
-            if all(listens_on(cp.pid, p) for p in ports):
-                return Tunnel(cp, ports, targets, sshd)
-            cp.wait_exit(0.01)               # bounded poll: ssh has no readiness line
+        return ClientProc(kind, argv, env, label)
+
+    cp, ports = start_listening(start, len(targets), what=f'{kind} tunnel', server=sshd,
+                                host=listen, timeout=timeout)
+    return Tunnel(cp, ports, targets, sshd)
+
+
+def start_listening(start, nports, *, what, server, log_label='sshd log tail',
+                    host=LOCALHOST, timeout=READY_TIMEOUT, poll=0.01, tries=5):
+    """A client with no readiness line (OpenSSH ssh, dbclient) listening on
+    `nports` ports picked by bind-0-and-close: cp = start(ports) is ready
+    once it (or a descendant) holds a LISTEN socket on each (bounded poll,
+    every `poll` s). A client that gave up because another process took a
+    port meanwhile ('in use' or 'forwarding' in its stderr) is started again
+    on new ports, `tries` times at most. Returns (cp, ports); else raises a
+    TunnelError naming `what`, with the last attempt's exit status, argv and
+    stderr and the tail of server.log_text() under `log_label`."""
+    last = ''
+    for _ in range(tries):
+        ports = [pick_free_port(host) for _ in range(nports)]
+        if len(set(ports)) != len(ports):
+            continue
+        cp = start(ports)
+        try:
+            d = Deadline(timeout)
+            while cp.alive() and not d.expired():
+                if all(listens_on(cp.pid, p) for p in ports):
+                    return cp, ports
+                cp.wait_exit(poll)
+        except BaseException:
+            cp.stop()
+            raise
         rc = cp.stop()
-        last = f'exit status {rc}\nargv: {" ".join(argv)}\nstderr:\n{cp.stderr()}'
-        if 'forwarding' not in cp.stderr() and 'Address already in use' not in cp.stderr():
+        last = f'exit status {rc}\nargv: {" ".join(cp.argv)}\nstderr:\n{cp.stderr()}'
+        if 'in use' not in cp.stderr() and 'forwarding' not in cp.stderr():
             break                            # not a port race: don't retry
-    raise TunnelError(f'ssh tunnel did not come up within {timeout:g}s: {last}\n'
-                      f'sshd log tail:\n{tail(sshd.log_text())}')
+    raise TunnelError(f'{what} did not come up within {timeout:g}s: {last}\n'
+                      f'{log_label}:\n{tail(server.log_text())}')
 
 
 def tail(text, lines=60):

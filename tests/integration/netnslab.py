@@ -1,6 +1,6 @@
 """netnslab: network namespaces the test creates, for partition tests.
 
-Built on ferrylab / ferrydlab (which stay untouched). Needs root, iproute2
+Built on ferrylab / remotelab / ferrydlab. Needs root, iproute2
 (`ip`) and nftables (`nft`); a missing tool or a failing `ip netns add` is a
 test FAILURE with the reason, never a skip.
 
@@ -17,11 +17,12 @@ test FAILURE with the reason, never a skip.
                 heal() deletes it; close() stops every process and socket
                 registered, SIGKILLs what `ip netns pids` still lists and
                 deletes both namespaces (and so the veth), always
-  NsFerryd      `ferryd -D -e -f CONFIG` inside a namespace, listening on
-                one address with a kernel-chosen port
+  NsFerryd      ferrydlab.Ferryd (`ferryd -D -e -f CONFIG`) inside a
+                namespace, listening on one address with a kernel-chosen port
   LineWatch     a thread polling text sources (ferry's stderr, ferryd's log)
                 that notes the monotonic time each pattern first appears
   probe(), echo_check(), wait_echo()  socket helpers meant to run in_netns
+                (and ferrylab.pick_free_port for a port there)
   listens_in()  LISTEN sockets a process holds, seen from its namespace
   record()      print measured figures, append them as JSON to
                 $FERRY_RECOVERY_LOG
@@ -46,6 +47,7 @@ from pathlib import Path
 
 import ferrylab as fl
 import ferrydlab as fdl
+import remotelab as rl
 from ferrylab import Deadline, LOCALHOST
 
 IP = shutil.which('ip') or '/usr/sbin/ip'
@@ -196,30 +198,9 @@ class Netns:
         self.deleted = True
 
 
-def proc_net_listens(pid):
-    """(addr, port) LISTEN sockets held by `pid`, read from the pid's own
-    /proc/PID/net/tcp{,6} (its namespace's table)."""
-    mine = fl.pid_socket_inodes(pid)
-    out = set()
-    for f in ('tcp', 'tcp6'):
-        try:
-            lines = Path(f'/proc/{pid}/net/{f}').read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for ln in lines:
-            parts = ln.split()
-            if len(parts) < 10 or parts[3] != '0A' or parts[9] not in mine:
-                continue
-            addr, port = parts[1].rsplit(':', 1)
-            raw = bytes.fromhex(addr)
-            words = b''.join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
-            fam = socket.AF_INET if len(words) == 4 else socket.AF_INET6
-            out.add((socket.inet_ntop(fam, words), int(port, 16)))
-    return out
-
-
 def listens_in(pid, port, addr=LOCALHOST):
-    return (addr, port) in proc_net_listens(pid)
+    """Process `pid` holds a LISTEN socket on addr:port (in its namespace)."""
+    return (addr, port) in rl.process_listens(pid)
 
 
 class NsPair:
@@ -362,116 +343,32 @@ class NsPair:
 
 # ---------------------------------------------------------------- ferryd
 
-class NsFerryd:
-    """`ferryd -D -e -f CONFIG` in namespace `ns` on `listen` port 0 (the
-    kernel's choice, read from "Server listening on ADDR port N.").
+class NsFerryd(fdl.Ferryd):
+    """ferrydlab.Ferryd run with `ip netns exec` in namespace `ns` (ip execs
+    ferryd: same pid), listening on `listen` port 0 (the kernel's choice,
+    read from "Server listening on ADDR port N."); only the session's
+    ed25519 user key is authorized, and known_hosts lines name `listen`.
 
-    Quacks like ferrydlab.Ferryd where Lab.diagnostics() looks (port,
-    log_path, log_text) so its log goes into failure reports."""
+    A Ferryd where Lab.diagnostics() looks (port, log_path, log_text), so
+    its log goes into failure reports; close() as Ferryd's."""
 
     def __init__(self, workdir, keys, ns, listen, *, config=(), host_key='ed25519',
                  log_level='VERBOSE', timeout=fl.READY_TIMEOUT):
-        self.dir = Path(workdir)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.ns, self.host, self.keys, self.host_key = ns, listen, keys, host_key
-        ak_dir = self.dir / 'authorized_keys'
-        ak_dir.mkdir(exist_ok=True)
-        fd = os.open(ak_dir / fl.USER, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, 'w') as f:
-            f.write(keys.user_pub('ed25519') + '\n')
-        lines = list(config) + [
-            f'HostKey {keys.host[host_key]}',
-            'Port 0',
-            f'ListenAddress {listen}',
-            f'StateDirectory {self.dir / "state"}',
-            f'AuthorizedKeysFile {ak_dir}/%u',
-            f'LogLevel {log_level}',
-        ]
-        self.config_path = self.dir / 'ferryd_config'
-        self.config_path.write_text('\n'.join(lines) + '\n')
-        self.log_path = self.dir / 'ferryd.log'
-        self.argv = ns.exec_argv([fdl.require_ferryd(), '-D', '-e', '-f', self.config_path])
-        self.problems, self.closed, self._sent = [], False, None
-        with open(self.log_path, 'ab') as log:
-            log.write(f'netnslab: starting {" ".join(self.argv)}\n'.encode())
-            log.flush()
-            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=log, close_fds=True, start_new_session=True)
-        self.pid = self.proc.pid
-        m = self.wait_log(fdl.LISTENING_RE, timeout=timeout)
-        if m is None:
-            rc = self.proc.poll()
+        self.ns = ns
+        super().__init__(workdir, keys, config=config, host_key=host_key,
+                         log_level=log_level, listen=listen, timeout=timeout,
+                         authorized={fl.USER: [keys.user_pub('ed25519')]})
+        self.host = listen
+        if self.listening[0][0] != listen:
             self.close()
-            raise AssertionError(
-                f'ferryd in namespace {ns.name} did not log "Server listening" within '
-                f'{timeout:g}s (exit status {rc}).\nconfig:\n{self.config_path.read_text()}'
-                f'\nlog:\n{fl.tail(self.log_text())}')
-        self.port = int(m[0].group(2))
-        if m[0].group(1) != listen:
-            raise AssertionError(f'ferryd listens on {m[0].group(1)}, not {listen}')
+            raise AssertionError(f'ferryd listens on {self.listening[0][0]}, not {listen}')
 
-    def known_hosts_line(self):
-        return f'[{self.host}]:{self.port} {self.keys.host_pub(self.host_key)}\n'
+    def command(self, argv):
+        return self.ns.exec_argv(argv)
 
-    def log_text(self):
-        try:
-            return self.log_path.read_text(errors='replace')
-        except OSError:
-            return ''
-
-    def wait_log(self, regex, count=1, timeout=10.0):
-        rx = re.compile(regex, re.M) if isinstance(regex, str) else regex
-        d = Deadline(timeout)
-        while True:
-            ms = list(rx.finditer(self.log_text()))
-            if len(ms) >= count:
-                return ms[:count]
-            if self.proc.poll() is not None or d.expired():
-                ms = list(rx.finditer(self.log_text()))
-                return ms[:count] if len(ms) >= count else None
-            time.sleep(0.02)
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def close(self, timeout=5):
-        """SIGTERM, SIGKILL to its process group if it hangs; records a
-        hang, a crash signal, a bad status after SIGTERM, a sanitizer
-        report. Idempotent; returns the problems."""
-        if self.closed:
-            return self.problems
-        self.closed = True
-        p = self.proc
-        if p.poll() is None:
-            self._sent = signal.SIGTERM
-            try:
-                p.send_signal(signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                p.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.problems.append(f'ferryd (pid {self.pid}) still running {timeout}s '
-                                     f'after SIGTERM')
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            self.problems.append(f'ferryd (pid {self.pid}) survived SIGKILL for 5 s')
-        rc = p.returncode
-        if rc is not None and rc < 0 and -rc in fl.CRASH_SIGNALS:
-            self.problems.append(f'ferryd (pid {self.pid}) died of signal '
-                                 f'{signal.Signals(-rc).name}')
-        elif rc is not None and rc > 0 and self._sent == signal.SIGTERM:
-            self.problems.append(f'ferryd (pid {self.pid}) exited with status {rc} '
-                                 f'after SIGTERM')
-        m = fl.SANITIZER_RE.search(self.log_text())
-        if m:
-            self.problems.append(f'ferryd log reports: {m.group(0)!r}')
-        return self.problems
+    @property
+    def title(self):
+        return f'ferryd in namespace {self.ns.name}'
 
     def __repr__(self):
         return f'NsFerryd(pid {self.pid}, {self.host}:{getattr(self, "port", "?")})'
@@ -563,16 +460,6 @@ class LineWatch:
 
 
 # ---------------------------------------------------------------- sockets (run these in_netns)
-
-def pick_port(host=LOCALHOST):
-    """A port the kernel considers free (bind 0, read, close)."""
-    s = socket.socket()
-    try:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
-
 
 def probe(port, host=LOCALHOST, timeout=3.0):
     """Connect and wait for the first byte or the end without sending:

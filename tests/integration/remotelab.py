@@ -24,15 +24,13 @@ import pwd
 import re
 import signal
 import socket
-import threading
 import stat
 import subprocess
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import ferrylab as fl
-from ferrylab import Deadline, LOCALHOST, USER
+from ferrylab import Deadline, LOCALHOST, USER, wait_until
 
 ALLOCATED_REMOTE_RE = re.compile(
     r'^Allocated port (\d+) for remote forward to (\S+?):(\d+)\s*$', re.M)
@@ -40,19 +38,6 @@ ALLOCATED_LOCAL_RE = fl.ALLOCATED_RE
 
 DROPBEAR = os.environ.get('FERRY_TEST_DROPBEAR', '/usr/sbin/dropbear')
 DROPBEARKEY = os.environ.get('FERRY_TEST_DROPBEARKEY', '/usr/bin/dropbearkey')
-
-
-# ---------------------------------------------------------------- waiting
-
-def wait_until(pred, timeout, interval=0.02):
-    """Poll pred() until it is true or `timeout` seconds passed; returns its
-    last value."""
-    d = Deadline(timeout)
-    while True:
-        v = pred()
-        if v or d.expired():
-            return v
-        time.sleep(min(interval, max(0.0, d.remaining())))
 
 
 # ---------------------------------------------------------------- socket table
@@ -66,12 +51,13 @@ def _proc_addr(hexaddr):
     return socket.inet_ntop(fam, words)
 
 
-def listen_sockets():
-    """[(addr, port, inode)] of every LISTEN TCP socket (v4 and v6)."""
+def listen_sockets(pid=None):
+    """[(addr, port, inode)] of every LISTEN TCP socket (v4 and v6) in our
+    network namespace, or with `pid` in that process's (/proc/PID/net)."""
     out = []
-    for f in ('/proc/net/tcp', '/proc/net/tcp6'):
+    for f in ('tcp', 'tcp6'):
         try:
-            lines = Path(f).read_text().splitlines()[1:]
+            lines = Path(f'/proc/{pid or "self"}/net/{f}').read_text().splitlines()[1:]
         except OSError:
             continue
         for ln in lines:
@@ -89,9 +75,11 @@ def listen_addrs(port):
 
 
 def process_listens(pid):
-    """Set of (addr, port) LISTEN sockets held by process `pid`."""
+    """Set of (addr, port) LISTEN sockets held by process `pid`, read from
+    its own network namespace's table (so also right for a process in
+    another namespace)."""
     mine = fl.pid_socket_inodes(pid)
-    return {(a, p) for a, p, ino in listen_sockets() if ino in mine}
+    return {(a, p) for a, p, ino in listen_sockets(pid) if ino in mine}
 
 
 def have_ipv6_loopback():
@@ -460,24 +448,8 @@ def check_concurrent_echo(port, echo, t, conns, size, seconds):
     """conns connections at once to 127.0.0.1:port (a forward ending at the
     `echo` server through tunnel `t`), each exchanging `size` distinct
     pattern bytes; asserts every one came back intact and the tunnel lives."""
-    results = [None] * conns
-    gate = threading.Barrier(conns, timeout=30)
-
-    def one(i):
-        try:
-            gate.wait()
-            results[i] = echo_exchange(port, size, fl.stream_start(i), seconds=90)
-        except Exception as e:  # noqa: BLE001
-            results[i] = RuntimeError(f'{type(e).__name__}: {e}')
-
-    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(conns)]
-    for th in threads:
-        th.start()
-    d = Deadline(seconds, 'concurrent connections')
-    for th in threads:
-        th.join(max(0.0, d.remaining()))
-    stuck = sum(th.is_alive() for th in threads)
-    assert stuck == 0, f'{stuck} connections still running after {seconds}s'
+    results = fl.run_together(
+        conns, lambda i: echo_exchange(port, size, fl.stream_start(i), seconds=90), seconds)
     bad = [f'conn {i}: {r!r}' for i, r in enumerate(results)
            if r != (size, fl.pattern_sha256(size, fl.stream_start(i)))]
     assert not bad, (f'{len(bad)} of {conns} connections failed (echo server accepted '

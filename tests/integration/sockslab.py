@@ -514,44 +514,19 @@ class UnixServer(fl.TcpServer):
     at `path` (bounded the same way: max_conns, lifetime, IO_TIMEOUT per
     connection). The accept loop wakes every 0.2 s to notice close()."""
 
+    ACCEPT_POLL = 0.2
+
     def __init__(self, name, path, max_conns=10000, lifetime=fl.SSHD_LIFETIME):
         self.name = name
         self.path = Path(check_sun_path(path))
         self.host = None
         self.port = None
         self.listener = _unix_listener(self.path)
-        self.max_conns = max_conns
-        self.lifetime = lifetime
-        self.accepted = 0
-        self.errors = []
-        self._live = {}
-        self._lock = threading.Lock()
-        self._closing = False
-        self._thread = threading.Thread(target=self._accept_loop,
-                                           name=f'{name}-unix-accept', daemon=True)
-        self._thread.start()
+        self._serve_listener(max_conns, lifetime)
 
     @property
     def addr(self):
         return str(self.path)
-
-    def _accept_loop(self):
-        d = Deadline(self.lifetime)
-        while not self._closing and self.accepted < self.max_conns and not d.expired():
-            try:
-                self.listener.settimeout(min(0.2, max(0.01, d.remaining())))
-                conn, _ = self.listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                break
-            self.accepted += 1
-            conn.settimeout(fl.IO_TIMEOUT)
-            t = threading.Thread(target=self._serve, args=(conn,),
-                                    name=f'{self.name}-unix-conn', daemon=True)
-            with self._lock:
-                self._live[t] = conn
-            t.start()
 
     def close(self):
         super().close()
@@ -653,21 +628,11 @@ def start_dynamic(lab, kind, server, *, bind=LOCALHOST, spelling='flag', options
         assert rl.wait_until(lambda: fl.listens_on(cp.pid, port), 5), \
             f'ferry announced -D port {port} but does not listen there:\n{cp.stderr()}'
         return Dynamic(cp, port)
-    last = ''
-    for attempt in range(5):
-        port = fl.pick_free_port(bind if bind and bind != 'localhost' else LOCALHOST)
-        cp = rl.start_client(lab, kind, argv_for(port))
-        d = Deadline(timeout)
-        while cp.alive() and not d.expired():
-            if fl.listens_on(cp.pid, port):
-                return Dynamic(cp, port)
-            cp.wait_exit(0.02)
-        cp.stop()
-        last = f'exit {cp.proc.returncode}\nargv: {" ".join(cp.argv)}\nstderr:\n{cp.stderr()}'
-        if 'in use' not in cp.stderr() and 'forwarding' not in cp.stderr():
-            break
-    raise AssertionError(f'{kind} -D listener did not come up: {last}\nserver log:\n'
-                         f'{server_log(server)}')
+    cp, [port] = fl.start_listening(
+        lambda ports: rl.start_client(lab, kind, argv_for(ports[0])), 1,
+        what=f'{kind} -D listener', server=server, log_label='server log',
+        host=bind if bind and bind != 'localhost' else LOCALHOST, timeout=timeout, poll=0.02)
+    return Dynamic(cp, port)
 
 
 def wait_remote_port(cp, server, timeout=fl.READY_TIMEOUT, count=1):

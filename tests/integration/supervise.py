@@ -2,7 +2,7 @@
 tests: servers that die and come back on the same port, and clients that
 must notice, reset what was open and re-establish every forward.
 
-Built on ferrylab / remotelab / ferrydlab (which stay untouched):
+Built on ferrylab / remotelab / ferrydlab:
 
   RestartableSshd   ferrylab.Sshd whose listener can be closed (connections
                     refused) and re-opened on the same port; kill_sessions()
@@ -173,15 +173,9 @@ class RestartableSshd(fl.Sshd):
         self.refusals = 0
         self._swap_listener()
 
-    def _stop_accepting(self):
-        self._closing = True
-        try:
-            self.listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self._thread.join(5)
+    def _stop_listening(self):
+        self._stop_accepting()
         assert not self._thread.is_alive(), 'sshd accept thread did not stop'
-        self.listener.close()
 
     def _listen(self, deadline=5.0):
         d = Deadline(deadline, f'listening again on 127.0.0.1 port {self.port}')
@@ -200,20 +194,17 @@ class RestartableSshd(fl.Sshd):
                 time.sleep(0.025)
                 continue
             self.listener = s
-            self._closing = False
-            self._thread = threading.Thread(target=self._accept_loop, name='sshd-accept',
-                                            daemon=True)
-            self._thread.start()
+            self._start_accepting('sshd-accept')
             return
         raise AssertionError(f'cannot listen on 127.0.0.1 port {self.port} again: {last}')
 
     def _swap_listener(self):
-        self._stop_accepting()
+        self._stop_listening()
         self._listen()
 
     def refuse(self):
         """Close the listener (connections to the port are refused)."""
-        self._stop_accepting()
+        self._stop_listening()
         self.refusals += 1
 
     def resume(self):

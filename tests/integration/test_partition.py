@@ -110,7 +110,7 @@ def _scenario(lab, keys, pair):
     fd = pair.own(nl.NsFerryd(lab._sub('ferryd'), keys, sns, host, config=[
         f'ClientAliveInterval {ALIVE_INTERVAL}', f'ClientAliveCountMax {ALIVE_COUNT}']))
     lab.sshds.append(fd)
-    rport = nl.in_netns(sns, nl.pick_port, LOCALHOST, timeout=10)
+    rport = nl.in_netns(sns, fl.pick_free_port, LOCALHOST, timeout=10)
     kh = lab._sub('kh') / 'known_hosts'
     kh.write_text(fd.known_hosts_line())
     try:

@@ -436,25 +436,13 @@ def test_dynamic_concurrent_mixed(lab, client):
     echos = targets(lab)
     dyn = sl.start_dynamic(lab, client, sshd)
     n, size = 24, 256 * KiB
-    results = [None] * n
-    gate = threading.Barrier(n, timeout=30)
 
     def one(i):
         version, host = CASES[i % len(CASES)]
-        try:
-            gate.wait()
-            s = sl.connect(dyn.port, version, host, echos[family_of(host)].port)
-            results[i] = sl.echo_exchange_sock(s, size, fl.stream_start(i), seconds=60)
-        except Exception as e:  # noqa: BLE001
-            results[i] = f'{type(e).__name__}: {e}'
+        s = sl.connect(dyn.port, version, host, echos[family_of(host)].port)
+        return sl.echo_exchange_sock(s, size, fl.stream_start(i), seconds=60)
 
-    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(n)]
-    for t in threads:
-        t.start()
-    d = fl.Deadline(90, 'concurrent SOCKS connections')
-    for t in threads:
-        t.join(max(0.0, d.remaining()))
-    assert not any(t.is_alive() for t in threads), 'connections still running'
+    results = fl.run_together(n, one, 90, 'concurrent SOCKS connections')
     bad = [(i, CASES[i % len(CASES)], r) for i, r in enumerate(results)
            if r != (size, fl.pattern_sha256(size, fl.stream_start(i)))]
     assert not bad, bad[:10]

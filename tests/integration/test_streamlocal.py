@@ -41,7 +41,6 @@ import os
 import re
 import socket
 import subprocess
-import threading
 import time
 
 import pytest
@@ -212,23 +211,9 @@ def test_concurrent_unix_connections(lab, client):
     echo_unix = sl.unix_echo(lab, sdir / 't.sock')
     cp, entry = start_forward(lab, client, sshd, 'L', sdir / 'l.sock', echo_unix.path)
     n, size = 32, 256 * KiB
-    results = [None] * n
-    gate = threading.Barrier(n, timeout=30)
-
-    def one(i):
-        try:
-            gate.wait()
-            results[i] = sl.echo_exchange_sock(entry.connect(), size, fl.stream_start(i))
-        except Exception as e:  # noqa: BLE001
-            results[i] = f'{type(e).__name__}: {e}'
-
-    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(n)]
-    for t in threads:
-        t.start()
-    d = fl.Deadline(90, 'concurrent Unix connections')
-    for t in threads:
-        t.join(max(0.0, d.remaining()))
-    assert not any(t.is_alive() for t in threads)
+    results = fl.run_together(
+        n, lambda i: sl.echo_exchange_sock(entry.connect(), size, fl.stream_start(i)), 90,
+        'concurrent Unix connections')
     bad = [(i, r) for i, r in enumerate(results)
            if r != (size, fl.pattern_sha256(size, fl.stream_start(i)))]
     assert not bad, bad[:10]
