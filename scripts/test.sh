@@ -18,6 +18,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "== integration tests"
 FERRY_BIN="$PWD/build/ferry" /usr/bin/pytest -q -p no:cacheprovider tests/integration
+# (FERRY_SANITIZED deselects, by count, the tests where only OpenSSH runs)
 echo "== integration tests (ASan+UBSan)"
 FERRY_BIN="$PWD/build-asan/ferry" FERRY_SANITIZED=1 /usr/bin/pytest -q -p no:cacheprovider tests/integration
 
