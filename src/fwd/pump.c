@@ -43,7 +43,6 @@ struct pump {
 	struct pump	*dirty_next;
 	bool		 dirty;
 	union pump_sock	 sock;
-	bool		 is_pipe;
 	uv_write_t	 wreq;
 	uv_shutdown_t	 sreq;
 	uv_getaddrinfo_t gai;
@@ -162,7 +161,7 @@ pump_close(struct pump *p, bool reset)
 		return;		/* a retry's close is under way */
 	/* A reset is refused while a shutdown is pending: close then. A
 	 * Unix socket has no reset. */
-	if (!reset || p->is_pipe ||
+	if (!reset || p->sock.h.type == UV_NAMED_PIPE ||
 	    uv_tcp_close_reset(&p->sock.tcp, pump_closed) != 0)
 		uv_close(&p->sock.h, pump_closed);
 }
@@ -202,17 +201,15 @@ alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	    uv_buf_init(NULL, 0);
 }
 
-/* Sends what must precede the socket's bytes on the channel. Returns
- * true once nothing is left. */
-static bool
+/* Sends what must precede the socket's bytes on the channel, as far as
+ * the window allows (the rest goes on the next window or KEX end). */
+static void
 send_early(struct pump *p)
 {
 	size_t n, left = p->early.len - p->early_off;
 
-	if (left == 0)
-		return true;
-	if (!p->has_chan || !p->confirmed || p->closing)
-		return false;
+	if (left == 0 || !p->has_chan || !p->confirmed || p->closing)
+		return;
 	n = ssh_chan_sendable(pump_ssh(p), p->chan);
 	if (n > left)
 		n = left;
@@ -221,11 +218,10 @@ send_early(struct pump *p)
 		p->early_off += n;
 		net_conn_kick(p->set->nc);
 	}
-	if (p->early_off < p->early.len)
-		return false;
-	wb_free(&p->early);
-	p->early_off = 0;
-	return true;
+	if (p->early_off == p->early.len) {
+		wb_free(&p->early);
+		p->early_off = 0;
+	}
 }
 
 static bool
@@ -275,7 +271,6 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 			pump_close(p, true);
 			return;
 		}
-		p->set->bytes_out += (uint64_t)n;
 		if (p->stats != NULL)
 			p->stats->bytes_out += (uint64_t)n;
 		net_conn_kick(p->set->nc);
@@ -344,7 +339,6 @@ delivered(struct pump *p, size_t n)
 	n -= ours;
 	if (n == 0)
 		return;
-	p->set->bytes_in += n;
 	if (p->stats != NULL)
 		p->stats->bytes_in += n;
 	if (p->has_chan) {
@@ -624,7 +618,6 @@ pump_new(struct pump_set *set, uv_loop_t *loop, bool pipe, const char *label,
 		stats->open++;
 	}
 	snprintf(p->label, sizeof(p->label), "%s", label);
-	p->is_pipe = pipe;
 	if (pipe)
 		uv_pipe_init(loop, &p->sock.pipe, 0);
 	else
@@ -830,7 +823,7 @@ connect_done(struct pump *p, int status)
 		pump_close(p, false);
 		return;
 	}
-	if (!p->is_pipe)
+	if (p->sock.h.type == UV_TCP)
 		uv_tcp_nodelay(&p->sock.tcp, 1);
 	if (!p->has_chan || ssh_chan_accept(ssh, p->chan, p) != 0) {
 		p->has_chan = false;

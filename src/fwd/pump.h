@@ -50,8 +50,6 @@ struct pump_set {
 	struct pump	*head;
 	struct pump	*dirty;		/* pumps with channel data to write */
 	size_t		 count;
-	uint64_t	 bytes_out;	/* socket -> channel */
-	uint64_t	 bytes_in;	/* channel -> socket */
 	/* called when the last pump's memory is gone, so an owner that
 	 * embeds the set knows when it may free it */
 	void		(*on_empty)(void *ud);
