@@ -589,8 +589,7 @@ global_reply(struct client *cl, struct ssh_event *ev)
 		if (!uv_is_active((uv_handle_t *)&cl->rfwd_retry)) {
 			uint64_t ms = backoff_ms(cl->o, ++cl->rfwd_attempt);
 
-			log_plain("Retrying the refused remote forward%s in "
-			    "%.1f s", cl->remotes.pending ? "s" : "",
+			log_plain("Retrying refused remote forwards in %.1f s",
 			    (double)ms / 1000);
 			uv_timer_start(&cl->rfwd_retry, rfwd_retry_tick, ms, 0);
 		}
