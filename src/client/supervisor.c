@@ -91,8 +91,9 @@ close_servers(struct sup *s)
 	}
 }
 
+/* Takes o over; the client connects now if start. */
 static int
-add_client(struct sup *s, struct options *o)
+add_client(struct sup *s, struct options *o, bool start)
 {
 	struct client *cl, **nv;
 
@@ -110,7 +111,8 @@ add_client(struct sup *s, struct options *o)
 	if ((cl = client_new(s->loop, o, &hooks, s)) == NULL)
 		return -1;
 	s->v[s->n++] = cl;
-	client_start(cl);
+	if (start)
+		client_start(cl);
 	return 0;
 }
 
@@ -226,7 +228,7 @@ reload(struct sup *s)
 		}
 		if ((cl = find_client(s, names[j])) == NULL) {
 			log_info("reload: %s is new", names[j]);
-			if (add_client(s, o) != 0)
+			if (add_client(s, o, true) != 0)
 				log_error("reload: %s: out of memory",
 				    names[j]);
 			continue;
@@ -236,7 +238,7 @@ reload(struct sup *s)
 		log_info("reload: %s: connection settings changed; "
 		    "reconnecting with them", names[j]);
 		client_stop(cl, 0);
-		if (add_client(s, o) != 0)
+		if (add_client(s, o, true) != 0)
 			log_error("reload: %s: out of memory", names[j]);
 	}
 }
@@ -632,7 +634,7 @@ supervisor_run(const struct sup_config *sc)
 			log_error("%s", err);
 			goto out;
 		}
-		if (add_client(&s, o) != 0) {
+		if (add_client(&s, o, false) != 0) {
 			log_error("out of memory");
 			goto out;
 		}
@@ -655,6 +657,9 @@ supervisor_run(const struct sup_config *sc)
 		log_error("%s", err);
 		stop_all(&s, 255);
 	}
+	/* the hosts connect once the control socket and metrics are set */
+	for (i = 0; i < s.n && !s.stopping; i++)
+		client_start(s.v[i]);
 	if (s.n == 0)
 		close_servers(&s);
 	uv_run(s.loop, UV_RUN_DEFAULT);
