@@ -43,6 +43,25 @@ default_control_path(void)
 	return path;
 }
 
+/* The command line's flags with host as the only destination. */
+static int
+load_flags(const struct launch *l, const char *host, struct options *o,
+    char *err, size_t errlen)
+{
+	char *argv[256];
+	int argc;
+
+	if (l->first + 2 > (int)(sizeof(argv) / sizeof(argv[0]))) {
+		snprintf(err, errlen, "too many arguments");
+		return -1;
+	}
+	for (argc = 0; argc < l->first; argc++)
+		argv[argc] = l->argv[argc];
+	argv[argc++] = (char *)host;
+	argv[argc] = NULL;
+	return options_parse_args(o, argc, argv, err, errlen);
+}
+
 /* The options for one host: the flags with host as the destination,
  * then the config file's blocks for it. */
 static int
@@ -51,27 +70,16 @@ load_host(void *ud, const char *host, struct options **out, char *err,
 {
 	struct launch *l = ud;
 	struct options *o;
-	char *argv[256];
-	int argc, i;
 
-	if (l->first + 1 > (int)(sizeof(argv) / sizeof(argv[0]))) {
-		snprintf(err, errlen, "too many arguments");
-		return -1;
-	}
-	for (argc = 0; argc < l->first; argc++)
-		argv[argc] = l->argv[argc];
-	argv[argc++] = (char *)host;
-	argv[argc] = NULL;
 	if ((o = calloc(1, sizeof(*o))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	options_init(o);
-	if (options_parse_args(o, argc, argv, err, errlen) != 0)
+	if (load_flags(l, host, o, err, errlen) != 0)
 		goto fail;
-	i = options_read_file(o, l->config_path, o->host,
-	    o->config_file != NULL, err, errlen);
-	if (i != 0)
+	if (options_read_file(o, l->config_path, o->host,
+	    o->config_file != NULL, err, errlen) != 0)
 		goto fail;
 	if (l->up && o->reconnect < 0)
 		o->reconnect = 1;	/* ferry up supervises */
@@ -281,33 +289,19 @@ main(int argc, char **argv)
 	l.argc = l.up ? argc - 1 : argc;
 	l.argv = l.up ? argv + 1 : argv;
 	l.first = options_first_destination(l.argc, l.argv);
-	/* the first host's options decide -F, -E, -G and the default hosts */
-	if (!l.up || l.first < l.argc) {
-		if (l.first >= l.argc) {
-			/* options_parse_args prints the usage */
-			o = calloc(1, sizeof(*o));
-			if (o == NULL)
-				return 255;
-			options_init(o);
-			options_parse_args(o, l.argc, l.argv, err, sizeof(err));
-			goto fail;
-		}
-	}
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return 255;
 	options_init(o);
-	{
-		/* -F from the flags alone */
-		char *fake[258];
-		int i;
-
-		for (i = 0; i < l.first && i < 256; i++)
-			fake[i] = l.argv[i];
-		fake[i++] = l.first < l.argc ? l.argv[l.first] : "localhost";
-		fake[i] = NULL;
-		if (options_parse_args(o, i, fake, err, sizeof(err)) != 0)
-			goto fail;
+	if (!l.up && l.first >= l.argc) {
+		/* no destination: options_parse_args says the usage */
+		options_parse_args(o, l.argc, l.argv, err, sizeof(err));
+		goto fail;
 	}
+	/* the flags alone (with the first host, or a stand-in for ferry up
+	 * without hosts) tell which config file to read */
+	if (load_flags(&l, l.first < l.argc ? l.argv[l.first] : "localhost",
+	    o, err, sizeof(err)) != 0)
+		goto fail;
 	if (o->config_file != NULL)
 		snprintf(path, sizeof(path), "%s", o->config_file);
 	else
