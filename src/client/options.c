@@ -1067,10 +1067,12 @@ apply_word:
 		o->log_level_set = true;
 	if (optind >= argc) {
 		snprintf(err, errlen, "usage: ferry [-46GgNqTv] [-c cipher_spec] "
-		    "[-E log_file] [-F configfile] [-i identity_file] "
-		    "[-L address] [-l login_name] [-o option] [-p port] "
-		    "[-R address] "
-		    "destination");
+		    "[-D [bind_address:]port] [-E log_file] [-F configfile] "
+		    "[-i identity_file] [-L address] [-l login_name] "
+		    "[-o option] [-p port] [-R address] [-S ctl_path] "
+		    "destination [destination...]\n"
+		    "       ferry up [options] [host...]\n"
+		    "       ferry status|metrics|forward|cancel ...");
 		return -1;
 	}
 	if (parse_destination(o, argv[optind], err, errlen) != 0)
