@@ -494,7 +494,8 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 		    "forwarded", host, port);
 		return;
 	}
-	if (!fwd_permit_listen_ok(c->permit_listen, c->npermit_listen, host, (int)port)) {
+	if (!fwd_permit_listen_ok(c->permit_listen, c->npermit_listen, host,
+	    (int)port)) {
 		refuse(s, "remote forward \"%s\":%u: not allowed by "
 		    "PermitListen", host, port);
 		return;
@@ -692,7 +693,8 @@ direct_tcpip(struct session *s, struct ssh_event *ev)
 		ev->u.open_request.message = "forwarding not permitted";
 		return;
 	}
-	if (!fwd_permit_open_ok(c->permit_open, c->npermit_open, host, (int)port)) {
+	if (!fwd_permit_open_ok(c->permit_open, c->npermit_open, host,
+	    (int)port)) {
 		refuse(s, "connection to %s port %u: not allowed by PermitOpen",
 		    host, port);
 		ev->u.open_request.message = "not permitted by PermitOpen";
