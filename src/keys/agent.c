@@ -1,6 +1,7 @@
 /* ssh-agent protocol codec, client side: no sockets here, so the parsers
  * can be fed truncated and hostile input by unit tests and fuzzers. */
 #include "agent.h"
+#include "util/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,21 +11,6 @@
 /* Other failure codes OpenSSH's client also accepts from old agents. */
 #define SSH2_AGENT_FAILURE	30
 #define SSH_COM_AGENT2_FAILURE	102
-
-static void seterr(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 int
 agent_req_identities(struct wb *w)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "keyfile.h"
+#include "util/err.h"
 #include "util/hostport.h"
 #include "util/match.h"
 
@@ -773,21 +774,6 @@ ak_find_text(const char *text, size_t len, const char *fname,
 	}
 	opts_reset(opts);
 	return 0;
-}
-
-static void seterr(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 int

@@ -2,6 +2,7 @@
  * and base64. Each key type is one row of impls[], indexed by enum key_type. */
 #include "key.h"
 #include "key_int.h"
+#include "util/err.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -50,21 +51,6 @@ static const struct sigalg sigalgs[] = {
 	{ "rsa-sha2-256", KEY_RSA, "SHA256" },
 	{ "rsa-sha2-512", KEY_RSA, "SHA512" },
 };
-
-static void seterr(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Appends bn as an mpint; the scratch copy is wiped since bn may be secret. */
 static int

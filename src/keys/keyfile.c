@@ -2,6 +2,7 @@
  * written here, and the PEM/PKCS#8 formats, left to OpenSSL's decoder. */
 #include "keyfile.h"
 #include "key_int.h"
+#include "util/err.h"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -46,21 +47,6 @@ struct privfmt {
 	int		 (*write)(const struct key *, const uint8_t *, size_t,
 			    struct wb *);
 };
-
-static void seterr(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static bool
 is_space(char c)

@@ -1,6 +1,7 @@
 /* known_hosts lookups and additions, following sshd(8) "SSH_KNOWN_HOSTS
  * FILE FORMAT" and OpenSSH's hostfile.c for what counts as a match. */
 #include "known_hosts.h"
+#include "util/err.h"
 #include "util/match.h"
 
 #include <openssl/crypto.h>
@@ -40,21 +41,6 @@ struct kh_ctx {
 	const struct key	*key;	/* NULL: only collect types */
 	struct kh_result	*res;
 };
-
-static void seterr(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static bool
 is_blank(char c)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/err.h"
 #include "util/log.h"
 
 #define MAX_CONFIG_SIZE	(1024 * 1024)
@@ -34,21 +35,6 @@
 #define DEF_SESSIONS		10
 #define DEF_LISTENERS		64
 #define DEF_STATE_DIR		"/var/lib/ferryd"
-
-static void seterr(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void
 server_config_init(struct server_config *c)
