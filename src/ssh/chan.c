@@ -29,26 +29,43 @@ ssh_chan_count(const struct ssh_conn *c)
 	return c->open_chans;
 }
 
+uint64_t
+ssh_late_msgs(const struct ssh_conn *c)
+{
+	return c->late_msgs;
+}
+
+static bool
+chan_unused(const struct chan *ch)
+{
+	return ch->state == CH_FREE || ch->state == CH_CLOSED;
+}
+
 static struct chan *
 chan_get(struct ssh_conn *c, uint32_t id)
 {
-	if (id >= c->nchans || c->chans[id].state == CH_FREE)
+	if (id >= c->nchans || chan_unused(&c->chans[id]))
 		return NULL;
 	return &c->chans[id];
 }
 
+/* Ids are handed out next-fit, so a just-closed id is the last to be
+ * reused and a late message for it does not land on a new channel. */
 static int
 chan_alloc(struct ssh_conn *c, void *ud)
 {
 	struct chan *nc, *ch;
-	uint32_t i, n;
+	uint32_t i, k, n;
 
-	for (i = 0; i < c->nchans; i++)
-		if (c->chans[i].state == CH_FREE)
+	for (k = 0; k < c->nchans; k++) {
+		i = (c->chan_next + k) % c->nchans;
+		if (chan_unused(&c->chans[i]))
 			break;
-	if (i == c->nchans) {
+	}
+	if (k == c->nchans) {
 		if (c->nchans >= MAX_CHANNELS)
 			return -1;
+		i = c->nchans;
 		n = c->nchans ? c->nchans * 2 : 16;
 		if ((nc = realloc(c->chans, n * sizeof(*nc))) == NULL)
 			return -1;
@@ -56,6 +73,7 @@ chan_alloc(struct ssh_conn *c, void *ud)
 		c->chans = nc;
 		c->nchans = n;
 	}
+	c->chan_next = i + 1;
 	ch = &c->chans[i];
 	memset(ch, 0, sizeof(*ch));
 	ch->ud = ud;
@@ -75,7 +93,7 @@ chan_release(struct ssh_conn *c, uint32_t id)
 	ev.type = SSH_EV_CHAN_CLOSED;
 	ev.chan = id;
 	ev.chan_ud = ch->ud;
-	ch->state = CH_FREE;
+	ch->state = CH_CLOSED;
 	c->open_chans--;
 	conn_emit(c, &ev);
 }
@@ -485,6 +503,18 @@ request_input(struct ssh_conn *c, struct chan *ch, uint32_t id, struct rd *r)
 	return pkt_end(c);
 }
 
+/* Messages a peer may have sent before it saw our CLOSE (or, sloppily,
+ * after its own): for a closed channel they are counted and dropped, as
+ * OpenSSH does, instead of ending every other channel with it. */
+static bool
+late_ok(uint8_t type)
+{
+	return type == MSG_CHANNEL_WINDOW_ADJUST ||
+	    type == MSG_CHANNEL_DATA || type == MSG_CHANNEL_EXTENDED_DATA ||
+	    type == MSG_CHANNEL_EOF || type == MSG_CHANNEL_REQUEST ||
+	    type == MSG_CHANNEL_SUCCESS || type == MSG_CHANNEL_FAILURE;
+}
+
 int
 chan_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 {
@@ -496,7 +526,12 @@ chan_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 	rd_init(&r, p, len);
 	if (type == MSG_CHANNEL_OPEN)
 		return open_input(c, &r);
-	if (rd_u32(&r, &id) != 0 || (ch = chan_get(c, id)) == NULL ||
+	if (rd_u32(&r, &id) == 0 && id < c->nchans &&
+	    c->chans[id].state == CH_CLOSED && late_ok(type)) {
+		c->late_msgs++;
+		return 0;
+	}
+	if (r.err || (ch = chan_get(c, id)) == NULL ||
 	    ch->state == CH_PENDING)
 		return conn_fail(c, DISC_PROTOCOL_ERROR,
 		    "message %u for unknown channel", type);

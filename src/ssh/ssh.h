@@ -163,6 +163,9 @@ int		 ssh_in_commit(struct ssh_conn *c, size_t n);
  * receives it and the bytes to write start at *off; the engine keeps
  * dst's old allocation, which must be empty, for reuse. */
 size_t		 ssh_out_pending(const struct ssh_conn *c);
+/* Everything queued for the peer: pending bytes plus what a key
+ * exchange holds back. A caller bounds it (stop reading the peer). */
+size_t		 ssh_out_backlog(const struct ssh_conn *c);
 void		 ssh_out_peek(const struct ssh_conn *c, const uint8_t **p,
 		    size_t *len);
 void		 ssh_out_consume(struct ssh_conn *c, size_t n);
@@ -233,6 +236,8 @@ int		 ssh_chan_accept(struct ssh_conn *c, uint32_t ch, void *ud);
 int		 ssh_chan_refuse(struct ssh_conn *c, uint32_t ch, uint32_t reason,
 		    const char *msg);
 size_t		 ssh_chan_count(const struct ssh_conn *c);
+/* Messages that arrived for channels already closed and were dropped. */
+uint64_t	 ssh_late_msgs(const struct ssh_conn *c);
 
 /* Global requests: replies come back in order as SSH_EV_GLOBAL_REPLY with
  * ud. Without want_reply no event follows. */

@@ -58,6 +58,8 @@ enum chan_state {
 	CH_PENDING,	/* the peer sent OPEN, our answer is deferred */
 	CH_OPEN,
 	CH_CLOSING,	/* we sent CLOSE, waiting for the peer's */
+	CH_CLOSED,	/* both CLOSEs seen: late messages are ignored until
+			 * the id is reused (ids are handed out next-fit) */
 };
 
 struct chan {
@@ -129,7 +131,9 @@ struct ssh_conn {
 
 	struct chan	*chans;
 	uint32_t	 nchans;
+	uint32_t	 chan_next;	/* where the next id search starts */
 	size_t		 open_chans;
+	uint64_t	 late_msgs;	/* for channels already closed */
 
 	struct greq	*greqs;		/* FIFO of requests awaiting reply */
 	size_t		 ngreqs;
