@@ -279,6 +279,12 @@ ssh_out_pending(const struct ssh_conn *c)
 	return c->out.len - c->out_off;
 }
 
+size_t
+ssh_out_backlog(const struct ssh_conn *c)
+{
+	return ssh_out_pending(c) + c->deferred.len;
+}
+
 void
 ssh_out_peek(const struct ssh_conn *c, const uint8_t **p, size_t *len)
 {
@@ -358,11 +364,15 @@ msg_allowed(const struct ssh_conn *c, uint8_t t)
 	bool kex = t >= MSG_KEXINIT && t <= 49;
 	bool server = c->cfg.role == SSH_ROLE_SERVER;
 
-	if (c->kex != NULL && kex_rx_closed(c->kex))
+	/* Strict KEX: nothing but KEX messages in the initial exchange. */
+	if (c->state == ST_KEX)
+		return kex || (generic && !c->kex_strict);
+	/* During a rekey the peer should send only KEX messages after its
+	 * KEXINIT (RFC 4253 §7.1), but some stacks keep sending channel
+	 * traffic; like OpenSSH we process it once authenticated. */
+	if (c->kex != NULL && kex_rx_closed(c->kex) && c->state != ST_OPEN)
 		return generic || kex;
 	switch (c->state) {
-	case ST_KEX:
-		return kex || (generic && !c->kex_strict);
 	case ST_SERVICE:
 		return generic || kex || (server ? t == MSG_SERVICE_REQUEST :
 		    (t == MSG_SERVICE_ACCEPT || t == MSG_EXT_INFO));
@@ -412,7 +422,7 @@ generic_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 {
 	struct ssh_event ev;
 	struct rd r;
-	uint32_t code;
+	uint32_t code = 0;
 	char msg[256];
 	bool display;
 
@@ -619,13 +629,16 @@ compact_input(struct ssh_conn *c)
 	}
 }
 
+/* Processed bytes are dropped whenever keeping them would grow the
+ * buffer, so it never holds more than one partial packet and one read:
+ * a peer that always holds back a packet's last byte cannot grow it. */
 uint8_t *
 ssh_in_reserve(struct ssh_conn *c, size_t *len)
 {
 	size_t want = *len;
 	uint8_t *p;
 
-	if (c->in_off == c->in.len || c->in.len - c->in_off + want > c->in.cap)
+	if (c->in_off == c->in.len || c->in.len + want > c->in.cap)
 		compact_input(c);
 	if ((p = wb_reserve(&c->in, want)) == NULL)
 		return NULL;
