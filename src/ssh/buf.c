@@ -180,10 +180,15 @@ wb_reserve(struct wb *w, size_t n)
 	ncap = w->cap ? w->cap : 256;
 	while (ncap - w->len < n)
 		ncap *= 2;
-	np = realloc(w->p, ncap);
-	if (np == NULL) {
+	/* Not realloc: the old block may hold secrets and must be wiped. */
+	if ((np = malloc(ncap)) == NULL) {
 		w->err = 1;
 		return NULL;
+	}
+	if (w->p != NULL) {
+		memcpy(np, w->p, w->len);
+		OPENSSL_cleanse(w->p, w->cap);
+		free(w->p);
 	}
 	w->p = np;
 	w->cap = ncap;
