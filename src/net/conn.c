@@ -14,6 +14,12 @@
 #define READ_CHUNK	(256 * 1024)
 /* Output queued beyond this pauses the socket readers feeding it. */
 #define CONGESTED	(4 * 1024 * 1024)
+/* Past this the peer itself is not read until its output drains below
+ * CONGESTED: a peer that never reads cannot make us queue replies. */
+#define INPUT_PAUSE	(2 * CONGESTED)
+/* The last resort: a connection whose queue grows past this anyway is
+ * ended. */
+#define OUTPUT_MAX	(64 * 1024 * 1024)
 
 /* Owns the engine and every libuv handle below; freed when the last
  * handle's close callback has run (libuv design: memory a handle uses is
@@ -39,6 +45,7 @@ struct net_conn {
 	bool			 writing;
 	bool			 kicked;
 	bool			 was_congested;
+	bool			 input_paused;	/* by the output backlog */
 	bool			 resolving;
 	bool			 tcp_inited;
 	bool			 closing;
@@ -150,7 +157,7 @@ ssh_event_cb(void *ud, struct ssh_event *ev)
 static size_t
 backlog(const struct net_conn *nc)
 {
-	return (nc->ssh ? ssh_out_pending(nc->ssh) : 0) +
+	return (nc->ssh ? ssh_out_backlog(nc->ssh) : 0) +
 	    (nc->writing ? nc->wlen : 0);
 }
 
@@ -166,6 +173,30 @@ net_conn_congested(struct net_conn *nc)
 }
 
 static void	flush(struct net_conn *nc);
+
+/* Stops reading the peer while its output is backed up, resumes once it
+ * drained, and ends a connection whose queue passed the hard cap.
+ * Returns -1 when the connection was closed. */
+static int
+watch_backlog(struct net_conn *nc)
+{
+	size_t n = backlog(nc);
+
+	if (nc->closing || nc->ssh == NULL)
+		return 0;
+	if (n > OUTPUT_MAX) {
+		fail(nc, "output queue over %d bytes", OUTPUT_MAX);
+		return -1;
+	}
+	if (!nc->input_paused && n > INPUT_PAUSE) {
+		nc->input_paused = true;
+		uv_read_stop((uv_stream_t *)&nc->tcp);
+	} else if (nc->input_paused && n <= CONGESTED) {
+		nc->input_paused = false;
+		uv_read_start((uv_stream_t *)&nc->tcp, alloc_cb, read_cb);
+	}
+	return 0;
+}
 
 static void
 write_cb(uv_write_t *req, int status)
@@ -229,6 +260,8 @@ check_dead:
 		return;
 	}
 check_drained:
+	if (watch_backlog(nc) != 0)
+		return;
 	if (nc->was_congested && backlog(nc) <= CONGESTED) {
 		nc->was_congested = false;
 		nc->ops.drained(nc->ud);
@@ -319,6 +352,7 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	}
 	nc->ops.input_done(nc->ud);
 	nc->kicked = true;
+	watch_backlog(nc);
 }
 
 /* The failed attempt's handle is closed: try the next address. */
