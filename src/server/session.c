@@ -776,7 +776,10 @@ session_request(struct session *s, struct ssh_event *ev)
 		return;
 	if (strcmp(name, "pty-req") == 0 || strcmp(name, "env") == 0)
 		ev->u.request.success = strcmp(name, "pty-req") == 0;
-	else if (strcmp(name, "shell") == 0 || strcmp(name, "exec") == 0) {
+	else if ((strcmp(name, "shell") == 0 || strcmp(name, "exec") == 0) &&
+	    !s->shell) {
+		/* once per channel, as sshd runs one command per session:
+		 * a repeated request must not replay the listing */
 		ev->u.request.success = true;
 		show_listing(s, strcmp(name, "exec") == 0);
 	}
