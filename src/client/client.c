@@ -18,6 +18,7 @@
 #include "net/agent.h"
 #include "net/conn.h"
 #include "util/log.h"
+#include "util/text.h"
 
 #define EXIT_FAILURE_SSH	255
 
@@ -623,6 +624,21 @@ open_request(struct client *cl, struct ssh_event *ev)
 	ev->u.open_request.message = "unsupported channel type";
 }
 
+/* The server's banner on the terminal, as ssh shows it: lines and tabs
+ * kept, every other control character escaped. */
+static void
+show_banner(const char *text)
+{
+	size_t n = strlen(text) * 4 + 1;
+	char *safe;
+
+	if (log_get_level() <= LOG_QUIET || (safe = malloc(n)) == NULL)
+		return;
+	text_safe(safe, n, text, true);
+	fputs(safe, stderr);
+	free(safe);
+}
+
 static void
 on_event(void *ud, struct ssh_event *ev)
 {
@@ -658,8 +674,7 @@ on_event(void *ud, struct ssh_event *ev)
 		try_next_key(cl);
 		break;
 	case SSH_EV_AUTH_BANNER:
-		if (log_get_level() > LOG_QUIET)
-			fputs(ev->u.text.text, stderr);
+		show_banner(ev->u.text.text);
 		break;
 	case SSH_EV_AUTH_SUCCESS:
 		cl->authenticated = true;

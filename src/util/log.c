@@ -2,7 +2,14 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "text.h"
+
+/* Room for one formatted line and for it escaped. */
+#define LOG_LINE	2048
 
 static const char *log_prog = "ferry";
 static enum log_level log_level = LOG_INFO;
@@ -28,6 +35,21 @@ log_get_level(void)
 	return log_level;
 }
 
+/* Every line goes out escaped: messages carry strings a peer chose (user
+ * names, requests, reasons), which must not forge lines or reach a
+ * terminal as control sequences. */
+static void
+emit(FILE *fp, const char *fmt, va_list ap)
+{
+	char line[LOG_LINE], safe[4 * LOG_LINE];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	text_safe(safe, sizeof(safe), line, false);
+	fputs(safe, fp);
+	fputc('\n', fp);
+	fflush(fp);
+}
+
 void
 log_plain(const char *fmt, ...)
 {
@@ -37,10 +59,8 @@ log_plain(const char *fmt, ...)
 	if (log_level < LOG_ERROR)
 		return;
 	va_start(ap, fmt);
-	vfprintf(fp, fmt, ap);
+	emit(fp, fmt, ap);
 	va_end(ap);
-	fputc('\n', fp);
-	fflush(fp);
 }
 
 void
@@ -58,8 +78,6 @@ log_msg(enum log_level level, const char *func, const char *fmt, ...)
 	else
 		fprintf(fp, "%s: ", log_prog);
 	va_start(ap, fmt);
-	vfprintf(fp, fmt, ap);
+	emit(fp, fmt, ap);
 	va_end(ap);
-	fputc('\n', fp);
-	fflush(fp);
 }

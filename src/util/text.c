@@ -2,6 +2,7 @@
 #include "text.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -114,4 +115,52 @@ wb_label_str(struct wb *w, const char *s)
 			wb_put(w, p, n);
 	}
 	wb_put(w, "\"", 1);
+}
+
+/* One escape for a byte that must not reach a log or a terminal as is. */
+static size_t
+escape_byte(char *out, unsigned char b)
+{
+	switch (b) {
+	case '\n': memcpy(out, "\\n", 2); return 2;
+	case '\r': memcpy(out, "\\r", 2); return 2;
+	case '\t': memcpy(out, "\\t", 2); return 2;
+	default:
+		out[0] = '\\';
+		out[1] = 'x';
+		out[2] = "0123456789abcdef"[b >> 4];
+		out[3] = "0123456789abcdef"[b & 0xf];
+		return 4;
+	}
+}
+
+size_t
+text_safe(char *out, size_t outlen, const char *in, bool keep_lines)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	const char *src;
+	char esc[4];
+	size_t o = 0, n, m;
+
+	if (outlen == 0)
+		return 0;
+	for (; *p != '\0'; p += n) {
+		n = m = utf8_len(p);
+		src = (const char *)p;
+		/* C0 controls and DEL, bytes that are not UTF-8, and C1
+		 * controls (0xc2 0x80-0x9f: a terminal's CSI) */
+		if ((n == 1 && (*p < 0x20 || *p == 0x7f) && !(keep_lines &&
+		    (*p == '\n' || *p == '\t'))) || n == 0 ||
+		    (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
+			m = escape_byte(esc, *p);
+			src = esc;
+			n = 1;
+		}
+		if (o + m >= outlen)
+			break;
+		memcpy(out + o, src, m);
+		o += m;
+	}
+	out[o] = '\0';
+	return o;
 }

@@ -3,6 +3,9 @@
 #ifndef FERRY_UTIL_TEXT_H
 #define FERRY_UTIL_TEXT_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "ssh/buf.h"
 
 void	wb_printf(struct wb *w, const char *fmt, ...)
@@ -11,5 +14,11 @@ void	wb_printf(struct wb *w, const char *fmt, ...)
 void	wb_json_str(struct wb *w, const char *s);
 /* s as a Prometheus label value (quotes included). */
 void	wb_label_str(struct wb *w, const char *s);
+/* Text a peer chose, made safe for a log line or a terminal: printable
+ * UTF-8 is kept; control characters (C0, DEL, C1) and bytes that are not
+ * UTF-8 become \n \r \t or \xHH. With keep_lines, newline and tab stay.
+ * Truncates to fit; always NUL-terminates (outlen > 0); returns the
+ * length written. */
+size_t	text_safe(char *out, size_t outlen, const char *in, bool keep_lines);
 
 #endif
