@@ -1029,6 +1029,22 @@ client_forward_info(const struct client *cl, int i, struct forward_info *out)
 }
 
 bool
+client_settled(const struct client *cl)
+{
+	struct forward_info fi;
+	int i;
+
+	if (cl->state == CLIENT_CONNECTING)
+		return cl->ever_up || cl->attempt > 0;
+	if (cl->state != CLIENT_UP)
+		return true;
+	for (i = 0; client_forward_info(cl, i, &fi) == 0; i++)
+		if (!fi.up && fi.error[0] == '\0')
+			return false;
+	return true;
+}
+
+bool
 client_ready(const struct client *cl)
 {
 	struct forward_info fi;

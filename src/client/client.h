@@ -71,6 +71,9 @@ int		 client_forward_info(const struct client *cl, int i,
 		    struct forward_info *out);
 /* Authenticated with every forward up (none refused or failed). */
 bool		 client_ready(const struct client *cl);
+/* Its first attempt is over: it failed, or the host is up and every
+ * remote forward had its first answer. */
+bool		 client_settled(const struct client *cl);
 /* Adds or removes one forward at runtime (-L/-R/-D text as on the
  * command line). Returns 0, or -1 with err. */
 int		 client_forward(struct client *cl, enum fwd_kind kind,

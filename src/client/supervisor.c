@@ -54,6 +54,9 @@ struct sup {
 	int			 exit_code;
 	bool			 stopping;
 	bool			 ready_sent;
+	char			 status[200];	/* the last STATUS= sent */
+	uv_timer_t		 watchdog;	/* WATCHDOG=1 when asked */
+	bool			 watchdog_open;
 	uv_signal_t		 sig[3];
 	bool			 sigs_open;
 	uv_pipe_t		 ctl;
@@ -80,6 +83,10 @@ close_servers(struct sup *s)
 	for (i = 0; i < 3 && s->sigs_open; i++)
 		uv_close((uv_handle_t *)&s->sig[i], NULL);
 	s->sigs_open = false;
+	if (s->watchdog_open) {
+		s->watchdog_open = false;
+		uv_close((uv_handle_t *)&s->watchdog, NULL);
+	}
 	if (s->ctl_open) {
 		s->ctl_open = false;
 		uv_close((uv_handle_t *)&s->ctl, NULL);
@@ -148,23 +155,91 @@ sup_done(void *ud, struct client *cl, int code)
 	}
 }
 
+/* What STATUS= tells the service manager: how many hosts are up with
+ * every forward, and the first one that is not. */
+static void
+status_line(struct sup *s, char *out, size_t outlen, bool *settled)
+{
+	struct client_info ci;
+	const char *down = NULL;
+	char line[300];
+	int i, ready = 0;
+
+	*settled = s->n > 0;
+	for (i = 0; i < s->n; i++) {
+		if (client_ready(s->v[i]))
+			ready++;
+		else if (down == NULL)
+			down = client_name(s->v[i]);
+		if (!client_settled(s->v[i]))
+			*settled = false;
+	}
+	if (down == NULL) {
+		snprintf(out, outlen, "%d host%s up, every forward established",
+		    s->n, s->n == 1 ? "" : "s");
+		return;
+	}
+	for (i = 0; i < s->n && strcmp(client_name(s->v[i]), down) != 0; i++)
+		;
+	client_info(s->v[i], &ci);
+	snprintf(line, sizeof(line), "%d of %d hosts ready; %.40s %s%s%.80s",
+	    ready, s->n, down, ci.state == CLIENT_UP ? "has a forward down" :
+	    "is not up", ci.last_error[0] ? ": " : "", ci.last_error);
+	/* the error may be a server's words: no newline may start a new
+	 * assignment in the datagram */
+	text_safe(out, outlen, line, false);
+}
+
+/* READY=1 once every host has had its first attempt (one unreachable
+ * host must not keep the service "activating"); STATUS= on every change
+ * after that. */
 static void
 sup_changed(void *ud)
 {
 	struct sup *s = ud;
-	char msg[200];
-	int i, ready = 0;
+	char line[200], msg[220];
+	bool settled;
 
-	for (i = 0; i < s->n; i++)
-		if (client_ready(s->v[i]))
-			ready++;
-	if (!s->ready_sent && s->n > 0 && ready == s->n) {
-		s->ready_sent = true;
-		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%d host%s up, every "
-		    "forward established", s->n, s->n == 1 ? "" : "s");
-		if (sd_notify_send(msg) == 0)
-			log_verbose("told the service manager: ready");
-	}
+	if (s->stopping)
+		return;
+	status_line(s, line, sizeof(line), &settled);
+	if (!s->ready_sent && !settled)
+		return;
+	if (s->ready_sent && strcmp(line, s->status) == 0)
+		return;
+	snprintf(s->status, sizeof(s->status), "%s", line);
+	snprintf(msg, sizeof(msg), "%sSTATUS=%s", s->ready_sent ? "" :
+	    "READY=1\n", line);
+	if (sd_notify_send(msg) == 0 && !s->ready_sent)
+		log_verbose("told the service manager: ready (%s)", line);
+	s->ready_sent = true;
+}
+
+static void
+watchdog_tick(uv_timer_t *t)
+{
+	(void)t;
+	sd_notify_send("WATCHDOG=1");
+}
+
+/* WatchdogSec= in the unit: systemd sets WATCHDOG_USEC (and WATCHDOG_PID,
+ * which must be ours); we ping at half the interval from the loop, so a
+ * stuck loop is what the watchdog sees. */
+static void
+start_watchdog(struct sup *s)
+{
+	const char *us = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
+	unsigned long long v;
+	char *end;
+
+	if (us == NULL || (pid != NULL && strtol(pid, NULL, 10) != getpid()))
+		return;
+	v = strtoull(us, &end, 10);
+	if (*end != '\0' || v < 2000)
+		return;
+	uv_timer_init(s->loop, &s->watchdog);
+	uv_timer_start(&s->watchdog, watchdog_tick, 0, v / 2000);
+	s->watchdog_open = true;
 }
 
 static void
@@ -657,6 +732,8 @@ supervisor_run(const struct sup_config *sc)
 		log_error("%s", err);
 		stop_all(&s, 255);
 	}
+	if (!s.stopping)
+		start_watchdog(&s);
 	/* the hosts connect once the control socket and metrics are set */
 	for (i = 0; i < s.n && !s.stopping; i++)
 		client_start(s.v[i]);

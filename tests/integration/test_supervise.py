@@ -21,8 +21,10 @@ The contract (src/client/main.c, supervisor.c, status.c):
 - SIGHUP: forwards added to / removed from FILE are applied, unchanged
   forwards and their connections are untouched, new hosts start, removed
   hosts stop.
-- NOTIFY_SOCKET: one "READY=1" datagram once every host is authenticated and
-  every forward is up; "STOPPING=1" on SIGTERM.
+- NOTIFY_SOCKET: one "READY=1" datagram once every host has had its first
+  attempt (an unreachable host or a failed forward does not hold it back),
+  "STATUS=" naming what is not up, updated as that changes; "WATCHDOG=1"
+  at half of WATCHDOG_USEC; "STOPPING=1" on SIGTERM.
 
 Servers are ferryd (ferrydlab.Ferryd) on 127.0.0.1 with kernel-chosen
 ports. Every forward listens on 127.0.0.1 port 0 and is found through its
@@ -892,10 +894,20 @@ def test_notify_ready_stopping(lab, ferryd):
         assert refused(p), f'port {p} still accepts after SIGTERM'
 
 
-def test_notify_withheld_while_forward_failed(lab, ferryd):
-    """A -L whose port is taken fails; the host is up but READY=1 is not
-    sent while that forward is down. `ferry cancel` of the failed forward
-    leaves every forward up: READY=1 follows, and the other forward works."""
+def status_of(msg):
+    """The STATUS= value of a notify datagram, or None."""
+    for line in msg.split('\n'):
+        if line.startswith('STATUS='):
+            return line[len('STATUS='):]
+    return None
+
+
+def test_notify_ready_after_first_attempt_with_failed_forward(lab, ferryd):
+    """A -L whose port is taken fails. READY=1 still comes once the host's
+    first attempt is over (one broken forward must not keep a service
+    "activating" until systemd restarts every tunnel), with a STATUS= that
+    names the host and the failure; `ferry cancel` of the failed forward
+    leaves every forward up: a new STATUS= says so, and no second READY."""
     s1 = ferryd()
     kh = known_hosts(lab, s1)
     e1, e2 = lab.echo(), lab.echo()
@@ -914,20 +926,94 @@ def test_notify_withheld_while_forward_failed(lab, ferryd):
     cp = ferry_up(lab, cfg, ctl, env=clean_env(lab, NOTIFY_SOCKET=nt.path))
     lp = local_ports(cp, [e1.port])
     bad = f'{LOCALHOST}:{tport}:{LOCALHOST}:{e2.port}'
-    st = wait_status(lab, ctl, lambda s: host_of(s, 'alpha') and
-                     host_of(s, 'alpha')['state'] == 'up', 10, 'alpha authenticated')
-    f = fwd_of(st, 'alpha', 'local', bad)
+    msg = nt.wait('READY=1', fl.READY_TIMEOUT)
+    assert msg is not None, f'no READY=1 after the first attempt (got {nt.msgs}):\n{cp.stderr()}'
+    st = status_of(msg)
+    assert st is not None and st.startswith('0 of 1 hosts ready; alpha has a forward down'), \
+        f'STATUS= does not name the failed forward: {msg!r}'
+    f = fwd_of(status(lab, ctl), 'alpha', 'local', bad)
     assert f is not None and not f['up'] and f['state'] == 'failed' and f['last_error'], \
         f'the -L on a taken port is not shown failed: {f}'
-    msg = nt.recv(2)
-    assert msg is None, f'ferry sent {msg!r} while a forward is failed'
     echo_ok(lp[e1.port], 64 * KiB)
     r = ferry_cmd(lab, 'cancel', '-S', ctl, '-L', bad)
     assert r.returncode == 0, f'cancel of the failed -L: exit {r.returncode}\n{r.stderr}'
-    assert nt.wait('READY=1', 5) is not None, \
-        f'no READY=1 once every remaining forward was up (got {nt.msgs})'
+    d2 = Deadline(5)
+    up = None
+    while up is None and not d2.expired():
+        m = nt.recv(d2.remaining())
+        if m is not None and status_of(m) == '1 host up, every forward established':
+            up = m
+    assert up is not None, f'no STATUS= once every remaining forward was up (got {nt.msgs})'
+    assert sum('READY=1' in m.split('\n') for m in nt.msgs) == 1, nt.msgs
     echo_ok(lp[e1.port], 64 * KiB, start=3)
     assert cp.alive()
+
+
+def test_notify_ready_with_unreachable_host(lab, ferryd):
+    """One host is up, the other refuses connections: READY=1 comes after
+    the unreachable host's first attempt, while the good host's tunnel
+    works, and STATUS= names the host that is not up and why."""
+    s1 = ferryd()
+    kh = known_hosts(lab, s1)
+    e1 = lab.echo()
+    dead = socket.socket()
+    dead.bind((LOCALHOST, 0))
+    dport = dead.getsockname()[1]
+    dead.close()            # nothing listens there: connections are refused
+    cfg = lab.dir / 'ferry_config'
+    good = host_block(lab, 'alpha', s1, kh, local=[e1.port])
+    gone = host_block(lab, 'zeta', s1, kh, local=[e1.port]).replace(
+        f'Port {s1.port}', f'Port {dport}')
+    cfg.write_text(good + gone)
+    d = sl.short_tmp(lab)
+    nt = Notify(d / 'notify')
+    lab.sockets.append(nt)
+    cp = ferry_up(lab, cfg, d / 'ctl', env=clean_env(lab, NOTIFY_SOCKET=nt.path))
+    msg = nt.wait('READY=1', fl.READY_TIMEOUT)
+    assert msg is not None, f'no READY=1 with one host unreachable (got {nt.msgs}):\n' \
+                            f'{cp.stderr()}'
+    st = status_of(msg)
+    assert st is not None and re.match(r'1 of 2 hosts ready; zeta is not up: .*refused', st), \
+        f'STATUS= does not say which host is down and why: {msg!r}'
+    lp = local_ports(cp, [e1.port])
+    echo_ok(lp[e1.port], 64 * KiB)
+    assert cp.alive()
+
+
+def test_notify_watchdog(lab, ferryd):
+    """WatchdogSec=: with WATCHDOG_USEC set (and WATCHDOG_PID unset, or
+    ours) ferry sends WATCHDOG=1 at half the interval from its loop; with
+    WATCHDOG_PID naming another process it sends none."""
+    s1 = ferryd()
+    kh = known_hosts(lab, s1)
+    e1 = lab.echo()
+    cfg = lab.dir / 'ferry_config'
+    cfg.write_text(host_block(lab, 'alpha', s1, kh, local=[e1.port]))
+    d = sl.short_tmp(lab)
+    nt = Notify(d / 'notify')
+    lab.sockets.append(nt)
+    cp = ferry_up(lab, cfg, d / 'ctl', env=clean_env(lab, NOTIFY_SOCKET=nt.path,
+                                                       WATCHDOG_USEC='200000'))
+    d1 = Deadline(3)
+    pings = 0
+    while pings < 4 and not d1.expired():
+        m = nt.recv(d1.remaining())
+        if m is not None and 'WATCHDOG=1' in m.split('\n'):
+            pings += 1
+    assert pings >= 4, f'{pings} WATCHDOG=1 in 3 s with WatchdogSec=0.2s (got {nt.msgs})'
+    terminate(cp)
+    nt2 = Notify(d / 'notify2')
+    lab.sockets.append(nt2)
+    cp2 = ferry_up(lab, cfg, d / 'ctl2', env=clean_env(lab, NOTIFY_SOCKET=nt2.path,
+                                                         WATCHDOG_USEC='200000',
+                                                         WATCHDOG_PID='1'))
+    assert nt2.wait('READY=1', fl.READY_TIMEOUT) is not None, nt2.msgs
+    d2 = Deadline(1)
+    while not d2.expired():
+        nt2.recv(d2.remaining())
+    assert not any('WATCHDOG=1' in m.split('\n') for m in nt2.msgs), \
+        f'WATCHDOG=1 sent although WATCHDOG_PID is another process: {nt2.msgs}'
+    assert cp2.alive()
 
 
 # ---------------------------------------------------------------- 6. control socket
