@@ -116,6 +116,11 @@ net_conn_close(struct net_conn *nc, const char *why)
 		return;
 	nc->closing = true;
 	nc->why = strdup(why);
+	if (nc->ssh != NULL && ssh_late_msgs(nc->ssh) > 0)
+		log_verbose("%s: dropped %llu late channel message%s (for "
+		    "channels already closed)", nc->peer_ip,
+		    (unsigned long long)ssh_late_msgs(nc->ssh),
+		    ssh_late_msgs(nc->ssh) == 1 ? "" : "s");
 	/* A DISCONNECT the engine queued goes out if the socket takes it. */
 	if (nc->ssh != NULL && nc->tcp_inited && !nc->writing) {
 		ssh_out_peek(nc->ssh, &p, &len);
