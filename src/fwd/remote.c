@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/log.h"
 
@@ -184,6 +185,32 @@ fwd_remote_reply(struct fwd_remote_set *rs, struct fwd_remote *r,
 	return 0;
 }
 
+/* A forwarded-tcpip naming port 0: some servers (asyncssh 2.10) name
+ * the port that was asked for instead of the one they allocated. The
+ * only active port-0 forward of that address takes it; with none or
+ * several it matches nothing (refused, as before). No weaker than the
+ * exact match: the server could name the allocated port just as well. */
+static struct fwd_remote *
+match_port0(struct fwd_remote_set *rs, const char *addr)
+{
+	struct fwd_remote *found = NULL, *r;
+
+	for (r = rs->head; r != NULL; r = r->next) {
+		if (r->state != RF_ACTIVE || r->spec.listen_path[0] != '\0' ||
+		    r->spec.listen_port != 0 ||
+		    strcasecmp(fwd_remote_bind_address(&r->spec), addr) != 0)
+			continue;
+		if (found != NULL)
+			return NULL;	/* ambiguous */
+		found = r;
+	}
+	if (found != NULL)
+		log_verbose("forwarded-tcpip for %s port 0: taken as the port-0 "
+		    "forward on port %d (the server did not name the port it "
+		    "allocated)", addr, found->port);
+	return found;
+}
+
 /* The forward a forwarded-tcpip channel belongs to: its port must be one
  * we listen on; among several on that port the address decides. */
 static struct fwd_remote *
@@ -200,6 +227,8 @@ match(struct fwd_remote_set *rs, const char *addr, uint32_t port)
 		if (found == NULL)
 			found = r;
 	}
+	if (found == NULL && port == 0)
+		return match_port0(rs, addr);
 	return found;
 }
 
