@@ -7,6 +7,7 @@ PKGS=(
 	build-essential clang meson ninja-build pkg-config
 	libuv1-dev libssl-dev libcmocka-dev
 	python3 python3-pytest
+	python3-asyncssh python3-paramiko putty-tools libssh-dev
 	openssh-server openssh-client dropbear-bin
 	curl procps iproute2 nftables systemd
 )
