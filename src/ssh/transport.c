@@ -513,6 +513,10 @@ dispatch(struct ssh_conn *c, uint32_t seq, const uint8_t *payload,
 		if (c->state == ST_OPEN && (t < 50 || t > 79) &&
 		    (c->kex == NULL || !kex_rx_closed(c->kex)))
 			return unimplemented(c, seq);
+		if (c->state == ST_KEX && c->kex_strict)
+			return conn_fail(c, DISC_PROTOCOL_ERROR, "strict KEX "
+			    "violation: unexpected message type %u during the "
+			    "initial key exchange", t);
 		return conn_fail(c, DISC_PROTOCOL_ERROR,
 		    "unexpected message type %u", t);
 	}
