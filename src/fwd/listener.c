@@ -2,7 +2,9 @@
 #include "listener.h"
 
 #include <sys/stat.h>
+#include <sys/un.h>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <errno.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fwd/slpath.h"
 #include "fwd/spec.h"
 #include "util/log.h"
 
@@ -24,26 +27,45 @@ struct fwd_listener {
 	}		 lis[FWD_MAX_ADDRS];
 	int		 nlis;
 	int		 open;
+	struct fwd_usage *all;		/* counts our descriptors; may be NULL */
 	int		 port;
 	int		 chan_port;
 	enum pump_open	 kind;
-	struct fwd_stats *stats;
+	struct fwd_stats *stats;	/* the caller's, or own */
+	struct fwd_stats own;
+	size_t		 max_conns;	/* connections open at once; 0: any */
+	uint64_t	 refused;	/* connections refused since logged */
+	uint64_t	 refused_at;	/* when a refusal was last logged */
 	char		 name[256];
 	char		 label[320];
 	char		 where[FWD_MAX_ADDRS * 48];
-	/* a Unix listener's file, removed at stop if still ours */
-	char		 path[FWD_PATH_MAX];
+	/* a Unix listener: the file's name in the directory held by dirfd
+	 * (-1 for TCP), its dev/ino, and the path it is shown as; the file
+	 * is removed at stop if it is still the one we made */
+	int		 dirfd;
+	char		 path[SLPATH_NAME_MAX + 1];
+	bool		 have_file;
 	dev_t		 dev;
 	ino_t		 ino;
+	char		*shown;
 };
+
+static void
+listener_free(struct fwd_listener *fl)
+{
+	free(fl->shown);
+	free(fl);
+}
 
 static void
 lis_closed(uv_handle_t *h)
 {
 	struct fwd_listener *fl = h->data;
 
+	if (fl->all != NULL)
+		fl->all->fds--;
 	if (--fl->open == 0)
-		free(fl);
+		listener_free(fl);
 }
 
 void
@@ -52,13 +74,19 @@ fwd_listener_stop(struct fwd_listener *fl)
 	struct stat st;
 	int i;
 
-	if (fl->path[0] != '\0' && lstat(fl->path, &st) == 0 &&
-	    S_ISSOCK(st.st_mode) && st.st_dev == fl->dev &&
-	    st.st_ino == fl->ino && unlink(fl->path) == 0)
-		log_verbose("%s: removed %s", fl->label, fl->path);
-	fl->path[0] = '\0';
+	if (fl->have_file && fstatat(fl->dirfd, fl->path, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode) &&
+	    st.st_dev == fl->dev && st.st_ino == fl->ino &&
+	    unlinkat(fl->dirfd, fl->path, 0) == 0)
+		log_verbose("%s: removed %s", fl->label, fl->shown);
+	fl->have_file = false;
+	if (fl->dirfd >= 0)
+		close(fl->dirfd);
+	fl->dirfd = -1;
+	if (fl->stats == &fl->own)
+		pump_forget_stats(fl->set, &fl->own);
 	if (fl->open == 0) {
-		free(fl);
+		listener_free(fl);
 		return;
 	}
 	for (i = 0; i < fl->nlis; i++)
@@ -75,7 +103,50 @@ fwd_listener_port(const struct fwd_listener *fl)
 const char *
 fwd_listener_where(const struct fwd_listener *fl)
 {
-	return fl->where;
+	return fl->shown != NULL ? fl->shown : fl->where;
+}
+
+bool
+fwd_listener_is_file(const struct fwd_listener *fl, dev_t dev, ino_t ino)
+{
+	return fl->have_file && fl->dev == dev && fl->ino == ino;
+}
+
+static void
+reject_closed(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* A connection over a bound is accepted and closed at once, so the
+ * client sees the refusal instead of a hang; the log says why, at most
+ * once a second per listener. */
+static void
+reject(struct fwd_listener *fl, uv_stream_t *server, const char *why)
+{
+	union {
+		uv_handle_t	h;
+		uv_tcp_t	tcp;
+		uv_pipe_t	pipe;
+	} *c;
+	uint64_t now = uv_now(server->loop);
+
+	if ((c = malloc(sizeof(*c))) == NULL)
+		return;
+	if (server->type == UV_NAMED_PIPE)
+		uv_pipe_init(server->loop, &c->pipe, 0);
+	else
+		uv_tcp_init(server->loop, &c->tcp);
+	uv_accept(server, (uv_stream_t *)c);
+	uv_close(&c->h, reject_closed);
+	fl->refused++;
+	if (fl->refused_at != 0 && now - fl->refused_at < 1000)
+		return;
+	log_info("%s: refused %llu connection%s: %s", fl->label,
+	    (unsigned long long)fl->refused, fl->refused == 1 ? "" : "s",
+	    why);
+	fl->refused = 0;
+	fl->refused_at = now;
 }
 
 static void
@@ -83,9 +154,20 @@ on_connection(uv_stream_t *server, int status)
 {
 	struct fwd_listener *fl = server->data;
 	struct pump_target t;
+	char why[200];
 
 	if (status < 0) {
 		log_info("%s: accept: %s", fl->label, uv_strerror(status));
+		return;
+	}
+	if (fl->max_conns > 0 && fl->stats->open >= fl->max_conns) {
+		snprintf(why, sizeof(why), "MaxForwardConnections %zu reached "
+		    "for this forward", fl->max_conns);
+		reject(fl, server, why);
+		return;
+	}
+	if (!pump_admit(fl->set, false, why, sizeof(why))) {
+		reject(fl, server, why);
 		return;
 	}
 	t.kind = fl->kind;
@@ -172,11 +254,139 @@ listener_new(const struct fwd_listener_cfg *cfg, struct pump_set *set,
 		return NULL;
 	}
 	fl->set = set;
+	fl->dirfd = -1;
+	fl->all = set->all;
 	fl->chan_port = cfg->port;
 	fl->kind = cfg->kind;
-	fl->stats = cfg->stats;
+	fl->stats = cfg->stats ? cfg->stats : &fl->own;
+	fl->max_conns = cfg->max_conns;
 	snprintf(fl->name, sizeof(fl->name), "%s", cfg->name);
 	snprintf(fl->label, sizeof(fl->label), "%s", cfg->label);
+	return fl;
+}
+
+/* What is at name before binding: nothing, or an old socket removed when
+ * unlink_old. Returns 0 or -1 with err. */
+static int
+clear_place(int dirfd, const char *name, const char *shown, bool unlink_old,
+    char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return 0;
+	if (S_ISLNK(st.st_mode)) {
+		snprintf(err, errlen, "%s is a symbolic link; it is not "
+		    "followed or replaced", shown);
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s exists and is not a socket; it is "
+		    "left alone", shown);
+		return -1;
+	}
+	if (!unlink_old) {
+		snprintf(err, errlen, "%s already exists "
+		    "(StreamLocalBindUnlink is off)", shown);
+		return -1;
+	}
+	if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT) {
+		snprintf(err, errlen, "cannot remove the old socket %s: %s",
+		    shown, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* A socket bound at path under umask mask. Returns the descriptor, or a
+ * negative errno. */
+static int
+bind_path(const char *path, int mask)
+{
+	struct sockaddr_un sa;
+	mode_t old;
+	int fd, r;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	old = umask((mode_t)mask);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r != 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* bind(2) takes a path, not a directory descriptor: the path (shown) is
+ * the caller's spelling of name in dirfd, and the socket must turn up
+ * there, else the directory changed under us and the bind is undone. */
+struct fwd_listener *
+fwd_listener_start_unix_at(uv_loop_t *loop, int dirfd, const char *name,
+    const char *shown, int mask, bool unlink_old,
+    const struct fwd_listener_cfg *cfg, struct pump_set *set, char *err,
+    size_t errlen)
+{
+	struct fwd_listener *fl;
+	struct stat st;
+	int fd, r;
+
+	if (strlen(shown) >= FWD_PATH_MAX || strlen(name) > SLPATH_NAME_MAX ||
+	    strchr(name, '/') != NULL || name[0] == '\0') {
+		snprintf(err, errlen, "%s: path too long for a Unix socket",
+		    shown);
+		return NULL;
+	}
+	if (clear_place(dirfd, name, shown, unlink_old, err, errlen) != 0)
+		return NULL;
+	if ((fl = listener_new(cfg, set, err, errlen)) == NULL)
+		return NULL;
+	if ((fl->shown = strdup(shown)) == NULL ||
+	    (fl->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		snprintf(err, errlen, "%s: %s", shown, fl->shown == NULL ?
+		    "out of memory" : strerror(errno));
+		listener_free(fl);
+		return NULL;
+	}
+	fl->nlis = 1;
+	fl->open = 1;
+	uv_pipe_init(loop, &fl->lis[0].pipe, 0);
+	fl->lis[0].h.data = fl;
+	if (fl->all != NULL)
+		fl->all->fds++;
+	if ((fd = bind_path(shown, mask)) < 0)
+		r = uv_translate_sys_error(-fd);
+	else if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISSOCK(st.st_mode)) {
+		close(fd);
+		r = UV_ENOENT;
+	} else {
+		/* from here on the file is ours to remove */
+		snprintf(fl->path, sizeof(fl->path), "%s", name);
+		fl->have_file = true;
+		fl->dev = st.st_dev;
+		fl->ino = st.st_ino;
+		/* libuv does not know the path, so it never unlinks it */
+		if ((r = uv_pipe_open(&fl->lis[0].pipe, fd)) != 0)
+			close(fd);
+	}
+	if (r == 0)
+		r = uv_listen((uv_stream_t *)&fl->lis[0].pipe, SOMAXCONN,
+		    on_connection);
+	if (r != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", shown,
+		    uv_strerror(r));
+		fwd_listener_stop(fl);
+		return NULL;
+	}
+	log_verbose("%s: listening on %s", fl->label, shown);
 	return fl;
 }
 
@@ -186,63 +396,28 @@ fwd_listener_start_unix(uv_loop_t *loop, const char *path, int mask,
     struct pump_set *set, char *err, size_t errlen)
 {
 	struct fwd_listener *fl;
-	struct stat st;
-	mode_t old;
-	int r;
+	const char *slash = strrchr(path, '/');
+	char dir[FWD_PATH_MAX];
+	int dirfd;
 
 	if (strlen(path) >= FWD_PATH_MAX) {
 		snprintf(err, errlen, "%s: path too long for a Unix socket",
 		    path);
 		return NULL;
 	}
-	if (lstat(path, &st) == 0) {
-		if (S_ISLNK(st.st_mode)) {
-			snprintf(err, errlen, "%s is a symbolic link; it is "
-			    "not followed or replaced", path);
-			return NULL;
-		}
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errlen, "%s exists and is not a socket; "
-			    "it is left alone", path);
-			return NULL;
-		}
-		if (!unlink_old) {
-			snprintf(err, errlen, "%s already exists "
-			    "(StreamLocalBindUnlink is off)", path);
-			return NULL;
-		}
-		if (unlink(path) != 0 && errno != ENOENT) {
-			snprintf(err, errlen, "cannot remove the old socket %s: "
-			    "%s", path, strerror(errno));
-			return NULL;
-		}
-	}
-	if ((fl = listener_new(cfg, set, err, errlen)) == NULL)
-		return NULL;
-	fl->nlis = 1;
-	fl->open = 1;
-	uv_pipe_init(loop, &fl->lis[0].pipe, 0);
-	fl->lis[0].h.data = fl;
-	old = umask((mode_t)mask);
-	r = uv_pipe_bind(&fl->lis[0].pipe, path);
-	umask(old);
-	if (r == 0 && lstat(path, &st) == 0) {
-		/* from here on the file is ours to remove */
-		snprintf(fl->path, sizeof(fl->path), "%s", path);
-		fl->dev = st.st_dev;
-		fl->ino = st.st_ino;
-	}
-	if (r == 0)
-		r = uv_listen((uv_stream_t *)&fl->lis[0].pipe, SOMAXCONN,
-		    on_connection);
-	if (r != 0) {
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 :
+		    (int)(slash - path), path);
+	if ((dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", path,
-		    uv_strerror(r));
-		fwd_listener_stop(fl);
+		    strerror(errno));
 		return NULL;
 	}
-	snprintf(fl->where, sizeof(fl->where), "%s", path);
-	log_verbose("%s: listening on %s", fl->label, path);
+	fl = fwd_listener_start_unix_at(loop, dirfd, slash ? slash + 1 : path,
+	    path, mask, unlink_old, cfg, set, err, errlen);
+	close(dirfd);
 	return fl;
 }
 
@@ -270,6 +445,8 @@ fwd_listener_start(uv_loop_t *loop, const struct sockaddr_storage *addrs,
 		uv_tcp_init(loop, t);
 		t->data = fl;
 		fl->open++;
+		if (fl->all != NULL)
+			fl->all->fds++;
 		r = uv_tcp_bind(t, (struct sockaddr *)&a,
 		    a.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
 		if (r == 0)

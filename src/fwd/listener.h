@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <uv.h>
 
 #include "fwd/pump.h"
@@ -30,6 +31,7 @@ struct fwd_listener_cfg {
 	const char	*name;		/* its host, address or path */
 	int		 port;		/* its port; -1: the bound port */
 	struct fwd_stats *stats;	/* counts its connections; may be NULL */
+	size_t		 max_conns;	/* open at once; past it refused; 0: any */
 	/* when several addresses are bound: one that fails fails all
 	 * (families absent from the host are skipped) */
 	bool		 all_or_nothing;
@@ -45,14 +47,24 @@ struct fwd_listener *fwd_listener_start(uv_loop_t *loop,
 		    const struct sockaddr_storage *addrs, int n, int port,
 		    const struct fwd_listener_cfg *cfg, struct pump_set *set,
 		    char *err, size_t errlen);
-/* Binds a Unix socket at path, created under umask mask. An old socket
- * there is removed first if unlink_old; a symlink or any other file is
- * never followed or removed. The socket file goes when the listener
- * stops, if it is still the one we made. */
+/* Binds a Unix socket at name in the directory dirfd holds (an O_PATH
+ * descriptor; the listener keeps a duplicate), created under umask mask;
+ * shown names it in messages and fwd_listener_where. An old socket there
+ * is removed first if unlink_old; a symlink or any other file is never
+ * followed or removed. The socket file goes when the listener stops, if
+ * it is still the one we made (same device and inode). */
+struct fwd_listener *fwd_listener_start_unix_at(uv_loop_t *loop, int dirfd,
+		    const char *name, const char *shown, int mask,
+		    bool unlink_old, const struct fwd_listener_cfg *cfg,
+		    struct pump_set *set, char *err, size_t errlen);
+/* The same at path (its directory is opened as the path says). */
 struct fwd_listener *fwd_listener_start_unix(uv_loop_t *loop,
 		    const char *path, int mask, bool unlink_old,
 		    const struct fwd_listener_cfg *cfg, struct pump_set *set,
 		    char *err, size_t errlen);
+/* Whether a Unix listener's socket file is the file dev/ino. */
+bool		 fwd_listener_is_file(const struct fwd_listener *fl, dev_t dev,
+		    ino_t ino);
 int		 fwd_listener_port(const struct fwd_listener *fl);
 /* The bound addresses as "ip" strings joined by ", ", or the path. */
 const char	*fwd_listener_where(const struct fwd_listener *fl);

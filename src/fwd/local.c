@@ -25,6 +25,7 @@ fwd_local_start(uv_loop_t *loop, const struct fwd_spec *spec,
 	lc.all_or_nothing = false;
 	lc.label = label;
 	lc.stats = stats;
+	lc.max_conns = 0;
 	if (spec->listen_path[0] != '\0') {
 		*out = fwd_listener_start_unix(loop, spec->listen_path,
 		    lo->bind_mask, lo->bind_unlink, &lc, set, err, errlen);

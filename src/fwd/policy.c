@@ -4,6 +4,7 @@
 #include "util/hostport.h"
 #include "util/match.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,4 +167,13 @@ bad:
 	if (store)
 		memset(arr, 0, sizeof(*arr) * max);
 	return -1;
+}
+
+bool
+fwd_addr_is_literal(const char *a)
+{
+	struct in6_addr buf;
+
+	return inet_pton(AF_INET, a, &buf) == 1 ||
+	    inet_pton(AF_INET6, a, &buf) == 1;
 }

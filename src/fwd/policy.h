@@ -45,6 +45,9 @@ int		 fwd_permit_words(struct fwd_permit *arr, int max, int *np,
  * *addr is set for SCOPE_ADDR. why gets a sentence for the user. */
 enum bind_scope fwd_policy_bind(enum gw_mode gw, const char *req,
 		    const char **addr, char *why, size_t whylen);
+/* Whether a is an IPv4 or IPv6 address literal: ferryd binds only those,
+ * so a request never waits on a resolver in the event loop. */
+bool		fwd_addr_is_literal(const char *a);
 /* The name of a mode as sshd_config writes it. */
 const char	*fwd_gw_name(enum gw_mode gw);
 /* PermitOpen / permitopen=: n < 0 allows everything, n == 0 nothing. */

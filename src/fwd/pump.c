@@ -50,6 +50,8 @@ struct pump {
 	struct addrinfo	*ai;
 	struct addrinfo	*ai_next;
 	bool		 connecting;	/* outbound connect for a pending open */
+	bool		 timed_out;	/* ForwardConnectTimeout ran out */
+	uv_timer_t	*ctimer;	/* the connect's deadline; own memory */
 	bool		 resolving;	/* gai outstanding: keeps p alive */
 	bool		 sock_closed;	/* the handle's close callback ran */
 	uint32_t	 chan;
@@ -92,6 +94,7 @@ pump_ssh(const struct pump *p)
 }
 
 static void	stop_reading(struct pump *p);
+static void	connect_over(struct pump *p);
 
 /* Frees p once nothing libuv holds refers to it. */
 static void
@@ -118,6 +121,10 @@ pump_release(struct pump *p)
 			}
 	}
 	set->count--;
+	if (set->user != NULL)
+		set->user->chans--;
+	if (set->all != NULL)
+		set->all->fds--;
 	if (p->stats != NULL)
 		p->stats->open--;
 	wb_free(&p->pend);
@@ -148,6 +155,7 @@ pump_close(struct pump *p, bool reset)
 	if (p->closing)
 		return;
 	p->closing = true;
+	connect_over(p);
 	if (p->has_chan) {
 		ssh_chan_set_ud(pump_ssh(p), p->chan, NULL);
 		ssh_chan_close(pump_ssh(p), p->chan);
@@ -628,7 +636,35 @@ pump_new(struct pump_set *set, uv_loop_t *loop, bool pipe, const char *label,
 		set->head->prev = p;
 	set->head = p;
 	set->count++;
+	if (set->user != NULL)
+		set->user->chans++;
+	if (set->all != NULL)
+		set->all->fds++;
 	return p;
+}
+
+bool
+pump_admit(const struct pump_set *set, bool connect, char *why,
+    size_t whylen)
+{
+	const struct fwd_limits *l = set->lim;
+
+	if (l == NULL || set->user == NULL || set->all == NULL)
+		return true;
+	if (l->user_chans > 0 && set->user->chans >= l->user_chans)
+		snprintf(why, whylen, "MaxUserChannels %zu reached for this "
+		    "user", l->user_chans);
+	else if (connect && l->user_pending > 0 &&
+	    set->user->pending >= l->user_pending)
+		snprintf(why, whylen, "MaxPendingConnects %zu reached for this "
+		    "user", l->user_pending);
+	else if (l->fd_budget > 0 && set->all->fds >= l->fd_budget)
+		snprintf(why, whylen, "descriptor reserve: %zu descriptors in "
+		    "use by tunnels, the rest is kept for logins",
+		    set->all->fds);
+	else
+		return true;
+	return false;
 }
 
 /* The channel-open extra bytes for t (RFC 4254 §7; OpenSSH's PROTOCOL
@@ -793,6 +829,55 @@ pump_accept(struct pump_set *set, uv_stream_t *server,
 
 static void	try_connect(struct pump *p);
 static void	socks_channel_connected(struct pump *p, int status);
+static void	connect_done(struct pump *p, int status);
+
+static void
+timer_freed(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void
+connect_expired(uv_timer_t *t)
+{
+	struct pump *p = t->data;
+
+	p->timed_out = true;
+	connect_done(p, UV_ETIMEDOUT);
+}
+
+/* An outbound connect starts: it counts as pending for the user and has
+ * the set's deadline. */
+static void
+connect_begin(struct pump *p, uv_loop_t *loop)
+{
+	const struct fwd_limits *l = p->set->lim;
+
+	p->connecting = true;
+	if (p->set->user != NULL)
+		p->set->user->pending++;
+	if (l == NULL || l->connect_timeout_ms == 0 ||
+	    (p->ctimer = malloc(sizeof(*p->ctimer))) == NULL)
+		return;
+	uv_timer_init(loop, p->ctimer);
+	p->ctimer->data = p;
+	uv_timer_start(p->ctimer, connect_expired, l->connect_timeout_ms, 0);
+}
+
+/* The connect is over: done, failed, timed out or abandoned. */
+static void
+connect_over(struct pump *p)
+{
+	if (!p->connecting)
+		return;
+	p->connecting = false;
+	if (p->set->user != NULL)
+		p->set->user->pending--;
+	if (p->ctimer != NULL) {
+		uv_close((uv_handle_t *)p->ctimer, timer_freed);
+		p->ctimer = NULL;
+	}
+}
 
 /* The channel the peer opened is answered only now that we know whether
  * the connect worked (DESIGN.md: confirm after the connect succeeded). */
@@ -802,7 +887,7 @@ connect_done(struct pump *p, int status)
 	struct ssh_conn *ssh = pump_ssh(p);
 	char msg[160];
 
-	p->connecting = false;
+	connect_over(p);
 	if (p->ai != NULL) {
 		uv_freeaddrinfo(p->ai);
 		p->ai = p->ai_next = NULL;
@@ -813,7 +898,8 @@ connect_done(struct pump *p, int status)
 	}
 	if (status < 0) {
 		/* the client prefixes "connect failed" from the reason */
-		snprintf(msg, sizeof(msg), "%s", uv_strerror(status));
+		snprintf(msg, sizeof(msg), "%s", p->timed_out ?
+		    "connect timed out" : uv_strerror(status));
 		log_info("%s: connect failed: %s", p->label, msg);
 		if (p->has_chan)
 			ssh_chan_refuse(ssh, p->chan, SSH_OPEN_CONNECT_FAILED,
@@ -906,7 +992,7 @@ start_connect(struct pump *p, uv_loop_t *loop, const char *host,
 	char portstr[16];
 	int r;
 
-	p->connecting = true;
+	connect_begin(p, loop);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -963,7 +1049,7 @@ pump_connect_unix(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
 		return -1;
 	p->chan = chan;
 	p->has_chan = true;
-	p->connecting = true;
+	connect_begin(p, loop);
 	p->creq.data = p;
 	uv_pipe_connect(&p->creq, &p->sock.pipe, path, pipe_connect_cb);
 	return 0;

@@ -44,9 +44,30 @@ struct pump_target {
 	struct fwd_stats *stats;	/* may be NULL */
 };
 
+/* What pumps and listeners hold, counted where a server bounds it: per
+ * user (across that user's sessions) and for the whole process. */
+struct fwd_usage {
+	size_t		 chans;		/* pumps: a socket and a channel each */
+	size_t		 pending;	/* outbound connects in progress */
+	size_t		 fds;		/* descriptors: pump sockets, listeners */
+};
+
+/* ferryd's bounds on a user's pumps (ferry sets none). Zero: no bound. */
+struct fwd_limits {
+	size_t		 user_chans;	/* MaxUserChannels */
+	size_t		 user_pending;	/* MaxPendingConnects */
+	size_t		 fd_budget;	/* descriptors tunnels may use in all */
+	unsigned	 connect_timeout_ms;	/* ForwardConnectTimeout */
+};
+
 /* All pumps riding one SSH connection. */
 struct pump_set {
 	struct net_conn	*nc;
+	/* where its pumps count, and the bounds (all may be NULL); owned by
+	 * the caller and outliving the set */
+	struct fwd_usage *user;
+	struct fwd_usage *all;
+	const struct fwd_limits *lim;
 	struct pump	*head;
 	struct pump	*dirty;		/* pumps with channel data to write */
 	size_t		 count;
@@ -79,6 +100,10 @@ int	pump_connect_unix(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
 int	pump_socks_channel(struct pump_set *set, uv_loop_t *loop,
 	    uint32_t chan, const struct fwd_permit *permits, int n,
 	    const char *label, struct fwd_stats *stats);
+/* Whether one more pump (connect: one more outbound connect too) fits
+ * the set's bounds; if not, why names the bound. */
+bool	pump_admit(const struct pump_set *set, bool connect, char *why,
+	    size_t whylen);
 /* A channel event whose chan_ud is a pump. */
 void	pump_event(struct pump *p, struct ssh_event *ev);
 /* Writes the channel data that events queued on each socket: called once

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fwd/slpath.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -34,7 +35,12 @@
 #define DEF_AUTH_TRIES		6
 #define DEF_SESSIONS		10
 #define DEF_LISTENERS		64
+#define DEF_CONNECT_TIMEOUT	10
+#define DEF_PENDING_CONNECTS	64
+#define DEF_USER_CHANNELS	1024
+#define DEF_FORWARD_CONNS	256
 #define DEF_STATE_DIR		"/var/lib/ferryd"
+#define DEF_SL_DIR		"sockets/%u"	/* under StateDirectory */
 
 void
 server_config_init(struct server_config *c)
@@ -45,6 +51,7 @@ server_config_init(struct server_config *c)
 	c->allow_streamlocal_forwarding = FWD_UNSET;
 	c->streamlocal_bind_unlink = UNSET;
 	c->streamlocal_bind_mask = UNSET;
+	c->key_permits_cover_sl = UNSET;
 	c->reclaim_forwards = UNSET;
 	c->npermit_open = FWD_PERMIT_UNSET;
 	c->npermit_listen = FWD_PERMIT_UNSET;
@@ -57,6 +64,10 @@ server_config_init(struct server_config *c)
 	c->max_auth_tries = UNSET;
 	c->max_sessions = UNSET;
 	c->max_listeners = UNSET;
+	c->forward_connect_timeout = UNSET;
+	c->max_pending_connects = UNSET;
+	c->max_user_channels = UNSET;
+	c->max_forward_connections = UNSET;
 	c->log_level = UNSET;
 }
 
@@ -71,6 +82,7 @@ server_config_free(struct server_config *c)
 		free(c->hostkeys[i]);
 	free(c->authorized_keys);
 	free(c->state_dir);
+	free(c->streamlocal_dir);
 	free(c->user);
 	free(c->pid_file);
 	memset(c, 0, sizeof(*c));
@@ -451,6 +463,35 @@ kw_sl_unlink(struct server_config *c, const char *kw, char **a, int n,
 	return 0;
 }
 
+/* "none", or a directory with %u and %% (checked here, expanded per
+ * user when a request comes). */
+static int
+kw_sl_dir(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	char why[200];
+
+	if (slpath_check_template(a[0], why, sizeof(why)) != 0) {
+		seterr(err, errlen, "%s: bad value '%s': %s", kw, a[0], why);
+		return -1;
+	}
+	return set_str(&c->streamlocal_dir, a[0], err, errlen);
+}
+
+static int
+kw_key_permits_sl(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	int v;
+
+	if (choose(yesno_choices, NCHOICES(yesno_choices), kw, a[0],
+	    "yes or no", &v, err, errlen) != 0)
+		return -1;
+	if (c->key_permits_cover_sl == UNSET)
+		c->key_permits_cover_sl = v;
+	return 0;
+}
+
 static int
 kw_reclaim(struct server_config *c, const char *kw, char **a, int n,
     char *err, size_t errlen)
@@ -601,6 +642,36 @@ kw_listeners(struct server_config *c, const char *kw, char **a, int n,
 }
 
 static int
+kw_connect_timeout(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return time_kw(&c->forward_connect_timeout, kw, a[0], err, errlen);
+}
+
+static int
+kw_pending_connects(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return int_kw(&c->max_pending_connects, kw, a[0], INT_MAX, err,
+	    errlen);
+}
+
+static int
+kw_user_channels(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return int_kw(&c->max_user_channels, kw, a[0], INT_MAX, err, errlen);
+}
+
+static int
+kw_forward_conns(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return int_kw(&c->max_forward_connections, kw, a[0], INT_MAX, err,
+	    errlen);
+}
+
+static int
 kw_loglevel(struct server_config *c, const char *kw, char **a, int n,
     char *err, size_t errlen)
 {
@@ -659,19 +730,24 @@ static const struct keyword {
 	{ "ClientAliveCountMax", kw_alive_count, 1, 1 },
 	{ "ClientAliveInterval", kw_alive_interval, 1, 1 },
 	{ "DisableForwarding", kw_disable_fwd, 1, 1 },
+	{ "ForwardConnectTimeout", kw_connect_timeout, 1, 1 },
 	{ "GatewayPorts", kw_gateway, 1, 1 },
 	{ "HostKey", kw_hostkey, 1, 1 },
 	{ "HostKeyAlgorithms", kw_ignored, 1, 1 },
 	{ "KbdInteractiveAuthentication", kw_ignored, 1, 1 },
 	{ "KexAlgorithms", kw_ignored, 1, 1 },
+	{ "KeyPermitsCoverStreamLocal", kw_key_permits_sl, 1, 1 },
 	{ "ListenAddress", kw_listen, 1, 3 },
 	{ "LogLevel", kw_loglevel, 1, 1 },
 	{ "LoginGraceTime", kw_grace, 1, 1 },
 	{ "MACs", kw_ignored, 1, 1 },
 	{ "MaxAuthTries", kw_auth_tries, 1, 1 },
+	{ "MaxForwardConnections", kw_forward_conns, 1, 1 },
 	{ "MaxListeners", kw_listeners, 1, 1 },
+	{ "MaxPendingConnects", kw_pending_connects, 1, 1 },
 	{ "MaxSessions", kw_sessions, 1, 1 },
 	{ "MaxStartups", kw_startups, 1, 1 },
+	{ "MaxUserChannels", kw_user_channels, 1, 1 },
 	{ "PasswordAuthentication", kw_ignored, 1, 1 },
 	{ "PermitListen", kw_permit_listen, 1, MAX_WORDS },
 	{ "PermitOpen", kw_permit_open, 1, MAX_WORDS },
@@ -686,6 +762,7 @@ static const struct keyword {
 	{ "StateDirectory", kw_state_dir, 1, 1 },
 	{ "StreamLocalBindMask", kw_sl_mask, 1, 1 },
 	{ "StreamLocalBindUnlink", kw_sl_unlink, 1, 1 },
+	{ "StreamLocalDirectory", kw_sl_dir, 1, 1 },
 	{ "StrictModes", kw_ignored, 1, 1 },
 	{ "Subsystem", kw_ignored, 1, MAX_WORDS },
 	{ "UsePAM", kw_ignored, 1, 1 },
@@ -916,6 +993,24 @@ int_default(int *field, int v)
 		*field = v;
 }
 
+/* StreamLocalDirectory: sockets/%u under StateDirectory by default, and
+ * a relative value is under it too (ferryd has no home directories). */
+static int
+sl_dir_default(struct server_config *c)
+{
+	const char *v = c->streamlocal_dir ? c->streamlocal_dir : DEF_SL_DIR;
+	char *full;
+
+	if (strcasecmp(v, "none") == 0 || v[0] == '/')
+		return c->streamlocal_dir == NULL ? set_str(&c->streamlocal_dir,
+		    v, NULL, 0) : 0;
+	if (asprintf(&full, "%s/%s", c->state_dir, v) == -1)
+		return -1;
+	free(c->streamlocal_dir);
+	c->streamlocal_dir = full;
+	return 0;
+}
+
 int
 server_config_finish(struct server_config *c, char *err, size_t errlen)
 {
@@ -938,6 +1033,11 @@ server_config_finish(struct server_config *c, char *err, size_t errlen)
 		c->streamlocal_bind_unlink = 0;
 	if (c->streamlocal_bind_mask == UNSET)
 		c->streamlocal_bind_mask = 0177;
+	if (sl_dir_default(c) != 0) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	int_default(&c->key_permits_cover_sl, 1);
 	if (c->reclaim_forwards == UNSET)
 		c->reclaim_forwards = 1;
 	if (c->npermit_open == FWD_PERMIT_UNSET)
@@ -955,6 +1055,10 @@ server_config_finish(struct server_config *c, char *err, size_t errlen)
 	int_default(&c->max_auth_tries, DEF_AUTH_TRIES);
 	int_default(&c->max_sessions, DEF_SESSIONS);
 	int_default(&c->max_listeners, DEF_LISTENERS);
+	int_default(&c->forward_connect_timeout, DEF_CONNECT_TIMEOUT);
+	int_default(&c->max_pending_connects, DEF_PENDING_CONNECTS);
+	int_default(&c->max_user_channels, DEF_USER_CHANNELS);
+	int_default(&c->max_forward_connections, DEF_FORWARD_CONNS);
 	int_default(&c->log_level, LOG_INFO);
 	return 0;
 }
@@ -1073,6 +1177,9 @@ server_config_print(const struct server_config *c, FILE *fp)
 	fprintf(fp, "streamlocalbindmask %04o\n", c->streamlocal_bind_mask);
 	fprintf(fp, "streamlocalbindunlink %s\n",
 	    c->streamlocal_bind_unlink ? "yes" : "no");
+	print_kv(fp, "streamlocaldirectory", c->streamlocal_dir);
+	fprintf(fp, "keypermitscoverstreamlocal %s\n",
+	    c->key_permits_cover_sl ? "yes" : "no");
 	fprintf(fp, "reclaimforwards %s\n", c->reclaim_forwards ? "yes" : "no");
 	print_permits(fp, "permitopen", c->permit_open, c->npermit_open);
 	print_permits(fp, "permitlisten", c->permit_listen,
@@ -1085,6 +1192,10 @@ server_config_print(const struct server_config *c, FILE *fp)
 	fprintf(fp, "maxauthtries %d\n", c->max_auth_tries);
 	fprintf(fp, "maxsessions %d\n", c->max_sessions);
 	fprintf(fp, "maxlisteners %d\n", c->max_listeners);
+	fprintf(fp, "forwardconnecttimeout %d\n", c->forward_connect_timeout);
+	fprintf(fp, "maxpendingconnects %d\n", c->max_pending_connects);
+	fprintf(fp, "maxuserchannels %d\n", c->max_user_channels);
+	fprintf(fp, "maxforwardconnections %d\n", c->max_forward_connections);
 	fprintf(fp, "loglevel %s\n", choice_word(level_choices,
 	    NCHOICES(level_choices), c->log_level));
 	print_kv(fp, "pidfile", c->pid_file);

@@ -45,6 +45,13 @@ struct server_config {
 	enum allow_fwd	 allow_streamlocal_forwarding;
 	int		 streamlocal_bind_unlink;	/* 0 or 1 */
 	int		 streamlocal_bind_mask;		/* umask, 0177 */
+	/* StreamLocalDirectory: where each user's Unix-socket paths live
+	 * (%u, %%; relative: under state_dir), or "none" (any absolute
+	 * path, sshd's rule; unsafe with several users) */
+	char		*streamlocal_dir;
+	/* KeyPermitsCoverStreamLocal: a key with permitopen= gets no
+	 * direct-streamlocal, one with permitlisten= no streamlocal-forward */
+	int		 key_permits_cover_sl;		/* 0 or 1 */
 	/* a newer session of the same user and key takes over a remote
 	 * forward an older one still holds (a client that reconnects) */
 	int		 reclaim_forwards;		/* 0 or 1 */
@@ -62,6 +69,11 @@ struct server_config {
 	int		 max_auth_tries;
 	int		 max_sessions;		/* channels per connection */
 	int		 max_listeners;		/* tcpip-forwards per connection */
+	/* bounds on what one user can make ferryd hold (0: none) */
+	int		 forward_connect_timeout;	/* seconds, direct-* */
+	int		 max_pending_connects;	/* per user, in progress */
+	int		 max_user_channels;	/* per user, tunnelled sockets */
+	int		 max_forward_connections;	/* per -R listener */
 	int		 log_level;		/* enum log_level of util/log.h */
 	char		*user;			/* drop to this user when root */
 	char		*pid_file;

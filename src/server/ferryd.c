@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -22,6 +23,8 @@
 
 #define DEFAULT_CONFIG	"/etc/ferryd/ferryd_config"
 #define MAX_LISTENERS	(SC_MAX_LISTEN * FWD_MAX_ADDRS)
+/* Descriptors never given to sessions: files, the resolver, key loads. */
+#define FD_SLACK	16
 
 /* The daemon: its listeners, the policy new connections get, sessions. */
 struct server {
@@ -39,6 +42,7 @@ struct server {
 	uv_signal_t		 sig[3];
 	bool			 stopping;
 	unsigned		 drops;
+	size_t			 fd_limit;	/* RLIMIT_NOFILE */
 };
 
 static void
@@ -181,6 +185,18 @@ reject_closed(uv_handle_t *h)
 }
 
 static void
+log_drop(struct server *srv)
+{
+	if (srv->sessions.all.fds + FD_SLACK >= srv->fd_limit)
+		log_info("drop connection #%u: descriptor limit %zu reached",
+		    ++srv->drops, srv->fd_limit);
+	else
+		log_info("drop connection #%u: past MaxStartups (%d "
+		    "unauthenticated)", ++srv->drops,
+		    srv->sessions.unauthenticated);
+}
+
+static void
 on_connection(uv_stream_t *server, int status)
 {
 	struct server *srv = server->data;
@@ -190,19 +206,58 @@ on_connection(uv_stream_t *server, int status)
 		log_info("accept: %s", uv_strerror(status));
 		return;
 	}
-	if (srv->stopping || should_drop(srv)) {
+	if (srv->stopping || should_drop(srv) ||
+	    srv->sessions.all.fds + FD_SLACK >= srv->fd_limit) {
 		/* accept and close at once: the client sees the refusal */
 		if ((t = malloc(sizeof(*t))) == NULL)
 			return;
 		uv_tcp_init(srv->loop, t);
-		if (uv_accept(server, (uv_stream_t *)t) == 0)
-			log_info("drop connection #%u: past MaxStartups (%d "
-			    "unauthenticated)", ++srv->drops,
-			    srv->sessions.unauthenticated);
+		if (uv_accept(server, (uv_stream_t *)t) == 0 && !srv->stopping)
+			log_drop(srv);
 		uv_close((uv_handle_t *)t, reject_closed);
 		return;
 	}
 	session_accept(srv->loop, server, srv->pol, &srv->sessions);
+}
+
+/* Raises the descriptor limit to the hard limit and keeps a reserve that
+ * tunnels cannot use, so that logins work while one user holds many
+ * sockets. */
+static void
+set_fd_budget(struct server *srv)
+{
+	struct rlimit rl = { 1024, 1024 };
+	size_t reserve;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	srv->fd_limit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1 << 20 ?
+	    1 << 20 : (size_t)rl.rlim_cur;
+	reserve = srv->fd_limit / 8 > 64 ? srv->fd_limit / 8 : 64;
+	srv->sessions.fd_budget = srv->fd_limit > reserve + FD_SLACK ?
+	    srv->fd_limit - reserve : FD_SLACK;
+	log_verbose("descriptor limit %zu, %zu kept for logins", srv->fd_limit,
+	    srv->fd_limit - srv->sessions.fd_budget);
+}
+
+/* The descriptors the daemon holds before any session (listeners, the
+ * loop's own, stdio) count against the limit too. */
+static size_t
+open_fds(void)
+{
+	uv_fs_t req;
+	uv_dirent_t d;
+	size_t n = 0;
+
+	if (uv_fs_scandir(NULL, &req, "/proc/self/fd", 0, NULL) < 0)
+		return FD_SLACK;
+	while (uv_fs_scandir_next(&req, &d) != UV_EOF)
+		n++;
+	uv_fs_req_cleanup(&req);
+	return n;
 }
 
 /* Binds every ListenAddress/Port; prints sshd's "Server listening" line
@@ -427,6 +482,7 @@ main(int argc, char **argv)
 	if (test || print)
 		goto out;
 	signal(SIGPIPE, SIG_IGN);
+	set_fd_budget(&srv);
 	srv.loop = uv_default_loop();
 	if (listen_all(&srv, err, sizeof(err)) != 0 ||
 	    drop_privileges(&srv.pol->cfg, err, sizeof(err)) != 0) {
@@ -440,6 +496,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	write_pid_file(&srv.pol->cfg);
+	srv.sessions.all.fds = open_fds();
 	for (i = 0; i < 3; i++) {
 		uv_signal_init(srv.loop, &srv.sig[i]);
 		srv.sig[i].data = &srv;

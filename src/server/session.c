@@ -1,15 +1,21 @@
 /* A ferryd client connection. */
 #include "session.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "fwd/listener.h"
 #include "fwd/policy.h"
 #include "fwd/pump.h"
+#include "fwd/slpath.h"
 #include "fwd/spec.h"
 #include "keys/authkeys.h"
 #include "net/conn.h"
@@ -51,6 +57,8 @@ struct session {
 	uv_loop_t		*loop;
 	struct net_conn		*nc;
 	struct pump_set		 pumps;
+	struct fwd_limits	 lim;		/* the pumps' bounds */
+	struct user_usage	*user;		/* once authenticated */
 	uv_timer_t		 grace;
 	uv_timer_t		 alive;
 	int			 timers_open;
@@ -97,6 +105,39 @@ sess_ssh(struct session *s)
 	return net_conn_ssh(s->nc);
 }
 
+/* The user's shared counters, made at its first login. */
+static struct user_usage *
+user_get(struct session_list *list, const char *name)
+{
+	struct user_usage *u;
+
+	for (u = list->users; u != NULL; u = u->next)
+		if (strcmp(u->name, name) == 0)
+			break;
+	if (u == NULL) {
+		if ((u = calloc(1, sizeof(*u))) == NULL)
+			return NULL;
+		snprintf(u->name, sizeof(u->name), "%s", name);
+		u->next = list->users;
+		list->users = u;
+	}
+	u->refs++;
+	return u;
+}
+
+static void
+user_put(struct session_list *list, struct user_usage *u)
+{
+	struct user_usage **pp;
+
+	if (u == NULL || --u->refs > 0)
+		return;
+	for (pp = &list->users; *pp != u; pp = &(*pp)->next)
+		;
+	*pp = u->next;
+	free(u);
+}
+
 static void
 session_free(struct session *s)
 {
@@ -109,8 +150,10 @@ session_free(struct session *s)
 	if (s->next != NULL)
 		s->next->prev = s->prev;
 	s->list->count--;
+	s->list->all.fds--;
 	if (!s->authenticated)
 		s->list->unauthenticated--;
+	user_put(s->list, s->user);
 	for (i = 0; i < s->nnotes; i++)
 		free(s->notes[i]);
 	free(s->ak_pending);
@@ -357,12 +400,16 @@ forwarding_allowed(struct session *s, bool remote, char *why, size_t whylen)
 }
 
 /* The same for Unix sockets: AllowStreamLocalForwarding, then the
- * key's line (no-port-forwarding covers sockets too, as in sshd). */
+ * key's line (no-port-forwarding covers sockets too, as in sshd), then,
+ * unlike sshd, permitopen= (local) or permitlisten= (remote) on it: they
+ * can only name TCP, and a key confined to some ports must not escape
+ * through a socket (KeyPermitsCoverStreamLocal no gives sshd's rule). */
 static bool
 streamlocal_allowed(struct session *s, bool remote, char *why,
     size_t whylen)
 {
 	enum allow_fwd a = s->pol->cfg.allow_streamlocal_forwarding;
+	int npermits = remote ? s->ak.nlisten : s->ak.nopen;
 
 	if (s->pol->cfg.disable_forwarding) {
 		snprintf(why, whylen, "DisableForwarding yes forbids %s "
@@ -378,7 +425,18 @@ streamlocal_allowed(struct session *s, bool remote, char *why,
 		    "forwarding (direct-streamlocal)");
 		return false;
 	}
-	return key_allows(s, why, whylen);
+	if (!key_allows(s, why, whylen))
+		return false;
+	if (npermits > 0 && s->pol->cfg.key_permits_cover_sl) {
+		snprintf(why, whylen, "the key's authorized_keys line (%.200s "
+		    "line %d) has %s, which names TCP %s only, so it gets no "
+		    "%s Unix-socket forwarding (KeyPermitsCoverStreamLocal "
+		    "yes)", s->ak.file, s->ak.line, remote ? "permitlisten=" :
+		    "permitopen=", remote ? "listeners" : "destinations",
+		    remote ? "remote" : "local");
+		return false;
+	}
+	return true;
 }
 
 static struct rfwd *
@@ -395,30 +453,18 @@ rfwd_find(struct session *s, const char *host, int port)
 	return NULL;
 }
 
-/* ReclaimForwards: the remote forward (host and port, or a path with port
- * -1) that another session holds goes to this one if both logged in as
- * the same user with the same key; a client that reconnects gets its
- * listener back at once instead of waiting for the stale session to
- * time out. Returns 0 when nothing stands in the way, -1 when the
- * request was refused (and the reason told). */
+/* ReclaimForwards: the remote forward o->rfwd[i], which another session
+ * holds, goes to this one if both logged in as the same user with the
+ * same key; a client that reconnects gets its listener back at once
+ * instead of waiting for the stale session to time out. Returns 0 when
+ * it was taken over, -1 when the request was refused (and the reason
+ * told). */
 static int
-reclaim(struct session *s, const char *host, int port, const char *what)
+take_over(struct session *s, struct session *o, int i, const char *what)
 {
 	const char *user = ssh_auth_user(sess_ssh(s));
-	struct session *o;
-	int i;
 
-	if (port == 0)
-		return 0;
-	for (o = s->list->head; o != NULL; o = o->next) {
-		if (o == s || !o->authenticated || o->closing)
-			continue;
-		for (i = 0; i < o->nrfwd; i++)
-			if (o->rfwd[i].req_port == port &&
-			    strcmp(o->rfwd[i].req_host, host) == 0)
-				break;
-		if (i == o->nrfwd)
-			continue;
+	{
 		if (!s->pol->cfg.reclaim_forwards) {
 			refuse(s, "%s: held by another session from %s port %d "
 			    "(ReclaimForwards no)", what, o->ip, o->port);
@@ -441,7 +487,121 @@ reclaim(struct session *s, const char *host, int port, const char *what)
 		o->rfwd[i] = o->rfwd[--o->nrfwd];
 		return 0;
 	}
+}
+
+/* The TCP forward (host and port) another session holds: take_over.
+ * Returns 0 when nothing stands in the way, -1 when refused. */
+static int
+reclaim(struct session *s, const char *host, int port, const char *what)
+{
+	struct session *o;
+	int i;
+
+	if (port == 0)
+		return 0;
+	for (o = s->list->head; o != NULL; o = o->next) {
+		if (o == s || !o->authenticated || o->closing)
+			continue;
+		for (i = 0; i < o->nrfwd; i++)
+			if (o->rfwd[i].req_port == port &&
+			    strcmp(o->rfwd[i].req_host, host) == 0)
+				return take_over(s, o, i, what);
+	}
 	return 0;
+}
+
+/* The session (and in *idx its forward) whose live Unix listener is the
+ * socket canon names (NULL: any) or the file st (NULL: none there). A
+ * socket's identity is its file, never the spelling of a request. */
+static struct session *
+sl_holder(struct session *s, const char *canon, const struct stat *st,
+    int *idx)
+{
+	struct fwd_listener *fl;
+	struct session *o;
+	int i;
+
+	for (o = s->list->head; o != NULL; o = o->next) {
+		if (!o->authenticated || o->closing)
+			continue;
+		for (i = 0; i < o->nrfwd; i++) {
+			fl = o->rfwd[i].fl;
+			if (o->rfwd[i].req_port == -1 && ((canon != NULL &&
+			    strcmp(fwd_listener_where(fl), canon) == 0) ||
+			    (st != NULL && fwd_listener_is_file(fl, st->st_dev,
+			    st->st_ino)))) {
+				*idx = i;
+				return o;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* ReclaimForwards for a Unix socket, checked before anything at the path
+ * is unlinked: whoever holds the same file (canonical path, or device
+ * and inode) decides, however this request spells the path. */
+static int
+reclaim_socket(struct session *s, const char *canon, const struct stat *st,
+    const char *what)
+{
+	struct session *o;
+	int i;
+
+	if ((o = sl_holder(s, canon, st, &i)) == NULL)
+		return 0;
+	if (o == s) {
+		refuse(s, "%s: this session already forwards %s", what, canon);
+		return -1;
+	}
+	return take_over(s, o, i, what);
+}
+
+/* Where a peer's path lands for this session's user (StreamLocalDirectory;
+ * the rules are in fwd/slpath.h): the socket's directory as an O_PATH
+ * descriptor, its name in p and its canonical path in canon. Returns the
+ * descriptor, or -1 with the rule that refuses the path in why. */
+static int
+sl_place(struct session *s, const char *path, bool create, struct slpath *p,
+    char *canon, size_t canonlen, char *why, size_t whylen)
+{
+	const char *tmpl = s->pol->cfg.streamlocal_dir;
+	char root[SLPATH_ROOT_MAX], real[SLPATH_ROOT_MAX], link[64], e2[64];
+	int rootfd = -1, dirfd, r;
+	ssize_t n;
+
+	if (strcasecmp(tmpl, "none") == 0)
+		r = slpath_parse(NULL, path, strlen(path), p, why, whylen);
+	else {
+		if (slpath_expand(tmpl, ssh_auth_user(sess_ssh(s)), root,
+		    sizeof(root), why, whylen) != 0)
+			return -1;
+		r = slpath_parse(root, path, strlen(path), p, why, whylen);
+		if ((r == SLPATH_OK || r == SLPATH_OUTSIDE) && (rootfd =
+		    slpath_root(root, create, r == SLPATH_OK ? why : e2,
+		    r == SLPATH_OK ? whylen : sizeof(e2))) < 0)
+			return -1;
+		/* the directory's canonical spelling is inside it too */
+		if (r == SLPATH_OUTSIDE && slpath_fd_path(rootfd, NULL, link,
+		    sizeof(link)) == 0 && (n = readlink(link, real,
+		    sizeof(real))) > 0 && (size_t)n < sizeof(real)) {
+			real[n] = '\0';
+			if (slpath_parse(real, path, strlen(path), p, e2,
+			    sizeof(e2)) == SLPATH_OK)
+				r = SLPATH_OK;
+		}
+	}
+	if (r != SLPATH_OK) {
+		if (rootfd >= 0)
+			close(rootfd);
+		return -1;
+	}
+	dirfd = slpath_dir(rootfd, p, why, whylen);
+	if (rootfd >= 0)
+		close(rootfd);
+	if (dirfd >= 0)
+		slpath_canon(dirfd, p->name, canon, canonlen);
+	return dirfd;
 }
 
 static int
@@ -517,6 +677,12 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 		return;
 	scope = fwd_policy_bind((enum gw_mode)c->gateway_ports, host, &addr,
 	    why, sizeof(why));
+	if (scope == SCOPE_ADDR && !fwd_addr_is_literal(addr)) {
+		refuse(s, "remote forward \"%s\":%u: the bind address is not "
+		    "an address literal (ferryd does not resolve names for "
+		    "remote forwards)", host, port);
+		return;
+	}
 	if (fwd_bind_addrs(scope, addr, AF_UNSPEC, addrs, &n, label,
 	    sizeof(label)) != 0) {
 		refuse(s, "remote forward \"%s\":%u: %s", host, port, label);
@@ -527,6 +693,7 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 	lc.kind = OPEN_FORWARDED_TCPIP;
 	lc.name = host;
 	lc.stats = NULL;
+	lc.max_conns = (size_t)c->max_forward_connections;
 	lc.port = -1;
 	lc.all_or_nothing = true;
 	lc.label = label;
@@ -577,13 +744,17 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 	struct server_config *c = &s->pol->cfg;
 	struct fwd_listener_cfg lc;
 	struct fwd_listener *fl;
-	char path[FWD_PATH_MAX], why[400], label[400], line[600];
+	char path[SLPATH_MAX], canon[SLPATH_ROOT_MAX + SLPATH_MAX];
+	char why[1200], label[400], line[SLPATH_ROOT_MAX + 600];
+	struct slpath p;
+	struct stat st;
 	struct rd r;
+	int dirfd;
 
 	rd_init(&r, ev->u.request.extra, ev->u.request.extra_len);
-	if (rd_cstring(&r, path, sizeof(path)) != 0 || path[0] != '/') {
+	if (rd_cstring(&r, path, sizeof(path)) != 0 || path[0] == '\0') {
 		refuse(s, "malformed streamlocal-forward request (the path "
-		    "must be absolute and at most %d bytes)", FWD_PATH_MAX - 1);
+		    "must be at most %d bytes)", SLPATH_MAX - 1);
 		return;
 	}
 	if (!streamlocal_allowed(s, true, why, sizeof(why))) {
@@ -596,20 +767,30 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 		    "listeners, the most allowed", path, s->nrfwd);
 		return;
 	}
-	snprintf(label, sizeof(label), "remote forward of socket %s", path);
-	if (reclaim(s, path, -1, label) != 0)
+	if ((dirfd = sl_place(s, path, true, &p, canon, sizeof(canon), why,
+	    sizeof(why))) < 0) {
+		refuse(s, "remote forward of socket %s: %s", path, why);
 		return;
+	}
+	snprintf(label, sizeof(label), "remote forward of socket %s", path);
+	if (reclaim_socket(s, canon, fstatat(dirfd, p.name, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 ? &st : NULL, label) != 0) {
+		close(dirfd);
+		return;
+	}
 	snprintf(label, sizeof(label), "remote forward for %s from %s "
 	    "(socket %s)", ssh_auth_user(sess_ssh(s)), s->ip, path);
 	lc.kind = OPEN_FORWARDED_STREAMLOCAL;
 	lc.name = path;
 	lc.stats = NULL;
+	lc.max_conns = (size_t)c->max_forward_connections;
 	lc.port = 0;
 	lc.all_or_nothing = true;
 	lc.label = label;
-	fl = fwd_listener_start_unix(s->loop, path, c->streamlocal_bind_mask,
-	    c->streamlocal_bind_unlink == 1, &lc, &s->pumps, why,
-	    sizeof(why));
+	fl = fwd_listener_start_unix_at(s->loop, dirfd, p.name, canon,
+	    c->streamlocal_bind_mask, c->streamlocal_bind_unlink == 1, &lc,
+	    &s->pumps, why, sizeof(why));
+	close(dirfd);
 	if (fl == NULL) {
 		refuse(s, "remote forward of socket %s: %s", path, why);
 		return;
@@ -620,8 +801,12 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 	s->rfwd[s->nrfwd].fl = fl;
 	s->nrfwd++;
 	ev->u.request.success = true;
-	snprintf(line, sizeof(line), "Forwarding socket %s to the client",
-	    path);
+	if (strcmp(path, canon) == 0)
+		snprintf(line, sizeof(line), "Forwarding socket %s to the "
+		    "client", path);
+	else
+		snprintf(line, sizeof(line), "Forwarding socket %s (%s) to "
+		    "the client", path, canon);
 	log_info("%s: %s", ssh_auth_user(sess_ssh(s)), line);
 	note(s, line);
 }
@@ -629,7 +814,7 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 static void
 cancel_streamlocal(struct session *s, struct ssh_event *ev)
 {
-	char path[FWD_PATH_MAX], line[300];
+	char path[SLPATH_MAX], line[400];
 	struct rfwd *f;
 	struct rd r;
 
@@ -649,11 +834,17 @@ cancel_streamlocal(struct session *s, struct ssh_event *ev)
 static void
 direct_streamlocal(struct session *s, struct ssh_event *ev)
 {
-	char path[FWD_PATH_MAX], why[400], label[600];
-	struct rd r;
+	const char *user = ssh_auth_user(sess_ssh(s));
+	char path[SLPATH_MAX], canon[SLPATH_ROOT_MAX + SLPATH_MAX];
+	char why[1200], label[600], via[64];
+	struct session *o;
+	struct slpath p;
+	struct stat st;
+	int dirfd, fd, i, r;
+	struct rd rd;
 
-	rd_init(&r, ev->u.open_request.extra, ev->u.open_request.extra_len);
-	if (rd_cstring(&r, path, sizeof(path)) != 0 || path[0] == '\0') {
+	rd_init(&rd, ev->u.open_request.extra, ev->u.open_request.extra_len);
+	if (rd_cstring(&rd, path, sizeof(path)) != 0 || path[0] == '\0') {
 		ev->u.open_request.message = "malformed direct-streamlocal";
 		return;
 	}
@@ -662,10 +853,47 @@ direct_streamlocal(struct session *s, struct ssh_event *ev)
 		ev->u.open_request.message = "forwarding not permitted";
 		return;
 	}
+	if ((dirfd = sl_place(s, path, false, &p, canon, sizeof(canon), why,
+	    sizeof(why))) < 0) {
+		refuse(s, "connection to socket %s: %s", path, why);
+		ev->u.open_request.message = "not permitted by the socket "
+		    "path rules";
+		return;
+	}
+	/* the socket itself, held so that what is checked is what is
+	 * connected to */
+	fd = openat(dirfd, p.name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	close(dirfd);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		log_verbose("%s: connection to socket %s: %s", user, path,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		ev->u.open_request.reason = SSH_OPEN_CONNECT_FAILED;
+		ev->u.open_request.message = "no such socket";
+		return;
+	}
+	if (!S_ISSOCK(st.st_mode) ||
+	    ((o = sl_holder(s, NULL, &st, &i)) != NULL &&
+	    strcmp(ssh_auth_user(sess_ssh(o)), user) != 0)) {
+		refuse(s, "connection to socket %s: %s", path,
+		    S_ISLNK(st.st_mode) ? "it is a symbolic link; it is not "
+		    "followed" : !S_ISSOCK(st.st_mode) ? "it is not a socket" :
+		    "it is another user's remote forward; a user never "
+		    "reaches another's listeners");
+		close(fd);
+		ev->u.open_request.message = "not permitted by the socket "
+		    "path rules";
+		return;
+	}
 	snprintf(label, sizeof(label), "direct-streamlocal for %s from %s to "
-	    "%s", ssh_auth_user(sess_ssh(s)), s->ip, path);
-	if (pump_connect_unix(&s->pumps, s->loop, ev->chan, path, label,
-	    NULL) != 0) {
+	    "%s", user, s->ip, path);
+	slpath_fd_path(fd, NULL, via, sizeof(via));
+	/* uv_pipe_connect connects (or fails) before it returns, so the
+	 * descriptor may go right after */
+	r = pump_connect_unix(&s->pumps, s->loop, ev->chan, via, label, NULL);
+	close(fd);
+	if (r != 0) {
 		ev->u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
 		ev->u.open_request.message = "out of memory";
 		return;
@@ -722,12 +950,20 @@ static void
 open_request(struct session *s, struct ssh_event *ev)
 {
 	const char *type = ev->u.open_request.type;
+	char why[200];
 
 	if (ssh_chan_count(sess_ssh(s)) > MAX_CHANNELS) {
 		refuse(s, "%s channel: this session already has %d channels "
 		    "open, the most allowed", type, MAX_CHANNELS);
 		ev->u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
 		ev->u.open_request.message = "too many channels";
+		return;
+	}
+	if (strcmp(type, "session") != 0 &&
+	    !pump_admit(&s->pumps, true, why, sizeof(why))) {
+		refuse(s, "%s channel: %s", type, why);
+		ev->u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
+		ev->u.open_request.message = why;
 		return;
 	}
 	if (strcmp(type, "direct-tcpip") == 0) {
@@ -845,13 +1081,16 @@ on_event(void *ud, struct ssh_event *ev)
 	case SSH_EV_AUTH_SUCCESS:
 		s->authenticated = true;
 		s->list->unauthenticated--;
+		if ((s->user = user_get(s->list,
+		    ssh_auth_user(sess_ssh(s)))) != NULL)
+			s->pumps.user = &s->user->u;
 		uv_timer_stop(&s->grace);
 		/* ClientAlive watches authenticated clients (sshd's rule) */
 		if (s->pol->cfg.client_alive_interval > 0)
 			uv_timer_start(&s->alive, alive_tick,
 			    (uint64_t)s->pol->cfg.client_alive_interval * 1000,
 			    (uint64_t)s->pol->cfg.client_alive_interval * 1000);
-		if (keep_rules(s) != 0) {
+		if (s->user == NULL || keep_rules(s) != 0) {
 			ssh_disconnect(sess_ssh(s), 11, "out of memory");
 			net_conn_close(s->nc, "out of memory");
 		}
@@ -999,6 +1238,7 @@ session_accept(uv_loop_t *loop, uv_stream_t *server,
 		list->head->prev = s;
 	list->head = s;
 	list->count++;
+	list->all.fds++;
 	list->unauthenticated++;
 	if ((s->nc = net_conn_accept(loop, server, &cfg, &ops, s)) == NULL) {
 		s->nc_closed = true;
@@ -1009,6 +1249,13 @@ session_accept(uv_loop_t *loop, uv_stream_t *server,
 	s->pumps.nc = s->nc;
 	s->pumps.on_empty = pumps_empty;
 	s->pumps.ud = s;
+	s->pumps.all = &list->all;
+	s->pumps.lim = &s->lim;
+	s->lim.user_chans = (size_t)pol->cfg.max_user_channels;
+	s->lim.user_pending = (size_t)pol->cfg.max_pending_connects;
+	s->lim.fd_budget = list->fd_budget;
+	s->lim.connect_timeout_ms = (unsigned)pol->cfg.forward_connect_timeout *
+	    1000;
 	snprintf(s->ip, sizeof(s->ip), "%s", net_conn_peer_ip(s->nc));
 	s->port = net_conn_peer_port(s->nc);
 	log_verbose("Connection from %s port %d", s->ip, s->port);

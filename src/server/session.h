@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "fwd/pump.h"
 #include "keys/key.h"
 #include "server/config.h"
 
@@ -24,11 +25,25 @@ void	server_policy_unref(struct server_policy *p);
 
 struct session;
 
+/* What one user holds across all of its sessions. Owned by the session
+ * list; freed with the user's last session. */
+struct user_usage {
+	struct user_usage *next;
+	int		 refs;		/* sessions logged in as the user */
+	struct fwd_usage u;
+	char		 name[64];
+};
+
 /* The daemon's view of its sessions. */
 struct session_list {
 	struct session	*head;
 	int		 count;
 	int		 unauthenticated;	/* for MaxStartups */
+	struct user_usage *users;
+	/* descriptors held by sessions, tunnels and listeners, and how many
+	 * tunnels may use (the rest is kept for logins) */
+	struct fwd_usage all;
+	size_t		 fd_budget;
 };
 
 /* Accepts a connection from server under policy. Returns 0 or -1. */

@@ -24,7 +24,9 @@ requested path is never followed, replaced or removed.
 
 Everything on both sides of the tunnel runs here, so "client side" and
 "server side" paths are all in one short directory (/tmp/fsXXXXXXXX: sun_path
-holds 107 bytes), removed when the test ends. sshd keeps its defaults
+holds 107 bytes), removed when the test ends; ferryd gets that directory as
+its StreamLocalDirectory (test_streamlocal_confine.py tests the directory
+rules themselves, with several users). sshd keeps its defaults
 (AllowStreamLocalForwarding yes, StreamLocalBindUnlink no, mask 0177) unless
 a test says otherwise.
 
@@ -56,10 +58,13 @@ SERVERS = ['sshd', 'ferryd']
 FORMS = ['L-path-tcp', 'L-tcp-path', 'L-path-path', 'R-path-tcp', 'R-tcp-path', 'R-path-path']
 
 
-def make_server(lab, ferryd, kind, config=(), log_level='VERBOSE'):
+def make_server(lab, ferryd, kind, sdir, config=(), log_level='VERBOSE'):
+    """sshd, or ferryd with the test's directory as its StreamLocalDirectory
+    (one user, so no %u): every path these tests use lies inside it."""
     if kind == 'sshd':
         return lab.sshd(config=list(config), log_level=log_level)
-    return ferryd(config=list(config), log_level=log_level)
+    return ferryd(config=list(config) + [f'StreamLocalDirectory {sdir.path}'],
+                  log_level=log_level)
 
 
 class Entry:
@@ -191,7 +196,7 @@ def _remote_refused(cp, path):
 def test_bulk(lab, ferryd, client, server, form):
     """16 MiB each way through each Unix-socket form."""
     sdir = sl.short_tmp(lab)
-    srv = make_server(lab, ferryd, server)
+    srv = make_server(lab, ferryd, server, sdir)
     echo_tcp = lab.echo()
     echo_unix = sl.unix_echo(lab, sdir / 't.sock')
     cp, entry, target = start_form(lab, client, srv, sdir, form, echo_tcp, echo_unix)
@@ -236,7 +241,8 @@ def test_remote_cancel_and_session_end(lab, ferryd, client, server):
     cancel-streamlocal-forward). Afterwards no path accepts connections,
     and ferryd has removed both socket files."""
     sdir = sl.short_tmp(lab)
-    srv = make_server(lab, ferryd, server, log_level='DEBUG1' if server == 'sshd' else 'VERBOSE')
+    srv = make_server(lab, ferryd, server, sdir,
+                      log_level='DEBUG1' if server == 'sshd' else 'VERBOSE')
     echo = lab.echo()
     r1, r2 = sdir / 'r1.sock', sdir / 'r2.sock'
     specs = [f'{r}:{LOCALHOST}:{echo.port}' for r in (r1, r2)]
@@ -327,7 +333,7 @@ def test_server_bind_unlink(lab, ferryd, server, unlink):
     (ferryd logs it naming the path and StreamLocalBindUnlink) and leaves the
     file."""
     sdir = sl.short_tmp(lab)
-    srv = make_server(lab, ferryd, server, config=[f'StreamLocalBindUnlink {unlink}'])
+    srv = make_server(lab, ferryd, server, sdir, config=[f'StreamLocalBindUnlink {unlink}'])
     echo = lab.echo()
     path = sdir / 'r.sock'
     ino = stale_socket(path)
@@ -369,7 +375,7 @@ def test_server_bind_mask(lab, ferryd, server, mask, mode):
     """The -R socket file the server makes: 0600 by default, else
     0777 & ~StreamLocalBindMask from the server's config."""
     sdir = sl.short_tmp(lab)
-    srv = make_server(lab, ferryd, server,
+    srv = make_server(lab, ferryd, server, sdir,
                       config=[f'StreamLocalBindMask {mask}'] if mask else [])
     echo = lab.echo()
     cp, entry = start_forward(lab, 'ssh', srv, 'R', sdir / 'r.sock', echo.addr)
@@ -400,7 +406,7 @@ def test_symlink_at_remote_path(lab, ferryd, server, target, unlink):
     socket still serves; a dangling target still absent). ferryd logs the
     refusal naming the path and the symlink."""
     sdir = sl.short_tmp(lab)
-    srv = make_server(lab, ferryd, server, config=[f'StreamLocalBindUnlink {unlink}'])
+    srv = make_server(lab, ferryd, server, sdir, config=[f'StreamLocalBindUnlink {unlink}'])
     echo = lab.echo()
     link, dest = sdir / 'link.sock', sdir / 'dest'
     live = None
@@ -437,7 +443,7 @@ def test_regular_file_at_remote_path(lab, ferryd, server, unlink):
     StreamLocalBindUnlink yes, and the file keeps its inode, mode and
     content. ferryd logs the refusal naming the path."""
     sdir = sl.short_tmp(lab)
-    srv = make_server(lab, ferryd, server, config=[f'StreamLocalBindUnlink {unlink}'])
+    srv = make_server(lab, ferryd, server, sdir, config=[f'StreamLocalBindUnlink {unlink}'])
     echo = lab.echo()
     path = sdir / 'file.sock'
     path.write_bytes(b'a regular file\n')
@@ -531,7 +537,7 @@ def test_allow_streamlocal_forwarding(lab, ferryd, mode):
     """AllowStreamLocalForwarding: local allows direct-streamlocal only,
     remote streamlocal-forward only; refusals name the keyword and mode."""
     sdir = sl.short_tmp(lab)
-    srv = ferryd(config=[f'AllowStreamLocalForwarding {mode}'])
+    srv = ferryd(config=[f'AllowStreamLocalForwarding {mode}', f'StreamLocalDirectory {sdir.path}'])
     check_policy(lab, srv, sdir, local_ok=mode in ('yes', 'all', 'local'),
                  remote_ok=mode in ('yes', 'all', 'remote'),
                  words=[f'AllowStreamLocalForwarding {mode}'])
@@ -541,7 +547,7 @@ def test_disable_forwarding(lab, ferryd):
     """DisableForwarding yes forbids Unix-socket forwarding both ways (and
     TCP, so the TCP -L is refused too)."""
     sdir = sl.short_tmp(lab)
-    srv = ferryd(config=['DisableForwarding yes'])
+    srv = ferryd(config=['DisableForwarding yes', f'StreamLocalDirectory {sdir.path}'])
     check_policy(lab, srv, sdir, local_ok=None, remote_ok=False,
                  words=['DisableForwarding yes forbids'])
 
@@ -554,7 +560,8 @@ def test_key_options(lab, ferryd, options, allowed):
     forwarding both ways (refusal names the option); port-forwarding after
     restrict allows it again, as in sshd."""
     sdir = sl.short_tmp(lab)
-    srv = ferryd(authorized={USER: [f'{options} {lab.keys.user_pub("ed25519")}']})
+    srv = ferryd(authorized={USER: [f'{options} {lab.keys.user_pub("ed25519")}']},
+                 config=[f'StreamLocalDirectory {sdir.path}'])
     word = 'restrict' if options == 'restrict' else 'no-port-forwarding'
     check_policy(lab, srv, sdir, local_ok=allowed if allowed else None, remote_ok=allowed,
                  words=[word, str(srv.ak_path())])

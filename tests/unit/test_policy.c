@@ -113,6 +113,21 @@ test_permit_listen(void **state)
 	assert_false(fwd_permit_listen_ok(v, 3, "localhost", 0));
 }
 
+static void
+test_addr_literal(void **state)
+{
+	(void)state;
+	assert_true(fwd_addr_is_literal("127.0.0.1"));
+	assert_true(fwd_addr_is_literal("0.0.0.0"));
+	assert_true(fwd_addr_is_literal("::1"));
+	assert_true(fwd_addr_is_literal("fe80::1"));
+	assert_false(fwd_addr_is_literal("localhost"));
+	assert_false(fwd_addr_is_literal("slow.example"));
+	assert_false(fwd_addr_is_literal("127.1"));
+	assert_false(fwd_addr_is_literal(""));
+	assert_false(fwd_addr_is_literal("[::1]"));
+}
+
 int
 main(void)
 {
@@ -122,6 +137,7 @@ main(void)
 		cmocka_unit_test(test_gateway_clientspecified),
 		cmocka_unit_test(test_permit_open),
 		cmocka_unit_test(test_permit_listen),
+		cmocka_unit_test(test_addr_literal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
