@@ -38,7 +38,7 @@ log_get_level(void)
 /* Every line goes out escaped: messages carry strings a peer chose (user
  * names, requests, reasons), which must not forge lines or reach a
  * terminal as control sequences. */
-static void
+static void __attribute__((format(printf, 2, 0)))
 emit(FILE *fp, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE], safe[4 * LOG_LINE];

@@ -143,6 +143,33 @@ test_ctl_parse(void **state)
 	assert_int_equal(ctl_parse(line, &c, err, sizeof(err)), -1);
 }
 
+static void
+test_text_safe(void **state)
+{
+	char out[128];
+
+	(void)state;
+	/* a forged log line, a terminal title and a CSI stay inert */
+	text_safe(out, sizeof(out), "bob\nFAKE line\r\t", false);
+	assert_string_equal(out, "bob\\nFAKE line\\r\\t");
+	text_safe(out, sizeof(out), "\x1b]0;pwned\x07 \x7f", false);
+	assert_string_equal(out, "\\x1b]0;pwned\\x07 \\x7f");
+	text_safe(out, sizeof(out), "a\xc2\x9b" "2Jb", false);
+	assert_string_equal(out, "a\\xc2\\x9b" "2Jb");
+	/* printable UTF-8 is kept; bytes that are not UTF-8 are escaped */
+	text_safe(out, sizeof(out), "gr\xc3\xbc\xc3\x9f \xe2\x82\xac "
+	    "\xff\xc3", false);
+	assert_string_equal(out, "gr\xc3\xbc\xc3\x9f \xe2\x82\xac \\xff\\xc3");
+	/* a banner keeps its lines and tabs */
+	text_safe(out, sizeof(out), "line 1\n\tline 2\x1b[2J\n", true);
+	assert_string_equal(out, "line 1\n\tline 2\\x1b[2J\n");
+	/* truncation never splits an escape and always terminates */
+	assert_int_equal(text_safe(out, 6, "ab\x01" "cd", false), 2);
+	assert_string_equal(out, "ab");
+	assert_int_equal(text_safe(out, 1, "abc", false), 0);
+	assert_string_equal(out, "");
+}
+
 int
 main(void)
 {
@@ -150,6 +177,7 @@ main(void)
 		cmocka_unit_test(test_printf_long),
 		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_label_str),
+		cmocka_unit_test(test_text_safe),
 		cmocka_unit_test(test_ctl_parse),
 	};
 
