@@ -185,6 +185,8 @@ pkt_begin(struct ssh_conn *c, uint8_t type)
 
 	if (c->building)
 		abort();	/* a packet inside a packet: engine bug */
+	if (c->state == ST_DEAD)
+		return -1;	/* only the DISCONNECT may follow a failure */
 	if ((p = wb_reserve(&c->out, 6)) == NULL)
 		return -1;
 	c->pkt_start = c->out.len;
@@ -364,9 +366,10 @@ msg_allowed(const struct ssh_conn *c, uint8_t t)
 	bool kex = t >= MSG_KEXINIT && t <= 49;
 	bool server = c->cfg.role == SSH_ROLE_SERVER;
 
-	/* Strict KEX: nothing but KEX messages in the initial exchange. */
+	/* Strict KEX: nothing but KEX messages in the initial exchange (a
+	 * DISCONNECT ends it anyway, and its reason is worth showing). */
 	if (c->state == ST_KEX)
-		return kex || (generic && !c->kex_strict);
+		return kex || t == MSG_DISCONNECT || (generic && !c->kex_strict);
 	/* During a rekey the peer should send only KEX messages after its
 	 * KEXINIT (RFC 4253 §7.1), but some stacks keep sending channel
 	 * traffic; like OpenSSH we process it once authenticated. */
