@@ -8,12 +8,15 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "client/options.h"
+#include "client/readconf.h"
+#include "client/sshkw.h"
 #include "client/supervisor.h"
 #include "util/log.h"
 
@@ -26,6 +29,7 @@ struct launch {
 	char	**file_hosts;	/* up without hosts: the file's */
 	int	 nfile_hosts;
 	char	*config_path;	/* -F or ~/.ssh/config */
+	bool	 logging;	/* log_init saw the options: -v notes go out */
 };
 
 static const char *
@@ -78,13 +82,15 @@ load_host(void *ud, const char *host, struct options **out, char *err,
 	options_init(o);
 	if (load_flags(l, host, o, err, errlen) != 0)
 		goto fail;
-	if (options_read_file(o, l->config_path, o->host,
-	    o->config_file != NULL, err, errlen) != 0)
+	if (readconf_load(o, o->config_file, READCONF_SYSTEM_FILE, err,
+	    errlen) != 0)
 		goto fail;
 	if (l->up && o->reconnect < 0)
 		o->reconnect = 1;	/* ferry up supervises */
 	if (options_finish(o, err, errlen) != 0)
 		goto fail;
+	if (l->logging)
+		sshkw_note_unused(o);
 	*out = o;
 	return 0;
 fail:
@@ -277,7 +283,7 @@ main(int argc, char **argv)
 	char err[1024], path[1024], **names;
 	FILE *logfp = NULL;
 	int code, n;
-	const char *home = getenv("HOME");
+	struct passwd *pw = getpwuid(getuid());
 
 	log_init("ferry", LOG_INFO, NULL);
 	if (argc > 1 && (strcmp(argv[1], "status") == 0 ||
@@ -306,7 +312,7 @@ main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s", o->config_file);
 	else
 		snprintf(path, sizeof(path), "%s/.ssh/config",
-		    home != NULL ? home : "");
+		    pw != NULL ? pw->pw_dir : "");
 	l.config_path = path;
 	if (!l.up && check_destinations(&l, err, sizeof(err)) != 0)
 		goto fail;
@@ -323,6 +329,8 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	log_init("ferry", o->log_level, logfp);
+	l.logging = true;
+	sshkw_note_unused(o);
 	if (o->print_config) {
 		options_print(o, stdout);
 		options_free(o);

@@ -13,10 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "client/sshkw.h"
 #include "ssh/cipher.h"
 #include "ssh/ssh.h"
-
-#define MAX_CONFIG_SIZE	(1024 * 1024)
+#include "util/cfgtok.h"
 
 #define OPTSTRING	":46c:gi:l:o:p:qvD:E:F:GL:NR:S:T"
 
@@ -65,26 +65,17 @@ options_free(struct options *o)
 	free(o->identity_agent);
 	free(o->control_path);
 	free(o->metrics_listen);
+	free(o->ignore_unknown);
+	sshkw_free(o);
 	memset(o, 0, sizeof(*o));
 }
 
-/* "~/" expands to the home directory, as ssh does for file keywords. */
+/* Paths are kept as written: ~ and %-tokens are expanded once every
+ * value is known (options_expand, at options_finish), as ssh does. */
 static char *
 expand_tilde(const char *path)
 {
-	const char *home = getenv("HOME");
-	struct passwd *pw;
-	char *out;
-
-	if (strncmp(path, "~/", 2) != 0)
-		return strdup(path);
-	if (home == NULL && (pw = getpwuid(getuid())) != NULL)
-		home = pw->pw_dir;
-	if (home == NULL)
-		home = "/";
-	if (asprintf(&out, "%s/%s", home, path + 2) < 0)
-		return NULL;
-	return out;
+	return strdup(path);
 }
 
 static int
@@ -174,10 +165,13 @@ kw_identity(struct options *o, char **a, int n, char *err, size_t errlen)
 		    "(max %d)", MAX_IDENTITIES);
 		return -1;
 	}
+	o->identity_given = true;
+	for (int i = 0; i < o->nidentity; i++)
+		if (strcmp(o->identity[i], a[0]) == 0)
+			return 0;	/* as ssh: the same file once */
 	if ((o->identity[o->nidentity] = expand_tilde(a[0])) == NULL)
 		return -1;
 	o->nidentity++;
-	o->identity_given = true;
 	return 0;
 }
 
@@ -334,25 +328,45 @@ kw_rekey(struct options *o, char **a, int n, char *err, size_t errlen)
 		snprintf(err, errlen, "Bad RekeyLimit '%s'", a[0]);
 		return -1;
 	}
-	/* A second argument is the time limit; accepted, applied later. */
-	if (o->rekey_bytes < 0)
+	/* the second argument, the time limit, is printed by -G; the engine
+	 * rekeys by volume and its own time limit */
+	if (n == 2 && strcasecmp(a[1], "none") != 0 &&
+	    sshkw_convtime(a[1]) < 0) {
+		snprintf(err, errlen, "Bad RekeyLimit time '%s'", a[1]);
+		return -1;
+	}
+	if (o->rekey_bytes < 0) {
 		o->rekey_bytes = v;
+		o->rekey_seconds = n == 2 && strcasecmp(a[1], "none") != 0 ?
+		    (int)sshkw_convtime(a[1]) : 0;
+	}
+	return 0;
+}
+
+/* Seconds in ssh's time format (30, 1m30s), up to max. */
+static int
+time_into(int *field, const char *kw, const char *v, long max, char *err,
+    size_t errlen)
+{
+	long t = sshkw_convtime(v);
+
+	if (t < 0 || t > max) {
+		snprintf(err, errlen, "Bad %s '%s'", kw, v);
+		return -1;
+	}
+	if (*field < 0)
+		*field = (int)t;
 	return 0;
 }
 
 static int
 kw_timeout(struct options *o, char **a, int n, char *err, size_t errlen)
 {
-	char *end;
-	long v = strtol(a[0], &end, 10);
-
-	if (*end != '\0' || v < 0 || v > 86400) {
-		snprintf(err, errlen, "Bad ConnectTimeout '%s'", a[0]);
-		return -1;
-	}
-	if (o->connect_timeout < 0)
-		o->connect_timeout = (int)v;
-	return 0;
+	if (strcasecmp(a[0], "none") == 0)
+		return time_into(&o->connect_timeout, "ConnectTimeout", "0",
+		    86400, err, errlen);
+	return time_into(&o->connect_timeout, "ConnectTimeout", a[0], 86400,
+	    err, errlen);
 }
 
 static int
@@ -369,6 +383,8 @@ add_forward(struct options *o, enum fwd_kind kind, const char *spec,
 	}
 	if (fwd_spec_parse(spec, kind, &v[*n], err, errlen) != 0)
 		return -1;
+	if (options_has_forward(o, &v[*n]))
+		return 0;	/* as ssh: the same forward once */
 	(*n)++;
 	return 0;
 }
@@ -513,8 +529,14 @@ static int
 kw_alive_interval(struct options *o, char **a, int n, char *err,
     size_t errlen)
 {
-	return int_into(&o->server_alive_interval, "ServerAliveInterval",
-	    a[0], 0, 86400, err, errlen);
+	if (sshkw_convtime(a[0]) < 0 || sshkw_convtime(a[0]) > 86400) {
+		snprintf(err, errlen, "ServerAliveInterval takes a number from "
+		    "0 to 86400, not '%s'", a[0]);
+		return -1;
+	}
+	if (o->server_alive_interval < 0)
+		o->server_alive_interval = (int)sshkw_convtime(a[0]);
+	return 0;
 }
 
 static int
@@ -574,13 +596,6 @@ kw_loglevel(struct options *o, char **a, int n, char *err, size_t errlen)
 	return -1;
 }
 
-/* Keywords ssh accepts that mean nothing for a forwarding-only client. */
-static int
-kw_ignored(struct options *o, char **a, int n, char *err, size_t errlen)
-{
-	return 0;
-}
-
 static const struct keyword {
 	const char	*name;
 	kw_fn		 fn;
@@ -595,7 +610,6 @@ static const struct keyword {
 	{ "DynamicForward", kw_dynamic, 1, 2 },
 	{ "ExitOnForwardFailure", kw_exit_fwd, 1, 1 },
 	{ "GatewayPorts", kw_gateway, 1, 1 },
-	{ "GlobalKnownHostsFile", kw_ignored, 1, 8 },
 	{ "HashKnownHosts", kw_hash_kh, 1, 1 },
 	{ "HostName", kw_hostname, 1, 1 },
 	{ "IdentitiesOnly", kw_ids_only, 1, 1 },
@@ -612,17 +626,20 @@ static const struct keyword {
 	{ "ReconnectMaxDelay", kw_reconnect_max, 1, 1 },
 	{ "RekeyLimit", kw_rekey, 1, 2 },
 	{ "RemoteForward", kw_remote, 1, 2 },
-	{ "RequestTTY", kw_ignored, 1, 1 },
-	{ "SendEnv", kw_ignored, 1, 64 },
 	{ "ServerAliveCountMax", kw_alive_count, 1, 1 },
 	{ "ServerAliveInterval", kw_alive_interval, 1, 1 },
-	{ "SetEnv", kw_ignored, 1, 64 },
 	{ "StreamLocalBindMask", kw_sl_mask, 1, 1 },
 	{ "StreamLocalBindUnlink", kw_sl_unlink, 1, 1 },
 	{ "StrictHostKeyChecking", kw_strict, 1, 1 },
 	{ "TCPKeepAlive", kw_tcp_keepalive, 1, 1 },
 	{ "User", kw_user, 1, 1 },
 	{ "UserKnownHostsFile", kw_known_hosts, 1, 8 },
+	/* old names OpenSSH still accepts for the keywords above */
+	{ "IdentityFile2", kw_identity, 1, 1 },
+	{ "KeepAlive", kw_tcp_keepalive, 1, 1 },
+	/* Debian's OpenSSH */
+	{ "ProtocolKeepAlives", kw_alive_interval, 1, 1 },
+	{ "SetupTimeOut", kw_timeout, 1, 1 },
 };
 
 static const struct keyword *
@@ -636,66 +653,60 @@ keyword_find(const char *name)
 	return NULL;
 }
 
-#define MAX_ARGS	64
-
-/* Splits a config line into words (double quotes group) in place. */
-static int
-split_words(char *s, char **words, int max)
+/* Keywords only a file may use: they shape how a file is read. */
+static bool
+file_only(const char *kw)
 {
-	int n = 0;
-	char *out;
-
-	for (;;) {
-		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-			s++;
-		if (*s == '\0' || *s == '#')
-			return n;
-		if (n == max)
-			return -1;
-		if (n == 0) {	/* "Keyword=value" */
-			words[n++] = s;
-			while (*s != '\0' && *s != ' ' && *s != '\t' &&
-			    *s != '=')
-				s++;
-			if (*s == '\0')
-				return n;
-			*s++ = '\0';
-			while (*s == ' ' || *s == '\t' || *s == '=')
-				s++;
-			continue;
-		}
-		words[n++] = out = s;
-		if (*s == '"') {
-			words[n - 1] = out = ++s;
-			while (*s != '\0' && *s != '"')
-				*out++ = *s++;
-			if (*s != '"')
-				return -1;
-			s++;
-			if (*s != '\0' && *s != ' ' && *s != '\t' &&
-			    *s != '\r' && *s != '\n')
-				return -1;	/* text glued to a quote */
-		} else {
-			while (*s != '\0' && *s != ' ' && *s != '\t' &&
-			    *s != '\r' && *s != '\n')
-				out++, s++;
-		}
-		if (*s != '\0')
-			s++;
-		*out = '\0';
-	}
+	return strcasecmp(kw, "Host") == 0 || strcasecmp(kw, "Match") == 0 ||
+	    strcasecmp(kw, "Include") == 0;
 }
 
+/* An unknown keyword: an error unless IgnoreUnknown names it. */
 static int
-apply_words(struct options *o, char **w, int n, const char *where,
+unknown_keyword(const struct options *o, const char *kw, const char *where,
+    char *err, size_t errlen)
+{
+	char lower[128];
+	size_t i;
+
+	for (i = 0; kw[i] != '\0' && i < sizeof(lower) - 1; i++)
+		lower[i] = (char)tolower((unsigned char)kw[i]);
+	lower[i] = '\0';
+	if (o->ignore_unknown != NULL &&
+	    options_match_host(o->ignore_unknown, lower))
+		return 0;
+	snprintf(err, errlen, "%s: Bad configuration option: %s", where, kw);
+	return -1;
+}
+
+int
+options_apply_words(struct options *o, char **w, int n, const char *where,
     char *err, size_t errlen)
 {
 	const struct keyword *kw;
 	char why[512];
+	int ext;
 
+	if (file_only(w[0])) {
+		snprintf(err, errlen, "%s: %s directive not supported as a "
+		    "command-line option", where, w[0]);
+		return -1;
+	}
+	if (strcasecmp(w[0], "IgnoreUnknown") == 0) {
+		if (n != 2) {
+			snprintf(err, errlen, "%s: IgnoreUnknown: %s "
+			    "argument", where, n < 2 ? "missing" : "too many");
+			return -1;
+		}
+		return set_str(&o->ignore_unknown, w[1]);
+	}
+	why[0] = '\0';
 	if ((kw = keyword_find(w[0])) == NULL) {
-		snprintf(err, errlen, "%s: Bad configuration option: %s",
-		    where, w[0]);
+		if ((ext = sshkw_find(w[0])) < 0)
+			return unknown_keyword(o, w[0], where, err, errlen);
+		if (sshkw_apply(o, ext, w + 1, n - 1, why, sizeof(why)) == 0)
+			return 0;
+		snprintf(err, errlen, "%s: %s", where, why);
 		return -1;
 	}
 	if (n - 1 < kw->min_args || n - 1 > kw->max_args) {
@@ -703,7 +714,6 @@ apply_words(struct options *o, char **w, int n, const char *where,
 		    n - 1 < kw->min_args ? "missing" : "too many");
 		return -1;
 	}
-	why[0] = '\0';
 	if (kw->fn(o, w + 1, n - 1, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "%s: %s", where, why[0] ? why :
 		    "out of memory");
@@ -713,24 +723,52 @@ apply_words(struct options *o, char **w, int n, const char *where,
 }
 
 int
+options_check_words(struct options *o, char **w, int n, const char *where,
+    char *err, size_t errlen)
+{
+	char why[512];
+	int ext;
+
+	if (keyword_find(w[0]) != NULL ||
+	    strcasecmp(w[0], "IgnoreUnknown") == 0)
+		return 0;
+	if ((ext = sshkw_find(w[0])) < 0)
+		return unknown_keyword(o, w[0], where, err, errlen);
+	why[0] = '\0';
+	if (sshkw_check(ext, w + 1, n - 1, why, sizeof(why)) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: %s", where, why);
+	return -1;
+}
+
+int
 options_apply_line(struct options *o, const char *line, const char *where,
     char *err, size_t errlen)
 {
-	char *copy, *w[MAX_ARGS];
-	int n, r = -1;
+	struct cfgtok_line tl;
+	char *copy, *w[CFGTOK_MAX_ARGS + 1];
+	int r = -1, i, t;
 
 	if ((copy = strdup(line)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((n = split_words(copy, w, MAX_ARGS)) < 0)
-		snprintf(err, errlen, "%s: malformed line", where);
-	else if (n == 0)
+	t = cfgtok_split(copy, &tl);
+	if (t == CFGTOK_EMPTY)
 		r = 0;
-	else if (n == 1)
-		snprintf(err, errlen, "%s: %s: missing argument", where, w[0]);
-	else
-		r = apply_words(o, w, n, where, err, errlen);
+	else if (t == CFGTOK_NOARG)
+		snprintf(err, errlen, "%s: %s: missing argument", where,
+		    tl.keyword);
+	else if (t < 0)
+		snprintf(err, errlen, "%s: malformed line (%s)", where,
+		    cfgtok_strerror(t));
+	else {
+		w[0] = tl.keyword;
+		for (i = 0; i < tl.nargs; i++)
+			w[i + 1] = tl.args[i];
+		r = options_apply_words(o, w, tl.nargs + 1, where, err,
+		    errlen);
+	}
 	free(copy);
 	return r;
 }
@@ -742,6 +780,8 @@ options_match_host(const char *patterns, const char *host)
 	char buf[1024], *tok, *save = NULL;
 	bool match = false, neg;
 
+	if (strlen(patterns) >= sizeof(buf))
+		return false;
 	snprintf(buf, sizeof(buf), "%s", patterns);
 	for (tok = strtok_r(buf, ", \t", &save); tok != NULL;
 	    tok = strtok_r(NULL, ", \t", &save)) {
@@ -753,158 +793,6 @@ options_match_host(const char *patterns, const char *host)
 		}
 	}
 	return match;
-}
-
-/* Match all | host PATTERNS | originalhost PATTERNS (ssh_config(5)); the
- * host criterion sees HostName if one was set already. Criteria that need
- * a shell or other state are refused by name. */
-static int
-match_block(struct options *o, char **w, int n, const char *host,
-    const char *where, bool *active, char *err, size_t errlen)
-{
-	const char *target;
-	bool all = true, neg;
-	int i;
-
-	if (n == 0) {
-		snprintf(err, errlen, "%s: Match: missing criteria", where);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		const char *crit = w[i];
-
-		neg = crit[0] == '!';
-		if (neg)
-			crit++;
-		if (strcasecmp(crit, "all") == 0) {
-			if (neg)
-				all = false;
-			continue;
-		}
-		if (strcasecmp(crit, "host") == 0)
-			target = o->hostname ? o->hostname : host;
-		else if (strcasecmp(crit, "originalhost") == 0)
-			target = host;
-		else {
-			snprintf(err, errlen, "%s: Match criterion '%s' is not "
-			    "supported", where, w[i]);
-			return -1;
-		}
-		if (i + 1 >= n) {
-			snprintf(err, errlen, "%s: Match %s: missing pattern",
-			    where, crit);
-			return -1;
-		}
-		if (options_match_host(w[++i], target) == neg)
-			all = false;
-	}
-	*active = all;
-	return 0;
-}
-
-int
-options_read_text(struct options *o, const char *text, size_t len,
-    const char *fname, const char *host, char *err, size_t errlen)
-{
-	char line[4096], where[600], *w[MAX_ARGS];
-	size_t i = 0, j, ll;
-	int lineno = 0, n, k;
-	bool active = true;
-
-	while (i < len) {
-		for (j = i; j < len && text[j] != '\n'; j++)
-			;
-		ll = j - i;
-		lineno++;
-		snprintf(where, sizeof(where), "%s line %d", fname, lineno);
-		if (ll >= sizeof(line) || memchr(text + i, '\0', ll) != NULL) {
-			snprintf(err, errlen, "%s: line too long or contains "
-			    "a NUL byte", where);
-			return -1;
-		}
-		memcpy(line, text + i, ll);
-		line[ll] = '\0';
-		i = j + 1;
-		if ((n = split_words(line, w, MAX_ARGS)) < 0) {
-			snprintf(err, errlen, "%s: malformed line", where);
-			return -1;
-		}
-		if (n == 0)
-			continue;
-		if (strcasecmp(w[0], "Host") == 0) {
-			if (n < 2) {
-				snprintf(err, errlen, "%s: Host: missing "
-				    "pattern", where);
-				return -1;
-			}
-			active = false;
-			for (k = 1; k < n; k++) {
-				bool neg = w[k][0] == '!';
-
-				if (fnmatch(w[k] + neg, host,
-				    FNM_CASEFOLD) != 0)
-					continue;
-				if (neg) {	/* a negated match vetoes */
-					active = false;
-					break;
-				}
-				active = true;
-			}
-			continue;
-		}
-		if (strcasecmp(w[0], "Match") == 0) {
-			if (match_block(o, w + 1, n - 1, host, where, &active,
-			    err, errlen) != 0)
-				return -1;
-			continue;
-		}
-		if (n == 1) {
-			snprintf(err, errlen, "%s: %s: missing argument",
-			    where, w[0]);
-			return -1;
-		}
-		/* Every line is checked, even in blocks for other hosts. */
-		if (keyword_find(w[0]) == NULL) {
-			snprintf(err, errlen, "%s: Bad configuration option: "
-			    "%s", where, w[0]);
-			return -1;
-		}
-		if (active && apply_words(o, w, n, where, err, errlen) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-int
-options_read_file(struct options *o, const char *path, const char *host,
-    bool required, char *err, size_t errlen)
-{
-	FILE *fp;
-	char *buf;
-	size_t n;
-	int r;
-
-	if ((fp = fopen(path, "r")) == NULL) {
-		if (!required && errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "Can't open user config file %s: %s",
-		    path, strerror(errno));
-		return -1;
-	}
-	if ((buf = malloc(MAX_CONFIG_SIZE)) == NULL) {
-		fclose(fp);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	n = fread(buf, 1, MAX_CONFIG_SIZE, fp);
-	if (n == MAX_CONFIG_SIZE) {
-		snprintf(err, errlen, "%s: config file too large", path);
-		r = -1;
-	} else
-		r = options_read_text(o, buf, n, path, host, err, errlen);
-	free(buf);
-	fclose(fp);
-	return r;
 }
 
 /* [user@]host or ssh://[user@]host[:port], the host of the URI form
@@ -1054,7 +942,8 @@ apply:
 apply_word:
 		words[0] = (char *)kw;
 		words[1] = optarg;
-		if (apply_words(o, words, 2, "command line", err, errlen) != 0)
+		if (options_apply_words(o, words, 2, "command line", err,
+		    errlen) != 0)
 			return -1;
 	}
 	/* -q and -v are the first values obtained: files cannot undo them. */
@@ -1085,81 +974,6 @@ apply_word:
 	return 0;
 }
 
-static const char *
-home_dir(void)
-{
-	const char *home = getenv("HOME");
-	struct passwd *pw;
-
-	if (home == NULL && (pw = getpwuid(getuid())) != NULL)
-		home = pw->pw_dir;
-	return home ? home : "/";
-}
-
-/* ControlPath tokens, as ssh's: %h host name, %n the host as given,
- * %p port, %r user, %u local user, %% a percent; "none" turns it off. */
-static int
-expand_control_path(struct options *o, char *err, size_t errlen)
-{
-	char out[1024], num[16];
-	const char *p, *add;
-	struct passwd *pw;
-	size_t len = 0, n;
-
-	if (strcasecmp(o->control_path, "none") == 0) {
-		free(o->control_path);
-		o->control_path = NULL;
-		return 0;
-	}
-	for (p = o->control_path; *p != '\0'; p++) {
-		add = num;
-		if (*p != '%' || p[1] == '\0') {
-			num[0] = *p;
-			num[1] = '\0';
-		} else {
-			switch (*++p) {
-			case 'h':
-				add = o->hostname;
-				break;
-			case 'n':
-				add = o->host;
-				break;
-			case 'p':
-				snprintf(num, sizeof(num), "%d", o->port);
-				break;
-			case 'r':
-				add = o->user;
-				break;
-			case 'u':
-				pw = getpwuid(getuid());
-				add = pw != NULL ? pw->pw_name : "";
-				break;
-			case '%':
-				add = "%";
-				break;
-			default:
-				snprintf(err, errlen, "ControlPath: unknown "
-				    "token %%%c", *p);
-				return -1;
-			}
-		}
-		n = strlen(add);
-		if (len + n >= sizeof(out)) {
-			snprintf(err, errlen, "ControlPath is too long");
-			return -1;
-		}
-		memcpy(out + len, add, n);
-		len += n;
-	}
-	out[len] = '\0';
-	free(o->control_path);
-	if ((o->control_path = strdup(out)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
 int
 options_finish(struct options *o, char *err, size_t errlen)
 {
@@ -1168,7 +982,10 @@ options_finish(struct options *o, char *err, size_t errlen)
 	char path[1024];
 	size_t i;
 
-	if (o->hostname == NULL && (o->hostname = strdup(o->host)) == NULL)
+	if (options_expand_hostname(o, path, sizeof(path), err, errlen) != 0)
+		return -1;
+	free(o->hostname);
+	if ((o->hostname = strdup(path)) == NULL)
 		goto nomem;
 	if (o->port < 0)
 		o->port = 22;
@@ -1183,7 +1000,7 @@ options_finish(struct options *o, char *err, size_t errlen)
 	}
 	if (o->nidentity == 0) {
 		for (i = 0; i < sizeof(def_ids) / sizeof(def_ids[0]); i++) {
-			snprintf(path, sizeof(path), "%s/.ssh/%s", home_dir(),
+			snprintf(path, sizeof(path), "~/.ssh/%s",
 			    def_ids[i]);
 			if ((o->identity[o->nidentity++] = strdup(path)) ==
 			    NULL)
@@ -1191,12 +1008,10 @@ options_finish(struct options *o, char *err, size_t errlen)
 		}
 	}
 	if (o->nknown_hosts == 0) {
-		snprintf(path, sizeof(path), "%s/.ssh/known_hosts",
-		    home_dir());
+		snprintf(path, sizeof(path), "~/.ssh/known_hosts");
 		if ((o->known_hosts[o->nknown_hosts++] = strdup(path)) == NULL)
 			goto nomem;
-		snprintf(path, sizeof(path), "%s/.ssh/known_hosts2",
-		    home_dir());
+		snprintf(path, sizeof(path), "~/.ssh/known_hosts2");
 		if ((o->known_hosts[o->nknown_hosts++] = strdup(path)) == NULL)
 			goto nomem;
 	}
@@ -1225,15 +1040,20 @@ options_finish(struct options *o, char *err, size_t errlen)
 		o->reconnect_max_delay_ms = o->reconnect_delay_ms;
 	/* a supervised tunnel must notice a dead server by itself */
 	if (o->server_alive_interval < 0)
-		o->server_alive_interval = o->reconnect == 1 ? 10 : 0;
+		o->server_alive_interval = o->reconnect == 1 ? 10 :
+		    o->batch_mode == 1 ? 300 : 0;	/* ssh: 300 in batch */
 	if (o->server_alive_count_max < 0)
 		o->server_alive_count_max = 3;
 	if (o->tcp_keepalive < 0)
 		o->tcp_keepalive = 1;
 	if (o->identities_only < 0)
 		o->identities_only = 0;
-	if (o->control_path != NULL && expand_control_path(o, err,
-	    errlen) != 0)
+	if (o->control_path != NULL &&
+	    strcasecmp(o->control_path, "none") == 0) {
+		free(o->control_path);
+		o->control_path = NULL;
+	}
+	if (options_expand(o, err, errlen) != 0)
 		return -1;
 	if (o->metrics_listen != NULL &&
 	    strcasecmp(o->metrics_listen, "none") == 0) {
@@ -1272,24 +1092,33 @@ yesno(int v)
 	return v == 1 ? "yes" : "no";
 }
 
-/* "keyword listen [target]", as ssh -G writes forwards. */
+/* "keyword listen [target]", as ssh -G writes forwards: hosts in
+ * brackets, paths as they are, a remote SOCKS forward's target
+ * "[socks]:0". */
 static void
 print_forward(FILE *fp, const struct fwd_spec *s)
 {
 	static const char *const kws[] = { "localforward", "remoteforward",
 	    "dynamicforward" };
-	char text[800], *sep;
 
-	fwd_spec_format(s, text, sizeof(text));
-	if (!s->dynamic) {
-		/* the listen side ends at the ':' before the target */
-		char target[400];
-
-		fwd_spec_target(s, target, sizeof(target));
-		sep = text + strlen(text) - strlen(target) - 1;
-		*sep = ' ';
-	}
-	fprintf(fp, "%s %s\n", kws[s->kind], text);
+	fputs(kws[s->kind], fp);
+	if (s->listen_path[0] != '\0')
+		fprintf(fp, " %s", s->listen_path);
+	else if (s->bind == BIND_DEFAULT)
+		fprintf(fp, " %d", s->listen_port);
+	else
+		fprintf(fp, " [%s]:%d", s->bind == BIND_LOCALHOST ?
+		    "localhost" : s->bind == BIND_ANY ? "*" : s->bind_addr,
+		    s->listen_port);
+	if (s->kind == FWD_DYNAMIC)
+		;
+	else if (s->dynamic)
+		fputs(" [socks]:0", fp);
+	else if (s->connect_path[0] != '\0')
+		fprintf(fp, " %s", s->connect_path);
+	else
+		fprintf(fp, " [%s]:%d", s->host, s->port);
+	fputc('\n', fp);
 }
 
 void
@@ -1320,10 +1149,8 @@ options_print_connection(const struct options *o, FILE *fp)
 	fprintf(fp, "ciphers %s\n", o->ciphers ? o->ciphers :
 	    ssh_cipher_default);
 	fprintf(fp, "macs %s\n", o->macs ? o->macs : ssh_mac_default);
-	if (o->rekey_bytes > 0)
-		fprintf(fp, "rekeylimit %lld 0\n", (long long)o->rekey_bytes);
-	else
-		fprintf(fp, "rekeylimit default none\n");
+	fprintf(fp, "rekeylimit %lld %d\n", (long long)o->rekey_bytes,
+	    o->rekey_seconds);
 	if (o->identity_agent != NULL)
 		fprintf(fp, "identityagent %s\n", o->identity_agent);
 	for (i = 0; i < o->nidentity; i++)
@@ -1332,8 +1159,8 @@ options_print_connection(const struct options *o, FILE *fp)
 	for (i = 0; i < o->nknown_hosts; i++)
 		fprintf(fp, " %s", o->known_hosts[i]);
 	fputc('\n', fp);
-	fprintf(fp, "controlpath %s\n", o->control_path ? o->control_path :
-	    "none");
+	if (o->control_path != NULL)	/* ssh -G leaves "none" out */
+		fprintf(fp, "controlpath %s\n", o->control_path);
 	fprintf(fp, "metricslisten %s\n", o->metrics_listen ?
 	    o->metrics_listen : "none");
 	fprintf(fp, "reconnect %s\n", yesno(o->reconnect));
@@ -1373,6 +1200,7 @@ options_print(const struct options *o, FILE *fp)
 		print_forward(fp, &o->local[i]);
 	for (i = 0; i < o->nremote; i++)
 		print_forward(fp, &o->remote[i]);
+	sshkw_print(o, fp);
 }
 
 bool

@@ -26,6 +26,8 @@ enum strict_hk {
 	SHK_ASK,
 };
 
+struct sshkw_value;
+
 struct options {
 	/* destination */
 	char		*host;		/* as typed: the known_hosts name */
@@ -45,6 +47,7 @@ struct options {
 	char		*ciphers;
 	char		*macs;
 	int64_t		 rekey_bytes;	/* -1 unset, 0 default */
+	int		 rekey_seconds;	/* RekeyLimit's time, for -G */
 	int		 connect_timeout;	/* seconds, -1 unset */
 	int		 gateway_ports;	/* -1 unset */
 	int		 exit_on_forward_failure;
@@ -72,6 +75,10 @@ struct options {
 	char		*identity_agent;	/* NULL: no agent */
 
 	char		*control_path;	/* -S / ControlPath: the control socket */
+	char		*ignore_unknown;	/* IgnoreUnknown patterns */
+	/* ssh_config keywords ferry accepts without acting on them */
+	struct sshkw_value *sshkw;
+	int		 nsshkw;
 	char		*metrics_listen;	/* MetricsListen host:port */
 	char		*config_file;	/* -F */
 	char		*log_file;	/* -E */
@@ -91,13 +98,24 @@ int	options_parse_args(struct options *o, int argc, char **argv,
  * Returns 0, or -1 with err. */
 int	options_apply_line(struct options *o, const char *line,
 	    const char *where, char *err, size_t errlen);
-/* Reads a config file's Host blocks that match host. A missing file is
- * an error only if required. Returns 0 or -1 with err. */
-int	options_read_file(struct options *o, const char *path,
-	    const char *host, bool required, char *err, size_t errlen);
-/* Parses the text of a config file (for tests and fuzzing). */
-int	options_read_text(struct options *o, const char *text, size_t len,
-	    const char *fname, const char *host, char *err, size_t errlen);
+/* Applies a split line: w[0] the keyword (ferry's, or one of ssh's that
+ * sshkw.c accepts; Host, Match and Include are for files only), w[1..n-1]
+ * its arguments. Returns 0, or -1 with "where: why" in err. */
+int	options_apply_words(struct options *o, char **w, int n,
+	    const char *where, char *err, size_t errlen);
+/* The check of a line in a block that does not apply: the keyword must be
+ * known (or ignored by IgnoreUnknown), values ssh always refuses are
+ * refused. */
+int	options_check_words(struct options *o, char **w, int n,
+	    const char *where, char *err, size_t errlen);
+/* HostName with %h expanded (the host as typed without one), in lower
+ * case as ssh connects to it (optexpand.c). */
+int	options_expand_hostname(const struct options *o, char *out,
+	    size_t outlen, char *err, size_t errlen);
+/* ~ and %-tokens in IdentityFile, UserKnownHostsFile, ControlPath,
+ * IdentityAgent and forward socket paths, with the final values
+ * (optexpand.c; called by options_finish). */
+int	options_expand(struct options *o, char *err, size_t errlen);
 /* Fills in defaults once everything was read. */
 int	options_finish(struct options *o, char *err, size_t errlen);
 /* Prints the effective configuration as `ssh -G` does. */

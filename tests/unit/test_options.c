@@ -1,19 +1,25 @@
-/* Unit tests for client/options.c: -o lines, ssh_config text with Host
- * blocks, Host pattern matching and the command line. */
+/* Unit tests for client/options.c, readconf.c, sshkw.c and optexpand.c:
+ * -o lines, ssh_config text with Host and Match blocks, Include,
+ * IgnoreUnknown, the keywords of ssh ferry only stores, tokens, Host
+ * pattern matching and the command line. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "client/options.h"
+#include "client/readconf.h"
+#include "client/sshkw.h"
 
 #define WHERE	"command line"
 
@@ -34,6 +40,18 @@ teardown(void **state)
 {
 	options_free(&opts);
 	return 0;
+}
+
+/* The password database's home of this user followed by tail. */
+static const char *
+pw_path(const char *tail)
+{
+	static char buf[1024];
+	struct passwd *pw = getpwuid(getuid());
+
+	assert_non_null(pw);
+	snprintf(buf, sizeof(buf), "%s%s", pw->pw_dir, tail);
+	return buf;
 }
 
 static void
@@ -101,13 +119,14 @@ test_keywords(void **state)
 	apply_ok("IdentitiesOnly yes");
 	assert_int_equal(opts.identities_only, 1);
 
+	/* kept as written until options_finish (test_finish_tokens) */
 	apply_ok("IdentityAgent ~/.ssh/agent.sock");
-	assert_string_equal(opts.identity_agent, "/home/tester/.ssh/agent.sock");
+	assert_string_equal(opts.identity_agent, "~/.ssh/agent.sock");
 
 	apply_ok("IdentityFile ~/.ssh/id_work");
 	assert_int_equal(opts.nidentity, 1);
 	assert_true(opts.identity_given);
-	assert_string_equal(opts.identity[0], "/home/tester/.ssh/id_work");
+	assert_string_equal(opts.identity[0], "~/.ssh/id_work");
 
 	apply_ok("LocalForward 8080 localhost:80");
 	assert_int_equal(opts.nlocal, 1);
@@ -163,10 +182,11 @@ test_keywords(void **state)
 
 	apply_ok("UserKnownHostsFile ~/.ssh/kh_a /etc/kh_b");
 	assert_int_equal(opts.nknown_hosts, 2);
-	assert_string_equal(opts.known_hosts[0], "/home/tester/.ssh/kh_a");
+	assert_string_equal(opts.known_hosts[0], "~/.ssh/kh_a");
 	assert_string_equal(opts.known_hosts[1], "/etc/kh_b");
 
-	/* Keywords that mean nothing here are accepted and change nothing. */
+	/* Keywords that mean nothing here are accepted, stored for -G and
+	 * change nothing else. */
 	options_free(&opts);
 	options_init(&opts);
 	options_init(&fresh);
@@ -174,7 +194,13 @@ test_keywords(void **state)
 	apply_ok("RequestTTY no");
 	apply_ok("SendEnv LANG LC_*");
 	apply_ok("SetEnv FOO=bar BAZ=1");
+	assert_int_equal(opts.nsshkw, 4);
+	assert_int_equal(opts.sshkw[2].nargs, 2);
+	assert_string_equal(opts.sshkw[2].args[1], "LC_*");
+	opts.nsshkw = 0;
+	fresh.sshkw = opts.sshkw;
 	assert_memory_equal(&opts, &fresh, sizeof(fresh));
+	opts.nsshkw = 4;
 }
 
 /* The values each keyword accepts beyond the first example. */
@@ -412,7 +438,11 @@ test_unknown_keyword(void **state)
 {
 	apply_bad("Frobnicate yes", "Bad configuration option", "Frobnicate");
 	assert_non_null(strstr(err, WHERE));
-	apply_bad("ProxyJump=gw", "Bad configuration option", "ProxyJump");
+	apply_bad("UseKeychain yes", "Bad configuration option",
+	    "UseKeychain");
+	/* known to ssh, refused where it applies (it would connect directly) */
+	apply_bad("ProxyJump=gw", "ProxyJump", "not supported");
+	apply_ok("ProxyJump none");
 }
 
 static void
@@ -497,7 +527,7 @@ static int
 read_text(const char *text, const char *host)
 {
 	err[0] = '\0';
-	return options_read_text(&opts, text, strlen(text), "test.conf", host,
+	return readconf_host_text(&opts, text, strlen(text), "test.conf", host,
 	    err, sizeof(err));
 }
 
@@ -594,10 +624,10 @@ test_read_text_errors(void **state)
 
 	options_free(&opts);
 	options_init(&opts);
-	assert_int_equal(read_text("Port 22\nMatch exec true\n", "example"),
+	assert_int_equal(read_text("Port 22\nMatch tagged x\n", "example"),
 	    -1);
 	assert_non_null(strstr(err, "test.conf line 2"));
-	assert_non_null(strstr(err, "'exec'"));
+	assert_non_null(strstr(err, "Unsupported Match attribute tagged"));
 
 	options_free(&opts);
 	options_init(&opts);
@@ -624,7 +654,7 @@ test_read_text_errors(void **state)
 
 	options_free(&opts);
 	options_init(&opts);
-	assert_int_equal(options_read_text(&opts, "Port 22\nUser a\0b\n", 17,
+	assert_int_equal(readconf_host_text(&opts, "Port 22\nUser a\0b\n", 17,
 	    "test.conf", "example", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "test.conf line 2"));
 
@@ -953,10 +983,10 @@ test_finish_defaults(void **state)
 	assert_int_equal(opts.port, 22);
 	assert_int_equal(opts.nidentity, 3);
 	assert_false(opts.identity_given);
-	assert_string_equal(opts.identity[0], "/home/tester/.ssh/id_rsa");
+	/* the home of the password database, not $HOME (as ssh) */
+	assert_string_equal(opts.identity[0], pw_path("/.ssh/id_rsa"));
 	assert_int_equal(opts.nknown_hosts, 2);
-	assert_string_equal(opts.known_hosts[0],
-	    "/home/tester/.ssh/known_hosts");
+	assert_string_equal(opts.known_hosts[0], pw_path("/.ssh/known_hosts"));
 	assert_int_equal(opts.strict, SHK_ASK);
 	assert_int_equal(opts.batch_mode, 0);
 	assert_true(opts.rekey_bytes == 0);
@@ -1034,19 +1064,232 @@ test_print_config(void **state)
 	assert_non_null(strstr(buf, "user alice\n"));
 	assert_non_null(strstr(buf, "port 2222\n"));
 	assert_non_null(strstr(buf, "stricthostkeychecking false\n"));
-	assert_non_null(strstr(buf, "localforward 8080 localhost:80\n"));
+	assert_non_null(strstr(buf, "localforward 8080 [localhost]:80\n"));
 	assert_non_null(strstr(buf, "remoteforward [::1]:9000 [fe80::1]:22\n"));
-	assert_non_null(strstr(buf, "dynamicforward *:1080\n"));
-	assert_non_null(strstr(buf, "remoteforward 9001\n"));
+	assert_non_null(strstr(buf, "dynamicforward [*]:1080\n"));
+	assert_non_null(strstr(buf, "remoteforward 9001 [socks]:0\n"));
 	assert_non_null(strstr(buf, "localforward /tmp/a.sock /run/b.sock\n"));
 	assert_non_null(strstr(buf,
 	    "permitremoteopen 127.0.0.1:80 [::1]:*\n"));
 	assert_non_null(strstr(buf, "streamlocalbindmask 0117\n"));
 	assert_non_null(strstr(buf, "streamlocalbindunlink no\n"));
-	assert_non_null(strstr(buf,
-	    "identityfile /home/tester/.ssh/id_rsa\n"));
+	{
+		char want[1100];
+
+		snprintf(want, sizeof(want), "identityfile %s\n",
+		    pw_path("/.ssh/id_rsa"));
+		assert_non_null(strstr(buf, want));
+	}
 	assert_null(strstr(buf, "identityagent"));
 	free(buf);
+}
+
+
+/* A scratch directory for the file tests. */
+static char tmpdir[64];
+
+static void
+write_file(const char *name, const char *text, int mode)
+{
+	char path[256];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+	assert_int_equal(chmod(path, (mode_t)mode), 0);
+}
+
+static int
+read_file_for(const char *name, const char *host, bool userconf)
+{
+	struct readconf rc;
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	assert_int_equal(readconf_init(&rc, host, err, sizeof(err)), 0);
+	err[0] = '\0';
+	return readconf_file(&opts, &rc, path, userconf, true, true, err,
+	    sizeof(err));
+}
+
+/* Include: glob patterns, several per line, nested, inside a block (parse
+ * only when the block does not apply), the depth limit, a missing file. */
+static void
+test_readconf_include(void **state)
+{
+	char text[1024];
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ferry-test-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	write_file("a.conf", "Host x\n  User from-a\n", 0644);
+	write_file("b.conf", "Port 2001\nCompression yes\n", 0644);
+	write_file("inner.conf", "Host *\n  ConnectTimeout 4\n", 0644);
+	snprintf(text, sizeof(text), "Include %s/[ab].conf %s/none*.conf\n"
+	    "Host y\n  Include %s/inner.conf\nHost *\n  User last\n",
+	    tmpdir, tmpdir, tmpdir);
+	write_file("main.conf", text, 0644);
+	assert_int_equal(read_file_for("main.conf", "x", true), 0);
+	assert_string_equal(opts.user, "from-a");
+	assert_int_equal(opts.port, 2001);
+	/* inner.conf's Host * is inside Host y: parsed, not applied */
+	assert_int_equal(opts.connect_timeout, -1);
+	assert_int_equal(opts.nsshkw, 1);
+
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(read_file_for("main.conf", "y", true), 0);
+	assert_int_equal(opts.connect_timeout, 4);
+	assert_string_equal(opts.user, "last");	/* Include kept Host y */
+
+	/* an error in an included file names that file */
+	write_file("b.conf", "Port 2001\nNotAKeyword 1\n", 0644);
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(read_file_for("main.conf", "x", true), -1);
+	assert_non_null(strstr(err, "b.conf line 2: Bad configuration "
+	    "option: NotAKeyword"));
+
+	/* including itself: stops at the depth limit */
+	snprintf(text, sizeof(text), "Include %s/self.conf\n", tmpdir);
+	write_file("self.conf", text, 0644);
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(read_file_for("self.conf", "x", true), -1);
+	assert_non_null(strstr(err, "Too many recursive configuration "
+	    "includes"));
+
+	/* an included file others may write is refused, as ssh does */
+	write_file("b.conf", "Port 2001\n", 0666);
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(read_file_for("main.conf", "x", true), -1);
+	assert_non_null(strstr(err, "Bad owner or permissions"));
+
+	/* ~ is for user files only */
+	write_file("sys.conf", "Include ~/x.conf\n", 0644);
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(read_file_for("sys.conf", "x", false), -1);
+	assert_non_null(strstr(err, "bad include path"));
+	snprintf(text, sizeof(text), "rm -rf '%s'", tmpdir);
+	assert_int_equal(system(text), 0);
+}
+
+/* IgnoreUnknown skips the unknown names it matches, from its line on;
+ * every OpenSSH keyword is known; refused ones only where they apply. */
+static void
+test_readconf_ignore_unknown(void **state)
+{
+	assert_int_equal(read_text("UseKeychain yes\n", "x"), -1);
+	assert_non_null(strstr(err, "Bad configuration option: UseKeychain"));
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(read_text("IgnoreUnknown usekeychain,Foo*\n"
+	    "UseKeychain yes\nFooBar 1\nPort 7\n", "x"), 0);
+	assert_int_equal(opts.port, 7);
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(read_text("Host other\n  ProxyJump gw\n"
+	    "  HostKeyAlias a\n  BindAddress 10.0.0.1\nHost *\n"
+	    "  ProxyCommand none\n  ControlMaster auto\n"
+	    "  ControlPersist 10m\n  Compression maybe\n", "x"), -1);
+	assert_non_null(strstr(err, "test.conf line 9"));
+	assert_non_null(strstr(err, "Compression"));
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(read_text("Host x\n  ProxyCommand nc %h %p\n",
+	    "x"), -1);
+	assert_non_null(strstr(err, "ProxyCommand nc is not supported"));
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(read_text("HostKeyAlgorithms ssh-ed25519\n", "x"),
+	    -1);
+	assert_non_null(strstr(err, "ecdsa-sha2-nistp256"));
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(read_text("HostKeyAlgorithms +ssh-rsa\n"
+	    "KexAlgorithms curve25519-sha256@libssh.org,ecdh-sha2-nistp256\n"
+	    "PubkeyAuthentication yes\nRequiredRSASize 1024\n", "x"), 0);
+	assert_int_equal(read_text("PubkeyAuthentication no\n", "x"), 0);
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(read_text("PubkeyAuthentication no\n", "x"), -1);
+}
+
+/* Match user / localuser / exec with tokens / final (a second pass). */
+static void
+test_readconf_match(void **state)
+{
+	struct passwd *pw = getpwuid(getuid());
+	char text[1024];
+
+	assert_non_null(pw);
+	snprintf(text, sizeof(text),
+	    "Match user bob\n  Port 1\n"
+	    "Match localuser %s\n  User bob\n"
+	    "Match user bob localuser !%s\n  ConnectTimeout 3\n"
+	    "Match exec \"test %%r = bob && test %%n = x && test %%u = %s\"\n"
+	    "  BatchMode yes\n"
+	    "Match !exec false\n  Compression yes\n"
+	    "Match exec false\n  HashKnownHosts yes\n"
+	    "Match final\n  TCPKeepAlive no\n", pw->pw_name, pw->pw_name,
+	    pw->pw_name);
+	assert_int_equal(read_text(text, "x"), 0);
+	assert_string_equal(opts.user, "bob");
+	assert_int_equal(opts.port, -1);	/* before User was set */
+	assert_int_equal(opts.connect_timeout, -1);
+	assert_int_equal(opts.batch_mode, 1);
+	assert_int_equal(opts.nsshkw, 1);	/* Compression */
+	assert_int_equal(opts.hash_known_hosts, -1);
+	assert_int_equal(opts.tcp_keepalive, -1);	/* first pass only */
+
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(read_text("Match all host x\n", "x"), -1);
+	assert_non_null(strstr(err, "cannot be combined"));
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(read_text("Match exec \"echo %z\"\n", "x"), -1);
+	assert_non_null(strstr(err, "unknown key %z"));
+}
+
+/* Tokens and ~ in what ferry honours, with the passwd home. */
+static void
+test_finish_tokens(void **state)
+{
+	struct passwd *pw = getpwuid(getuid());
+	char want[1100];
+
+	assert_non_null(pw);
+	unsetenv("SSH_AUTH_SOCK");
+	apply_ok("HostName %h.Example.ORG");
+	apply_ok("User u");
+	apply_ok("Port 2222");
+	apply_ok("IdentityFile ~/.ssh/%r@%h-%p");
+	apply_ok("UserKnownHostsFile %d/kh_%n %%/x");
+	apply_ok("ControlPath /tmp/c-%C");
+	apply_ok("LocalForward /tmp/l-%r.sock h:1");
+	opts.host = strdup("web");
+	assert_int_equal(options_finish(&opts, err, sizeof(err)), 0);
+	assert_string_equal(opts.hostname, "web.example.org");
+	snprintf(want, sizeof(want), "%s/.ssh/u@web.example.org-2222",
+	    pw->pw_dir);
+	assert_string_equal(opts.identity[0], want);
+	snprintf(want, sizeof(want), "%s/kh_web", pw->pw_dir);
+	assert_string_equal(opts.known_hosts[0], want);
+	assert_string_equal(opts.known_hosts[1], "%/x");
+	assert_int_equal(strlen(opts.control_path), strlen("/tmp/c-") + 40);
+	assert_string_equal(opts.local[0].listen_path, "/tmp/l-u.sock");
+
+	options_free(&opts);
+	options_init(&opts);
+	apply_ok("IdentityFile /k/%Z");
+	opts.host = strdup("web");
+	assert_int_equal(options_finish(&opts, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown key %Z"));
 }
 
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1078,6 +1321,10 @@ main(void)
 		T(test_finish_defaults),
 		T(test_finish_agent),
 		T(test_print_config),
+		T(test_readconf_include),
+		T(test_readconf_ignore_unknown),
+		T(test_readconf_match),
+		T(test_finish_tokens),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
