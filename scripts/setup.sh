@@ -10,6 +10,7 @@ PKGS=(
 	python3-asyncssh python3-paramiko putty-tools libssh-dev
 	openssh-server openssh-client dropbear-bin
 	curl procps iproute2 nftables systemd
+	mandoc man-db debhelper lintian dpkg-dev git
 )
 
 missing=()

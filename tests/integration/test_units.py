@@ -20,16 +20,23 @@ ANALYZE = shutil.which('systemd-analyze') or '/usr/bin/systemd-analyze'
 
 
 def installed_copy(tmp_path):
-    """The units with /usr/local paths replaced by the binaries under test."""
+    """The units as meson installs them (contrib/systemd/*.service.in with
+    @sbindir@ and @bindir@ filled in), pointing at the binaries under test."""
     out = tmp_path / 'units'
     out.mkdir()
     ferry = str(fl.ferry_bin())
-    for unit in sorted(UNITS.glob('*.service')):
+    for unit in sorted(UNITS.glob('*.service.in')):
         text = unit.read_text()
-        text = text.replace('/usr/local/sbin/ferryd', FERRYD)
-        text = text.replace('/usr/local/bin/ferry', ferry)
-        (out / unit.name).write_text(text)
+        text = text.replace('@sbindir@/ferryd', FERRYD)
+        text = text.replace('@bindir@/ferry', ferry)
+        assert '@' not in text.replace('ferry@', ''), unit
+        (out / unit.name[:-len('.in')]).write_text(text)
     return out
+
+
+def unit_text(name):
+    """A unit's template in contrib/systemd."""
+    return (UNITS / (name + '.in')).read_text()
 
 
 def exec_lines(text, key):
@@ -44,7 +51,7 @@ def test_units_parse(tmp_path):
     shutil.copy(units / 'ferry@.service', units / 'ferry@example.service')
     targets = [str(units / n) for n in ('ferryd.service', 'ferry-tunnels.service',
                                         'ferry@example.service')]
-    r = subprocess.run([ANALYZE, 'verify'] + targets, capture_output=True, text=True,
+    r = subprocess.run([ANALYZE, 'verify', '--man=no'] + targets, capture_output=True, text=True,
                        timeout=60, env={**os.environ, 'SYSTEMD_LOG_LEVEL': 'warning'})
     # systemd-analyze names the file and line of every setting it could
     # not use ("Unknown key name", "Invalid ...", "... ignoring")
@@ -53,7 +60,7 @@ def test_units_parse(tmp_path):
                     'Unknown', 'Invalid', 'ignoring', 'bad', 'Failed'))]
     assert r.returncode == 0 and not problems, r.stdout + r.stderr
     for n in ('ferryd.service', 'ferry-tunnels.service', 'ferry@.service'):
-        text = (UNITS / n).read_text()
+        text = unit_text(n)
         assert 'Type=notify' in text, n
         assert exec_lines(text, 'ExecReload') == ['/bin/kill -HUP $MAINPID'], n
 
@@ -61,7 +68,7 @@ def test_units_parse(tmp_path):
 def test_ferryd_unit_command_lines(tmp_path, keys):
     """ExecStartPre's -t accepts a good config and rejects a bad one; the
     ExecStart flags (-D -e -f) are the ones the ferryd fixture runs with."""
-    text = (UNITS / 'ferryd.service').read_text()
+    text = unit_text('ferryd.service')
     pre = exec_lines(text, 'ExecStartPre')[0].split()
     start = exec_lines(text, 'ExecStart')[0].split()
     assert pre[1:3] == ['-t', '-f'] and start[1:4] == ['-D', '-e', '-f']
