@@ -495,20 +495,6 @@ class PipedClient(fl.ClientProc):
         except (OSError, ValueError):
             pass
 
-    def wait_stdout(self, regex, timeout=fl.READY_TIMEOUT):
-        """The first match of `regex` in stdout, or None (EOF or time out)."""
-        rx = re.compile(regex, re.M) if isinstance(regex, str) else regex
-        d = Deadline(timeout)
-        with self.cond:
-            while True:
-                m = rx.search(self._out.data.decode(errors='replace'))
-                if m or self._out.eof:
-                    return m
-                r = d.remaining()
-                if r <= 0:
-                    return None
-                self.cond.wait(r)
-
     def stop(self, timeout=5):
         self.close_stdin()
         return super().stop(timeout)

@@ -840,6 +840,20 @@ class ClientProc:
         with self.cond:
             return self._out.data.decode(errors='replace')
 
+    def wait_stdout(self, regex, timeout=READY_TIMEOUT):
+        """The first match of `regex` in stdout, or None (EOF or time out)."""
+        rx = re.compile(regex, re.M) if isinstance(regex, str) else regex
+        d = Deadline(timeout)
+        with self.cond:
+            while True:
+                m = rx.search(self._out.data.decode(errors='replace'))
+                if m or self._out.eof:
+                    return m
+                r = d.remaining()
+                if r <= 0:
+                    return None
+                self.cond.wait(r)
+
     def wait_for(self, regex, count=1, timeout=READY_TIMEOUT):
         """Wait until `regex` matched `count` times in stderr. Returns the
         matches, or None if stderr reached EOF (process gone) or time ran out."""

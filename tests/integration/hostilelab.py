@@ -94,20 +94,6 @@ class Hostile(fl.ClientProc):
         p = self.parsed(word)
         return p[0][1] if p else None
 
-    def wait_stdout(self, regex, timeout=fl.READY_TIMEOUT):
-        """The first match of `regex` in stdout, or None (EOF or time out)."""
-        rx = re.compile(regex, re.M) if isinstance(regex, str) else regex
-        d = Deadline(timeout)
-        with self.cond:
-            while True:
-                m = rx.search(self._out.data.decode(errors='replace'))
-                if m or self._out.eof:
-                    return m
-                r = d.remaining()
-                if r <= 0:
-                    return None
-                self.cond.wait(r)
-
     def refusals(self):
         """{(reason code, message): count} of the open-flood refusals."""
         return {(int(kv['reason']), kv.get('message', '')): int(kv['count'])
