@@ -248,10 +248,17 @@ def installed_map():
     path = build_dir() / 'meson-info' / 'intro-installed.json'
     if not path.exists():
         pytest.fail(f'{path} missing: FERRY_BIN must be in a meson build directory')
-    out = {}
+    out, build = {}, build_dir()
     for k, v in json.loads(path.read_text()).items():
         k = Path(k)
-        out[str(k.relative_to(ROOT)) if ROOT in k.parents else k.name] = v
+        # built files by their path in the build directory (which may lie
+        # inside the source tree, as build/ does), sources by theirs
+        if build in k.parents:
+            out[str(k.relative_to(build))] = v
+        elif ROOT in k.parents:
+            out[str(k.relative_to(ROOT))] = v
+        else:
+            out[k.name] = v
     return out
 
 
