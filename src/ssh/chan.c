@@ -439,11 +439,16 @@ data_input(struct ssh_conn *c, struct chan *ch, uint32_t id, struct rd *r,
 	if (len > ch->lwin)
 		return conn_fail(c, DISC_PROTOCOL_ERROR, "channel %u: peer "
 		    "sent %zu bytes with window %u", id, len, ch->lwin);
+	ch->lwin -= (uint32_t)len;
+	if (ch->close_sent) {
+		/* our CLOSE is in flight: the peer may not have seen it */
+		c->late_msgs++;
+		return 0;
+	}
 	if (ch->eof_rcvd)
 		return conn_fail(c, DISC_PROTOCOL_ERROR,
 		    "channel %u: data after EOF", id);
-	ch->lwin -= (uint32_t)len;
-	if (extended || ch->state != CH_OPEN || ch->close_sent)
+	if (extended || ch->state != CH_OPEN)
 		return 0;	/* nowhere to deliver it */
 	memset(&ev, 0, sizeof(ev));
 	ev.type = SSH_EV_CHAN_DATA;
@@ -561,6 +566,10 @@ chan_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 		return data_input(c, ch, id, &r,
 		    type == MSG_CHANNEL_EXTENDED_DATA);
 	case MSG_CHANNEL_EOF:
+		if (ch->eof_rcvd && ch->close_sent) {
+			c->late_msgs++;		/* raced our CLOSE */
+			return 0;
+		}
 		if (ch->state == CH_OPENING || ch->eof_rcvd)
 			return conn_fail(c, DISC_PROTOCOL_ERROR, "bad EOF");
 		ch->eof_rcvd = true;

@@ -209,6 +209,55 @@ test_late_messages_server(void **state)
 	late_messages(false);
 }
 
+/* The peer's EOF, then DATA and a second EOF for a channel whose CLOSE
+ * we sent and the peer has not answered yet (it sent them before it saw
+ * our CLOSE): counted and dropped. Without our CLOSE in flight, data
+ * after EOF still ends the connection. */
+static void
+close_in_flight(bool victim_client)
+{
+	struct side cl, sv, *v, *p;
+	uint32_t c0, s0, c1, s1, v0, p0, v1, p1;
+
+	connect_pair(&cl, &sv, NULL);
+	pair_sides(&cl, &sv, victim_client, &v, &p);
+	c0 = open_chan(&cl, &sv, &s0);
+	c1 = open_chan(&cl, &sv, &s1);
+	v0 = victim_client ? c0 : s0;
+	p0 = victim_client ? s0 : c0;
+	v1 = victim_client ? c1 : s1;
+	p1 = victim_client ? s1 : c1;
+	assert_int_equal(ssh_chan_close(v->c, v0), 0);	/* not pumped yet */
+	assert_int_equal(ssh_chan_eof(p->c, p0), 0);
+	raw_data(p->c, v0, (const uint8_t *)"raced", 5);
+	raw_eof(p->c, v0);
+	assert_int_equal(pump(&cl, &sv), 0);
+	assert_null(ssh_error(v->c));
+	assert_int_equal(ssh_late_msgs(v->c), 2);
+	assert_int_equal(v->rcvd.len, 0);
+	assert_int_equal(v->closed, 1);
+	/* an open channel: data after EOF is the peer's protocol error */
+	assert_int_equal(ssh_chan_eof(p->c, p1), 0);
+	raw_data(p->c, v1, (const uint8_t *)"bad", 3);
+	assert_int_equal(pump(&cl, &sv), -1);
+	assert_non_null(strstr(ssh_error(v->c), "data after EOF"));
+	free_pair(&cl, &sv);
+}
+
+static void
+test_close_in_flight_client(void **state)
+{
+	(void)state;
+	close_in_flight(true);
+}
+
+static void
+test_close_in_flight_server(void **state)
+{
+	(void)state;
+	close_in_flight(false);
+}
+
 /* A message for a channel id that never existed still ends the
  * connection, with an id inside the channel table and one far beyond. */
 static void
@@ -801,6 +850,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_late_messages_client),
+		cmocka_unit_test(test_close_in_flight_client),
+		cmocka_unit_test(test_close_in_flight_server),
 		cmocka_unit_test(test_late_messages_server),
 		cmocka_unit_test(test_unknown_channel_fails),
 		cmocka_unit_test(test_no_quick_reuse_client),
