@@ -11,11 +11,8 @@
 
 #include "../keys/key.h"
 
-#define KEX_ALGS	"curve25519-sha256,curve25519-sha256@libssh.org"
 #define KEX_CLIENT_EXTRA ",ext-info-c,kex-strict-c-v00@openssh.com"
 #define KEX_SERVER_EXTRA ",kex-strict-s-v00@openssh.com"
-#define HOSTKEY_ALGS	"ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512," \
-			"rsa-sha2-256"
 #define X25519_LEN	32
 #define HASH_LEN	32
 
@@ -63,7 +60,24 @@ kex_rx_closed(const struct kex *k)
 	return k->got_kexinit && !k->got_newkeys;
 }
 
-/* The host key algorithms a server offers: those of its keys. */
+/* Appends alg to a name-list unless cfg.hostkey_algs leaves it out. */
+static int
+add_hostkey_alg(const struct ssh_conn *c, const char *a, char *out,
+    size_t outlen)
+{
+	if (c->cfg.hostkey_algs != NULL && !ssh_algs_has(c->cfg.hostkey_algs,
+	    a))
+		return 0;
+	if (strlen(out) + strlen(a) + 2 > outlen)
+		return -1;
+	if (out[0] != '\0')
+		strcat(out, ",");
+	strcat(out, a);
+	return 0;
+}
+
+/* The host key algorithms a server offers: those of its keys (in their
+ * order) that cfg.hostkey_algs allows. */
 static int
 server_hostkey_algs(const struct ssh_conn *c, char *out, size_t outlen)
 {
@@ -72,14 +86,12 @@ server_hostkey_algs(const struct ssh_conn *c, char *out, size_t outlen)
 	out[0] = '\0';
 	for (i = 0; i < c->cfg.nhostkeys; i++) {
 		const struct key *k = c->cfg.hostkeys[i];
-		const char *a = k->type == KEY_RSA ?
-		    "rsa-sha2-512,rsa-sha2-256" : key_type_name(k);
 
-		if (strlen(out) + strlen(a) + 2 > outlen)
+		if (k->type == KEY_RSA ?
+		    add_hostkey_alg(c, "rsa-sha2-512", out, outlen) != 0 ||
+		    add_hostkey_alg(c, "rsa-sha2-256", out, outlen) != 0 :
+		    add_hostkey_alg(c, key_type_name(k), out, outlen) != 0)
 			return -1;
-		if (out[0] != '\0')
-			strcat(out, ",");
-		strcat(out, a);
 	}
 	return out[0] == '\0' ? -1 : 0;
 }
@@ -118,7 +130,8 @@ kex_start(struct ssh_conn *c)
 			return conn_fail(c, 0, "out of memory");
 		c->kex = k;
 	}
-	snprintf(kexalgs, sizeof(kexalgs), "%s%s", KEX_ALGS,
+	snprintf(kexalgs, sizeof(kexalgs), "%s%s", c->cfg.kex_algs ?
+	    c->cfg.kex_algs : ssh_kex_default,
 	    c->first_kex_done ? "" : client ? KEX_CLIENT_EXTRA :
 	    KEX_SERVER_EXTRA);
 	if (pkt_begin(c, MSG_KEXINIT) != 0 ||
@@ -128,7 +141,7 @@ kex_start(struct ssh_conn *c)
 	o->len += 16;
 	wb_cstring(o, kexalgs);
 	wb_cstring(o, !client ? hkalgs : c->cfg.hostkey_algs ?
-	    c->cfg.hostkey_algs : HOSTKEY_ALGS);
+	    c->cfg.hostkey_algs : ssh_hostkey_default);
 	wb_cstring(o, ciphers);
 	wb_cstring(o, ciphers);
 	wb_cstring(o, macs);
@@ -207,8 +220,8 @@ kexinit_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 	sl = client ? l[idx] : ol[idx]; sll = client ? ll[idx] : oll[idx];	\
 	if (algs_choose(cl, cll, sl, sll, out, sizeof(out)) != 0)	\
 		return conn_fail(c, DISC_KEY_EXCHANGE_FAILED,		\
-		    "no matching %s found: peer offers %.*s", what,	\
-		    (int)(ll[idx] > 200 ? 200 : ll[idx]),		\
+		    "no matching %s found. Their offer: %.*s", what,	\
+		    (int)(ll[idx] > 900 ? 900 : ll[idx]),		\
 		    (const char *)l[idx]);				\
 } while (0)
 	CHOOSE(0, k->kex_alg, "key exchange method");
@@ -496,8 +509,8 @@ send_ext_info(struct ssh_conn *c)
 		return -1;
 	wb_u32(&c->out, 1);
 	wb_cstring(&c->out, "server-sig-algs");
-	wb_cstring(&c->out, "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,"
-	    "rsa-sha2-256");
+	wb_cstring(&c->out, c->cfg.pubkey_algs != NULL ? c->cfg.pubkey_algs :
+	    ssh_pubkey_default);
 	return pkt_end(c);
 }
 

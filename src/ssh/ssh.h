@@ -127,10 +127,14 @@ typedef void (*ssh_event_fn)(void *ud, struct ssh_event *ev);
 
 struct ssh_config {
 	enum ssh_role	 role;
-	/* comma-separated preference lists; NULL for the defaults */
+	/* comma-separated preference lists; NULL for the defaults. A
+	 * server offers the host key algorithms of its keys that
+	 * hostkey_algs allows, and pubkey_algs as server-sig-algs. */
 	const char	*ciphers;
 	const char	*macs;
 	const char	*hostkey_algs;
+	const char	*kex_algs;
+	const char	*pubkey_algs;
 	/* rekey after this many bytes in either direction (0: default) */
 	uint64_t	 rekey_bytes;
 	/* initial receive window per channel (0: default) */
@@ -250,6 +254,24 @@ int		 ssh_global_request(struct ssh_conn *c, const char *name,
  * bad). */
 int		 ssh_algs_validate(const char *list, const char *supported,
 		    char *bad, size_t badlen);
+
+/* Whether name is one of a comma-separated list. */
+bool		 ssh_algs_has(const char *list, const char *name);
+/* Builds an algorithm list from a keyword's value as sshd does: "+list"
+ * appends to def, "-list" removes the names of def that a pattern matches,
+ * "^list" puts the names first, anything else replaces def. Names may be
+ * patterns ('*', '?'), expanded against all (exact names are
+ * case-sensitive); duplicates are dropped. Returns 0 with a new string in
+ * *out (the caller frees it), or -1 with the offending entry in bad: one
+ * that matches nothing in all, or "" when no name is left. Inside "-"
+ * any pattern is harmless. */
+int		 ssh_algs_assemble(const char *spec, const char *def,
+		    const char *all, char **out, char *bad, size_t badlen);
+/* The default lists (ferry implements exactly these names; ciphers and
+ * MACs: cipher.h). */
+extern const char ssh_kex_default[];
+extern const char ssh_hostkey_default[];
+extern const char ssh_pubkey_default[];
 
 /* Encodes direct-tcpip's extra fields (RFC 4254 §7.2). */
 int		 ssh_direct_tcpip_extra(struct wb *w, const char *host,

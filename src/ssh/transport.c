@@ -74,7 +74,7 @@ int
 conn_fail(struct ssh_conn *c, uint32_t code, const char *fmt, ...)
 {
 	va_list ap;
-	char msg[256];
+	char msg[1024];
 
 	if (c->state == ST_DEAD)
 		return -1;
