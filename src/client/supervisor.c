@@ -18,6 +18,7 @@
 #include "client/status.h"
 #include "util/log.h"
 #include "util/sdnotify.h"
+#include "util/statuspage.h"
 #include "util/text.h"
 
 #define REQ_MAX		4096
@@ -437,23 +438,22 @@ control_command(struct sup *s, char *line, struct wb *out)
 		wb_printf(out, "ok\n");
 }
 
+/* GET / is the status page, /status.json what `ferry status -j` prints,
+ * /metrics the Prometheus text (util/statuspage.h). */
 static void
-http_answer(struct sup *s, struct req *q)
+http_answer(struct sup *s, struct req *q, size_t head)
 {
+	enum sp_route r = statuspage_route(q->buf, head);
 	struct wb body;
-	bool ok = strncmp(q->buf, "GET /metrics ", 13) == 0 ||
-	    strncmp(q->buf, "GET / ", 6) == 0;
 
 	wb_init(&body);
-	if (ok)
+	if (r == SP_JSON)
+		status_json(s->v, s->n, &body);
+	else if (r == SP_METRICS)
 		status_metrics(s->v, s->n, &body);
-	else
-		wb_printf(&body, "not found: GET /metrics\n");
-	wb_printf(&q->out, "HTTP/1.0 %s\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-	    ok ? "200 OK" : "404 Not Found",
-	    ok ? "text/plain; version=0.0.4" : "text/plain", body.len);
-	wb_put(&q->out, body.p, body.len);
+	if (body.err)
+		wb_reset(&body);
+	statuspage_answer(&q->out, r, body.len ? body.p : NULL, body.len);
 	wb_free(&body);
 }
 
@@ -480,13 +480,13 @@ req_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 	q->len += (size_t)n;
 	q->buf[q->len] = '\0';
 	if (q->http) {
-		if (strstr(q->buf, "\r\n\r\n") == NULL &&
-		    strstr(q->buf, "\n\n") == NULL) {
+		if ((eol = strstr(q->buf, "\r\n\r\n")) == NULL &&
+		    (eol = strstr(q->buf, "\n\n")) == NULL) {
 			if (q->len >= REQ_MAX - 1)
 				req_close(q);
 			return;
 		}
-		http_answer(q->sup, q);
+		http_answer(q->sup, q, (size_t)(eol - q->buf) + 1);
 		req_send(q);
 		return;
 	}

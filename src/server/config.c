@@ -12,12 +12,19 @@
 #include <strings.h>
 
 #include "fwd/slpath.h"
+#include "ssh/cipher.h"
+#include "ssh/ssh.h"
+#include "util/cfgtok.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/tokens.h"
 
 #define MAX_CONFIG_SIZE	(1024 * 1024)
 #define MAX_LINE	8192
 #define MAX_WORDS	(SC_MAX_PERMITS + 8)
+#define ANY_WORDS	CFGTOK_MAX_ARGS
+/* RSA keys ferryd accepts (keys/key.c) */
+#define RSA_MIN_BITS	1024
 
 /* Before server_config_finish() a field may still be unset, so that the
  * first value given wins; finish replaces every one of these. */
@@ -80,18 +87,21 @@ server_config_free(struct server_config *c)
 		free(c->listen[i]);
 	for (i = 0; i < c->nhostkeys; i++)
 		free(c->hostkeys[i]);
-	free(c->authorized_keys);
+	for (i = 0; i < c->nauthorized_keys; i++)
+		free(c->authorized_keys[i]);
+	free(c->ciphers);
+	free(c->macs);
+	free(c->kex_algs);
+	free(c->hostkey_algs);
+	free(c->pubkey_algs);
+	free(c->ca_sign_algs);
 	free(c->state_dir);
 	free(c->streamlocal_dir);
 	free(c->user);
 	free(c->pid_file);
+	free(c->control_socket);
+	free(c->metrics_listen);
 	memset(c, 0, sizeof(*c));
-}
-
-static bool
-is_blank(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
 }
 
 typedef int (*kw_fn)(struct server_config *, const char *kw, char **args,
@@ -377,13 +387,117 @@ kw_hostkey(struct server_config *c, const char *kw, char **a, int n,
 	return 0;
 }
 
-/* sshd takes several files; ferryd reads one, the first. The %u, %h and
- * %% tokens are expanded per user by the caller. */
+/* Several files, tried in order; the first line's list wins, as in sshd.
+ * %u, %h and %% are expanded per user by the caller; any other token is
+ * an error here. */
 static int
 kw_authkeys(struct server_config *c, const char *kw, char **a, int n,
     char *err, size_t errlen)
 {
-	return set_str(&c->authorized_keys, a[0], err, errlen);
+	struct tokens t;
+	char out[1024], why[256];
+	int i;
+
+	if (n > SC_MAX_AKFILES) {
+		seterr(err, errlen, "%s: too many files (max %d)", kw,
+		    SC_MAX_AKFILES);
+		return -1;
+	}
+	tokens_init(&t);
+	tokens_set(&t, 'u', "u");
+	tokens_set(&t, 'h', "h");
+	for (i = 0; i < n; i++)
+		if (tokens_expand(a[i], &t, out, sizeof(out), why,
+		    sizeof(why)) < 0) {
+			seterr(err, errlen, "%s: '%s': %s (ferryd knows %%u, "
+			    "%%h and %%%%)", kw, a[i], why);
+			return -1;
+		}
+	if (c->nauthorized_keys > 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if ((c->authorized_keys[i] = strdup(a[i])) == NULL) {
+			seterr(err, errlen, "out of memory");
+			return -1;
+		}
+		c->nauthorized_keys++;
+	}
+	return 0;
+}
+
+/* An algorithm list: assembled against ferryd's default and every name
+ * it implements; the first value wins but each is checked, as sshd
+ * does. */
+static int
+alg_kw(char **field, const char *kw, const char *v, const char *def,
+    const char *all, char *err, size_t errlen)
+{
+	char bad[128], *list;
+
+	if (ssh_algs_assemble(v, def, all, &list, bad, sizeof(bad)) != 0) {
+		if (bad[0] == '\0')
+			seterr(err, errlen, "%s: '%s' leaves no algorithm",
+			    kw, v);
+		else
+			seterr(err, errlen, "%s: '%s' is not an algorithm "
+			    "ferryd implements (it has %s)", kw, bad, all);
+		return -1;
+	}
+	if (*field == NULL)
+		*field = list;
+	else
+		free(list);
+	return 0;
+}
+
+static int
+kw_ciphers(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return alg_kw(&c->ciphers, kw, a[0], ssh_cipher_default,
+	    ssh_cipher_all, err, errlen);
+}
+
+static int
+kw_macs(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return alg_kw(&c->macs, kw, a[0], ssh_mac_default, ssh_mac_all, err,
+	    errlen);
+}
+
+static int
+kw_kex_algs(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return alg_kw(&c->kex_algs, kw, a[0], ssh_kex_default,
+	    ssh_kex_default, err, errlen);
+}
+
+static int
+kw_hostkey_algs(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return alg_kw(&c->hostkey_algs, kw, a[0], ssh_hostkey_default,
+	    ssh_hostkey_default, err, errlen);
+}
+
+/* PubkeyAcceptedAlgorithms, and its old name PubkeyAcceptedKeyTypes */
+static int
+kw_pubkey_algs(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return alg_kw(&c->pubkey_algs, kw, a[0], ssh_pubkey_default,
+	    ssh_pubkey_default, err, errlen);
+}
+
+/* Checked now, used once ferryd accepts certificates. */
+static int
+kw_ca_algs(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return alg_kw(&c->ca_sign_algs, kw, a[0], ssh_pubkey_default,
+	    ssh_pubkey_default, err, errlen);
 }
 
 static int
@@ -398,6 +512,20 @@ kw_user(struct server_config *c, const char *kw, char **a, int n,
     char *err, size_t errlen)
 {
 	return set_str(&c->user, a[0], err, errlen);
+}
+
+static int
+kw_control_socket(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return set_str(&c->control_socket, a[0], err, errlen);
+}
+
+static int
+kw_metrics_listen(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	return set_str(&c->metrics_listen, a[0], err, errlen);
 }
 
 static int
@@ -705,69 +833,241 @@ kw_pubkey(struct server_config *c, const char *kw, char **a, int n,
 	return 0;
 }
 
-/* Keywords sshd knows that mean nothing to a tunnel-only server. */
+/* Keywords sshd knows that mean nothing to a tunnel-only server: the
+ * values are ignored, and ferryd -d says so once per keyword. */
 static int
 kw_ignored(struct server_config *c, const char *kw, char **a, int n,
     char *err, size_t errlen)
 {
+	int i;
+
+	for (i = 0; i < c->nnoeffect; i++)
+		if (c->noeffect[i] == kw)
+			return 0;
+	if (c->nnoeffect < SC_MAX_NOTES)
+		c->noeffect[c->nnoeffect++] = kw;
 	return 0;
 }
 
-static const struct keyword {
+/* note: for kw_refused and kw_none_only, why the keyword is refused. */
+struct keyword {
 	const char	*name;
 	kw_fn		 fn;
 	int		 min_args;
 	int		 max_args;
-} keywords[] = {
-	{ "AcceptEnv", kw_ignored, 1, MAX_WORDS },
-	{ "AllowAgentForwarding", kw_ignored, 1, 1 },
-	{ "AllowStreamLocalForwarding", kw_allow_streamlocal, 1, 1 },
-	{ "AllowTcpForwarding", kw_allow_tcp, 1, 1 },
-	{ "AuthorizedKeysFile", kw_authkeys, 1, MAX_WORDS },
-	{ "Banner", kw_ignored, 1, 1 },
-	{ "ChallengeResponseAuthentication", kw_ignored, 1, 1 },
-	{ "Ciphers", kw_ignored, 1, 1 },
-	{ "ClientAliveCountMax", kw_alive_count, 1, 1 },
-	{ "ClientAliveInterval", kw_alive_interval, 1, 1 },
-	{ "DisableForwarding", kw_disable_fwd, 1, 1 },
-	{ "ForwardConnectTimeout", kw_connect_timeout, 1, 1 },
-	{ "GatewayPorts", kw_gateway, 1, 1 },
-	{ "HostKey", kw_hostkey, 1, 1 },
-	{ "HostKeyAlgorithms", kw_ignored, 1, 1 },
-	{ "KbdInteractiveAuthentication", kw_ignored, 1, 1 },
-	{ "KexAlgorithms", kw_ignored, 1, 1 },
-	{ "KeyPermitsCoverStreamLocal", kw_key_permits_sl, 1, 1 },
-	{ "ListenAddress", kw_listen, 1, 3 },
-	{ "LogLevel", kw_loglevel, 1, 1 },
-	{ "LoginGraceTime", kw_grace, 1, 1 },
-	{ "MACs", kw_ignored, 1, 1 },
-	{ "MaxAuthTries", kw_auth_tries, 1, 1 },
-	{ "MaxForwardConnections", kw_forward_conns, 1, 1 },
-	{ "MaxListeners", kw_listeners, 1, 1 },
-	{ "MaxPendingConnects", kw_pending_connects, 1, 1 },
-	{ "MaxSessions", kw_sessions, 1, 1 },
-	{ "MaxStartups", kw_startups, 1, 1 },
-	{ "MaxUserChannels", kw_user_channels, 1, 1 },
-	{ "PasswordAuthentication", kw_ignored, 1, 1 },
-	{ "PermitListen", kw_permit_listen, 1, MAX_WORDS },
-	{ "PermitOpen", kw_permit_open, 1, MAX_WORDS },
-	{ "PermitRootLogin", kw_ignored, 1, 1 },
-	{ "PermitTTY", kw_ignored, 1, 1 },
-	{ "PidFile", kw_pid_file, 1, 1 },
-	{ "Port", kw_port, 1, 1 },
-	{ "PrintMotd", kw_ignored, 1, 1 },
-	{ "PubkeyAuthentication", kw_pubkey, 1, 1 },
-	{ "ReclaimForwards", kw_reclaim, 1, 1 },
-	{ "RunAsUser", kw_user, 1, 1 },
-	{ "StateDirectory", kw_state_dir, 1, 1 },
-	{ "StreamLocalBindMask", kw_sl_mask, 1, 1 },
-	{ "StreamLocalBindUnlink", kw_sl_unlink, 1, 1 },
-	{ "StreamLocalDirectory", kw_sl_dir, 1, 1 },
-	{ "StrictModes", kw_ignored, 1, 1 },
-	{ "Subsystem", kw_ignored, 1, MAX_WORDS },
-	{ "UsePAM", kw_ignored, 1, 1 },
-	{ "UsePrivilegeSeparation", kw_ignored, 1, 1 },
-	{ "X11Forwarding", kw_ignored, 1, 1 },
+	const char	*note;
+};
+
+static const struct keyword *keyword_find(const char *name);
+
+/* Keywords that restrict who may log in or what a key may do, which
+ * ferryd does not implement yet: running without them would give less
+ * protection than the file asks for. */
+static int
+kw_refused(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	seterr(err, errlen, "%s is not supported: %s", kw,
+	    keyword_find(kw)->note);
+	return -1;
+}
+
+/* The same, except that "none" (sshd's default) asks for nothing. */
+static int
+kw_none_only(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	if (n == 1 && strcasecmp(a[0], "none") == 0)
+		return 0;
+	return kw_refused(c, kw, a, n, err, errlen);
+}
+
+/* "any" is what ferryd does; one family only is not implemented yet, and
+ * ignoring it would listen and forward on the other family too. */
+static int
+kw_address_family(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	if (strcasecmp(a[0], "any") == 0)
+		return 0;
+	if (strcasecmp(a[0], "inet") == 0 || strcasecmp(a[0], "inet6") == 0) {
+		seterr(err, errlen, "%s %s is not supported yet: ferryd would "
+		    "still listen and forward on every address family (name "
+		    "the addresses with ListenAddress)", kw, a[0]);
+		return -1;
+	}
+	seterr(err, errlen, "%s: bad value '%s' (any, inet or inet6)", kw,
+	    a[0]);
+	return -1;
+}
+
+/* ferryd's only method is publickey: a list it satisfies is one where
+ * some alternative is publickey alone; one asking for a second method
+ * (or a second key) cannot be met and must not be ignored. */
+static int
+kw_auth_methods(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	int i;
+
+	if (n == 1 && strcmp(a[0], "any") == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (strcmp(a[i], "publickey") == 0)
+			return 0;
+	seterr(err, errlen, "%s is not supported: ferryd's only method is "
+	    "one publickey, and no alternative here is 'publickey' alone", kw);
+	return -1;
+}
+
+/* ferryd takes RSA keys from 1024 bits (sshd's default); a higher minimum
+ * is not implemented yet. */
+static int
+kw_required_rsa(struct server_config *c, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	int bits;
+
+	if (parse_int(a[0], 0, INT_MAX, &bits) != 0) {
+		seterr(err, errlen, "%s: bad value '%s' (a number of bits)", kw,
+		    a[0]);
+		return -1;
+	}
+	if (bits > RSA_MIN_BITS) {
+		seterr(err, errlen, "%s %d is not supported yet: ferryd accepts "
+		    "RSA keys from %d bits (PubkeyAcceptedAlgorithms "
+		    "-rsa-* refuses RSA keys)", kw, bits, RSA_MIN_BITS);
+		return -1;
+	}
+	return 0;
+}
+
+#define AUTHZ	"ferryd would let in every user whose key is in the user's " \
+		"AuthorizedKeysFile"
+#define CERTS	"ferryd does not accept certificates yet"
+
+static const struct keyword keywords[] = {
+	{ "AcceptEnv", kw_ignored, 1, ANY_WORDS, NULL },
+	{ "AddressFamily", kw_address_family, 1, 1, NULL },
+	{ "AllowAgentForwarding", kw_ignored, 1, 1, NULL },
+	{ "AllowGroups", kw_refused, 1, ANY_WORDS, AUTHZ },
+	{ "AllowStreamLocalForwarding", kw_allow_streamlocal, 1, 1, NULL },
+	{ "AllowTcpForwarding", kw_allow_tcp, 1, 1, NULL },
+	{ "AllowUsers", kw_refused, 1, ANY_WORDS, AUTHZ },
+	{ "AuthenticationMethods", kw_auth_methods, 1, ANY_WORDS, NULL },
+	{ "AuthorizedKeysCommand", kw_none_only, 1, ANY_WORDS,
+	    "ferryd reads keys only from AuthorizedKeysFile" },
+	{ "AuthorizedKeysCommandUser", kw_ignored, 1, 1, NULL },
+	{ "AuthorizedKeysFile", kw_authkeys, 1, ANY_WORDS, NULL },
+	{ "AuthorizedPrincipalsCommand", kw_none_only, 1, ANY_WORDS, CERTS },
+	{ "AuthorizedPrincipalsCommandUser", kw_ignored, 1, 1, NULL },
+	{ "AuthorizedPrincipalsFile", kw_none_only, 1, 1, CERTS },
+	{ "Banner", kw_ignored, 1, 1, NULL },
+	{ "CASignatureAlgorithms", kw_ca_algs, 1, 1, NULL },
+	{ "ChallengeResponseAuthentication", kw_ignored, 1, 1, NULL },
+	{ "ChannelTimeout", kw_ignored, 1, ANY_WORDS, NULL },
+	{ "ChrootDirectory", kw_none_only, 1, 1, "ferryd has no chroot "
+	    "(Unix-socket paths are confined by StreamLocalDirectory)" },
+	{ "Ciphers", kw_ciphers, 1, 1, NULL },
+	{ "ClientAliveCountMax", kw_alive_count, 1, 1, NULL },
+	{ "ClientAliveInterval", kw_alive_interval, 1, 1, NULL },
+	{ "Compression", kw_ignored, 1, 1, NULL },
+	{ "ControlSocket", kw_control_socket, 1, 1, NULL },
+	{ "DebianBanner", kw_ignored, 1, 1, NULL },
+	{ "DenyGroups", kw_refused, 1, ANY_WORDS, AUTHZ },
+	{ "DenyUsers", kw_refused, 1, ANY_WORDS, AUTHZ },
+	{ "DisableForwarding", kw_disable_fwd, 1, 1, NULL },
+	{ "ExposeAuthInfo", kw_ignored, 1, 1, NULL },
+	{ "FingerprintHash", kw_ignored, 1, 1, NULL },
+	{ "ForceCommand", kw_ignored, 1, ANY_WORDS, NULL },
+	{ "ForwardConnectTimeout", kw_connect_timeout, 1, 1, NULL },
+	{ "GSSAPIAuthentication", kw_ignored, 1, 1, NULL },
+	{ "GSSAPICleanupCredentials", kw_ignored, 1, 1, NULL },
+	{ "GSSAPIKexAlgorithms", kw_ignored, 1, 1, NULL },
+	{ "GSSAPIKeyExchange", kw_ignored, 1, 1, NULL },
+	{ "GSSAPIStoreCredentialsOnRekey", kw_ignored, 1, 1, NULL },
+	{ "GSSAPIStrictAcceptorCheck", kw_ignored, 1, 1, NULL },
+	{ "GatewayPorts", kw_gateway, 1, 1, NULL },
+	{ "HostCertificate", kw_ignored, 1, 1, NULL },
+	{ "HostKey", kw_hostkey, 1, 1, NULL },
+	{ "HostKeyAgent", kw_none_only, 1, 1,
+	    "ferryd reads its host keys from HostKey files" },
+	{ "HostKeyAlgorithms", kw_hostkey_algs, 1, 1, NULL },
+	{ "HostbasedAcceptedAlgorithms", kw_ignored, 1, 1, NULL },
+	{ "HostbasedAcceptedKeyTypes", kw_ignored, 1, 1, NULL },
+	{ "HostbasedAuthentication", kw_ignored, 1, 1, NULL },
+	{ "HostbasedUsesNameFromPacketOnly", kw_ignored, 1, 1, NULL },
+	{ "IPQoS", kw_ignored, 1, 2, NULL },
+	{ "IgnoreRhosts", kw_ignored, 1, 1, NULL },
+	{ "IgnoreUserKnownHosts", kw_ignored, 1, 1, NULL },
+	{ "KbdInteractiveAuthentication", kw_ignored, 1, 1, NULL },
+	{ "KerberosAuthentication", kw_ignored, 1, 1, NULL },
+	{ "KerberosGetAFSToken", kw_ignored, 1, 1, NULL },
+	{ "KerberosOrLocalPasswd", kw_ignored, 1, 1, NULL },
+	{ "KerberosTicketCleanup", kw_ignored, 1, 1, NULL },
+	{ "KexAlgorithms", kw_kex_algs, 1, 1, NULL },
+	{ "KeyPermitsCoverStreamLocal", kw_key_permits_sl, 1, 1, NULL },
+	{ "ListenAddress", kw_listen, 1, 3, NULL },
+	{ "LogLevel", kw_loglevel, 1, 1, NULL },
+	{ "LogVerbose", kw_ignored, 1, ANY_WORDS, NULL },
+	{ "LoginGraceTime", kw_grace, 1, 1, NULL },
+	{ "MACs", kw_macs, 1, 1, NULL },
+	{ "MaxAuthTries", kw_auth_tries, 1, 1, NULL },
+	{ "MaxForwardConnections", kw_forward_conns, 1, 1, NULL },
+	{ "MaxListeners", kw_listeners, 1, 1, NULL },
+	{ "MaxPendingConnects", kw_pending_connects, 1, 1, NULL },
+	{ "MaxSessions", kw_sessions, 1, 1, NULL },
+	{ "MaxStartups", kw_startups, 1, 1, NULL },
+	{ "MaxUserChannels", kw_user_channels, 1, 1, NULL },
+	{ "MetricsListen", kw_metrics_listen, 1, 1, NULL },
+	{ "ModuliFile", kw_ignored, 1, 1, NULL },
+	{ "PasswordAuthentication", kw_ignored, 1, 1, NULL },
+	{ "PerSourceMaxStartups", kw_none_only, 1, 1, "ferryd applies "
+	    "MaxStartups to all sources together" },
+	{ "PerSourceNetBlockSize", kw_ignored, 1, 1, NULL },
+	{ "PermitEmptyPasswords", kw_ignored, 1, 1, NULL },
+	{ "PermitListen", kw_permit_listen, 1, MAX_WORDS, NULL },
+	{ "PermitOpen", kw_permit_open, 1, MAX_WORDS, NULL },
+	{ "PermitRootLogin", kw_ignored, 1, 1, NULL },
+	{ "PermitTTY", kw_ignored, 1, 1, NULL },
+	{ "PermitTunnel", kw_ignored, 1, 1, NULL },
+	{ "PermitUserEnvironment", kw_ignored, 1, 1, NULL },
+	{ "PermitUserRC", kw_ignored, 1, 1, NULL },
+	{ "PidFile", kw_pid_file, 1, 1, NULL },
+	{ "Port", kw_port, 1, 1, NULL },
+	{ "PrintLastLog", kw_ignored, 1, 1, NULL },
+	{ "PrintMotd", kw_ignored, 1, 1, NULL },
+	{ "Protocol", kw_ignored, 1, 1, NULL },
+	{ "PubkeyAcceptedAlgorithms", kw_pubkey_algs, 1, 1, NULL },
+	{ "PubkeyAcceptedKeyTypes", kw_pubkey_algs, 1, 1, NULL },
+	{ "PubkeyAuthOptions", kw_ignored, 1, ANY_WORDS, NULL },
+	{ "PubkeyAuthentication", kw_pubkey, 1, 1, NULL },
+	{ "ReclaimForwards", kw_reclaim, 1, 1, NULL },
+	{ "RekeyLimit", kw_ignored, 1, 2, NULL },
+	{ "RequiredRSASize", kw_required_rsa, 1, 1, NULL },
+	{ "RevokedKeys", kw_none_only, 1, 1,
+	    "ferryd cannot check a revocation list yet" },
+	{ "RunAsUser", kw_user, 1, 1, NULL },
+	{ "SecurityKeyProvider", kw_ignored, 1, 1, NULL },
+	{ "SetEnv", kw_ignored, 1, ANY_WORDS, NULL },
+	{ "StateDirectory", kw_state_dir, 1, 1, NULL },
+	{ "StreamLocalBindMask", kw_sl_mask, 1, 1, NULL },
+	{ "StreamLocalBindUnlink", kw_sl_unlink, 1, 1, NULL },
+	{ "StreamLocalDirectory", kw_sl_dir, 1, 1, NULL },
+	{ "StrictModes", kw_ignored, 1, 1, NULL },
+	{ "Subsystem", kw_ignored, 1, ANY_WORDS, NULL },
+	{ "SyslogFacility", kw_ignored, 1, 1, NULL },
+	{ "TCPKeepAlive", kw_ignored, 1, 1, NULL },
+	{ "TrustedUserCAKeys", kw_none_only, 1, 1, CERTS },
+	{ "UnusedConnectionTimeout", kw_ignored, 1, 1, NULL },
+	{ "UseDNS", kw_ignored, 1, 1, NULL },
+	{ "UsePAM", kw_ignored, 1, 1, NULL },
+	{ "UsePrivilegeSeparation", kw_ignored, 1, 1, NULL },
+	{ "VersionAddendum", kw_ignored, 1, ANY_WORDS, NULL },
+	{ "X11DisplayOffset", kw_ignored, 1, 1, NULL },
+	{ "X11Forwarding", kw_ignored, 1, 1, NULL },
+	{ "X11UseLocalhost", kw_ignored, 1, 1, NULL },
+	{ "XAuthLocation", kw_ignored, 1, 1, NULL },
 };
 
 static const struct keyword *
@@ -779,55 +1079,6 @@ keyword_find(const char *name)
 		if (strcasecmp(keywords[i].name, name) == 0)
 			return &keywords[i];
 	return NULL;
-}
-
-enum split_error {
-	SPLIT_QUOTE = -1,	/* no closing quote */
-	SPLIT_TOO_MANY = -2,
-};
-
-/* Splits a line into words in place, as sshd does: blanks separate, double
- * quotes group (and are removed, anywhere in a word; no escapes), '#' at
- * the start of a word begins a comment, and the keyword may be followed by
- * one '=' ("Keyword=value", "Keyword = value"). */
-static int
-split_words(char *s, char **w, int max)
-{
-	char *out;
-	int n = 0;
-
-	for (;;) {
-		while (is_blank(*s))
-			s++;
-		if (*s == '\0' || *s == '#')
-			return n;
-		if (n == max)
-			return SPLIT_TOO_MANY;
-		if (n == 0) {
-			w[n++] = s;
-			while (*s != '\0' && !is_blank(*s) && *s != '=')
-				s++;
-			while (is_blank(*s))
-				*s++ = '\0';
-			if (*s == '=')
-				*s++ = '\0';
-			continue;
-		}
-		w[n++] = out = s;
-		while (*s != '\0' && !is_blank(*s)) {
-			if (*s != '"') {
-				*out++ = *s++;
-				continue;
-			}
-			for (s++; *s != '\0' && *s != '"'; )
-				*out++ = *s++;
-			if (*s++ == '\0')
-				return SPLIT_QUOTE;
-		}
-		if (*s != '\0')
-			s++;
-		*out = '\0';
-	}
 }
 
 /* Messages quote what the file says: no control characters in them. */
@@ -887,20 +1138,28 @@ static int
 apply_buf(struct server_config *c, char *line, const char *where, char *err,
     size_t errlen)
 {
-	char *w[MAX_WORDS];
+	struct cfgtok_line tl;
+	char *w[CFGTOK_MAX_ARGS + 1];
 	int n, r;
 
-	switch ((n = split_words(line, w, MAX_WORDS))) {
-	case SPLIT_QUOTE:
+	/* sshd_config's quoting is ssh_config's (argv_split) */
+	switch (cfgtok_split(line, &tl)) {
+	case CFGTOK_QUOTES:
 		seterr(err, errlen, "%s: missing closing quote", where);
 		return -1;
-	case SPLIT_TOO_MANY:
+	case CFGTOK_TOOMANY:
 		seterr(err, errlen, "%s: too many words (max %d)", where,
-		    MAX_WORDS);
+		    CFGTOK_MAX_ARGS);
 		return -1;
-	case 0:
+	case CFGTOK_EMPTY:
 		return 0;
+	default:	/* a line, or a keyword alone (missing argument) */
+		break;
 	}
+	w[0] = tl.keyword;
+	for (n = 0; n < tl.nargs; n++)
+		w[n + 1] = tl.args[n];
+	n++;
 	r = apply_words(c, w, n, where, err, errlen);
 	if (r != 0 && err != NULL && errlen > 0)
 		sanitize(err);
@@ -1016,8 +1275,21 @@ server_config_finish(struct server_config *c, char *err, size_t errlen)
 {
 	if (c->nports == 0)
 		c->ports[c->nports++] = DEF_PORT;
-	if ((c->authorized_keys == NULL &&
-	    (c->authorized_keys = strdup(DEF_AUTHKEYS)) == NULL) ||
+	if (c->nauthorized_keys == 0 &&
+	    (c->authorized_keys[0] = strdup(DEF_AUTHKEYS)) != NULL)
+		c->nauthorized_keys = 1;
+	if (c->nauthorized_keys == 0 ||
+	    (c->ciphers == NULL &&
+	    (c->ciphers = strdup(ssh_cipher_default)) == NULL) ||
+	    (c->macs == NULL && (c->macs = strdup(ssh_mac_default)) == NULL) ||
+	    (c->kex_algs == NULL &&
+	    (c->kex_algs = strdup(ssh_kex_default)) == NULL) ||
+	    (c->hostkey_algs == NULL &&
+	    (c->hostkey_algs = strdup(ssh_hostkey_default)) == NULL) ||
+	    (c->pubkey_algs == NULL &&
+	    (c->pubkey_algs = strdup(ssh_pubkey_default)) == NULL) ||
+	    (c->ca_sign_algs == NULL &&
+	    (c->ca_sign_algs = strdup(ssh_pubkey_default)) == NULL) ||
 	    (c->state_dir == NULL &&
 	    (c->state_dir = strdup(DEF_STATE_DIR)) == NULL)) {
 		seterr(err, errlen, "out of memory");
@@ -1033,6 +1305,12 @@ server_config_finish(struct server_config *c, char *err, size_t errlen)
 		c->streamlocal_bind_unlink = 0;
 	if (c->streamlocal_bind_mask == UNSET)
 		c->streamlocal_bind_mask = 0177;
+	if (c->control_socket == NULL && asprintf(&c->control_socket,
+	    "%s/ferryd.sock", c->state_dir) == -1) {
+		c->control_socket = NULL;
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
 	if (sl_dir_default(c) != 0) {
 		seterr(err, errlen, "out of memory");
 		return -1;
@@ -1063,15 +1341,26 @@ server_config_finish(struct server_config *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* Prints a value so that reading the output back gives it again (words
- * never hold a '"': the splitter removes them). */
+/* Prints a value so that reading the output back gives it again: in
+ * double quotes when it holds blanks, quotes or a backslash (which the
+ * tokenizer then takes escaped). */
 static void
 print_word(FILE *fp, const char *s)
 {
 	bool quote = *s == '\0' || *s == '#' || *s == '=' ||
-	    strpbrk(s, " \t\r\n") != NULL;
+	    strpbrk(s, " \t\r\n\"'\\") != NULL;
 
-	fprintf(fp, quote ? "\"%s\"" : "%s", s);
+	if (!quote) {
+		fputs(s, fp);
+		return;
+	}
+	fputc('"', fp);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', fp);
+		fputc(*s, fp);
+	}
+	fputc('"', fp);
 }
 
 static void
@@ -1167,7 +1456,18 @@ server_config_print(const struct server_config *c, FILE *fp)
 		}
 	for (i = 0; i < c->nhostkeys; i++)
 		print_kv(fp, "hostkey", c->hostkeys[i]);
-	print_kv(fp, "authorizedkeysfile", c->authorized_keys);
+	fprintf(fp, "authorizedkeysfile");
+	for (i = 0; i < c->nauthorized_keys; i++) {
+		fputc(' ', fp);
+		print_word(fp, c->authorized_keys[i]);
+	}
+	fputc('\n', fp);
+	print_kv(fp, "ciphers", c->ciphers);
+	print_kv(fp, "macs", c->macs);
+	print_kv(fp, "kexalgorithms", c->kex_algs);
+	print_kv(fp, "hostkeyalgorithms", c->hostkey_algs);
+	print_kv(fp, "pubkeyacceptedalgorithms", c->pubkey_algs);
+	print_kv(fp, "casignaturealgorithms", c->ca_sign_algs);
 	fprintf(fp, "gatewayports %s\n", choice_word(gateway_choices,
 	    NCHOICES(gateway_choices), (int)c->gateway_ports));
 	fprintf(fp, "allowtcpforwarding %s\n", choice_word(fwd_choices,
@@ -1201,4 +1501,15 @@ server_config_print(const struct server_config *c, FILE *fp)
 	print_kv(fp, "pidfile", c->pid_file);
 	print_kv(fp, "statedirectory", c->state_dir);
 	print_kv(fp, "runasuser", c->user);
+	print_kv(fp, "controlsocket", c->control_socket);
+	print_kv(fp, "metricslisten", c->metrics_listen);
+}
+
+void
+server_config_log_notes(const struct server_config *c)
+{
+	int i;
+
+	for (i = 0; i < c->nnoeffect; i++)
+		log_verbose("%s has no effect in ferryd", c->noeffect[i]);
 }

@@ -14,6 +14,8 @@
 #define SC_MAX_LISTEN	16
 #define SC_MAX_HOSTKEYS	8
 #define SC_MAX_PERMITS	64
+#define SC_MAX_AKFILES	8
+#define SC_MAX_NOTES	96
 
 enum gateway_ports {
 	GW_NO,
@@ -36,7 +38,22 @@ struct server_config {
 	int		 nlisten;
 	char		*hostkeys[SC_MAX_HOSTKEYS];	/* HostKey */
 	int		 nhostkeys;
-	char		*authorized_keys;	/* AuthorizedKeysFile, %u %h %% */
+	/* AuthorizedKeysFile: tried in order; %u the user, %h and a
+	 * relative path StateDirectory, %%; "none" entries are skipped */
+	char		*authorized_keys[SC_MAX_AKFILES];
+	int		 nauthorized_keys;
+	/* algorithm lists as sshd assembles them (+ - ^ and patterns):
+	 * after server_config_finish never NULL, the defaults unless set */
+	char		*ciphers;
+	char		*macs;
+	char		*kex_algs;
+	char		*hostkey_algs;
+	char		*pubkey_algs;		/* PubkeyAcceptedAlgorithms */
+	char		*ca_sign_algs;		/* CASignatureAlgorithms */
+	/* keywords given that have no effect in ferryd (table names, not
+	 * owned), each once: ferryd -d says so */
+	const char	*noeffect[SC_MAX_NOTES];
+	int		 nnoeffect;
 	char		*state_dir;		/* where a generated host key goes */
 	enum gateway_ports gateway_ports;
 	enum allow_fwd	 allow_tcp_forwarding;
@@ -77,6 +94,8 @@ struct server_config {
 	int		 log_level;		/* enum log_level of util/log.h */
 	char		*user;			/* drop to this user when root */
 	char		*pid_file;
+	char		*control_socket;	/* ControlSocket, "none" */
+	char		*metrics_listen;	/* MetricsListen addr:port */
 };
 
 void	server_config_init(struct server_config *c);
@@ -96,5 +115,7 @@ int	server_config_text(struct server_config *c, const char *text,
 int	server_config_finish(struct server_config *c, char *err, size_t errlen);
 /* Prints the effective configuration as sshd -T does (lowercase keywords). */
 void	server_config_print(const struct server_config *c, FILE *fp);
+/* Logs (verbose) each keyword given that has no effect in ferryd. */
+void	server_config_log_notes(const struct server_config *c);
 
 #endif

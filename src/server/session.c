@@ -20,6 +20,7 @@
 #include "keys/authkeys.h"
 #include "net/conn.h"
 #include "util/log.h"
+#include "util/tokens.h"
 
 #define MAX_RFWD	64
 /* Channels one connection may hold open at once (a per-session bound on
@@ -46,6 +47,7 @@ struct rfwd {
 	char			 req_host[256];	/* as the client sent it */
 	int			 req_port;	/* -1: req_host is a path */
 	struct fwd_listener	*fl;
+	struct flow		*flow;		/* its counters (s->flows) */
 };
 
 /* Owned by the session list; freed once its net_conn and timers closed. */
@@ -78,6 +80,8 @@ struct session {
 	int			 nnotes;
 	uint32_t		 session_chan;
 	bool			 shell;		/* the session channel shows */
+	time_t			 since;
+	struct flow_list	 flows;		/* status: forwards, traffic */
 };
 
 void
@@ -154,6 +158,7 @@ session_free(struct session *s)
 	if (!s->authenticated)
 		s->list->unauthenticated--;
 	user_put(s->list, s->user);
+	stats_flows_free(&s->flows, &s->list->stats);
 	for (i = 0; i < s->nnotes; i++)
 		free(s->notes[i]);
 	free(s->ak_pending);
@@ -233,6 +238,8 @@ refuse(struct session *s, const char *fmt, ...)
 	log_info("refused for %s from %s port %d: %s",
 	    ssh_auth_user(sess_ssh(s)) ? ssh_auth_user(sess_ssh(s)) : "?",
 	    s->ip, s->port, msg);
+	stats_refusal(&s->list->stats, ssh_auth_user(sess_ssh(s)), s->ip,
+	    s->port, msg);
 	ssh_send_debug(sess_ssh(s), msg);
 	net_conn_kick(s->nc);
 	snprintf(line, sizeof(line), "Refused: %s", msg);
@@ -246,32 +253,26 @@ ak_warn(void *ud, const char *file, int line, const char *why)
 	log_info("%s line %d: %s", file, line, why);
 }
 
-/* AuthorizedKeysFile with %u and %% expanded; relative paths are under
- * StateDirectory (ferryd has no home directories). */
+/* One AuthorizedKeysFile entry with %u, %h and %% expanded; %h and a
+ * relative path mean StateDirectory (ferryd has no home directories).
+ * "none" names no file. */
 static int
-keys_path(const struct server_config *c, const char *user, char *out,
-    size_t outlen)
+keys_path(const struct server_config *c, const char *tmpl, const char *user,
+    char *out, size_t outlen)
 {
-	const char *p = c->authorized_keys;
-	size_t o = 0;
+	struct tokens t;
+	char exp[1024], err[128];
 
-	if (strcasecmp(p, "none") == 0)
-		return -1;		/* no key may log in */
-	if (p[0] != '/')
-		o = (size_t)snprintf(out, outlen, "%s/", c->state_dir);
-	for (; *p != '\0' && o + 1 < outlen; p++) {
-		if (*p == '%' && p[1] == 'u') {
-			o += (size_t)snprintf(out + o, outlen - o, "%s", user);
-			p++;
-		} else if (*p == '%' && p[1] == '%') {
-			out[o++] = '%';
-			p++;
-		} else
-			out[o++] = *p;
-	}
-	if (o + 1 >= outlen)
+	if (strcasecmp(tmpl, "none") == 0)
 		return -1;
-	out[o] = '\0';
+	tokens_init(&t);
+	tokens_set(&t, 'u', user);
+	tokens_set(&t, 'h', c->state_dir);
+	if (tokens_expand(tmpl, &t, exp, sizeof(exp), err, sizeof(err)) < 0)
+		return -1;
+	if ((size_t)snprintf(out, outlen, "%s%s%s", exp[0] == '/' ? "" :
+	    c->state_dir, exp[0] == '/' ? "" : "/", exp) >= outlen)
+		return -1;
 	return 0;
 }
 
@@ -287,8 +288,9 @@ static void
 auth_request(struct session *s, struct ssh_event *ev)
 {
 	const char *user = ev->u.auth_request.user;
-	char path[1024], err[256], fp[128];
-	int r;
+	const struct server_config *c = &s->pol->cfg;
+	char path[1024], tried[1100] = "", err[256], fp[128];
+	int r = 0, i;
 
 	ev->u.auth_request.allow = false;
 	key_fingerprint(ev->u.auth_request.key, fp, sizeof(fp));
@@ -296,21 +298,36 @@ auth_request(struct session *s, struct ssh_event *ev)
 		log_info("invalid user name from %s port %d", s->ip, s->port);
 		return;
 	}
-	if (keys_path(&s->pol->cfg, user, path, sizeof(path)) != 0)
+	if (!ssh_algs_has(c->pubkey_algs, ev->u.auth_request.alg)) {
+		log_info("refused publickey for %s from %s port %d: %s %s: "
+		    "signature algorithm %s not in PubkeyAcceptedAlgorithms",
+		    user, s->ip, s->port,
+		    key_type_name(ev->u.auth_request.key), fp,
+		    ev->u.auth_request.alg);
 		return;
+	}
 	if (s->ak_pending == NULL &&
 	    (s->ak_pending = malloc(sizeof(*s->ak_pending))) == NULL)
 		return;
-	memset(s->ak_pending, 0, sizeof(*s->ak_pending));
-	r = ak_find_file(path, ev->u.auth_request.key, s->ip, s->ak_pending,
-	    ak_warn, s, err, sizeof(err));
-	if (r < 0)
-		log_info("%s", err);
+	for (i = 0; i < c->nauthorized_keys && r != 1; i++) {
+		if (keys_path(c, c->authorized_keys[i], user, path,
+		    sizeof(path)) != 0)
+			continue;
+		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried),
+		    "%s%s", tried[0] ? ", " : "", path);
+		memset(s->ak_pending, 0, sizeof(*s->ak_pending));
+		r = ak_find_file(path, ev->u.auth_request.key, s->ip,
+		    s->ak_pending, ak_warn, s, err, sizeof(err));
+		if (r < 0)
+			log_info("%s", err);
+	}
 	if (r != 1) {
 		if (ev->u.auth_request.has_sig)
 			log_info("Failed publickey for %s from %s port %d: %s "
 			    "%s not in %s", user, s->ip, s->port,
-			    key_type_name(ev->u.auth_request.key), fp, path);
+			    key_type_name(ev->u.auth_request.key), fp,
+			    tried[0] ? tried : "any file (AuthorizedKeysFile "
+			    "none)");
 		return;
 	}
 	ev->u.auth_request.allow = true;
@@ -439,6 +456,36 @@ streamlocal_allowed(struct session *s, bool remote, char *why,
 	return true;
 }
 
+/* A remote forward goes: its listener stops, its counters leave the
+ * listing, and its slot is filled by the last one. */
+static void
+rfwd_drop(struct session *s, struct rfwd *f)
+{
+	fwd_listener_stop(f->fl);
+	stats_flow_end(&s->flows, &s->pumps, f->flow);
+	*f = s->rfwd[--s->nrfwd];
+}
+
+/* Status shows where a remote forward's listener really is. */
+static struct flow *
+flow_placed(struct flow *f, const struct fwd_listener *fl)
+{
+	snprintf(f->where, sizeof(f->where), "%s", fwd_listener_where(fl));
+	f->port = f->kind == FLOW_REMOTE_TCP ? fwd_listener_port(fl) : 0;
+	return f;
+}
+
+/* What a direct-* connection counts into (NULL: nothing, out of
+ * memory). */
+static struct fwd_stats *
+direct_stats(struct session *s, enum flow_kind kind, const char *where,
+    int port)
+{
+	struct flow *f = stats_flow_direct(&s->flows, kind, where, port);
+
+	return f != NULL ? &f->st : NULL;
+}
+
 static struct rfwd *
 rfwd_find(struct session *s, const char *host, int port)
 {
@@ -483,8 +530,7 @@ take_over(struct session *s, struct session *o, int i, const char *what)
 		    o->ip, o->port, s->key_fp);
 		note(o, "A newer session with the same key took over a "
 		    "forward of this session.");
-		fwd_listener_stop(o->rfwd[i].fl);
-		o->rfwd[i] = o->rfwd[--o->nrfwd];
+		rfwd_drop(o, &o->rfwd[i]);
 		return 0;
 	}
 }
@@ -627,6 +673,7 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 	struct sockaddr_storage addrs[FWD_MAX_ADDRS];
 	struct fwd_listener_cfg lc;
 	struct fwd_listener *fl;
+	struct flow *flow;
 	char host[256], why[400], label[400], line[800];
 	const char *addr;
 	enum bind_scope scope;
@@ -692,7 +739,12 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 	    "(\"%s\":%u)", ssh_auth_user(sess_ssh(s)), s->ip, host, port);
 	lc.kind = OPEN_FORWARDED_TCPIP;
 	lc.name = host;
-	lc.stats = NULL;
+	if ((flow = stats_flow_add(&s->flows, FLOW_REMOTE_TCP, host,
+	    (int)port)) == NULL) {
+		refuse(s, "remote forward \"%s\":%u: out of memory", host, port);
+		return;
+	}
+	lc.stats = &flow->st;
 	lc.max_conns = (size_t)c->max_forward_connections;
 	lc.port = -1;
 	lc.all_or_nothing = true;
@@ -700,12 +752,14 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 	fl = fwd_listener_start(s->loop, addrs, n, (int)port, &lc, &s->pumps,
 	    line, sizeof(line));
 	if (fl == NULL) {
+		stats_flow_end(&s->flows, &s->pumps, flow);
 		refuse(s, "remote forward \"%s\":%u: %s", host, port, line);
 		return;
 	}
 	snprintf(s->rfwd[s->nrfwd].req_host, sizeof(host), "%s", host);
 	s->rfwd[s->nrfwd].req_port = (int)port;
 	s->rfwd[s->nrfwd].fl = fl;
+	s->rfwd[s->nrfwd].flow = flow_placed(flow, fl);
 	s->nrfwd++;
 	ev->u.request.success = true;
 	if (port == 0)
@@ -732,8 +786,7 @@ cancel_forward(struct session *s, struct ssh_event *ev)
 	snprintf(line, sizeof(line), "Cancelled forwarding of port %d",
 	    fwd_listener_port(f->fl));
 	log_info("%s: %s", ssh_auth_user(sess_ssh(s)), line);
-	fwd_listener_stop(f->fl);
-	*f = s->rfwd[--s->nrfwd];
+	rfwd_drop(s, f);
 	ev->u.request.success = true;
 	note(s, line);
 }
@@ -744,6 +797,7 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 	struct server_config *c = &s->pol->cfg;
 	struct fwd_listener_cfg lc;
 	struct fwd_listener *fl;
+	struct flow *flow;
 	char path[SLPATH_MAX], canon[SLPATH_ROOT_MAX + SLPATH_MAX];
 	char why[1200], label[400], line[SLPATH_ROOT_MAX + 600];
 	struct slpath p;
@@ -782,7 +836,13 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 	    "(socket %s)", ssh_auth_user(sess_ssh(s)), s->ip, path);
 	lc.kind = OPEN_FORWARDED_STREAMLOCAL;
 	lc.name = path;
-	lc.stats = NULL;
+	if ((flow = stats_flow_add(&s->flows, FLOW_REMOTE_UNIX, path,
+	    0)) == NULL) {
+		close(dirfd);
+		refuse(s, "remote forward of socket %s: out of memory", path);
+		return;
+	}
+	lc.stats = &flow->st;
 	lc.max_conns = (size_t)c->max_forward_connections;
 	lc.port = 0;
 	lc.all_or_nothing = true;
@@ -792,6 +852,7 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 	    &s->pumps, why, sizeof(why));
 	close(dirfd);
 	if (fl == NULL) {
+		stats_flow_end(&s->flows, &s->pumps, flow);
 		refuse(s, "remote forward of socket %s: %s", path, why);
 		return;
 	}
@@ -799,6 +860,7 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 	    "%s", path);
 	s->rfwd[s->nrfwd].req_port = -1;
 	s->rfwd[s->nrfwd].fl = fl;
+	s->rfwd[s->nrfwd].flow = flow_placed(flow, fl);
 	s->nrfwd++;
 	ev->u.request.success = true;
 	if (strcmp(path, canon) == 0)
@@ -825,8 +887,7 @@ cancel_streamlocal(struct session *s, struct ssh_event *ev)
 	snprintf(line, sizeof(line), "Cancelled forwarding of socket %s",
 	    path);
 	log_info("%s: %s", ssh_auth_user(sess_ssh(s)), line);
-	fwd_listener_stop(f->fl);
-	*f = s->rfwd[--s->nrfwd];
+	rfwd_drop(s, f);
 	ev->u.request.success = true;
 	note(s, line);
 }
@@ -891,7 +952,8 @@ direct_streamlocal(struct session *s, struct ssh_event *ev)
 	slpath_fd_path(fd, NULL, via, sizeof(via));
 	/* uv_pipe_connect connects (or fails) before it returns, so the
 	 * descriptor may go right after */
-	r = pump_connect_unix(&s->pumps, s->loop, ev->chan, via, label, NULL);
+	r = pump_connect_unix(&s->pumps, s->loop, ev->chan, via, label,
+	    direct_stats(s, FLOW_DIRECT_UNIX, path, 0));
 	close(fd);
 	if (r != 0) {
 		ev->u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
@@ -938,7 +1000,7 @@ direct_tcpip(struct session *s, struct ssh_event *ev)
 	snprintf(label, sizeof(label), "direct-tcpip for %s from %s to %s "
 	    "port %u", ssh_auth_user(sess_ssh(s)), s->ip, host, port);
 	if (pump_connect(&s->pumps, s->loop, ev->chan, host, port, label,
-	    NULL) != 0) {
+	    direct_stats(s, FLOW_DIRECT_TCP, host, (int)port)) != 0) {
 		ev->u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
 		ev->u.open_request.message = "out of memory";
 		return;
@@ -1080,6 +1142,7 @@ on_event(void *ud, struct ssh_event *ev)
 		break;
 	case SSH_EV_AUTH_SUCCESS:
 		s->authenticated = true;
+		s->list->stats.handshakes_ok++;
 		s->list->unauthenticated--;
 		if ((s->user = user_get(s->list,
 		    ssh_auth_user(sess_ssh(s)))) != NULL)
@@ -1153,12 +1216,18 @@ on_closed(void *ud, const char *why)
 
 	s->closing = true;
 	s->nc_closed = true;
+	if (!s->authenticated)
+		s->list->stats.handshakes_failed++;
 	pump_abort_all(&s->pumps);
 	for (i = 0; i < s->nrfwd; i++)
 		fwd_listener_stop(s->rfwd[i].fl);
 	s->nrfwd = 0;
-	log_info("Connection from %s port %d closed: %s", s->ip, s->port,
-	    why[0] ? why : "closed");
+	if (!s->authenticated && strncmp(why, "no matching ", 12) == 0)
+		log_error("Unable to negotiate with %s port %d: %s", s->ip,
+		    s->port, why);	/* sshd's words */
+	else
+		log_info("Connection from %s port %d closed: %s", s->ip,
+		    s->port, why[0] ? why : "closed");
 	if (!uv_is_closing((uv_handle_t *)&s->grace))
 		uv_close((uv_handle_t *)&s->grace, timer_closed);
 	if (!uv_is_closing((uv_handle_t *)&s->alive))
@@ -1176,6 +1245,7 @@ grace_expired(uv_timer_t *t)
 	snprintf(msg, sizeof(msg), "Timeout before authentication for %s "
 	    "port %d", s->ip, s->port);
 	log_info("%s", msg);
+	s->list->stats.limits[LIM_LOGIN_GRACE_TIME]++;
 	ssh_disconnect(sess_ssh(s), 2, "Timeout before authentication");
 	net_conn_close(s->nc, msg);
 }
@@ -1223,12 +1293,19 @@ session_accept(uv_loop_t *loop, uv_stream_t *server,
 	s->list = list;
 	s->pol = pol;
 	s->session_chan = SESSION_CHAN_NONE;
+	s->since = time(NULL);
+	list->stats.sessions_total++;
 	server_policy_ref(pol);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.role = SSH_ROLE_SERVER;
 	cfg.hostkeys = pol->hostkeys;
 	cfg.nhostkeys = (size_t)pol->nhostkeys;
 	cfg.max_auth_tries = (unsigned)pol->cfg.max_auth_tries;
+	cfg.ciphers = pol->cfg.ciphers;
+	cfg.macs = pol->cfg.macs;
+	cfg.kex_algs = pol->cfg.kex_algs;
+	cfg.hostkey_algs = pol->cfg.hostkey_algs;
+	cfg.pubkey_algs = pol->cfg.pubkey_algs;
 	uv_timer_init(loop, &s->grace);
 	uv_timer_init(loop, &s->alive);
 	s->grace.data = s->alive.data = s;
@@ -1263,6 +1340,24 @@ session_accept(uv_loop_t *loop, uv_stream_t *server,
 		uv_timer_start(&s->grace, grace_expired,
 		    (uint64_t)pol->cfg.login_grace_time * 1000, 0);
 	return 0;
+}
+
+const struct session *
+session_next(const struct session_list *list, const struct session *prev)
+{
+	return prev == NULL ? list->head : prev->next;
+}
+
+void
+session_view(const struct session *s, struct session_view *v)
+{
+	v->user = s->user != NULL ? s->user->name : "";
+	v->key_fp = s->authenticated ? s->key_fp : "";
+	v->ip = s->ip;
+	v->port = s->port;
+	v->since = s->since;
+	v->authenticated = s->authenticated;
+	v->flows = &s->flows;
 }
 
 void

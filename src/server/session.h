@@ -10,6 +10,7 @@
 #include "fwd/pump.h"
 #include "keys/key.h"
 #include "server/config.h"
+#include "server/stats.h"
 
 /* The configuration a connection was accepted under: SIGHUP makes a new
  * one for new connections while old ones keep theirs. Refcounted. */
@@ -44,11 +45,27 @@ struct session_list {
 	 * tunnels may use (the rest is kept for logins) */
 	struct fwd_usage all;
 	size_t		 fd_budget;
+	struct srv_stats stats;		/* for status and metrics */
 };
 
 /* Accepts a connection from server under policy. Returns 0 or -1. */
 int	session_accept(uv_loop_t *loop, uv_stream_t *server,
 	    struct server_policy *policy, struct session_list *list);
+/* What status shows of a session; valid until the loop runs again. */
+struct session_view {
+	const char		*user;		/* "" before authentication */
+	const char		*key_fp;	/* "" before authentication */
+	const char		*ip;
+	int			 port;
+	time_t			 since;
+	bool			 authenticated;
+	const struct flow_list	*flows;
+};
+
+/* The sessions in the list, newest first: NULL after the last. */
+const struct session *session_next(const struct session_list *list,
+		    const struct session *prev);
+void	session_view(const struct session *s, struct session_view *v);
 /* Disconnects every session (SIGTERM). */
 void	session_close_all(struct session_list *list, const char *why);
 

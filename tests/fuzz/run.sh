@@ -13,7 +13,8 @@ esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$root/build-fuzz
 targets="fuzz_packet fuzz_config fuzz_keys fuzz_authkeys fuzz_server_config
-    fuzz_socks fuzz_control fuzz_slpath fuzz_postauth fuzz_cfgtok"
+    fuzz_socks fuzz_control fuzz_slpath fuzz_postauth fuzz_cfgtok
+    fuzz_ferryd_ctl"
 
 if [ ! -f "$build/build.ninja" ]; then
 	(cd "$root" && CC=clang meson setup build-fuzz -Dfuzz=true \

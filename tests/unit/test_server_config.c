@@ -18,6 +18,19 @@
 #include "util/log.h"
 
 #define WHERE	"command line"
+/* What ferryd -T prints for the algorithm keywords by default. */
+#define DEFAULT_ALGS							\
+	"ciphers chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,"	\
+	"aes128-gcm@openssh.com,aes256-gcm@openssh.com\n"		\
+	"macs hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"\
+	"hmac-sha2-256,hmac-sha2-512\n"					\
+	"kexalgorithms curve25519-sha256,curve25519-sha256@libssh.org\n"	\
+	"hostkeyalgorithms ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,"	\
+	"rsa-sha2-256\n"						\
+	"pubkeyacceptedalgorithms ssh-ed25519,ecdsa-sha2-nistp256,"	\
+	"rsa-sha2-512,rsa-sha2-256\n"					\
+	"casignaturealgorithms ssh-ed25519,ecdsa-sha2-nistp256,"	\
+	"rsa-sha2-512,rsa-sha2-256\n"
 
 static struct server_config cfg;
 static char err[1024];
@@ -117,7 +130,8 @@ test_defaults(void **state)
 	assert_int_equal(cfg.ports[0], 22);
 	assert_int_equal(cfg.nlisten, 0);
 	assert_int_equal(cfg.nhostkeys, 0);
-	assert_string_equal(cfg.authorized_keys, ".ssh/authorized_keys");
+	assert_int_equal(cfg.nauthorized_keys, 1);
+	assert_string_equal(cfg.authorized_keys[0], ".ssh/authorized_keys");
 	assert_string_equal(cfg.state_dir, "/var/lib/ferryd");
 	assert_null(cfg.user);
 	assert_null(cfg.pid_file);
@@ -166,7 +180,7 @@ test_keywords(void **state)
 	assert_string_equal(cfg.listen[0], "127.0.0.1");
 	assert_int_equal(cfg.nhostkeys, 1);
 	assert_string_equal(cfg.hostkeys[0], "/etc/ferryd/host_ed25519");
-	assert_string_equal(cfg.authorized_keys, "/etc/ferryd/keys/%u");
+	assert_string_equal(cfg.authorized_keys[0], "/etc/ferryd/keys/%u");
 	assert_int_equal(cfg.gateway_ports, GW_CLIENTSPECIFIED);
 	assert_int_equal(cfg.allow_tcp_forwarding, FWD_ALLOW_REMOTE);
 	assert_int_equal(cfg.npermit_open, 1);
@@ -241,7 +255,7 @@ test_first_value_wins(void **state)
 	    "StateDirectory /s1\nStateDirectory /s2\n"
 	    "RunAsUser u1\nRunAsUser u2\n");
 	finish();
-	assert_string_equal(cfg.authorized_keys, "/first");
+	assert_string_equal(cfg.authorized_keys[0], "/first");
 	assert_int_equal(cfg.gateway_ports, GW_YES);
 	assert_int_equal(cfg.allow_tcp_forwarding, FWD_ALLOW_LOCAL);
 	assert_int_equal(cfg.npermit_open, 2);
@@ -668,10 +682,14 @@ test_ignored(void **state)
 		"Subsystem sftp /usr/lib/openssh/sftp-server",
 		"UsePrivilegeSeparation sandbox", "StrictModes yes",
 		"AllowAgentForwarding no", "PermitTTY no",
-		"Banner /etc/issue.net", "Ciphers aes128-ctr,nonsense",
-		"MACs hmac-sha2-256", "KexAlgorithms curve25519-sha256",
-		"HostKeyAlgorithms ssh-ed25519",
-		"DisableForwarding no",
+		"Banner /etc/issue.net", "DisableForwarding no",
+		"AddressFamily any", "AuthenticationMethods publickey",
+		"AuthenticationMethods any", "RequiredRSASize 1024",
+		"AuthorizedKeysCommand none", "TrustedUserCAKeys none",
+		"RevokedKeys none", "ChrootDirectory none",
+		"AuthorizedPrincipalsFile none", "PerSourceMaxStartups none",
+		"Ciphers -aes128-cbc,nonsense*", "Protocol 2",
+		"ForceCommand /bin/false -x", "SetEnv A=1 B=2",
 	};
 	struct server_config def;
 	char *a, *b;
@@ -746,10 +764,19 @@ test_authkeys_tokens(void **state)
 	line_ok("AuthorizedKeysFile %h/.ssh/authorized_keys "
 	    ".ssh/authorized_keys2");
 	line_ok("AuthorizedKeysFile /other");
-	assert_string_equal(cfg.authorized_keys, "%h/.ssh/authorized_keys");
+	assert_int_equal(cfg.nauthorized_keys, 2);
+	assert_string_equal(cfg.authorized_keys[0], "%h/.ssh/authorized_keys");
+	assert_string_equal(cfg.authorized_keys[1], ".ssh/authorized_keys2");
 	fresh();
 	line_ok("AuthorizedKeysFile /etc/ferryd/%u%%");
-	assert_string_equal(cfg.authorized_keys, "/etc/ferryd/%u%%");
+	assert_string_equal(cfg.authorized_keys[0], "/etc/ferryd/%u%%");
+	line_bad("AuthorizedKeysFile /a /b/%U", WHERE ": AuthorizedKeysFile: "
+	    "'/b/%U': unknown key %U (ferryd knows %u, %h and %%)");
+	fresh();
+	line_ok("AuthorizedKeysFile none");
+	finish();
+	assert_int_equal(cfg.nauthorized_keys, 1);
+	assert_string_equal(cfg.authorized_keys[0], "none");
 }
 
 static void
@@ -775,8 +802,8 @@ test_errors_name_file_line(void **state)
 	    "Frobnicate");
 	text_bad("ProxyJump=gw\n", "test.conf line 1: Bad configuration "
 	    "option: ProxyJump");
-	text_bad("AddressFamily inet\n", "test.conf line 1: Bad configuration "
-	    "option: AddressFamily");
+	text_bad("ChallengeResponse no\n", "test.conf line 1: Bad "
+	    "configuration option: ChallengeResponse");
 	text_bad("\n\nGatewayPorts maybe\n", "test.conf line 3: GatewayPorts: "
 	    "bad value 'maybe' (no, yes or clientspecified)");
 	text_bad("Port\n", "test.conf line 1: Port: missing argument");
@@ -887,6 +914,7 @@ test_print(void **state)
 	    "hostkey /etc/ferryd/k1\n"
 	    "hostkey \"/etc/ferry d/k2\"\n"
 	    "authorizedkeysfile /etc/ferryd/%u\n"
+	    DEFAULT_ALGS
 	    "gatewayports clientspecified\n"
 	    "allowtcpforwarding yes\n"
 	    "allowstreamlocalforwarding yes\n"
@@ -911,7 +939,9 @@ test_print(void **state)
 	    "loglevel DEBUG2\n"
 	    "pidfile /run/ferryd.pid\n"
 	    "statedirectory /var/lib/ferryd\n"
-	    "runasuser nobody\n");
+	    "runasuser nobody\n"
+	    "controlsocket /var/lib/ferryd/ferryd.sock\n"
+	    "metricslisten none\n");
 	free(out);
 }
 
@@ -927,6 +957,7 @@ test_print_defaults(void **state)
 	    "listenaddress [::]:22\n"
 	    "listenaddress 0.0.0.0:22\n"
 	    "authorizedkeysfile .ssh/authorized_keys\n"
+	    DEFAULT_ALGS
 	    "gatewayports no\n"
 	    "allowtcpforwarding yes\n"
 	    "allowstreamlocalforwarding yes\n"
@@ -951,7 +982,9 @@ test_print_defaults(void **state)
 	    "loglevel INFO\n"
 	    "pidfile none\n"
 	    "statedirectory /var/lib/ferryd\n"
-	    "runasuser none\n");
+	    "runasuser none\n"
+	    "controlsocket /var/lib/ferryd/ferryd.sock\n"
+	    "metricslisten none\n");
 	free(out);
 
 	fresh();
@@ -1005,6 +1038,174 @@ test_print_round_trip(void **state)
 	server_config_free(&again);
 }
 
+/* Algorithm lists as sshd assembles them: + appends, - removes, ^ puts
+ * first, patterns expand against what ferryd implements; the first line
+ * wins but every line is checked. */
+static void
+test_alg_lists(void **state)
+{
+	line_ok("Ciphers aes256-gcm@openssh.com");
+	line_ok("Ciphers aes128-ctr");
+	assert_string_equal(cfg.ciphers, "aes256-gcm@openssh.com");
+	line_ok("MACs -*-etm@openssh.com,hmac-sha1");
+	assert_string_equal(cfg.macs, "hmac-sha2-256,hmac-sha2-512");
+	line_ok("KexAlgorithms ^curve25519-sha256@libssh.org");
+	assert_string_equal(cfg.kex_algs,
+	    "curve25519-sha256@libssh.org,curve25519-sha256");
+	line_ok("HostKeyAlgorithms rsa-sha2-*,ssh-ed25519,rsa-sha2-512");
+	assert_string_equal(cfg.hostkey_algs,
+	    "rsa-sha2-512,rsa-sha2-256,ssh-ed25519");
+	line_ok("PubkeyAcceptedKeyTypes +ssh-ed25519");
+	assert_string_equal(cfg.pubkey_algs, "ssh-ed25519,ecdsa-sha2-nistp256,"
+	    "rsa-sha2-512,rsa-sha2-256");
+	line_ok("CASignatureAlgorithms -rsa*");
+	assert_string_equal(cfg.ca_sign_algs, "ssh-ed25519,ecdsa-sha2-nistp256");
+	fresh();
+	line_ok("PubkeyAcceptedAlgorithms ssh-ed25519,ecdsa-*");
+	line_ok("Ciphers +aes128-ctr");
+	finish();
+	assert_string_equal(cfg.pubkey_algs, "ssh-ed25519,ecdsa-sha2-nistp256");
+	assert_string_equal(cfg.ciphers, "chacha20-poly1305@openssh.com,"
+	    "aes128-ctr,aes256-ctr,aes128-gcm@openssh.com,"
+	    "aes256-gcm@openssh.com");
+	assert_string_equal(cfg.kex_algs, "curve25519-sha256,"
+	    "curve25519-sha256@libssh.org");
+}
+
+static void
+test_alg_errors(void **state)
+{
+	line_bad("Ciphers aes128-ctr,aes192-ctr", WHERE ": Ciphers: "
+	    "'aes192-ctr' is not an algorithm ferryd implements (it has "
+	    "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,"
+	    "aes256-gcm@openssh.com,aes128-ctr,aes256-ctr)");
+	line_bad("MACs +hmac-sha1", WHERE ": MACs: 'hmac-sha1' is not an "
+	    "algorithm ferryd implements (it has hmac-sha2-256-etm@openssh.com,"
+	    "hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512)");
+	line_bad("KexAlgorithms diffie-hellman-group14-sha256", WHERE
+	    ": KexAlgorithms: 'diffie-hellman-group14-sha256' is not an "
+	    "algorithm ferryd implements (it has curve25519-sha256,"
+	    "curve25519-sha256@libssh.org)");
+	line_bad("HostKeyAlgorithms ^ssh-dss", WHERE ": HostKeyAlgorithms: "
+	    "'ssh-dss' is not an algorithm ferryd implements (it has "
+	    "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256)");
+	line_bad("PubkeyAcceptedAlgorithms +ssh-rsa", WHERE
+	    ": PubkeyAcceptedAlgorithms: 'ssh-rsa' is not an algorithm ferryd "
+	    "implements (it has ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,"
+	    "rsa-sha2-256)");
+	line_bad("Ciphers 3des*", WHERE ": Ciphers: '3des*' is not an "
+	    "algorithm ferryd implements (it has chacha20-poly1305@openssh.com,"
+	    "aes128-gcm@openssh.com,aes256-gcm@openssh.com,aes128-ctr,"
+	    "aes256-ctr)");
+	line_bad("Ciphers AES128-CTR", WHERE ": Ciphers: 'AES128-CTR' is not "
+	    "an algorithm ferryd implements (it has "
+	    "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,"
+	    "aes256-gcm@openssh.com,aes128-ctr,aes256-ctr)");
+	line_bad("KexAlgorithms -curve*", WHERE ": KexAlgorithms: '-curve*' "
+	    "leaves no algorithm");
+	line_bad("MACs a,,b", WHERE ": MACs: 'a' is not an algorithm ferryd "
+	    "implements (it has hmac-sha2-256-etm@openssh.com,"
+	    "hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512)");
+	line_bad("Ciphers !aes128-ctr", WHERE ": Ciphers: '!aes128-ctr' is "
+	    "not an algorithm ferryd implements (it has "
+	    "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,"
+	    "aes256-gcm@openssh.com,aes128-ctr,aes256-ctr)");
+	line_bad("Ciphers a b", WHERE ": Ciphers: too many arguments");
+	/* inside "-" an unknown name is harmless */
+	line_ok("Ciphers -3des-cbc,aes192-ctr,chacha20-poly1305@openssh.com");
+	assert_string_equal(cfg.ciphers, "aes128-ctr,aes256-ctr,"
+	    "aes128-gcm@openssh.com,aes256-gcm@openssh.com");
+}
+
+/* -T prints the effective lists, and they read back the same. */
+static void
+test_print_algs(void **state)
+{
+	char *out;
+
+	line_ok("Ciphers aes256-gcm@openssh.com,aes128-ctr");
+	line_ok("HostKeyAlgorithms -ecdsa*");
+	line_ok("AuthorizedKeysFile /k/%u \"/a b/%u\" none");
+	finish();
+	out = printed(&cfg);
+	assert_non_null(strstr(out, "\nciphers aes256-gcm@openssh.com,"
+	    "aes128-ctr\n"));
+	assert_non_null(strstr(out, "\nhostkeyalgorithms ssh-ed25519,"
+	    "rsa-sha2-512,rsa-sha2-256\n"));
+	assert_non_null(strstr(out, "\nmacs hmac-sha2-256-etm@openssh.com,"
+	    "hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512\n"));
+	assert_non_null(strstr(out, "\nauthorizedkeysfile /k/%u \"/a b/%u\" "
+	    "none\n"));
+	free(out);
+}
+
+/* Keywords a config may rely on for protection that ferryd lacks are
+ * refused with the reason; their harmless values are accepted. */
+static void
+test_refused(void **state)
+{
+	line_bad("AllowUsers alice bob", WHERE ": AllowUsers is not "
+	    "supported: ferryd would let in every user whose key is in the "
+	    "user's AuthorizedKeysFile");
+	line_bad("DenyGroups wheel", WHERE ": DenyGroups is not supported: "
+	    "ferryd would let in every user whose key is in the user's "
+	    "AuthorizedKeysFile");
+	line_bad("AuthorizedKeysCommand /usr/bin/keys %u", WHERE
+	    ": AuthorizedKeysCommand is not supported: ferryd reads keys only "
+	    "from AuthorizedKeysFile");
+	line_bad("TrustedUserCAKeys /etc/ssh/ca.pub", WHERE
+	    ": TrustedUserCAKeys is not supported: ferryd does not accept "
+	    "certificates yet");
+	line_bad("RevokedKeys /etc/ssh/revoked", WHERE ": RevokedKeys is not "
+	    "supported: ferryd cannot check a revocation list yet");
+	line_bad("AuthorizedPrincipalsFile /p/%u", WHERE
+	    ": AuthorizedPrincipalsFile is not supported: ferryd does not "
+	    "accept certificates yet");
+	line_bad("ChrootDirectory /srv/%u", WHERE ": ChrootDirectory is not "
+	    "supported: ferryd has no chroot (Unix-socket paths are confined "
+	    "by StreamLocalDirectory)");
+	line_bad("AuthenticationMethods publickey,publickey", WHERE
+	    ": AuthenticationMethods is not supported: ferryd's only method "
+	    "is one publickey, and no alternative here is 'publickey' alone");
+	line_ok("AuthenticationMethods publickey,password publickey");
+	line_bad("AddressFamily inet", WHERE ": AddressFamily inet is not "
+	    "supported yet: ferryd would still listen and forward on every "
+	    "address family (name the addresses with ListenAddress)");
+	line_bad("AddressFamily ipx", WHERE ": AddressFamily: bad value 'ipx' "
+	    "(any, inet or inet6)");
+	line_bad("RequiredRSASize 3072", WHERE ": RequiredRSASize 3072 is not "
+	    "supported yet: ferryd accepts RSA keys from 1024 bits "
+	    "(PubkeyAcceptedAlgorithms -rsa-* refuses RSA keys)");
+	line_bad("PerSourceMaxStartups 10", WHERE ": PerSourceMaxStartups is "
+	    "not supported: ferryd applies MaxStartups to all sources "
+	    "together");
+}
+
+/* Keywords without effect are remembered once each, for ferryd -d. */
+static void
+test_noeffect_notes(void **state)
+{
+	line_ok("PasswordAuthentication no");
+	line_ok("X11Forwarding yes");
+	line_ok("passwordauthentication yes");
+	line_ok("Port 22");
+	assert_int_equal(cfg.nnoeffect, 2);
+	assert_string_equal(cfg.noeffect[0], "PasswordAuthentication");
+	assert_string_equal(cfg.noeffect[1], "X11Forwarding");
+}
+
+/* sshd_config quoting is ssh_config's: single quotes and escapes too. */
+static void
+test_quoting(void **state)
+{
+	line_ok("HostKey '/a b'");
+	line_ok("HostKey /c\\ d");
+	line_ok("HostKey \"/e \\\"f\\\"\"");
+	assert_string_equal(cfg.hostkeys[0], "/a b");
+	assert_string_equal(cfg.hostkeys[1], "/c d");
+	assert_string_equal(cfg.hostkeys[2], "/e \"f\"");
+}
+
 int
 main(void)
 {
@@ -1035,6 +1236,12 @@ main(void)
 		T(test_print),
 		T(test_print_defaults),
 		T(test_print_round_trip),
+		T(test_alg_lists),
+		T(test_alg_errors),
+		T(test_print_algs),
+		T(test_refused),
+		T(test_noeffect_notes),
+		T(test_quoting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

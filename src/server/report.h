@@ -1,0 +1,15 @@
+/* ferryd status for the operator: sessions with their forwards and
+ * traffic, and the recent refusals, as a table, as JSON (`ferryd status
+ * -j`, the status page's /status.json) and as Prometheus text. Every
+ * string a peer chose is escaped for where it goes. */
+#ifndef FERRY_SERVER_REPORT_H
+#define FERRY_SERVER_REPORT_H
+
+#include "server/session.h"
+#include "ssh/buf.h"
+
+void	report_text(const struct session_list *l, struct wb *out);
+void	report_json(const struct session_list *l, struct wb *out);
+void	report_metrics(const struct session_list *l, struct wb *out);
+
+#endif
