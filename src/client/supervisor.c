@@ -1,12 +1,8 @@
 /* The supervisor: many clients, one loop. */
 #include "supervisor.h"
 
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 
 #include <errno.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,35 +12,14 @@
 #include "client/client.h"
 #include "client/ctlproto.h"
 #include "client/status.h"
+#include "net/reqsrv.h"
 #include "util/log.h"
 #include "util/sdnotify.h"
 #include "util/statuspage.h"
+
+/* control and metrics connections at once */
+#define MAX_REQS	64
 #include "util/text.h"
-
-#define REQ_MAX		4096
-#define REQ_TIMEOUT_MS	5000
-#define MAX_REQS	64	/* control/metrics connections at once */
-
-struct sup;
-
-/* A control or metrics connection: one request, one answer. */
-struct req {
-	struct sup	*sup;
-	union {
-		uv_handle_t	h;
-		uv_stream_t	s;
-		uv_tcp_t	tcp;
-		uv_pipe_t	pipe;
-	}		 sock;
-	uv_timer_t	 timer;
-	uv_write_t	 wreq;
-	bool		 http;
-	bool		 answered;
-	int		 open;		/* handles not closed yet */
-	char		 buf[REQ_MAX];
-	size_t		 len;
-	struct wb	 out;
-};
 
 struct sup {
 	uv_loop_t		*loop;
@@ -60,12 +35,7 @@ struct sup {
 	bool			 watchdog_open;
 	uv_signal_t		 sig[3];
 	bool			 sigs_open;
-	uv_pipe_t		 ctl;
-	bool			 ctl_open;
-	char			 ctl_path[FWD_PATH_MAX];
-	uv_tcp_t		 metrics;
-	bool			 metrics_open;
-	int			 nreqs;
+	struct reqsrv		 req;		/* control socket, metrics */
 };
 
 static void	sup_changed(void *ud);
@@ -88,15 +58,7 @@ close_servers(struct sup *s)
 		s->watchdog_open = false;
 		uv_close((uv_handle_t *)&s->watchdog, NULL);
 	}
-	if (s->ctl_open) {
-		s->ctl_open = false;
-		uv_close((uv_handle_t *)&s->ctl, NULL);
-		unlink(s->ctl_path);
-	}
-	if (s->metrics_open) {
-		s->metrics_open = false;
-		uv_close((uv_handle_t *)&s->metrics, NULL);
-	}
+	reqsrv_close(&s->req);
 }
 
 /* Takes o over; the client connects now if start. */
@@ -336,51 +298,6 @@ on_signal(uv_signal_t *h, int signum)
 
 /* ---- control socket and metrics ------------------------------------ */
 
-static void
-req_closed(uv_handle_t *h)
-{
-	struct req *q = h->data;
-
-	if (--q->open > 0)
-		return;
-	q->sup->nreqs--;
-	wb_free(&q->out);
-	free(q);
-}
-
-static void
-req_close(struct req *q)
-{
-	if (!uv_is_closing(&q->sock.h))
-		uv_close(&q->sock.h, req_closed);
-	if (!uv_is_closing((uv_handle_t *)&q->timer))
-		uv_close((uv_handle_t *)&q->timer, req_closed);
-}
-
-static void
-req_written(uv_write_t *w, int status)
-{
-	req_close(w->data);
-}
-
-static void
-req_send(struct req *q)
-{
-	uv_buf_t b;
-
-	q->answered = true;
-	uv_read_stop(&q->sock.s);
-	uv_timer_stop(&q->timer);
-	if (q->out.err) {
-		req_close(q);
-		return;
-	}
-	b = uv_buf_init((char *)q->out.p, (unsigned)q->out.len);
-	q->wreq.data = q;
-	if (uv_write(&q->wreq, &q->sock.s, &b, 1, req_written) != 0)
-		req_close(q);
-}
-
 static struct client *
 pick_host(struct sup *s, const char *name, struct wb *out)
 {
@@ -438,247 +355,38 @@ control_command(struct sup *s, char *line, struct wb *out)
 		wb_printf(out, "ok\n");
 }
 
-/* GET / is the status page, /status.json what `ferry status -j` prints,
- * /metrics the Prometheus text (util/statuspage.h). */
+/* ferry status -j is /status.json, ferry metrics /metrics. */
 static void
-http_answer(struct sup *s, struct req *q, size_t head)
+report(void *ud, enum sp_route route, struct wb *body)
 {
-	enum sp_route r = statuspage_route(q->buf, head);
-	struct wb body;
+	struct sup *s = ud;
 
-	wb_init(&body);
-	if (r == SP_JSON)
-		status_json(s->v, s->n, &body);
-	else if (r == SP_METRICS)
-		status_metrics(s->v, s->n, &body);
-	if (body.err)
-		wb_reset(&body);
-	statuspage_answer(&q->out, r, body.len ? body.p : NULL, body.len);
-	wb_free(&body);
-}
-
-static void
-req_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
-{
-	struct req *q = h->data;
-
-	(void)suggested;
-	*b = uv_buf_init(q->buf + q->len, (unsigned)(REQ_MAX - 1 - q->len));
-}
-
-static void
-req_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
-{
-	struct req *q = st->data;
-	char *eol;
-
-	(void)b;
-	if (n < 0) {
-		req_close(q);
-		return;
-	}
-	q->len += (size_t)n;
-	q->buf[q->len] = '\0';
-	if (q->http) {
-		if ((eol = strstr(q->buf, "\r\n\r\n")) == NULL &&
-		    (eol = strstr(q->buf, "\n\n")) == NULL) {
-			if (q->len >= REQ_MAX - 1)
-				req_close(q);
-			return;
-		}
-		http_answer(q->sup, q, (size_t)(eol - q->buf) + 1);
-		req_send(q);
-		return;
-	}
-	if ((eol = strchr(q->buf, '\n')) == NULL) {
-		if (q->len >= REQ_MAX - 1) {
-			wb_printf(&q->out, "error: request too long\n");
-			req_send(q);
-		}
-		return;
-	}
-	*eol = '\0';
-	if (eol > q->buf && eol[-1] == '\r')
-		eol[-1] = '\0';
-	control_command(q->sup, q->buf, &q->out);
-	req_send(q);
-}
-
-static void
-req_timeout(uv_timer_t *t)
-{
-	req_close(t->data);
-}
-
-static void
-on_request(uv_stream_t *server, int status, bool http)
-{
-	struct sup *s = server->data;
-	struct req *q;
-
-	if (status < 0)
-		return;
-	if ((q = calloc(1, sizeof(*q))) == NULL)
-		return;
-	q->sup = s;
-	q->http = http;
-	wb_init(&q->out);
-	if (http)
-		uv_tcp_init(s->loop, &q->sock.tcp);
+	if (route == SP_JSON)
+		status_json(s->v, s->n, body);
 	else
-		uv_pipe_init(s->loop, &q->sock.pipe, 0);
-	q->sock.h.data = q;
-	uv_timer_init(s->loop, &q->timer);
-	q->timer.data = q;
-	q->open = 2;
-	s->nreqs++;
-	if (uv_accept(server, &q->sock.s) != 0 || s->nreqs > MAX_REQS) {
-		req_close(q);
-		return;
-	}
-	uv_timer_start(&q->timer, req_timeout, REQ_TIMEOUT_MS, 0);
-	if (uv_read_start(&q->sock.s, req_alloc, req_read) != 0)
-		req_close(q);
+		status_metrics(s->v, s->n, body);
 }
 
 static void
-on_control(uv_stream_t *server, int status)
+control_line(void *ud, char *line, struct wb *out)
 {
-	on_request(server, status, false);
+	control_command(ud, line, out);
 }
 
-static void
-on_metrics(uv_stream_t *server, int status)
-{
-	on_request(server, status, true);
-}
+static const struct reqsrv_ops req_ops = {
+	.line = control_line,
+	.report = report,
+};
 
-/* A socket file left by a ferry that is gone may be replaced; one that
- * answers belongs to a running ferry. */
-static int
-control_path_free(const char *path, char *err, size_t errlen)
-{
-	struct sockaddr_un sun;
-	struct stat st;
-	int fd, r;
-
-	if (lstat(path, &st) != 0)
-		return 0;
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "ControlPath %s exists and is not a "
-		    "socket", path);
-		return -1;
-	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return 0;
-	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-	close(fd);
-	if (r == 0) {
-		snprintf(err, errlen, "ControlPath %s is in use by another "
-		    "ferry", path);
-		return -1;
-	}
-	unlink(path);
-	return 0;
-}
-
-static int
-start_control(struct sup *s, const char *path, char *err, size_t errlen)
-{
-	mode_t old;
-	int r;
-
-	if (strlen(path) >= sizeof(s->ctl_path)) {
-		snprintf(err, errlen, "ControlPath %s is too long", path);
-		return -1;
-	}
-	if (control_path_free(path, err, errlen) != 0)
-		return -1;
-	uv_pipe_init(s->loop, &s->ctl, 0);
-	s->ctl.data = s;
-	s->ctl_open = true;
-	old = umask(0177);		/* 0600: only this user */
-	r = uv_pipe_bind(&s->ctl, path);
-	umask(old);
-	if (r == 0)
-		r = uv_listen((uv_stream_t *)&s->ctl, 16, on_control);
-	if (r != 0) {
-		snprintf(err, errlen, "ControlPath %s: %s", path,
-		    uv_strerror(r));
-		s->ctl_open = false;
-		uv_close((uv_handle_t *)&s->ctl, NULL);
-		return -1;
-	}
-	snprintf(s->ctl_path, sizeof(s->ctl_path), "%s", path);
-	log_verbose("control socket %s", path);
-	return 0;
-}
-
-static bool
-is_loopback(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr)
-		    >> 24) == 127;
-	if (sa->sa_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(
-		    &((const struct sockaddr_in6 *)sa)->sin6_addr);
-	return false;
-}
-
-/* MetricsListen host:port, loopback only: the numbers describe this
- * machine's tunnels and are for its own monitoring agent. */
+/* MetricsListen: with port 0 the kernel's port is printed, as for a
+ * forward. */
 static int
 start_metrics(struct sup *s, const char *spec, char *err, size_t errlen)
 {
-	struct fwd_spec fs;
-	struct addrinfo hints, *res;
-	int r;
-
-	if (fwd_spec_parse(spec, FWD_DYNAMIC, &fs, err, errlen) != 0 ||
-	    fs.bind != BIND_ADDR) {
-		snprintf(err, errlen, "MetricsListen '%s': expected "
-		    "address:port on loopback", spec);
+	if (reqsrv_listen_http(&s->req, spec, err, errlen) != 0)
 		return -1;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST;
-	if (getaddrinfo(fs.bind_addr, NULL, &hints, &res) != 0 ||
-	    !is_loopback(res->ai_addr)) {
-		if (res != NULL && res->ai_addr != NULL)
-			freeaddrinfo(res);
-		snprintf(err, errlen, "MetricsListen '%s': the address must "
-		    "be a loopback address literal (127.0.0.1, ::1)", spec);
-		return -1;
-	}
-	((struct sockaddr_in *)res->ai_addr)->sin_port =
-	    htons((uint16_t)fs.listen_port);	/* same offset in v6 */
-	uv_tcp_init(s->loop, &s->metrics);
-	s->metrics.data = s;
-	s->metrics_open = true;
-	r = uv_tcp_bind(&s->metrics, res->ai_addr, 0);
-	freeaddrinfo(res);
-	if (r == 0)
-		r = uv_listen((uv_stream_t *)&s->metrics, 16, on_metrics);
-	if (r != 0) {
-		snprintf(err, errlen, "MetricsListen %s: %s", spec,
-		    uv_strerror(r));
-		s->metrics_open = false;
-		uv_close((uv_handle_t *)&s->metrics, NULL);
-		return -1;
-	}
-	if (fs.listen_port == 0) {
-		struct sockaddr_storage ss;
-		int len = sizeof(ss);
-
-		uv_tcp_getsockname(&s->metrics, (struct sockaddr *)&ss, &len);
-		log_plain("Metrics on port %d",
-		    ntohs(((struct sockaddr_in *)&ss)->sin_port));
-	}
+	if (s->req.tcp_any_port)
+		log_plain("Metrics on port %d", reqsrv_http_port(&s->req));
 	return 0;
 }
 
@@ -723,7 +431,10 @@ supervisor_run(const struct sup_config *sc)
 	first = s.n > 0 ? client_options(s.v[0]) : NULL;
 	ctl = first != NULL && first->control_path != NULL ?
 	    first->control_path : sc->default_control_path;
-	if (ctl != NULL && start_control(&s, ctl, err, sizeof(err)) != 0) {
+	reqsrv_init(&s.req, s.loop, &req_ops, &s, "ControlPath", "ferry",
+	    MAX_REQS);
+	if (ctl != NULL && reqsrv_listen_unix(&s.req, ctl, err,
+	    sizeof(err)) != 0) {
 		log_error("%s", err);
 		stop_all(&s, 255);
 	}

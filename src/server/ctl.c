@@ -2,10 +2,8 @@
 #include "ctl.h"
 
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,85 +11,22 @@
 #include <unistd.h>
 
 #include "client/ctlproto.h"
-#include "fwd/spec.h"
+#include "net/reqsrv.h"
 #include "server/config.h"
 #include "server/report.h"
 #include "util/log.h"
 #include "util/statuspage.h"
 #include "util/text.h"
 
-#define REQ_MAX		4096	/* a request line, or an HTTP head */
-#define REQ_TIMEOUT_MS	5000
-#define MAX_REQS	32	/* control and metrics connections at once */
+/* control and metrics connections at once */
+#define MAX_REQS	32
 
-/* One control or HTTP connection: one request, one answer. Freed when
- * both of its handles have closed. */
-struct req {
-	struct ctl_server *c;
-	union {
-		uv_handle_t	h;
-		uv_stream_t	s;
-		uv_tcp_t	tcp;
-		uv_pipe_t	pipe;
-	}		 sock;
-	uv_timer_t	 timer;
-	uv_write_t	 wreq;
-	bool		 http;
-	int		 open;
-	char		 buf[REQ_MAX];
-	size_t		 len;
-	struct wb	 out;
-};
-
+/* One control line (client/ctlproto.h); the answer starts with "ok" or
+ * "error: ...". */
 static void
-req_closed(uv_handle_t *h)
+control_command(void *ud, char *line, struct wb *out)
 {
-	struct req *q = h->data;
-
-	if (--q->open > 0)
-		return;
-	q->c->nreqs--;
-	wb_free(&q->out);
-	free(q);
-}
-
-static void
-req_close(struct req *q)
-{
-	if (!uv_is_closing(&q->sock.h))
-		uv_close(&q->sock.h, req_closed);
-	if (!uv_is_closing((uv_handle_t *)&q->timer))
-		uv_close((uv_handle_t *)&q->timer, req_closed);
-}
-
-static void
-req_written(uv_write_t *w, int status)
-{
-	(void)status;
-	req_close(w->data);
-}
-
-/* The answer is built in memory from counters (no I/O), then written
- * asynchronously; a reader that does not read is cut off by the timer. */
-static void
-req_send(struct req *q)
-{
-	uv_buf_t b;
-
-	uv_read_stop(&q->sock.s);
-	if (q->out.err) {
-		req_close(q);
-		return;
-	}
-	b = uv_buf_init((char *)q->out.p, (unsigned)q->out.len);
-	q->wreq.data = q;
-	if (uv_write(&q->wreq, &q->sock.s, &b, 1, req_written) != 0)
-		req_close(q);
-}
-
-static void
-control_command(struct ctl_server *c, char *line, struct wb *out)
-{
+	struct ctl_server *c = ud;
 	struct ctl_cmd cmd;
 	char err[600];
 
@@ -120,261 +55,20 @@ control_command(struct ctl_server *c, char *line, struct wb *out)
 }
 
 static void
-http_answer(struct ctl_server *c, struct req *q, size_t head)
+report(void *ud, enum sp_route route, struct wb *body)
 {
-	enum sp_route r = statuspage_route(q->buf, head);
-	struct wb body;
+	struct ctl_server *c = ud;
 
-	wb_init(&body);
-	if (r == SP_JSON)
-		report_json(c->sessions, &body);
-	else if (r == SP_METRICS)
-		report_metrics(c->sessions, &body);
-	if (body.err)
-		wb_reset(&body);
-	statuspage_answer(&q->out, r, body.len ? body.p : NULL, body.len);
-	wb_free(&body);
-}
-
-static void
-req_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
-{
-	struct req *q = h->data;
-
-	(void)suggested;
-	*b = uv_buf_init(q->buf + q->len, (unsigned)(REQ_MAX - 1 - q->len));
-}
-
-static void
-req_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
-{
-	struct req *q = st->data;
-	char *eol;
-
-	(void)b;
-	if (n < 0) {
-		req_close(q);
-		return;
-	}
-	q->len += (size_t)n;
-	q->buf[q->len] = '\0';
-	if (q->http) {
-		if ((eol = strstr(q->buf, "\r\n\r\n")) == NULL &&
-		    (eol = strstr(q->buf, "\n\n")) == NULL) {
-			if (q->len >= REQ_MAX - 1)
-				req_close(q);
-			return;
-		}
-		http_answer(q->c, q, (size_t)(eol - q->buf) + 1);
-		req_send(q);
-		return;
-	}
-	if ((eol = memchr(q->buf, '\n', q->len)) == NULL) {
-		if (q->len >= REQ_MAX - 1) {
-			wb_printf(&q->out, "error: request too long\n");
-			req_send(q);
-		}
-		return;
-	}
-	*eol = '\0';
-	if (strlen(q->buf) != (size_t)(eol - q->buf))
-		wb_printf(&q->out, "error: a NUL in the request\n");
+	if (route == SP_JSON)
+		report_json(c->sessions, body);
 	else
-		control_command(q->c, q->buf, &q->out);
-	req_send(q);
+		report_metrics(c->sessions, body);
 }
 
-static void
-req_timeout(uv_timer_t *t)
-{
-	req_close(t->data);
-}
-
-static void
-on_request(uv_stream_t *server, int status, bool http)
-{
-	struct ctl_server *c = server->data;
-	struct req *q;
-
-	if (status < 0)
-		return;
-	if ((q = calloc(1, sizeof(*q))) == NULL)
-		return;
-	q->c = c;
-	q->http = http;
-	wb_init(&q->out);
-	if (http)
-		uv_tcp_init(c->loop, &q->sock.tcp);
-	else
-		uv_pipe_init(c->loop, &q->sock.pipe, 0);
-	q->sock.h.data = q;
-	uv_timer_init(c->loop, &q->timer);
-	q->timer.data = q;
-	q->open = 2;
-	c->nreqs++;
-	if (uv_accept(server, &q->sock.s) != 0 || c->nreqs > MAX_REQS) {
-		if (c->nreqs > MAX_REQS)
-			log_verbose("control: %d requests at once; one more "
-			    "closed", MAX_REQS);
-		req_close(q);
-		return;
-	}
-	uv_timer_start(&q->timer, req_timeout, REQ_TIMEOUT_MS, 0);
-	if (uv_read_start(&q->sock.s, req_alloc, req_read) != 0)
-		req_close(q);
-}
-
-static void
-on_control(uv_stream_t *server, int status)
-{
-	on_request(server, status, false);
-}
-
-static void
-on_metrics(uv_stream_t *server, int status)
-{
-	on_request(server, status, true);
-}
-
-/* A socket file left by a ferryd that is gone may be replaced; one that
- * answers belongs to a running ferryd (-2); anything else is not ours
- * (-1). */
-static int
-path_free(const char *path, char *err, size_t errlen)
-{
-	struct sockaddr_un sun;
-	struct stat st;
-	int fd, r;
-
-	if (lstat(path, &st) != 0)
-		return 0;
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "ControlSocket %s exists and is not a "
-		    "socket", path);
-		return -1;
-	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-		snprintf(err, errlen, "ControlSocket %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-	close(fd);
-	if (r == 0) {
-		snprintf(err, errlen, "ControlSocket %s is in use by another "
-		    "ferryd", path);
-		return -2;
-	}
-	if (unlink(path) != 0) {
-		snprintf(err, errlen, "ControlSocket %s: cannot remove the "
-		    "stale socket: %s", path, strerror(errno));
-		return -1;
-	}
-	log_info("removed the stale control socket %s", path);
-	return 0;
-}
-
-static int
-start_control(struct ctl_server *c, const char *path, char *err,
-    size_t errlen)
-{
-	mode_t old;
-	int r;
-
-	if (strlen(path) >= sizeof(c->path)) {
-		snprintf(err, errlen, "ControlSocket %s is too long (at most "
-		    "%zu bytes)", path, sizeof(c->path) - 1);
-		return -1;
-	}
-	if ((r = path_free(path, err, errlen)) != 0)
-		return r;
-	uv_pipe_init(c->loop, &c->pipe, 0);
-	c->pipe.data = c;
-	old = umask(0177);		/* 0600: the operator's */
-	r = uv_pipe_bind(&c->pipe, path);
-	umask(old);
-	if (r == 0)
-		r = uv_listen((uv_stream_t *)&c->pipe, 16, on_control);
-	if (r != 0) {
-		snprintf(err, errlen, "ControlSocket %s: %s", path,
-		    uv_strerror(r));
-		uv_close((uv_handle_t *)&c->pipe, NULL);
-		return -1;
-	}
-	c->pipe_open = true;
-	snprintf(c->path, sizeof(c->path), "%s", path);
-	log_verbose("control socket %s", path);
-	return 0;
-}
-
-static bool
-is_loopback(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr)
-		    >> 24) == 127;
-	if (sa->sa_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(
-		    &((const struct sockaddr_in6 *)sa)->sin6_addr);
-	return false;
-}
-
-/* MetricsListen address:port, loopback literals only: the numbers and the
- * page describe every user's tunnels and are for this machine's
- * monitoring, never for the network. */
-static int
-start_metrics(struct ctl_server *c, const char *spec, char *err,
-    size_t errlen)
-{
-	struct sockaddr_storage ss;
-	struct addrinfo hints, *res = NULL;
-	struct fwd_spec fs;
-	int r, len;
-
-	if (fwd_spec_parse(spec, FWD_DYNAMIC, &fs, err, errlen) != 0 ||
-	    fs.bind != BIND_ADDR) {
-		snprintf(err, errlen, "MetricsListen '%s': expected "
-		    "address:port on loopback", spec);
-		return -1;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST;
-	if (getaddrinfo(fs.bind_addr, NULL, &hints, &res) != 0 ||
-	    !is_loopback(res->ai_addr)) {
-		if (res != NULL)
-			freeaddrinfo(res);
-		snprintf(err, errlen, "MetricsListen '%s': the address must "
-		    "be a loopback address literal (127.0.0.1, ::1)", spec);
-		return -1;
-	}
-	memset(&ss, 0, sizeof(ss));
-	memcpy(&ss, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	((struct sockaddr_in *)&ss)->sin_port =
-	    htons((uint16_t)fs.listen_port);	/* same offset in v6 */
-	uv_tcp_init(c->loop, &c->tcp);
-	c->tcp.data = c;
-	r = uv_tcp_bind(&c->tcp, (struct sockaddr *)&ss,
-	    ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
-	if (r == 0)
-		r = uv_listen((uv_stream_t *)&c->tcp, 16, on_metrics);
-	if (r != 0) {
-		snprintf(err, errlen, "MetricsListen %s: %s", spec,
-		    uv_strerror(r));
-		uv_close((uv_handle_t *)&c->tcp, NULL);
-		return -1;
-	}
-	c->tcp_open = true;
-	len = sizeof(ss);
-	uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len);
-	log_info("Metrics on port %d",
-	    ntohs(((struct sockaddr_in *)&ss)->sin_port));
-	return 0;
-}
+static const struct reqsrv_ops req_ops = {
+	.line = control_command,
+	.report = report,
+};
 
 bool
 ctl_is_default(const char *path, const char *state_dir)
@@ -392,20 +86,22 @@ ctl_start(struct ctl_server *c, uv_loop_t *loop,
 {
 	int r;
 
-	memset(c, 0, sizeof(*c));
-	c->loop = loop;
 	c->sessions = sessions;
+	reqsrv_init(&c->req, loop, &req_ops, c, "ControlSocket", "ferryd",
+	    MAX_REQS);
 	if (path != NULL && strcasecmp(path, "none") != 0 &&
-	    (r = start_control(c, path, err, errlen)) != 0) {
+	    (r = reqsrv_listen_unix(&c->req, path, err, errlen)) != 0) {
 		/* two ferryds on one socket: always an error */
 		if (!optional || r == -2)
 			return -1;
 		log_info("no control socket: %s (set ControlSocket)", err);
 	}
-	if (metrics != NULL && strcasecmp(metrics, "none") != 0 &&
-	    start_metrics(c, metrics, err, errlen) != 0) {
-		ctl_stop(c);
-		return -1;
+	if (metrics != NULL && strcasecmp(metrics, "none") != 0) {
+		if (reqsrv_listen_http(&c->req, metrics, err, errlen) != 0) {
+			ctl_stop(c);
+			return -1;
+		}
+		log_info("Metrics on port %d", reqsrv_http_port(&c->req));
 	}
 	return 0;
 }
@@ -413,15 +109,7 @@ ctl_start(struct ctl_server *c, uv_loop_t *loop,
 void
 ctl_stop(struct ctl_server *c)
 {
-	if (c->pipe_open) {
-		c->pipe_open = false;
-		uv_close((uv_handle_t *)&c->pipe, NULL);
-		unlink(c->path);
-	}
-	if (c->tcp_open) {
-		c->tcp_open = false;
-		uv_close((uv_handle_t *)&c->tcp, NULL);
-	}
+	reqsrv_close(&c->req);
 }
 
 /* ---- ferryd status / metrics ------------------------------------- */

@@ -10,19 +10,13 @@
 #include <sys/un.h>
 #include <uv.h>
 
+#include "net/reqsrv.h"
 #include "server/session.h"
 
 /* Embedded in the daemon; the sessions it reports outlive it. */
 struct ctl_server {
-	uv_loop_t			*loop;
 	const struct session_list	*sessions;
-	uv_pipe_t			 pipe;
-	bool				 pipe_open;
-	char				 path[sizeof(((struct sockaddr_un *)0)->
-					    sun_path)];
-	uv_tcp_t			 tcp;
-	bool				 tcp_open;
-	int				 nreqs;	/* requests being served */
+	struct reqsrv			 req;
 };
 
 /* Binds the control socket at path (NULL or "none": none; a stale socket
