@@ -17,6 +17,7 @@
 #include "util/cfgtok.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/text.h"
 #include "util/tokens.h"
 
 #define MAX_CONFIG_SIZE	(1024 * 1024)
@@ -504,6 +505,13 @@ static int
 kw_state_dir(struct server_config *c, const char *kw, char **a, int n,
     char *err, size_t errlen)
 {
+	/* the host key, sockets and relative paths live under it: it must
+	 * not depend on the directory ferryd was started in */
+	if (a[0][0] != '/') {
+		seterr(err, errlen, "%s: '%s' is not an absolute path", kw,
+		    a[0]);
+		return -1;
+	}
 	return set_str(&c->state_dir, a[0], err, errlen);
 }
 
@@ -1260,11 +1268,23 @@ sl_dir_default(struct server_config *c)
 	const char *v = c->streamlocal_dir ? c->streamlocal_dir : DEF_SL_DIR;
 	char *full;
 
+	struct wb w;
+	const char *p;
+
 	if (strcasecmp(v, "none") == 0 || v[0] == '/')
 		return c->streamlocal_dir == NULL ? set_str(&c->streamlocal_dir,
 		    v, NULL, 0) : 0;
-	if (asprintf(&full, "%s/%s", c->state_dir, v) == -1)
+	/* the value takes %u and %%: a '%' of StateDirectory is doubled */
+	wb_init(&w);
+	for (p = c->state_dir; *p != '\0'; p++)
+		wb_put(&w, *p == '%' ? "%%" : p, *p == '%' ? 2 : 1);
+	wb_printf(&w, "/%s", v);
+	wb_u8(&w, 0);
+	if (w.err || (full = strdup((const char *)w.p)) == NULL) {
+		wb_free(&w);
 		return -1;
+	}
+	wb_free(&w);
 	free(c->streamlocal_dir);
 	c->streamlocal_dir = full;
 	return 0;

@@ -294,6 +294,10 @@ test_first_value_wins(void **state)
 	line_ok("MaxStartups 1");
 	line_bad("MaxStartups 2:3", WHERE ": MaxStartups: bad value '2:3' "
 	    "(N, or start:rate:full with rate 1 to 100 and start <= full)");
+	/* paths derived from it must not depend on the working directory
+	 * (and read back the same from -T) */
+	line_bad("StateDirectory var/lib/ferryd", WHERE ": StateDirectory: "
+	    "'var/lib/ferryd' is not an absolute path");
 }
 
 /* Port, ListenAddress and HostKey accumulate, as in sshd. */
