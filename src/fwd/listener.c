@@ -34,6 +34,8 @@ struct fwd_listener {
 	struct fwd_stats *stats;	/* the caller's, or own */
 	struct fwd_stats own;
 	size_t		 max_conns;	/* connections open at once; 0: any */
+	void		(*refused_cb)(void *ud, const char *why);
+	void		*ud;
 	uint64_t	 refused;	/* connections refused since logged */
 	uint64_t	 refused_at;	/* when a refusal was last logged */
 	char		 name[256];
@@ -139,6 +141,8 @@ reject(struct fwd_listener *fl, uv_stream_t *server, const char *why)
 		uv_tcp_init(server->loop, &c->tcp);
 	uv_accept(server, (uv_stream_t *)c);
 	uv_close(&c->h, reject_closed);
+	if (fl->refused_cb != NULL)
+		fl->refused_cb(fl->ud, why);
 	fl->refused++;
 	if (fl->refused_at != 0 && now - fl->refused_at < 1000)
 		return;
@@ -260,6 +264,8 @@ listener_new(const struct fwd_listener_cfg *cfg, struct pump_set *set,
 	fl->kind = cfg->kind;
 	fl->stats = cfg->stats ? cfg->stats : &fl->own;
 	fl->max_conns = cfg->max_conns;
+	fl->refused_cb = cfg->refused;
+	fl->ud = cfg->ud;
 	snprintf(fl->name, sizeof(fl->name), "%s", cfg->name);
 	snprintf(fl->label, sizeof(fl->label), "%s", cfg->label);
 	return fl;

@@ -32,6 +32,10 @@ struct fwd_listener_cfg {
 	int		 port;		/* its port; -1: the bound port */
 	struct fwd_stats *stats;	/* counts its connections; may be NULL */
 	size_t		 max_conns;	/* open at once; past it refused; 0: any */
+	/* told of each connection refused (a bound), with why; may be
+	 * NULL; ud must outlive the listener */
+	void		(*refused)(void *ud, const char *why);
+	void		*ud;
 	/* when several addresses are bound: one that fails fails all
 	 * (families absent from the host are skipped) */
 	bool		 all_or_nothing;

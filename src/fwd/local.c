@@ -26,6 +26,8 @@ fwd_local_start(uv_loop_t *loop, const struct fwd_spec *spec,
 	lc.label = label;
 	lc.stats = stats;
 	lc.max_conns = 0;
+	lc.refused = NULL;
+	lc.ud = NULL;
 	if (spec->listen_path[0] != '\0') {
 		*out = fwd_listener_start_unix(loop, spec->listen_path,
 		    lo->bind_mask, lo->bind_unlink, &lc, set, err, errlen);

@@ -246,6 +246,17 @@ refuse(struct session *s, const char *fmt, ...)
 	note(s, line);
 }
 
+/* A connection a listener of ours refused for a bound: counted with the
+ * session's refusals (the listener logged it). */
+static void
+listener_refused(void *ud, const char *why)
+{
+	struct session *s = ud;
+
+	stats_refusal(&s->list->stats, ssh_auth_user(sess_ssh(s)), s->ip,
+	    s->port, why);
+}
+
 static void
 ak_warn(void *ud, const char *file, int line, const char *why)
 {
@@ -746,6 +757,8 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 	}
 	lc.stats = &flow->st;
 	lc.max_conns = (size_t)c->max_forward_connections;
+	lc.refused = listener_refused;
+	lc.ud = s;
 	lc.port = -1;
 	lc.all_or_nothing = true;
 	lc.label = label;
@@ -844,6 +857,8 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 	}
 	lc.stats = &flow->st;
 	lc.max_conns = (size_t)c->max_forward_connections;
+	lc.refused = listener_refused;
+	lc.ud = s;
 	lc.port = 0;
 	lc.all_or_nothing = true;
 	lc.label = label;

@@ -20,6 +20,7 @@ static const char *const rule_names[RR_COUNT] = {
 	[RR_MAX_CHANNELS] = "MaxChannels",
 	[RR_MAX_PENDING_CONNECTS] = "MaxPendingConnects",
 	[RR_MAX_USER_CHANNELS] = "MaxUserChannels",
+	[RR_MAX_FORWARD_CONNECTIONS] = "MaxForwardConnections",
 	[RR_DESCRIPTOR_RESERVE] = "descriptor reserve",
 	[RR_MALFORMED] = "malformed",
 	[RR_OTHER] = "other",
@@ -67,6 +68,7 @@ static const struct {
 	{ "channels open, the most allowed", RR_MAX_CHANNELS },
 	{ "MaxPendingConnects", RR_MAX_PENDING_CONNECTS },
 	{ "MaxUserChannels", RR_MAX_USER_CHANNELS },
+	{ "MaxForwardConnections", RR_MAX_FORWARD_CONNECTIONS },
 	{ "descriptor reserve", RR_DESCRIPTOR_RESERVE },
 	{ "malformed", RR_MALFORMED },
 };

@@ -325,6 +325,44 @@ def test_status_table_json_metrics(lab, ferryd):
     assert [x[0] for x in srv.refusals()] == ['bob'], srv.refusals()
 
 
+def test_forward_connection_refusals_counted(lab, ferryd):
+    """Connections a remote forward's listener refuses for a bound
+    (MaxForwardConnections) count as refusals of the forward's user, with
+    that rule, in `ferryd metrics` and `ferryd status -j`."""
+    ctl = sl.short_tmp(lab) / 'ctl'
+    srv = ferryd(config=[f'ControlSocket {ctl}', 'MaxForwardConnections 2'])
+    echo = lab.echo()
+    t = fdl.start_remote(lab, 'ssh', srv, [echo.addr])
+    held = []
+    try:
+        for i in range(2):
+            c = socket.create_connection((LOCALHOST, t.port), timeout=10)
+            c.sendall(b'x')
+            assert c.recv(1) == b'x', 'a connection within the bound was not served'
+            held.append(c)
+        for i in range(3):
+            c = socket.create_connection((LOCALHOST, t.port), timeout=10)
+            try:
+                assert c.recv(1) == b'', 'a connection past MaxForwardConnections 2 was served'
+            except ConnectionResetError:
+                pass
+            finally:
+                c.close()
+        st = wait_json(ctl, lambda st: sum(r['rule'] == 'MaxForwardConnections'
+                                           for r in st['refusals']) == 3,
+                       'three MaxForwardConnections refusals listed')
+        assert all(r['user'] == USER for r in st['refusals']
+                   if r['rule'] == 'MaxForwardConnections'), st['refusals']
+        r = ferryd_cmd('metrics', '-S', ctl)
+        assert r.returncode == 0, r.stderr
+        m = parse_exposition(r.stdout.split('\n', 1)[1] if r.stdout.startswith('ok\n')
+                             else r.stdout)
+        assert metric(m, 'ferryd_refusals_total', reason='MaxForwardConnections') == 3
+    finally:
+        for c in held:
+            c.close()
+
+
 def test_control_socket_rules(lab, ferryd):
     """ControlSocket: mode 0600, owned by ferryd's user; a second ferryd on
     the same path is refused (exit 1, "in use"); a stale socket file is
