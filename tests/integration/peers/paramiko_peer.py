@@ -47,6 +47,17 @@ from paramiko.common import (cMSG_CHANNEL_WINDOW_ADJUST, cMSG_CHANNEL_DATA,  # n
 IO_TIMEOUT = 30
 _out_lock = threading.Lock()
 
+# paramiko 2.12 answers a peer's CHANNEL_CLOSE from its transport thread
+# with a message that waits for any key exchange in progress; when the
+# CLOSE arrives during paramiko's own exchange (the peer's CLOSE crossed
+# paramiko's KEXINIT), that thread waits for itself and the exchange
+# never finishes (any server: OpenSSH's sshd the same). The answer is
+# moved to a thread of its own; what goes on the wire is unchanged.
+_handle_close = paramiko.Channel._handle_close
+paramiko.Transport._channel_handler_table[paramiko.common.MSG_CHANNEL_CLOSE] = \
+    lambda chan, m: threading.Thread(target=_handle_close, args=(chan, m),
+                                     daemon=True).start()
+
 
 def say(*words):
     with _out_lock:
