@@ -35,6 +35,7 @@ struct lfwd {
 /* Everything one destination owns. */
 struct client {
 	uv_loop_t		*loop;
+	struct net_loop		*nl;
 	struct options		*o;
 	const struct client_hooks *hooks;
 	void			*hooks_ud;
@@ -204,7 +205,8 @@ stop(struct client *cl, int code, const char *why)
 
 		if (ssh != NULL && cl->authenticated) {
 			fwd_remote_cancel_all(&cl->remotes, ssh);
-			ssh_disconnect(ssh, 11, "disconnected by user");
+			ssh_disconnect(ssh, SSH_DISC_BY_APPLICATION,
+			    "disconnected by user");
 		}
 		net_conn_close(cl->nc, "");
 	}
@@ -348,7 +350,8 @@ conn_failed(struct client *cl, const char *why)
 
 	if (cl->o->reconnect == 1 && !cl->fatal && cl->nc != NULL) {
 		if ((ssh = net_conn_ssh(cl->nc)) != NULL)
-			ssh_disconnect(ssh, 11, "retrying later");
+			ssh_disconnect(ssh, SSH_DISC_BY_APPLICATION,
+			    "retrying later");
 		net_conn_close(cl->nc, why);
 		return;
 	}
@@ -372,11 +375,8 @@ agent_signed(void *ud, const uint8_t *sig, size_t siglen, const char *err)
 		return;
 	}
 	if (ssh_auth_send(ssh, cl->o->user, ssh_auth_sig_alg(ssh, id->key),
-	    id->blob, id->bloblen, sig, siglen) != 0) {
+	    id->blob, id->bloblen, sig, siglen) != 0)
 		try_next_key(cl);
-		return;
-	}
-	net_conn_kick(cl->nc);
 }
 
 /* Asks the agent to sign for its next usable key; false when none is
@@ -424,10 +424,8 @@ try_next_key(struct client *cl)
 		struct key *k = cl->ids[cl->next_id++];
 
 		log_verbose("Offering public key: %s", key_type_name(k));
-		if (ssh_auth_pubkey(ssh, cl->o->user, k) == 0) {
-			net_conn_kick(cl->nc);
+		if (ssh_auth_pubkey(ssh, cl->o->user, k) == 0)
 			return;
-		}
 	}
 	log_plain("%s@%s: Permission denied (publickey).", cl->o->user,
 	    cl->o->hostname);
@@ -474,10 +472,9 @@ alive_tick(uv_timer_t *t)
 		stop(cl, EXIT_FAILURE_SSH, msg);
 		return;
 	}
-	if (ssh_authenticated(ssh) &&
-	    ssh_global_request(ssh, "keepalive@openssh.com", true, NULL, 0,
-	    NULL) == 0)
-		net_conn_kick(cl->nc);
+	if (ssh_authenticated(ssh))
+		ssh_global_request(ssh, "keepalive@openssh.com", true, NULL, 0,
+		    NULL);
 }
 
 /* Binds one local forward's listener. Returns 0 or -1 (logged, and kept
@@ -530,7 +527,6 @@ start_forwards(struct client *cl)
 	cl->locals_started = true;
 	if (fwd_remote_request_all(&cl->remotes, net_conn_ssh(cl->nc)) != 0)
 		conn_failed(cl, "cannot send remote forward requests");
-	net_conn_kick(cl->nc);
 	if (cl->hooks->changed != NULL)
 		cl->hooks->changed(cl->hooks_ud);
 }
@@ -562,7 +558,6 @@ rfwd_retry_tick(uv_timer_t *t)
 	log_verbose("retrying the refused remote forwards");
 	if (fwd_remote_request_all(&cl->remotes, net_conn_ssh(cl->nc)) != 0)
 		conn_failed(cl, "cannot send remote forward requests");
-	net_conn_kick(cl->nc);
 }
 
 static void
@@ -644,13 +639,6 @@ on_event(void *ud, struct ssh_event *ev)
 {
 	struct client *cl = ud;
 
-	if (ev->type >= SSH_EV_CHAN_CONFIRM && ev->type <= SSH_EV_CHAN_WINDOW &&
-	    ev->type != SSH_EV_CHAN_OPEN_REQUEST) {
-		/* A NULL ud is a channel whose socket is already gone. */
-		if (ev->chan_ud != NULL)
-			pump_event(ev->chan_ud, ev);
-		return;
-	}
 	switch (ev->type) {
 	case SSH_EV_HOSTKEY:
 		ev->u.hostkey.accept = check_host_key(cl, ev->u.hostkey.key);
@@ -694,9 +682,6 @@ on_event(void *ud, struct ssh_event *ev)
 		set_state(cl, CLIENT_UP);
 		start_forwards(cl);
 		break;
-	case SSH_EV_KEX_DONE:
-		pump_resume_all(&cl->pumps);
-		break;
 	case SSH_EV_GLOBAL_REPLY:
 		global_reply(cl, ev);
 		break;
@@ -726,15 +711,6 @@ on_input_done(void *ud)
 	struct client *cl = ud;
 
 	cl->alive_missed = 0;
-	pump_flush_dirty(&cl->pumps);
-}
-
-static void
-on_drained(void *ud)
-{
-	struct client *cl = ud;
-
-	pump_resume_all(&cl->pumps);
 }
 
 static void	connect_now(struct client *cl);
@@ -760,7 +736,6 @@ on_closed(void *ud, const char *why)
 	cl->nc = NULL;
 	cl->pumps.nc = NULL;
 	cl->authenticated = false;
-	pump_abort_all(&cl->pumps);
 	agent_close(cl->agent);
 	cl->agent = NULL;
 	cl->agent_pending = false;
@@ -800,7 +775,6 @@ static const struct net_conn_ops conn_ops = {
 	.event = on_event,
 	.connected = on_connected,
 	.input_done = on_input_done,
-	.drained = on_drained,
 	.closed = on_closed,
 };
 
@@ -824,7 +798,7 @@ connect_now(struct client *cl)
 		cl->agent_pending = cl->agent != NULL;
 	}
 	log_verbose("Connecting to %s port %s.", o->hostname, cl->portstr);
-	cl->nc = net_conn_start(cl->loop, &cl->nopts, &cl->cfg, &conn_ops, cl);
+	cl->nc = net_conn_start(cl->nl, &cl->nopts, &cl->cfg, &conn_ops, cl);
 	cl->pumps.nc = cl->nc;
 	if (cl->nc == NULL) {
 		stop(cl, EXIT_FAILURE_SSH, "out of memory");
@@ -850,16 +824,18 @@ add_forward(struct client *cl, const struct fwd_spec *spec)
 }
 
 struct client *
-client_new(uv_loop_t *loop, struct options *o,
+client_new(struct net_loop *nl, struct options *o,
     const struct client_hooks *hooks, void *ud)
 {
+	uv_loop_t *loop;
 	struct client *cl;
 	int i;
 
 	if ((cl = calloc(1, sizeof(*cl))) == NULL)
 		return NULL;
 	cl->o = o;
-	cl->loop = loop;
+	cl->nl = nl;
+	cl->loop = loop = nl->uv;
 	cl->hooks = hooks;
 	cl->hooks_ud = ud;
 	cl->state = CLIENT_CONNECTING;
@@ -1113,7 +1089,6 @@ start_added(struct client *cl, const struct fwd_spec *spec, char *err,
 				snprintf(err, errlen, "cannot send the request");
 				return -1;
 			}
-			net_conn_kick(cl->nc);
 		}
 		return 0;
 	}
@@ -1193,8 +1168,6 @@ client_cancel(struct client *cl, enum fwd_kind kind, const char *text,
 	fwd_spec_format(&spec, canon, sizeof(canon));
 	if (kind == FWD_REMOTE && (r = find_remote(cl, canon)) != NULL) {
 		fwd_remote_remove(&cl->remotes, r, live_ssh(cl));
-		if (cl->nc != NULL)
-			net_conn_kick(cl->nc);
 	} else if (kind != FWD_REMOTE && (f = find_local(cl, canon)) != NULL &&
 	    f->spec.kind == kind)
 		remove_local(cl, f);
@@ -1279,8 +1252,6 @@ client_reload(struct client *cl, struct options *n)
 		    start_added(cl, sp, err, sizeof(err)) != 0)
 			log_error("%s: %s", cl->o->host, text);
 	}
-	if (cl->nc != NULL)
-		net_conn_kick(cl->nc);
 	/* the connection settings are the same: only PermitRemoteOpen is
 	 * taken from the new options (it is not a connection setting) */
 	memcpy(cl->o->permit_remote_open, n->permit_remote_open,

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "net/loop.h"
 #include "options.h"
 #include "ssh/buf.h"
 
@@ -29,7 +30,7 @@ struct client_hooks {
 
 /* Takes o (heap-allocated, finished) over. Returns NULL when out of
  * memory (o is then freed too). */
-struct client	*client_new(uv_loop_t *loop, struct options *o,
+struct client	*client_new(struct net_loop *nl, struct options *o,
 		    const struct client_hooks *hooks, void *ud);
 void		 client_start(struct client *cl);
 /* Cancels the forwards and disconnects; done follows. */

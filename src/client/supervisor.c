@@ -23,6 +23,7 @@
 
 struct sup {
 	uv_loop_t		*loop;
+	struct net_loop		 nl;
 	const struct sup_config	*sc;
 	struct client		**v;
 	int			 n;
@@ -78,7 +79,7 @@ add_client(struct sup *s, struct options *o, bool start)
 		s->v = nv;
 		s->cap = cap;
 	}
-	if ((cl = client_new(s->loop, o, &hooks, s)) == NULL)
+	if ((cl = client_new(&s->nl, o, &hooks, s)) == NULL)
 		return -1;
 	s->v[s->n++] = cl;
 	if (start)
@@ -404,6 +405,7 @@ supervisor_run(const struct sup_config *sc)
 	memset(&s, 0, sizeof(s));
 	s.sc = sc;
 	s.loop = uv_default_loop();
+	net_loop_init(&s.nl, s.loop);
 	signal(SIGPIPE, SIG_IGN);
 	srandom((unsigned)getpid() ^ (unsigned)uv_hrtime());
 	if ((n = sc->loader.hosts(sc->loader.ud, &names, err,
@@ -459,6 +461,8 @@ out:
 		code = 255;
 	}
 	free(s.v);
+	net_loop_close(&s.nl);
+	uv_run(s.loop, UV_RUN_DEFAULT);
 	uv_loop_close(s.loop);
 	return code;
 }

@@ -2,6 +2,7 @@
 #include "pump.h"
 
 #include <netdb.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,13 +36,14 @@ struct socks_wait {
 };
 
 /* Owned by its pump_set list; freed in the socket's close callback. The
- * engine's channel points at it (chan_ud) until has_chan is cleared. */
+ * engine's channel points at its nch (chan_ud) until has_chan is
+ * cleared; the connection routes the channel's events to it through nch
+ * from creation until it is freed or the connection is gone. */
 struct pump {
+	struct net_chan	 nch;		/* the engine's chan_ud */
 	struct pump_set	*set;
 	struct pump	*next;
 	struct pump	*prev;
-	struct pump	*dirty_next;
-	bool		 dirty;
 	union pump_sock	 sock;
 	uv_write_t	 wreq;
 	uv_shutdown_t	 sreq;
@@ -76,7 +78,7 @@ struct pump {
 	 * channel data: the window is not credited for them */
 	size_t		 uncredited;
 	/* channel data of the current input batch, still in the engine's
-	 * input buffer (ssh.h); gone by the end of pump_flush_dirty */
+	 * input buffer (ssh.h); gone by the end of the batch (flush) */
 	uv_buf_t	 iov[16];
 	int		 niov;
 	struct wb	 pend;		/* channel data the socket has not taken */
@@ -111,15 +113,7 @@ pump_release(struct pump *p)
 		set->head = p->next;
 	if (p->next != NULL)
 		p->next->prev = p->prev;
-	if (p->dirty) {
-		struct pump **pp;
-
-		for (pp = &set->dirty; *pp != NULL; pp = &(*pp)->dirty_next)
-			if (*pp == p) {
-				*pp = p->dirty_next;
-				break;
-			}
-	}
+	net_chan_detach(&p->nch);
 	set->count--;
 	if (set->user != NULL)
 		set->user->chans--;
@@ -159,7 +153,6 @@ pump_close(struct pump *p, bool reset)
 	if (p->has_chan) {
 		ssh_chan_set_ud(pump_ssh(p), p->chan, NULL);
 		ssh_chan_close(pump_ssh(p), p->chan);
-		net_conn_kick(p->set->nc);
 		p->has_chan = false;
 	}
 	stop_reading(p);
@@ -185,10 +178,8 @@ maybe_finish(struct pump *p)
 			pump_close(p, false);
 		return;
 	}
-	if (p->rd_done && p->wr_done) {
+	if (p->rd_done && p->wr_done)
 		ssh_chan_close(pump_ssh(p), p->chan);
-		net_conn_kick(p->set->nc);
-	}
 }
 
 static void
@@ -222,10 +213,8 @@ send_early(struct pump *p)
 	if (n > left)
 		n = left;
 	if (n > 0 && ssh_chan_send(pump_ssh(p), p->chan, p->early.p +
-	    p->early_off, n) == 0) {
+	    p->early_off, n) == 0)
 		p->early_off += n;
-		net_conn_kick(p->set->nc);
-	}
 	if (p->early_off == p->early.len) {
 		wb_free(&p->early);
 		p->early_off = 0;
@@ -281,7 +270,6 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		}
 		if (p->stats != NULL)
 			p->stats->bytes_out += (uint64_t)n;
-		net_conn_kick(p->set->nc);
 		if (!can_read(p))
 			stop_reading(p);
 		return;
@@ -302,7 +290,6 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	if (n == UV_EOF) {
 		p->rd_done = true;
 		ssh_chan_eof(pump_ssh(p), p->chan);
-		net_conn_kick(p->set->nc);
 		maybe_finish(p);
 		return;
 	}
@@ -349,10 +336,8 @@ delivered(struct pump *p, size_t n)
 		return;
 	if (p->stats != NULL)
 		p->stats->bytes_in += n;
-	if (p->has_chan) {
+	if (p->has_chan)
 		ssh_chan_consumed(pump_ssh(p), p->chan, n);
-		net_conn_kick(p->set->nc);
-	}
 }
 
 static void
@@ -478,27 +463,10 @@ pump_flush(struct pump *p)
 		maybe_finish(p);
 }
 
-void
-pump_flush_dirty(struct pump_set *set)
-{
-	struct pump *p;
-
-	while ((p = set->dirty) != NULL) {
-		set->dirty = p->dirty_next;
-		p->dirty = false;
-		p->dirty_next = NULL;
-		pump_flush(p);
-	}
-}
-
 static void
 mark_dirty(struct pump *p)
 {
-	if (p->dirty)
-		return;
-	p->dirty = true;
-	p->dirty_next = p->set->dirty;
-	p->set->dirty = p;
+	net_chan_dirty(&p->nch);
 }
 
 static void	socks_channel_data(struct pump *p, const uint8_t *data,
@@ -558,9 +526,17 @@ socks_socket_answer(struct pump *p, enum socks_rep rep)
 	start_reading(p);
 }
 
-void
-pump_event(struct pump *p, struct ssh_event *ev)
+static struct pump *
+pump_of(struct net_chan *ch)
 {
+	return (struct pump *)((char *)ch - offsetof(struct pump, nch));
+}
+
+static void
+chan_event(struct net_chan *ch, struct ssh_event *ev)
+{
+	struct pump *p = pump_of(ch);
+
 	switch (ev->type) {
 	case SSH_EV_CHAN_CONFIRM:
 		p->confirmed = true;
@@ -612,6 +588,37 @@ pump_event(struct pump *p, struct ssh_event *ev)
 	}
 }
 
+static void
+chan_flush(struct net_chan *ch)
+{
+	pump_flush(pump_of(ch));
+}
+
+static void
+chan_resume(struct net_chan *ch)
+{
+	start_reading(pump_of(ch));
+}
+
+/* The SSH connection is gone: the socket is reset (never a clean EOF
+ * after partial data). */
+static void
+chan_abort(struct net_chan *ch)
+{
+	struct pump *p = pump_of(ch);
+
+	p->has_chan = false;	/* the engine is going away */
+	stop_reading(p);
+	pump_close(p, true);
+}
+
+static const struct net_chan_ops pump_chan_ops = {
+	.event = chan_event,
+	.flush = chan_flush,
+	.resume = chan_resume,
+	.abort = chan_abort,
+};
+
 static struct pump *
 pump_new(struct pump_set *set, uv_loop_t *loop, bool pipe, const char *label,
     struct fwd_stats *stats)
@@ -631,6 +638,8 @@ pump_new(struct pump_set *set, uv_loop_t *loop, bool pipe, const char *label,
 	else
 		uv_tcp_init(loop, &p->sock.tcp);
 	p->sock.h.data = p;
+	if (set->nc != NULL)
+		net_conn_attach(set->nc, &p->nch, &pump_chan_ops);
 	p->next = set->head;
 	if (set->head != NULL)
 		set->head->prev = p;
@@ -716,13 +725,12 @@ open_channel(struct pump *p, const struct pump_target *t, const char *ip,
 	wb_init(&extra);
 	type = open_extra(&extra, t, ip, oport);
 	id = extra.err ? -1 : ssh_chan_open(net_conn_ssh(p->set->nc), type,
-	    extra.p, extra.len, p);
+	    extra.p, extra.len, &p->nch);
 	wb_free(&extra);
 	if (id < 0)
 		return -1;
 	p->chan = (uint32_t)id;
 	p->has_chan = true;
-	net_conn_kick(p->set->nc);
 	return 0;
 }
 
@@ -905,19 +913,17 @@ connect_done(struct pump *p, int status)
 			ssh_chan_refuse(ssh, p->chan, SSH_OPEN_CONNECT_FAILED,
 			    msg);
 		p->has_chan = false;
-		net_conn_kick(p->set->nc);
 		pump_close(p, false);
 		return;
 	}
 	if (p->sock.h.type == UV_TCP)
 		uv_tcp_nodelay(&p->sock.tcp, 1);
-	if (!p->has_chan || ssh_chan_accept(ssh, p->chan, p) != 0) {
+	if (!p->has_chan || ssh_chan_accept(ssh, p->chan, &p->nch) != 0) {
 		p->has_chan = false;
 		pump_close(p, true);
 		return;
 	}
 	p->confirmed = true;
-	net_conn_kick(p->set->nc);
 	start_reading(p);
 }
 
@@ -1176,23 +1182,13 @@ pump_socks_channel(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
 	p->permits = permits;
 	p->npermits = n;
 	p->chan = chan;
-	if (ssh_chan_accept(net_conn_ssh(set->nc), chan, p) != 0) {
+	if (ssh_chan_accept(net_conn_ssh(set->nc), chan, &p->nch) != 0) {
 		pump_close(p, false);
 		return -1;
 	}
 	p->has_chan = true;
 	p->confirmed = true;
-	net_conn_kick(set->nc);
 	return 0;
-}
-
-void
-pump_resume_all(struct pump_set *set)
-{
-	struct pump *p;
-
-	for (p = set->head; p != NULL; p = p->next)
-		start_reading(p);
 }
 
 void
@@ -1203,16 +1199,4 @@ pump_forget_stats(struct pump_set *set, const struct fwd_stats *stats)
 	for (p = set->head; p != NULL; p = p->next)
 		if (p->stats == stats)
 			p->stats = NULL;
-}
-
-void
-pump_abort_all(struct pump_set *set)
-{
-	struct pump *p;
-
-	for (p = set->head; p != NULL; p = p->next) {
-		p->has_chan = false;	/* the engine is going away */
-		stop_reading(p);
-		pump_close(p, true);
-	}
 }

@@ -60,7 +60,10 @@ struct fwd_limits {
 	unsigned	 connect_timeout_ms;	/* ForwardConnectTimeout */
 };
 
-/* All pumps riding one SSH connection. */
+/* All pumps riding one SSH connection. Each pump is one of the
+ * connection's channels (net/chan.h): the connection delivers its events,
+ * flushes it after each batch of input, resumes it, and resets its socket
+ * when the connection dies. The set only counts and bounds them. */
 struct pump_set {
 	struct net_conn	*nc;
 	/* where its pumps count, and the bounds (all may be NULL); owned by
@@ -69,7 +72,6 @@ struct pump_set {
 	struct fwd_usage *all;
 	const struct fwd_limits *lim;
 	struct pump	*head;
-	struct pump	*dirty;		/* pumps with channel data to write */
 	size_t		 count;
 	/* called when the last pump's memory is gone, so an owner that
 	 * embeds the set knows when it may free it */
@@ -104,17 +106,7 @@ int	pump_socks_channel(struct pump_set *set, uv_loop_t *loop,
  * the set's bounds; if not, why names the bound. */
 bool	pump_admit(const struct pump_set *set, bool connect, char *why,
 	    size_t whylen);
-/* A channel event whose chan_ud is a pump. */
-void	pump_event(struct pump *p, struct ssh_event *ev);
-/* Writes the channel data that events queued on each socket: called once
- * per batch of SSH input, so many packets become one write. */
-void	pump_flush_dirty(struct pump_set *set);
-/* Restarts paused socket readers that may send again. */
-void	pump_resume_all(struct pump_set *set);
 /* A forward is going away: its pumps stop counting into stats. */
 void	pump_forget_stats(struct pump_set *set, const struct fwd_stats *stats);
-/* The SSH connection is gone: every socket is reset (never a clean EOF
- * after partial data). */
-void	pump_abort_all(struct pump_set *set);
 
 #endif

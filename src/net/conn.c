@@ -2,6 +2,7 @@
 #include "conn.h"
 
 #include <netdb.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -30,9 +31,10 @@ struct net_conn {
 	uv_connect_t		 creq;
 	uv_tcp_t		 tcp;
 	uv_timer_t		 timer;
-	uv_check_t		 check;
-	uv_prepare_t		 prepare;	/* flushes what timers queued */
 	uv_write_t		 wreq;
+	struct net_loop		*nl;
+	struct net_wake		 wake;		/* owes a flush */
+	struct net_chans	 chans;
 	struct addrinfo		*ai_list;
 	struct addrinfo		*ai_next;
 	struct ssh_conn		*ssh;
@@ -43,7 +45,6 @@ struct net_conn {
 	size_t			 woff;
 	size_t			 wlen;
 	bool			 writing;
-	bool			 kicked;
 	bool			 was_congested;
 	bool			 input_paused;	/* by the output backlog */
 	bool			 resolving;
@@ -61,8 +62,6 @@ struct net_conn {
 };
 
 static void	try_connect(struct net_conn *nc);
-static void	check_cb(uv_check_t *h);
-static void	prepare_cb(uv_prepare_t *h);
 static void	alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void	read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 
@@ -82,6 +81,8 @@ nc_free(struct net_conn *nc)
 
 	if (nc->ai_list != NULL)
 		uv_freeaddrinfo(nc->ai_list);
+	net_wake_cancel(nc->nl, &nc->wake);
+	net_chans_abort(&nc->chans);
 	ssh_conn_free(nc->ssh);
 	wb_free(&nc->wbuf);
 	free(nc);
@@ -115,6 +116,7 @@ net_conn_close(struct net_conn *nc, const char *why)
 	if (nc->closing)
 		return;
 	nc->closing = true;
+	net_wake_cancel(nc->nl, &nc->wake);
 	nc->why = strdup(why);
 	if (nc->ssh != NULL && ssh_late_msgs(nc->ssh) > 0)
 		log_verbose("%s: dropped %llu late channel message%s (for "
@@ -134,8 +136,6 @@ net_conn_close(struct net_conn *nc, const char *why)
 	if (nc->tcp_inited)
 		close_handle(nc, (uv_handle_t *)&nc->tcp);
 	close_handle(nc, (uv_handle_t *)&nc->timer);
-	close_handle(nc, (uv_handle_t *)&nc->check);
-	close_handle(nc, (uv_handle_t *)&nc->prepare);
 }
 
 static void __attribute__((format(printf, 2, 3)))
@@ -155,8 +155,32 @@ ssh_event_cb(void *ud, struct ssh_event *ev)
 {
 	struct net_conn *nc = ud;
 
+	if (nc->closing || net_chans_route(ev))
+		return;
+	nc->ops.event(nc->ud, ev);
+	if (ev->type == SSH_EV_KEX_DONE && !nc->closing)
+		net_chans_resume(&nc->chans);	/* data may flow again */
+}
+
+static void	flush(struct net_conn *nc);
+
+/* The engine queued bytes: flush before the loop sleeps. */
+static void
+engine_wake(void *ud)
+{
+	struct net_conn *nc = ud;
+
 	if (!nc->closing)
-		nc->ops.event(nc->ud, ev);
+		net_wake_queue(nc->nl, &nc->wake);
+}
+
+static void
+wake_flush(struct net_wake *w)
+{
+	struct net_conn *nc = (struct net_conn *)((char *)w -
+	    offsetof(struct net_conn, wake));
+
+	flush(nc);
 }
 
 static size_t
@@ -167,7 +191,7 @@ backlog(const struct net_conn *nc)
 }
 
 /* A reader that sees true here pauses; remembering that we said so
- * guarantees it a drained() call later. */
+ * guarantees it a resume later (net/chan.h). */
 bool
 net_conn_congested(struct net_conn *nc)
 {
@@ -176,8 +200,6 @@ net_conn_congested(struct net_conn *nc)
 	nc->was_congested = true;
 	return true;
 }
-
-static void	flush(struct net_conn *nc);
 
 /* Stops reading the peer while its output is backed up, resumes once it
  * drained, and ends a connection whose queue passed the hard cap.
@@ -269,37 +291,8 @@ check_drained:
 		return;
 	if (nc->was_congested && backlog(nc) <= CONGESTED) {
 		nc->was_congested = false;
-		nc->ops.drained(nc->ud);
+		net_chans_resume(&nc->chans);
 	}
-}
-
-static void
-check_cb(uv_check_t *h)
-{
-	struct net_conn *nc = h->data;
-
-	if (nc->kicked) {
-		nc->kicked = false;
-		flush(nc);
-	}
-}
-
-/* Output queued by timer callbacks goes out before the loop sleeps. */
-static void
-prepare_cb(uv_prepare_t *h)
-{
-	struct net_conn *nc = h->data;
-
-	if (nc->kicked) {
-		nc->kicked = false;
-		flush(nc);
-	}
-}
-
-void
-net_conn_kick(struct net_conn *nc)
-{
-	nc->kicked = true;
 }
 
 static void
@@ -355,8 +348,11 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		net_conn_close(nc, ssh_error(nc->ssh));
 		return;
 	}
-	nc->ops.input_done(nc->ud);
-	nc->kicked = true;
+	/* channel data points into the input buffer until it is fed again:
+	 * written now, once per batch */
+	net_chans_flush(&nc->chans);
+	if (nc->ops.input_done != NULL && !nc->closing)
+		nc->ops.input_done(nc->ud);
 	watch_backlog(nc);
 }
 
@@ -394,6 +390,7 @@ start_engine(struct net_conn *nc)
 	if (nc->tcp_keepalive)
 		uv_tcp_keepalive(&nc->tcp, 1, 60);
 	nc->cfg.event = ssh_event_cb;
+	nc->cfg.wake = engine_wake;
 	nc->cfg.event_ud = nc;
 	if ((nc->ssh = ssh_conn_new(&nc->cfg)) == NULL) {
 		net_conn_close(nc, "out of memory");
@@ -403,7 +400,6 @@ start_engine(struct net_conn *nc)
 	if (nc->closing)
 		return;
 	uv_read_start((uv_stream_t *)&nc->tcp, alloc_cb, read_cb);
-	nc->kicked = true;
 }
 
 static void
@@ -494,36 +490,45 @@ timeout_cb(uv_timer_t *t)
 	net_conn_close(nc, msg);
 }
 
+/* A connection with its timer (the connect's deadline) as first handle. */
+static struct net_conn *
+nc_new(struct net_loop *nl, const struct ssh_config *cfg,
+    const struct net_conn_ops *ops, void *ud)
+{
+	struct net_conn *nc;
+
+	if ((nc = calloc(1, sizeof(*nc))) == NULL)
+		return NULL;
+	nc->nl = nl;
+	nc->loop = nl->uv;
+	nc->cfg = *cfg;
+	nc->ops = *ops;
+	nc->ud = ud;
+	nc->wake.flush = wake_flush;
+	wb_init(&nc->wbuf);
+	uv_timer_init(nl->uv, &nc->timer);
+	nc->timer.data = nc;
+	nc->handles = 1;
+	return nc;
+}
+
 struct net_conn *
-net_conn_start(uv_loop_t *loop, const struct net_conn_opts *o,
+net_conn_start(struct net_loop *nl, const struct net_conn_opts *o,
     const struct ssh_config *cfg, const struct net_conn_ops *ops, void *ud)
 {
+	uv_loop_t *loop = nl->uv;
 	struct net_conn *nc;
 	struct addrinfo hints;
 	int r;
 
-	if ((nc = calloc(1, sizeof(*nc))) == NULL)
+	if ((nc = nc_new(nl, cfg, ops, ud)) == NULL)
 		return NULL;
-	nc->loop = loop;
-	nc->cfg = *cfg;
-	nc->ops = *ops;
-	nc->ud = ud;
 	nc->family = o->family;
 	nc->timeout_ms = o->connect_timeout_ms;
 	nc->tcp_keepalive = o->tcp_keepalive;
 	snprintf(nc->host, sizeof(nc->host), "%s", o->host);
 	snprintf(nc->port, sizeof(nc->port), "%s", o->port);
 	snprintf(nc->peer_ip, sizeof(nc->peer_ip), "%s", o->host);
-	wb_init(&nc->wbuf);
-	uv_timer_init(loop, &nc->timer);
-	nc->timer.data = nc;
-	uv_check_init(loop, &nc->check);
-	nc->check.data = nc;
-	uv_prepare_init(loop, &nc->prepare);
-	nc->prepare.data = nc;
-	nc->handles = 3;
-	uv_check_start(&nc->check, check_cb);
-	uv_prepare_start(&nc->prepare, prepare_cb);
 	if (nc->timeout_ms > 0)
 		uv_timer_start(&nc->timer, timeout_cb, nc->timeout_ms, 0);
 	memset(&hints, 0, sizeof(hints));
@@ -540,31 +545,18 @@ net_conn_start(uv_loop_t *loop, const struct net_conn_opts *o,
 }
 
 struct net_conn *
-net_conn_accept(uv_loop_t *loop, uv_stream_t *server,
+net_conn_accept(struct net_loop *nl, uv_stream_t *server,
     const struct ssh_config *cfg, const struct net_conn_ops *ops, void *ud)
 {
 	struct net_conn *nc;
 
-	if ((nc = calloc(1, sizeof(*nc))) == NULL)
+	if ((nc = nc_new(nl, cfg, ops, ud)) == NULL)
 		return NULL;
-	nc->loop = loop;
-	nc->cfg = *cfg;
-	nc->ops = *ops;
-	nc->ud = ud;
 	nc->tcp_keepalive = true;
-	wb_init(&nc->wbuf);
-	uv_timer_init(loop, &nc->timer);
-	nc->timer.data = nc;
-	uv_check_init(loop, &nc->check);
-	nc->check.data = nc;
-	uv_check_start(&nc->check, check_cb);
-	uv_prepare_init(loop, &nc->prepare);
-	nc->prepare.data = nc;
-	uv_prepare_start(&nc->prepare, prepare_cb);
-	uv_tcp_init(loop, &nc->tcp);
+	uv_tcp_init(nl->uv, &nc->tcp);
 	nc->tcp.data = nc;
 	nc->tcp_inited = true;
-	nc->handles = 4;
+	nc->handles++;
 	if (uv_accept(server, (uv_stream_t *)&nc->tcp) != 0) {
 		/* closed() must not run for a connection never handed out */
 		nc->ops.closed = closed_quietly;
@@ -591,4 +583,11 @@ const char *
 net_conn_peer_ip(const struct net_conn *nc)
 {
 	return nc->peer_ip;
+}
+
+void
+net_conn_attach(struct net_conn *nc, struct net_chan *ch,
+    const struct net_chan_ops *ops)
+{
+	net_chans_attach(&nc->chans, ch, ops);
 }

@@ -1,26 +1,31 @@
 /* One SSH connection over one TCP socket, driven by libuv: asynchronous
  * DNS and connect with a timeout, reads straight into the engine's input
- * buffer, writes coalesced once per loop iteration. */
+ * buffer, writes coalesced once per loop iteration (net/loop.h: the
+ * engine wakes the connection, nobody asks for a flush). It routes each
+ * channel's events to that channel's handler (net/chan.h), flushes the
+ * channels after every batch of input and resumes them when its backlog
+ * drained or a key exchange ended; when it dies it aborts them. */
 #ifndef FERRY_NET_CONN_H
 #define FERRY_NET_CONN_H
 
 #include <stdbool.h>
 #include <uv.h>
 
+#include "net/chan.h"
+#include "net/loop.h"
 #include "ssh/ssh.h"
 
 struct net_conn;
 
 struct net_conn_ops {
-	/* Engine events, passed through. */
+	/* Engine events except the channels' own, which go to the
+	 * channels' handlers (net/chan.h). */
 	void	(*event)(void *ud, struct ssh_event *ev);
 	/* The TCP connection is up (the SSH handshake starts). */
 	void	(*connected)(void *ud);
-	/* A batch of input was processed (events delivered): a moment to
-	 * flush what the events queued elsewhere. */
+	/* A batch of input was processed and the channels flushed: the
+	 * peer is alive (may be NULL). */
 	void	(*input_done)(void *ud);
-	/* The output backlog drained: paused readers may resume. */
-	void	(*drained)(void *ud);
 	/* The connection ended (why is a human message). After this the
 	 * net_conn is being freed; no more calls. */
 	void	(*closed)(void *ud, const char *why);
@@ -37,20 +42,21 @@ struct net_conn_opts {
 /* Creates the connection and starts resolving + connecting. The engine is
  * created from cfg once connected (cfg.event is overridden). Returns NULL
  * on failure. */
-struct net_conn	*net_conn_start(uv_loop_t *loop, const struct net_conn_opts *o,
+struct net_conn	*net_conn_start(struct net_loop *nl, const struct net_conn_opts *o,
 		    const struct ssh_config *cfg, const struct net_conn_ops *ops,
 		    void *ud);
 /* Accepts a connection from server and starts an engine on it at once
  * (ferryd). Returns NULL if the accept failed. */
-struct net_conn	*net_conn_accept(uv_loop_t *loop, uv_stream_t *server,
+struct net_conn	*net_conn_accept(struct net_loop *nl, uv_stream_t *server,
 		    const struct ssh_config *cfg, const struct net_conn_ops *ops,
 		    void *ud);
 /* The peer's port (0 if unknown). */
 int		 net_conn_peer_port(const struct net_conn *nc);
 /* The engine (NULL before the TCP connection is up). */
 struct ssh_conn	*net_conn_ssh(struct net_conn *nc);
-/* Asks for a flush at the end of this loop iteration. */
-void		 net_conn_kick(struct net_conn *nc);
+/* Routes the events of the channel whose chan_ud is ch to ops. */
+void		 net_conn_attach(struct net_conn *nc, struct net_chan *ch,
+		    const struct net_chan_ops *ops);
 /* Whether so much output is queued that readers should pause. */
 bool		 net_conn_congested(struct net_conn *nc);
 /* Flushes what is queued (DISCONNECT included) and closes; closed() is

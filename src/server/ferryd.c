@@ -32,6 +32,7 @@
 /* The daemon: its listeners, the policy new connections get, sessions. */
 struct server {
 	uv_loop_t		*loop;
+	struct net_loop		 nl;
 	const char		*config_path;
 	bool			 config_given;
 	bool			 dry_run;	/* -t, -T: change nothing */
@@ -279,7 +280,7 @@ on_connection(uv_stream_t *server, int status)
 		uv_close((uv_handle_t *)t, reject_closed);
 		return;
 	}
-	session_accept(srv->loop, server, srv->pol, &srv->sessions);
+	session_accept(&srv->nl, server, srv->pol, &srv->sessions);
 }
 
 /* Raises the descriptor limit to the hard limit and keeps a reserve that
@@ -566,6 +567,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	set_fd_budget(&srv);
 	srv.loop = uv_default_loop();
+	net_loop_init(&srv.nl, srv.loop);
 	/* the control socket after dropping privileges: ferryd's user owns
 	 * it and can remove it at exit */
 	if (listen_all(&srv, err, sizeof(err)) != 0 ||
@@ -592,6 +594,8 @@ main(int argc, char **argv)
 	}
 	/* Type=notify: the listeners are up */
 	sd_notify_send("READY=1\nSTATUS=accepting connections");
+	uv_run(srv.loop, UV_RUN_DEFAULT);
+	net_loop_close(&srv.nl);
 	uv_run(srv.loop, UV_RUN_DEFAULT);
 	uv_loop_close(srv.loop);
 out:

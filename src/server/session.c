@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,7 @@ struct session {
 	char			*notes[MAX_NOTES];	/* what to tell a shell */
 	int			 nnotes;
 	uint32_t		 session_chan;
+	struct net_chan		 session_nch;	/* its handler */
 	bool			 shell;		/* the session channel shows */
 	time_t			 since;
 	struct flow_list	 flows;		/* status: forwards, traffic */
@@ -206,7 +208,6 @@ to_shell(struct session *s, const char *line)
 		return;
 	ssh_chan_send(ssh, s->session_chan, (const uint8_t *)line, n);
 	ssh_chan_send(ssh, s->session_chan, (const uint8_t *)"\r\n", 2);
-	net_conn_kick(s->nc);
 }
 
 /* Keeps a line for the forwards listing and shows it if a shell is up. */
@@ -241,7 +242,6 @@ refuse(struct session *s, const char *fmt, ...)
 	stats_refusal(&s->list->stats, ssh_auth_user(sess_ssh(s)), s->ip,
 	    s->port, msg);
 	ssh_send_debug(sess_ssh(s), msg);
-	net_conn_kick(s->nc);
 	snprintf(line, sizeof(line), "Refused: %s", msg);
 	note(s, line);
 }
@@ -1023,6 +1023,9 @@ direct_tcpip(struct session *s, struct ssh_event *ev)
 	ev->u.open_request.defer = true;
 }
 
+static void	session_chan_event(struct net_chan *ch, struct ssh_event *ev);
+static void	session_chan_abort(struct net_chan *ch);
+
 static void
 open_request(struct session *s, struct ssh_event *ev)
 {
@@ -1053,7 +1056,14 @@ open_request(struct session *s, struct ssh_event *ev)
 	}
 	if (strcmp(type, "session") == 0 &&
 	    s->session_chan == SESSION_CHAN_NONE) {
+		static const struct net_chan_ops ops = {
+			.event = session_chan_event,
+			.abort = session_chan_abort,
+		};
+
 		s->session_chan = ev->chan;
+		net_conn_attach(s->nc, &s->session_nch, &ops);
+		ev->u.open_request.ud = &s->session_nch;
 		ev->u.open_request.accept = true;
 		return;
 	}
@@ -1085,8 +1095,6 @@ session_request(struct session *s, struct ssh_event *ev)
 {
 	const char *name = ev->u.request.name;
 
-	if (ev->chan != s->session_chan)
-		return;
 	if (strcmp(name, "pty-req") == 0 || strcmp(name, "env") == 0)
 		ev->u.request.success = strcmp(name, "pty-req") == 0;
 	else if ((strcmp(name, "shell") == 0 || strcmp(name, "exec") == 0) &&
@@ -1106,34 +1114,49 @@ session_data(struct session *s, struct ssh_event *ev)
 	if (memchr(ev->u.data.p, 0x03, ev->u.data.len) != NULL) {
 		log_info("%s from %s ended the session", ssh_auth_user(
 		    sess_ssh(s)), s->ip);
-		ssh_disconnect(sess_ssh(s), 11, "session ended");
+		ssh_disconnect(sess_ssh(s), SSH_DISC_BY_APPLICATION,
+		    "session ended");
 		net_conn_close(s->nc, "session ended by the client");
 	}
 }
 
 static void
-session_chan_event(struct session *s, struct ssh_event *ev)
+session_chan_event(struct net_chan *ch, struct ssh_event *ev)
 {
+	struct session *s = (struct session *)((char *)ch -
+	    offsetof(struct session, session_nch));
+
 	switch (ev->type) {
 	case SSH_EV_CHAN_DATA:
 		session_data(s, ev);
 		break;
 	case SSH_EV_CHAN_EOF:
 		ssh_chan_close(sess_ssh(s), ev->chan);
-		net_conn_kick(s->nc);
+		break;
+	case SSH_EV_CHAN_REQUEST:
+		session_request(s, ev);
 		break;
 	case SSH_EV_CHAN_CLOSED:
+		net_chan_detach(&s->session_nch);
 		/* the session was the client's way of holding the forwards */
 		s->session_chan = SESSION_CHAN_NONE;
 		s->shell = false;
 		if (!s->closing) {
-			ssh_disconnect(sess_ssh(s), 11, "session closed");
+			ssh_disconnect(sess_ssh(s), SSH_DISC_BY_APPLICATION,
+			    "session closed");
 			net_conn_close(s->nc, "session closed by the client");
 		}
 		break;
 	default:
 		break;
 	}
+}
+
+/* The connection is gone: the session channel has nothing to undo. */
+static void
+session_chan_abort(struct net_chan *ch)
+{
+	(void)ch;
 }
 
 static void	alive_tick(uv_timer_t *t);
@@ -1143,14 +1166,6 @@ on_event(void *ud, struct ssh_event *ev)
 {
 	struct session *s = ud;
 
-	if (ev->type >= SSH_EV_CHAN_CONFIRM && ev->type <= SSH_EV_CHAN_WINDOW &&
-	    ev->type != SSH_EV_CHAN_OPEN_REQUEST) {
-		if (ev->chan == s->session_chan)
-			session_chan_event(s, ev);
-		else if (ev->chan_ud != NULL)
-			pump_event(ev->chan_ud, ev);
-		return;
-	}
 	switch (ev->type) {
 	case SSH_EV_AUTH_REQUEST:
 		auth_request(s, ev);
@@ -1169,7 +1184,8 @@ on_event(void *ud, struct ssh_event *ev)
 			    (uint64_t)s->pol->cfg.client_alive_interval * 1000,
 			    (uint64_t)s->pol->cfg.client_alive_interval * 1000);
 		if (s->user == NULL || keep_rules(s) != 0) {
-			ssh_disconnect(sess_ssh(s), 11, "out of memory");
+			ssh_disconnect(sess_ssh(s), SSH_DISC_BY_APPLICATION,
+			    "out of memory");
 			net_conn_close(s->nc, "out of memory");
 		}
 		break;
@@ -1189,12 +1205,6 @@ on_event(void *ud, struct ssh_event *ev)
 	case SSH_EV_CHAN_OPEN_REQUEST:
 		open_request(s, ev);
 		break;
-	case SSH_EV_CHAN_REQUEST:
-		session_request(s, ev);
-		break;
-	case SSH_EV_KEX_DONE:
-		pump_resume_all(&s->pumps);
-		break;
 	default:
 		break;
 	}
@@ -1212,15 +1222,6 @@ on_input_done(void *ud)
 	struct session *s = ud;
 
 	s->alive_missed = 0;
-	pump_flush_dirty(&s->pumps);
-}
-
-static void
-on_drained(void *ud)
-{
-	struct session *s = ud;
-
-	pump_resume_all(&s->pumps);
 }
 
 static void
@@ -1233,7 +1234,6 @@ on_closed(void *ud, const char *why)
 	s->nc_closed = true;
 	if (!s->authenticated)
 		s->list->stats.handshakes_failed++;
-	pump_abort_all(&s->pumps);
 	for (i = 0; i < s->nrfwd; i++)
 		fwd_listener_stop(s->rfwd[i].fl);
 	s->nrfwd = 0;
@@ -1261,7 +1261,8 @@ grace_expired(uv_timer_t *t)
 	    "port %d", s->ip, s->port);
 	log_info("%s", msg);
 	s->list->stats.limits[LIM_LOGIN_GRACE_TIME]++;
-	ssh_disconnect(sess_ssh(s), 2, "Timeout before authentication");
+	ssh_disconnect(sess_ssh(s), SSH_DISC_PROTOCOL_ERROR,
+	    "Timeout before authentication");
 	net_conn_close(s->nc, msg);
 }
 
@@ -1277,34 +1278,33 @@ alive_tick(uv_timer_t *t)
 	    s->pol->cfg.client_alive_count_max > 0) {
 		log_info("Timeout, client %s port %d not responding", s->ip,
 		    s->port);
-		ssh_disconnect(sess_ssh(s), 2, "Timeout, client not "
-		    "responding");
+		ssh_disconnect(sess_ssh(s), SSH_DISC_PROTOCOL_ERROR,
+		    "Timeout, client not responding");
 		net_conn_close(s->nc, "client not responding");
 		return;
 	}
-	if (ssh_authenticated(sess_ssh(s)) &&
-	    ssh_global_request(sess_ssh(s), "keepalive@openssh.com", true,
-	    NULL, 0, NULL) == 0)
-		net_conn_kick(s->nc);
+	if (ssh_authenticated(sess_ssh(s)))
+		ssh_global_request(sess_ssh(s), "keepalive@openssh.com", true,
+		    NULL, 0, NULL);
 }
 
 int
-session_accept(uv_loop_t *loop, uv_stream_t *server,
+session_accept(struct net_loop *nl, uv_stream_t *server,
     struct server_policy *pol, struct session_list *list)
 {
 	static const struct net_conn_ops ops = {
 		.event = on_event,
 		.connected = on_connected,
 		.input_done = on_input_done,
-		.drained = on_drained,
 		.closed = on_closed,
 	};
+	uv_loop_t *loop;
 	struct ssh_config cfg;
 	struct session *s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -1;
-	s->loop = loop;
+	s->loop = loop = nl->uv;
 	s->list = list;
 	s->pol = pol;
 	s->session_chan = SESSION_CHAN_NONE;
@@ -1332,7 +1332,7 @@ session_accept(uv_loop_t *loop, uv_stream_t *server,
 	list->count++;
 	list->all.fds++;
 	list->unauthenticated++;
-	if ((s->nc = net_conn_accept(loop, server, &cfg, &ops, s)) == NULL) {
+	if ((s->nc = net_conn_accept(nl, server, &cfg, &ops, s)) == NULL) {
 		s->nc_closed = true;
 		uv_close((uv_handle_t *)&s->grace, timer_closed);
 		uv_close((uv_handle_t *)&s->alive, timer_closed);
@@ -1384,7 +1384,7 @@ session_close_all(struct session_list *list, const char *why)
 		if (s->closing || s->nc == NULL)
 			continue;
 		s->closing = true;
-		ssh_disconnect(sess_ssh(s), 11, why);
+		ssh_disconnect(sess_ssh(s), SSH_DISC_BY_APPLICATION, why);
 		net_conn_close(s->nc, why);
 	}
 }

@@ -49,7 +49,7 @@ struct session_list {
 };
 
 /* Accepts a connection from server under policy. Returns 0 or -1. */
-int	session_accept(uv_loop_t *loop, uv_stream_t *server,
+int	session_accept(struct net_loop *nl, uv_stream_t *server,
 	    struct server_policy *policy, struct session_list *list);
 /* What status shows of a session; valid until the loop runs again. */
 struct session_view {

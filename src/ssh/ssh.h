@@ -39,6 +39,17 @@ enum ssh_role {
 #define SSH_OPEN_UNKNOWN_CHANNEL_TYPE		3
 #define SSH_OPEN_RESOURCE_SHORTAGE		4
 
+/* Disconnect reasons (RFC 4250 §4.2.2). */
+enum ssh_disc {
+	SSH_DISC_PROTOCOL_ERROR = 2,
+	SSH_DISC_KEY_EXCHANGE_FAILED = 3,
+	SSH_DISC_MAC_ERROR = 5,
+	SSH_DISC_SERVICE_NOT_AVAILABLE = 7,
+	SSH_DISC_HOST_KEY_NOT_VERIFIABLE = 9,
+	SSH_DISC_BY_APPLICATION = 11,
+	SSH_DISC_NO_MORE_AUTH_METHODS = 14,
+};
+
 enum ssh_ev_type {
 	SSH_EV_HOSTKEY,		/* client: decide whether to trust the key */
 	SSH_EV_AUTH_READY,	/* client: ssh-userauth accepted, try a key */
@@ -145,6 +156,11 @@ struct ssh_config {
 	unsigned	 max_auth_tries;
 	ssh_event_fn	 event;
 	void		*event_ud;
+	/* Called with event_ud each time bytes to send were queued (a
+	 * packet sealed, or the version line): the driver then owes a
+	 * flush before it sleeps. May be NULL. It must not call into
+	 * the engine. */
+	void		(*wake)(void *ud);
 };
 
 /* Creates an engine; it queues our version line and first KEXINIT at
@@ -180,7 +196,7 @@ const char	*ssh_error(const struct ssh_conn *c);
 /* Whether the remote side sent a DISCONNECT (vs a local protocol error). */
 bool		 ssh_failed(const struct ssh_conn *c);
 /* Ends the connection: queues a DISCONNECT with this reason. */
-void		 ssh_disconnect(struct ssh_conn *c, uint32_t code,
+void		 ssh_disconnect(struct ssh_conn *c, enum ssh_disc code,
 		    const char *msg);
 /* Whether the transport can take channel data now (no KEX in progress). */
 bool		 ssh_can_send(const struct ssh_conn *c);

@@ -40,6 +40,8 @@ ssh_conn_new(const struct ssh_config *cfg)
 	if (wb_put(&c->out, c->v_ours, strlen(c->v_ours)) != 0 ||
 	    wb_put(&c->out, "\r\n", 2) != 0)
 		goto fail;
+	if (cfg->wake != NULL)
+		cfg->wake(cfg->event_ud);
 	if (kex_start(c) != 0)
 		goto fail;
 	return c;
@@ -118,7 +120,7 @@ ssh_failed(const struct ssh_conn *c)
 }
 
 void
-ssh_disconnect(struct ssh_conn *c, uint32_t code, const char *msg)
+ssh_disconnect(struct ssh_conn *c, enum ssh_disc code, const char *msg)
 {
 	conn_fail(c, code ? code : DISC_BY_APPLICATION, "%s", msg);
 }
@@ -223,6 +225,8 @@ pkt_seal(struct ssh_conn *c)
 	c->tx.seq++;
 	c->tx.packets++;
 	c->tx.bytes += n + tag;
+	if (c->cfg.wake != NULL)
+		c->cfg.wake(c->cfg.event_ud);
 	return 0;
 }
 
