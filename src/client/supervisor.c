@@ -10,7 +10,8 @@
 #include <unistd.h>
 
 #include "client/client.h"
-#include "client/ctlproto.h"
+#include "fwd/ctlproto.h"
+#include "fwd/spec.h"
 #include "client/status.h"
 #include "net/reqsrv.h"
 #include "util/log.h"
@@ -384,7 +385,11 @@ static const struct reqsrv_ops req_ops = {
 static int
 start_metrics(struct sup *s, const char *spec, char *err, size_t errlen)
 {
-	if (reqsrv_listen_http(&s->req, spec, err, errlen) != 0)
+	struct sockaddr_storage ss;
+
+	if (fwd_loopback_addr(spec, &ss, err, errlen) != 0 ||
+	    reqsrv_listen_http(&s->req, (struct sockaddr *)&ss, spec, err,
+	    errlen) != 0)
 		return -1;
 	if (s->req.tcp_any_port)
 		log_plain("Metrics on port %d", reqsrv_http_port(&s->req));

@@ -1,7 +1,11 @@
 /* Forward specification parsing. */
 #include "spec.h"
 
+#include <sys/socket.h>
+#include <netinet/in.h>
+
 #include <ctype.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,4 +275,48 @@ fwd_spec_format(const struct fwd_spec *s, char *out, size_t outlen)
 	}
 	fwd_spec_target(s, dst, sizeof(dst));
 	snprintf(out, outlen, "%s:%s", lis, dst);
+}
+
+static bool
+is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr)
+		    >> 24) == 127;
+	if (sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr);
+	return false;
+}
+
+int
+fwd_loopback_addr(const char *spec, struct sockaddr_storage *ss, char *err,
+    size_t errlen)
+{
+	struct addrinfo hints, *res = NULL;
+	struct fwd_spec fs;
+
+	if (fwd_spec_parse(spec, FWD_DYNAMIC, &fs, err, errlen) != 0 ||
+	    fs.bind != BIND_ADDR) {
+		snprintf(err, errlen, "MetricsListen '%s': expected "
+		    "address:port on loopback", spec);
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST;
+	if (getaddrinfo(fs.bind_addr, NULL, &hints, &res) != 0 ||
+	    !is_loopback(res->ai_addr)) {
+		if (res != NULL)
+			freeaddrinfo(res);
+		snprintf(err, errlen, "MetricsListen '%s': the address must "
+		    "be a loopback address literal (127.0.0.1, ::1)", spec);
+		return -1;
+	}
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	((struct sockaddr_in *)ss)->sin_port =
+	    htons((uint16_t)fs.listen_port);	/* same offset in v6 */
+	return 0;
 }

@@ -53,4 +53,10 @@ void	fwd_spec_format(const struct fwd_spec *s, char *out, size_t outlen);
 /* The destination alone: "host:port", the path, or "socks". */
 void	fwd_spec_target(const struct fwd_spec *s, char *out, size_t outlen);
 
+struct sockaddr_storage;
+/* MetricsListen's "address:port" (a loopback address literal only; port
+ * 0 lets the kernel choose) into *ss. Returns 0, or -1 with err. */
+int	fwd_loopback_addr(const char *spec, struct sockaddr_storage *ss,
+	    char *err, size_t errlen);
+
 #endif

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fwd/spec.h"
 #include "util/log.h"
 #include "util/text.h"
 
@@ -286,53 +285,16 @@ reqsrv_listen_unix(struct reqsrv *r, const char *path, char *err,
 	return 0;
 }
 
-static bool
-is_loopback(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr)
-		    >> 24) == 127;
-	if (sa->sa_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(
-		    &((const struct sockaddr_in6 *)sa)->sin6_addr);
-	return false;
-}
-
 int
-reqsrv_listen_http(struct reqsrv *r, const char *spec, char *err,
-    size_t errlen)
+reqsrv_listen_http(struct reqsrv *r, const struct sockaddr *sa,
+    const char *spec, char *err, size_t errlen)
 {
-	struct sockaddr_storage ss;
-	struct addrinfo hints, *res = NULL;
-	struct fwd_spec fs;
 	int rc;
 
-	if (fwd_spec_parse(spec, FWD_DYNAMIC, &fs, err, errlen) != 0 ||
-	    fs.bind != BIND_ADDR) {
-		snprintf(err, errlen, "MetricsListen '%s': expected "
-		    "address:port on loopback", spec);
-		return -1;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST;
-	if (getaddrinfo(fs.bind_addr, NULL, &hints, &res) != 0 ||
-	    !is_loopback(res->ai_addr)) {
-		if (res != NULL)
-			freeaddrinfo(res);
-		snprintf(err, errlen, "MetricsListen '%s': the address must "
-		    "be a loopback address literal (127.0.0.1, ::1)", spec);
-		return -1;
-	}
-	memset(&ss, 0, sizeof(ss));
-	memcpy(&ss, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	((struct sockaddr_in *)&ss)->sin_port =
-	    htons((uint16_t)fs.listen_port);	/* same offset in v6 */
 	uv_tcp_init(r->loop, &r->tcp);
 	r->tcp.data = r;
-	rc = uv_tcp_bind(&r->tcp, (struct sockaddr *)&ss,
-	    ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
+	rc = uv_tcp_bind(&r->tcp, sa,
+	    sa->sa_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
 	if (rc == 0)
 		rc = uv_listen((uv_stream_t *)&r->tcp, 16, on_http);
 	if (rc != 0) {
@@ -342,7 +304,8 @@ reqsrv_listen_http(struct reqsrv *r, const char *spec, char *err,
 		return -1;
 	}
 	r->tcp_open = true;
-	r->tcp_any_port = fs.listen_port == 0;
+	/* the same offset in a sockaddr_in6 */
+	r->tcp_any_port = ((const struct sockaddr_in *)sa)->sin_port == 0;
 	return 0;
 }
 

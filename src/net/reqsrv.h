@@ -50,10 +50,11 @@ void	reqsrv_init(struct reqsrv *r, uv_loop_t *loop,
  * or a failure, is -1. err names the keyword. */
 int	reqsrv_listen_unix(struct reqsrv *r, const char *path, char *err,
 	    size_t errlen);
-/* Binds MetricsListen "address:port": a loopback address literal only
- * (the numbers describe every tunnel here). Returns 0 or -1 with err. */
-int	reqsrv_listen_http(struct reqsrv *r, const char *spec, char *err,
-	    size_t errlen);
+/* Binds MetricsListen at sa (fwd_loopback_addr checked that it is a
+ * loopback address: the numbers describe every tunnel here); spec is
+ * what the operator wrote, for errors. Returns 0 or -1 with err. */
+int	reqsrv_listen_http(struct reqsrv *r, const struct sockaddr *sa,
+	    const char *spec, char *err, size_t errlen);
 /* The HTTP listener's port (0 when none). */
 int	reqsrv_http_port(struct reqsrv *r);
 /* Closes both listeners (the socket file goes); requests in flight end

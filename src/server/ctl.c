@@ -10,7 +10,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "client/ctlproto.h"
+#include "fwd/ctlproto.h"
+#include "fwd/spec.h"
 #include "net/reqsrv.h"
 #include "server/config.h"
 #include "server/report.h"
@@ -84,6 +85,7 @@ ctl_start(struct ctl_server *c, uv_loop_t *loop,
     const struct session_list *sessions, const char *path, bool optional,
     const char *metrics, char *err, size_t errlen)
 {
+	struct sockaddr_storage ss;
 	int r;
 
 	c->sessions = sessions;
@@ -97,7 +99,9 @@ ctl_start(struct ctl_server *c, uv_loop_t *loop,
 		log_info("no control socket: %s (set ControlSocket)", err);
 	}
 	if (metrics != NULL && strcasecmp(metrics, "none") != 0) {
-		if (reqsrv_listen_http(&c->req, metrics, err, errlen) != 0) {
+		if (fwd_loopback_addr(metrics, &ss, err, errlen) != 0 ||
+		    reqsrv_listen_http(&c->req, (struct sockaddr *)&ss,
+		    metrics, err, errlen) != 0) {
 			ctl_stop(c);
 			return -1;
 		}

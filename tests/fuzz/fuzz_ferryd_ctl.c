@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/ctlproto.h"
+#include "fwd/ctlproto.h"
 #include "util/statuspage.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "client/ctlproto.h"
+#include "fwd/ctlproto.h"
 #include "util/text.h"
 
 static char *

@@ -3,8 +3,8 @@
  *   forward HOST -L|-R|-D SPEC  |  cancel HOST -L|-R|-D SPEC
  * HOST "-" means the only host. Parsing never allocates; it splits line
  * in place. */
-#ifndef FERRY_CLIENT_CTLPROTO_H
-#define FERRY_CLIENT_CTLPROTO_H
+#ifndef FERRY_FWD_CTLPROTO_H
+#define FERRY_FWD_CTLPROTO_H
 
 #include <stddef.h>
 
