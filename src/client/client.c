@@ -725,7 +725,7 @@ retry_tick(uv_timer_t *t)
 }
 
 static void
-on_closed(void *ud, const char *why)
+on_closed(void *ud, enum net_end end, const char *why)
 {
 	struct client *cl = ud;
 	bool was_up = cl->authenticated;
@@ -746,7 +746,7 @@ on_closed(void *ud, const char *why)
 	uv_timer_stop(&cl->rfwd_retry);
 	if (why[0] != '\0')
 		snprintf(cl->last_error, sizeof(cl->last_error), "%s", why);
-	if (was_up && strncmp(why, "Connection closed", 17) == 0)
+	if (was_up && end == NET_END_PEER_CLOSED)
 		why = "Connection to remote host closed by remote host.";
 	if (cl->o->reconnect != 1 || cl->fatal) {
 		stop(cl, EXIT_FAILURE_SSH, why);

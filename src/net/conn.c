@@ -52,6 +52,7 @@ struct net_conn {
 	bool			 closing;
 	int			 handles;	/* open libuv handles */
 	char			*why;
+	enum net_end		 end;
 	char			 host[256];
 	char			 port[32];
 	char			 peer_ip[64];
@@ -66,18 +67,20 @@ static void	alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void	read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 
 static void
-closed_quietly(void *ud, const char *why)
+closed_quietly(void *ud, enum net_end end, const char *why)
 {
 	(void)ud;
+	(void)end;
 	(void)why;
 }
 
 static void
 nc_free(struct net_conn *nc)
 {
-	void (*closed)(void *, const char *) = nc->ops.closed;
+	void (*closed)(void *, enum net_end, const char *) = nc->ops.closed;
 	void *ud = nc->ud;
 	char *why = nc->why;
+	enum net_end end = nc->end;
 
 	if (nc->ai_list != NULL)
 		uv_freeaddrinfo(nc->ai_list);
@@ -86,7 +89,7 @@ nc_free(struct net_conn *nc)
 	ssh_conn_free(nc->ssh);
 	wb_free(&nc->wbuf);
 	free(nc);
-	closed(ud, why ? why : "connection closed");
+	closed(ud, end, why ? why : "connection closed");
 	free(why);
 }
 
@@ -106,8 +109,9 @@ close_handle(struct net_conn *nc, uv_handle_t *h)
 		uv_close(h, handle_closed);
 }
 
-void
-net_conn_close(struct net_conn *nc, const char *why)
+/* Ends the connection (the first end counts). */
+static void
+end_conn(struct net_conn *nc, enum net_end end, const char *why)
 {
 	const uint8_t *p;
 	size_t len;
@@ -116,6 +120,7 @@ net_conn_close(struct net_conn *nc, const char *why)
 	if (nc->closing)
 		return;
 	nc->closing = true;
+	nc->end = end;
 	net_wake_cancel(nc->nl, &nc->wake);
 	nc->why = strdup(why);
 	if (nc->ssh != NULL && ssh_late_msgs(nc->ssh) > 0)
@@ -138,8 +143,14 @@ net_conn_close(struct net_conn *nc, const char *why)
 	close_handle(nc, (uv_handle_t *)&nc->timer);
 }
 
-static void __attribute__((format(printf, 2, 3)))
-fail(struct net_conn *nc, const char *fmt, ...)
+void
+net_conn_close(struct net_conn *nc, const char *why)
+{
+	end_conn(nc, NET_END_LOCAL, why);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+fail(struct net_conn *nc, enum net_end end, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -147,7 +158,22 @@ fail(struct net_conn *nc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	net_conn_close(nc, msg);
+	end_conn(nc, end, msg);
+}
+
+/* The engine failed: its error, classified. */
+static void
+engine_failed(struct net_conn *nc)
+{
+	static const enum net_end ends[] = {
+		[SSH_FAIL_NONE] = NET_END_PROTOCOL,
+		[SSH_FAIL_PEER] = NET_END_PEER_DISCONNECT,
+		[SSH_FAIL_NEGOTIATION] = NET_END_NEGOTIATION,
+		[SSH_FAIL_PROTOCOL] = NET_END_PROTOCOL,
+		[SSH_FAIL_LOCAL] = NET_END_LOCAL,
+	};
+
+	end_conn(nc, ends[ssh_fail_kind(nc->ssh)], ssh_error(nc->ssh));
 }
 
 static void
@@ -212,7 +238,7 @@ watch_backlog(struct net_conn *nc)
 	if (nc->closing || nc->ssh == NULL)
 		return 0;
 	if (n > OUTPUT_MAX) {
-		fail(nc, "output queue over %d bytes", OUTPUT_MAX);
+		fail(nc, NET_END_IO, "output queue over %d bytes", OUTPUT_MAX);
 		return -1;
 	}
 	if (!nc->input_paused && n > INPUT_PAUSE) {
@@ -239,7 +265,7 @@ write_cb(uv_write_t *req, int status)
 		return;
 	}
 	if (status < 0) {
-		fail(nc, "write failed: %s", uv_strerror(status));
+		fail(nc, NET_END_IO, "write failed: %s", uv_strerror(status));
 		return;
 	}
 	flush(nc);
@@ -263,7 +289,7 @@ flush(struct net_conn *nc)
 	b = uv_buf_init((char *)p, (unsigned)len);
 	n = uv_try_write((uv_stream_t *)&nc->tcp, &b, 1);
 	if (n < 0 && n != UV_EAGAIN) {
-		fail(nc, "write failed: %s", uv_strerror(n));
+		fail(nc, NET_END_IO, "write failed: %s", uv_strerror(n));
 		return;
 	}
 	if (n > 0)
@@ -276,14 +302,14 @@ flush(struct net_conn *nc)
 	nc->wreq.data = nc;
 	if ((n = uv_write(&nc->wreq, (uv_stream_t *)&nc->tcp, &b, 1,
 	    write_cb)) < 0) {
-		fail(nc, "write failed: %s", uv_strerror(n));
+		fail(nc, NET_END_IO, "write failed: %s", uv_strerror(n));
 		return;
 	}
 	nc->writing = true;
 	goto check_drained;
 check_dead:
 	if (ssh_error(nc->ssh) != NULL) {
-		net_conn_close(nc, ssh_error(nc->ssh));
+		engine_failed(nc);
 		return;
 	}
 check_drained:
@@ -334,18 +360,19 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	if (nc->closing)
 		return;
 	if (n == UV_EOF) {
-		fail(nc, "Connection closed by %s", nc->peer_ip);
+		fail(nc, NET_END_PEER_CLOSED, "Connection closed by %s",
+		    nc->peer_ip);
 		return;
 	}
 	if (n < 0) {
-		fail(nc, "read failed: %s", uv_strerror((int)n));
+		fail(nc, NET_END_IO, "read failed: %s", uv_strerror((int)n));
 		return;
 	}
 	if (n == 0)
 		return;
 	quickack(nc);
 	if (ssh_in_commit(nc->ssh, (size_t)n) != 0) {
-		net_conn_close(nc, ssh_error(nc->ssh));
+		engine_failed(nc);
 		return;
 	}
 	/* channel data points into the input buffer until it is fed again:
@@ -423,7 +450,7 @@ connect_cb(uv_connect_t *req, int status)
 
 			snprintf(msg, sizeof(msg), "connect to host %s port "
 			    "%s: %s", nc->host, nc->port, uv_strerror(status));
-			net_conn_close(nc, msg);
+			end_conn(nc, NET_END_CONNECT, msg);
 		}
 		return;
 	}
@@ -451,7 +478,7 @@ try_connect(struct net_conn *nc)
 
 		snprintf(msg, sizeof(msg), "connect to host %s port %s: %s",
 		    nc->host, nc->port, uv_strerror(r));
-		net_conn_close(nc, msg);
+		end_conn(nc, NET_END_CONNECT, msg);
 	}
 }
 
@@ -472,7 +499,7 @@ gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	if (status < 0) {
 		snprintf(msg, sizeof(msg), "Could not resolve hostname %s: %s",
 		    nc->host, uv_strerror(status));
-		net_conn_close(nc, msg);
+		end_conn(nc, NET_END_CONNECT, msg);
 		return;
 	}
 	nc->ai_list = nc->ai_next = res;
@@ -487,7 +514,7 @@ timeout_cb(uv_timer_t *t)
 
 	snprintf(msg, sizeof(msg), "connect to host %s port %s: Connection "
 	    "timed out", nc->host, nc->port);
-	net_conn_close(nc, msg);
+	end_conn(nc, NET_END_CONNECT, msg);
 }
 
 /* A connection with its timer (the connect's deadline) as first handle. */
@@ -539,7 +566,8 @@ net_conn_start(struct net_loop *nl, const struct net_conn_opts *o,
 	if ((r = uv_getaddrinfo(loop, &nc->gai, gai_cb, nc->host, nc->port,
 	    &hints)) < 0) {
 		nc->resolving = false;
-		fail(nc, "Could not resolve hostname: %s", uv_strerror(r));
+		fail(nc, NET_END_CONNECT, "Could not resolve hostname: %s",
+		    uv_strerror(r));
 	}
 	return nc;
 }

@@ -17,6 +17,19 @@
 
 struct net_conn;
 
+/* How a connection ended, for a role that acts on it (the text says it
+ * to a person). */
+enum net_end {
+	NET_END_LOCAL,		/* net_conn_close: the role ended it */
+	NET_END_CONNECT,	/* resolving or connecting failed, timed out */
+	NET_END_PEER_CLOSED,	/* the peer closed the TCP connection */
+	NET_END_IO,		/* a read or write failed, or the output
+				 * queue passed its bound */
+	NET_END_PEER_DISCONNECT,/* the peer sent DISCONNECT */
+	NET_END_NEGOTIATION,	/* no algorithm in common */
+	NET_END_PROTOCOL,	/* the engine failed (ssh_fail_kind) */
+};
+
 struct net_conn_ops {
 	/* Engine events except the channels' own, which go to the
 	 * channels' handlers (net/chan.h). */
@@ -28,7 +41,7 @@ struct net_conn_ops {
 	void	(*input_done)(void *ud);
 	/* The connection ended (why is a human message). After this the
 	 * net_conn is being freed; no more calls. */
-	void	(*closed)(void *ud, const char *why);
+	void	(*closed)(void *ud, enum net_end end, const char *why);
 };
 
 struct net_conn_opts {

@@ -1225,7 +1225,7 @@ on_input_done(void *ud)
 }
 
 static void
-on_closed(void *ud, const char *why)
+on_closed(void *ud, enum net_end end, const char *why)
 {
 	struct session *s = ud;
 	int i;
@@ -1237,7 +1237,7 @@ on_closed(void *ud, const char *why)
 	for (i = 0; i < s->nrfwd; i++)
 		fwd_listener_stop(s->rfwd[i].fl);
 	s->nrfwd = 0;
-	if (!s->authenticated && strncmp(why, "no matching ", 12) == 0)
+	if (!s->authenticated && end == NET_END_NEGOTIATION)
 		log_error("Unable to negotiate with %s port %d: %s", s->ip,
 		    s->port, why);	/* sshd's words */
 	else

@@ -218,11 +218,13 @@ kexinit_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 #define CHOOSE(idx, out, what) do {					\
 	cl = client ? ol[idx] : l[idx]; cll = client ? oll[idx] : ll[idx];	\
 	sl = client ? l[idx] : ol[idx]; sll = client ? ll[idx] : oll[idx];	\
-	if (algs_choose(cl, cll, sl, sll, out, sizeof(out)) != 0)	\
+	if (algs_choose(cl, cll, sl, sll, out, sizeof(out)) != 0) {	\
+		c->fail = SSH_FAIL_NEGOTIATION;				\
 		return conn_fail(c, DISC_KEY_EXCHANGE_FAILED,		\
 		    "no matching %s found. Their offer: %.*s", what,	\
 		    (int)(ll[idx] > 900 ? 900 : ll[idx]),		\
 		    (const char *)l[idx]);				\
+	}								\
 } while (0)
 	CHOOSE(0, k->kex_alg, "key exchange method");
 	CHOOSE(1, k->hk_alg, "host key type");

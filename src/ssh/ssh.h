@@ -193,8 +193,17 @@ void		 ssh_out_take(struct ssh_conn *c, struct wb *dst, size_t *off);
 
 /* Why the connection failed; NULL while it has not. */
 const char	*ssh_error(const struct ssh_conn *c);
-/* Whether the remote side sent a DISCONNECT (vs a local protocol error). */
-bool		 ssh_failed(const struct ssh_conn *c);
+/* How the connection failed, for a caller that acts on it (the text is
+ * ssh_error's). */
+enum ssh_fail {
+	SSH_FAIL_NONE,		/* it has not */
+	SSH_FAIL_PEER,		/* the peer sent DISCONNECT */
+	SSH_FAIL_NEGOTIATION,	/* no algorithm in common */
+	SSH_FAIL_PROTOCOL,	/* the peer broke the protocol, or a KEX or
+				 * an allocation failed on our side */
+	SSH_FAIL_LOCAL,		/* ssh_disconnect */
+};
+enum ssh_fail	 ssh_fail_kind(const struct ssh_conn *c);
 /* Ends the connection: queues a DISCONNECT with this reason. */
 void		 ssh_disconnect(struct ssh_conn *c, enum ssh_disc code,
 		    const char *msg);

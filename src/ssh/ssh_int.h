@@ -92,7 +92,7 @@ struct ssh_conn {
 	struct ssh_config cfg;
 	enum conn_state	 state;
 	char		*error;
-	bool		 remote_disconnect;
+	enum ssh_fail	 fail;
 
 	/* identification strings, without CR LF */
 	char		 v_ours[64];

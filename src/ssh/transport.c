@@ -85,6 +85,8 @@ conn_fail(struct ssh_conn *c, uint32_t code, const char *fmt, ...)
 	va_end(ap);
 	free(c->error);
 	c->error = strdup(msg);
+	if (c->fail == SSH_FAIL_NONE)
+		c->fail = SSH_FAIL_PROTOCOL;
 	if (code != 0 && c->state != ST_VERSION) {
 		if (c->building) {	/* drop a half-built packet */
 			c->out.len = c->pkt_start;
@@ -113,15 +115,17 @@ ssh_error(const struct ssh_conn *c)
 	return c->error;
 }
 
-bool
-ssh_failed(const struct ssh_conn *c)
+enum ssh_fail
+ssh_fail_kind(const struct ssh_conn *c)
 {
-	return c->remote_disconnect;
+	return c->fail;
 }
 
 void
 ssh_disconnect(struct ssh_conn *c, enum ssh_disc code, const char *msg)
 {
+	if (c->state != ST_DEAD)
+		c->fail = SSH_FAIL_LOCAL;
 	conn_fail(c, code ? code : DISC_BY_APPLICATION, "%s", msg);
 }
 
@@ -439,7 +443,7 @@ generic_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 		if (rd_u32(&r, &code) != 0 ||
 		    rd_cstring(&r, msg, sizeof(msg)) != 0)
 			snprintf(msg, sizeof(msg), "(unreadable reason)");
-		c->remote_disconnect = true;
+		c->fail = SSH_FAIL_PEER;
 		free(c->error);
 		c->error = NULL;
 		{

@@ -236,6 +236,7 @@ test_strict_kex_first_packet(void **state)
 	assert_int_equal(feed_str(c, banner), 0);
 	assert_int_equal(ssh_feed(c, w.p, w.len), -1);
 	expect_error(c, "strict KEX");
+	assert_int_equal(ssh_fail_kind(c), SSH_FAIL_PROTOCOL);
 	wb_free(&w);
 	wb_free(&p);
 	ssh_conn_free(c);
@@ -255,6 +256,7 @@ test_no_common_cipher(void **state)
 	assert_int_equal(feed_str(c, banner), 0);
 	assert_int_equal(ssh_feed(c, w.p, w.len), -1);
 	expect_error(c, "no matching cipher");
+	assert_int_equal(ssh_fail_kind(c), SSH_FAIL_NEGOTIATION);
 	wb_free(&w);
 	wb_free(&p);
 	ssh_conn_free(c);
@@ -341,7 +343,7 @@ test_peer_disconnect(void **state)
 	packet(&w, p.p, p.len, 0);
 	assert_int_equal(feed_str(c, banner), 0);
 	assert_int_equal(ssh_feed(c, w.p, w.len), -1);
-	assert_true(ssh_failed(c));
+	assert_int_equal(ssh_fail_kind(c), SSH_FAIL_PEER);
 	expect_error(c, "going away");
 	wb_free(&w);
 	wb_free(&p);
