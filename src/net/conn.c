@@ -1,7 +1,6 @@
 /* Drives one SSH engine over a libuv TCP socket. */
 #include "conn.h"
 
-#include <netdb.h>
 #include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -10,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/connector.h"
 #include "util/log.h"
 
 #define READ_CHUNK	(256 * 1024)
@@ -24,19 +24,17 @@
 
 /* Owns the engine and every libuv handle below; freed when the last
  * handle's close callback has run (libuv design: memory a handle uses is
- * freed only in its close callback). */
+ * freed only in its close callback). While connecting, the connector
+ * owns its own handles and connects tcp (connector.h); closing cancels
+ * it. */
 struct net_conn {
 	uv_loop_t		*loop;
-	uv_getaddrinfo_t	 gai;
-	uv_connect_t		 creq;
+	struct connector	*connector;	/* while connecting */
 	uv_tcp_t		 tcp;
-	uv_timer_t		 timer;
 	uv_write_t		 wreq;
 	struct net_loop		*nl;
 	struct net_wake		 wake;		/* owes a flush */
 	struct net_chans	 chans;
-	struct addrinfo		*ai_list;
-	struct addrinfo		*ai_next;
 	struct ssh_conn		*ssh;
 	struct ssh_config	 cfg;
 	struct net_conn_ops	 ops;
@@ -47,8 +45,6 @@ struct net_conn {
 	bool			 writing;
 	bool			 was_congested;
 	bool			 input_paused;	/* by the output backlog */
-	bool			 resolving;
-	bool			 tcp_inited;
 	bool			 closing;
 	int			 handles;	/* open libuv handles */
 	char			*why;
@@ -57,12 +53,9 @@ struct net_conn {
 	char			 port[32];
 	char			 peer_ip[64];
 	int			 peer_port;
-	unsigned		 timeout_ms;
-	int			 family;
 	bool			 tcp_keepalive;
 };
 
-static void	try_connect(struct net_conn *nc);
 static void	alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void	read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 
@@ -82,8 +75,6 @@ nc_free(struct net_conn *nc)
 	char *why = nc->why;
 	enum net_end end = nc->end;
 
-	if (nc->ai_list != NULL)
-		uv_freeaddrinfo(nc->ai_list);
 	net_wake_cancel(nc->nl, &nc->wake);
 	net_chans_abort(&nc->chans);
 	ssh_conn_free(nc->ssh);
@@ -98,7 +89,7 @@ handle_closed(uv_handle_t *h)
 {
 	struct net_conn *nc = h->data;
 
-	if (--nc->handles == 0 && !nc->resolving && !nc->writing)
+	if (--nc->handles == 0 && !nc->writing)
 		nc_free(nc);
 }
 
@@ -129,18 +120,18 @@ end_conn(struct net_conn *nc, enum net_end end, const char *why)
 		    (unsigned long long)ssh_late_msgs(nc->ssh),
 		    ssh_late_msgs(nc->ssh) == 1 ? "" : "s");
 	/* A DISCONNECT the engine queued goes out if the socket takes it. */
-	if (nc->ssh != NULL && nc->tcp_inited && !nc->writing) {
+	if (nc->ssh != NULL && !nc->writing) {
 		ssh_out_peek(nc->ssh, &p, &len);
 		if (len > 0) {
 			b = uv_buf_init((char *)p, (unsigned)len);
 			uv_try_write((uv_stream_t *)&nc->tcp, &b, 1);
 		}
 	}
-	if (nc->resolving)
-		uv_cancel((uv_req_t *)&nc->gai);
-	if (nc->tcp_inited)
-		close_handle(nc, (uv_handle_t *)&nc->tcp);
-	close_handle(nc, (uv_handle_t *)&nc->timer);
+	if (nc->connector != NULL) {
+		connector_cancel(nc->connector);
+		nc->connector = NULL;
+	}
+	close_handle(nc, (uv_handle_t *)&nc->tcp);
 }
 
 void
@@ -383,22 +374,6 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	watch_backlog(nc);
 }
 
-/* The failed attempt's handle is closed: try the next address. */
-static void
-retry_closed(uv_handle_t *h)
-{
-	struct net_conn *nc = h->data;
-
-	nc->handles--;
-	nc->tcp_inited = false;
-	if (nc->closing) {
-		if (nc->handles == 0)
-			nc_free(nc);
-		return;
-	}
-	try_connect(nc);
-}
-
 /* The socket is connected (either way): the SSH engine takes over. */
 static void
 start_engine(struct net_conn *nc)
@@ -429,95 +404,35 @@ start_engine(struct net_conn *nc)
 	uv_read_start((uv_stream_t *)&nc->tcp, alloc_cb, read_cb);
 }
 
+/* The connector is done: the engine starts on the socket, or the
+ * connection ends with ssh's words for what failed. */
 static void
-connect_cb(uv_connect_t *req, int status)
+connected_cb(void *ud, enum connector_stage stage, int err)
 {
-	struct net_conn *nc = req->data;
-	struct sockaddr_storage ss;
-	int len = sizeof(ss);
+	struct net_conn *nc = ud;
 
-	if (nc->closing)
-		return;
-	if (status < 0) {
-		if (nc->ai_next != NULL) {
-			log_verbose("connect to %s failed: %s; trying the "
-			    "next address", nc->host, uv_strerror(status));
-			uv_close((uv_handle_t *)&nc->tcp, retry_closed);
-			return;
-		}
-		{
-			char msg[512];
-
-			snprintf(msg, sizeof(msg), "connect to host %s port "
-			    "%s: %s", nc->host, nc->port, uv_strerror(status));
-			end_conn(nc, NET_END_CONNECT, msg);
-		}
-		return;
-	}
-	uv_timer_stop(&nc->timer);
-	(void)ss;
-	(void)len;
-	start_engine(nc);
-}
-
-static void
-try_connect(struct net_conn *nc)
-{
-	struct addrinfo *ai = nc->ai_next;
-	int r;
-
-	nc->ai_next = ai->ai_next;
-	uv_tcp_init(nc->loop, &nc->tcp);
-	nc->tcp.data = nc;
-	nc->tcp_inited = true;
-	nc->handles++;
-	nc->creq.data = nc;
-	if ((r = uv_tcp_connect(&nc->creq, &nc->tcp, ai->ai_addr,
-	    connect_cb)) < 0) {
-		char msg[512];
-
-		snprintf(msg, sizeof(msg), "connect to host %s port %s: %s",
-		    nc->host, nc->port, uv_strerror(r));
-		end_conn(nc, NET_END_CONNECT, msg);
+	nc->connector = NULL;
+	switch (stage) {
+	case CONNECTOR_CONNECTED:
+		start_engine(nc);
+		break;
+	case CONNECTOR_RESOLVE:
+		fail(nc, NET_END_CONNECT, "Could not resolve hostname %s: %s",
+		    nc->host, uv_strerror(err));
+		break;
+	case CONNECTOR_TIMEOUT:
+		fail(nc, NET_END_CONNECT, "connect to host %s port %s: "
+		    "Connection timed out", nc->host, nc->port);
+		break;
+	default:
+		fail(nc, NET_END_CONNECT, "connect to host %s port %s: %s",
+		    nc->host, nc->port, uv_strerror(err));
+		break;
 	}
 }
 
-static void
-gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
-{
-	struct net_conn *nc = req->data;
-	char msg[512];
-
-	nc->resolving = false;
-	if (nc->closing) {
-		if (res != NULL)
-			uv_freeaddrinfo(res);
-		if (nc->handles == 0)
-			nc_free(nc);
-		return;
-	}
-	if (status < 0) {
-		snprintf(msg, sizeof(msg), "Could not resolve hostname %s: %s",
-		    nc->host, uv_strerror(status));
-		end_conn(nc, NET_END_CONNECT, msg);
-		return;
-	}
-	nc->ai_list = nc->ai_next = res;
-	try_connect(nc);
-}
-
-static void
-timeout_cb(uv_timer_t *t)
-{
-	struct net_conn *nc = t->data;
-	char msg[512];
-
-	snprintf(msg, sizeof(msg), "connect to host %s port %s: Connection "
-	    "timed out", nc->host, nc->port);
-	end_conn(nc, NET_END_CONNECT, msg);
-}
-
-/* A connection with its timer (the connect's deadline) as first handle. */
+/* A connection with its TCP handle (connected by the connector, or
+ * accepted into) as first handle. */
 static struct net_conn *
 nc_new(struct net_loop *nl, const struct ssh_config *cfg,
     const struct net_conn_ops *ops, void *ud)
@@ -533,8 +448,8 @@ nc_new(struct net_loop *nl, const struct ssh_config *cfg,
 	nc->ud = ud;
 	nc->wake.flush = wake_flush;
 	wb_init(&nc->wbuf);
-	uv_timer_init(nl->uv, &nc->timer);
-	nc->timer.data = nc;
+	uv_tcp_init(nl->uv, &nc->tcp);
+	nc->tcp.data = nc;
 	nc->handles = 1;
 	return nc;
 }
@@ -543,32 +458,19 @@ struct net_conn *
 net_conn_start(struct net_loop *nl, const struct net_conn_opts *o,
     const struct ssh_config *cfg, const struct net_conn_ops *ops, void *ud)
 {
-	uv_loop_t *loop = nl->uv;
 	struct net_conn *nc;
-	struct addrinfo hints;
 	int r;
 
 	if ((nc = nc_new(nl, cfg, ops, ud)) == NULL)
 		return NULL;
-	nc->family = o->family;
-	nc->timeout_ms = o->connect_timeout_ms;
 	nc->tcp_keepalive = o->tcp_keepalive;
 	snprintf(nc->host, sizeof(nc->host), "%s", o->host);
 	snprintf(nc->port, sizeof(nc->port), "%s", o->port);
 	snprintf(nc->peer_ip, sizeof(nc->peer_ip), "%s", o->host);
-	if (nc->timeout_ms > 0)
-		uv_timer_start(&nc->timer, timeout_cb, nc->timeout_ms, 0);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = o->family;
-	hints.ai_socktype = SOCK_STREAM;
-	nc->gai.data = nc;
-	nc->resolving = true;
-	if ((r = uv_getaddrinfo(loop, &nc->gai, gai_cb, nc->host, nc->port,
-	    &hints)) < 0) {
-		nc->resolving = false;
+	if ((r = connector_tcp(&nc->connector, &nc->tcp, nc->host, nc->port,
+	    o->family, o->connect_timeout_ms, connected_cb, nc)) < 0)
 		fail(nc, NET_END_CONNECT, "Could not resolve hostname: %s",
 		    uv_strerror(r));
-	}
 	return nc;
 }
 
@@ -581,10 +483,6 @@ net_conn_accept(struct net_loop *nl, uv_stream_t *server,
 	if ((nc = nc_new(nl, cfg, ops, ud)) == NULL)
 		return NULL;
 	nc->tcp_keepalive = true;
-	uv_tcp_init(nl->uv, &nc->tcp);
-	nc->tcp.data = nc;
-	nc->tcp_inited = true;
-	nc->handles++;
 	if (uv_accept(server, (uv_stream_t *)&nc->tcp) != 0) {
 		/* closed() must not run for a connection never handed out */
 		nc->ops.closed = closed_quietly;
