@@ -1,7 +1,6 @@
 /* The data pump between a socket and an SSH channel. */
 #include "pump.h"
 
-#include <netdb.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 
 #include "fwd/policy.h"
 #include "fwd/socks.h"
+#include "net/connector.h"
 #include "util/log.h"
 
 #define READ_MAX	(64 * 1024)
@@ -38,7 +38,9 @@ struct socks_wait {
 /* Owned by its pump_set list; freed in the socket's close callback. The
  * engine's channel points at its nch (chan_ud) until has_chan is
  * cleared; the connection routes the channel's events to it through nch
- * from creation until it is freed or the connection is gone. */
+ * from creation until it is freed or the connection is gone. An outbound
+ * connect's connector owns its own handles and connects sock
+ * (net/connector.h); the pump cancels it when it closes first. */
 struct pump {
 	struct net_chan	 nch;		/* the engine's chan_ud */
 	struct pump_set	*set;
@@ -47,14 +49,9 @@ struct pump {
 	union pump_sock	 sock;
 	uv_write_t	 wreq;
 	uv_shutdown_t	 sreq;
-	uv_getaddrinfo_t gai;
-	uv_connect_t	 creq;
-	struct addrinfo	*ai;
-	struct addrinfo	*ai_next;
+	struct connector *connector;	/* until it called back */
 	bool		 connecting;	/* outbound connect for a pending open */
 	bool		 timed_out;	/* ForwardConnectTimeout ran out */
-	uv_timer_t	*ctimer;	/* the connect's deadline; own memory */
-	bool		 resolving;	/* gai outstanding: keeps p alive */
 	bool		 sock_closed;	/* the handle's close callback ran */
 	uint32_t	 chan;
 	bool		 has_chan;
@@ -104,7 +101,7 @@ pump_release(struct pump *p)
 {
 	struct pump_set *set = p->set;
 
-	if (p->resolving || !p->sock_closed)
+	if (!p->sock_closed)
 		return;
 
 	if (p->prev != NULL)
@@ -125,8 +122,6 @@ pump_release(struct pump *p)
 	wb_free(&p->inflight);
 	wb_free(&p->early);
 	free(p->sw);
-	if (p->ai != NULL)
-		uv_freeaddrinfo(p->ai);
 	free(p);
 	if (set->count == 0 && set->on_empty != NULL)
 		set->on_empty(set->ud);
@@ -156,10 +151,6 @@ pump_close(struct pump *p, bool reset)
 		p->has_chan = false;
 	}
 	stop_reading(p);
-	if (p->resolving)
-		uv_cancel((uv_req_t *)&p->gai);
-	if (uv_is_closing(&p->sock.h))
-		return;		/* a retry's close is under way */
 	/* A reset is refused while a shutdown is pending: close then. A
 	 * Unix socket has no reset. */
 	if (!reset || p->sock.h.type == UV_NAMED_PIPE ||
@@ -835,41 +826,20 @@ pump_accept(struct pump_set *set, uv_stream_t *server,
 	return 0;
 }
 
-static void	try_connect(struct pump *p);
 static void	socks_channel_connected(struct pump *p, int status);
 static void	connect_done(struct pump *p, int status);
 
-static void
-timer_freed(uv_handle_t *h)
-{
-	free(h);
-}
-
-static void
-connect_expired(uv_timer_t *t)
-{
-	struct pump *p = t->data;
-
-	p->timed_out = true;
-	connect_done(p, UV_ETIMEDOUT);
-}
-
-/* An outbound connect starts: it counts as pending for the user and has
- * the set's deadline. */
-static void
-connect_begin(struct pump *p, uv_loop_t *loop)
+/* An outbound connect starts: it counts as pending for the user. Returns
+ * the set's deadline for it (0: none). */
+static unsigned
+connect_begin(struct pump *p)
 {
 	const struct fwd_limits *l = p->set->lim;
 
 	p->connecting = true;
 	if (p->set->user != NULL)
 		p->set->user->pending++;
-	if (l == NULL || l->connect_timeout_ms == 0 ||
-	    (p->ctimer = malloc(sizeof(*p->ctimer))) == NULL)
-		return;
-	uv_timer_init(loop, p->ctimer);
-	p->ctimer->data = p;
-	uv_timer_start(p->ctimer, connect_expired, l->connect_timeout_ms, 0);
+	return l != NULL ? l->connect_timeout_ms : 0;
 }
 
 /* The connect is over: done, failed, timed out or abandoned. */
@@ -881,9 +851,9 @@ connect_over(struct pump *p)
 	p->connecting = false;
 	if (p->set->user != NULL)
 		p->set->user->pending--;
-	if (p->ctimer != NULL) {
-		uv_close((uv_handle_t *)p->ctimer, timer_freed);
-		p->ctimer = NULL;
+	if (p->connector != NULL) {
+		connector_cancel(p->connector);
+		p->connector = NULL;
 	}
 }
 
@@ -896,10 +866,6 @@ connect_done(struct pump *p, int status)
 	char msg[160];
 
 	connect_over(p);
-	if (p->ai != NULL) {
-		uv_freeaddrinfo(p->ai);
-		p->ai = p->ai_next = NULL;
-	}
 	if (p->socks_side == SOCKS_CHANNEL_CONNECTING) {
 		socks_channel_connected(p, status);
 		return;
@@ -928,97 +894,28 @@ connect_done(struct pump *p, int status)
 }
 
 static void
-retry_closed(uv_handle_t *h)
+connector_done(void *ud, enum connector_stage stage, int err)
 {
-	struct pump *p = h->data;
+	struct pump *p = ud;
 
-	if (p->closing) {
-		pump_closed(h);
-		return;
-	}
-	uv_tcp_init(h->loop, &p->sock.tcp);
-	p->sock.h.data = p;
-	try_connect(p);
-}
-
-static void
-connect_cb(uv_connect_t *req, int status)
-{
-	struct pump *p = req->data;
-
-	if (p->closing)
-		return;
-	if (status < 0 && p->ai_next != NULL) {
-		/* Another address may work: a fresh socket for it. */
-		uv_close(&p->sock.h, retry_closed);
-		return;
-	}
-	connect_done(p, status);
-}
-
-static void
-try_connect(struct pump *p)
-{
-	struct addrinfo *ai = p->ai_next;
-	int r;
-
-	p->ai_next = ai->ai_next;
-	p->creq.data = p;
-	if ((r = uv_tcp_connect(&p->creq, &p->sock.tcp, ai->ai_addr,
-	    connect_cb)) < 0)
-		connect_done(p, r);
-}
-
-static void
-gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
-{
-	struct pump *p = req->data;
-
-	p->resolving = false;
-	if (p->closing || status < 0) {
-		if (res != NULL)
-			uv_freeaddrinfo(res);
-		if (!p->closing)
-			connect_done(p, status);
-		else
-			pump_release(p);
-		return;
-	}
-	p->ai = p->ai_next = res;
-	try_connect(p);
+	p->connector = NULL;
+	p->timed_out = stage == CONNECTOR_TIMEOUT;
+	connect_done(p, err);
 }
 
 /* Resolves (literals at once, names through the thread pool) and
  * connects p's socket. */
 static void
-start_connect(struct pump *p, uv_loop_t *loop, const char *host,
-    uint32_t port)
+start_connect(struct pump *p, const char *host, uint32_t port)
 {
-	struct addrinfo hints, *res;
+	unsigned ms = connect_begin(p);
 	char portstr[16];
 	int r;
 
-	connect_begin(p, loop);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
 	snprintf(portstr, sizeof(portstr), "%u", port);
-	/* An address literal needs no resolver: connect at once rather
-	 * than through the thread pool. */
-	if (getaddrinfo(host, portstr, &hints, &res) == 0) {
-		p->ai = p->ai_next = res;
-		try_connect(p);
-		return;
-	}
-	hints.ai_flags = 0;
-	p->gai.data = p;
-	p->resolving = true;
-	if ((r = uv_getaddrinfo(loop, &p->gai, gai_cb, host, portstr,
-	    &hints)) < 0) {
-		p->resolving = false;
+	if ((r = connector_tcp(&p->connector, &p->sock.tcp, host, portstr,
+	    AF_UNSPEC, ms, connector_done, p)) < 0)
 		connect_done(p, r);
-	}
 }
 
 int
@@ -1032,17 +929,8 @@ pump_connect(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
 		return -1;
 	p->chan = chan;
 	p->has_chan = true;
-	start_connect(p, loop, host, port);
+	start_connect(p, host, port);
 	return 0;
-}
-
-static void
-pipe_connect_cb(uv_connect_t *req, int status)
-{
-	struct pump *p = req->data;
-
-	if (!p->closing)
-		connect_done(p, status);
 }
 
 int
@@ -1050,14 +938,17 @@ pump_connect_unix(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
     const char *path, const char *label, struct fwd_stats *stats)
 {
 	struct pump *p;
+	unsigned ms;
+	int r;
 
 	if ((p = pump_new(set, loop, true, label, stats)) == NULL)
 		return -1;
 	p->chan = chan;
 	p->has_chan = true;
-	connect_begin(p, loop);
-	p->creq.data = p;
-	uv_pipe_connect(&p->creq, &p->sock.pipe, path, pipe_connect_cb);
+	ms = connect_begin(p);
+	if ((r = connector_unix(&p->connector, &p->sock.pipe, path, ms,
+	    connector_done, p)) < 0)
+		connect_done(p, r);
 	return 0;
 }
 
@@ -1161,7 +1052,7 @@ socks_channel_data(struct pump *p, const uint8_t *data, size_t len)
 		pump_close(p, true);
 		return;
 	}
-	start_connect(p, p->sock.h.loop, sw->s.host, sw->s.port);
+	start_connect(p, sw->s.host, sw->s.port);
 }
 
 int
