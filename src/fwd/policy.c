@@ -177,3 +177,252 @@ fwd_addr_is_literal(const char *a)
 	return inet_pton(AF_INET, a, &buf) == 1 ||
 	    inet_pton(AF_INET6, a, &buf) == 1;
 }
+
+static bool
+req_remote(const struct fwd_req *req)
+{
+	return req->kind == FWD_REQ_LISTEN_TCP ||
+	    req->kind == FWD_REQ_LISTEN_UNIX;
+}
+
+static bool
+req_unix(const struct fwd_req *req)
+{
+	return req->kind == FWD_REQ_OPEN_UNIX ||
+	    req->kind == FWD_REQ_LISTEN_UNIX;
+}
+
+static bool
+dirs_allow(enum fwd_dirs d, bool remote)
+{
+	return d == FWD_DIRS_ALL ||
+	    d == (remote ? FWD_DIRS_REMOTE : FWD_DIRS_LOCAL);
+}
+
+/* What every forward must pass, whichever its kind; the key's
+ * no-port-forwarding (or restrict) rules out Unix sockets too, as in
+ * sshd. */
+static enum fwd_deny
+check_common(const struct fwd_srv_rules *r, const struct fwd_key_rules *k,
+    const struct fwd_req *req)
+{
+	if (r->disable_forwarding)
+		return FWD_DENY_DISABLE_FORWARDING;
+	if (req_unix(req) && !dirs_allow(r->allow_streamlocal, req_remote(req)))
+		return FWD_DENY_ALLOW_STREAMLOCAL;
+	if (!req_unix(req) && !dirs_allow(r->allow_tcp, req_remote(req)))
+		return FWD_DENY_ALLOW_TCP;
+	if (!k->port_forwarding)
+		return FWD_DENY_KEY_NO_PORT_FORWARDING;
+	return FWD_OK;
+}
+
+static enum fwd_deny
+check_listen_tcp(const struct fwd_srv_rules *r, const struct fwd_key_rules *k,
+    const struct fwd_req *req)
+{
+	if (req->port == 0 && !req->want_reply)
+		return FWD_DENY_PORT0_NO_REPLY;
+	if (req->port > 0 && req->port < 1024)
+		return FWD_DENY_PRIVILEGED_PORT;
+	if (!fwd_permit_listen_ok(r->permit_listen, r->npermit_listen,
+	    req->name, req->port))
+		return FWD_DENY_PERMIT_LISTEN;
+	if (!fwd_permit_listen_ok(k->listen, k->nlisten ? k->nlisten : -1,
+	    req->name, req->port))
+		return FWD_DENY_KEY_PERMIT_LISTEN;
+	return FWD_OK;
+}
+
+static enum fwd_deny
+check_open_tcp(const struct fwd_srv_rules *r, const struct fwd_key_rules *k,
+    const struct fwd_req *req)
+{
+	if (!fwd_permit_open_ok(r->permit_open, r->npermit_open, req->name,
+	    req->port))
+		return FWD_DENY_PERMIT_OPEN;
+	if (!fwd_permit_open_ok(k->open, k->nopen ? k->nopen : -1, req->name,
+	    req->port))
+		return FWD_DENY_KEY_PERMIT_OPEN;
+	return FWD_OK;
+}
+
+/* Unlike sshd, permitopen= (opens) or permitlisten= (listeners) confine
+ * Unix sockets too: they can only name TCP, and a key confined to some
+ * ports must not escape through a socket (KeyPermitsCoverStreamLocal no
+ * gives sshd's rule). */
+static enum fwd_deny
+check_unix(const struct fwd_srv_rules *r, const struct fwd_key_rules *k,
+    const struct fwd_req *req)
+{
+	int n = req_remote(req) ? k->nlisten : k->nopen;
+
+	if (n > 0 && r->key_permits_cover_sl)
+		return FWD_DENY_KEY_PERMITS_COVER_SL;
+	return FWD_OK;
+}
+
+enum fwd_deny
+fwd_srv_check(const struct fwd_srv_rules *r, const struct fwd_key_rules *k,
+    const struct fwd_req *req)
+{
+	enum fwd_deny d;
+
+	if ((d = check_common(r, k, req)) != FWD_OK)
+		return d;
+	switch (req->kind) {
+	case FWD_REQ_LISTEN_TCP:
+		return check_listen_tcp(r, k, req);
+	case FWD_REQ_OPEN_TCP:
+		return check_open_tcp(r, k, req);
+	default:
+		return check_unix(r, k, req);
+	}
+}
+
+/* ferryd binds only address literals, so a request never waits on a
+ * resolver in the event loop. */
+enum fwd_deny
+fwd_srv_bind(const struct fwd_srv_rules *r, const struct fwd_req *req,
+    enum bind_scope *scope, const char **addr, char *why, size_t whylen)
+{
+	*scope = fwd_policy_bind(r->gateway_ports, req->name, addr, why,
+	    whylen);
+	if (*scope == SCOPE_ADDR && !fwd_addr_is_literal(*addr))
+		return FWD_DENY_BIND_NOT_LITERAL;
+	return FWD_OK;
+}
+
+static const char *
+dirs_name(enum fwd_dirs d)
+{
+	return d == FWD_DIRS_NONE ? "no" : d == FWD_DIRS_LOCAL ? "local" :
+	    d == FWD_DIRS_REMOTE ? "remote" : "yes";
+}
+
+static void
+req_text(const struct fwd_req *req, char *out, size_t outlen)
+{
+	switch (req->kind) {
+	case FWD_REQ_OPEN_TCP:
+		snprintf(out, outlen, "connection to %s port %d", req->name,
+		    req->port);
+		break;
+	case FWD_REQ_LISTEN_TCP:
+		snprintf(out, outlen, "remote forward \"%s\":%d", req->name,
+		    req->port);
+		break;
+	case FWD_REQ_OPEN_UNIX:
+		snprintf(out, outlen, "connection to socket %s", req->name);
+		break;
+	default:
+		snprintf(out, outlen, "remote forward of socket %s", req->name);
+		break;
+	}
+}
+
+/* The Allow* keyword that refused, in its words. */
+static void
+dirs_text(enum fwd_deny d, const struct fwd_srv_rules *r, bool remote,
+    char *out, size_t outlen)
+{
+	if (d == FWD_DENY_ALLOW_TCP)
+		snprintf(out, outlen, "AllowTcpForwarding %s forbids %s "
+		    "forwarding", dirs_name(r->allow_tcp), remote ?
+		    "remote (-R)" : "local (-L)");
+	else
+		snprintf(out, outlen, "AllowStreamLocalForwarding %s forbids "
+		    "%s", dirs_name(r->allow_streamlocal), remote ? "remote "
+		    "Unix-socket forwarding (streamlocal-forward)" : "local "
+		    "Unix-socket forwarding (direct-streamlocal)");
+}
+
+/* The key's line that refused, in its words. */
+static void
+key_text(enum fwd_deny d, const struct fwd_key_rules *k, bool remote,
+    char *out, size_t outlen)
+{
+	const char *file = k->file != NULL ? k->file : "?";
+
+	if (d == FWD_DENY_KEY_NO_PORT_FORWARDING)
+		snprintf(out, outlen, "the key's authorized_keys line (%.200s "
+		    "line %d) has %s", file, k->line, k->restricted ?
+		    "restrict without port-forwarding" : "no-port-forwarding");
+	else if (d == FWD_DENY_KEY_PERMITS_COVER_SL)
+		snprintf(out, outlen, "the key's authorized_keys line (%.200s "
+		    "line %d) has %s, which names TCP %s only, so it gets no "
+		    "%s Unix-socket forwarding (KeyPermitsCoverStreamLocal "
+		    "yes)", file, k->line, remote ? "permitlisten=" :
+		    "permitopen=", remote ? "listeners" : "destinations",
+		    remote ? "remote" : "local");
+	else
+		snprintf(out, outlen, "not allowed by %s in %.200s line %d",
+		    d == FWD_DENY_KEY_PERMIT_LISTEN ? "permitlisten" :
+		    "permitopen", file, k->line);
+}
+
+static void
+rule_text(enum fwd_deny d, const struct fwd_srv_rules *r,
+    const struct fwd_key_rules *k, const struct fwd_req *req, char *out,
+    size_t outlen)
+{
+	bool remote = req_remote(req);
+	const char *fixed = NULL;
+
+	switch (d) {
+	case FWD_OK:
+		fixed = "allowed";
+		break;
+	case FWD_DENY_DISABLE_FORWARDING:
+		if (req_unix(req))
+			snprintf(out, outlen, "DisableForwarding yes forbids "
+			    "%s Unix-socket forwarding", remote ? "remote" :
+			    "local");
+		else
+			snprintf(out, outlen, "DisableForwarding yes forbids "
+			    "%s forwarding", remote ? "remote (-R)" :
+			    "local (-L)");
+		break;
+	case FWD_DENY_ALLOW_TCP:
+	case FWD_DENY_ALLOW_STREAMLOCAL:
+		dirs_text(d, r, remote, out, outlen);
+		break;
+	case FWD_DENY_KEY_NO_PORT_FORWARDING:
+	case FWD_DENY_KEY_PERMITS_COVER_SL:
+	case FWD_DENY_KEY_PERMIT_LISTEN:
+	case FWD_DENY_KEY_PERMIT_OPEN:
+		key_text(d, k, remote, out, outlen);
+		break;
+	case FWD_DENY_PORT0_NO_REPLY:
+		fixed = "a port-0 request must ask for a reply to learn its "
+		    "port";
+		break;
+	case FWD_DENY_PRIVILEGED_PORT:
+		fixed = "privileged ports are not forwarded";
+		break;
+	case FWD_DENY_PERMIT_LISTEN:
+		fixed = "not allowed by PermitListen";
+		break;
+	case FWD_DENY_PERMIT_OPEN:
+		fixed = "not allowed by PermitOpen";
+		break;
+	case FWD_DENY_BIND_NOT_LITERAL:
+		fixed = "the bind address is not an address literal (ferryd "
+		    "does not resolve names for remote forwards)";
+		break;
+	}
+	if (fixed != NULL)
+		snprintf(out, outlen, "%s", fixed);
+}
+
+void
+fwd_deny_text(enum fwd_deny d, const struct fwd_srv_rules *r,
+    const struct fwd_key_rules *k, const struct fwd_req *req, char *out,
+    size_t outlen)
+{
+	char what[600], rule[600];
+
+	req_text(req, what, sizeof(what));
+	rule_text(d, r, k, req, rule, sizeof(rule));
+	snprintf(out, outlen, "%s: %s", what, rule);
+}

@@ -30,19 +30,6 @@
 #define MAX_NOTES	32
 #define SESSION_CHAN_NONE UINT32_MAX
 
-/* What the authorized_keys line of the key that logged in allows, kept
- * compact: a session lives long and there may be thousands. */
-struct key_rules {
-	bool			 port_forwarding;
-	bool			 restricted;
-	int			 line;
-	char			*file;
-	struct fwd_permit	*open;		/* permitopen=, NULL if none */
-	int			 nopen;
-	struct fwd_permit	*listen;	/* permitlisten= */
-	int			 nlisten;
-};
-
 /* A remote forward this session holds. */
 struct rfwd {
 	char			 req_host[256];	/* as the client sent it */
@@ -61,6 +48,7 @@ struct session {
 	struct net_conn		*nc;
 	struct pump_set		 pumps;
 	struct fwd_limits	 lim;		/* the pumps' bounds */
+	struct fwd_srv_rules	 rules;		/* pol's, for the decisions */
 	struct user_usage	*user;		/* once authenticated */
 	uv_timer_t		 grace;
 	uv_timer_t		 alive;
@@ -71,7 +59,7 @@ struct session {
 	bool			 closing;
 	char			 ip[64];
 	int			 port;
-	struct key_rules	 ak;		/* the key that logged in */
+	struct fwd_key_rules	 ak;		/* the key that logged in */
 	char			 key_fp[128];	/* its fingerprint */
 	struct ak_opts		*ak_pending;	/* the key being tried */
 	struct rfwd		*rfwd;
@@ -374,7 +362,7 @@ static int
 keep_rules(struct session *s)
 {
 	struct ak_opts *a = s->ak_pending;
-	struct key_rules *k = &s->ak;
+	struct fwd_key_rules *k = &s->ak;
 
 	k->port_forwarding = a->port_forwarding;
 	k->restricted = a->restricted;
@@ -392,79 +380,14 @@ keep_rules(struct session *s)
 	return 0;
 }
 
-/* The key's authorized_keys line: no-port-forwarding (or restrict) rules
- * out TCP and Unix-socket forwarding alike, as in sshd. */
-static bool
-key_allows(struct session *s, char *why, size_t whylen)
+/* A forward the policy refused: rule d, told as refuse() tells. */
+static void
+refuse_rule(struct session *s, enum fwd_deny d, const struct fwd_req *req)
 {
-	if (s->ak.port_forwarding)
-		return true;
-	snprintf(why, whylen, "the key's authorized_keys line (%.200s line %d) "
-	    "has %s", s->ak.file, s->ak.line, s->ak.restricted ?
-	    "restrict without port-forwarding" : "no-port-forwarding");
-	return false;
-}
+	char msg[1024];
 
-/* The rules every forward must pass, whichever direction. */
-static bool
-forwarding_allowed(struct session *s, bool remote, char *why, size_t whylen)
-{
-	enum allow_fwd a = s->pol->cfg.allow_tcp_forwarding;
-
-	if (s->pol->cfg.disable_forwarding) {
-		snprintf(why, whylen, "DisableForwarding yes forbids %s "
-		    "forwarding", remote ? "remote (-R)" : "local (-L)");
-		return false;
-	}
-	if (a == FWD_ALLOW_NO || (remote && a == FWD_ALLOW_LOCAL) ||
-	    (!remote && a == FWD_ALLOW_REMOTE)) {
-		snprintf(why, whylen, "AllowTcpForwarding %s forbids %s "
-		    "forwarding", a == FWD_ALLOW_NO ? "no" :
-		    a == FWD_ALLOW_LOCAL ? "local" : "remote",
-		    remote ? "remote (-R)" : "local (-L)");
-		return false;
-	}
-	return key_allows(s, why, whylen);
-}
-
-/* The same for Unix sockets: AllowStreamLocalForwarding, then the
- * key's line (no-port-forwarding covers sockets too, as in sshd), then,
- * unlike sshd, permitopen= (local) or permitlisten= (remote) on it: they
- * can only name TCP, and a key confined to some ports must not escape
- * through a socket (KeyPermitsCoverStreamLocal no gives sshd's rule). */
-static bool
-streamlocal_allowed(struct session *s, bool remote, char *why,
-    size_t whylen)
-{
-	enum allow_fwd a = s->pol->cfg.allow_streamlocal_forwarding;
-	int npermits = remote ? s->ak.nlisten : s->ak.nopen;
-
-	if (s->pol->cfg.disable_forwarding) {
-		snprintf(why, whylen, "DisableForwarding yes forbids %s "
-		    "Unix-socket forwarding", remote ? "remote" : "local");
-		return false;
-	}
-	if (a == FWD_ALLOW_NO || (remote && a == FWD_ALLOW_LOCAL) ||
-	    (!remote && a == FWD_ALLOW_REMOTE)) {
-		snprintf(why, whylen, "AllowStreamLocalForwarding %s forbids "
-		    "%s", a == FWD_ALLOW_NO ? "no" : a == FWD_ALLOW_LOCAL ?
-		    "local" : "remote", remote ? "remote Unix-socket "
-		    "forwarding (streamlocal-forward)" : "local Unix-socket "
-		    "forwarding (direct-streamlocal)");
-		return false;
-	}
-	if (!key_allows(s, why, whylen))
-		return false;
-	if (npermits > 0 && s->pol->cfg.key_permits_cover_sl) {
-		snprintf(why, whylen, "the key's authorized_keys line (%.200s "
-		    "line %d) has %s, which names TCP %s only, so it gets no "
-		    "%s Unix-socket forwarding (KeyPermitsCoverStreamLocal "
-		    "yes)", s->ak.file, s->ak.line, remote ? "permitlisten=" :
-		    "permitopen=", remote ? "listeners" : "destinations",
-		    remote ? "remote" : "local");
-		return false;
-	}
-	return true;
+	fwd_deny_text(d, &s->rules, &s->ak, req, msg, sizeof(msg));
+	refuse(s, "%s", msg);
 }
 
 /* A remote forward goes: its listener stops, its counters leave the
@@ -687,7 +610,9 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 	struct flow *flow;
 	char host[256], why[400], label[400], line[800];
 	const char *addr;
+	struct fwd_req req = { .kind = FWD_REQ_LISTEN_TCP };
 	enum bind_scope scope;
+	enum fwd_deny d;
 	uint32_t port;
 	struct rd r;
 	int n = 0;
@@ -698,30 +623,11 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 		refuse(s, "malformed tcpip-forward request");
 		return;
 	}
-	if (!forwarding_allowed(s, true, why, sizeof(why))) {
-		refuse(s, "remote forward \"%s\":%u: %s", host, port, why);
-		return;
-	}
-	if (port == 0 && !ev->u.request.want_reply) {
-		refuse(s, "remote forward \"%s\":0: a port-0 request must ask "
-		    "for a reply to learn its port", host);
-		return;
-	}
-	if (port > 0 && port < 1024) {
-		refuse(s, "remote forward \"%s\":%u: privileged ports are not "
-		    "forwarded", host, port);
-		return;
-	}
-	if (!fwd_permit_listen_ok(c->permit_listen, c->npermit_listen, host,
-	    (int)port)) {
-		refuse(s, "remote forward \"%s\":%u: not allowed by "
-		    "PermitListen", host, port);
-		return;
-	}
-	if (!fwd_permit_listen_ok(s->ak.listen, s->ak.nlisten ? s->ak.nlisten :
-	    -1, host, (int)port)) {
-		refuse(s, "remote forward \"%s\":%u: not allowed by permitlisten "
-		    "in %.200s line %d", host, port, s->ak.file, s->ak.line);
+	req.name = host;
+	req.port = (int)port;
+	req.want_reply = ev->u.request.want_reply;
+	if ((d = fwd_srv_check(&s->rules, &s->ak, &req)) != FWD_OK) {
+		refuse_rule(s, d, &req);
 		return;
 	}
 	if (s->nrfwd >= MAX_RFWD || s->nrfwd >= c->max_listeners ||
@@ -733,12 +639,9 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 	snprintf(label, sizeof(label), "remote forward \"%s\":%u", host, port);
 	if (reclaim(s, host, (int)port, label) != 0)
 		return;
-	scope = fwd_policy_bind((enum gw_mode)c->gateway_ports, host, &addr,
-	    why, sizeof(why));
-	if (scope == SCOPE_ADDR && !fwd_addr_is_literal(addr)) {
-		refuse(s, "remote forward \"%s\":%u: the bind address is not "
-		    "an address literal (ferryd does not resolve names for "
-		    "remote forwards)", host, port);
+	if ((d = fwd_srv_bind(&s->rules, &req, &scope, &addr, why,
+	    sizeof(why))) != FWD_OK) {
+		refuse_rule(s, d, &req);
 		return;
 	}
 	if (fwd_bind_addrs(scope, addr, AF_UNSPEC, addrs, &n, label,
@@ -813,6 +716,8 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 	struct flow *flow;
 	char path[SLPATH_MAX], canon[SLPATH_ROOT_MAX + SLPATH_MAX];
 	char why[1200], label[400], line[SLPATH_ROOT_MAX + 600];
+	struct fwd_req req = { .kind = FWD_REQ_LISTEN_UNIX };
+	enum fwd_deny d;
 	struct slpath p;
 	struct stat st;
 	struct rd r;
@@ -824,8 +729,9 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 		    "must be at most %d bytes)", SLPATH_MAX - 1);
 		return;
 	}
-	if (!streamlocal_allowed(s, true, why, sizeof(why))) {
-		refuse(s, "remote forward of socket %s: %s", path, why);
+	req.name = path;
+	if ((d = fwd_srv_check(&s->rules, &s->ak, &req)) != FWD_OK) {
+		refuse_rule(s, d, &req);
 		return;
 	}
 	if (s->nrfwd >= MAX_RFWD || s->nrfwd >= c->max_listeners ||
@@ -913,7 +819,9 @@ direct_streamlocal(struct session *s, struct ssh_event *ev)
 	const char *user = ssh_auth_user(sess_ssh(s));
 	char path[SLPATH_MAX], canon[SLPATH_ROOT_MAX + SLPATH_MAX];
 	char why[1200], label[600], via[64];
+	struct fwd_req req = { .kind = FWD_REQ_OPEN_UNIX };
 	struct session *o;
+	enum fwd_deny d;
 	struct slpath p;
 	struct stat st;
 	int dirfd, fd, i, r;
@@ -924,8 +832,9 @@ direct_streamlocal(struct session *s, struct ssh_event *ev)
 		ev->u.open_request.message = "malformed direct-streamlocal";
 		return;
 	}
-	if (!streamlocal_allowed(s, false, why, sizeof(why))) {
-		refuse(s, "connection to socket %s: %s", path, why);
+	req.name = path;
+	if ((d = fwd_srv_check(&s->rules, &s->ak, &req)) != FWD_OK) {
+		refuse_rule(s, d, &req);
 		ev->u.open_request.message = "forwarding not permitted";
 		return;
 	}
@@ -981,8 +890,9 @@ direct_streamlocal(struct session *s, struct ssh_event *ev)
 static void
 direct_tcpip(struct session *s, struct ssh_event *ev)
 {
-	struct server_config *c = &s->pol->cfg;
-	char host[256], orig[256], why[400], label[600];
+	struct fwd_req req = { .kind = FWD_REQ_OPEN_TCP };
+	char host[256], orig[256], label[600];
+	enum fwd_deny d;
 	uint32_t port, oport;
 	struct rd r;
 
@@ -993,23 +903,14 @@ direct_tcpip(struct session *s, struct ssh_event *ev)
 		ev->u.open_request.message = "malformed direct-tcpip";
 		return;
 	}
-	if (!forwarding_allowed(s, false, why, sizeof(why))) {
-		refuse(s, "connection to %s port %u: %s", host, port, why);
-		ev->u.open_request.message = "forwarding not permitted";
-		return;
-	}
-	if (!fwd_permit_open_ok(c->permit_open, c->npermit_open, host,
-	    (int)port)) {
-		refuse(s, "connection to %s port %u: not allowed by PermitOpen",
-		    host, port);
-		ev->u.open_request.message = "not permitted by PermitOpen";
-		return;
-	}
-	if (!fwd_permit_open_ok(s->ak.open, s->ak.nopen ? s->ak.nopen : -1,
-	    host, (int)port)) {
-		refuse(s, "connection to %s port %u: not allowed by permitopen "
-		    "in %.200s line %d", host, port, s->ak.file, s->ak.line);
-		ev->u.open_request.message = "not permitted by permitopen";
+	req.name = host;
+	req.port = (int)port;
+	if ((d = fwd_srv_check(&s->rules, &s->ak, &req)) != FWD_OK) {
+		refuse_rule(s, d, &req);
+		ev->u.open_request.message = d == FWD_DENY_PERMIT_OPEN ?
+		    "not permitted by PermitOpen" : d ==
+		    FWD_DENY_KEY_PERMIT_OPEN ? "not permitted by permitopen" :
+		    "forwarding not permitted";
 		return;
 	}
 	snprintf(label, sizeof(label), "direct-tcpip for %s from %s to %s "
@@ -1288,6 +1189,50 @@ alive_tick(uv_timer_t *t)
 		    NULL, 0, NULL);
 }
 
+static enum fwd_dirs
+fwd_dirs(enum allow_fwd a)
+{
+	switch (a) {
+	case FWD_ALLOW_ALL:
+		return FWD_DIRS_ALL;
+	case FWD_ALLOW_LOCAL:
+		return FWD_DIRS_LOCAL;
+	case FWD_ALLOW_REMOTE:
+		return FWD_DIRS_REMOTE;
+	default:
+		return FWD_DIRS_NONE;
+	}
+}
+
+static enum gw_mode
+gw_mode(enum gateway_ports g)
+{
+	switch (g) {
+	case GW_YES:
+		return GW_MODE_YES;
+	case GW_CLIENTSPECIFIED:
+		return GW_MODE_CLIENTSPECIFIED;
+	default:
+		return GW_MODE_NO;
+	}
+}
+
+/* The configuration as the forwarding decisions read it; the lists stay
+ * c's, which lives as long as the session's reference to its policy. */
+static void
+rules_init(struct fwd_srv_rules *r, const struct server_config *c)
+{
+	r->disable_forwarding = c->disable_forwarding;
+	r->allow_tcp = fwd_dirs(c->allow_tcp_forwarding);
+	r->allow_streamlocal = fwd_dirs(c->allow_streamlocal_forwarding);
+	r->key_permits_cover_sl = c->key_permits_cover_sl != 0;
+	r->permit_open = c->permit_open;
+	r->npermit_open = c->npermit_open;
+	r->permit_listen = c->permit_listen;
+	r->npermit_listen = c->npermit_listen;
+	r->gateway_ports = gw_mode(c->gateway_ports);
+}
+
 int
 session_accept(struct net_loop *nl, uv_stream_t *server,
     struct server_policy *pol, struct session_list *list)
@@ -1307,6 +1252,7 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 	s->loop = loop = nl->uv;
 	s->list = list;
 	s->pol = pol;
+	rules_init(&s->rules, &pol->cfg);
 	s->session_chan = SESSION_CHAN_NONE;
 	s->since = time(NULL);
 	list->stats.sessions_total++;
