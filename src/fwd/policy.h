@@ -92,9 +92,9 @@ struct fwd_srv_rules {
  * decisions only read it; whoever fills it owns file and the lists
  * (ferryd's session frees them with itself). */
 struct fwd_key_rules {
-	bool			 port_forwarding;	/* not no-port-forwarding */
-	bool			 restricted;		/* restrict was written */
-	char			*file;			/* where the line is */
+	bool			 port_forwarding; /* no no-port-forwarding */
+	bool			 restricted;	/* restrict was written */
+	char			*file;		/* where the line is */
 	int			 line;
 	struct fwd_permit	*open;		/* permitopen=, NULL if none */
 	int			 nopen;		/* 0: none written, any */
@@ -132,7 +132,7 @@ enum fwd_deny {
 	FWD_DENY_KEY_PERMIT_LISTEN,	/* permitlisten= */
 	FWD_DENY_PERMIT_OPEN,		/* PermitOpen */
 	FWD_DENY_KEY_PERMIT_OPEN,	/* permitopen= */
-	FWD_DENY_BIND_NOT_LITERAL,	/* a bind address that needs a resolver */
+	FWD_DENY_BIND_NOT_LITERAL,	/* a bind address needing a resolver */
 };
 
 /* Whether req may go ahead, the rules in this order: DisableForwarding,

@@ -199,7 +199,7 @@ test_srv_disable_forwarding(void **state)
 
 	(void)state;
 	r.disable_forwarding = true;
-	r.allow_tcp = FWD_DIRS_NONE;		/* DisableForwarding comes first */
+	r.allow_tcp = FWD_DIRS_NONE;	/* DisableForwarding comes first */
 	decide(&r, &k, FWD_REQ_OPEN_TCP, "db", 5432,
 	    FWD_DENY_DISABLE_FORWARDING, "connection to db port 5432: "
 	    "DisableForwarding yes forbids local (-L) forwarding");

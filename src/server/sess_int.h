@@ -1,0 +1,126 @@
+/* Inside a ferryd client connection, shared by the files that serve it:
+ *   session.c       its lifetime and its connection's events
+ *   sess_auth.c     publickey authentication against authorized_keys
+ *   sess_rfwd.c     remote forwards (tcpip-forward, streamlocal-forward)
+ *   sess_direct.c   the channels the client opens (direct-tcpip,
+ *                   direct-streamlocal)
+ *   sess_listing.c  the session channel, its listing and the refusals
+ * Nothing outside src/server/sess*.c includes this. */
+#ifndef FERRY_SERVER_SESS_INT_H
+#define FERRY_SERVER_SESS_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include <uv.h>
+
+#include "fwd/policy.h"
+#include "fwd/pump.h"
+#include "keys/authkeys.h"
+#include "net/conn.h"
+#include "server/session.h"
+#include "ssh/ssh.h"
+
+#define MAX_NOTES		32
+#define SESSION_CHAN_NONE	UINT32_MAX
+
+struct slpath;
+struct stat;
+
+/* A remote forward a session holds. The listener is the session's: it
+ * is stopped when the forward is cancelled, taken over or when the
+ * connection closes (stopping frees it once its handles closed). */
+struct rfwd {
+	char			 req_host[256];	/* as the client sent it */
+	int			 req_port;	/* -1: req_host is a path */
+	struct fwd_listener	*fl;
+	struct flow		*flow;		/* its counters, in s->flows */
+};
+
+/* One client connection. Owned by the session list, which it is linked
+ * into at accept; freed (session_free) once its net_conn closed, both
+ * timers closed and its last pump went, since their callbacks use it. */
+struct session {
+	struct session		*next;		/* the list's, newest first */
+	struct session		*prev;
+	struct session_list	*list;		/* the daemon's, outlives it */
+	struct server_policy	*pol;		/* a reference, freed with it */
+	/* pol's configuration as the forwarding decisions read it; its lists
+	 * point into pol */
+	struct fwd_srv_rules	 rules;
+	uv_loop_t		*loop;		/* the daemon's */
+	/* the connection: it frees itself after on_closed, which sets
+	 * nc_closed; NULL only when the accept failed */
+	struct net_conn		*nc;
+	bool			 nc_closed;
+	/* the tunnelled sockets: each pump frees itself and tells on_empty
+	 * when the set is empty */
+	struct pump_set		 pumps;
+	struct fwd_limits	 lim;		/* the pumps' bounds */
+	struct user_usage	*user;		/* a reference, after login */
+	/* LoginGraceTime and ClientAliveInterval, closed in on_closed;
+	 * timers_open counts those whose close callback has not run */
+	uv_timer_t		 grace;
+	uv_timer_t		 alive;
+	int			 timers_open;
+	int			 alive_missed;	/* keepalives unanswered */
+	bool			 authenticated;
+	bool			 closing;	/* the connection is going */
+	char			 ip[64];	/* the peer's */
+	int			 port;
+	time_t			 since;		/* accepted at */
+	/* the key that logged in: its line's rules (file, open and listen
+	 * are owned) and its fingerprint */
+	struct fwd_key_rules	 ak;
+	char			 key_fp[128];
+	/* the key being tried, owned until sess_auth_keep keeps its rules */
+	struct ak_opts		*ak_pending;
+	/* the remote forwards held: an owned array, nrfwd used of rfwd_cap */
+	struct rfwd		*rfwd;
+	int			 nrfwd;
+	int			 rfwd_cap;
+	/* what to tell a shell: owned lines, the oldest dropped past
+	 * MAX_NOTES */
+	char			*notes[MAX_NOTES];
+	int			 nnotes;
+	/* the session channel (SESSION_CHAN_NONE: none) and its handler,
+	 * attached to the connection while the channel is open */
+	uint32_t		 session_chan;
+	struct net_chan		 session_nch;
+	bool			 shell;		/* the listing was asked for */
+	struct flow_list	 flows;		/* status: forwards, traffic */
+};
+
+/* The functions the files share; each is described where it is
+ * defined. */
+
+/* session.c */
+struct ssh_conn	*sess_ssh(struct session *s);
+void		 sess_end(struct session *s, enum ssh_disc code,
+		    const char *msg, const char *why);
+
+/* sess_auth.c */
+void		 sess_auth_request(struct session *s, struct ssh_event *ev);
+int		 sess_auth_keep(struct session *s);
+
+/* sess_rfwd.c */
+void		 sess_rfwd_request(struct session *s, struct ssh_event *ev);
+void		 sess_rfwd_stop_all(struct session *s);
+struct session	*sess_sl_holder(struct session *s, const char *canon,
+		    const struct stat *st, int *idx);
+int		 sess_sl_place(struct session *s, const char *path,
+		    bool create, struct slpath *p, char *canon,
+		    size_t canonlen, char *why, size_t whylen);
+
+/* sess_direct.c */
+void		 sess_open_request(struct session *s, struct ssh_event *ev);
+
+/* sess_listing.c */
+bool		 sess_listing_open(struct session *s, struct ssh_event *ev);
+void		 sess_note(struct session *s, const char *line);
+void		 sess_refuse(struct session *s, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+void		 sess_refuse_rule(struct session *s, enum fwd_deny d,
+		    const struct fwd_req *req);
+
+#endif

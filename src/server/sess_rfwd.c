@@ -1,0 +1,472 @@
+/* ferryd's remote forwards: tcpip-forward and
+ * streamlocal-forward@openssh.com start a listener whose connections
+ * become channels to the client; their cancels stop it; ReclaimForwards
+ * hands one over from an older session of the same user and key. */
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "fwd/listener.h"
+#include "fwd/slpath.h"
+#include "server/sess_int.h"
+#include "util/log.h"
+
+#define MAX_RFWD	64
+
+/* A connection a listener of ours refused for a bound: counted with the
+ * session's refusals (the listener logged it). */
+static void
+listener_refused(void *ud, const char *why)
+{
+	struct session *s = ud;
+
+	stats_refusal(&s->list->stats, ssh_auth_user(sess_ssh(s)), s->ip,
+	    s->port, why);
+}
+
+/* A remote forward goes: its listener stops, its counters leave the
+ * listing, and its slot is filled by the last one. */
+static void
+rfwd_drop(struct session *s, struct rfwd *f)
+{
+	fwd_listener_stop(f->fl);
+	stats_flow_end(&s->flows, &s->pumps, f->flow);
+	*f = s->rfwd[--s->nrfwd];
+}
+
+/* Status shows where a remote forward's listener really is. */
+static struct flow *
+flow_placed(struct flow *f, const struct fwd_listener *fl)
+{
+	snprintf(f->where, sizeof(f->where), "%s", fwd_listener_where(fl));
+	f->port = f->kind == FLOW_REMOTE_TCP ? fwd_listener_port(fl) : 0;
+	return f;
+}
+
+static struct rfwd *
+rfwd_find(struct session *s, const char *host, int port)
+{
+	int i;
+
+	for (i = 0; i < s->nrfwd; i++)
+		if (strcmp(s->rfwd[i].req_host, host) == 0 &&
+		    (s->rfwd[i].req_port == port || (port >= 0 &&
+		    s->rfwd[i].req_port >= 0 &&
+		    fwd_listener_port(s->rfwd[i].fl) == port)))
+			return &s->rfwd[i];
+	return NULL;
+}
+
+/* ReclaimForwards: the remote forward o->rfwd[i], which another session
+ * holds, goes to this one if both logged in as the same user with the
+ * same key; a client that reconnects gets its listener back at once
+ * instead of waiting for the stale session to time out. Returns 0 when
+ * it was taken over, -1 when the request was refused (and the reason
+ * told). */
+static int
+take_over(struct session *s, struct session *o, int i, const char *what)
+{
+	const char *user = ssh_auth_user(sess_ssh(s));
+
+	if (!s->pol->cfg.reclaim_forwards) {
+		sess_refuse(s, "%s: held by another session from %s port %d "
+		    "(ReclaimForwards no)", what, o->ip, o->port);
+		return -1;
+	}
+	if (strcmp(o->key_fp, s->key_fp) != 0 ||
+	    strcmp(ssh_auth_user(sess_ssh(o)), user) != 0) {
+		sess_refuse(s, "%s: held by a session from %s port %d that "
+		    "logged in with another user or key; only that user and "
+		    "key may take it over", what, o->ip, o->port);
+		return -1;
+	}
+	log_info("%s: %s: taken over from the older session from %s port %d "
+	    "(same key %s; ReclaimForwards yes)", user, what, o->ip, o->port,
+	    s->key_fp);
+	sess_note(o, "A newer session with the same key took over a forward "
+	    "of this session.");
+	rfwd_drop(o, &o->rfwd[i]);
+	return 0;
+}
+
+/* The TCP forward (host and port) another session holds: take_over.
+ * Returns 0 when nothing stands in the way, -1 when refused. */
+static int
+reclaim(struct session *s, const char *host, int port, const char *what)
+{
+	struct session *o;
+	int i;
+
+	if (port == 0)
+		return 0;
+	for (o = s->list->head; o != NULL; o = o->next) {
+		if (o == s || !o->authenticated || o->closing)
+			continue;
+		for (i = 0; i < o->nrfwd; i++)
+			if (o->rfwd[i].req_port == port &&
+			    strcmp(o->rfwd[i].req_host, host) == 0)
+				return take_over(s, o, i, what);
+	}
+	return 0;
+}
+
+/* The session (and in *idx its forward) whose live Unix listener is the
+ * socket canon names (NULL: any) or the file st (NULL: none there). A
+ * socket's identity is its file, never the spelling of a request. */
+struct session *
+sess_sl_holder(struct session *s, const char *canon, const struct stat *st,
+    int *idx)
+{
+	struct fwd_listener *fl;
+	struct session *o;
+	int i;
+
+	for (o = s->list->head; o != NULL; o = o->next) {
+		if (!o->authenticated || o->closing)
+			continue;
+		for (i = 0; i < o->nrfwd; i++) {
+			fl = o->rfwd[i].fl;
+			if (o->rfwd[i].req_port == -1 && ((canon != NULL &&
+			    strcmp(fwd_listener_where(fl), canon) == 0) ||
+			    (st != NULL && fwd_listener_is_file(fl, st->st_dev,
+			    st->st_ino)))) {
+				*idx = i;
+				return o;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* ReclaimForwards for a Unix socket, checked before anything at the path
+ * is unlinked: whoever holds the same file (canonical path, or device
+ * and inode) decides, however this request spells the path. */
+static int
+reclaim_socket(struct session *s, const char *canon, const struct stat *st,
+    const char *what)
+{
+	struct session *o;
+	int i;
+
+	if ((o = sess_sl_holder(s, canon, st, &i)) == NULL)
+		return 0;
+	if (o == s) {
+		sess_refuse(s, "%s: this session already forwards %s", what,
+		    canon);
+		return -1;
+	}
+	return take_over(s, o, i, what);
+}
+
+/* Where a peer's path lands for this session's user (StreamLocalDirectory;
+ * the rules are in fwd/slpath.h): the socket's directory as an O_PATH
+ * descriptor, its name in p and its canonical path in canon. Returns the
+ * descriptor, or -1 with the rule that refuses the path in why. */
+int
+sess_sl_place(struct session *s, const char *path, bool create,
+    struct slpath *p, char *canon, size_t canonlen, char *why, size_t whylen)
+{
+	const char *tmpl = s->pol->cfg.streamlocal_dir;
+	char root[SLPATH_ROOT_MAX], real[SLPATH_ROOT_MAX], link[64], e2[64];
+	int rootfd = -1, dirfd, r;
+	ssize_t n;
+
+	if (strcasecmp(tmpl, "none") == 0)
+		r = slpath_parse(NULL, path, strlen(path), p, why, whylen);
+	else {
+		if (slpath_expand(tmpl, ssh_auth_user(sess_ssh(s)), root,
+		    sizeof(root), why, whylen) != 0)
+			return -1;
+		r = slpath_parse(root, path, strlen(path), p, why, whylen);
+		if ((r == SLPATH_OK || r == SLPATH_OUTSIDE) && (rootfd =
+		    slpath_root(root, create, r == SLPATH_OK ? why : e2,
+		    r == SLPATH_OK ? whylen : sizeof(e2))) < 0)
+			return -1;
+		/* the directory's canonical spelling is inside it too */
+		if (r == SLPATH_OUTSIDE && slpath_fd_path(rootfd, NULL, link,
+		    sizeof(link)) == 0 && (n = readlink(link, real,
+		    sizeof(real))) > 0 && (size_t)n < sizeof(real)) {
+			real[n] = '\0';
+			if (slpath_parse(real, path, strlen(path), p, e2,
+			    sizeof(e2)) == SLPATH_OK)
+				r = SLPATH_OK;
+		}
+	}
+	if (r != SLPATH_OK) {
+		if (rootfd >= 0)
+			close(rootfd);
+		return -1;
+	}
+	dirfd = slpath_dir(rootfd, p, why, whylen);
+	if (rootfd >= 0)
+		close(rootfd);
+	if (dirfd >= 0)
+		slpath_canon(dirfd, p->name, canon, canonlen);
+	return dirfd;
+}
+
+static int
+rfwd_grow(struct session *s)
+{
+	struct rfwd *n;
+	int cap;
+
+	if (s->nrfwd < s->rfwd_cap)
+		return 0;
+	cap = s->rfwd_cap ? s->rfwd_cap * 2 : 2;
+	if ((n = realloc(s->rfwd, (size_t)cap * sizeof(*n))) == NULL)
+		return -1;
+	s->rfwd = n;
+	s->rfwd_cap = cap;
+	return 0;
+}
+
+static void
+tcpip_forward(struct session *s, struct ssh_event *ev)
+{
+	struct server_config *c = &s->pol->cfg;
+	struct sockaddr_storage addrs[FWD_MAX_ADDRS];
+	struct fwd_listener_cfg lc;
+	struct fwd_listener *fl;
+	struct flow *flow;
+	char host[256], why[400], label[400], line[800];
+	const char *addr;
+	struct fwd_req req = { .kind = FWD_REQ_LISTEN_TCP };
+	enum bind_scope scope;
+	enum fwd_deny d;
+	uint32_t port;
+	struct rd r;
+	int n = 0;
+
+	rd_init(&r, ev->u.request.extra, ev->u.request.extra_len);
+	if (rd_cstring(&r, host, sizeof(host)) != 0 || rd_u32(&r, &port) != 0 ||
+	    port > 65535) {
+		sess_refuse(s, "malformed tcpip-forward request");
+		return;
+	}
+	req.name = host;
+	req.port = (int)port;
+	req.want_reply = ev->u.request.want_reply;
+	if ((d = fwd_srv_check(&s->rules, &s->ak, &req)) != FWD_OK) {
+		sess_refuse_rule(s, d, &req);
+		return;
+	}
+	if (s->nrfwd >= MAX_RFWD || s->nrfwd >= c->max_listeners ||
+	    rfwd_grow(s) != 0) {
+		sess_refuse(s, "remote forward \"%s\":%u: this session has %d "
+		    "listeners, the most allowed", host, port, s->nrfwd);
+		return;
+	}
+	snprintf(label, sizeof(label), "remote forward \"%s\":%u", host, port);
+	if (reclaim(s, host, (int)port, label) != 0)
+		return;
+	if ((d = fwd_srv_bind(&s->rules, &req, &scope, &addr, why,
+	    sizeof(why))) != FWD_OK) {
+		sess_refuse_rule(s, d, &req);
+		return;
+	}
+	if (fwd_bind_addrs(scope, addr, AF_UNSPEC, addrs, &n, label,
+	    sizeof(label)) != 0) {
+		sess_refuse(s, "remote forward \"%s\":%u: %s", host, port,
+		    label);
+		return;
+	}
+	snprintf(label, sizeof(label), "remote forward for %s from %s "
+	    "(\"%s\":%u)", ssh_auth_user(sess_ssh(s)), s->ip, host, port);
+	lc.kind = OPEN_FORWARDED_TCPIP;
+	lc.name = host;
+	if ((flow = stats_flow_add(&s->flows, FLOW_REMOTE_TCP, host,
+	    (int)port)) == NULL) {
+		sess_refuse(s, "remote forward \"%s\":%u: out of memory", host,
+		    port);
+		return;
+	}
+	lc.stats = &flow->st;
+	lc.max_conns = (size_t)c->max_forward_connections;
+	lc.refused = listener_refused;
+	lc.ud = s;
+	lc.port = -1;
+	lc.all_or_nothing = true;
+	lc.label = label;
+	fl = fwd_listener_start(s->loop, addrs, n, (int)port, &lc, &s->pumps,
+	    line, sizeof(line));
+	if (fl == NULL) {
+		stats_flow_end(&s->flows, &s->pumps, flow);
+		sess_refuse(s, "remote forward \"%s\":%u: %s", host, port,
+		    line);
+		return;
+	}
+	snprintf(s->rfwd[s->nrfwd].req_host, sizeof(host), "%s", host);
+	s->rfwd[s->nrfwd].req_port = (int)port;
+	s->rfwd[s->nrfwd].fl = fl;
+	s->rfwd[s->nrfwd].flow = flow_placed(flow, fl);
+	s->nrfwd++;
+	ev->u.request.success = true;
+	if (port == 0)
+		wb_u32(ev->u.request.reply, (uint32_t)fwd_listener_port(fl));
+	snprintf(line, sizeof(line), "Forwarding %s port %d to the client "
+	    "(asked \"%s\":%u; %s)", fwd_listener_where(fl),
+	    fwd_listener_port(fl), host, port, why);
+	log_info("%s: %s", ssh_auth_user(sess_ssh(s)), line);
+	sess_note(s, line);
+}
+
+static void
+cancel_forward(struct session *s, struct ssh_event *ev)
+{
+	char host[256], line[400];
+	struct rfwd *f;
+	uint32_t port;
+	struct rd r;
+
+	rd_init(&r, ev->u.request.extra, ev->u.request.extra_len);
+	if (rd_cstring(&r, host, sizeof(host)) != 0 || rd_u32(&r, &port) != 0 ||
+	    (f = rfwd_find(s, host, (int)port)) == NULL)
+		return;
+	snprintf(line, sizeof(line), "Cancelled forwarding of port %d",
+	    fwd_listener_port(f->fl));
+	log_info("%s: %s", ssh_auth_user(sess_ssh(s)), line);
+	rfwd_drop(s, f);
+	ev->u.request.success = true;
+	sess_note(s, line);
+}
+
+static void
+streamlocal_forward(struct session *s, struct ssh_event *ev)
+{
+	struct server_config *c = &s->pol->cfg;
+	struct fwd_listener_cfg lc;
+	struct fwd_listener *fl;
+	struct flow *flow;
+	char path[SLPATH_MAX], canon[SLPATH_ROOT_MAX + SLPATH_MAX];
+	char why[1200], label[400], line[SLPATH_ROOT_MAX + 600];
+	struct fwd_req req = { .kind = FWD_REQ_LISTEN_UNIX };
+	enum fwd_deny d;
+	struct slpath p;
+	struct stat st;
+	struct rd r;
+	int dirfd;
+
+	rd_init(&r, ev->u.request.extra, ev->u.request.extra_len);
+	if (rd_cstring(&r, path, sizeof(path)) != 0 || path[0] == '\0') {
+		sess_refuse(s, "malformed streamlocal-forward request (the "
+		    "path must be at most %d bytes)", SLPATH_MAX - 1);
+		return;
+	}
+	req.name = path;
+	if ((d = fwd_srv_check(&s->rules, &s->ak, &req)) != FWD_OK) {
+		sess_refuse_rule(s, d, &req);
+		return;
+	}
+	if (s->nrfwd >= MAX_RFWD || s->nrfwd >= c->max_listeners ||
+	    rfwd_grow(s) != 0) {
+		sess_refuse(s, "remote forward of socket %s: this session has "
+		    "%d listeners, the most allowed", path, s->nrfwd);
+		return;
+	}
+	if ((dirfd = sess_sl_place(s, path, true, &p, canon, sizeof(canon),
+	    why, sizeof(why))) < 0) {
+		sess_refuse(s, "remote forward of socket %s: %s", path, why);
+		return;
+	}
+	snprintf(label, sizeof(label), "remote forward of socket %s", path);
+	if (reclaim_socket(s, canon, fstatat(dirfd, p.name, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 ? &st : NULL, label) != 0) {
+		close(dirfd);
+		return;
+	}
+	snprintf(label, sizeof(label), "remote forward for %s from %s "
+	    "(socket %s)", ssh_auth_user(sess_ssh(s)), s->ip, path);
+	lc.kind = OPEN_FORWARDED_STREAMLOCAL;
+	lc.name = path;
+	if ((flow = stats_flow_add(&s->flows, FLOW_REMOTE_UNIX, path,
+	    0)) == NULL) {
+		close(dirfd);
+		sess_refuse(s, "remote forward of socket %s: out of memory",
+		    path);
+		return;
+	}
+	lc.stats = &flow->st;
+	lc.max_conns = (size_t)c->max_forward_connections;
+	lc.refused = listener_refused;
+	lc.ud = s;
+	lc.port = 0;
+	lc.all_or_nothing = true;
+	lc.label = label;
+	fl = fwd_listener_start_unix_at(s->loop, dirfd, p.name, canon,
+	    c->streamlocal_bind_mask, c->streamlocal_bind_unlink == 1, &lc,
+	    &s->pumps, why, sizeof(why));
+	close(dirfd);
+	if (fl == NULL) {
+		stats_flow_end(&s->flows, &s->pumps, flow);
+		sess_refuse(s, "remote forward of socket %s: %s", path, why);
+		return;
+	}
+	snprintf(s->rfwd[s->nrfwd].req_host, sizeof(s->rfwd[0].req_host),
+	    "%s", path);
+	s->rfwd[s->nrfwd].req_port = -1;
+	s->rfwd[s->nrfwd].fl = fl;
+	s->rfwd[s->nrfwd].flow = flow_placed(flow, fl);
+	s->nrfwd++;
+	ev->u.request.success = true;
+	if (strcmp(path, canon) == 0)
+		snprintf(line, sizeof(line), "Forwarding socket %s to the "
+		    "client", path);
+	else
+		snprintf(line, sizeof(line), "Forwarding socket %s (%s) to "
+		    "the client", path, canon);
+	log_info("%s: %s", ssh_auth_user(sess_ssh(s)), line);
+	sess_note(s, line);
+}
+
+static void
+cancel_streamlocal(struct session *s, struct ssh_event *ev)
+{
+	char path[SLPATH_MAX], line[400];
+	struct rfwd *f;
+	struct rd r;
+
+	rd_init(&r, ev->u.request.extra, ev->u.request.extra_len);
+	if (rd_cstring(&r, path, sizeof(path)) != 0 ||
+	    (f = rfwd_find(s, path, -1)) == NULL)
+		return;
+	snprintf(line, sizeof(line), "Cancelled forwarding of socket %s",
+	    path);
+	log_info("%s: %s", ssh_auth_user(sess_ssh(s)), line);
+	rfwd_drop(s, f);
+	ev->u.request.success = true;
+	sess_note(s, line);
+}
+
+/* A global request: the remote forwards and their cancels; any other
+ * is left to fail. */
+void
+sess_rfwd_request(struct session *s, struct ssh_event *ev)
+{
+	if (strcmp(ev->u.request.name, "tcpip-forward") == 0)
+		tcpip_forward(s, ev);
+	else if (strcmp(ev->u.request.name, "cancel-tcpip-forward") == 0)
+		cancel_forward(s, ev);
+	else if (strcmp(ev->u.request.name,
+	    "streamlocal-forward@openssh.com") == 0)
+		streamlocal_forward(s, ev);
+	else if (strcmp(ev->u.request.name,
+	    "cancel-streamlocal-forward@openssh.com") == 0)
+		cancel_streamlocal(s, ev);
+}
+
+/* The connection closed: every listener stops. */
+void
+sess_rfwd_stop_all(struct session *s)
+{
+	int i;
+
+	for (i = 0; i < s->nrfwd; i++)
+		fwd_listener_stop(s->rfwd[i].fl);
+	s->nrfwd = 0;
+}
