@@ -140,6 +140,38 @@ direct_tcpip(struct session *s, struct ssh_event *ev)
 	ev->u.open_request.defer = true;
 }
 
+static void
+open_unknown(struct session *s, struct ssh_event *ev)
+{
+	ev->u.open_request.reason = SSH_OPEN_UNKNOWN_CHANNEL_TYPE;
+	ev->u.open_request.message = "ferryd serves tunnels only";
+	log_info("refused a %s channel from %s: ferryd serves tunnels only",
+	    ev->u.open_request.type, s->ip);
+}
+
+/* One session channel per connection, for the listing. */
+static void
+open_session(struct session *s, struct ssh_event *ev)
+{
+	if (!sess_listing_open(s, ev))
+		open_unknown(s, ev);
+}
+
+/* The channel types ferryd serves, ended by a NULL name whose entry
+ * refuses any other type. A tunnel comes with a socket, so the bounds on
+ * descriptors and on the user's channels (pump_admit) are checked before
+ * it is opened; they are for an unknown type too. */
+static const struct chan_type {
+	const char	*name;
+	bool		 tunnel;
+	void		(*open)(struct session *s, struct ssh_event *ev);
+} chan_types[] = {
+	{ "session", false, open_session },
+	{ "direct-tcpip", true, direct_tcpip },
+	{ "direct-streamlocal@openssh.com", true, direct_streamlocal },
+	{ NULL, true, open_unknown },
+};
+
 /* A channel the client opens: accepted, deferred until its connect
  * ends, or refused with a reason; a bound on channels and descriptors
  * comes first. */
@@ -147,6 +179,7 @@ void
 sess_open_request(struct session *s, struct ssh_event *ev)
 {
 	const char *type = ev->u.open_request.type;
+	const struct chan_type *t;
 	char why[200];
 
 	if (ssh_chan_count(sess_ssh(s)) > MAX_CHANNELS) {
@@ -156,25 +189,14 @@ sess_open_request(struct session *s, struct ssh_event *ev)
 		ev->u.open_request.message = "too many channels";
 		return;
 	}
-	if (strcmp(type, "session") != 0 &&
-	    !pump_admit(&s->pumps, true, why, sizeof(why))) {
+	for (t = chan_types; t->name != NULL; t++)
+		if (strcmp(t->name, type) == 0)
+			break;
+	if (t->tunnel && !pump_admit(&s->pumps, true, why, sizeof(why))) {
 		sess_refuse(s, "%s channel: %s", type, why);
 		ev->u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
 		ev->u.open_request.message = why;
 		return;
 	}
-	if (strcmp(type, "direct-tcpip") == 0) {
-		direct_tcpip(s, ev);
-		return;
-	}
-	if (strcmp(type, "direct-streamlocal@openssh.com") == 0) {
-		direct_streamlocal(s, ev);
-		return;
-	}
-	if (strcmp(type, "session") == 0 && sess_listing_open(s, ev))
-		return;
-	ev->u.open_request.reason = SSH_OPEN_UNKNOWN_CHANNEL_TYPE;
-	ev->u.open_request.message = "ferryd serves tunnels only";
-	log_info("refused a %s channel from %s: ferryd serves tunnels only",
-	    type, s->ip);
+	t->open(s, ev);
 }

@@ -91,6 +91,13 @@ struct session {
 	struct flow_list	 flows;		/* status: forwards, traffic */
 };
 
+/* A handler chosen by its name from a table ended by a NULL name: the
+ * global requests, the session channel's requests. */
+struct sess_handler {
+	const char	*name;
+	void		(*fn)(struct session *s, struct ssh_event *ev);
+};
+
 /* The functions the files share; each is described where it is
  * defined. */
 
@@ -98,6 +105,8 @@ struct session {
 struct ssh_conn	*sess_ssh(struct session *s);
 void		 sess_end(struct session *s, enum ssh_disc code,
 		    const char *msg, const char *why);
+const struct sess_handler *sess_handler_find(const struct sess_handler *t,
+		    const char *name);
 
 /* sess_auth.c */
 void		 sess_auth_request(struct session *s, struct ssh_event *ev);

@@ -87,20 +87,63 @@ show_listing(struct session *s, bool command)
 	to_shell(s, "Press Ctrl-C or close the session to end them.");
 }
 
+/* A terminal is granted (ssh asks for one before its shell); nothing
+ * runs on it. */
+static void
+req_pty(struct session *s, struct ssh_event *ev)
+{
+	(void)s;
+	ev->u.request.success = true;
+}
+
+/* Environment variables are refused: nothing runs to receive them. */
+static void
+req_env(struct session *s, struct ssh_event *ev)
+{
+	(void)s;
+	ev->u.request.success = false;
+}
+
+/* The listing, once per channel, as sshd runs one command per session:
+ * a repeated request must not replay it. */
+static void
+req_listing(struct session *s, struct ssh_event *ev, bool command)
+{
+	if (s->shell)
+		return;
+	ev->u.request.success = true;
+	show_listing(s, command);
+}
+
+static void
+req_shell(struct session *s, struct ssh_event *ev)
+{
+	req_listing(s, ev, false);
+}
+
+static void
+req_exec(struct session *s, struct ssh_event *ev)
+{
+	req_listing(s, ev, true);
+}
+
+/* The session channel's requests; any other fails. */
+static const struct sess_handler session_requests[] = {
+	{ "pty-req", req_pty },
+	{ "env", req_env },
+	{ "shell", req_shell },
+	{ "exec", req_exec },
+	{ NULL, NULL },
+};
+
 static void
 session_request(struct session *s, struct ssh_event *ev)
 {
-	const char *name = ev->u.request.name;
+	const struct sess_handler *h;
 
-	if (strcmp(name, "pty-req") == 0 || strcmp(name, "env") == 0)
-		ev->u.request.success = strcmp(name, "pty-req") == 0;
-	else if ((strcmp(name, "shell") == 0 || strcmp(name, "exec") == 0) &&
-	    !s->shell) {
-		/* once per channel, as sshd runs one command per session:
-		 * a repeated request must not replay the listing */
-		ev->u.request.success = true;
-		show_listing(s, strcmp(name, "exec") == 0);
-	}
+	if ((h = sess_handler_find(session_requests,
+	    ev->u.request.name)) != NULL)
+		h->fn(s, ev);
 }
 
 static void

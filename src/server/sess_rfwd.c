@@ -210,12 +210,16 @@ sess_sl_place(struct session *s, const char *path, bool create,
 	return dirfd;
 }
 
+/* Room for one more remote forward: under MaxListeners (and MAX_RFWD),
+ * and a slot for it. Returns 0 or -1. */
 static int
-rfwd_grow(struct session *s)
+rfwd_room(struct session *s)
 {
 	struct rfwd *n;
 	int cap;
 
+	if (s->nrfwd >= MAX_RFWD || s->nrfwd >= s->pol->cfg.max_listeners)
+		return -1;
 	if (s->nrfwd < s->rfwd_cap)
 		return 0;
 	cap = s->rfwd_cap ? s->rfwd_cap * 2 : 2;
@@ -226,10 +230,42 @@ rfwd_grow(struct session *s)
 	return 0;
 }
 
+/* What a remote forward's listener is told: its channels' kind and name,
+ * its counters and its bounds. s and label outlive the call. */
+static void
+rfwd_listener_cfg(struct session *s, struct fwd_listener_cfg *lc,
+    enum pump_open kind, const char *name, int port, struct flow *flow,
+    const char *label)
+{
+	lc->kind = kind;
+	lc->name = name;
+	lc->stats = &flow->st;
+	lc->max_conns = (size_t)s->pol->cfg.max_forward_connections;
+	lc->refused = listener_refused;
+	lc->ud = s;
+	lc->port = port;
+	lc->all_or_nothing = true;
+	lc->label = label;
+}
+
+/* The listener started: the session holds the forward in the slot
+ * rfwd_room made, and the request succeeds. */
+static void
+rfwd_add(struct session *s, struct ssh_event *ev, const char *name,
+    int port, struct fwd_listener *fl, struct flow *flow)
+{
+	struct rfwd *f = &s->rfwd[s->nrfwd++];
+
+	snprintf(f->req_host, sizeof(f->req_host), "%s", name);
+	f->req_port = port;
+	f->fl = fl;
+	f->flow = flow_placed(flow, fl);
+	ev->u.request.success = true;
+}
+
 static void
 tcpip_forward(struct session *s, struct ssh_event *ev)
 {
-	struct server_config *c = &s->pol->cfg;
 	struct sockaddr_storage addrs[FWD_MAX_ADDRS];
 	struct fwd_listener_cfg lc;
 	struct fwd_listener *fl;
@@ -256,8 +292,7 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 		sess_refuse_rule(s, d, &req);
 		return;
 	}
-	if (s->nrfwd >= MAX_RFWD || s->nrfwd >= c->max_listeners ||
-	    rfwd_grow(s) != 0) {
+	if (rfwd_room(s) != 0) {
 		sess_refuse(s, "remote forward \"%s\":%u: this session has %d "
 		    "listeners, the most allowed", host, port, s->nrfwd);
 		return;
@@ -278,21 +313,13 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 	}
 	snprintf(label, sizeof(label), "remote forward for %s from %s "
 	    "(\"%s\":%u)", ssh_auth_user(sess_ssh(s)), s->ip, host, port);
-	lc.kind = OPEN_FORWARDED_TCPIP;
-	lc.name = host;
 	if ((flow = stats_flow_add(&s->flows, FLOW_REMOTE_TCP, host,
 	    (int)port)) == NULL) {
 		sess_refuse(s, "remote forward \"%s\":%u: out of memory", host,
 		    port);
 		return;
 	}
-	lc.stats = &flow->st;
-	lc.max_conns = (size_t)c->max_forward_connections;
-	lc.refused = listener_refused;
-	lc.ud = s;
-	lc.port = -1;
-	lc.all_or_nothing = true;
-	lc.label = label;
+	rfwd_listener_cfg(s, &lc, OPEN_FORWARDED_TCPIP, host, -1, flow, label);
 	fl = fwd_listener_start(s->loop, addrs, n, (int)port, &lc, &s->pumps,
 	    line, sizeof(line));
 	if (fl == NULL) {
@@ -301,12 +328,7 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 		    line);
 		return;
 	}
-	snprintf(s->rfwd[s->nrfwd].req_host, sizeof(host), "%s", host);
-	s->rfwd[s->nrfwd].req_port = (int)port;
-	s->rfwd[s->nrfwd].fl = fl;
-	s->rfwd[s->nrfwd].flow = flow_placed(flow, fl);
-	s->nrfwd++;
-	ev->u.request.success = true;
+	rfwd_add(s, ev, host, (int)port, fl, flow);
 	if (port == 0)
 		wb_u32(ev->u.request.reply, (uint32_t)fwd_listener_port(fl));
 	snprintf(line, sizeof(line), "Forwarding %s port %d to the client "
@@ -363,8 +385,7 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 		sess_refuse_rule(s, d, &req);
 		return;
 	}
-	if (s->nrfwd >= MAX_RFWD || s->nrfwd >= c->max_listeners ||
-	    rfwd_grow(s) != 0) {
+	if (rfwd_room(s) != 0) {
 		sess_refuse(s, "remote forward of socket %s: this session has "
 		    "%d listeners, the most allowed", path, s->nrfwd);
 		return;
@@ -382,8 +403,6 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 	}
 	snprintf(label, sizeof(label), "remote forward for %s from %s "
 	    "(socket %s)", ssh_auth_user(sess_ssh(s)), s->ip, path);
-	lc.kind = OPEN_FORWARDED_STREAMLOCAL;
-	lc.name = path;
 	if ((flow = stats_flow_add(&s->flows, FLOW_REMOTE_UNIX, path,
 	    0)) == NULL) {
 		close(dirfd);
@@ -391,13 +410,8 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 		    path);
 		return;
 	}
-	lc.stats = &flow->st;
-	lc.max_conns = (size_t)c->max_forward_connections;
-	lc.refused = listener_refused;
-	lc.ud = s;
-	lc.port = 0;
-	lc.all_or_nothing = true;
-	lc.label = label;
+	rfwd_listener_cfg(s, &lc, OPEN_FORWARDED_STREAMLOCAL, path, 0, flow,
+	    label);
 	fl = fwd_listener_start_unix_at(s->loop, dirfd, p.name, canon,
 	    c->streamlocal_bind_mask, c->streamlocal_bind_unlink == 1, &lc,
 	    &s->pumps, why, sizeof(why));
@@ -407,13 +421,7 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 		sess_refuse(s, "remote forward of socket %s: %s", path, why);
 		return;
 	}
-	snprintf(s->rfwd[s->nrfwd].req_host, sizeof(s->rfwd[0].req_host),
-	    "%s", path);
-	s->rfwd[s->nrfwd].req_port = -1;
-	s->rfwd[s->nrfwd].fl = fl;
-	s->rfwd[s->nrfwd].flow = flow_placed(flow, fl);
-	s->nrfwd++;
-	ev->u.request.success = true;
+	rfwd_add(s, ev, path, -1, fl, flow);
 	if (strcmp(path, canon) == 0)
 		snprintf(line, sizeof(line), "Forwarding socket %s to the "
 		    "client", path);
@@ -443,21 +451,25 @@ cancel_streamlocal(struct session *s, struct ssh_event *ev)
 	sess_note(s, line);
 }
 
+/* The global requests ferryd serves: the remote forwards. */
+static const struct sess_handler global_requests[] = {
+	{ "tcpip-forward", tcpip_forward },
+	{ "cancel-tcpip-forward", cancel_forward },
+	{ "streamlocal-forward@openssh.com", streamlocal_forward },
+	{ "cancel-streamlocal-forward@openssh.com", cancel_streamlocal },
+	{ NULL, NULL },
+};
+
 /* A global request: the remote forwards and their cancels; any other
  * is left to fail. */
 void
 sess_rfwd_request(struct session *s, struct ssh_event *ev)
 {
-	if (strcmp(ev->u.request.name, "tcpip-forward") == 0)
-		tcpip_forward(s, ev);
-	else if (strcmp(ev->u.request.name, "cancel-tcpip-forward") == 0)
-		cancel_forward(s, ev);
-	else if (strcmp(ev->u.request.name,
-	    "streamlocal-forward@openssh.com") == 0)
-		streamlocal_forward(s, ev);
-	else if (strcmp(ev->u.request.name,
-	    "cancel-streamlocal-forward@openssh.com") == 0)
-		cancel_streamlocal(s, ev);
+	const struct sess_handler *h;
+
+	if ((h = sess_handler_find(global_requests,
+	    ev->u.request.name)) != NULL)
+		h->fn(s, ev);
 }
 
 /* The connection closed: every listener stops. */

@@ -45,6 +45,16 @@ sess_end(struct session *s, enum ssh_disc code, const char *msg,
 	net_conn_close(s->nc, why);
 }
 
+/* The entry of table t for name, NULL if there is none. */
+const struct sess_handler *
+sess_handler_find(const struct sess_handler *t, const char *name)
+{
+	for (; t->name != NULL; t++)
+		if (strcmp(t->name, name) == 0)
+			return t;
+	return NULL;
+}
+
 /* The user's shared counters, made at its first login. */
 static struct user_usage *
 user_get(struct session_list *list, const char *name)
