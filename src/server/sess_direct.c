@@ -180,7 +180,6 @@ sess_open_request(struct session *s, struct ssh_event *ev)
 {
 	const char *type = ev->u.open_request.type;
 	const struct chan_type *t;
-	char why[200];
 
 	if (ssh_chan_count(sess_ssh(s)) > MAX_CHANNELS) {
 		sess_refuse(s, "%s channel: this session already has %d "
@@ -192,10 +191,11 @@ sess_open_request(struct session *s, struct ssh_event *ev)
 	for (t = chan_types; t->name != NULL; t++)
 		if (strcmp(t->name, type) == 0)
 			break;
-	if (t->tunnel && !pump_admit(&s->pumps, true, why, sizeof(why))) {
-		sess_refuse(s, "%s channel: %s", type, why);
+	if (t->tunnel && !pump_admit(&s->pumps, true, s->open_why,
+	    sizeof(s->open_why))) {
+		sess_refuse(s, "%s channel: %s", type, s->open_why);
 		ev->u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
-		ev->u.open_request.message = why;
+		ev->u.open_request.message = s->open_why;
 		return;
 	}
 	t->open(s, ev);

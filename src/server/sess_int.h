@@ -89,6 +89,9 @@ struct session {
 	struct net_chan		 session_nch;
 	bool			 shell;		/* the listing was asked for */
 	struct flow_list	 flows;		/* status: forwards, traffic */
+	/* why a channel was refused for a bound: the engine sends it after
+	 * the open request's handler returned */
+	char			 open_why[200];
 };
 
 /* A handler chosen by its name from a table ended by a NULL name: the
