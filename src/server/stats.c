@@ -39,7 +39,8 @@ static const char *const kind_names[] = {
 	[FLOW_DIRECT_UNIX] = "direct-socket",
 };
 
-/* The words of session.c's refusal messages, by rule. */
+/* The words of ferryd's refusal messages (fwd_deny_text and the
+ * sess_*.c files), by rule. */
 static const struct {
 	const char		*word;
 	enum refusal_rule	 rule;

@@ -1,6 +1,6 @@
 /* ferryd's counters for the operator: per-session forwards with their
  * traffic, the daemon's totals, refusals by rule and the last few refusals
- * in full. Plain data, no I/O: session.c counts, report.c shows. */
+ * in full. Plain data, no I/O: the sess_*.c files count, report.c shows. */
 #ifndef FERRY_SERVER_STATS_H
 #define FERRY_SERVER_STATS_H
 
@@ -99,7 +99,7 @@ struct srv_stats {
 const char	*stats_rule_name(enum refusal_rule r);
 const char	*stats_limit_name(enum limit_kind k);
 const char	*stats_flow_kind_name(enum flow_kind k);
-/* The rule a refusal message names (session.c words each refusal after
+/* The rule a refusal message names (ferryd words each refusal after
  * the keyword or limit that refuses it). */
 enum refusal_rule stats_classify(const char *msg);
 /* Records a refusal: counted by rule, kept in the ring. */
