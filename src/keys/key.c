@@ -17,13 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ED25519_PK_LEN		32
-#define ED25519_SIG_LEN		64
-#define P256_POINT_LEN		65	/* 0x04 || X || Y */
-#define P256_SCALAR_LEN		32
-#define RSA_MIN_BITS		1024
-/* OpenSSH's SSHBUF_MAX_BIGNUM; bounds the cost of a hostile key. */
-#define RSA_MAX_BITS		16384
 /* OpenSSL itself refuses e over 64 bits for large moduli; a huge e only
  * makes verification slow. */
 #define RSA_MAX_E_BYTES		8
@@ -52,9 +45,21 @@ static const struct sigalg sigalgs[] = {
 	{ "rsa-sha2-512", KEY_RSA, "SHA512" },
 };
 
-/* Appends bn as an mpint; the scratch copy is wiped since bn may be secret. */
-static int
-put_bn(struct wb *w, const BIGNUM *bn)
+struct key *
+key_new(enum key_type type, EVP_PKEY *pkey, bool priv)
+{
+	struct key *k;
+
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	k->type = type;
+	k->has_private = priv;
+	k->pkey = pkey;
+	return k;
+}
+
+int
+key_put_bn(struct wb *w, const BIGNUM *bn)
 {
 	uint8_t *tmp;
 	int n, rc = -1;
@@ -117,8 +122,6 @@ out:
 	return rc;
 }
 
-/* Builds an EVP_PKEY of the given algorithm from params; selection is
- * EVP_PKEY_PUBLIC_KEY or EVP_PKEY_KEYPAIR. NULL on failure. */
 EVP_PKEY *
 key_pkey_fromdata(const char *alg, OSSL_PARAM_BLD *bld, int selection)
 {
@@ -137,6 +140,23 @@ out:
 	EVP_PKEY_CTX_free(ctx);
 	OSSL_PARAM_free(params);
 	return pkey;
+}
+
+OSSL_PARAM_BLD *
+key_p256_params(const uint8_t *q, size_t qlen)
+{
+	OSSL_PARAM_BLD *bld;
+
+	if ((bld = OSSL_PARAM_BLD_new()) == NULL)
+		return NULL;
+	if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+	    "prime256v1", 0) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
+	    q, qlen) != 1) {
+		OSSL_PARAM_BLD_free(bld);
+		return NULL;
+	}
+	return bld;
 }
 
 static EVP_PKEY *
@@ -220,11 +240,7 @@ ecdsa_parse(struct rd *r, char *err, size_t errlen)
 		seterr(err, errlen, "ecdsa key is not an uncompressed point");
 		return NULL;
 	}
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-	    "prime256v1", 0) != 1 ||
-	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-	    q, qlen) != 1)
+	if ((bld = key_p256_params(q, qlen)) == NULL)
 		goto fail;
 	if ((pkey = key_pkey_fromdata("EC", bld, EVP_PKEY_PUBLIC_KEY)) == NULL)
 		goto fail;
@@ -327,8 +343,8 @@ ecdsa_sign(EVP_PKEY *pkey, const char *md, const uint8_t *data, size_t dlen,
 	if (derlen > 1024 || (es = d2i_ECDSA_SIG(NULL, &p, (long)derlen)) ==
 	    NULL)
 		goto out;
-	put_bn(&inner, ECDSA_SIG_get0_r(es));
-	put_bn(&inner, ECDSA_SIG_get0_s(es));
+	key_put_bn(&inner, ECDSA_SIG_get0_r(es));
+	key_put_bn(&inner, ECDSA_SIG_get0_s(es));
 	if (inner.err)
 		goto out;
 	rc = wb_string(w, inner.p, inner.len);
@@ -397,8 +413,8 @@ rsa_blob(EVP_PKEY *pkey, struct wb *w)
 	    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) != 1)
 		goto out;
 	wb_cstring(w, "ssh-rsa");
-	put_bn(w, e);
-	put_bn(w, n);
+	key_put_bn(w, e);
+	key_put_bn(w, n);
 	rc = w->err ? -1 : 0;
 out:
 	BN_free(e);
@@ -544,14 +560,11 @@ key_from_blob(const uint8_t *blob, size_t len, struct key **out, char *err,
 		EVP_PKEY_free(pkey);
 		return -1;
 	}
-	if ((k = calloc(1, sizeof(*k))) == NULL) {
+	if ((k = key_new(impl->type, pkey, false)) == NULL) {
 		seterr(err, errlen, "out of memory");
 		EVP_PKEY_free(pkey);
 		return -1;
 	}
-	k->type = impl->type;
-	k->has_private = false;
-	k->pkey = pkey;
 	*out = k;
 	return 0;
 }
@@ -682,13 +695,10 @@ key_generate(enum key_type type, struct key **out)
 	}
 	if (pkey == NULL)
 		return -1;
-	if ((k = calloc(1, sizeof(*k))) == NULL) {
+	if ((k = key_new(type, pkey, true)) == NULL) {
 		EVP_PKEY_free(pkey);
 		return -1;
 	}
-	k->type = type;
-	k->has_private = true;
-	k->pkey = pkey;
 	*out = k;
 	return 0;
 }

@@ -32,11 +32,6 @@
 #define BLOCK_NONE	8	/* cipher "none" pads to 8 like OpenSSH */
 #define B64_LINE	70	/* ssh-keygen's line width */
 #define KEYFILE_MAX	(1024 * 1024)
-#define RSA_MIN_BITS	1024
-#define RSA_MAX_BITS	16384
-#define ED25519_LEN	32
-#define P256_POINT_LEN	65
-#define P256_SCALAR_LEN	32
 
 #define MSG_ENCRYPTED	"key is encrypted with a passphrase; load it into " \
 			"ssh-agent"
@@ -44,7 +39,8 @@
 /* Private-section codecs, indexed by enum key_type. */
 struct privfmt {
 	EVP_PKEY	*(*parse)(struct rd *, char *, size_t);
-	int		 (*write)(const struct key *, const uint8_t *, size_t,
+	/* pub: the key's public blob, read up to its type name */
+	int		 (*write)(const struct key *, struct rd *pub,
 			    struct wb *);
 };
 
@@ -54,43 +50,13 @@ is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static struct key *
-key_wrap(enum key_type type, EVP_PKEY *pkey, bool priv)
-{
-	struct key *k;
-
-	if ((k = calloc(1, sizeof(*k))) == NULL)
-		return NULL;
-	k->type = type;
-	k->has_private = priv;
-	k->pkey = pkey;
-	return k;
-}
-
-/* Appends bn as an mpint; the scratch copy is wiped since bn is secret. */
-static int
-put_bn(struct wb *w, const BIGNUM *bn)
-{
-	uint8_t *tmp;
-	int n, rc = -1;
-
-	n = BN_num_bytes(bn);
-	if ((tmp = malloc(n > 0 ? (size_t)n : 1)) == NULL)
-		return -1;
-	if (BN_bn2bin(bn, tmp) == n)
-		rc = wb_mpint(w, tmp, (size_t)n);
-	OPENSSL_cleanse(tmp, (size_t)n);
-	free(tmp);
-	return rc;
-}
-
 /* string pk, string sk where sk = seed || pk. */
 static EVP_PKEY *
 ed25519_parse(struct rd *r, char *err, size_t errlen)
 {
 	const uint8_t *pk, *sk;
-	size_t pklen, sklen, n = ED25519_LEN;
-	uint8_t derived[ED25519_LEN];
+	size_t pklen, sklen, n = ED25519_PK_LEN;
+	uint8_t derived[ED25519_PK_LEN];
 	EVP_PKEY *pkey;
 
 	rd_string(r, &pk, &pklen);
@@ -98,16 +64,16 @@ ed25519_parse(struct rd *r, char *err, size_t errlen)
 		seterr(err, errlen, "truncated ssh-ed25519 private key");
 		return NULL;
 	}
-	if (pklen != ED25519_LEN || sklen != 2 * ED25519_LEN ||
-	    memcmp(sk + ED25519_LEN, pk, ED25519_LEN) != 0) {
+	if (pklen != ED25519_PK_LEN || sklen != 2 * ED25519_PK_LEN ||
+	    memcmp(sk + ED25519_PK_LEN, pk, ED25519_PK_LEN) != 0) {
 		seterr(err, errlen, "malformed ssh-ed25519 private key");
 		return NULL;
 	}
 	pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, sk,
-	    ED25519_LEN);
+	    ED25519_PK_LEN);
 	if (pkey == NULL ||
 	    EVP_PKEY_get_raw_public_key(pkey, derived, &n) != 1 ||
-	    n != ED25519_LEN || memcmp(derived, pk, n) != 0) {
+	    n != ED25519_PK_LEN || memcmp(derived, pk, n) != 0) {
 		seterr(err, errlen, "ssh-ed25519 private key does not match "
 		    "its public key");
 		EVP_PKEY_free(pkey);
@@ -117,23 +83,19 @@ ed25519_parse(struct rd *r, char *err, size_t errlen)
 }
 
 static int
-ed25519_write(const struct key *k, const uint8_t *pub, size_t publen,
-    struct wb *w)
+ed25519_write(const struct key *k, struct rd *pub, struct wb *w)
 {
-	struct rd r;
 	const uint8_t *pk;
-	size_t pklen, n = ED25519_LEN;
-	uint8_t sk[2 * ED25519_LEN];
+	size_t pklen, n = ED25519_PK_LEN;
+	uint8_t sk[2 * ED25519_PK_LEN];
 	int rc = -1;
 
-	rd_init(&r, pub, publen);
-	rd_string(&r, NULL, NULL);
-	if (rd_string(&r, &pk, &pklen) != 0 || pklen != ED25519_LEN)
+	if (rd_string(pub, &pk, &pklen) != 0 || pklen != ED25519_PK_LEN)
 		return -1;
 	if (EVP_PKEY_get_raw_private_key(k->pkey, sk, &n) != 1 ||
-	    n != ED25519_LEN)
+	    n != ED25519_PK_LEN)
 		goto out;
-	memcpy(sk + ED25519_LEN, pk, ED25519_LEN);
+	memcpy(sk + ED25519_PK_LEN, pk, ED25519_PK_LEN);
 	wb_string(w, pk, pklen);
 	rc = wb_string(w, sk, sizeof(sk));
 out:
@@ -164,11 +126,7 @@ ecdsa_parse(struct rd *r, char *err, size_t errlen)
 	}
 	if ((bd = BN_secure_new()) == NULL ||
 	    BN_bin2bn(d, (int)dlen, bd) == NULL ||
-	    (bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-	    "prime256v1", 0) != 1 ||
-	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-	    q, qlen) != 1 ||
+	    (bld = key_p256_params(q, qlen)) == NULL ||
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bd) != 1 ||
 	    (pkey = key_pkey_fromdata("EC", bld, EVP_PKEY_KEYPAIR)) == NULL)
 		goto out;
@@ -190,25 +148,21 @@ out:
 }
 
 static int
-ecdsa_write(const struct key *k, const uint8_t *pub, size_t publen,
-    struct wb *w)
+ecdsa_write(const struct key *k, struct rd *pub, struct wb *w)
 {
-	struct rd r;
 	const uint8_t *q;
 	size_t qlen;
 	BIGNUM *d = NULL;
 	int rc = -1;
 
-	rd_init(&r, pub, publen);
-	rd_string(&r, NULL, NULL);
-	rd_string(&r, NULL, NULL);
-	if (rd_string(&r, &q, &qlen) != 0)
+	rd_string(pub, NULL, NULL);	/* the curve */
+	if (rd_string(pub, &q, &qlen) != 0)
 		return -1;
 	if (EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1)
 		return -1;
 	wb_cstring(w, "nistp256");
 	wb_string(w, q, qlen);
-	rc = put_bn(w, d);
+	rc = key_put_bn(w, d);
 	BN_clear_free(d);
 	return rc;
 }
@@ -321,8 +275,7 @@ out:
 }
 
 static int
-rsa_write(const struct key *k, const uint8_t *pub, size_t publen,
-    struct wb *w)
+rsa_write(const struct key *k, struct rd *pub, struct wb *w)
 {
 	static const char *names[] = {
 		OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E,
@@ -334,11 +287,10 @@ rsa_write(const struct key *k, const uint8_t *pub, size_t publen,
 	int rc = 0;
 
 	(void)pub;
-	(void)publen;
 	for (i = 0; i < 6 && rc == 0; i++) {
 		if (EVP_PKEY_get_bn_param(k->pkey, names[i], &bn) != 1)
 			return -1;
-		rc = put_bn(w, bn);
+		rc = key_put_bn(w, bn);
 		BN_clear_free(bn);
 		bn = NULL;
 	}
@@ -387,7 +339,7 @@ parse_private_section(const uint8_t *p, size_t len, const struct key *pub,
 	}
 	if ((pkey = privfmts[pub->type].parse(&r, err, errlen)) == NULL)
 		return -1;
-	if ((k = key_wrap(pub->type, pkey, true)) == NULL) {
+	if ((k = key_new(pub->type, pkey, true)) == NULL) {
 		EVP_PKEY_free(pkey);
 		seterr(err, errlen, "out of memory");
 		return -1;
@@ -610,7 +562,7 @@ parse_pem(const char *text, size_t len, struct key **out, char *err,
 		EVP_PKEY_free(pkey);
 		return -1;
 	}
-	if ((k = key_wrap(type, pkey, true)) == NULL) {
+	if ((k = key_new(type, pkey, true)) == NULL) {
 		seterr(err, errlen, "out of memory");
 		EVP_PKEY_free(pkey);
 		return -1;
@@ -784,6 +736,7 @@ int
 keyfile_format_private(const struct key *k, const char *comment, char **text)
 {
 	struct wb pub, priv, file, out;
+	struct rd pubr;
 	uint32_t check;
 	uint8_t i;
 	int rc = -1;
@@ -803,7 +756,9 @@ keyfile_format_private(const struct key *k, const char *comment, char **text)
 	wb_u32(&priv, check);
 	wb_u32(&priv, check);
 	wb_cstring(&priv, key_type_name(k));
-	if (privfmts[k->type].write(k, pub.p, pub.len, &priv) != 0)
+	rd_init(&pubr, pub.p, pub.len);
+	rd_string(&pubr, NULL, NULL);	/* the type name */
+	if (privfmts[k->type].write(k, &pubr, &priv) != 0)
 		goto out;
 	wb_cstring(&priv, comment != NULL ? comment : "");
 	for (i = 1; priv.len % BLOCK_NONE != 0; i++)
