@@ -9,8 +9,6 @@
 #include <sys/stat.h>
 
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +22,7 @@
 #include "util/err.h"
 #include "util/hostport.h"
 #include "util/match.h"
+#include "util/readfile.h"
 
 #define AK_FILE_MAX	(1024 * 1024)
 #define AK_VALUE_MAX	8192	/* longest option value (sshd's old limit) */
@@ -784,26 +783,16 @@ ak_find_file(const char *path, const struct key *key, const char *client_ip,
 	struct stat st;
 	char *buf = NULL;
 	size_t n = 0;
-	ssize_t r;
 	int fd, rc = -1;
 
 	opts_reset(opts);
-	/* O_NONBLOCK: a FIFO planted as the file must not hang the server. */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK)) == -1) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+	/* A FIFO planted as the file must not hang the server. */
+	if ((fd = readfile_open(path, READFILE_ABSENT_OK |
+	    READFILE_NOTDIR_ABSENT | READFILE_NONBLOCK, &st, err,
+	    errlen)) == READFILE_ABSENT)
+		return 0;
+	if (fd < 0)
 		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
-		goto out;
-	}
 	if (st.st_size > AK_FILE_MAX) {
 		seterr(err, errlen, "%s: larger than 1 MiB", path);
 		goto out;
@@ -812,18 +801,9 @@ ak_find_file(const char *path, const struct key *key, const char *client_ip,
 		seterr(err, errlen, "out of memory");
 		goto out;
 	}
-	while (n <= AK_FILE_MAX) {
-		r = read(fd, buf + n, AK_FILE_MAX + 1 - n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			seterr(err, errlen, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
+	if (readfile_read(fd, path, buf, AK_FILE_MAX + 1, &n, err,
+	    errlen) != 0)
+		goto out;
 	if (n > AK_FILE_MAX) {	/* it grew since fstat */
 		seterr(err, errlen, "%s: larger than 1 MiB", path);
 		goto out;

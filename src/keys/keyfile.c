@@ -3,6 +3,7 @@
 #include "keyfile.h"
 #include "key_int.h"
 #include "util/err.h"
+#include "util/readfile.h"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -16,8 +17,6 @@
 
 #include <sys/stat.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -600,27 +599,12 @@ keyfile_load_private(const char *path, struct key **out, char *err,
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0, cap;
-	ssize_t n;
 	int fd, rc = -1;
 
 	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+	if ((fd = readfile_open(path, READFILE_PRIVATE, &st, err,
+	    errlen)) < 0)
 		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
-		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
-		seterr(err, errlen, "bad permissions: %s is accessible by "
-		    "others (mode 0%03o)", path, (unsigned)(st.st_mode & 0777));
-		goto out;
-	}
 	if (st.st_size > KEYFILE_MAX) {
 		seterr(err, errlen, "%s: too large for a key file", path);
 		goto out;
@@ -631,18 +615,8 @@ keyfile_load_private(const char *path, struct key **out, char *err,
 		seterr(err, errlen, "out of memory");
 		goto out;
 	}
-	while (len < cap) {
-		n = read(fd, buf + len, cap - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			seterr(err, errlen, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
+	if (readfile_read(fd, path, buf, cap, &len, err, errlen) != 0)
+		goto out;
 	if (len == cap) {
 		seterr(err, errlen, "%s: changed while being read", path);
 		goto out;

@@ -3,6 +3,7 @@
 #include "known_hosts.h"
 #include "util/err.h"
 #include "util/match.h"
+#include "util/readfile.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -256,21 +257,17 @@ read_file(const char *path, char **buf, size_t *len, char *err,
 	struct stat st;
 	char *b = NULL;
 	size_t cap, n = 0;
-	ssize_t r;
 	int fd, rc = -1;
 
 	*buf = NULL;
 	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+	if ((fd = readfile_open(path, READFILE_ABSENT_OK, &st, err,
+	    errlen)) == READFILE_ABSENT)
+		return 0;
+	if (fd < 0)
 		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > KH_FILE_MAX) {
-		seterr(err, errlen, "%s: not a readable known_hosts file",
-		    path);
+	if (st.st_size > KH_FILE_MAX) {
+		seterr(err, errlen, "%s: larger than 64 MiB", path);
 		goto out;
 	}
 	cap = (size_t)st.st_size + 1;
@@ -279,18 +276,8 @@ read_file(const char *path, char **buf, size_t *len, char *err,
 		goto out;
 	}
 	/* Reads what fits; a file that grows meanwhile is cut at its size. */
-	while (n < cap) {
-		r = read(fd, b + n, cap - n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			seterr(err, errlen, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
+	if (readfile_read(fd, path, b, cap, &n, err, errlen) != 0)
+		goto out;
 	*buf = b;
 	*len = n < cap ? n : cap - 1;
 	b = NULL;
