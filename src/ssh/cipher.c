@@ -16,7 +16,8 @@
 #define GCM_TAG		16
 #define MAC_MAX		64
 
-/* Per-mode operations; each cipher table entry points at one set. */
+/* Per-mode operations; each cipher table entry points at one set. seal
+ * and open are only given packets pkt_len_ok allows. */
 struct pcipher_ops {
 	int	(*init)(struct ssh_pcipher *, const uint8_t *, const uint8_t *,
 		    const uint8_t *);
@@ -68,7 +69,8 @@ xcrypt(EVP_CIPHER_CTX *ctx, uint8_t *p, size_t len)
 }
 
 /* Packets are bounded by the transport far below INT_MAX; this keeps the
- * int conversions above honest and n - 4 from wrapping. */
+ * int conversions above honest and n - 4 from wrapping in every seal and
+ * open, which ssh_pcipher_seal and ssh_pcipher_open check it for. */
 static bool
 pkt_len_ok(size_t n)
 {
@@ -140,8 +142,6 @@ chacha_seal(struct ssh_pcipher *pc, uint32_t seq, uint8_t *pkt, size_t n)
 	uint8_t poly[64];
 	int r = -1;
 
-	if (!pkt_len_ok(n))
-		return -1;
 	if (chacha_set_nonce(pc->hctx, seq) != 0 ||
 	    xcrypt(pc->hctx, pkt, 4) != 0 ||
 	    chacha_poly_key(pc, seq, poly) != 0 ||
@@ -175,8 +175,6 @@ chacha_open(struct ssh_pcipher *pc, uint32_t seq, uint8_t *pkt, size_t n)
 	uint8_t poly[64], tag[CHACHA_TAG];
 	int r = -1;
 
-	if (!pkt_len_ok(n))
-		return -1;
 	if (chacha_poly_key(pc, seq, poly) != 0 ||
 	    chacha_tag(pc, poly, pkt, n, tag) != 0 ||
 	    CRYPTO_memcmp(tag, pkt + n, CHACHA_TAG) != 0)
@@ -228,8 +226,6 @@ gcm_seal(struct ssh_pcipher *pc, uint32_t seq, uint8_t *pkt, size_t n)
 	int outl;
 
 	(void)seq;
-	if (!pkt_len_ok(n))
-		return -1;
 	if (gcm_begin(pc, pkt) != 0 || xcrypt(pc->ctx, pkt + 4, n - 4) != 0 ||
 	    !EVP_CipherFinal_ex(pc->ctx, fin, &outl) ||
 	    !EVP_CIPHER_CTX_ctrl(pc->ctx, EVP_CTRL_AEAD_GET_TAG, GCM_TAG,
@@ -257,8 +253,6 @@ gcm_open(struct ssh_pcipher *pc, uint32_t seq, uint8_t *pkt, size_t n)
 	int outl;
 
 	(void)seq;
-	if (!pkt_len_ok(n))
-		return -1;
 	if (gcm_begin(pc, pkt) != 0 ||
 	    !EVP_CIPHER_CTX_ctrl(pc->ctx, EVP_CTRL_AEAD_SET_TAG, GCM_TAG,
 	    pkt + n) ||
@@ -311,8 +305,6 @@ ctr_hmac(struct ssh_pcipher *pc, uint32_t seq, const uint8_t *pkt, size_t n,
 static int
 ctr_seal(struct ssh_pcipher *pc, uint32_t seq, uint8_t *pkt, size_t n)
 {
-	if (!pkt_len_ok(n))
-		return -1;
 	if (pc->mac->alg.etm) {
 		if (xcrypt(pc->ctx, pkt + 4, n - 4) != 0 ||
 		    ctr_hmac(pc, seq, pkt, n, pkt + n) != 0)
@@ -347,8 +339,6 @@ ctr_open(struct ssh_pcipher *pc, uint32_t seq, uint8_t *pkt, size_t n)
 	uint8_t mac[MAC_MAX];
 	size_t done;
 
-	if (!pkt_len_ok(n))
-		return -1;
 	if (pc->mac->alg.etm) {
 		/* Authenticate the ciphertext before decrypting any of it. */
 		if (ctr_hmac(pc, seq, pkt, n, mac) != 0 ||
@@ -543,6 +533,8 @@ ssh_pcipher_len_block(const struct ssh_pcipher *pc)
 int
 ssh_pcipher_seal(struct ssh_pcipher *pc, uint32_t seq, uint8_t *pkt, size_t n)
 {
+	if (!pkt_len_ok(n))
+		return -1;
 	return pc->c->ops->seal(pc, seq, pkt, n);
 }
 
@@ -556,5 +548,7 @@ ssh_pcipher_peek_len(struct ssh_pcipher *pc, uint32_t seq, uint8_t *pkt,
 int
 ssh_pcipher_open(struct ssh_pcipher *pc, uint32_t seq, uint8_t *pkt, size_t n)
 {
+	if (!pkt_len_ok(n))
+		return -1;
 	return pc->c->ops->open(pc, seq, pkt, n);
 }
