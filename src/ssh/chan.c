@@ -49,6 +49,38 @@ chan_get(struct ssh_conn *c, uint32_t id)
 	return &c->chans[id];
 }
 
+/* Starts an event about channel id, carrying its user data. */
+static void
+chan_event(struct ssh_event *ev, enum ssh_ev_type type, uint32_t id,
+    const struct chan *ch)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	ev->chan = id;
+	ev->chan_ud = ch->ud;
+}
+
+/* Emits an event about channel id that says nothing more. */
+static void
+chan_emit(struct ssh_conn *c, enum ssh_ev_type type, uint32_t id,
+    const struct chan *ch)
+{
+	struct ssh_event ev;
+
+	chan_event(&ev, type, id, ch);
+	conn_emit(c, &ev);
+}
+
+/* Queues a message whose only field is the peer's id for the channel. */
+static int
+send_chan_msg(struct ssh_conn *c, uint8_t type, const struct chan *ch)
+{
+	if (pkt_begin(c, type) != 0)
+		return -1;
+	wb_u32(&c->out, ch->remote_id);
+	return pkt_end(c);
+}
+
 /* Ids are handed out next-fit, so a just-closed id is the last to be
  * reused and a late message for it does not land on a new channel. */
 static int
@@ -89,10 +121,7 @@ chan_release(struct ssh_conn *c, uint32_t id)
 	struct ssh_event ev;
 	struct chan *ch = &c->chans[id];
 
-	memset(&ev, 0, sizeof(ev));
-	ev.type = SSH_EV_CHAN_CLOSED;
-	ev.chan = id;
-	ev.chan_ud = ch->ud;
+	chan_event(&ev, SSH_EV_CHAN_CLOSED, id, ch);
 	ch->state = CH_CLOSED;
 	c->open_chans--;
 	conn_emit(c, &ev);
@@ -250,10 +279,7 @@ ssh_chan_eof(struct ssh_conn *c, uint32_t id)
 	    ch->close_sent)
 		return 0;
 	ch->eof_sent = true;
-	if (pkt_begin(c, MSG_CHANNEL_EOF) != 0)
-		return -1;
-	wb_u32(&c->out, ch->remote_id);
-	return pkt_end(c);
+	return send_chan_msg(c, MSG_CHANNEL_EOF, ch);
 }
 
 int
@@ -273,19 +299,7 @@ ssh_chan_close(struct ssh_conn *c, uint32_t id)
 	}
 	ch->close_sent = true;
 	ch->state = CH_CLOSING;
-	if (pkt_begin(c, MSG_CHANNEL_CLOSE) != 0)
-		return -1;
-	wb_u32(&c->out, ch->remote_id);
-	return pkt_end(c);
-}
-
-static int
-send_close(struct ssh_conn *c, struct chan *ch)
-{
-	if (pkt_begin(c, MSG_CHANNEL_CLOSE) != 0)
-		return -1;
-	wb_u32(&c->out, ch->remote_id);
-	return pkt_end(c);
+	return send_chan_msg(c, MSG_CHANNEL_CLOSE, ch);
 }
 
 static int
@@ -377,7 +391,6 @@ open_input(struct ssh_conn *c, struct rd *r)
 static int
 confirm_input(struct ssh_conn *c, struct chan *ch, uint32_t id, struct rd *r)
 {
-	struct ssh_event ev;
 	uint32_t sender, win, maxpkt;
 
 	if (rd_u32(r, &sender) != 0 || rd_u32(r, &win) != 0 ||
@@ -390,13 +403,9 @@ confirm_input(struct ssh_conn *c, struct chan *ch, uint32_t id, struct rd *r)
 	ch->state = CH_OPEN;
 	if (ch->close_sent) {	/* closed by us while opening */
 		ch->state = CH_CLOSING;
-		return send_close(c, ch);
+		return send_chan_msg(c, MSG_CHANNEL_CLOSE, ch);
 	}
-	memset(&ev, 0, sizeof(ev));
-	ev.type = SSH_EV_CHAN_CONFIRM;
-	ev.chan = id;
-	ev.chan_ud = ch->ud;
-	conn_emit(c, &ev);
+	chan_emit(c, SSH_EV_CHAN_CONFIRM, id, ch);
 	return 0;
 }
 
@@ -412,10 +421,7 @@ failure_input(struct ssh_conn *c, struct chan *ch, uint32_t id, struct rd *r)
 		    "unexpected channel open failure");
 	if (rd_cstring(r, msg, sizeof(msg)) != 0)
 		snprintf(msg, sizeof(msg), "(no reason given)");
-	memset(&ev, 0, sizeof(ev));
-	ev.type = SSH_EV_CHAN_OPEN_FAILED;
-	ev.chan = id;
-	ev.chan_ud = ch->ud;
+	chan_event(&ev, SSH_EV_CHAN_OPEN_FAILED, id, ch);
 	ev.u.open_failed.reason = reason;
 	ev.u.open_failed.message = msg;
 	ch->state = CH_FREE;
@@ -450,10 +456,7 @@ data_input(struct ssh_conn *c, struct chan *ch, uint32_t id, struct rd *r,
 		    "channel %u: data after EOF", id);
 	if (extended || ch->state != CH_OPEN)
 		return 0;	/* nowhere to deliver it */
-	memset(&ev, 0, sizeof(ev));
-	ev.type = SSH_EV_CHAN_DATA;
-	ev.chan = id;
-	ev.chan_ud = ch->ud;
+	chan_event(&ev, SSH_EV_CHAN_DATA, id, ch);
 	ev.u.data.p = p;
 	ev.u.data.len = len;
 	conn_emit(c, &ev);
@@ -490,9 +493,7 @@ request_input(struct ssh_conn *c, struct chan *ch, uint32_t id, struct rd *r)
 		    "malformed channel request");
 	memset(&ev, 0, sizeof(ev));
 	if (ch->state == CH_OPEN && !ch->close_sent) {
-		ev.type = SSH_EV_CHAN_REQUEST;
-		ev.chan = id;
-		ev.chan_ud = ch->ud;
+		chan_event(&ev, SSH_EV_CHAN_REQUEST, id, ch);
 		ev.u.request.name = name;
 		ev.u.request.want_reply = want_reply;
 		ev.u.request.extra = r->p + r->off;
@@ -501,11 +502,39 @@ request_input(struct ssh_conn *c, struct chan *ch, uint32_t id, struct rd *r)
 	}
 	if (!want_reply || ch->close_sent || chan_get(c, id) != ch)
 		return 0;
-	if (pkt_begin(c, ev.u.request.success ? MSG_CHANNEL_SUCCESS :
-	    MSG_CHANNEL_FAILURE) != 0)
-		return -1;
-	wb_u32(&c->out, ch->remote_id);
-	return pkt_end(c);
+	return send_chan_msg(c, ev.u.request.success ? MSG_CHANNEL_SUCCESS :
+	    MSG_CHANNEL_FAILURE, ch);
+}
+
+static int
+window_input(struct ssh_conn *c, struct chan *ch, uint32_t id, struct rd *r)
+{
+	uint32_t add;
+
+	if (rd_u32(r, &add) != 0 || ch->state == CH_OPENING)
+		return conn_fail(c, DISC_PROTOCOL_ERROR, "bad window adjust");
+	if (ch->rwin + add > UINT32_MAX)
+		return conn_fail(c, DISC_PROTOCOL_ERROR,
+		    "channel %u: window adjust overflows", id);
+	ch->rwin += add;
+	if (ch->state == CH_OPEN)
+		chan_emit(c, SSH_EV_CHAN_WINDOW, id, ch);
+	return 0;
+}
+
+static int
+eof_input(struct ssh_conn *c, struct chan *ch, uint32_t id)
+{
+	if (ch->eof_rcvd && ch->close_sent) {
+		c->late_msgs++;		/* raced our CLOSE */
+		return 0;
+	}
+	if (ch->state == CH_OPENING || ch->eof_rcvd)
+		return conn_fail(c, DISC_PROTOCOL_ERROR, "bad EOF");
+	ch->eof_rcvd = true;
+	if (ch->state == CH_OPEN)
+		chan_emit(c, SSH_EV_CHAN_EOF, id, ch);
+	return 0;
 }
 
 /* Messages a peer may have sent before it saw our CLOSE (or, sloppily,
@@ -523,10 +552,9 @@ late_ok(uint8_t type)
 int
 chan_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 {
-	struct ssh_event ev;
 	struct chan *ch;
 	struct rd r;
-	uint32_t id, add;
+	uint32_t id;
 
 	rd_init(&r, p, len);
 	if (type == MSG_CHANNEL_OPEN)
@@ -546,48 +574,20 @@ chan_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 	case MSG_CHANNEL_OPEN_FAILURE:
 		return failure_input(c, ch, id, &r);
 	case MSG_CHANNEL_WINDOW_ADJUST:
-		if (rd_u32(&r, &add) != 0 || ch->state == CH_OPENING)
-			return conn_fail(c, DISC_PROTOCOL_ERROR,
-			    "bad window adjust");
-		if (ch->rwin + add > UINT32_MAX)
-			return conn_fail(c, DISC_PROTOCOL_ERROR,
-			    "channel %u: window adjust overflows", id);
-		ch->rwin += add;
-		if (ch->state != CH_OPEN)
-			return 0;
-		memset(&ev, 0, sizeof(ev));
-		ev.type = SSH_EV_CHAN_WINDOW;
-		ev.chan = id;
-		ev.chan_ud = ch->ud;
-		conn_emit(c, &ev);
-		return 0;
+		return window_input(c, ch, id, &r);
 	case MSG_CHANNEL_DATA:
 	case MSG_CHANNEL_EXTENDED_DATA:
 		return data_input(c, ch, id, &r,
 		    type == MSG_CHANNEL_EXTENDED_DATA);
 	case MSG_CHANNEL_EOF:
-		if (ch->eof_rcvd && ch->close_sent) {
-			c->late_msgs++;		/* raced our CLOSE */
-			return 0;
-		}
-		if (ch->state == CH_OPENING || ch->eof_rcvd)
-			return conn_fail(c, DISC_PROTOCOL_ERROR, "bad EOF");
-		ch->eof_rcvd = true;
-		if (ch->state != CH_OPEN)
-			return 0;
-		memset(&ev, 0, sizeof(ev));
-		ev.type = SSH_EV_CHAN_EOF;
-		ev.chan = id;
-		ev.chan_ud = ch->ud;
-		conn_emit(c, &ev);
-		return 0;
+		return eof_input(c, ch, id);
 	case MSG_CHANNEL_CLOSE:
 		if (ch->state == CH_OPENING || ch->close_rcvd)
 			return conn_fail(c, DISC_PROTOCOL_ERROR, "bad CLOSE");
 		ch->close_rcvd = true;
 		if (!ch->close_sent) {
 			ch->close_sent = true;
-			if (send_close(c, ch) != 0)
+			if (send_chan_msg(c, MSG_CHANNEL_CLOSE, ch) != 0)
 				return -1;
 		}
 		chan_release(c, id);
