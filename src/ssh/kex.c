@@ -160,6 +160,25 @@ kex_start(struct ssh_conn *c)
 	return 0;
 }
 
+/* Our X25519 key for this exchange, in k->eph; pub gets its public
+ * value. */
+static int
+eph_keygen(struct kex *k, uint8_t pub[X25519_LEN])
+{
+	EVP_PKEY_CTX *pctx;
+	size_t publen = X25519_LEN;
+	int ret = -1;
+
+	if ((pctx = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL)) != NULL &&
+	    EVP_PKEY_keygen_init(pctx) > 0 &&
+	    EVP_PKEY_keygen(pctx, &k->eph) > 0 &&
+	    EVP_PKEY_get_raw_public_key(k->eph, pub, &publen) == 1 &&
+	    publen == X25519_LEN)
+		ret = 0;
+	EVP_PKEY_CTX_free(pctx);
+	return ret;
+}
+
 /* The first entry of a name-list, to check the peer's guess. */
 static bool
 first_is(const uint8_t *list, size_t len, const char *name)
@@ -248,20 +267,12 @@ kexinit_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 
 	if (client) {
 		uint8_t pub[X25519_LEN];
-		size_t publen = sizeof(pub);
-		EVP_PKEY_CTX *pctx;
 
-		pctx = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL);
-		if (pctx == NULL || EVP_PKEY_keygen_init(pctx) <= 0 ||
-		    EVP_PKEY_keygen(pctx, &k->eph) <= 0) {
-			EVP_PKEY_CTX_free(pctx);
+		if (eph_keygen(k, pub) != 0)
 			return conn_fail(c, 0, "X25519 key generation failed");
-		}
-		EVP_PKEY_CTX_free(pctx);
-		if (EVP_PKEY_get_raw_public_key(k->eph, pub, &publen) != 1 ||
-		    pkt_begin(c, MSG_KEX_ECDH_INIT) != 0)
-			return conn_fail(c, 0, "X25519 key export failed");
-		wb_string(&c->out, pub, publen);
+		if (pkt_begin(c, MSG_KEX_ECDH_INIT) != 0)
+			return conn_fail(c, 0, "out of memory");
+		wb_string(&c->out, pub, sizeof(pub));
 		if (pkt_end(c) != 0)
 			return conn_fail(c, 0, "out of memory");
 	}
@@ -359,12 +370,15 @@ out:
 	return ret;
 }
 
-/* Builds one direction's packet protection from the derived keys. */
+/* Builds one direction's packet protection from the derived keys: IV,
+ * key and MAC key are letters A, C, E client to server, B, D, F back. */
 static struct ssh_pcipher *
 newkeys_dir(const struct ssh_conn *c, const struct wb *kmp, const uint8_t *h,
-    const char *enc, const char *mac, char iv_l, char key_l, char mac_l,
-    bool encrypt)
+    int dir, bool encrypt)
 {
+	const char *enc = c->kex->enc[dir], *mac = c->kex->mac[dir];
+	char iv_l = (char)('A' + dir), key_l = (char)('C' + dir),
+	    mac_l = (char)('E' + dir);
 	const struct ssh_cipher_alg *ca = ssh_cipher_alg_find(enc, strlen(enc));
 	const struct ssh_mac_alg *ma = NULL;
 	uint8_t iv[64], key[64], mkey[64];
@@ -386,6 +400,21 @@ newkeys_dir(const struct ssh_conn *c, const struct wb *kmp, const uint8_t *h,
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(mkey, sizeof(mkey));
 	return pc;
+}
+
+/* Both directions' packet protection, made ready for NEWKEYS. */
+static int
+newkeys_make(struct ssh_conn *c, const struct wb *kmp, const uint8_t *h)
+{
+	struct kex *k = c->kex;
+	int tx = c->cfg.role == SSH_ROLE_CLIENT ? C2S : S2C;
+
+	k->new_tx = newkeys_dir(c, kmp, h, tx, true);
+	k->new_rx = newkeys_dir(c, kmp, h, tx == C2S ? S2C : C2S, false);
+	if (k->new_tx == NULL || k->new_rx == NULL)
+		return conn_fail(c, 0, "cannot set up ciphers %s/%s",
+		    k->enc[C2S], k->enc[S2C]);
+	return 0;
 }
 
 static void
@@ -486,15 +515,8 @@ ecdh_reply_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 		    "host key changed during rekey");
 		goto out;
 	}
-	k->new_tx = newkeys_dir(c, &kmp, h, k->enc[C2S], k->mac[C2S], 'A',
-	    'C', 'E', true);
-	k->new_rx = newkeys_dir(c, &kmp, h, k->enc[S2C], k->mac[S2C], 'B',
-	    'D', 'F', false);
-	if (k->new_tx == NULL || k->new_rx == NULL) {
-		conn_fail(c, 0, "cannot set up ciphers %s/%s", k->enc[C2S],
-		    k->enc[S2C]);
+	if (newkeys_make(c, &kmp, h) != 0)
 		goto out;
-	}
 	ret = send_newkeys(c);
 out:
 	OPENSSL_cleanse(h, sizeof(h));
@@ -523,10 +545,9 @@ ecdh_init_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 	const struct key *hk;
 	struct rd r;
 	const uint8_t *qc;
-	size_t qclen, publen = X25519_LEN;
+	size_t qclen;
 	uint8_t qs[X25519_LEN], h[HASH_LEN];
 	struct wb kmp, ks, sig;
-	EVP_PKEY_CTX *pctx = NULL;
 	int ret = -1;
 
 	wb_init(&kmp);
@@ -544,10 +565,7 @@ ecdh_init_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 		    k->hk_alg);
 		goto out;
 	}
-	if ((pctx = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL)) == NULL ||
-	    EVP_PKEY_keygen_init(pctx) <= 0 ||
-	    EVP_PKEY_keygen(pctx, &k->eph) <= 0 ||
-	    EVP_PKEY_get_raw_public_key(k->eph, qs, &publen) != 1) {
+	if (eph_keygen(k, qs) != 0) {
 		conn_fail(c, 0, "X25519 key generation failed");
 		goto out;
 	}
@@ -573,23 +591,13 @@ ecdh_init_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 	wb_string(&c->out, sig.p, sig.len);
 	if (pkt_end(c) != 0)
 		goto out;
-	k->new_tx = newkeys_dir(c, &kmp, h, k->enc[S2C], k->mac[S2C], 'B',
-	    'D', 'F', true);
-	k->new_rx = newkeys_dir(c, &kmp, h, k->enc[C2S], k->mac[C2S], 'A',
-	    'C', 'E', false);
-	if (k->new_tx == NULL || k->new_rx == NULL) {
-		conn_fail(c, 0, "cannot set up ciphers %s/%s", k->enc[C2S],
-		    k->enc[S2C]);
-		goto out;
-	}
-	if (send_newkeys(c) != 0)
+	if (newkeys_make(c, &kmp, h) != 0 || send_newkeys(c) != 0)
 		goto out;
 	ret = 0;
 	if (!c->first_kex_done && c->ext_info_c)
 		ret = send_ext_info(c);
 out:
 	OPENSSL_cleanse(h, sizeof(h));
-	EVP_PKEY_CTX_free(pctx);
 	wb_free(&kmp);
 	wb_free(&ks);
 	wb_free(&sig);
