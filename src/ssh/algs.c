@@ -138,6 +138,18 @@ append(char *out, const char *p, size_t n)
 	out[o + n] = '\0';
 }
 
+/* Copies the name p[0..n) into out, NUL-terminated; false if it is empty
+ * or does not fit (no algorithm has such a name). */
+static bool
+name_copy(const char *p, size_t n, char *out, size_t outlen)
+{
+	if (n == 0 || n >= outlen)
+		return false;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return true;
+}
+
 /* A pattern of an explicit, "+" or "^" list and what it matched. */
 struct pattern {
 	const char	*p;
@@ -154,10 +166,8 @@ add_if(const char *p, size_t n, void *ud)
 	struct pattern *pat = ud;
 	char name[128];
 
-	if (n == 0 || n >= sizeof(name))
+	if (!name_copy(p, n, name, sizeof(name)))
 		return 0;
-	memcpy(name, p, n);
-	name[n] = '\0';
 	if (alg_matches(pat->p, pat->n, name)) {
 		pat->found = true;
 		if (!ssh_algs_has(pat->out, name))
@@ -198,10 +208,8 @@ keep_unless_removed(const char *p, size_t n, void *ud)
 	struct assemble *a = ud;
 	char name[128];
 
-	if (n == 0 || n >= sizeof(name))
+	if (!name_copy(p, n, name, sizeof(name)))
 		return 0;
-	memcpy(name, p, n);
-	name[n] = '\0';
 	if (!each_name(a->patterns, matches_any, name))
 		append(a->out, p, n);
 	return 0;
