@@ -417,11 +417,23 @@ newkeys_make(struct ssh_conn *c, const struct wb *kmp, const uint8_t *h)
 	return 0;
 }
 
+/* Puts one direction on the cipher made for it (*pc, taken) at NEWKEYS;
+ * kdir says which of the negotiated algorithms it uses. Strict KEX
+ * restarts its sequence number. */
 static void
-set_dir_names(struct dir *d, const char *enc, const char *mac)
+dir_newkeys(const struct ssh_conn *c, struct dir *d, struct ssh_pcipher **pc,
+    int kdir)
 {
-	snprintf(d->cipher, sizeof(d->cipher), "%s", enc);
+	const char *mac = c->kex->mac[kdir];
+
+	ssh_pcipher_free(d->pc);
+	d->pc = *pc;
+	*pc = NULL;
+	snprintf(d->cipher, sizeof(d->cipher), "%s", c->kex->enc[kdir]);
 	snprintf(d->mac, sizeof(d->mac), "%s", mac[0] ? mac : "<implicit>");
+	if (c->kex_strict)
+		d->seq = 0;
+	d->bytes = d->packets = 0;
 }
 
 static int
@@ -432,13 +444,7 @@ send_newkeys(struct ssh_conn *c)
 
 	if (pkt_begin(c, MSG_NEWKEYS) != 0 || pkt_end(c) != 0)
 		return conn_fail(c, 0, "out of memory");
-	ssh_pcipher_free(c->tx.pc);
-	c->tx.pc = k->new_tx;
-	k->new_tx = NULL;
-	set_dir_names(&c->tx, k->enc[dir], k->mac[dir]);
-	if (c->kex_strict)
-		c->tx.seq = 0;
-	c->tx.bytes = c->tx.packets = 0;
+	dir_newkeys(c, &c->tx, &k->new_tx, dir);
 	k->sent_newkeys = true;
 	return transport_flush_deferred(c) == 0 ? 0 :
 	    conn_fail(c, 0, "out of memory");
@@ -614,13 +620,7 @@ newkeys_input(struct ssh_conn *c)
 
 	if (k->new_rx == NULL || !k->sent_newkeys)
 		return conn_fail(c, DISC_PROTOCOL_ERROR, "unexpected NEWKEYS");
-	ssh_pcipher_free(c->rx.pc);
-	c->rx.pc = k->new_rx;
-	k->new_rx = NULL;
-	set_dir_names(&c->rx, k->enc[dir], k->mac[dir]);
-	if (c->kex_strict)
-		c->rx.seq = 0;
-	c->rx.bytes = c->rx.packets = 0;
+	dir_newkeys(c, &c->rx, &k->new_rx, dir);
 	k->got_newkeys = true;
 	kex_free(k);
 	c->kex = NULL;
