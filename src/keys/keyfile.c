@@ -631,6 +631,19 @@ out:
 	return rc;
 }
 
+/* The next space-separated word of line[*off..len): its start in *w, its
+ * length returned (0 at the end); *off moves past it. */
+static size_t
+next_word(const char *line, size_t len, size_t *off, const char **w)
+{
+	while (*off < len && is_space(line[*off]))
+		(*off)++;
+	*w = line + *off;
+	while (*off < len && !is_space(line[*off]))
+		(*off)++;
+	return (size_t)(line + *off - *w);
+}
+
 int
 keyfile_parse_public(const char *line, size_t len, struct key **out,
     char *err, size_t errlen)
@@ -642,18 +655,8 @@ keyfile_parse_public(const char *line, size_t len, struct key **out,
 	int n, rc = -1;
 
 	*out = NULL;
-	while (off < len && is_space(line[off]))
-		off++;
-	type = line + off;
-	while (off < len && !is_space(line[off]))
-		off++;
-	tlen = (size_t)(line + off - type);
-	while (off < len && is_space(line[off]))
-		off++;
-	b64 = line + off;
-	while (off < len && !is_space(line[off]))
-		off++;
-	blen = (size_t)(line + off - b64);
+	tlen = next_word(line, len, &off, &type);
+	blen = next_word(line, len, &off, &b64);
 	if (tlen == 0 || blen == 0) {
 		seterr(err, errlen, "not a public key line");
 		return -1;
