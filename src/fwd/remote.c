@@ -112,6 +112,23 @@ fwd_remote_request_all(struct fwd_remote_set *rs, struct ssh_conn *ssh)
 	return 0;
 }
 
+/* Marks r refused for why and warns as ssh does. Returns -1. */
+static int
+refused(struct fwd_remote *r, const char *spec, const char *why)
+{
+	r->state = RF_REFUSED;
+	snprintf(r->error, sizeof(r->error), "%s", why);
+	if (r->spec.listen_path[0] != '\0')
+		log_plain("Warning: remote port forwarding failed for listen "
+		    "path %s (forward -R %s: %s)", r->spec.listen_path, spec,
+		    why);
+	else
+		log_plain("Warning: remote port forwarding failed for listen "
+		    "port %d (forward -R %s: %s)", r->spec.listen_port, spec,
+		    why);
+	return -1;
+}
+
 int
 fwd_remote_reply(struct fwd_remote_set *rs, struct fwd_remote *r,
     const struct ssh_event *ev, struct ssh_conn *ssh)
@@ -136,36 +153,14 @@ fwd_remote_reply(struct fwd_remote_set *rs, struct fwd_remote *r,
 	}
 	fwd_spec_format(&r->spec, spec, sizeof(spec));
 	fwd_spec_target(&r->spec, target, sizeof(target));
-	if (!ev->u.global_reply.success && r->spec.listen_path[0] != '\0') {
-		r->state = RF_REFUSED;
-		snprintf(r->error, sizeof(r->error), "the server refused "
-		    "it");
-		log_plain("Warning: remote port forwarding failed for listen "
-		    "path %s (forward -R %s: the server refused it)",
-		    r->spec.listen_path, spec);
-		return -1;
-	}
-	if (!ev->u.global_reply.success) {
-		r->state = RF_REFUSED;
-		snprintf(r->error, sizeof(r->error), "the server refused "
-		    "it");
-		log_plain("Warning: remote port forwarding failed for listen "
-		    "port %d (forward -R %s: the server refused it)",
-		    r->spec.listen_port, spec);
-		return -1;
-	}
+	if (!ev->u.global_reply.success)
+		return refused(r, spec, "the server refused it");
 	r->port = r->spec.listen_port;
 	if (r->port == 0 && r->spec.listen_path[0] == '\0') {
 		rd_init(&rd, ev->u.global_reply.p, ev->u.global_reply.len);
-		if (rd_u32(&rd, &port) != 0 || port == 0 || port > 65535) {
-			r->state = RF_REFUSED;
-			snprintf(r->error, sizeof(r->error), "the server sent "
-			    "no allocated port");
-			log_plain("Warning: remote port forwarding failed for "
-			    "listen port 0 (forward -R %s: the server sent no "
-			    "allocated port)", spec);
-			return -1;
-		}
+		if (rd_u32(&rd, &port) != 0 || port == 0 || port > 65535)
+			return refused(r, spec, "the server sent no allocated "
+			    "port");
 		r->port = (int)port;
 		if (r->spec.dynamic)
 			log_plain("Allocated port %d for remote forward "
