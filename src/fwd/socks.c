@@ -87,6 +87,17 @@ cmd_name(int ver, uint8_t cmd)
 	return "unknown";
 }
 
+/* A SOCKS4 field still short of its NUL after len bytes: more is needed,
+ * unless it has grown too long for any user id or host name. */
+static enum socks_status
+v4_field_more(struct socks *s, struct wb *out, size_t len, const char *what)
+{
+	if (len >= NAME_MAX_LEN)
+		return fail(s, out, FR_REPLY, SOCKS_REP_GENERAL,
+		    "%s longer than %d bytes", what, NAME_MAX_LEN);
+	return SOCKS_MORE;
+}
+
 /* SOCKS4: VN CD DSTPORT DSTIP USERID NUL, and for SOCKS4a (DSTIP
  * 0.0.0.x, x != 0) HOST NUL after that. */
 static enum socks_status
@@ -107,13 +118,9 @@ v4_step(struct socks *s, struct wb *out)
 		return SOCKS_MORE;
 
 	if (s->stage == ST_V4) {
-		if (c != '\0') {
-			if (i - V4_HDR >= NAME_MAX_LEN)
-				return fail(s, out, FR_REPLY, SOCKS_REP_GENERAL,
-				    "SOCKS4 user id longer than %d bytes",
-				    NAME_MAX_LEN);
-			return SOCKS_MORE;
-		}
+		if (c != '\0')
+			return v4_field_more(s, out, i - V4_HDR,
+			    "SOCKS4 user id");
 		if (b[4] == 0 && b[5] == 0 && b[6] == 0 && b[7] != 0) {
 			s->stage = ST_V4_HOST;
 			return SOCKS_MORE;
@@ -126,13 +133,8 @@ v4_step(struct socks *s, struct wb *out)
 	/* SOCKS4a host name: it starts after the user id's NUL. */
 	nul = memchr(b + V4_HDR, '\0', i - V4_HDR);
 	start = (size_t)(nul - b) + 1;
-	if (c != '\0') {
-		if (i - start >= NAME_MAX_LEN)
-			return fail(s, out, FR_REPLY, SOCKS_REP_GENERAL,
-			    "SOCKS4a host name longer than %d bytes",
-			    NAME_MAX_LEN);
-		return SOCKS_MORE;
-	}
+	if (c != '\0')
+		return v4_field_more(s, out, i - start, "SOCKS4a host name");
 	if (i == start)
 		return fail(s, out, FR_REPLY, SOCKS_REP_GENERAL,
 		    "SOCKS4a host name is empty");
