@@ -63,43 +63,54 @@ fwd_policy_bind(enum gw_mode gw, const char *req, const char **addr,
 	return SCOPE_LOOPBACK;
 }
 
-bool
-fwd_permit_open_ok(const struct fwd_permit *v, int n, const char *host,
-    int port)
+/* PermitOpen and permitopen= compare the host exactly, as sshd's
+ * open_match() does. */
+static bool
+open_host_ok(const char *entry, const char *host)
+{
+	return strcmp(entry, "*") == 0 || strcmp(entry, host) == 0;
+}
+
+/* sshd's remote_open_match(): the entry's host is a pattern for the
+ * requested bind address; a bare port means "*". */
+static bool
+listen_host_ok(const char *entry, const char *req)
+{
+	const char *h = entry[0] == '\0' ? "*" : entry;
+
+	return match_glob(h, strlen(h), req);
+}
+
+/* Whether an entry of v[0..n) allows port (its port -1 is any) and, by
+ * host_ok, host; n < 0 is no list at all, which allows anything. */
+static bool
+permit_find(const struct fwd_permit *v, int n, int port,
+    bool (*host_ok)(const char *, const char *), const char *host)
 {
 	int i;
 
 	if (n < 0)
 		return true;
 	for (i = 0; i < n; i++) {
-		if (v[i].port != -1 && v[i].port != port)
-			continue;
-		/* exact, as sshd's open_match() compares */
-		if (strcmp(v[i].host, "*") == 0 || strcmp(v[i].host, host) == 0)
+		if ((v[i].port == -1 || v[i].port == port) &&
+		    host_ok(v[i].host, host))
 			return true;
 	}
 	return false;
 }
 
 bool
+fwd_permit_open_ok(const struct fwd_permit *v, int n, const char *host,
+    int port)
+{
+	return permit_find(v, n, port, open_host_ok, host);
+}
+
+bool
 fwd_permit_listen_ok(const struct fwd_permit *v, int n, const char *req,
     int port)
 {
-	const char *h;
-	int i;
-
-	if (n < 0)
-		return true;
-	for (i = 0; i < n; i++) {
-		if (v[i].port != -1 && v[i].port != port)
-			continue;
-		/* sshd's remote_open_match(): the entry's host is a pattern
-		 * for the requested bind address; a bare port means "*" */
-		h = v[i].host[0] == '\0' ? "*" : v[i].host;
-		if (match_glob(h, strlen(h), req))
-			return true;
-	}
-	return false;
+	return permit_find(v, n, port, listen_host_ok, req);
 }
 
 int
