@@ -31,6 +31,14 @@ enum allow_fwd {
 	FWD_ALLOW_REMOTE,	/* only -R (tcpip-forward) */
 };
 
+/* Ownership: the struct owns every string it points at (listen,
+ * hostkeys, authorized_keys, the algorithm lists and the other char *
+ * fields), all freed by server_config_free; noeffect points into the
+ * static keyword table. Between server_config_init and
+ * server_config_finish a value not given yet is unset (-1 for an int,
+ * FWD_PERMIT_UNSET for a permission list, NULL for a string) so that the
+ * first one given wins; after finish every field holds a value and the
+ * struct is read-only to its users. */
 struct server_config {
 	int		 ports[SC_MAX_LISTEN];	/* Port (default 22) */
 	int		 nports;
@@ -100,12 +108,15 @@ struct server_config {
 
 void	server_config_init(struct server_config *c);
 void	server_config_free(struct server_config *c);
-/* Applies one "Keyword value" line; where names the source. */
+/* Applies one "Keyword value" line; where names the source ("command
+ * line", "file line 3") and starts every error message. Returns 0, or -1
+ * with the message in err. */
 int	server_config_line(struct server_config *c, const char *line,
 	    const char *where, char *err, size_t errlen);
 /* Reads a file; missing is an error when required. */
 int	server_config_file(struct server_config *c, const char *path,
 	    bool required, char *err, size_t errlen);
+/* Reads len bytes of text (no NUL needed) as the file fname. */
 int	server_config_text(struct server_config *c, const char *text,
 	    size_t len, const char *fname, char *err, size_t errlen);
 /* Defaults for everything unset (sshd's: Port 22, GatewayPorts no,

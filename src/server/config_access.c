@@ -1,0 +1,163 @@
+/* sshd_config keywords for who may log in and what they may forward,
+ * where the value has a rule of its own: AuthorizedKeysFile,
+ * PubkeyAuthentication, AuthenticationMethods, RequiredRSASize,
+ * DisableForwarding, PermitOpen, PermitListen and the check of
+ * StreamLocalDirectory. */
+#include "config_kw.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fwd/policy.h"
+#include "fwd/slpath.h"
+#include "util/err.h"
+#include "util/tokens.h"
+
+/* RSA keys ferryd accepts (keys/key.c) */
+#define RSA_MIN_BITS	1024
+
+/* Several files, tried in order; the first line's list wins, as in sshd.
+ * %u, %h and %% are expanded per user by the caller; any other token is
+ * an error here. */
+int
+sc_kw_authkeys(struct server_config *c, const struct sc_keyword *kw,
+    char **a, int n, char *err, size_t errlen)
+{
+	struct tokens t;
+	char out[1024], why[256];
+	int i;
+
+	if (n > SC_MAX_AKFILES) {
+		seterr(err, errlen, "%s: too many files (max %d)", kw->name,
+		    SC_MAX_AKFILES);
+		return -1;
+	}
+	tokens_init(&t);
+	tokens_set(&t, 'u', "u");
+	tokens_set(&t, 'h', "h");
+	for (i = 0; i < n; i++)
+		if (tokens_expand(a[i], &t, out, sizeof(out), why,
+		    sizeof(why)) < 0) {
+			seterr(err, errlen, "%s: '%s': %s (ferryd knows %%u, "
+			    "%%h and %%%%)", kw->name, a[i], why);
+			return -1;
+		}
+	if (c->nauthorized_keys > 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if ((c->authorized_keys[i] = strdup(a[i])) == NULL) {
+			seterr(err, errlen, "out of memory");
+			return -1;
+		}
+		c->nauthorized_keys++;
+	}
+	return 0;
+}
+
+/* ferryd authenticates with public keys only: turning them off would
+ * lock everyone out, which is surely not what the file means. */
+int
+sc_kw_pubkey(struct server_config *c, const struct sc_keyword *kw,
+    char **a, int n, char *err, size_t errlen)
+{
+	int v;
+
+	if (sc_yesno(kw->name, a[0], &v, err, errlen) != 0)
+		return -1;
+	if (v == 0) {
+		seterr(err, errlen, "%s: 'no' is not supported: ferryd has "
+		    "only public key authentication", kw->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* ferryd's only method is publickey: a list it satisfies is one where
+ * some alternative is publickey alone; one asking for a second method
+ * (or a second key) cannot be met and must not be ignored. */
+int
+sc_kw_auth_methods(struct server_config *c, const struct sc_keyword *kw,
+    char **a, int n, char *err, size_t errlen)
+{
+	int i;
+
+	if (n == 1 && strcmp(a[0], "any") == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (strcmp(a[i], "publickey") == 0)
+			return 0;
+	seterr(err, errlen, "%s is not supported: ferryd's only method is "
+	    "one publickey, and no alternative here is 'publickey' alone",
+	    kw->name);
+	return -1;
+}
+
+/* ferryd takes RSA keys from 1024 bits (sshd's default); a higher minimum
+ * is not implemented yet. */
+int
+sc_kw_required_rsa(struct server_config *c, const struct sc_keyword *kw,
+    char **a, int n, char *err, size_t errlen)
+{
+	int bits;
+
+	if (cfgval_uint(a[0], 0, INT_MAX, &bits) != 0) {
+		seterr(err, errlen, "%s: bad value '%s' (a number of bits)",
+		    kw->name, a[0]);
+		return -1;
+	}
+	if (bits > RSA_MIN_BITS) {
+		seterr(err, errlen, "%s %d is not supported yet: ferryd "
+		    "accepts RSA keys from %d bits (PubkeyAcceptedAlgorithms "
+		    "-rsa-* refuses RSA keys)", kw->name, bits, RSA_MIN_BITS);
+		return -1;
+	}
+	return 0;
+}
+
+/* DisableForwarding overrides every other forwarding option (sshd), so
+ * "yes" wins over an AllowTcpForwarding seen earlier. */
+int
+sc_kw_disable_fwd(struct server_config *c, const struct sc_keyword *kw,
+    char **a, int n, char *err, size_t errlen)
+{
+	int v;
+
+	if (sc_yesno(kw->name, a[0], &v, err, errlen) != 0)
+		return -1;
+	if (v == 1) {
+		c->disable_forwarding = true;
+		c->allow_tcp_forwarding = FWD_ALLOW_NO;
+		c->allow_streamlocal_forwarding = FWD_ALLOW_NO;
+	}
+	return 0;
+}
+
+int
+sc_kw_permit_open(struct server_config *c, const struct sc_keyword *kw,
+    char **a, int n, char *err, size_t errlen)
+{
+	return fwd_permit_words(c->permit_open, SC_MAX_PERMITS,
+	    &c->npermit_open, false, kw->name, a, n, err, errlen);
+}
+
+int
+sc_kw_permit_listen(struct server_config *c, const struct sc_keyword *kw,
+    char **a, int n, char *err, size_t errlen)
+{
+	return fwd_permit_words(c->permit_listen, SC_MAX_PERMITS,
+	    &c->npermit_listen, true, kw->name, a, n, err, errlen);
+}
+
+/* "none", or a directory with %u and %% (checked here, expanded per
+ * user when a request comes). */
+int
+sc_check_sl_dir(const char *kw, const char *v, char *err, size_t errlen)
+{
+	char why[200];
+
+	if (slpath_check_template(v, why, sizeof(why)) == 0)
+		return 0;
+	seterr(err, errlen, "%s: bad value '%s': %s", kw, v, why);
+	return -1;
+}

@@ -1,0 +1,100 @@
+/* The end of reading ferryd's configuration: the default of every value
+ * still unset, and the values derived from others (the control socket
+ * and StreamLocalDirectory under StateDirectory). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config_kw.h"
+#include "ssh/buf.h"
+#include "util/err.h"
+#include "util/text.h"
+
+#define DEF_PORT		22
+#define DEF_AUTHKEYS		".ssh/authorized_keys"
+#define DEF_STARTUPS_BEGIN	10
+#define DEF_STARTUPS_RATE	30
+#define DEF_STARTUPS_FULL	100
+#define DEF_STATE_DIR		"/var/lib/ferryd"
+#define DEF_SL_DIR		"sockets/%u"	/* under StateDirectory */
+
+/* ControlSocket: ferryd.sock under StateDirectory by default. */
+static int
+control_socket_default(struct server_config *c)
+{
+	if (c->control_socket != NULL)
+		return 0;
+	if (asprintf(&c->control_socket, "%s/ferryd.sock", c->state_dir) ==
+	    -1) {
+		c->control_socket = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* StreamLocalDirectory: sockets/%u under StateDirectory by default, and
+ * a relative value is under it too (ferryd has no home directories). */
+static int
+sl_dir_default(struct server_config *c)
+{
+	const char *v = c->streamlocal_dir ? c->streamlocal_dir : DEF_SL_DIR;
+	const char *p;
+	char *full;
+	struct wb w;
+
+	if (strcasecmp(v, "none") == 0 || v[0] == '/')
+		return c->streamlocal_dir == NULL ? sc_set_str(
+		    &c->streamlocal_dir, v, NULL, 0) : 0;
+	/* the value takes %u and %%: a '%' of StateDirectory is doubled */
+	wb_init(&w);
+	for (p = c->state_dir; *p != '\0'; p++)
+		wb_put(&w, *p == '%' ? "%%" : p, *p == '%' ? 2 : 1);
+	wb_printf(&w, "/%s", v);
+	wb_u8(&w, 0);
+	if (w.err || (full = strdup((const char *)w.p)) == NULL) {
+		wb_free(&w);
+		return -1;
+	}
+	wb_free(&w);
+	free(c->streamlocal_dir);
+	c->streamlocal_dir = full;
+	return 0;
+}
+
+/* The keywords outside the table's kinds: lists and MaxStartups. */
+static int
+others_default(struct server_config *c)
+{
+	if (c->nports == 0)
+		c->ports[c->nports++] = DEF_PORT;
+	if (c->nauthorized_keys == 0) {
+		if ((c->authorized_keys[0] = strdup(DEF_AUTHKEYS)) == NULL)
+			return -1;
+		c->nauthorized_keys = 1;
+	}
+	if (c->npermit_open == FWD_PERMIT_UNSET)
+		c->npermit_open = -1;
+	if (c->npermit_listen == FWD_PERMIT_UNSET)
+		c->npermit_listen = -1;
+	if (c->max_startups_begin == SC_UNSET) {
+		c->max_startups_begin = DEF_STARTUPS_BEGIN;
+		c->max_startups_rate = DEF_STARTUPS_RATE;
+		c->max_startups_full = DEF_STARTUPS_FULL;
+	}
+	return 0;
+}
+
+int
+server_config_finish(struct server_config *c, char *err, size_t errlen)
+{
+	if (others_default(c) != 0 || sc_fields_default(c) != 0 ||
+	    sc_set_str(&c->state_dir, DEF_STATE_DIR, NULL, 0) != 0 ||
+	    control_socket_default(c) != 0 || sl_dir_default(c) != 0) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,255 @@
+/* ferryd -T: the effective configuration printed as sshd -T does
+ * (lowercase keywords, one value a line), in a form that reads back. */
+#include "config.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include "config_kw.h"
+
+/* Prints a value so that reading the output back gives it again: in
+ * double quotes when it holds blanks, quotes or a backslash (which the
+ * tokenizer then takes escaped). */
+static void
+print_word(FILE *fp, const char *s)
+{
+	bool quote = *s == '\0' || *s == '#' || *s == '=' ||
+	    strpbrk(s, " \t\r\n\"'\\") != NULL;
+
+	if (!quote) {
+		fputs(s, fp);
+		return;
+	}
+	fputc('"', fp);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', fp);
+		fputc(*s, fp);
+	}
+	fputc('"', fp);
+}
+
+static void
+print_kv(FILE *fp, const char *kw, const char *v)
+{
+	fprintf(fp, "%s ", kw);
+	print_word(fp, v != NULL ? v : "none");
+	fputc('\n', fp);
+}
+
+/* port < 0: addr already carries its port. */
+static void
+print_listen(FILE *fp, const char *addr, int port)
+{
+	char buf[600];
+
+	if (port < 0)
+		snprintf(buf, sizeof(buf), "%s", addr);
+	else
+		snprintf(buf, sizeof(buf), "%s%s%s:%d",
+		    strchr(addr, ':') ? "[" : "", addr,
+		    strchr(addr, ':') ? "]" : "", port);
+	fprintf(fp, "listenaddress ");
+	print_word(fp, buf);
+	fputc('\n', fp);
+}
+
+/* Stored ListenAddress values carry a port when bracketed or when they
+ * have exactly one colon (a bare IPv6 address has two or more). */
+static bool
+listen_has_port(const char *a)
+{
+	const char *colon = strchr(a, ':');
+
+	return a[0] == '[' || (colon != NULL && strchr(colon + 1, ':') ==
+	    NULL);
+}
+
+static void
+print_permits(FILE *fp, const char *kw, const struct fwd_permit *p, int n)
+{
+	char buf[300], port[16];
+	int i;
+
+	fprintf(fp, "%s", kw);
+	if (n < 0)
+		fprintf(fp, " any");
+	else if (n == 0)
+		fprintf(fp, " none");
+	for (i = 0; i < n; i++) {
+		if (p[i].port < 0)
+			snprintf(port, sizeof(port), "*");
+		else
+			snprintf(port, sizeof(port), "%d", p[i].port);
+		snprintf(buf, sizeof(buf), "%s%s%s:%s",
+		    strchr(p[i].host, ':') ? "[" : "", p[i].host,
+		    strchr(p[i].host, ':') ? "]" : "", port);
+		fputc(' ', fp);
+		print_word(fp, buf);
+	}
+	fputc('\n', fp);
+}
+
+static void
+print_ports(const struct server_config *c, FILE *fp)
+{
+	int i;
+
+	for (i = 0; i < c->nports; i++)
+		fprintf(fp, "port %d\n", c->ports[i]);
+}
+
+/* Without a port of its own, an address is printed with every Port; no
+ * ListenAddress is every address of both families. */
+static void
+print_listens(const struct server_config *c, FILE *fp)
+{
+	int i, j;
+
+	for (i = 0; i < c->nlisten; i++) {
+		if (listen_has_port(c->listen[i]))
+			print_listen(fp, c->listen[i], -1);
+		else
+			for (j = 0; j < c->nports; j++)
+				print_listen(fp, c->listen[i], c->ports[j]);
+	}
+	if (c->nlisten == 0)
+		for (j = 0; j < c->nports; j++) {
+			print_listen(fp, "::", c->ports[j]);
+			print_listen(fp, "0.0.0.0", c->ports[j]);
+		}
+}
+
+static void
+print_hostkeys(const struct server_config *c, FILE *fp)
+{
+	int i;
+
+	for (i = 0; i < c->nhostkeys; i++)
+		print_kv(fp, "hostkey", c->hostkeys[i]);
+}
+
+static void
+print_authkeys(const struct server_config *c, FILE *fp)
+{
+	int i;
+
+	fprintf(fp, "authorizedkeysfile");
+	for (i = 0; i < c->nauthorized_keys; i++) {
+		fputc(' ', fp);
+		print_word(fp, c->authorized_keys[i]);
+	}
+	fputc('\n', fp);
+}
+
+static void
+print_permit_open(const struct server_config *c, FILE *fp)
+{
+	print_permits(fp, "permitopen", c->permit_open, c->npermit_open);
+}
+
+static void
+print_permit_listen(const struct server_config *c, FILE *fp)
+{
+	print_permits(fp, "permitlisten", c->permit_listen,
+	    c->npermit_listen);
+}
+
+static void
+print_startups(const struct server_config *c, FILE *fp)
+{
+	fprintf(fp, "maxstartups %d:%d:%d\n", c->max_startups_begin,
+	    c->max_startups_rate, c->max_startups_full);
+}
+
+/* A keyword of the table by its kind, its name in lowercase. */
+static void
+print_by_kind(const struct server_config *c, const struct sc_keyword *kw,
+    FILE *fp)
+{
+	const char *s;
+	char name[64];
+	size_t i;
+	int v;
+
+	for (i = 0; kw->name[i] != '\0' && i < sizeof(name) - 1; i++)
+		name[i] = (char)tolower((unsigned char)kw->name[i]);
+	name[i] = '\0';
+	if (kw->kind == SC_STR || kw->kind == SC_ALGS) {
+		print_kv(fp, name, sc_str_value(c, kw));
+		return;
+	}
+	v = sc_int_value(c, kw);
+	if (kw->kind == SC_FLAG)
+		s = v ? "yes" : "no";
+	else if (kw->kind == SC_ENUM)
+		s = cfgval_word_name(kw->u.choices->words,
+		    kw->u.choices->nwords, v);
+	else if (kw->kind == SC_MASK) {
+		fprintf(fp, "%s %04o\n", name, v);
+		return;
+	} else {
+		fprintf(fp, "%s %d\n", name, v);
+		return;
+	}
+	fprintf(fp, "%s %s\n", name, s);
+}
+
+/* sshd -T's order. A keyword without a printer of its own is printed by
+ * its kind. */
+static const struct {
+	const char	*kw;
+	void		(*print)(const struct server_config *, FILE *);
+} print_order[] = {
+	{ "Port", print_ports },
+	{ "ListenAddress", print_listens },
+	{ "HostKey", print_hostkeys },
+	{ "AuthorizedKeysFile", print_authkeys },
+	{ "Ciphers", NULL },
+	{ "MACs", NULL },
+	{ "KexAlgorithms", NULL },
+	{ "HostKeyAlgorithms", NULL },
+	{ "PubkeyAcceptedAlgorithms", NULL },
+	{ "CASignatureAlgorithms", NULL },
+	{ "GatewayPorts", NULL },
+	{ "AllowTcpForwarding", NULL },
+	{ "AllowStreamLocalForwarding", NULL },
+	{ "StreamLocalBindMask", NULL },
+	{ "StreamLocalBindUnlink", NULL },
+	{ "StreamLocalDirectory", NULL },
+	{ "KeyPermitsCoverStreamLocal", NULL },
+	{ "ReclaimForwards", NULL },
+	{ "PermitOpen", print_permit_open },
+	{ "PermitListen", print_permit_listen },
+	{ "ClientAliveInterval", NULL },
+	{ "ClientAliveCountMax", NULL },
+	{ "LoginGraceTime", NULL },
+	{ "MaxStartups", print_startups },
+	{ "MaxAuthTries", NULL },
+	{ "MaxSessions", NULL },
+	{ "MaxListeners", NULL },
+	{ "ForwardConnectTimeout", NULL },
+	{ "MaxPendingConnects", NULL },
+	{ "MaxUserChannels", NULL },
+	{ "MaxForwardConnections", NULL },
+	{ "LogLevel", NULL },
+	{ "PidFile", NULL },
+	{ "StateDirectory", NULL },
+	{ "RunAsUser", NULL },
+	{ "ControlSocket", NULL },
+	{ "MetricsListen", NULL },
+};
+
+void
+server_config_print(const struct server_config *c, FILE *fp)
+{
+	const struct sc_keyword *kw;
+	size_t i;
+
+	for (i = 0; i < sizeof(print_order) / sizeof(print_order[0]); i++) {
+		if (print_order[i].print != NULL)
+			print_order[i].print(c, fp);
+		else if ((kw = sc_keyword_find(print_order[i].kw)) != NULL)
+			print_by_kind(c, kw, fp);
+	}
+}
