@@ -1,4 +1,4 @@
-/* Unit tests for server/config.c: every keyword, the first-value-wins
+/* Unit tests for server/config*.c: the keyword table, every keyword, the first-value-wins
  * rule, the error messages (file, line and the bad thing), defaults and
  * the sshd -T style printout. */
 #include <stdarg.h>
@@ -7,14 +7,17 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "server/config.h"
+#include "server/config_kw.h"
 #include "util/log.h"
 
 #define WHERE	"command line"
@@ -120,6 +123,68 @@ printed(const struct server_config *c)
 	server_config_print(c, fp);
 	fclose(fp);
 	return buf;
+}
+
+/* The keyword table: sorted for its binary search, each keyword found
+ * whatever its case, each row complete for its kind, and every field a
+ * row names unset after init and at the row's default after finish. */
+static void
+test_keyword_table(void **state)
+{
+	const struct sc_keyword *kw;
+	char lower[64];
+	size_t i, j;
+
+	assert_true(sc_nkeywords > 100);
+	for (i = 0; i < sc_nkeywords; i++) {
+		kw = &sc_keywords[i];
+		if (i > 0 && strcasecmp(sc_keywords[i - 1].name,
+		    kw->name) >= 0)
+			fail_msg("%s is out of order", kw->name);
+		for (j = 0; kw->name[j] != '\0' && j < sizeof(lower) - 1; j++)
+			lower[j] = (char)tolower((unsigned char)kw->name[j]);
+		lower[j] = '\0';
+		assert_ptr_equal(sc_keyword_find(lower), kw);
+		assert_ptr_equal(sc_keyword_find(kw->name), kw);
+		assert_true(kw->min_args == 1 && kw->max_args >= 1);
+		switch (kw->kind) {
+		case SC_FLAG: case SC_INT: case SC_TIME: case SC_MASK:
+			assert_int_equal(sc_int_value(&cfg, kw), -1);
+			break;
+		case SC_ENUM:
+			assert_int_equal(sc_int_value(&cfg, kw), -1);
+			assert_non_null(kw->u.choices);
+			break;
+		case SC_STR:
+			assert_null(sc_str_value(&cfg, kw));
+			break;
+		case SC_ALGS:
+			assert_null(sc_str_value(&cfg, kw));
+			assert_non_null(kw->u.algs);
+			break;
+		case SC_REFUSED: case SC_NONE_ONLY:
+			assert_non_null(kw->u.note);
+			break;
+		case SC_CODE:
+			assert_non_null(kw->u.fn);
+			break;
+		case SC_IGNORED:
+			break;
+		}
+	}
+	assert_null(sc_keyword_find("Match"));
+	assert_null(sc_keyword_find("Include"));
+	assert_null(sc_keyword_find("Ports"));
+	assert_null(sc_keyword_find(""));
+	assert_int_equal(server_config_finish(&cfg, err, sizeof(err)), 0);
+	for (i = 0; i < sc_nkeywords; i++) {
+		kw = &sc_keywords[i];
+		if (kw->kind == SC_ALGS)
+			assert_string_equal(sc_str_value(&cfg, kw),
+			    kw->u.algs->def);
+		else if (kw->kind <= SC_MASK)	/* the int kinds */
+			assert_int_equal(sc_int_value(&cfg, kw), kw->def);
+	}
 }
 
 static void
@@ -1215,6 +1280,7 @@ main(void)
 {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
+		T(test_keyword_table),
 		T(test_defaults),
 		T(test_keywords),
 		T(test_line_forms),
