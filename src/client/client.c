@@ -328,7 +328,7 @@ agent_key_allowed(const struct client *cl, const struct agent_id *id)
 {
 	int i;
 
-	if (cl->o->identities_only != 1)
+	if (!cl->o->identities_only)
 		return true;
 	for (i = 0; i < cl->nids; i++)
 		if (key_equal(cl->ids[i], id->key))
@@ -348,7 +348,7 @@ conn_failed(struct client *cl, const char *why)
 {
 	struct ssh_conn *ssh;
 
-	if (cl->o->reconnect == 1 && !cl->fatal && cl->nc != NULL) {
+	if (cl->o->reconnect && !cl->fatal && cl->nc != NULL) {
 		if ((ssh = net_conn_ssh(cl->nc)) != NULL)
 			ssh_disconnect(ssh, SSH_DISC_BY_APPLICATION,
 			    "retrying later");
@@ -465,7 +465,7 @@ alive_tick(uv_timer_t *t)
 	if (++cl->alive_missed > cl->o->server_alive_count_max) {
 		snprintf(msg, sizeof(msg), "Timeout, server %s not responding.",
 		    cl->o->hostname);
-		if (cl->o->reconnect == 1) {
+		if (cl->o->reconnect) {
 			net_conn_close(cl->nc, msg);
 			return;
 		}
@@ -486,10 +486,10 @@ lfwd_start(struct client *cl, struct lfwd *f)
 	struct fwd_local_opts lo;
 	char target[300];
 
-	lo.gateway_ports = o->gateway_ports == 1;
+	lo.gateway_ports = o->gateway_ports;
 	lo.family = o->family;
 	lo.bind_mask = o->stream_local_bind_mask;
-	lo.bind_unlink = o->stream_local_bind_unlink == 1;
+	lo.bind_unlink = o->stream_local_bind_unlink;
 	if (fwd_local_start(cl->loop, &f->spec, &lo, &cl->pumps, &f->stats,
 	    &f->fl, f->error, sizeof(f->error)) != 0) {
 		f->fl = NULL;
@@ -519,7 +519,7 @@ start_forwards(struct client *cl)
 	/* local listeners stay bound across reconnects */
 	for (f = cl->lfwds; f != NULL && !cl->locals_started; f = f->next)
 		if (lfwd_start(cl, f) != 0 &&
-		    cl->o->exit_on_forward_failure == 1) {
+		    cl->o->exit_on_forward_failure) {
 			stop(cl, EXIT_FAILURE_SSH, "Error: local port "
 			    "forwarding failed");
 			return;
@@ -580,7 +580,7 @@ global_reply(struct client *cl, struct ssh_event *ev)
 			cl->rfwd_attempt = 0;
 		return;
 	}
-	if (cl->o->reconnect == 1 && cl->o->exit_on_forward_failure != 1) {
+	if (cl->o->reconnect && !cl->o->exit_on_forward_failure) {
 		/* retried on its own schedule; the others carry on */
 		if (!uv_is_active((uv_handle_t *)&cl->rfwd_retry)) {
 			uint64_t ms = backoff_ms(cl->o, ++cl->rfwd_attempt);
@@ -591,7 +591,7 @@ global_reply(struct client *cl, struct ssh_event *ev)
 		}
 		return;
 	}
-	if (cl->o->exit_on_forward_failure == 1) {
+	if (cl->o->exit_on_forward_failure) {
 		if (r->spec.listen_path[0] != '\0')
 			snprintf(msg, sizeof(msg), "Error: remote port "
 			    "forwarding failed for listen path %.80s",
@@ -748,7 +748,7 @@ on_closed(void *ud, enum net_end end, const char *why)
 		snprintf(cl->last_error, sizeof(cl->last_error), "%s", why);
 	if (was_up && end == NET_END_PEER_CLOSED)
 		why = "Connection to remote host closed by remote host.";
-	if (cl->o->reconnect != 1 || cl->fatal) {
+	if (!cl->o->reconnect || cl->fatal) {
 		stop(cl, EXIT_FAILURE_SSH, why);
 		return;
 	}
@@ -870,7 +870,7 @@ client_new(struct net_loop *nl, struct options *o,
 	cl->nopts.port = cl->portstr;
 	cl->nopts.family = o->family;
 	cl->nopts.connect_timeout_ms = (unsigned)o->connect_timeout * 1000;
-	cl->nopts.tcp_keepalive = o->tcp_keepalive == 1;
+	cl->nopts.tcp_keepalive = o->tcp_keepalive;
 	return cl;
 nomem:
 	client_free(cl);

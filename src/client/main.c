@@ -86,8 +86,8 @@ load_host(void *ud, const char *host, struct options **out, char *err,
 	if (readconf_load(o, o->config_file, READCONF_SYSTEM_FILE, err,
 	    errlen) != 0)
 		goto fail;
-	if (l->up && o->reconnect < 0)
-		o->reconnect = 1;	/* ferry up supervises */
+	if (l->up && o->parsed.reconnect == OPT_UNSET)
+		o->parsed.reconnect = 1;	/* ferry up supervises */
 	if (options_finish(o, err, errlen) != 0)
 		goto fail;
 	if (l->logging)
@@ -375,7 +375,7 @@ main(int argc, char **argv)
 	sc.loader.hosts = list_hosts;
 	sc.loader.load = load_host;
 	sc.loader.ud = &l;
-	sc.supervised = l.up || n > 1 || o->reconnect == 1;
+	sc.supervised = l.up || n > 1 || o->reconnect;
 	sc.default_control_path = l.up ? default_control_path() : NULL;
 	options_free(o);
 	free(o);

@@ -1,8 +1,21 @@
 /* ferry's options: ssh(1)'s command line flags, -o keywords and
  * ssh_config(5) files, with ssh's rule that the first value obtained for a
- * keyword wins (command line first, then the files in order). */
+ * keyword wins (command line first, then the files in order).
+ *
+ * A struct options is filled in two stages. Reading (options_parse_args,
+ * options_apply_*, readconf.c) records the first value of each keyword;
+ * options_finish then fills in the defaults and resolves what was read
+ * into the typed fields that client.c, supervisor.c and main.c use.
+ *
+ *   optargs.c    the command line
+ *   optkw.c      ferry's ssh_config keywords (sshkw.c: ssh's others)
+ *   optfinish.c  defaults and resolution (optexpand.c: %-tokens and ~)
+ *   optprint.c   -G and the connection settings a reload compares
+ *   options.c    the life of a struct options, forwards, host patterns */
 #ifndef FERRY_CLIENT_OPTIONS_H
 #define FERRY_CLIENT_OPTIONS_H
+
+#include <sys/socket.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,23 +31,55 @@
 #define MAX_KH_FILES	8
 #define MAX_PERMITS	64
 
+/* StrictHostKeyChecking */
 enum strict_hk {
-	SHK_UNSET = -1,
 	SHK_NO,
 	SHK_YES,
 	SHK_ACCEPT_NEW,
 	SHK_ASK,
 };
 
+/* AddressFamily (-4, -6): the AF_ constant the sockets are given. */
+enum addr_family {
+	AFAM_ANY = AF_UNSPEC,
+	AFAM_INET = AF_INET,
+	AFAM_INET6 = AF_INET6,
+};
+
+/* A keyword of struct options_parsed that has no value yet. */
+#define OPT_UNSET	(-1)
+
+/* The yes/no and multi-valued keywords as read: OPT_UNSET until the
+ * first value obtained, which wins; then 0 or 1 for a yes/no keyword, the
+ * enum's value for the others. options_finish resolves each into the
+ * field of the same name in struct options. Only reading uses these. */
+struct options_parsed {
+	int		 batch_mode;
+	int		 exit_on_forward_failure;
+	int		 gateway_ports;	/* -g, GatewayPorts */
+	int		 hash_known_hosts;
+	int		 identities_only;
+	int		 reconnect;
+	int		 stream_local_bind_unlink;
+	int		 tcp_keepalive;
+	int		 strict;	/* enum strict_hk */
+	int		 family;	/* enum addr_family ("any": unset) */
+	int		 log_level;	/* enum log_level; -q, -v */
+};
+
 struct sshkw_value;
 
+/* One host's options. Every pointer is owned by the struct (malloc'd
+ * strings, the sshkw array) and freed by options_free. A number "-1
+ * unset" keeps -1 until options_finish gives it its default; the fields
+ * after parsed are set by options_finish alone, so they mean something
+ * only once it succeeded. */
 struct options {
 	/* destination */
 	char		*host;		/* as typed: the known_hosts name */
 	char		*hostname;	/* HostName: where to connect */
 	char		*user;
 	int		 port;		/* -1 until set */
-	int		 family;	/* AF_UNSPEC, AF_INET, AF_INET6 */
 
 	char		*identity[MAX_IDENTITIES];
 	int		 nidentity;
@@ -42,16 +87,11 @@ struct options {
 
 	char		*known_hosts[MAX_KH_FILES];
 	int		 nknown_hosts;
-	enum strict_hk	 strict;
-	int		 batch_mode;	/* -1 unset, 0, 1 */
 	char		*ciphers;
 	char		*macs;
 	int64_t		 rekey_bytes;	/* -1 unset, 0 default */
 	int		 rekey_seconds;	/* RekeyLimit's time, for -G */
 	int		 connect_timeout;	/* seconds, -1 unset */
-	int		 gateway_ports;	/* -1 unset */
-	int		 exit_on_forward_failure;
-	int		 hash_known_hosts;
 
 	/* -L and -D (kind FWD_DYNAMIC), in the order given */
 	struct fwd_spec	 local[MAX_FORWARDS];
@@ -59,33 +99,44 @@ struct options {
 	struct fwd_spec	 remote[MAX_FORWARDS];
 	int		 nremote;
 	/* PermitRemoteOpen: where remote dynamic forwards may connect;
-	 * -1 any, 0 none */
+	 * FWD_PERMIT_UNSET while reading, then -1 any, 0 none */
 	struct fwd_permit permit_remote_open[MAX_PERMITS];
 	int		 npermit_remote_open;
-	int		 stream_local_bind_unlink;
 	int		 stream_local_bind_mask;	/* -1 unset */
-	/* Reconnect: retry a lost or failed connection with backoff */
-	int		 reconnect;		/* -1 unset, 0, 1 */
+	/* Reconnect's backoff */
 	int		 reconnect_delay_ms;	/* first delay, -1 unset */
 	int		 reconnect_max_delay_ms;	/* the cap, -1 unset */
 	int		 server_alive_interval;	/* seconds, -1 unset */
-	int		 server_alive_count_max;
-	int		 tcp_keepalive;
-	int		 identities_only;
+	int		 server_alive_count_max;	/* -1 unset */
 	char		*identity_agent;	/* NULL: no agent */
 
 	char		*control_path;	/* -S / ControlPath: the control socket */
 	char		*ignore_unknown;	/* IgnoreUnknown patterns */
-	/* ssh_config keywords ferry accepts without acting on them */
+	/* ssh_config keywords ferry accepts without acting on them (an
+	 * array of nsshkw, each owning its arguments; sshkw_free) */
 	struct sshkw_value *sshkw;
 	int		 nsshkw;
 	char		*metrics_listen;	/* MetricsListen host:port */
 	char		*config_file;	/* -F */
 	char		*log_file;	/* -E */
-	enum log_level	 log_level;
-	bool		 log_level_set;
 	bool		 no_shell;	/* -N: the only mode ferry has */
 	bool		 print_config;	/* -G */
+
+	/* what reading obtained, for options_finish */
+	struct options_parsed parsed;
+
+	/* resolved by options_finish from parsed, defaults filled in */
+	bool		 batch_mode;
+	bool		 exit_on_forward_failure;
+	bool		 gateway_ports;
+	bool		 hash_known_hosts;
+	bool		 identities_only;
+	bool		 reconnect;	/* retry a lost connection */
+	bool		 stream_local_bind_unlink;
+	bool		 tcp_keepalive;
+	enum strict_hk	 strict;
+	enum addr_family family;
+	enum log_level	 log_level;
 };
 
 void	options_init(struct options *o);
@@ -108,6 +159,10 @@ int	options_apply_words(struct options *o, char **w, int n,
  * refused. */
 int	options_check_words(struct options *o, char **w, int n,
 	    const char *where, char *err, size_t errlen);
+/* Adds a forward written as -L, -R or -D take it, unless o has it
+ * already. Returns 0, or -1 with err. */
+int	options_add_forward(struct options *o, enum fwd_kind kind,
+	    const char *spec, char *err, size_t errlen);
 /* HostName with %h expanded (the host as typed without one), in lower
  * case as ssh connects to it (optexpand.c). */
 int	options_expand_hostname(const struct options *o, char *out,
@@ -116,7 +171,8 @@ int	options_expand_hostname(const struct options *o, char *out,
  * IdentityAgent and forward socket paths, with the final values
  * (optexpand.c; called by options_finish). */
 int	options_expand(struct options *o, char *err, size_t errlen);
-/* Fills in defaults once everything was read. */
+/* Fills in defaults once everything was read and resolves parsed into
+ * the typed fields. Returns 0, or -1 with err. */
 int	options_finish(struct options *o, char *err, size_t errlen);
 /* Prints the effective configuration as `ssh -G` does. */
 void	options_print(const struct options *o, FILE *fp);
@@ -128,7 +184,8 @@ bool	options_has_forward(const struct options *o,
 	    const struct fwd_spec *spec);
 /* The index of the first destination in argv (after the flags). */
 int	options_first_destination(int argc, char **argv);
-/* The host names a config file names literally in Host lines. */
+/* The host names a config file names literally in Host lines (a
+ * malloc'd array of *n malloc'd strings; options_free_hosts). */
 int	options_file_hosts(const char *path, char ***names, int *n,
 	    char *err, size_t errlen);
 void	options_free_hosts(char **names, int n);

@@ -188,21 +188,23 @@ def test_ferryd_T_keywords_and_defaults_in_page(tmp_path):
 
 
 def test_ferry_page_has_every_keyword_and_flag():
-    """Every keyword of options.c's table has an entry in ferry(1) (an old
-    name, sharing its function with the keyword before it, is named at
-    least), and every one of sshkw.c's (accepted, not acted on) is named."""
-    table = c_table(ROOT / 'src' / 'client' / 'options.c', 'keywords[] = {')
+    """Every keyword of optkw.c's table has an entry in ferry(1), its old
+    names (optkw.c's aliases) are named at least, and every one of
+    sshkw.c's (accepted, not acted on) is named."""
+    optkw = ROOT / 'src' / 'client' / 'optkw.c'
+    table = c_table(optkw, 'keywords[] = {')
     assert len(table) > 30
     page = PAGES['ferry']
     text = page.read_text()
     entries = man_entries(page)
-    seen_fns = set()
-    for name, fn in table:
-        if fn in seen_fns:
-            assert re.search(r'^\.Cm %s\b' % name, text, re.M), f'ferry(1) lacks {name}'
-        else:
-            assert name in entries, f'ferry(1) lacks an entry for {name}'
-        seen_fns.add(fn)
+    for name, _ in table:
+        assert name in entries, f'ferry(1) lacks an entry for {name}'
+    aliases = c_table(optkw, 'aliases[] = {')
+    assert len(aliases) >= 4
+    for name, keyword in aliases:
+        assert keyword.strip('"') in dict(table), name
+        assert re.search(r'^\.Cm %s\b' % name, text, re.M), f'ferry(1) lacks {name}'
+    table += aliases
     sshkw = ROOT / 'src' / 'client' / 'sshkw.c'
     if sshkw.exists():
         names = [n for n, _ in c_table(sshkw, 'table[] = {')]
@@ -212,7 +214,7 @@ def test_ferry_page_has_every_keyword_and_flag():
         table += [(n, None) for n in names]
     for name in entries:
         assert name in dict(table), f'ferry(1) documents unknown keyword {name}'
-    opts = optstring(ROOT / 'src' / 'client' / 'options.c',
+    opts = optstring(ROOT / 'src' / 'client' / 'optargs.c',
                      r'#define\s+OPTSTRING\s+"([^"]+)"')
     flags = man_flags(page)
     for ch in re.sub(r'[^A-Za-z0-9]', '', opts) + 'Vh':
@@ -332,11 +334,8 @@ def test_bash_completion_keywords_match_tables():
     server = {n for n, fn in c_table(ROOT / 'src' / 'server' / 'config.c',
                                      'keywords[] = {') if fn != 'kw_ignored'}
     assert completion_keywords('ferryd') == server
-    seen, client = set(), set()
-    for n, fn in c_table(ROOT / 'src' / 'client' / 'options.c', 'keywords[] = {'):
-        if fn not in seen:
-            client.add(n)
-        seen.add(fn)
+    client = {n for n, _ in c_table(ROOT / 'src' / 'client' / 'optkw.c',
+                                    'keywords[] = {')}
     assert completion_keywords('ferry') == client
 
 

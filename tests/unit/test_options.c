@@ -1,7 +1,8 @@
-/* Unit tests for client/options.c, readconf.c, sshkw.c and optexpand.c:
- * -o lines, ssh_config text with Host and Match blocks, Include,
- * IgnoreUnknown, the keywords of ssh ferry only stores, tokens, Host
- * pattern matching and the command line. */
+/* Unit tests for client/options.c, optargs.c, optkw.c, optfinish.c,
+ * optprint.c, readconf.c, sshkw.c and optexpand.c: -o lines, ssh_config
+ * text with Host and Match blocks, Include, IgnoreUnknown, the keywords
+ * of ssh ferry only stores, tokens, Host pattern matching, the command
+ * line, and what options_finish resolves. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -83,19 +84,19 @@ test_keywords(void **state)
 	struct options fresh;
 
 	apply_ok("AddressFamily inet");
-	assert_int_equal(opts.family, AF_INET);
+	assert_int_equal(opts.parsed.family, AFAM_INET);
 	options_free(&opts);
 	options_init(&opts);
 	apply_ok("AddressFamily inet6");
-	assert_int_equal(opts.family, AF_INET6);
+	assert_int_equal(opts.parsed.family, AFAM_INET6);
 	options_free(&opts);
 	options_init(&opts);
 	apply_ok("AddressFamily any");
-	assert_int_equal(opts.family, AF_UNSPEC);
+	assert_int_equal(opts.parsed.family, OPT_UNSET);
 
-	assert_int_equal(opts.batch_mode, -1);
+	assert_int_equal(opts.parsed.batch_mode, OPT_UNSET);
 	apply_ok("BatchMode yes");
-	assert_int_equal(opts.batch_mode, 1);
+	assert_int_equal(opts.parsed.batch_mode, 1);
 
 	apply_ok("Ciphers aes256-gcm@openssh.com,aes128-ctr");
 	assert_non_null(opts.ciphers);
@@ -105,19 +106,19 @@ test_keywords(void **state)
 	assert_int_equal(opts.connect_timeout, 15);
 
 	apply_ok("ExitOnForwardFailure yes");
-	assert_int_equal(opts.exit_on_forward_failure, 1);
+	assert_int_equal(opts.parsed.exit_on_forward_failure, 1);
 
 	apply_ok("GatewayPorts true");
-	assert_int_equal(opts.gateway_ports, 1);
+	assert_int_equal(opts.parsed.gateway_ports, 1);
 
 	apply_ok("HashKnownHosts no");
-	assert_int_equal(opts.hash_known_hosts, 0);
+	assert_int_equal(opts.parsed.hash_known_hosts, 0);
 
 	apply_ok("HostName real.example.org");
 	assert_string_equal(opts.hostname, "real.example.org");
 
 	apply_ok("IdentitiesOnly yes");
-	assert_int_equal(opts.identities_only, 1);
+	assert_int_equal(opts.parsed.identities_only, 1);
 
 	/* kept as written until options_finish (test_finish_tokens) */
 	apply_ok("IdentityAgent ~/.ssh/agent.sock");
@@ -143,7 +144,7 @@ test_keywords(void **state)
 	assert_int_equal(opts.local[1].port, 22);
 
 	apply_ok("LogLevel DEBUG2");
-	assert_int_equal(opts.log_level, LOG_DEBUG);
+	assert_int_equal(opts.parsed.log_level, LOG_DEBUG);
 
 	apply_ok("MACs hmac-sha2-512,hmac-sha2-256-etm@openssh.com");
 	assert_string_equal(opts.macs,
@@ -172,10 +173,10 @@ test_keywords(void **state)
 	assert_int_equal(opts.server_alive_interval, 30);
 
 	apply_ok("TCPKeepAlive no");
-	assert_int_equal(opts.tcp_keepalive, 0);
+	assert_int_equal(opts.parsed.tcp_keepalive, 0);
 
 	apply_ok("StrictHostKeyChecking accept-new");
-	assert_int_equal(opts.strict, SHK_ACCEPT_NEW);
+	assert_int_equal(opts.parsed.strict, SHK_ACCEPT_NEW);
 
 	apply_ok("User alice");
 	assert_string_equal(opts.user, "alice");
@@ -249,7 +250,7 @@ test_keyword_values(void **state)
 		options_free(&opts);
 		options_init(&opts);
 		apply_ok(shk[i].line);
-		assert_int_equal(opts.strict, shk[i].want);
+		assert_int_equal(opts.parsed.strict, shk[i].want);
 	}
 	for (i = 0; i < sizeof(rekey) / sizeof(rekey[0]); i++) {
 		options_free(&opts);
@@ -263,12 +264,12 @@ test_keyword_values(void **state)
 		options_free(&opts);
 		options_init(&opts);
 		apply_ok(levels[i].line);
-		assert_int_equal(opts.log_level, levels[i].want);
+		assert_int_equal(opts.parsed.log_level, levels[i].want);
 	}
 	options_free(&opts);
 	options_init(&opts);
 	apply_ok("BatchMode false");
-	assert_int_equal(opts.batch_mode, 0);
+	assert_int_equal(opts.parsed.batch_mode, 0);
 	apply_ok("ConnectTimeout 0");
 	assert_int_equal(opts.connect_timeout, 0);
 	apply_ok("Port 65535");
@@ -342,23 +343,23 @@ test_first_value_wins(void **state)
 
 	apply_ok("StrictHostKeyChecking no");
 	apply_ok("StrictHostKeyChecking yes");
-	assert_int_equal(opts.strict, SHK_NO);
+	assert_int_equal(opts.parsed.strict, SHK_NO);
 
 	apply_ok("BatchMode no");
 	apply_ok("BatchMode yes");
-	assert_int_equal(opts.batch_mode, 0);
+	assert_int_equal(opts.parsed.batch_mode, 0);
 
 	apply_ok("GatewayPorts no");
 	apply_ok("GatewayPorts yes");
-	assert_int_equal(opts.gateway_ports, 0);
+	assert_int_equal(opts.parsed.gateway_ports, 0);
 
 	apply_ok("ExitOnForwardFailure no");
 	apply_ok("ExitOnForwardFailure yes");
-	assert_int_equal(opts.exit_on_forward_failure, 0);
+	assert_int_equal(opts.parsed.exit_on_forward_failure, 0);
 
 	apply_ok("HashKnownHosts yes");
 	apply_ok("HashKnownHosts no");
-	assert_int_equal(opts.hash_known_hosts, 1);
+	assert_int_equal(opts.parsed.hash_known_hosts, 1);
 
 	apply_ok("ConnectTimeout 5");
 	apply_ok("ConnectTimeout 9");
@@ -370,11 +371,11 @@ test_first_value_wins(void **state)
 
 	apply_ok("AddressFamily inet6");
 	apply_ok("AddressFamily inet");
-	assert_int_equal(opts.family, AF_INET6);
+	assert_int_equal(opts.parsed.family, AFAM_INET6);
 
 	apply_ok("IdentitiesOnly no");
 	apply_ok("IdentitiesOnly yes");
-	assert_int_equal(opts.identities_only, 0);
+	assert_int_equal(opts.parsed.identities_only, 0);
 
 	apply_ok("IdentityAgent /run/a1");
 	apply_ok("IdentityAgent /run/a2");
@@ -390,7 +391,7 @@ test_first_value_wins(void **state)
 
 	apply_ok("TCPKeepAlive yes");
 	apply_ok("TCPKeepAlive no");
-	assert_int_equal(opts.tcp_keepalive, 1);
+	assert_int_equal(opts.parsed.tcp_keepalive, 1);
 
 	apply_ok("UserKnownHostsFile /a");
 	apply_ok("UserKnownHostsFile /b /c");
@@ -422,15 +423,15 @@ test_loglevel_first_wins(void **state)
 
 	assert_int_equal(options_parse_args(&opts, 3, argv, err,
 	    sizeof(err)), 0);
-	assert_int_equal(opts.log_level, LOG_VERBOSE);
+	assert_int_equal(opts.parsed.log_level, LOG_VERBOSE);
 	apply_ok("LogLevel ERROR");
-	assert_int_equal(opts.log_level, LOG_VERBOSE);
+	assert_int_equal(opts.parsed.log_level, LOG_VERBOSE);
 
 	options_free(&opts);
 	options_init(&opts);
 	apply_ok("LogLevel DEBUG3");
 	apply_ok("LogLevel QUIET");
-	assert_int_equal(opts.log_level, LOG_DEBUG2);
+	assert_int_equal(opts.parsed.log_level, LOG_DEBUG2);
 }
 
 static void
@@ -455,7 +456,7 @@ test_bad_values(void **state)
 	assert_int_equal(opts.port, -1);	/* nothing was taken */
 	apply_bad("StrictHostKeyChecking maybe", "StrictHostKeyChecking",
 	    "'maybe'");
-	assert_int_equal(opts.strict, SHK_UNSET);
+	assert_int_equal(opts.parsed.strict, OPT_UNSET);
 	apply_bad("Ciphers nosuch", "Unknown cipher type", "'nosuch'");
 	apply_bad("Ciphers aes128-ctr,nosuch2", "cipher", "'nosuch2'");
 	apply_bad("Ciphers aes128-ctr,,aes256-ctr", "cipher", NULL);
@@ -502,10 +503,10 @@ test_bad_values(void **state)
 	apply_bad("ServerAliveCountMax 3x", "ServerAliveCountMax", "'3x'");
 	apply_bad("TCPKeepAlive sometimes", "TCPKeepAlive", "'sometimes'");
 	apply_bad("IdentitiesOnly perhaps", "IdentitiesOnly", "'perhaps'");
-	assert_int_equal(opts.identities_only, -1);
+	assert_int_equal(opts.parsed.identities_only, OPT_UNSET);
 	assert_int_equal(opts.server_alive_interval, -1);
 	assert_int_equal(opts.server_alive_count_max, -1);
-	assert_int_equal(opts.tcp_keepalive, -1);
+	assert_int_equal(opts.parsed.tcp_keepalive, OPT_UNSET);
 	/* Every message says where the line came from. */
 	assert_int_equal(strncmp(err, WHERE ": ", strlen(WHERE) + 2), 0);
 }
@@ -695,7 +696,7 @@ test_read_text_match(void **state)
 	assert_string_equal(opts.hostname, "real.example");
 	assert_string_equal(opts.user, "viahostname");
 	assert_int_equal(opts.connect_timeout, -1);
-	assert_int_equal(opts.batch_mode, -1);
+	assert_int_equal(opts.parsed.batch_mode, OPT_UNSET);
 	assert_int_equal(opts.port, 2222);
 
 	options_free(&opts);
@@ -704,7 +705,7 @@ test_read_text_match(void **state)
 	assert_int_equal(opts.port, 1111);
 	assert_null(opts.hostname);
 	assert_null(opts.user);
-	assert_int_equal(opts.batch_mode, 1);
+	assert_int_equal(opts.parsed.batch_mode, 1);
 
 	/* Host after Match starts a new block. */
 	options_free(&opts);
@@ -799,11 +800,11 @@ test_parse_args_realistic(void **state)
 	assert_int_equal(opts.nremote, 1);
 	assert_int_equal(opts.remote[0].kind, FWD_REMOTE);
 	assert_int_equal(opts.remote[0].listen_port, 8022);
-	assert_int_equal(opts.strict, SHK_ACCEPT_NEW);
+	assert_int_equal(opts.parsed.strict, SHK_ACCEPT_NEW);
 	assert_string_equal(opts.ciphers, "aes256-ctr,aes128-gcm@openssh.com");
 	assert_true(opts.no_shell);
 	assert_true(opts.print_config);
-	assert_int_equal(opts.log_level, LOG_VERBOSE);
+	assert_int_equal(opts.parsed.log_level, LOG_VERBOSE);
 }
 
 static void
@@ -818,9 +819,9 @@ test_parse_args_more_flags(void **state)
 
 	assert_int_equal(options_parse_args(&opts, 10, a1, err, sizeof(err)),
 	    0);
-	assert_int_equal(opts.family, AF_INET);
-	assert_int_equal(opts.gateway_ports, 1);
-	assert_int_equal(opts.log_level, LOG_DEBUG2);
+	assert_int_equal(opts.parsed.family, AFAM_INET);
+	assert_int_equal(opts.parsed.gateway_ports, 1);
+	assert_int_equal(opts.parsed.log_level, LOG_DEBUG2);
 	assert_string_equal(opts.log_file, "/tmp/log");
 	assert_string_equal(opts.config_file, "/tmp/cfg");
 	assert_true(opts.no_shell);
@@ -832,8 +833,8 @@ test_parse_args_more_flags(void **state)
 	options_init(&opts);
 	assert_int_equal(options_parse_args(&opts, 5, a2, err, sizeof(err)),
 	    0);
-	assert_int_equal(opts.family, AF_INET6);
-	assert_int_equal(opts.log_level, LOG_QUIET);
+	assert_int_equal(opts.parsed.family, AFAM_INET6);
+	assert_int_equal(opts.parsed.log_level, LOG_QUIET);
 	assert_string_equal(opts.host, "h2");
 	assert_null(opts.user);
 
@@ -841,7 +842,7 @@ test_parse_args_more_flags(void **state)
 	options_init(&opts);
 	assert_int_equal(options_parse_args(&opts, 3, a3, err, sizeof(err)),
 	    0);
-	assert_int_equal(opts.log_level, LOG_DEBUG2);	/* capped */
+	assert_int_equal(opts.parsed.log_level, LOG_DEBUG2);	/* capped */
 }
 
 static void
@@ -988,12 +989,12 @@ test_finish_defaults(void **state)
 	assert_int_equal(opts.nknown_hosts, 2);
 	assert_string_equal(opts.known_hosts[0], pw_path("/.ssh/known_hosts"));
 	assert_int_equal(opts.strict, SHK_ASK);
-	assert_int_equal(opts.batch_mode, 0);
+	assert_false(opts.batch_mode);
 	assert_true(opts.rekey_bytes == 0);
 	assert_int_equal(opts.server_alive_interval, 0);
 	assert_int_equal(opts.server_alive_count_max, 3);
-	assert_int_equal(opts.tcp_keepalive, 1);
-	assert_int_equal(opts.identities_only, 0);
+	assert_true(opts.tcp_keepalive);
+	assert_false(opts.identities_only);
 	assert_null(opts.identity_agent);
 	assert_false(opts.print_config);
 }
@@ -1054,7 +1055,7 @@ test_print_config(void **state)
 	assert_int_equal(opts.npermit_remote_open, 2);
 	assert_int_equal(opts.permit_remote_open[1].port, -1);
 	assert_int_equal(opts.stream_local_bind_mask, 0117);
-	assert_int_equal(opts.stream_local_bind_unlink, 0);
+	assert_false(opts.stream_local_bind_unlink);
 	fp = open_memstream(&buf, &len);
 	assert_non_null(fp);
 	options_print(&opts, fp);
@@ -1241,10 +1242,11 @@ test_readconf_match(void **state)
 	assert_string_equal(opts.user, "bob");
 	assert_int_equal(opts.port, -1);	/* before User was set */
 	assert_int_equal(opts.connect_timeout, -1);
-	assert_int_equal(opts.batch_mode, 1);
+	assert_int_equal(opts.parsed.batch_mode, 1);
 	assert_int_equal(opts.nsshkw, 1);	/* Compression */
-	assert_int_equal(opts.hash_known_hosts, -1);
-	assert_int_equal(opts.tcp_keepalive, -1);	/* first pass only */
+	assert_int_equal(opts.parsed.hash_known_hosts, OPT_UNSET);
+	/* Match final: the first pass only */
+	assert_int_equal(opts.parsed.tcp_keepalive, OPT_UNSET);
 
 	options_free(&opts);
 	options_init(&opts);

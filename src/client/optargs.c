@@ -1,0 +1,192 @@
+/* ferry's command line: ssh(1)'s flags, each the first value of its
+ * keyword, and the destination. */
+#include "options.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define OPTSTRING	":46c:gi:l:o:p:qvD:E:F:GL:NR:S:T"
+
+/* [user@]host or ssh://[user@]host[:port], the host of the URI form
+ * possibly an [IPv6] literal. */
+static int
+parse_destination(struct options *o, const char *d, char *err, size_t errlen)
+{
+	bool uri = strncmp(d, "ssh://", 6) == 0;
+	const char *h = uri ? d + 6 : d, *at, *portstr = NULL;
+	char host[512], *end, *words[2], why[512];
+	size_t n;
+
+	if ((at = strrchr(h, '@')) != NULL) {
+		if (o->user == NULL && (o->user = strndup(h,
+		    (size_t)(at - h))) == NULL)
+			return -1;
+		h = at + 1;
+	}
+	n = strlen(h);
+	if (uri && h[0] == '[') {
+		if ((end = strchr(h, ']')) == NULL || (end[1] != '\0' &&
+		    end[1] != ':')) {
+			snprintf(err, errlen, "Bad destination '%s'", d);
+			return -1;
+		}
+		n = (size_t)(end - h - 1);
+		h++;
+		if (end[1] == ':')
+			portstr = end + 2;
+	} else if (uri && (portstr = strrchr(h, ':')) != NULL) {
+		n = (size_t)(portstr - h);
+		portstr++;
+	}
+	if (n == 0 || n >= sizeof(host)) {
+		snprintf(err, errlen, "%s host in destination '%s'",
+		    n == 0 ? "Missing" : "Too long a", d);
+		return -1;
+	}
+	memcpy(host, h, n);
+	host[n] = '\0';
+	/* the URI's port is a Port value like -p's */
+	words[0] = "Port";
+	words[1] = (char *)portstr;
+	if (portstr != NULL && options_apply_words(o, words, 2,
+	    "destination", why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "Bad port in destination '%s'", d);
+		return -1;
+	}
+	o->host = strdup(host);
+	return o->host ? 0 : -1;
+}
+
+/* -q and -v are the first values obtained: files cannot undo them. */
+static void
+set_verbosity(struct options *o, bool quiet, int verbose)
+{
+	if (quiet)
+		o->parsed.log_level = LOG_QUIET;
+	else if (verbose > 0)
+		o->parsed.log_level = LOG_INFO + (verbose > 3 ? 3 : verbose);
+}
+
+/* A flag that is a keyword's value (-i, -l, -p, -S). */
+static const char *
+flag_keyword(int ch)
+{
+	switch (ch) {
+	case 'i':
+		return "IdentityFile";
+	case 'l':
+		return "User";
+	case 'p':
+		return "Port";
+	case 'S':
+		return "ControlPath";
+	}
+	return NULL;
+}
+
+/* One flag of getopt's; *verbose and *quiet count -v and -q. */
+static int
+parse_flag(struct options *o, int ch, int *verbose, bool *quiet, char *err,
+    size_t errlen)
+{
+	char line[1200], *words[2];
+
+	if ((words[0] = (char *)flag_keyword(ch)) != NULL) {
+		words[1] = optarg;
+		return options_apply_words(o, words, 2, "command line", err,
+		    errlen);
+	}
+	switch (ch) {
+	case '4':
+	case '6':
+		o->parsed.family = ch == '4' ? AFAM_INET : AFAM_INET6;
+		return 0;
+	case 'c':
+	case 'o':
+		snprintf(line, sizeof(line), ch == 'c' ? "Ciphers %s" : "%s",
+		    optarg);
+		return options_apply_line(o, line, "command line", err,
+		    errlen);
+	case 'g':
+		o->parsed.gateway_ports = 1;
+		return 0;
+	case 'q':
+		*quiet = true;
+		return 0;
+	case 'v':
+		(*verbose)++;
+		return 0;
+	case 'E':
+		free(o->log_file);
+		o->log_file = strdup(optarg);
+		return 0;
+	case 'F':
+		free(o->config_file);
+		o->config_file = strdup(optarg);
+		return 0;
+	case 'D':
+	case 'L':
+	case 'R':
+		return options_add_forward(o, ch == 'D' ? FWD_DYNAMIC :
+		    ch == 'L' ? FWD_LOCAL : FWD_REMOTE, optarg, err, errlen);
+	case 'N':
+	case 'T':
+		o->no_shell = true;
+		return 0;
+	case 'G':
+		o->print_config = true;
+		return 0;
+	case ':':
+		snprintf(err, errlen, "option requires an argument -- %c",
+		    optopt);
+		return -1;
+	}
+	snprintf(err, errlen, "unknown or unsupported option -- %c", optopt);
+	return -1;
+}
+
+int
+options_parse_args(struct options *o, int argc, char **argv, char *err,
+    size_t errlen)
+{
+	int ch, verbose = 0;
+	bool quiet = false;
+
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt(argc, argv, OPTSTRING)) != -1)
+		if (parse_flag(o, ch, &verbose, &quiet, err, errlen) != 0)
+			return -1;
+	set_verbosity(o, quiet, verbose);
+	if (optind >= argc) {
+		snprintf(err, errlen, "usage: ferry [-46GgNqTv] [-c cipher_spec] "
+		    "[-D [bind_address:]port] [-E log_file] [-F configfile] "
+		    "[-i identity_file] [-L address] [-l login_name] "
+		    "[-o option] [-p port] [-R address] [-S ctl_path] "
+		    "destination [destination...]\n"
+		    "       ferry up [options] [host...]\n"
+		    "       ferry status|metrics|forward|cancel ...");
+		return -1;
+	}
+	if (parse_destination(o, argv[optind], err, errlen) != 0)
+		return -1;
+	if (optind + 1 < argc) {
+		snprintf(err, errlen, "ferry only forwards: remote commands "
+		    "are not supported ('%s')", argv[optind + 1]);
+		return -1;
+	}
+	return 0;
+}
+
+int
+options_first_destination(int argc, char **argv)
+{
+	opterr = 0;
+	optind = 1;
+	while (getopt(argc, argv, OPTSTRING) != -1)
+		;
+	return optind;
+}
