@@ -434,6 +434,27 @@ test_loglevel_first_wins(void **state)
 	assert_int_equal(opts.parsed.log_level, LOG_DEBUG2);
 }
 
+/* Old names for keywords: the value goes where the keyword's would, and
+ * a bad value is named by the keyword. */
+static void
+test_aliases(void **state)
+{
+	apply_ok("IdentityFile2 /k1");
+	assert_int_equal(opts.nidentity, 1);
+	assert_string_equal(opts.identity[0], "/k1");
+	apply_ok("protocolkeepalives 15");
+	assert_int_equal(opts.server_alive_interval, 15);
+	apply_ok("SetupTimeOut 9");
+	assert_int_equal(opts.connect_timeout, 9);
+	apply_bad("KeepAlive maybe", "TCPKeepAlive takes yes or no", "'maybe'");
+	apply_bad("ProtocolKeepAlives x", "ServerAliveInterval takes",
+	    "'x'");
+	apply_bad("SetupTimeOut soon", "Bad ConnectTimeout", "'soon'");
+	/* the argument count is told with the name as written in ssh */
+	apply_bad("keepalive yes no", "KeepAlive: too many", NULL);
+	apply_bad("IgnoreUnknown a b", "IgnoreUnknown: too many", NULL);
+}
+
 static void
 test_unknown_keyword(void **state)
 {
@@ -995,8 +1016,51 @@ test_finish_defaults(void **state)
 	assert_int_equal(opts.server_alive_count_max, 3);
 	assert_true(opts.tcp_keepalive);
 	assert_false(opts.identities_only);
+	assert_false(opts.exit_on_forward_failure);
+	assert_false(opts.gateway_ports);
+	assert_false(opts.hash_known_hosts);
+	assert_false(opts.reconnect);
+	assert_false(opts.stream_local_bind_unlink);
+	assert_int_equal(opts.family, AFAM_ANY);
+	assert_int_equal(opts.log_level, LOG_INFO);
+	assert_int_equal(opts.connect_timeout, 0);
 	assert_null(opts.identity_agent);
 	assert_false(opts.print_config);
+}
+
+/* What was read becomes the typed fields: each yes/no keyword the other
+ * way from its default, and the multi-valued ones. */
+static void
+test_finish_resolves(void **state)
+{
+	static const char *lines[] = {
+		"BatchMode yes", "ExitOnForwardFailure yes", "GatewayPorts yes",
+		"HashKnownHosts yes", "IdentitiesOnly yes", "Reconnect yes",
+		"StreamLocalBindUnlink yes", "TCPKeepAlive no",
+		"StrictHostKeyChecking accept-new", "AddressFamily inet6",
+		"LogLevel ERROR", "HostName h",
+	};
+	size_t i;
+
+	unsetenv("SSH_AUTH_SOCK");
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		apply_ok(lines[i]);
+	assert_int_equal(options_finish(&opts, err, sizeof(err)), 0);
+	assert_true(opts.batch_mode);
+	assert_true(opts.exit_on_forward_failure);
+	assert_true(opts.gateway_ports);
+	assert_true(opts.hash_known_hosts);
+	assert_true(opts.identities_only);
+	assert_true(opts.reconnect);
+	assert_true(opts.stream_local_bind_unlink);
+	assert_false(opts.tcp_keepalive);
+	assert_int_equal(opts.strict, SHK_ACCEPT_NEW);
+	assert_int_equal(opts.family, AFAM_INET6);
+	assert_int_equal(opts.family, AF_INET6);	/* what sockets take */
+	assert_int_equal(opts.log_level, LOG_ERROR);
+	/* Reconnect's defaults follow the resolved value */
+	assert_int_equal(opts.connect_timeout, 5);
+	assert_int_equal(opts.server_alive_interval, 10);
 }
 
 /* IdentityAgent: the environment's socket by default, "none" for no
@@ -1305,6 +1369,7 @@ main(void)
 		T(test_line_forms),
 		T(test_first_value_wins),
 		T(test_loglevel_first_wins),
+		T(test_aliases),
 		T(test_unknown_keyword),
 		T(test_bad_values),
 		T(test_rekeylimit_overflow),
@@ -1321,6 +1386,7 @@ main(void)
 		T(test_parse_args_uri_ipv6_port),
 		T(test_parse_args_errors),
 		T(test_finish_defaults),
+		T(test_finish_resolves),
 		T(test_finish_agent),
 		T(test_print_config),
 		T(test_readconf_include),
