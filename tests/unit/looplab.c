@@ -224,11 +224,12 @@ end_connected(void *ud)
 }
 
 static void
-end_closed(void *ud, const char *why)
+end_closed(void *ud, enum net_end end, const char *why)
 {
 	struct lab_end *e = ud;
 
 	e->closed = true;
+	e->end = end;
 	snprintf(e->why, sizeof(e->why), "%s", why);
 	e->nc = NULL;
 	e->pumps.nc = NULL;

@@ -41,6 +41,7 @@ struct lab_end {
 					 * server's connects */
 	bool		 closed;
 	char		 why[256];	/* closed()'s reason */
+	enum net_end	 end;		/* and its kind */
 	bool		 authed;	/* client: AUTH_SUCCESS */
 	int		 empty;		/* pump_set on_empty calls */
 	int		 global_requests;	/* server: received */

@@ -243,6 +243,8 @@ test_connection_death(void **state)
 	LAB_WAIT(lab, lab->cli.closed && lab->srv.closed);
 	assert_string_equal(lab->cli.why, "lab: connection killed");
 	assert_non_null(strstr(lab->srv.why, "Connection closed"));
+	assert_int_equal(lab->cli.end, NET_END_LOCAL);
+	assert_int_equal(lab->srv.end, NET_END_PEER_CLOSED);
 	LAB_WAIT(lab, ended(app) && ended(far));
 	assert_true(lab_sock_reset(app));
 	assert_true(lab_sock_reset(far));
