@@ -114,8 +114,6 @@ pump_release(struct pump *p)
 	set->count--;
 	if (set->user != NULL)
 		set->user->chans--;
-	if (set->all != NULL)
-		set->all->fds--;
 	if (p->stats != NULL)
 		p->stats->open--;
 	wb_free(&p->pend);
@@ -151,6 +149,10 @@ pump_close(struct pump *p, bool reset)
 		p->has_chan = false;
 	}
 	stop_reading(p);
+	/* the descriptor is closed now (its close callback comes a loop
+	 * iteration later): the reserve counts it free at once */
+	if (p->set->all != NULL)
+		p->set->all->fds--;
 	/* A reset is refused while a shutdown is pending: close then. A
 	 * Unix socket has no reset. */
 	if (!reset || p->sock.h.type == UV_NAMED_PIPE ||
