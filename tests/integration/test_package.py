@@ -48,6 +48,17 @@ def c_table(path, start):
     return re.findall(r'\{\s*"(\w+)",\s*("?\w+"?)', body)
 
 
+def server_table():
+    """ferryd's keyword table (config_kw.c): (name, kind) for each row,
+    the kind being the row's KW_ macro in lower case (kw_ignored for a
+    keyword accepted without effect)."""
+    text = (ROOT / 'src' / 'server' / 'config_kw.c').read_text()
+    i = text.index('sc_keywords[] = {')
+    body = text[i:text.index('};', i)]
+    return [(n, 'kw_' + k.lower())
+            for k, n in re.findall(r'\bKW_(\w+)\(\s*"(\w+)"', body)]
+
+
 def optstring(path, pattern):
     return re.search(pattern, path.read_text()).group(1)
 
@@ -145,10 +156,10 @@ def test_man_renders(name):
 
 
 def test_ferryd_config_page_has_every_keyword():
-    """Every row of config.c's table is in ferryd_config(5): as an entry
-    of its own, or (kw_ignored) in the list of keywords accepted and
-    ignored."""
-    table = c_table(ROOT / 'src' / 'server' / 'config.c', 'keywords[] = {')
+    """Every row of config_kw.c's table is in ferryd_config(5): as an
+    entry of its own, or (KW_IGNORED) in the list of keywords accepted
+    and ignored."""
+    table = server_table()
     assert len(table) > 30
     page = PAGES['ferryd_config']
     entries = man_entries(page)
@@ -331,8 +342,7 @@ def completion_keywords(prog):
 def test_bash_completion_keywords_match_tables():
     """-o completes the keywords each program acts on (not the ones it
     only accepts)."""
-    server = {n for n, fn in c_table(ROOT / 'src' / 'server' / 'config.c',
-                                     'keywords[] = {') if fn != 'kw_ignored'}
+    server = {n for n, fn in server_table() if fn != 'kw_ignored'}
     assert completion_keywords('ferryd') == server
     client = {n for n, _ in c_table(ROOT / 'src' / 'client' / 'optkw.c',
                                     'keywords[] = {')}
