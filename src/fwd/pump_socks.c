@@ -45,6 +45,15 @@ socks_socket_answer(struct pump *p, enum socks_rep rep)
 	pump_start_reading(p);
 }
 
+/* The peer closed the channel before the SOCKS stage was over. */
+static void
+stage_chan_closed(struct pump *p)
+{
+	p->has_chan = false;
+	pump_stop_reading(p);
+	pump_close(p, false);
+}
+
 /* -D: the channel's events while the SOCKS client waits for our answer. */
 static void
 socket_chan_event(struct net_chan *ch, struct ssh_event *ev)
@@ -65,9 +74,7 @@ socket_chan_event(struct net_chan *ch, struct ssh_event *ev)
 		    ev->u.open_failed.reason, ev->u.open_failed.message));
 		break;
 	case SSH_EV_CHAN_CLOSED:
-		p->has_chan = false;
-		pump_stop_reading(p);
-		pump_close(p, false);
+		stage_chan_closed(p);
 		break;
 	default:
 		pump_chan_event(ch, ev);
@@ -309,9 +316,7 @@ channel_chan_event(struct net_chan *ch, struct ssh_event *ev)
 		pump_send_early(p);
 		break;
 	case SSH_EV_CHAN_CLOSED:
-		p->has_chan = false;
-		pump_stop_reading(p);
-		pump_close(p, false);
+		stage_chan_closed(p);
 		break;
 	default:
 		pump_chan_event(ch, ev);
