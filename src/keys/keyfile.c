@@ -10,6 +10,7 @@
 
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +47,13 @@ keyfile_load_private(const char *path, struct key **out, char *err,
 	int fd, rc = -1;
 
 	*out = NULL;
-	if ((fd = readfile_open(path, READFILE_PRIVATE, &st, err,
-	    errlen)) < 0)
+	fd = readfile_open(path, READFILE_PRIVATE | READFILE_ABSENT_OK, &st,
+	    err, errlen);
+	if (fd == READFILE_ABSENT) {
+		seterr(err, errlen, "%s: %s", path, strerror(ENOENT));
+		return KEYFILE_MISSING;
+	}
+	if (fd < 0)
 		return -1;
 	if (st.st_size > KEYFILE_MAX) {
 		seterr(err, errlen, "%s: too large for a key file", path);

@@ -15,7 +15,12 @@
 int	keyfile_parse_private(const char *text, size_t len, struct key **out,
 	    char *err, size_t errlen);
 /* Reads and parses path; also refuses a file readable by group or others
- * (as ssh does: "bad permissions"). */
+ * (as ssh does: "bad permissions"). Returns what keyfile_parse_private
+ * returns, -1 when the file cannot be read, or KEYFILE_MISSING when it
+ * does not exist (ENOENT; err is then "path: No such file or
+ * directory"), so a caller can tell an absent default key from a broken
+ * one. */
+#define KEYFILE_MISSING		(-3)
 int	keyfile_load_private(const char *path, struct key **out, char *err,
 	    size_t errlen);
 /* Parses one public key line "type base64 [comment]". */

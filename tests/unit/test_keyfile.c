@@ -768,8 +768,14 @@ test_load_private_file(void **state)
 	free(text);
 
 	snprintf(big, sizeof(big), "%s/missing", tmpdir);
+	assert_int_equal(keyfile_load_private(big, &k, err, sizeof(err)),
+	    KEYFILE_MISSING);
+	assert_null(k);
+	assert_non_null(strstr(err, "missing: No such file"));
+	/* a path through a regular file is not "missing": ENOTDIR */
+	snprintf(big, sizeof(big), "%s/id/x", tmpdir);
 	assert_int_equal(keyfile_load_private(big, &k, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "missing"));
+	assert_non_null(strstr(err, "Not a directory"));
 	assert_int_equal(keyfile_load_private(tmpdir, &k, err, sizeof(err)),
 	    -1);
 
