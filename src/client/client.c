@@ -119,7 +119,7 @@ load_identities(struct client *cl)
 			continue;
 		}
 		/* Default keys that do not exist are not worth a word. */
-		if (!o->identity_given && strstr(err, "No such file") != NULL)
+		if (!o->identity_given && r == KEYFILE_MISSING)
 			continue;
 		if (r == KEYFILE_ENCRYPTED && load_public(o->identity[i], &k)) {
 			cl->id_pubs[cl->npubs++] = k;
