@@ -1,0 +1,312 @@
+/* One destination's side of the SSH handshake: the server's host key
+ * checked against known_hosts (StrictHostKeyChecking), then publickey
+ * authentication with the agent's keys and the IdentityFile keys, one at
+ * a time, and the server's banner. */
+#include "cli_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys/key.h"
+#include "keys/keyfile.h"
+#include "keys/known_hosts.h"
+#include "util/log.h"
+#include "util/text.h"
+
+/* The public half of an identity from "path.pub". */
+static bool
+load_public(const char *path, struct key **out)
+{
+	char pub[1100], line[16384], err[128];
+	FILE *fp;
+	bool ok = false;
+
+	snprintf(pub, sizeof(pub), "%s.pub", path);
+	if ((fp = fopen(pub, "r")) == NULL)
+		return false;
+	if (fgets(line, sizeof(line), fp) != NULL &&
+	    keyfile_parse_public(line, strcspn(line, "\r\n"), out, err,
+	    sizeof(err)) == 0)
+		ok = true;
+	fclose(fp);
+	return ok;
+}
+
+void
+cli_load_identities(struct client *cl)
+{
+	struct options *o = cl->o;
+	char err[256];
+	struct key *k;
+	int i, r;
+
+	for (i = 0; i < o->nidentity; i++) {
+		r = keyfile_load_private(o->identity[i], &k, err, sizeof(err));
+		if (r == 0) {
+			cl->ids[cl->nids++] = k;
+			log_verbose("Will attempt key: %s %s", o->identity[i],
+			    key_type_name(k));
+			continue;
+		}
+		/* Default keys that do not exist are not worth a word. */
+		if (!o->identity_given && r == KEYFILE_MISSING)
+			continue;
+		if (r == KEYFILE_ENCRYPTED && load_public(o->identity[i], &k)) {
+			cl->id_pubs[cl->npubs++] = k;
+			if (cl->o->identity_agent != NULL) {
+				log_verbose("%s is encrypted: its key is used "
+				    "through the agent", o->identity[i]);
+				continue;
+			}
+		}
+		log_error("Load key \"%s\": %s", o->identity[i], err);
+	}
+}
+
+static const char *
+alg_for_type(unsigned type)
+{
+	switch (type) {
+	case KEY_ED25519:
+		return "ssh-ed25519";
+	case KEY_ECDSA_P256:
+		return "ecdsa-sha2-nistp256";
+	default:
+		return "rsa-sha2-512,rsa-sha2-256";
+	}
+}
+
+/* Host key algorithms with the types known_hosts lists for this host
+ * first, as ssh orders them, so a known key is asked for. */
+char *
+cli_hostkey_algs(const struct client *cl)
+{
+	static const unsigned order[] = { KEY_ED25519, KEY_ECDSA_P256,
+	    KEY_RSA };
+	char buf[256] = "";
+	unsigned known = 0, t;
+	int i, pass;
+
+	for (i = 0; i < cl->o->nknown_hosts; i++)
+		kh_known_types(cl->o->known_hosts[i], cl->o->hostname,
+		    cl->o->port, &known);
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < 3; i++) {
+			t = order[i];
+			if (((known >> t) & 1) != (pass == 0 ? 1u : 0u))
+				continue;
+			if (buf[0] != '\0')
+				strcat(buf, ",");
+			strcat(buf, alg_for_type(t));
+		}
+	return strdup(buf);
+}
+
+static void
+changed_warning(const struct key *k, const struct kh_result *res,
+    const char *name)
+{
+	char fp[128];
+
+	key_fingerprint(k, fp, sizeof(fp));
+	log_plain("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+	    "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n"
+	    "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+	    "IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\n"
+	    "Someone could be eavesdropping on you right now "
+	    "(man-in-the-middle attack)!\n"
+	    "It is also possible that a host key has just been changed.\n"
+	    "The fingerprint for the %s key sent by the remote host is\n%s.\n"
+	    "Offending %s key in %s:%d\n"
+	    "Host key for %s has changed and ferry refuses to connect.",
+	    key_type_name(k), fp, key_type_name(k), res->file, res->line,
+	    name);
+}
+
+/* Decides whether to trust the server's key (ssh's rules; a changed key
+ * is refused whatever StrictHostKeyChecking says, since forwarding over
+ * it is exactly what an attacker would want). */
+bool
+cli_check_host_key(struct client *cl, const struct key *k)
+{
+	struct options *o = cl->o;
+	struct kh_result res;
+	char err[256], name[300], fp[128];
+	int i;
+
+	memset(&res, 0, sizeof(res));
+	res.status = KH_NEW;
+	for (i = 0; i < o->nknown_hosts; i++)
+		if (kh_check_file(o->known_hosts[i], o->hostname, o->port, k,
+		    &res, err, sizeof(err)) != 0)
+			log_info("%s", err);
+	kh_hostname(o->hostname, o->port, name, sizeof(name));
+	key_fingerprint(k, fp, sizeof(fp));
+	switch (res.status) {
+	case KH_MATCH:
+		log_verbose("Host '%s' is known and matches the %s host key.",
+		    name, key_type_name(k));
+		return true;
+	case KH_REVOKED:
+		log_error("Host key %s %s revoked by file %s", key_type_name(k),
+		    fp, res.file);
+		return false;
+	case KH_CHANGED:
+		changed_warning(k, &res, name);
+		return false;
+	case KH_NEW:
+		break;
+	}
+	if (o->strict == SHK_YES || o->strict == SHK_ASK) {
+		log_error("No %s host key is known for %s and you have "
+		    "requested strict checking.", key_type_name(k), name);
+		return false;
+	}
+	if (kh_add(o->known_hosts[0], o->hostname, o->port, k,
+	    o->hash_known_hosts, err, sizeof(err)) != 0)
+		log_error("Failed to add the host to the list of known hosts "
+		    "(%s): %s", o->known_hosts[0], err);
+	else
+		log_plain("Warning: Permanently added '%s' (%s) to the list of "
+		    "known hosts.", name, key_type_name(k));
+	return true;
+}
+
+/* With IdentitiesOnly only agent keys named by an IdentityFile count. */
+static bool
+agent_key_allowed(const struct client *cl, const struct agent_id *id)
+{
+	int i;
+
+	if (!cl->o->identities_only)
+		return true;
+	for (i = 0; i < cl->nids; i++)
+		if (key_equal(cl->ids[i], id->key))
+			return true;
+	for (i = 0; i < cl->npubs; i++)
+		if (key_equal(cl->id_pubs[i], id->key))
+			return true;
+	return false;
+}
+
+static void
+agent_signed(void *ud, const uint8_t *sig, size_t siglen, const char *err)
+{
+	struct client *cl = ud;
+	const struct agent_id *id = cl->signing;
+	struct ssh_conn *ssh;
+
+	cl->signing = NULL;
+	if (cl->stopping || cl->nc == NULL ||
+	    (ssh = net_conn_ssh(cl->nc)) == NULL)
+		return;
+	if (err != NULL) {
+		log_verbose("agent: %s", err);
+		cli_try_next_key(cl);
+		return;
+	}
+	if (ssh_auth_send(ssh, cl->o->user, ssh_auth_sig_alg(ssh, id->key),
+	    id->blob, id->bloblen, sig, siglen) != 0)
+		cli_try_next_key(cl);
+}
+
+/* Asks the agent to sign for its next usable key; false when none is
+ * left. */
+static bool
+try_agent_key(struct client *cl)
+{
+	struct ssh_conn *ssh = net_conn_ssh(cl->nc);
+	const struct agent_id *id;
+	const char *alg;
+
+	while (cl->agent != NULL && cl->next_agent < cl->nagent_ids) {
+		id = &cl->agent_ids[cl->next_agent++];
+		if (!agent_key_allowed(cl, id))
+			continue;
+		alg = ssh_auth_sig_alg(ssh, id->key);
+		wb_reset(&cl->sigdata);
+		if (ssh_auth_sigdata(ssh, cl->o->user, alg, id->blob,
+		    id->bloblen, &cl->sigdata) != 0)
+			continue;
+		log_verbose("Offering public key: %s %s (agent)",
+		    key_type_name(id->key), id->comment);
+		cl->signing = id;
+		if (agent_sign(cl->agent, id, alg, cl->sigdata.p,
+		    cl->sigdata.len, agent_signed, cl) == 0)
+			return true;
+		cl->signing = NULL;
+		log_verbose("agent: %s", agent_error(cl->agent));
+	}
+	return false;
+}
+
+void
+cli_try_next_key(struct client *cl)
+{
+	struct ssh_conn *ssh = net_conn_ssh(cl->nc);
+
+	if (cl->agent_pending) {
+		cl->auth_waiting = true;
+		return;
+	}
+	if (try_agent_key(cl))
+		return;
+	while (cl->next_id < cl->nids) {
+		struct key *k = cl->ids[cl->next_id++];
+
+		log_verbose("Offering public key: %s", key_type_name(k));
+		if (ssh_auth_pubkey(ssh, cl->o->user, k) == 0)
+			return;
+	}
+	log_plain("%s@%s: Permission denied (publickey).", cl->o->user,
+	    cl->o->hostname);
+	cli_conn_failed(cl, "Permission denied (publickey)");
+}
+
+void
+cli_auth_failure(struct client *cl, const char *methods)
+{
+	if (strstr(methods, "publickey") == NULL) {
+		log_plain("%s@%s: Permission denied (%s).", cl->o->user,
+		    cl->o->hostname, methods);
+		cli_conn_failed(cl, "Permission denied");
+		return;
+	}
+	cli_try_next_key(cl);
+}
+
+void
+cli_agent_ready(void *ud, const struct agent_id *ids, int n,
+    const char *err)
+{
+	struct client *cl = ud;
+
+	cl->agent_pending = false;
+	if (err != NULL) {
+		log_verbose("agent: %s", err);
+	} else {
+		cl->agent_ids = ids;
+		cl->nagent_ids = n;
+		log_verbose("agent: %d usable key%s", n, n == 1 ? "" : "s");
+	}
+	if (cl->auth_waiting && !cl->stopping) {
+		cl->auth_waiting = false;
+		cli_try_next_key(cl);
+	}
+}
+
+/* The server's banner on the terminal, as ssh shows it: lines and tabs
+ * kept, every other control character escaped. */
+void
+cli_show_banner(const char *text)
+{
+	size_t n = strlen(text) * 4 + 1;
+	char *safe;
+
+	if (log_get_level() <= LOG_QUIET || (safe = malloc(n)) == NULL)
+		return;
+	text_safe(safe, n, text, true);
+	fputs(safe, stderr);
+	free(safe);
+}

@@ -1,0 +1,147 @@
+/* Inside one ferry destination (client.h): the struct the client's files
+ * share and what they call of each other. client.c owns the struct's
+ * life, the connection and its state; cli_auth.c checks the host key and
+ * authenticates; cli_fwd.c runs the forwards. */
+#ifndef FERRY_CLIENT_CLI_INT_H
+#define FERRY_CLIENT_CLI_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "client.h"
+#include "fwd/pump.h"
+#include "fwd/remote.h"
+#include "fwd/spec.h"
+#include "net/agent.h"
+#include "net/conn.h"
+#include "ssh/buf.h"
+#include "ssh/ssh.h"
+
+#define EXIT_FAILURE_SSH	255
+
+/* A local (-L) or dynamic (-D) forward: its listener stays bound across
+ * reconnects. Owned by the client's lfwds list; freed by cli_lfwd_free,
+ * which stops the listener first. */
+struct lfwd {
+	struct lfwd		*next;
+	struct fwd_spec		 spec;		/* a copy */
+	/* owned; NULL until started or if it failed. fwd_listener_stop
+	 * releases it (its memory goes once its handles are closed). */
+	struct fwd_listener	*fl;
+	/* counters its pumps add to; pump_forget_stats detaches them
+	 * before the forward is freed, as pumps may outlive it */
+	struct fwd_stats	 stats;
+	char			 error[300];	/* why it failed; "" if not */
+};
+
+/* Everything one destination owns. Allocated by client_new, freed by
+ * client_free once the done hook ran: nothing below is then left in the
+ * loop (check_done waits for the timers, the connection and the pumps). */
+struct client {
+	uv_loop_t		*loop;		/* borrowed: nl's */
+	struct net_loop		*nl;		/* borrowed: outlives us */
+	struct options		*o;		/* owned (client_new takes it) */
+	const struct client_hooks *hooks;	/* borrowed: the owner's */
+	void			*hooks_ud;	/* borrowed: the owner's */
+	enum client_state	 state;
+	uint64_t		 state_since;	/* uv_now of the last change */
+	int			 reconnects;	/* successful ones */
+	char			 last_error[300];
+	int			 handles_open;	/* timers not yet closed */
+	/* The connection: owned; net_conn_close ends it and on_closed
+	 * clears this. NULL between attempts and once closed. */
+	struct net_conn		*nc;
+	/* The data pumps of every forward; embedded. Its nc follows the
+	 * one above; pumps_empty tells check_done when the last is gone. */
+	struct pump_set		 pumps;
+	/* Keys to offer, in order: the agent's, then the files'. A file key
+	 * that only has its public half (encrypted) selects agent keys.
+	 * Both arrays own their keys (loaded once in client_new, freed in
+	 * client_free); they stay across reconnects. */
+	struct key		*ids[MAX_IDENTITIES];
+	struct key		*id_pubs[MAX_IDENTITIES];
+	int			 nids;
+	int			 npubs;
+	/* Owned; opened per connection attempt, closed once authenticated,
+	 * when the connection ends and in stop. */
+	struct agent		*agent;
+	/* The agent's identities: borrowed from agent, valid while it is
+	 * open; reset by connect_now. */
+	const struct agent_id	*agent_ids;
+	int			 nagent_ids;
+	bool			 agent_pending;	/* identities not in yet */
+	bool			 auth_waiting;	/* AUTH_READY came first */
+	int			 next_agent;	/* next of agent_ids to offer */
+	int			 next_id;	/* next of ids to offer */
+	struct wb		 sigdata;	/* owned: what the agent signs */
+	/* The agent key being signed for: points into agent_ids; NULL when
+	 * no signature is outstanding. */
+	const struct agent_id	*signing;
+	struct lfwd		*lfwds;		/* owned list, in order given */
+	bool			 locals_started; /* lfwds were bound once */
+	/* The remote forwards: embedded; their pumps count in pumps. */
+	struct fwd_remote_set	 remotes;
+	uv_timer_t		 alive;		/* ServerAliveInterval */
+	int			 alive_missed;
+	int			 exit_code;
+	bool			 authenticated;	/* this connection */
+	bool			 stopping;	/* stop ran; done will follow */
+	/* Reconnect: what each connection attempt needs, and the backoff.
+	 * nopts and cfg point into o, portstr and hk_algs. */
+	struct net_conn_opts	 nopts;
+	struct ssh_config	 cfg;
+	char			 portstr[16];
+	uv_timer_t		 retry;		/* the next attempt */
+	uv_timer_t		 rfwd_retry;	/* refused remote forwards */
+	int			 attempt;	/* failed attempts in a row */
+	int			 rfwd_attempt;
+	bool			 ever_up;	/* a connection authenticated */
+	bool			 fatal;		/* never retried (host key) */
+	uint64_t		 down_since;	/* uv_now when it was lost */
+	char			*hk_algs;	/* owned: cfg.hostkey_algs */
+};
+
+/* client.c */
+/* Ends the client: forwards, timers and connection closed, done follows
+ * once nothing is left in the loop. why (may be NULL) is logged. */
+void		 cli_stop(struct client *cl, int code, const char *why);
+/* This connection cannot go on: retried with Reconnect, else stop. */
+void		 cli_conn_failed(struct client *cl, const char *why);
+/* The delay before the attempt-th retry, in ms, with jitter. */
+uint64_t	 cli_backoff_ms(const struct options *o, int attempt);
+/* Tells the owner that the state or a forward changed. */
+void		 cli_changed(struct client *cl);
+
+/* cli_auth.c */
+/* Loads the IdentityFile keys into ids and id_pubs. */
+void		 cli_load_identities(struct client *cl);
+/* The HostKeyAlgorithms to offer (malloc'd; NULL when out of memory). */
+char		*cli_hostkey_algs(const struct client *cl);
+/* Whether the server's key is trusted (known_hosts, StrictHostKeyChecking);
+ * the refusal is logged. */
+bool		 cli_check_host_key(struct client *cl, const struct key *k);
+/* Offers the next key, or fails the connection when none is left. */
+void		 cli_try_next_key(struct client *cl);
+/* The server refused a key or a method (methods: what it allows). */
+void		 cli_auth_failure(struct client *cl, const char *methods);
+/* agent_open's callback: the agent's identities are in. */
+void		 cli_agent_ready(void *ud, const struct agent_id *ids, int n,
+		    const char *err);
+/* Shows the server's banner on stderr. */
+void		 cli_show_banner(const char *text);
+
+/* cli_fwd.c */
+/* Appends a forward (not started). Returns 0, or -1 out of memory. */
+int		 cli_add_forward(struct client *cl, const struct fwd_spec *spec);
+/* Frees every local forward, stopping its listener. */
+void		 cli_free_locals(struct client *cl);
+/* Once authenticated: binds the local forwards (the first time) and asks
+ * for the remote ones. */
+void		 cli_start_forwards(struct client *cl);
+/* SSH_EV_GLOBAL_REPLY: a remote forward's answer or a keepalive's. */
+void		 cli_global_reply(struct client *cl, struct ssh_event *ev);
+/* SSH_EV_CHAN_OPEN_REQUEST: a channel the server opens. */
+void		 cli_open_request(struct client *cl, struct ssh_event *ev);
+
+#endif
