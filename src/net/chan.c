@@ -91,8 +91,9 @@ net_chans_flush(struct net_chans *set)
 	}
 }
 
-/* A resume may detach the channel it runs for (a pump that closes), so
- * the next one is taken first; one it detaches further on is not met. */
+/* A resume may detach the channel it runs for and no other (a handler
+ * lets go of its own channel only), so taking the next one first is
+ * enough. */
 void
 net_chans_resume(struct net_chans *set)
 {
