@@ -201,10 +201,8 @@ on_event(void *ud, struct ssh_event *ev)
 static void
 on_connected(void *ud)
 {
-	struct client *cl = ud;
-
+	(void)ud;
 	log_verbose("Connection established.");
-	(void)cl;
 }
 
 static void

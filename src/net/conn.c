@@ -28,7 +28,6 @@
  * owns its own handles and connects tcp (connector.h); closing cancels
  * it. */
 struct net_conn {
-	uv_loop_t		*loop;
 	struct connector	*connector;	/* while connecting */
 	uv_tcp_t		 tcp;
 	uv_write_t		 wreq;
@@ -398,7 +397,8 @@ start_engine(struct net_conn *nc)
 		net_conn_close(nc, "out of memory");
 		return;
 	}
-	nc->ops.connected(nc->ud);
+	if (nc->ops.connected != NULL)
+		nc->ops.connected(nc->ud);
 	if (nc->closing)
 		return;
 	uv_read_start((uv_stream_t *)&nc->tcp, alloc_cb, read_cb);
@@ -442,7 +442,6 @@ nc_new(struct net_loop *nl, const struct ssh_config *cfg,
 	if ((nc = calloc(1, sizeof(*nc))) == NULL)
 		return NULL;
 	nc->nl = nl;
-	nc->loop = nl->uv;
 	nc->cfg = *cfg;
 	nc->ops = *ops;
 	nc->ud = ud;

@@ -34,7 +34,8 @@ struct net_conn_ops {
 	/* Engine events except the channels' own, which go to the
 	 * channels' handlers (net/chan.h). */
 	void	(*event)(void *ud, struct ssh_event *ev);
-	/* The TCP connection is up (the SSH handshake starts). */
+	/* The TCP connection is up (the SSH handshake starts; may be
+	 * NULL). */
 	void	(*connected)(void *ud);
 	/* A batch of input was processed and the channels flushed: the
 	 * peer is alive (may be NULL). */

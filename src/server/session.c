@@ -224,12 +224,6 @@ on_event(void *ud, struct ssh_event *ev)
 }
 
 static void
-on_connected(void *ud)
-{
-	(void)ud;
-}
-
-static void
 on_input_done(void *ud)
 {
 	struct session *s = ud;
@@ -309,7 +303,6 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 {
 	static const struct net_conn_ops ops = {
 		.event = on_event,
-		.connected = on_connected,
 		.input_done = on_input_done,
 		.closed = on_closed,
 	};
