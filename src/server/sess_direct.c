@@ -1,7 +1,7 @@
 /* The channels a ferryd client opens: direct-tcpip and
- * direct-streamlocal@openssh.com connect out from the server, each
- * checked against the policy first; a session channel goes to the
- * listing. */
+ * direct-streamlocal@openssh.com are served by fwd/direct.c, which asks
+ * this file which socket a path may reach and where traffic counts; a
+ * session channel goes to the listing. */
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -18,126 +18,89 @@
  * the sockets and buffers a client can make ferryd keep). */
 #define MAX_CHANNELS	4096
 
-/* What a direct-* connection counts into (NULL: nothing, out of
+/* Where a direct-* open's traffic counts (NULL: nowhere, out of
  * memory). */
 static struct fwd_stats *
-direct_stats(struct session *s, enum flow_kind kind, const char *where,
-    int port)
+direct_stats(void *ud, const struct fwd_req *req)
 {
-	struct flow *f = stats_flow_direct(&s->flows, kind, where, port);
+	struct session *s = ud;
+	struct flow *f = stats_flow_direct(&s->flows,
+	    req->kind == FWD_REQ_OPEN_TCP ? FLOW_DIRECT_TCP : FLOW_DIRECT_UNIX,
+	    req->name, req->kind == FWD_REQ_OPEN_TCP ? req->port : 0);
 
 	return f != NULL ? &f->st : NULL;
 }
 
 static void
-direct_streamlocal(struct session *s, struct ssh_event *ev)
+direct_refused(void *ud, const char *msg)
 {
-	const char *user = ssh_auth_user(sess_ssh(s));
-	char path[SLPATH_MAX], canon[SLPATH_ROOT_MAX + SLPATH_MAX];
-	char why[1200], label[600], via[64];
-	struct fwd_req req = { .kind = FWD_REQ_OPEN_UNIX };
-	struct session *o;
-	enum fwd_deny d;
+	sess_refuse(ud, "%s", msg);
+}
+
+/* Which socket a direct-streamlocal path reaches for this user: placed
+ * by the socket path rules, held open so that what is checked is what is
+ * connected to, and never another user's remote forward. */
+static enum fwd_sock
+direct_socket(void *ud, const char *path, int *fdp, char *why,
+    size_t whylen)
+{
+	struct session *s = ud, *o;
+	char canon[SLPATH_ROOT_MAX + SLPATH_MAX];
 	struct slpath p;
 	struct stat st;
-	int dirfd, fd, i, r;
-	struct rd rd;
+	int dirfd, fd, i;
 
-	rd_init(&rd, ev->u.open_request.extra, ev->u.open_request.extra_len);
-	if (rd_cstring(&rd, path, sizeof(path)) != 0 || path[0] == '\0') {
-		ev->u.open_request.message = "malformed direct-streamlocal";
-		return;
-	}
-	req.name = path;
-	if ((d = fwd_srv_check(&s->rules, &s->ak, &req)) != FWD_OK) {
-		sess_refuse_rule(s, d, &req);
-		ev->u.open_request.message = "forwarding not permitted";
-		return;
-	}
 	if ((dirfd = sess_sl_place(s, path, false, &p, canon, sizeof(canon),
-	    why, sizeof(why))) < 0) {
-		sess_refuse(s, "connection to socket %s: %s", path, why);
-		ev->u.open_request.message = "not permitted by the socket "
-		    "path rules";
-		return;
-	}
-	/* the socket itself, held so that what is checked is what is
-	 * connected to */
+	    why, whylen)) < 0)
+		return FWD_SOCK_REFUSED;
 	fd = openat(dirfd, p.name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	close(dirfd);
 	if (fd < 0 || fstat(fd, &st) != 0) {
-		log_verbose("%s: connection to socket %s: %s", user, path,
-		    strerror(errno));
+		snprintf(why, whylen, "%s", strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		ev->u.open_request.reason = SSH_OPEN_CONNECT_FAILED;
-		ev->u.open_request.message = "no such socket";
-		return;
+		return FWD_SOCK_MISSING;
 	}
-	if (!S_ISSOCK(st.st_mode) ||
-	    ((o = sess_sl_holder(s, NULL, &st, &i)) != NULL &&
-	    strcmp(ssh_auth_user(sess_ssh(o)), user) != 0)) {
-		sess_refuse(s, "connection to socket %s: %s", path,
-		    S_ISLNK(st.st_mode) ? "it is a symbolic link; it is not "
-		    "followed" : !S_ISSOCK(st.st_mode) ? "it is not a socket" :
-		    "it is another user's remote forward; a user never "
-		    "reaches another's listeners");
-		close(fd);
-		ev->u.open_request.message = "not permitted by the socket "
-		    "path rules";
-		return;
+	if (S_ISSOCK(st.st_mode) && ((o = sess_sl_holder(s, NULL, &st,
+	    &i)) == NULL || strcmp(ssh_auth_user(sess_ssh(o)),
+	    ssh_auth_user(sess_ssh(s))) == 0)) {
+		*fdp = fd;
+		return FWD_SOCK_OK;
 	}
-	snprintf(label, sizeof(label), "direct-streamlocal for %s from %s to "
-	    "%s", user, s->ip, path);
-	slpath_fd_path(fd, NULL, via, sizeof(via));
-	/* uv_pipe_connect connects (or fails) before it returns, so the
-	 * descriptor may go right after */
-	r = pump_connect_unix(&s->pumps, s->loop, ev->chan, via, label,
-	    direct_stats(s, FLOW_DIRECT_UNIX, path, 0));
+	snprintf(why, whylen, "%s", S_ISLNK(st.st_mode) ? "it is a symbolic "
+	    "link; it is not followed" : !S_ISSOCK(st.st_mode) ? "it is not "
+	    "a socket" : "it is another user's remote forward; a user never "
+	    "reaches another's listeners");
 	close(fd);
-	if (r != 0) {
-		ev->u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
-		ev->u.open_request.message = "out of memory";
-		return;
-	}
-	ev->u.open_request.defer = true;
+	return FWD_SOCK_REFUSED;
+}
+
+static const struct fwd_direct_ops direct_ops = {
+	.refused = direct_refused,
+	.socket = direct_socket,
+	.stats = direct_stats,
+};
+
+/* The direct opens of s, once its user is known. */
+void
+sess_direct_init(struct session *s)
+{
+	s->direct = (struct fwd_direct){ .pumps = &s->pumps, .loop = s->loop,
+	    .rules = &s->rules, .key = &s->ak, .ops = &direct_ops, .ud = s };
+	snprintf(s->direct.who, sizeof(s->direct.who), "for %s from %s",
+	    ssh_auth_user(sess_ssh(s)), s->ip);
 }
 
 static void
 direct_tcpip(struct session *s, struct ssh_event *ev)
 {
-	struct fwd_req req = { .kind = FWD_REQ_OPEN_TCP };
-	char host[256], orig[256], label[600];
-	enum fwd_deny d;
-	uint32_t port, oport;
-	struct rd r;
+	fwd_direct_tcpip(&s->direct, ev);
+}
 
-	rd_init(&r, ev->u.open_request.extra, ev->u.open_request.extra_len);
-	if (rd_cstring(&r, host, sizeof(host)) != 0 || rd_u32(&r, &port) != 0 ||
-	    rd_cstring(&r, orig, sizeof(orig)) != 0 || rd_u32(&r, &oport) != 0 ||
-	    port == 0 || port > 65535) {
-		ev->u.open_request.message = "malformed direct-tcpip";
-		return;
-	}
-	req.name = host;
-	req.port = (int)port;
-	if ((d = fwd_srv_check(&s->rules, &s->ak, &req)) != FWD_OK) {
-		sess_refuse_rule(s, d, &req);
-		ev->u.open_request.message = d == FWD_DENY_PERMIT_OPEN ?
-		    "not permitted by PermitOpen" : d ==
-		    FWD_DENY_KEY_PERMIT_OPEN ? "not permitted by permitopen" :
-		    "forwarding not permitted";
-		return;
-	}
-	snprintf(label, sizeof(label), "direct-tcpip for %s from %s to %s "
-	    "port %u", ssh_auth_user(sess_ssh(s)), s->ip, host, port);
-	if (pump_connect(&s->pumps, s->loop, ev->chan, host, port, label,
-	    direct_stats(s, FLOW_DIRECT_TCP, host, (int)port)) != 0) {
-		ev->u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
-		ev->u.open_request.message = "out of memory";
-		return;
-	}
-	ev->u.open_request.defer = true;
+static void
+direct_streamlocal(struct session *s, struct ssh_event *ev)
+{
+	fwd_direct_streamlocal(&s->direct, ev);
 }
 
 static void
@@ -158,23 +121,19 @@ open_session(struct session *s, struct ssh_event *ev)
 }
 
 /* The channel types ferryd serves, ended by a NULL name whose entry
- * refuses any other type. A tunnel comes with a socket, so the bounds on
- * descriptors and on the user's channels (pump_admit) are checked before
- * it is opened; they are for an unknown type too. */
+ * refuses any other type. */
 static const struct chan_type {
 	const char	*name;
-	bool		 tunnel;
 	void		(*open)(struct session *s, struct ssh_event *ev);
 } chan_types[] = {
-	{ "session", false, open_session },
-	{ "direct-tcpip", true, direct_tcpip },
-	{ "direct-streamlocal@openssh.com", true, direct_streamlocal },
-	{ NULL, true, open_unknown },
+	{ "session", open_session },
+	{ "direct-tcpip", direct_tcpip },
+	{ "direct-streamlocal@openssh.com", direct_streamlocal },
+	{ NULL, open_unknown },
 };
 
 /* A channel the client opens: accepted, deferred until its connect
- * ends, or refused with a reason; a bound on channels and descriptors
- * comes first. */
+ * ends, or refused with a reason; a bound on channels comes first. */
 void
 sess_open_request(struct session *s, struct ssh_event *ev)
 {
@@ -191,12 +150,5 @@ sess_open_request(struct session *s, struct ssh_event *ev)
 	for (t = chan_types; t->name != NULL; t++)
 		if (strcmp(t->name, type) == 0)
 			break;
-	if (t->tunnel && !pump_admit(&s->pumps, true, s->open_why,
-	    sizeof(s->open_why))) {
-		sess_refuse(s, "%s channel: %s", type, s->open_why);
-		ev->u.open_request.reason = SSH_OPEN_RESOURCE_SHORTAGE;
-		ev->u.open_request.message = s->open_why;
-		return;
-	}
 	t->open(s, ev);
 }

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "fwd/direct.h"
 #include "fwd/policy.h"
 #include "fwd/pump.h"
 #include "keys/authkeys.h"
@@ -89,9 +90,8 @@ struct session {
 	struct net_chan		 session_nch;
 	bool			 shell;		/* the listing was asked for */
 	struct flow_list	 flows;		/* status: forwards, traffic */
-	/* why a channel was refused for a bound: the engine sends it after
-	 * the open request's handler returned */
-	char			 open_why[200];
+	/* the channels it opens out from here, once logged in */
+	struct fwd_direct	 direct;
 };
 
 /* A handler chosen by its name from a table ended by a NULL name: the
@@ -126,6 +126,7 @@ int		 sess_sl_place(struct session *s, const char *path,
 
 /* sess_direct.c */
 void		 sess_open_request(struct session *s, struct ssh_event *ev);
+void		 sess_direct_init(struct session *s);
 
 /* sess_listing.c */
 bool		 sess_listing_open(struct session *s, struct ssh_event *ev);

@@ -187,6 +187,7 @@ auth_success(struct session *s)
 	s->list->unauthenticated--;
 	if ((s->user = user_get(s->list, ssh_auth_user(sess_ssh(s)))) != NULL)
 		s->pumps.user = &s->user->u;
+	sess_direct_init(s);
 	uv_timer_stop(&s->grace);
 	/* ClientAlive watches authenticated clients (sshd's rule) */
 	if (s->pol->cfg.client_alive_interval > 0)
