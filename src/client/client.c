@@ -297,7 +297,11 @@ connect_now(struct client *cl)
 		    cl);
 		cl->agent_pending = cl->agent != NULL;
 	}
-	log_verbose("Connecting to %s port %s.", o->hostname, cl->portstr);
+	if (o->proxy_run != NULL)
+		log_verbose("Executing proxy command: exec %s", o->proxy_run);
+	else
+		log_verbose("Connecting to %s port %s.", o->hostname,
+		    cl->portstr);
 	cl->nc = net_conn_start(cl->nl, &cl->nopts, &cl->cfg, &conn_ops, cl);
 	cl->pumps.nc = cl->nc;
 	if (cl->nc == NULL) {
@@ -355,6 +359,7 @@ client_new(struct net_loop *nl, struct options *o,
 	cl->nopts.family = o->family;
 	cl->nopts.connect_timeout_ms = (unsigned)o->connect_timeout * 1000;
 	cl->nopts.tcp_keepalive = o->tcp_keepalive;
+	cl->nopts.proxy_command = o->proxy_run;
 	return cl;
 nomem:
 	client_free(cl);

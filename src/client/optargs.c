@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define OPTSTRING	":46c:gi:l:o:p:qvD:E:F:GL:NR:S:T"
+#define OPTSTRING	":46c:gi:l:o:p:qvD:E:F:GJ:L:NR:S:T"
 
 /* [user@]host or ssh://[user@]host[:port], the host of the URI form
  * possibly an [IPv6] literal. */
@@ -77,6 +77,8 @@ flag_keyword(int ch)
 	switch (ch) {
 	case 'i':
 		return "IdentityFile";
+	case 'J':
+		return "ProxyJump";
 	case 'l':
 		return "User";
 	case 'p':

@@ -4,6 +4,7 @@
  * ssh_config(5)'s TOKENS section. */
 #include "options.h"
 
+#include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "client/jump.h"
+#include "util/log.h"
 #include "util/tokens.h"
 
 int
@@ -90,6 +93,58 @@ expand_fwd_path(char *path, size_t size, const char *home,
 	return r;
 }
 
+/* ferry's own executable, for a ProxyJump's ferry -W. */
+static int
+self_path(char *out, size_t outlen, char *err, size_t errlen)
+{
+	ssize_t n = readlink("/proc/self/exe", out, outlen - 1);
+
+	if (n <= 0) {
+		snprintf(err, errlen, "ProxyJump: cannot find ferry's own "
+		    "executable: %s", strerror(errno));
+		return -1;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* The command that carries the connection (options.h: proxy_run). */
+static int
+proxy_command(const struct options *o, char **cmd, char *err,
+    size_t errlen)
+{
+	char self[4096], port[16], out[CMDLINE_MAX], why[256];
+	char *jump = NULL;
+	const char *in = o->proxy_command;
+	struct tokens t;
+
+	*cmd = NULL;
+	if (o->proxy_jump != NULL && strcasecmp(o->proxy_jump, "none") != 0) {
+		if (self_path(self, sizeof(self), err, errlen) != 0 ||
+		    (jump = jump_command(o->proxy_jump, self,
+		    o->log_level > LOG_INFO ? (int)(o->log_level - LOG_INFO) :
+		    0, o->config_file, err, errlen)) == NULL)
+			return -1;
+		in = jump;
+	}
+	if (in == NULL || strcasecmp(in, "none") == 0)
+		return 0;
+	/* ProxyCommand's tokens (ssh_config(5)): %h %n %p %r */
+	snprintf(port, sizeof(port), "%d", o->port);
+	tokens_init(&t);
+	tokens_set(&t, 'h', o->hostname);
+	tokens_set(&t, 'n', o->host);
+	tokens_set(&t, 'p', port);
+	tokens_set(&t, 'r', o->user);
+	if (tokens_expand(in, &t, out, sizeof(out), why, sizeof(why)) < 0)
+		snprintf(err, errlen, "%s %s: %s", jump != NULL ? "ProxyJump" :
+		    "ProxyCommand", jump != NULL ? o->proxy_jump : in, why);
+	else if ((*cmd = strdup(out)) == NULL)
+		snprintf(err, errlen, "out of memory");
+	free(jump);
+	return *cmd != NULL ? 0 : -1;
+}
+
 int
 options_expand(struct options *o, char *err, size_t errlen)
 {
@@ -155,5 +210,6 @@ options_expand(struct options *o, char *err, size_t errlen)
 		    sizeof(o->remote[i].connect_path), pw->pw_dir, &t,
 		    "RemoteForward", err, errlen) != 0)
 			return -1;
-	return 0;
+	free(o->proxy_run);
+	return proxy_command(o, &o->proxy_run, err, errlen);
 }

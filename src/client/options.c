@@ -54,6 +54,9 @@ options_free(struct options *o)
 	free(o->log_file);
 	free(o->identity_agent);
 	free(o->control_path);
+	free(o->proxy_command);
+	free(o->proxy_jump);
+	free(o->proxy_run);
 	free(o->metrics_listen);
 	free(o->ignore_unknown);
 	sshkw_free(o);

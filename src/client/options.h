@@ -111,6 +111,14 @@ struct options {
 	char		*identity_agent;	/* NULL: no agent */
 
 	char		*control_path;	/* -S / ControlPath: the control socket */
+	/* ProxyCommand as written (tokens unexpanded) and ProxyJump (-J);
+	 * the first obtained of the two wins, "none" included */
+	char		*proxy_command;
+	char		*proxy_jump;
+	/* the command that carries the connection, tokens expanded, with
+	 * ProxyJump made into ferry -W as ssh does (client/jump.h); NULL:
+	 * connect directly. Set by options_expand. */
+	char		*proxy_run;
 	char		*ignore_unknown;	/* IgnoreUnknown patterns */
 	/* ssh_config keywords ferry accepts without acting on them (an
 	 * array of nsshkw, each owning its arguments; sshkw_free) */
@@ -149,6 +157,14 @@ int	options_parse_args(struct options *o, int argc, char **argv,
  * Returns 0, or -1 with err. */
 int	options_apply_line(struct options *o, const char *line,
 	    const char *where, char *err, size_t errlen);
+/* The longest command a raw keyword keeps. */
+#define CMDLINE_MAX	4096
+struct cfgtok_line;
+/* The words of a line raw split into tl: w[0] the keyword, then its
+ * arguments, or for a raw keyword the arguments as written, in rest.
+ * Returns the number of words, or -1 if rest is too small. */
+int	options_line_words(const char *raw, const struct cfgtok_line *tl,
+	    char **w, char *rest, size_t restlen);
 /* Applies a split line: w[0] the keyword (ferry's, or one of ssh's that
  * sshkw.c accepts; Host, Match and Include are for files only), w[1..n-1]
  * its arguments. Returns 0, or -1 with "where: why" in err. */
@@ -168,9 +184,13 @@ int	options_add_forward(struct options *o, enum fwd_kind kind,
 int	options_expand_hostname(const struct options *o, char *out,
 	    size_t outlen, char *err, size_t errlen);
 /* ~ and %-tokens in IdentityFile, UserKnownHostsFile, ControlPath,
- * IdentityAgent and forward socket paths, with the final values
- * (optexpand.c; called by options_finish). */
+ * IdentityAgent and forward socket paths, with the final values, and
+ * proxy_run (optexpand.c; called by options_finish). */
 int	options_expand(struct options *o, char *err, size_t errlen);
+/* Whether ssh keeps keyword's arguments as written, quotes and all (the
+ * commands: ProxyCommand, LocalCommand, RemoteCommand,
+ * KnownHostsCommand). */
+bool	options_raw_keyword(const char *keyword);
 /* Fills in defaults once everything was read and resolves parsed into
  * the typed fields. Returns 0, or -1 with err. */
 int	options_finish(struct options *o, char *err, size_t errlen);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/jump.h"
 #include "client/sshkw.h"
 #include "ssh/cipher.h"
 #include "util/cfgtok.h"
@@ -189,6 +190,43 @@ kw_string(struct options *o, const struct keyword *kw, char **a, int n,
     char *err, size_t errlen)
 {
 	return set_str(FIELD(o, kw, char *), a[0]);
+}
+
+/* ProxyCommand and ProxyJump compete: whichever is obtained first keeps
+ * the other from taking effect (ssh_config(5)); as in ssh, "ProxyCommand
+ * none" keeps a later ProxyJump out, "ProxyJump none" lets a later
+ * ProxyCommand in. */
+static int
+kw_proxy_command(struct options *o, const struct keyword *kw, char **a,
+    int n, char *err, size_t errlen)
+{
+	if (o->proxy_jump != NULL && strcasecmp(o->proxy_jump, "none") != 0)
+		return 0;
+	return set_str(&o->proxy_command, a[0]);
+}
+
+static int
+kw_proxy_jump(struct options *o, const struct keyword *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	if (jump_check(a[0], err, errlen) != 0)
+		return -1;
+	if (o->proxy_command != NULL)
+		return 0;
+	return set_str(&o->proxy_jump, a[0]);
+}
+
+bool
+options_raw_keyword(const char *keyword)
+{
+	static const char *const raw[] = { "ProxyCommand", "LocalCommand",
+	    "RemoteCommand", "KnownHostsCommand" };
+	size_t i;
+
+	for (i = 0; i < nitems(raw); i++)
+		if (strcasecmp(raw[i], keyword) == 0)
+			return true;
+	return false;
 }
 
 static int
@@ -416,6 +454,8 @@ static const struct keyword keywords[] = {
 	{ "PermitRemoteOpen", kw_permit_remote_open, 1, MAX_PERMITS, 0,
 	    NULL },
 	{ "Port", kw_number, 1, 1, F(port), &port },
+	{ "ProxyCommand", kw_proxy_command, 1, 1, 0, NULL },
+	{ "ProxyJump", kw_proxy_jump, 1, 1, 0, NULL },
 	{ "Reconnect", kw_choice, 1, 1, F(parsed.reconnect), &yesno },
 	{ "ReconnectDelay", kw_delay, 1, 1, F(reconnect_delay_ms), NULL },
 	{ "ReconnectMaxDelay", kw_delay, 1, 1, F(reconnect_max_delay_ms),
@@ -557,11 +597,18 @@ int
 options_check_words(struct options *o, char **w, int n, const char *where,
     char *err, size_t errlen)
 {
+	const struct keyword *kw;
 	const char *name;
 	char why[512];
 	int ext;
 
-	if (keyword_find(w[0], &name) != NULL)
+	/* ssh checks a ProxyJump's hops in any block */
+	if ((kw = keyword_find(w[0], &name)) != NULL && kw->fn == kw_proxy_jump &&
+	    n == 2 && jump_check(w[1], why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: %s", where, why);
+		return -1;
+	}
+	if (kw != NULL)
 		return 0;
 	if ((ext = sshkw_find(w[0])) < 0)
 		return unknown_keyword(o, w[0], where, err, errlen);
@@ -573,12 +620,30 @@ options_check_words(struct options *o, char **w, int n, const char *where,
 }
 
 int
+options_line_words(const char *raw, const struct cfgtok_line *tl, char **w,
+    char *rest, size_t restlen)
+{
+	int i;
+
+	w[0] = tl->keyword;
+	if (options_raw_keyword(tl->keyword)) {
+		if (cfgtok_rest(raw, tl, rest, restlen) != 0)
+			return -1;
+		w[1] = rest;
+		return 2;
+	}
+	for (i = 0; i < tl->nargs; i++)
+		w[i + 1] = tl->args[i];
+	return tl->nargs + 1;
+}
+
+int
 options_apply_line(struct options *o, const char *line, const char *where,
     char *err, size_t errlen)
 {
 	struct cfgtok_line tl;
-	char *copy, *w[CFGTOK_MAX_ARGS + 1];
-	int r = -1, i, t;
+	char *copy, *w[CFGTOK_MAX_ARGS + 1], rest[CMDLINE_MAX];
+	int r = -1, n, t;
 
 	if ((copy = strdup(line)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -593,13 +658,11 @@ options_apply_line(struct options *o, const char *line, const char *where,
 	else if (t < 0)
 		snprintf(err, errlen, "%s: malformed line (%s)", where,
 		    cfgtok_strerror(t));
-	else {
-		w[0] = tl.keyword;
-		for (i = 0; i < tl.nargs; i++)
-			w[i + 1] = tl.args[i];
-		r = options_apply_words(o, w, tl.nargs + 1, where, err,
-		    errlen);
-	}
+	else if ((n = options_line_words(line, &tl, w, rest,
+	    sizeof(rest))) < 0)
+		snprintf(err, errlen, "%s: %s: too long", where, tl.keyword);
+	else
+		r = options_apply_words(o, w, n, where, err, errlen);
 	free(copy);
 	return r;
 }

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "client/sshkw.h"
 #include "ssh/cipher.h"
@@ -73,6 +74,11 @@ print_files(const struct options *o, FILE *fp)
 	fputc('\n', fp);
 	if (o->control_path != NULL)	/* ssh -G leaves "none" out */
 		fprintf(fp, "controlpath %s\n", o->control_path);
+	if (o->proxy_command != NULL &&
+	    strcasecmp(o->proxy_command, "none") != 0)
+		fprintf(fp, "proxycommand %s\n", o->proxy_command);
+	if (o->proxy_jump != NULL && strcasecmp(o->proxy_jump, "none") != 0)
+		fprintf(fp, "proxyjump %s\n", o->proxy_jump);
 }
 
 void

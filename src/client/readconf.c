@@ -412,13 +412,14 @@ include_line(struct options *o, struct file_ctx *f, char **a, int n,
 	return r;
 }
 
+/* One line, split in place; raw is its unsplit copy. */
 static int
-one_line(struct options *o, struct file_ctx *f, char *line,
+one_split(struct options *o, struct file_ctx *f, char *line, const char *raw,
     const char *where, char *err, size_t errlen)
 {
+	char *w[CFGTOK_MAX_ARGS + 1], rest[CMDLINE_MAX];
 	struct cfgtok_line tl;
-	char *w[CFGTOK_MAX_ARGS + 1];
-	int r, i;
+	int r, n;
 
 	r = cfgtok_split(line, &tl);
 	if (r == CFGTOK_EMPTY)
@@ -445,13 +446,29 @@ one_line(struct options *o, struct file_ctx *f, char *line,
 		return include_line(o, f, tl.args, tl.nargs, where, err,
 		    errlen);
 	}
-	w[0] = tl.keyword;
-	for (i = 0; i < tl.nargs; i++)
-		w[i + 1] = tl.args[i];
+	if ((n = options_line_words(raw, &tl, w, rest, sizeof(rest))) < 0) {
+		snprintf(err, errlen, "%s: %s: too long", where, tl.keyword);
+		return -1;
+	}
 	if (*f->active)
-		return options_apply_words(o, w, tl.nargs + 1, where, err,
-		    errlen);
-	return options_check_words(o, w, tl.nargs + 1, where, err, errlen);
+		return options_apply_words(o, w, n, where, err, errlen);
+	return options_check_words(o, w, n, where, err, errlen);
+}
+
+static int
+one_line(struct options *o, struct file_ctx *f, char *line,
+    const char *where, char *err, size_t errlen)
+{
+	char *raw;
+	int r;
+
+	if ((raw = strdup(line)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	r = one_split(o, f, line, raw, where, err, errlen);
+	free(raw);
+	return r;
 }
 
 /* The lines of one file's text. */

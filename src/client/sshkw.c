@@ -119,10 +119,6 @@ static const struct kw table[] = {
 	{ "SecurityKeyProvider", NULL, PK_STR, NULL, 1, RF_NONE, NULL },
 	{ "PKCS11Provider", NULL, PK_STR, NULL, 1, RF_NONE, NULL },
 	{ "PreferredAuthentications", NULL, PK_STR, NULL, 1, RF_NONE, NULL },
-	{ "ProxyCommand", NULL, PK_ARGS, NULL, MANY, RF_ALWAYS,
-	    "ferry connects directly and cannot run a proxy command yet" },
-	{ "ProxyJump", NULL, PK_STR, NULL, 1, RF_ALWAYS,
-	    "ferry connects directly and cannot jump through a host yet" },
 	{ "RevokedHostKeys", NULL, PK_STR, NULL, 1, RF_ALWAYS,
 	    "ferry does not read revoked host key lists" },
 	{ "XAuthLocation", NULL, PK_STR, NULL, 1, RF_NONE, NULL },
@@ -195,7 +191,7 @@ static const char *const ferry_hostkey[] = { "ssh-ed25519",
 /* Keywords whose value "none" means unset: ssh -G leaves them out, and
  * "none" is never refused. */
 static const char *const none_off[] = { "KnownHostsCommand", "LocalCommand",
-    "PKCS11Provider", "ProxyCommand", "ProxyJump", "RemoteCommand",
+    "PKCS11Provider", "RemoteCommand",
     "RevokedHostKeys", "SecurityKeyProvider", "SetEnv", "TunnelDevice" };
 
 static bool

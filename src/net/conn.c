@@ -1,15 +1,18 @@
-/* Drives one SSH engine over a libuv TCP socket. */
+/* Drives one SSH engine over a libuv TCP socket, or a ProxyCommand's
+ * stdio (net/proxy.h). */
 #include "conn.h"
 
 #include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "net/connector.h"
+#include "net/proxy.h"
 #include "util/log.h"
 
 #define READ_CHUNK	(256 * 1024)
@@ -25,11 +28,21 @@
 /* Owns the engine and every libuv handle below; freed when the last
  * handle's close callback has run (libuv design: memory a handle uses is
  * freed only in its close callback). While connecting, the connector
- * owns its own handles and connects tcp (connector.h); closing cancels
- * it. */
+ * owns its own handles and connects sock.tcp (connector.h); closing
+ * cancels it. With a ProxyCommand sock is a pipe and proc the command,
+ * which is closed once it has exited (asked to by SIGHUP when the
+ * connection ends first). */
 struct net_conn {
 	struct connector	*connector;	/* while connecting */
-	uv_tcp_t		 tcp;
+	union {
+		uv_handle_t	 h;
+		uv_stream_t	 s;
+		uv_tcp_t	 tcp;	/* unless proxied */
+		uv_pipe_t	 pipe;	/* proxied */
+	}			 sock;
+	uv_process_t		 proc;
+	bool			 proxied;
+	bool			 proc_running;
 	uv_write_t		 wreq;
 	struct net_loop		*nl;
 	struct net_wake		 wake;		/* owes a flush */
@@ -123,14 +136,16 @@ end_conn(struct net_conn *nc, enum net_end end, const char *why)
 		ssh_out_peek(nc->ssh, &p, &len);
 		if (len > 0) {
 			b = uv_buf_init((char *)p, (unsigned)len);
-			uv_try_write((uv_stream_t *)&nc->tcp, &b, 1);
+			uv_try_write(&nc->sock.s, &b, 1);
 		}
 	}
 	if (nc->connector != NULL) {
 		connector_cancel(nc->connector);
 		nc->connector = NULL;
 	}
-	close_handle(nc, (uv_handle_t *)&nc->tcp);
+	if (nc->proc_running)
+		uv_process_kill(&nc->proc, SIGHUP);
+	close_handle(nc, &nc->sock.h);
 }
 
 void
@@ -233,12 +248,26 @@ watch_backlog(struct net_conn *nc)
 	}
 	if (!nc->input_paused && n > INPUT_PAUSE) {
 		nc->input_paused = true;
-		uv_read_stop((uv_stream_t *)&nc->tcp);
+		uv_read_stop(&nc->sock.s);
 	} else if (nc->input_paused && n <= CONGESTED) {
 		nc->input_paused = false;
-		uv_read_start((uv_stream_t *)&nc->tcp, alloc_cb, read_cb);
+		uv_read_start(&nc->sock.s, alloc_cb, read_cb);
 	}
 	return 0;
+}
+
+/* A read or write failed (EOF included). A proxy command that exits
+ * with our bytes unread resets its end of the socketpair: for the user
+ * that is its closing too. */
+static void
+io_failed(struct net_conn *nc, const char *op, int err)
+{
+	if (err == UV_EOF || (nc->proxied && (err == UV_ECONNRESET ||
+	    err == UV_EPIPE)))
+		fail(nc, NET_END_PEER_CLOSED, "Connection closed by %s",
+		    nc->peer_ip);
+	else
+		fail(nc, NET_END_IO, "%s failed: %s", op, uv_strerror(err));
 }
 
 static void
@@ -255,7 +284,7 @@ write_cb(uv_write_t *req, int status)
 		return;
 	}
 	if (status < 0) {
-		fail(nc, NET_END_IO, "write failed: %s", uv_strerror(status));
+		io_failed(nc, "write", status);
 		return;
 	}
 	flush(nc);
@@ -277,9 +306,9 @@ flush(struct net_conn *nc)
 	if (len == 0)
 		goto check_dead;
 	b = uv_buf_init((char *)p, (unsigned)len);
-	n = uv_try_write((uv_stream_t *)&nc->tcp, &b, 1);
+	n = uv_try_write(&nc->sock.s, &b, 1);
 	if (n < 0 && n != UV_EAGAIN) {
-		fail(nc, NET_END_IO, "write failed: %s", uv_strerror(n));
+		io_failed(nc, "write", n);
 		return;
 	}
 	if (n > 0)
@@ -290,9 +319,9 @@ flush(struct net_conn *nc)
 	nc->wlen = nc->wbuf.len - nc->woff;
 	b = uv_buf_init((char *)nc->wbuf.p + nc->woff, (unsigned)nc->wlen);
 	nc->wreq.data = nc;
-	if ((n = uv_write(&nc->wreq, (uv_stream_t *)&nc->tcp, &b, 1,
+	if ((n = uv_write(&nc->wreq, &nc->sock.s, &b, 1,
 	    write_cb)) < 0) {
-		fail(nc, NET_END_IO, "write failed: %s", uv_strerror(n));
+		io_failed(nc, "write", n);
 		return;
 	}
 	nc->writing = true;
@@ -337,7 +366,7 @@ quickack(struct net_conn *nc)
 	uv_os_fd_t fd;
 	int one = 1;
 
-	if (uv_fileno((uv_handle_t *)&nc->tcp, &fd) == 0)
+	if (!nc->proxied && uv_fileno(&nc->sock.h, &fd) == 0)
 		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 }
 
@@ -349,13 +378,8 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	(void)buf;
 	if (nc->closing)
 		return;
-	if (n == UV_EOF) {
-		fail(nc, NET_END_PEER_CLOSED, "Connection closed by %s",
-		    nc->peer_ip);
-		return;
-	}
 	if (n < 0) {
-		fail(nc, NET_END_IO, "read failed: %s", uv_strerror((int)n));
+		io_failed(nc, "read", (int)n);
 		return;
 	}
 	if (n == 0)
@@ -380,16 +404,18 @@ start_engine(struct net_conn *nc)
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
 
-	if (uv_tcp_getpeername(&nc->tcp, (struct sockaddr *)&ss, &len) == 0) {
+	if (!nc->proxied && uv_tcp_getpeername(&nc->sock.tcp,
+	    (struct sockaddr *)&ss, &len) == 0) {
 		uv_ip_name((struct sockaddr *)&ss, nc->peer_ip,
 		    sizeof(nc->peer_ip));
 		nc->peer_port = ntohs(ss.ss_family == AF_INET6 ?
 		    ((struct sockaddr_in6 *)&ss)->sin6_port :
 		    ((struct sockaddr_in *)&ss)->sin_port);
 	}
-	uv_tcp_nodelay(&nc->tcp, 1);
-	if (nc->tcp_keepalive)
-		uv_tcp_keepalive(&nc->tcp, 1, 60);
+	if (!nc->proxied)
+		uv_tcp_nodelay(&nc->sock.tcp, 1);
+	if (!nc->proxied && nc->tcp_keepalive)
+		uv_tcp_keepalive(&nc->sock.tcp, 1, 60);
 	nc->cfg.event = ssh_event_cb;
 	nc->cfg.wake = engine_wake;
 	nc->cfg.event_ud = nc;
@@ -401,7 +427,7 @@ start_engine(struct net_conn *nc)
 		nc->ops.connected(nc->ud);
 	if (nc->closing)
 		return;
-	uv_read_start((uv_stream_t *)&nc->tcp, alloc_cb, read_cb);
+	uv_read_start(&nc->sock.s, alloc_cb, read_cb);
 }
 
 /* The connector is done: the engine starts on the socket, or the
@@ -431,10 +457,10 @@ connected_cb(void *ud, enum connector_stage stage, int err)
 	}
 }
 
-/* A connection with its TCP handle (connected by the connector, or
- * accepted into) as first handle. */
+/* A connection with its socket (a TCP handle connected by the connector
+ * or accepted into, or a proxy command's pipe) as first handle. */
 static struct net_conn *
-nc_new(struct net_loop *nl, const struct ssh_config *cfg,
+nc_new(struct net_loop *nl, bool proxied, const struct ssh_config *cfg,
     const struct net_conn_ops *ops, void *ud)
 {
 	struct net_conn *nc;
@@ -447,10 +473,52 @@ nc_new(struct net_loop *nl, const struct ssh_config *cfg,
 	nc->ud = ud;
 	nc->wake.flush = wake_flush;
 	wb_init(&nc->wbuf);
-	uv_tcp_init(nl->uv, &nc->tcp);
-	nc->tcp.data = nc;
+	nc->proxied = proxied;
+	if (proxied)
+		uv_pipe_init(nl->uv, &nc->sock.pipe, 0);
+	else
+		uv_tcp_init(nl->uv, &nc->sock.tcp);
+	nc->sock.h.data = nc;
 	nc->handles = 1;
 	return nc;
+}
+
+static void
+proxy_exited(uv_process_t *proc, int64_t status, int sig)
+{
+	struct net_conn *nc = proc->data;
+
+	nc->proc_running = false;
+	if (sig != 0 && sig != SIGHUP)
+		log_verbose("ProxyCommand for %s ended by signal %d", nc->host,
+		    sig);
+	else if (status != 0)
+		log_verbose("ProxyCommand for %s exited with status %lld",
+		    nc->host, (long long)status);
+	close_handle(nc, (uv_handle_t *)proc);
+}
+
+/* The command carries the connection: the engine starts at once, as it
+ * does on a connected socket. */
+static void
+start_proxy(struct net_conn *nc, const char *command)
+{
+	char err[300];
+	bool spawned;
+
+	nc->proc.data = nc;
+	if (proxy_spawn(nc->nl->uv, command, &nc->proc, &nc->sock.pipe,
+	    proxy_exited, &spawned, err, sizeof(err)) != 0) {
+		if (spawned) {
+			nc->handles++;
+			close_handle(nc, (uv_handle_t *)&nc->proc);
+		}
+		fail(nc, NET_END_CONNECT, "%s", err);
+		return;
+	}
+	nc->handles++;
+	nc->proc_running = true;
+	start_engine(nc);
 }
 
 struct net_conn *
@@ -460,13 +528,16 @@ net_conn_start(struct net_loop *nl, const struct net_conn_opts *o,
 	struct net_conn *nc;
 	int r;
 
-	if ((nc = nc_new(nl, cfg, ops, ud)) == NULL)
+	if ((nc = nc_new(nl, o->proxy_command != NULL, cfg, ops, ud)) == NULL)
 		return NULL;
 	nc->tcp_keepalive = o->tcp_keepalive;
 	snprintf(nc->host, sizeof(nc->host), "%s", o->host);
 	snprintf(nc->port, sizeof(nc->port), "%s", o->port);
 	snprintf(nc->peer_ip, sizeof(nc->peer_ip), "%s", o->host);
-	if ((r = connector_tcp(&nc->connector, &nc->tcp, nc->host, nc->port,
+	if (nc->proxied)
+		start_proxy(nc, o->proxy_command);
+	else if ((r = connector_tcp(&nc->connector, &nc->sock.tcp, nc->host,
+	    nc->port,
 	    o->family, o->connect_timeout_ms, connected_cb, nc)) < 0)
 		fail(nc, NET_END_CONNECT, "Could not resolve hostname: %s",
 		    uv_strerror(r));
@@ -479,10 +550,10 @@ net_conn_accept(struct net_loop *nl, uv_stream_t *server,
 {
 	struct net_conn *nc;
 
-	if ((nc = nc_new(nl, cfg, ops, ud)) == NULL)
+	if ((nc = nc_new(nl, false, cfg, ops, ud)) == NULL)
 		return NULL;
 	nc->tcp_keepalive = true;
-	if (uv_accept(server, (uv_stream_t *)&nc->tcp) != 0) {
+	if (uv_accept(server, &nc->sock.s) != 0) {
 		/* closed() must not run for a connection never handed out */
 		nc->ops.closed = closed_quietly;
 		net_conn_close(nc, "accept failed");

@@ -1,5 +1,6 @@
-/* One SSH connection over one TCP socket, driven by libuv: asynchronous
- * DNS and connect with a timeout, reads straight into the engine's input
+/* One SSH connection over one TCP socket (or a ProxyCommand's stdio,
+ * net/proxy.h), driven by libuv: asynchronous DNS and connect with a
+ * timeout, reads straight into the engine's input
  * buffer, writes coalesced once per loop iteration (net/loop.h: the
  * engine wakes the connection, nobody asks for a flush). It routes each
  * channel's events to that channel's handler (net/chan.h), flushes the
@@ -51,6 +52,9 @@ struct net_conn_opts {
 	int		 family;	/* AF_UNSPEC, AF_INET, AF_INET6 */
 	unsigned	 connect_timeout_ms;	/* 0: none */
 	bool		 tcp_keepalive;		/* SO_KEEPALIVE (TCPKeepAlive) */
+	/* NULL: connect to host:port; else the command (tokens expanded)
+	 * whose stdio carries the connection */
+	const char	*proxy_command;
 };
 
 /* Creates the connection and starts resolving + connecting. The engine is

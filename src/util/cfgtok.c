@@ -6,9 +6,10 @@
 #define WHITESPACE	" \t\r\n"
 
 /* The keyword: up to white space, '=' or a double-quoted word (strdelim).
- * Leaves *s at the first argument, or at the end of the line. */
+ * Leaves *s at the first argument, or at the end of the line; *shift
+ * counts the characters the rest of the line moved left by. */
 static char *
-keyword_split(char **s)
+keyword_split(char **s, size_t *shift)
 {
 	char *old = *s, *p;
 	int eq = 0;
@@ -20,6 +21,7 @@ keyword_split(char **s)
 	}
 	if (*p == '"') {
 		memmove(p, p + 1, strlen(p + 1) + 1);
+		*shift = 1;
 		if ((p = strchr(p, '"')) == NULL)
 			return NULL;
 		*p = '\0';
@@ -83,18 +85,19 @@ args_split(char *s, struct cfgtok_line *out)
 int
 cfgtok_split(char *line, struct cfgtok_line *out)
 {
-	size_t len = strlen(line);
+	size_t len = strlen(line), shift = 0;
 	char *s;
 	int r;
 
 	out->keyword = NULL;
 	out->nargs = 0;
+	out->rest = 0;
 	while (len > 0 && strchr(WHITESPACE "\f", line[len - 1]) != NULL)
 		line[--len] = '\0';
 	s = line + strspn(line, WHITESPACE);
 	if (*s == '\0' || *s == '#')
 		return CFGTOK_EMPTY;
-	if ((out->keyword = keyword_split(&s)) == NULL)
+	if ((out->keyword = keyword_split(&s, &shift)) == NULL)
 		return CFGTOK_QUOTES;
 	if (out->keyword[0] == '\0' || out->keyword[0] == '#') {
 		out->keyword = NULL;
@@ -103,8 +106,26 @@ cfgtok_split(char *line, struct cfgtok_line *out)
 	s += strspn(s, WHITESPACE);
 	if (*s == '\0')
 		return CFGTOK_NOARG;
+	out->rest = (size_t)(s - line) + shift;
 	r = args_split(s, out);
 	return r == CFGTOK_LINE && out->nargs == 0 ? CFGTOK_NOARG : r;
+}
+
+int
+cfgtok_rest(const char *raw, const struct cfgtok_line *tl, char *out,
+    size_t outlen)
+{
+	size_t len;
+
+	raw += tl->rest;
+	len = strlen(raw);
+	while (len > 0 && strchr(WHITESPACE "\f", raw[len - 1]) != NULL)
+		len--;
+	if (len >= outlen)
+		return -1;
+	memcpy(out, raw, len);
+	out[len] = '\0';
+	return 0;
 }
 
 const char *

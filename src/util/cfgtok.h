@@ -25,6 +25,10 @@ struct cfgtok_line {
 	char	*keyword;		/* NULL for a blank or comment line */
 	char	*args[CFGTOK_MAX_ARGS];
 	int	 nargs;
+	/* where the arguments start, as an offset into the line: in an
+	 * unsplit copy of the line, the arguments as written (OpenSSH keeps
+	 * ProxyCommand and the other commands so, quotes and all) */
+	size_t	 rest;
 };
 
 enum cfgtok_result {
@@ -37,6 +41,11 @@ enum cfgtok_result {
 
 /* Splits line in place into out. Returns a cfgtok_result. */
 int		 cfgtok_split(char *line, struct cfgtok_line *out);
+/* The arguments as written: raw (an unsplit copy of a line split into
+ * tl) from tl->rest, trailing white space dropped, into out. Returns 0,
+ * or -1 if it does not fit. */
+int		 cfgtok_rest(const char *raw, const struct cfgtok_line *tl,
+		    char *out, size_t outlen);
 /* A short English reason for a negative result ("invalid quotes"). */
 const char	*cfgtok_strerror(int result);
 

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "client/jump.h"
 #include "client/options.h"
 #include "client/readconf.h"
 #include "client/sshkw.h"
@@ -462,9 +463,65 @@ test_unknown_keyword(void **state)
 	assert_non_null(strstr(err, WHERE));
 	apply_bad("UseKeychain yes", "Bad configuration option",
 	    "UseKeychain");
-	/* known to ssh, refused where it applies (it would connect directly) */
-	apply_bad("ProxyJump=gw", "ProxyJump", "not supported");
+	/* known to ssh, refused where it applies (it would change which
+	 * host key is checked) */
+	apply_bad("HostKeyAlias=gw", "HostKeyAlias", "not supported");
+}
+
+/* ProxyCommand is kept as written; ProxyJump's hops are checked; the
+ * first of the two wins, as in ssh. */
+static void
+test_proxy_keywords(void **state)
+{
+	apply_ok("ProxyCommand = sh -c \"nc '%h' %p\"  # note  ");
+	assert_string_equal(opts.proxy_command, "sh -c \"nc '%h' %p\"  # note");
+	apply_ok("ProxyJump gw");
+	assert_null(opts.proxy_jump);
+	options_free(&opts);
+	options_init(&opts);
+	apply_bad("ProxyJump a@", "Invalid ProxyJump \"a@\"", NULL);
+	apply_bad("ProxyJump gw:0", "Invalid ProxyJump", "gw:0");
+	apply_bad("ProxyJump gw,[::1", "Invalid ProxyJump", "[::1");
+	apply_ok("ProxyJump u@a:2222,ssh://v@[::1]:5,c");
+	assert_string_equal(opts.proxy_jump, "u@a:2222,ssh://v@[::1]:5,c");
+	apply_ok("ProxyCommand nc %h %p");
+	assert_null(opts.proxy_command);
+	options_free(&opts);
+	options_init(&opts);
+	/* "ProxyJump none" lets a later ProxyCommand in */
 	apply_ok("ProxyJump none");
+	apply_ok("ProxyCommand nc %h %p");
+	assert_string_equal(opts.proxy_command, "nc %h %p");
+}
+
+/* The hops, and the ferry -W command that reaches the last one. */
+static void
+test_jump_command(void **state)
+{
+	char e[256], *c;
+	struct jump_hop h;
+
+	assert_int_equal(jump_hop_parse("u@h:22", 6, &h), 0);
+	assert_string_equal(h.user, "u");
+	assert_string_equal(h.host, "h");
+	assert_int_equal(h.port, 22);
+	assert_int_equal(jump_hop_parse("ssh://[fe80::1]", 15, &h), 0);
+	assert_string_equal(h.host, "fe80::1");
+	assert_int_equal(h.port, -1);
+	assert_int_equal(jump_hop_parse("a@b@c", 5, &h), 0);
+	assert_string_equal(h.user, "a@b");
+	assert_int_equal(jump_hop_parse(":22", 3, &h), -1);
+	assert_int_equal(jump_hop_parse("h:65536", 7, &h), -1);
+	c = jump_command("a,u@b%x:7", "/usr/bin/fe'rry", 2, "/c f", e,
+	    sizeof(e));
+	assert_non_null(c);
+	assert_string_equal(c, "'/usr/bin/fe'\\''rry' -vv -F '/c f' -W "
+	    "'[%h]:%p' -l 'u' -p '7' -J 'a' 'b%%x'");
+	free(c);
+	c = jump_command("gw", "/f", 0, NULL, e, sizeof(e));
+	assert_string_equal(c, "'/f' -W '[%h]:%p' 'gw'");
+	free(c);
+	assert_null(jump_command("gw:x", "/f", 0, NULL, e, sizeof(e)));
 }
 
 static void
@@ -1265,9 +1322,9 @@ test_readconf_ignore_unknown(void **state)
 	assert_non_null(strstr(err, "Compression"));
 	options_free(&opts);
 	options_init(&opts);
-	assert_int_equal(read_text("Host x\n  ProxyCommand nc %h %p\n",
-	    "x"), -1);
-	assert_non_null(strstr(err, "ProxyCommand nc is not supported"));
+	assert_int_equal(read_text("Host x\n  ProxyCommand nc \"%h\" %p\n",
+	    "x"), 0);
+	assert_string_equal(opts.proxy_command, "nc \"%h\" %p");
 	options_free(&opts);
 	options_init(&opts);
 	assert_int_equal(read_text("HostKeyAlgorithms ssh-ed25519\n", "x"),
@@ -1371,6 +1428,8 @@ main(void)
 		T(test_loglevel_first_wins),
 		T(test_aliases),
 		T(test_unknown_keyword),
+		T(test_proxy_keywords),
+		T(test_jump_command),
 		T(test_bad_values),
 		T(test_rekeylimit_overflow),
 		T(test_read_text_blocks),
