@@ -190,6 +190,9 @@ on_event(void *ud, struct ssh_event *ev)
 	case SSH_EV_CHAN_OPEN_REQUEST:
 		cli_open_request(cl, ev);
 		break;
+	case SSH_EV_KEX_DONE:
+		log_verbose("SSH2_MSG_NEWKEYS received");
+		break;
 	case SSH_EV_DEBUG:
 		log_verbose("Remote: %s", ev->u.text.text);
 		break;
@@ -358,6 +361,7 @@ client_new(struct net_loop *nl, struct options *o,
 	cl->nopts.port = cl->portstr;
 	cl->nopts.family = o->family;
 	cl->nopts.connect_timeout_ms = (unsigned)o->connect_timeout * 1000;
+	cl->nopts.rekey_interval_ms = (uint64_t)o->rekey_seconds * 1000;
 	cl->nopts.tcp_keepalive = o->tcp_keepalive;
 	cl->nopts.proxy_command = o->proxy_run;
 	return cl;

@@ -329,8 +329,8 @@ kw_rekey(struct options *o, const struct keyword *kw, char **a, int n,
 		snprintf(err, errlen, "Bad RekeyLimit '%s'", a[0]);
 		return -1;
 	}
-	/* the second argument, the time limit, is printed by -G; the engine
-	 * rekeys by volume and its own time limit */
+	/* the engine counts the bytes; the time is kept by the connection
+	 * (net/conn.h rekey_interval_ms) */
 	if (timed && sshkw_convtime(a[1]) < 0) {
 		snprintf(err, errlen, "Bad RekeyLimit time '%s'", a[1]);
 		return -1;

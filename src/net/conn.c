@@ -43,6 +43,8 @@ struct net_conn {
 	uv_process_t		 proc;
 	bool			 proxied;
 	bool			 proc_running;
+	uv_timer_t		 deadline;	/* until the first KEX ends */
+	uv_timer_t		 rekey;		/* RekeyLimit's time part */
 	uv_write_t		 wreq;
 	struct net_loop		*nl;
 	struct net_wake		 wake;		/* owes a flush */
@@ -66,6 +68,7 @@ struct net_conn {
 	char			 peer_ip[64];
 	int			 peer_port;
 	bool			 tcp_keepalive;
+	uint64_t		 rekey_interval_ms;	/* 0: none */
 };
 
 static void	alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
@@ -145,6 +148,8 @@ end_conn(struct net_conn *nc, enum net_end end, const char *why)
 	}
 	if (nc->proc_running)
 		uv_process_kill(&nc->proc, SIGHUP);
+	close_handle(nc, (uv_handle_t *)&nc->deadline);
+	close_handle(nc, (uv_handle_t *)&nc->rekey);
 	close_handle(nc, &nc->sock.h);
 }
 
@@ -181,6 +186,72 @@ engine_failed(struct net_conn *nc)
 	end_conn(nc, ends[ssh_fail_kind(nc->ssh)], ssh_error(nc->ssh));
 }
 
+/* ConnectTimeout ran out before the first key exchange ended: ssh's
+ * words for the stage it stopped in. */
+static void
+deadline_cb(uv_timer_t *t)
+{
+	struct net_conn *nc = t->data;
+
+	if (nc->connector != NULL)
+		fail(nc, NET_END_CONNECT, "connect to host %s port %s: "
+		    "Connection timed out", nc->host, nc->port);
+	else if (nc->ssh == NULL || ssh_peer_version(nc->ssh)[0] == '\0')
+		fail(nc, NET_END_CONNECT, "Connection timed out during banner "
+		    "exchange with %s port %s", nc->host, nc->port);
+	else
+		fail(nc, NET_END_CONNECT, "Connection timed out during key "
+		    "exchange with %s port %s", nc->host, nc->port);
+}
+
+/* RekeyLimit's time part is up: a key exchange now. The timer repeats,
+ * so an engine that cannot start one yet (still authenticating) is asked
+ * again; every finished exchange restarts it. */
+static void
+rekey_cb(uv_timer_t *t)
+{
+	struct net_conn *nc = t->data;
+
+	if (nc->closing || nc->ssh == NULL || !ssh_can_send(nc->ssh))
+		return;
+	log_verbose("%s: rekeying after %llu s (RekeyLimit)", nc->peer_ip,
+	    (unsigned long long)nc->rekey_interval_ms / 1000);
+	if (ssh_rekey(nc->ssh) != 0)
+		engine_failed(nc);
+}
+
+/* The host key check may wait for the user (StrictHostKeyChecking ask):
+ * that time is not the server's, so the deadline gets it back. */
+static void
+hostkey_event(struct net_conn *nc, struct ssh_event *ev)
+{
+	uint64_t left;
+
+	if (!uv_is_active((uv_handle_t *)&nc->deadline)) {
+		nc->ops.event(nc->ud, ev);
+		return;
+	}
+	left = uv_timer_get_due_in(&nc->deadline);
+	nc->ops.event(nc->ud, ev);
+	if (nc->closing)
+		return;
+	uv_update_time(nc->nl->uv);
+	uv_timer_start(&nc->deadline, deadline_cb, left, 0);
+}
+
+/* A key exchange ended: the first one ends the setup deadline, and each
+ * one restarts RekeyLimit's clock. */
+static void
+kex_done(struct net_conn *nc)
+{
+	uint64_t ms = nc->rekey_interval_ms;
+
+	uv_timer_stop(&nc->deadline);
+	if (ms > 0)
+		uv_timer_start(&nc->rekey, rekey_cb, ms, ms);
+	net_chans_resume(&nc->chans);	/* data may flow again */
+}
+
 static void
 ssh_event_cb(void *ud, struct ssh_event *ev)
 {
@@ -188,9 +259,12 @@ ssh_event_cb(void *ud, struct ssh_event *ev)
 
 	if (nc->closing || net_chans_route(ev))
 		return;
-	nc->ops.event(nc->ud, ev);
+	if (ev->type == SSH_EV_HOSTKEY)
+		hostkey_event(nc, ev);
+	else
+		nc->ops.event(nc->ud, ev);
 	if (ev->type == SSH_EV_KEX_DONE && !nc->closing)
-		net_chans_resume(&nc->chans);	/* data may flow again */
+		kex_done(nc);
 }
 
 static void	flush(struct net_conn *nc);
@@ -458,7 +532,8 @@ connected_cb(void *ud, enum connector_stage stage, int err)
 }
 
 /* A connection with its socket (a TCP handle connected by the connector
- * or accepted into, or a proxy command's pipe) as first handle. */
+ * or accepted into, or a proxy command's pipe) and its two timers (idle
+ * unless started). */
 static struct net_conn *
 nc_new(struct net_loop *nl, bool proxied, const struct ssh_config *cfg,
     const struct net_conn_ops *ops, void *ud)
@@ -479,7 +554,11 @@ nc_new(struct net_loop *nl, bool proxied, const struct ssh_config *cfg,
 	else
 		uv_tcp_init(nl->uv, &nc->sock.tcp);
 	nc->sock.h.data = nc;
-	nc->handles = 1;
+	uv_timer_init(nl->uv, &nc->deadline);
+	nc->deadline.data = nc;
+	uv_timer_init(nl->uv, &nc->rekey);
+	nc->rekey.data = nc;
+	nc->handles = 3;
 	return nc;
 }
 
@@ -531,14 +610,19 @@ net_conn_start(struct net_loop *nl, const struct net_conn_opts *o,
 	if ((nc = nc_new(nl, o->proxy_command != NULL, cfg, ops, ud)) == NULL)
 		return NULL;
 	nc->tcp_keepalive = o->tcp_keepalive;
+	nc->rekey_interval_ms = o->rekey_interval_ms;
 	snprintf(nc->host, sizeof(nc->host), "%s", o->host);
 	snprintf(nc->port, sizeof(nc->port), "%s", o->port);
 	snprintf(nc->peer_ip, sizeof(nc->peer_ip), "%s", o->host);
+	/* one deadline for connect, banner and KEX: the connector gets
+	 * none of its own, and deadline_cb cancels it */
+	if (o->connect_timeout_ms > 0)
+		uv_timer_start(&nc->deadline, deadline_cb, o->connect_timeout_ms,
+		    0);
 	if (nc->proxied)
 		start_proxy(nc, o->proxy_command);
 	else if ((r = connector_tcp(&nc->connector, &nc->sock.tcp, nc->host,
-	    nc->port,
-	    o->family, o->connect_timeout_ms, connected_cb, nc)) < 0)
+	    nc->port, o->family, 0, connected_cb, nc)) < 0)
 		fail(nc, NET_END_CONNECT, "Could not resolve hostname: %s",
 		    uv_strerror(r));
 	return nc;

@@ -5,7 +5,10 @@
  * engine wakes the connection, nobody asks for a flush). It routes each
  * channel's events to that channel's handler (net/chan.h), flushes the
  * channels after every batch of input and resumes them when its backlog
- * drained or a key exchange ended; when it dies it aborts them. */
+ * drained or a key exchange ended; when it dies it aborts them. On the
+ * client side it also keeps two clocks for the engine, which has none:
+ * the setup deadline (ConnectTimeout: connect, banner and first key
+ * exchange) and the time part of RekeyLimit. */
 #ifndef FERRY_NET_CONN_H
 #define FERRY_NET_CONN_H
 
@@ -22,7 +25,9 @@ struct net_conn;
  * to a person). */
 enum net_end {
 	NET_END_LOCAL,		/* net_conn_close: the role ended it */
-	NET_END_CONNECT,	/* resolving or connecting failed, timed out */
+	NET_END_CONNECT,	/* resolving or connecting failed, or the
+				 * setup deadline passed (connect, banner or
+				 * first key exchange) */
 	NET_END_PEER_CLOSED,	/* the peer closed the TCP connection */
 	NET_END_IO,		/* a read or write failed, or the output
 				 * queue passed its bound */
@@ -50,7 +55,14 @@ struct net_conn_opts {
 	const char	*host;
 	const char	*port;
 	int		 family;	/* AF_UNSPEC, AF_INET, AF_INET6 */
-	unsigned	 connect_timeout_ms;	/* 0: none */
+	/* bounds everything up to the end of the first key exchange:
+	 * resolving, connecting, the banner exchange and the KEX itself,
+	 * minus the time the host key check takes (it may ask the user).
+	 * 0: none */
+	unsigned	 connect_timeout_ms;
+	/* a key exchange this long after the last one (RekeyLimit's time
+	 * part; 0: none) */
+	uint64_t	 rekey_interval_ms;
 	bool		 tcp_keepalive;		/* SO_KEEPALIVE (TCPKeepAlive) */
 	/* NULL: connect to host:port; else the command (tokens expanded)
 	 * whose stdio carries the connection */

@@ -211,6 +211,7 @@ void		 ssh_disconnect(struct ssh_conn *c, enum ssh_disc code,
 bool		 ssh_can_send(const struct ssh_conn *c);
 /* The negotiated algorithms, for logging (valid after the first KEX). */
 const char	*ssh_cipher_name(const struct ssh_conn *c, bool outgoing);
+/* The peer's identification line ("" until it arrived). */
 const char	*ssh_peer_version(const struct ssh_conn *c);
 /* Asks for a key exchange now (rekey). */
 int		 ssh_rekey(struct ssh_conn *c);
