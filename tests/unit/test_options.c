@@ -602,6 +602,48 @@ test_rekeylimit_overflow(void **state)
 	assert_true(opts.rekey_bytes == (int64_t)8589934591 << 30);
 }
 
+/* RekeyLimit's second argument: a time in ssh's format, "none" or absent
+ * for no time limit; the first RekeyLimit wins for both parts. */
+static void
+test_rekeylimit_time(void **state)
+{
+	static const struct {
+		const char	*line;
+		int64_t		 bytes;
+		int		 seconds;
+	} ok[] = {
+		{ "RekeyLimit 1G 30s", (int64_t)1 << 30, 30 },
+		{ "RekeyLimit default none", 0, 0 },
+		{ "RekeyLimit default 5m", 0, 300 },
+		{ "RekeyLimit 500M 1h30m", (int64_t)500 << 20, 5400 },
+		{ "RekeyLimit 16 2", 16, 2 },
+		{ "RekeyLimit default 0", 0, 0 },
+		{ "RekeyLimit 64K", 64 << 10, 0 },
+		{ "RekeyLimit=default 2s", 0, 2 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		options_free(&opts);
+		options_init(&opts);
+		apply_ok(ok[i].line);
+		if (opts.rekey_bytes != ok[i].bytes ||
+		    opts.rekey_seconds != ok[i].seconds)
+			fail_msg("'%s' gave %lld %d", ok[i].line,
+			    (long long)opts.rekey_bytes, opts.rekey_seconds);
+	}
+	options_free(&opts);
+	options_init(&opts);
+	apply_bad("RekeyLimit 1G soon", "Bad RekeyLimit time", "'soon'");
+	apply_bad("RekeyLimit 1G -5s", "Bad RekeyLimit time", "'-5s'");
+	apply_bad("RekeyLimit default 1x", "Bad RekeyLimit time", "'1x'");
+	assert_true(opts.rekey_bytes == -1);
+	apply_ok("RekeyLimit 1M 10s");
+	apply_ok("RekeyLimit 2M 20s");
+	assert_true(opts.rekey_bytes == 1 << 20);
+	assert_int_equal(opts.rekey_seconds, 10);
+}
+
 static int
 read_text(const char *text, const char *host)
 {
@@ -1432,6 +1474,7 @@ main(void)
 		T(test_jump_command),
 		T(test_bad_values),
 		T(test_rekeylimit_overflow),
+		T(test_rekeylimit_time),
 		T(test_read_text_blocks),
 		T(test_read_text_patterns),
 		T(test_read_text_errors),
