@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fwd/pump.h"
 #include "util/text.h"
 
 static const char *const state_names[] = {
@@ -97,13 +98,9 @@ status_json(struct client *const *v, int n, struct wb *out)
 			wb_printf(out, ",\"state\":\"%s\",\"up\":%s,\"bound\":",
 			    fi.state, fi.up ? "true" : "false");
 			wb_json_str(out, fi.where);
-			wb_printf(out, ",\"port\":%d,\"open\":%u,"
-			    "\"connections\":%llu,\"bytes_in\":%llu,"
-			    "\"bytes_out\":%llu,\"last_error\":", fi.port,
-			    fi.stats->open,
-			    (unsigned long long)fi.stats->conns,
-			    (unsigned long long)fi.stats->bytes_in,
-			    (unsigned long long)fi.stats->bytes_out);
+			wb_printf(out, ",\"port\":%d,", fi.port);
+			fwd_stats_json(out, fi.stats);
+			wb_printf(out, ",\"last_error\":");
 			wb_json_str(out, fi.error);
 			wb_printf(out, "}");
 		}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "util/text.h"
 
 struct ssh_conn *
 pump_ssh(const struct pump *p)
@@ -487,4 +488,13 @@ pump_forget_stats(struct pump_set *set, const struct fwd_stats *stats)
 	for (p = set->head; p != NULL; p = p->next)
 		if (p->stats == stats)
 			p->stats = NULL;
+}
+
+void
+fwd_stats_json(struct wb *out, const struct fwd_stats *st)
+{
+	wb_printf(out, "\"open\":%u,\"connections\":%llu,\"bytes_in\":%llu,"
+	    "\"bytes_out\":%llu", st->open, (unsigned long long)st->conns,
+	    (unsigned long long)st->bytes_in,
+	    (unsigned long long)st->bytes_out);
 }

@@ -19,6 +19,7 @@
 
 struct pump;
 struct fwd_permit;
+struct wb;
 
 /* What one forward carried, for status: its pumps count into it. */
 struct fwd_stats {
@@ -27,6 +28,10 @@ struct fwd_stats {
 	uint64_t	 conns;		/* connections so far */
 	uint32_t	 open;		/* connections open now */
 };
+
+/* Appends st as the JSON members "open", "connections", "bytes_in" and
+ * "bytes_out" (no braces, no comma around them): both roles' status-json. */
+void	fwd_stats_json(struct wb *out, const struct fwd_stats *st);
 
 /* The channel a listener's connection becomes. */
 enum pump_open {

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fwd/pump.h"
 #include "util/text.h"
 
 static void
@@ -109,15 +110,6 @@ report_text(const struct session_list *l, struct wb *out)
 	}
 }
 
-static void
-json_stats(struct wb *out, const struct fwd_stats *st)
-{
-	wb_printf(out, "\"open\":%u,\"connections\":%llu,\"bytes_in\":%llu,"
-	    "\"bytes_out\":%llu", st->open, (unsigned long long)st->conns,
-	    (unsigned long long)st->bytes_in,
-	    (unsigned long long)st->bytes_out);
-}
-
 void
 report_json(const struct session_list *l, struct wb *out)
 {
@@ -145,7 +137,7 @@ report_json(const struct session_list *l, struct wb *out)
 		    "\"authenticated\":%s,", v.port, (long long)v.since,
 		    (long long)(now - v.since), v.authenticated ? "true" :
 		    "false");
-		json_stats(out, &t);
+		fwd_stats_json(out, &t);
 		wb_printf(out, ",\"forwards\":[");
 		for (f = v.flows->head, m = 0; f != NULL; f = f->next, m++) {
 			wb_printf(out, "%s{\"kind\":\"%s\",\"bound\":", m ? "," :
@@ -154,7 +146,7 @@ report_json(const struct session_list *l, struct wb *out)
 			wb_printf(out, ",\"port\":%d,\"asked\":", f->port);
 			wb_json_str(out, f->asked);
 			wb_printf(out, ",\"asked_port\":%d,", f->asked_port);
-			json_stats(out, &f->st);
+			fwd_stats_json(out, &f->st);
 			wb_printf(out, "}");
 		}
 		wb_printf(out, "]}");
@@ -173,7 +165,7 @@ report_json(const struct session_list *l, struct wb *out)
 	totals(l, &t, &nauth, &npre, fwds);
 	wb_printf(out, "],\"totals\":{\"sessions_authenticated\":%d,"
 	    "\"sessions_preauth\":%d,", nauth, npre);
-	json_stats(out, &t);
+	fwd_stats_json(out, &t);
 	wb_printf(out, "}}\n");
 }
 
