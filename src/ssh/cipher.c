@@ -220,21 +220,6 @@ gcm_begin(struct ssh_pcipher *pc, const uint8_t *pkt)
 }
 
 static int
-gcm_seal(struct ssh_pcipher *pc, uint32_t seq, uint8_t *pkt, size_t n)
-{
-	uint8_t fin[16];
-	int outl;
-
-	(void)seq;
-	if (gcm_begin(pc, pkt) != 0 || xcrypt(pc->ctx, pkt + 4, n - 4) != 0 ||
-	    !EVP_CipherFinal_ex(pc->ctx, fin, &outl) ||
-	    !EVP_CIPHER_CTX_ctrl(pc->ctx, EVP_CTRL_AEAD_GET_TAG, GCM_TAG,
-	    pkt + n))
-		return -1;
-	return 0;
-}
-
-static int
 gcm_peek_len(struct ssh_pcipher *pc, uint32_t seq, uint8_t *pkt,
     uint32_t *len)
 {
@@ -244,20 +229,27 @@ gcm_peek_len(struct ssh_pcipher *pc, uint32_t seq, uint8_t *pkt,
 	return 0;
 }
 
-/* GCM decrypts and authenticates in one pass; on failure pkt holds
+/* Seal and open are one pass over the body; they differ only in the tag,
+ * given to OpenSSL before decrypting and taken from it after encrypting.
+ * GCM decrypts and authenticates together: on failure pkt holds
  * unauthenticated bytes, which the caller must drop with the connection. */
 static int
-gcm_open(struct ssh_pcipher *pc, uint32_t seq, uint8_t *pkt, size_t n)
+gcm_crypt(struct ssh_pcipher *pc, uint32_t seq, uint8_t *pkt, size_t n)
 {
 	uint8_t fin[16];
 	int outl;
 
 	(void)seq;
-	if (gcm_begin(pc, pkt) != 0 ||
-	    !EVP_CIPHER_CTX_ctrl(pc->ctx, EVP_CTRL_AEAD_SET_TAG, GCM_TAG,
-	    pkt + n) ||
-	    xcrypt(pc->ctx, pkt + 4, n - 4) != 0 ||
+	if (gcm_begin(pc, pkt) != 0)
+		return -1;
+	if (!pc->encrypt && !EVP_CIPHER_CTX_ctrl(pc->ctx,
+	    EVP_CTRL_AEAD_SET_TAG, GCM_TAG, pkt + n))
+		return -1;
+	if (xcrypt(pc->ctx, pkt + 4, n - 4) != 0 ||
 	    EVP_CipherFinal_ex(pc->ctx, fin, &outl) <= 0)
+		return -1;
+	if (pc->encrypt && !EVP_CIPHER_CTX_ctrl(pc->ctx,
+	    EVP_CTRL_AEAD_GET_TAG, GCM_TAG, pkt + n))
 		return -1;
 	return 0;
 }
@@ -359,7 +351,7 @@ static const struct pcipher_ops chacha_ops = {
 	chacha_init, chacha_seal, chacha_peek_len, chacha_open
 };
 static const struct pcipher_ops gcm_ops = {
-	gcm_init, gcm_seal, gcm_peek_len, gcm_open
+	gcm_init, gcm_crypt, gcm_peek_len, gcm_crypt
 };
 static const struct pcipher_ops ctr_ops = {
 	ctr_init, ctr_seal, ctr_peek_len, ctr_open
