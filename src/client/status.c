@@ -82,10 +82,8 @@ status_json(struct client *const *v, int n, struct wb *out)
 		client_info(v[i], &ci);
 		wb_printf(out, "%s{\"host\":", i ? "," : "");
 		wb_json_str(out, ci.name);
-		wb_printf(out, ",\"hostname\":");
-		wb_json_str(out, ci.hostname);
-		wb_printf(out, ",\"user\":");
-		wb_json_str(out, ci.user);
+		wb_json_member(out, "hostname", ci.hostname);
+		wb_json_member(out, "user", ci.user);
 		wb_printf(out, ",\"port\":%d,\"state\":\"%s\",\"since_s\":%.3f,"
 		    "\"reconnects\":%d,\"last_error\":", ci.port,
 		    state_names[ci.state], ci.since_s, ci.reconnects);
@@ -100,8 +98,7 @@ status_json(struct client *const *v, int n, struct wb *out)
 			wb_json_str(out, fi.where);
 			wb_printf(out, ",\"port\":%d,", fi.port);
 			fwd_stats_json(out, fi.stats);
-			wb_printf(out, ",\"last_error\":");
-			wb_json_str(out, fi.error);
+			wb_json_member(out, "last_error", fi.error);
 			wb_printf(out, "}");
 		}
 		wb_printf(out, "]}");

@@ -129,10 +129,8 @@ report_json(const struct session_list *l, struct wb *out)
 		stats_flow_totals(v.flows, &t);
 		wb_printf(out, "%s{\"user\":", n++ ? "," : "");
 		wb_json_str(out, v.user);
-		wb_printf(out, ",\"key\":");
-		wb_json_str(out, v.key_fp);
-		wb_printf(out, ",\"peer\":");
-		wb_json_str(out, v.ip);
+		wb_json_member(out, "key", v.key_fp);
+		wb_json_member(out, "peer", v.ip);
 		wb_printf(out, ",\"peer_port\":%d,\"since\":%lld,\"since_s\":%lld,"
 		    "\"authenticated\":%s,", v.port, (long long)v.since,
 		    (long long)(now - v.since), v.authenticated ? "true" :
@@ -156,8 +154,7 @@ report_json(const struct session_list *l, struct wb *out)
 		wb_printf(out, "%s{\"time\":%lld,\"rule\":\"%s\",\"user\":",
 		    i ? "," : "", (long long)r->when, stats_rule_name(r->rule));
 		wb_json_str(out, r->user);
-		wb_printf(out, ",\"peer\":");
-		wb_json_str(out, r->ip);
+		wb_json_member(out, "peer", r->ip);
 		wb_printf(out, ",\"peer_port\":%d,\"message\":", r->port);
 		wb_json_str(out, r->msg);
 		wb_printf(out, "}");

@@ -90,6 +90,13 @@ wb_json_str(struct wb *w, const char *s)
 	wb_put(w, "\"", 1);
 }
 
+void
+wb_json_member(struct wb *w, const char *name, const char *s)
+{
+	wb_printf(w, ",\"%s\":", name);
+	wb_json_str(w, s);
+}
+
 /* Prometheus label values escape only \\, \" and newline: other control
  * characters and bytes that are not UTF-8 become '?'. */
 void

@@ -12,6 +12,9 @@ void	wb_printf(struct wb *w, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* s as a JSON string literal, quotes included. */
 void	wb_json_str(struct wb *w, const char *s);
+/* ,"name":s for the next member of an object; name is written as given
+ * (the caller's literal), s as wb_json_str writes it. */
+void	wb_json_member(struct wb *w, const char *name, const char *s);
 /* s as a Prometheus label value (quotes included). */
 void	wb_label_str(struct wb *w, const char *s);
 /* Text a peer chose, made safe for a log line or a terminal: printable

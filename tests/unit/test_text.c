@@ -87,6 +87,24 @@ test_json_str(void **state)
 	wb_free(&w);
 }
 
+/* A member after the first: comma, name, then the value as a string. */
+static void
+test_json_member(void **state)
+{
+	struct wb w;
+	char *s;
+
+	(void)state;
+	wb_init(&w);
+	wb_printf(&w, "{\"a\":1");
+	wb_json_member(&w, "peer", "x\"y");
+	wb_printf(&w, "}");
+	s = take(&w);
+	assert_string_equal(s, "{\"a\":1,\"peer\":\"x\\\"y\"}");
+	free(s);
+	wb_free(&w);
+}
+
 static void
 test_label_str(void **state)
 {
@@ -176,6 +194,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_printf_long),
 		cmocka_unit_test(test_json_str),
+		cmocka_unit_test(test_json_member),
 		cmocka_unit_test(test_label_str),
 		cmocka_unit_test(test_text_safe),
 		cmocka_unit_test(test_ctl_parse),
