@@ -3,13 +3,13 @@
 
 #include <sys/socket.h>
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
+#include "fwd/ctlclient.h"
 #include "fwd/ctlproto.h"
 #include "fwd/spec.h"
 #include "net/reqsrv.h"
@@ -148,12 +148,9 @@ int
 ctl_client_main(int argc, char **argv, const char *default_config)
 {
 	const char *cmd = argv[0], *config = default_config;
-	char *path = NULL, req[64], buf[8192];
-	struct sockaddr_un sun;
-	bool json = false, ok = false, first = true, given = false;
-	ssize_t n;
-	int ch, fd, code = 1;
-	FILE *in;
+	char *path = NULL, req[64];
+	bool json = false, given = false;
+	int ch, code = 1;
 
 	opterr = 0;
 	optind = 1;
@@ -187,44 +184,7 @@ ctl_client_main(int argc, char **argv, const char *default_config)
 	}
 	snprintf(req, sizeof(req), "%s\n", strcmp(cmd, "metrics") == 0 ?
 	    "metrics" : json ? "status-json" : "status");
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "ferryd: control socket %s is too long\n", path);
-		goto out;
-	}
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		fprintf(stderr, "ferryd: cannot reach ferryd at %s: %s\n",
-		    path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		goto out;
-	}
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req) ||
-	    (in = fdopen(fd, "r")) == NULL) {
-		fprintf(stderr, "ferryd: %s: %s\n", path, strerror(errno));
-		close(fd);
-		goto out;
-	}
-	/* the first line is "ok" or "error: why"; the rest is the answer */
-	while ((n = (ssize_t)fread(buf, 1, sizeof(buf) - 1, in)) > 0) {
-		char *body = buf;
-
-		buf[n] = '\0';
-		if (first) {
-			first = false;
-			if ((ok = strncmp(buf, "ok\n", 3) == 0))
-				body = buf + 3;
-		}
-		fwrite(body, 1, (size_t)n - (size_t)(body - buf), ok ? stdout :
-		    stderr);
-	}
-	fclose(in);
-	if (first)
-		fprintf(stderr, "ferryd: no answer from %s\n", path);
-	code = ok ? 0 : 1;
+	code = ctl_request(path, req, "ferryd", "ferryd", false);
 out:
 	free(path);
 	return code;
