@@ -142,8 +142,9 @@ out:
 	return pkey;
 }
 
-OSSL_PARAM_BLD *
-key_p256_params(const uint8_t *q, size_t qlen)
+/* The group and the point q, with the scalar d when there is one. */
+static OSSL_PARAM_BLD *
+p256_params(const uint8_t *q, size_t qlen, const BIGNUM *d)
 {
 	OSSL_PARAM_BLD *bld;
 
@@ -152,11 +153,39 @@ key_p256_params(const uint8_t *q, size_t qlen)
 	if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
 	    "prime256v1", 0) != 1 ||
 	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-	    q, qlen) != 1) {
+	    q, qlen) != 1 ||
+	    (d != NULL &&
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) != 1)) {
 		OSSL_PARAM_BLD_free(bld);
 		return NULL;
 	}
 	return bld;
+}
+
+EVP_PKEY *
+key_p256_pkey(const uint8_t *q, size_t qlen, const BIGNUM *d)
+{
+	OSSL_PARAM_BLD *bld;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+
+	if ((bld = p256_params(q, qlen, d)) == NULL ||
+	    (pkey = key_pkey_fromdata("EC", bld, d != NULL ?
+	    EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY)) == NULL)
+		goto out;
+	/* Decoding checked the curve equation; the public check also
+	 * refuses infinity, the pairwise one that q is d*G and d in range,
+	 * or signatures would be garbage. */
+	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
+	    (d != NULL ? EVP_PKEY_pairwise_check(ctx) :
+	    EVP_PKEY_public_check(ctx)) != 1) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+	}
+out:
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_BLD_free(bld);
+	return pkey;
 }
 
 static EVP_PKEY *
@@ -224,9 +253,7 @@ ecdsa_parse(struct rd *r, char *err, size_t errlen)
 {
 	const uint8_t *curve, *q;
 	size_t clen, qlen;
-	OSSL_PARAM_BLD *bld = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *pkey = NULL;
+	EVP_PKEY *pkey;
 
 	if (rd_string(r, &curve, &clen) != 0 || rd_string(r, &q, &qlen) != 0) {
 		seterr(err, errlen, "truncated ecdsa key");
@@ -240,24 +267,11 @@ ecdsa_parse(struct rd *r, char *err, size_t errlen)
 		seterr(err, errlen, "ecdsa key is not an uncompressed point");
 		return NULL;
 	}
-	if ((bld = key_p256_params(q, qlen)) == NULL)
-		goto fail;
-	if ((pkey = key_pkey_fromdata("EC", bld, EVP_PKEY_PUBLIC_KEY)) == NULL)
-		goto fail;
-	/* Decoding checked the curve equation; this also refuses infinity. */
-	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
-	    EVP_PKEY_public_check(ctx) != 1)
-		goto fail;
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_BLD_free(bld);
+	if ((pkey = key_p256_pkey(q, qlen, NULL)) == NULL) {
+		seterr(err, errlen, "invalid ecdsa public key");
+		ERR_clear_error();
+	}
 	return pkey;
-fail:
-	seterr(err, errlen, "invalid ecdsa public key");
-	ERR_clear_error();
-	EVP_PKEY_CTX_free(ctx);
-	EVP_PKEY_free(pkey);
-	OSSL_PARAM_BLD_free(bld);
-	return NULL;
 }
 
 /* Encodes the point from its coordinates, so a key loaded with a

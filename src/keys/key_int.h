@@ -26,8 +26,10 @@ int		 key_put_bn(struct wb *w, const BIGNUM *bn);
  * EVP_PKEY_PUBLIC_KEY or EVP_PKEY_KEYPAIR. NULL on failure. */
 EVP_PKEY	*key_pkey_fromdata(const char *alg, OSSL_PARAM_BLD *bld,
 		    int selection);
-/* A parameter builder holding the P-256 group and the point q (qlen
- * bytes, uncompressed); NULL on failure. The caller frees it. */
-OSSL_PARAM_BLD	*key_p256_params(const uint8_t *q, size_t qlen);
+/* The P-256 key with the point q (qlen bytes, uncompressed) and, if d is
+ * not NULL, the private scalar d, checked by OpenSSL: a public key for
+ * infinity, a key pair for q = d*G. NULL on failure, with OpenSSL's error
+ * queue left for the caller to clear. */
+EVP_PKEY	*key_p256_pkey(const uint8_t *q, size_t qlen, const BIGNUM *d);
 
 #endif

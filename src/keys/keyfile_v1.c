@@ -91,9 +91,7 @@ ecdsa_parse(struct rd *r, char *err, size_t errlen)
 {
 	const uint8_t *q, *d;
 	size_t qlen, dlen;
-	OSSL_PARAM_BLD *bld = NULL;
 	BIGNUM *bd = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *pkey = NULL;
 
 	if (rd_string_eq(r, "nistp256") != 0 ||
@@ -108,23 +106,10 @@ ecdsa_parse(struct rd *r, char *err, size_t errlen)
 	}
 	if ((bd = BN_secure_new()) == NULL ||
 	    BN_bin2bn(d, (int)dlen, bd) == NULL ||
-	    (bld = key_p256_params(q, qlen)) == NULL ||
-	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bd) != 1 ||
-	    (pkey = key_pkey_fromdata("EC", bld, EVP_PKEY_KEYPAIR)) == NULL)
-		goto out;
-	/* Q must be d*G and d in range, or signatures would be garbage. */
-	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
-	    EVP_PKEY_pairwise_check(ctx) != 1) {
-		EVP_PKEY_free(pkey);
-		pkey = NULL;
-	}
-out:
-	if (pkey == NULL) {
+	    (pkey = key_p256_pkey(q, qlen, bd)) == NULL) {
 		seterr(err, errlen, "invalid ecdsa private key");
 		ERR_clear_error();
 	}
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_BLD_free(bld);
 	BN_clear_free(bd);
 	return pkey;
 }
