@@ -547,6 +547,14 @@ unknown_keyword(const struct options *o, const char *kw, const char *where,
 	return -1;
 }
 
+/* "where: why" in err; returns -1. */
+static int
+located(char *err, size_t errlen, const char *where, const char *why)
+{
+	snprintf(err, errlen, "%s: %s", where, why);
+	return -1;
+}
+
 /* One of ssh's keywords that sshkw.c keeps, or an unknown one. */
 static int
 apply_ssh_keyword(struct options *o, char **w, int n, const char *where,
@@ -560,8 +568,7 @@ apply_ssh_keyword(struct options *o, char **w, int n, const char *where,
 	why[0] = '\0';
 	if (sshkw_apply(o, ext, w + 1, n - 1, why, sizeof(why)) == 0)
 		return 0;
-	snprintf(err, errlen, "%s: %s", where, why);
-	return -1;
+	return located(err, errlen, where, why);
 }
 
 int
@@ -585,11 +592,9 @@ options_apply_words(struct options *o, char **w, int n, const char *where,
 		return -1;
 	}
 	why[0] = '\0';
-	if (kw->fn(o, kw, w + 1, n - 1, why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "%s: %s", where, why[0] ? why :
+	if (kw->fn(o, kw, w + 1, n - 1, why, sizeof(why)) != 0)
+		return located(err, errlen, where, why[0] ? why :
 		    "out of memory");
-		return -1;
-	}
 	return 0;
 }
 
@@ -603,11 +608,10 @@ options_check_words(struct options *o, char **w, int n, const char *where,
 	int ext;
 
 	/* ssh checks a ProxyJump's hops in any block */
-	if ((kw = keyword_find(w[0], &name)) != NULL && kw->fn == kw_proxy_jump &&
-	    n == 2 && jump_check(w[1], why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "%s: %s", where, why);
-		return -1;
-	}
+	if ((kw = keyword_find(w[0], &name)) != NULL &&
+	    kw->fn == kw_proxy_jump && n == 2 &&
+	    jump_check(w[1], why, sizeof(why)) != 0)
+		return located(err, errlen, where, why);
 	if (kw != NULL)
 		return 0;
 	if ((ext = sshkw_find(w[0])) < 0)
@@ -615,8 +619,7 @@ options_check_words(struct options *o, char **w, int n, const char *where,
 	why[0] = '\0';
 	if (sshkw_check(ext, w + 1, n - 1, why, sizeof(why)) == 0)
 		return 0;
-	snprintf(err, errlen, "%s: %s", where, why);
-	return -1;
+	return located(err, errlen, where, why);
 }
 
 int
