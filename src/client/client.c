@@ -251,6 +251,15 @@ on_closed(void *ud, enum net_end end, const char *why)
 		snprintf(cl->last_error, sizeof(cl->last_error), "%s", why);
 	if (was_up && end == NET_END_PEER_CLOSED)
 		why = "Connection to remote host closed by remote host.";
+	/* ConnectionAttempts: a connect that failed is tried again after a
+	 * second, as ssh does */
+	if (!cl->o->reconnect && !cl->ever_up && end == NET_END_CONNECT &&
+	    ++cl->attempt < cl->o->connection_attempts) {
+		log_verbose("%s; attempt %d of %d in 1 s", why, cl->attempt + 1,
+		    cl->o->connection_attempts);
+		uv_timer_start(&cl->retry, retry_tick, 1000, 0);
+		return;
+	}
 	if (!cl->o->reconnect || cl->fatal) {
 		cli_stop(cl, EXIT_FAILURE_SSH, why);
 		return;
@@ -364,6 +373,7 @@ client_new(struct net_loop *nl, struct options *o,
 	cl->nopts.rekey_interval_ms = (uint64_t)o->rekey_seconds * 1000;
 	cl->nopts.tcp_keepalive = o->tcp_keepalive;
 	cl->nopts.proxy_command = o->proxy_run;
+	cl->nopts.src = &o->src;
 	return cl;
 nomem:
 	client_free(cl);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define OPTSTRING	":46c:gi:l:o:p:qvD:E:F:GJ:L:NR:S:T"
+#define OPTSTRING	":46aAb:c:e:fgi:kl:m:no:p:qtvxyB:D:E:F:GJ:KL:NR:S:TXY"
 
 /* [user@]host or ssh://[user@]host[:port], the host of the URI form
  * possibly an [IPv6] literal. */
@@ -70,11 +70,67 @@ set_verbosity(struct options *o, bool quiet, int verbose)
 		o->parsed.log_level = LOG_INFO + (verbose > 3 ? 3 : verbose);
 }
 
-/* A flag that is a keyword's value (-i, -l, -p, -S). */
+/* The flags that set keywords to fixed values, as ssh's do; those of
+ * sessions are also noted for -v (ferry opens none). */
+static const struct {
+	char		 flag;
+	bool		 session;
+	const char	*keyword;
+	const char	*value;
+} flag_values[] = {
+	{ 'a', true, "ForwardAgent", "no" },
+	{ 'A', true, "ForwardAgent", "yes" },
+	{ 'k', true, "GSSAPIDelegateCredentials", "no" },
+	{ 'K', true, "GSSAPIAuthentication", "yes" },
+	{ 'K', true, "GSSAPIDelegateCredentials", "yes" },
+	{ 't', true, "RequestTTY", "yes" },
+	{ 'T', false, "RequestTTY", "no" },
+	{ 'x', true, "ForwardX11", "no" },
+	{ 'X', true, "ForwardX11", "yes" },
+	{ 'Y', true, "ForwardX11", "yes" },
+	{ 'Y', true, "ForwardX11Trusted", "yes" },
+};
+
+/* Applies the fixed values of flag ch; 1 if it has some. */
+static int
+flag_fixed(struct options *o, int ch, char *err, size_t errlen)
+{
+	char *w[2], *sf = o->session_flags;
+	size_t i, n;
+	int found = 0;
+
+	for (i = 0; i < sizeof(flag_values) / sizeof(flag_values[0]); i++) {
+		if (flag_values[i].flag != ch)
+			continue;
+		w[0] = (char *)flag_values[i].keyword;
+		w[1] = (char *)flag_values[i].value;
+		if (options_apply_words(o, w, 2, "command line", err,
+		    errlen) != 0)
+			return -1;
+		n = strlen(sf);
+		if (flag_values[i].session && !found &&
+		    strchr(sf, ch) == NULL && n + 1 < sizeof(o->session_flags)) {
+			sf[n] = (char)ch;
+			sf[n + 1] = '\0';
+		}
+		found = 1;
+	}
+	return found;
+}
+
+/* A flag that is a keyword's value (-i, -l, -p, -S...). */
 static const char *
 flag_keyword(int ch)
 {
 	switch (ch) {
+	case 'e':
+		return "EscapeChar";
+	case 'm':
+		return "MACs";
+	case 'b':
+		return "BindAddress";
+	case 'B':
+		return "BindInterface";
 	case 'i':
 		return "IdentityFile";
 	case 'J':
@@ -95,7 +151,11 @@ parse_flag(struct options *o, int ch, int *verbose, bool *quiet, char *err,
     size_t errlen)
 {
 	char line[1200], *words[2];
+	int r;
 
+	if ((r = flag_fixed(o, ch, err, errlen)) != 0 && (r < 0 ||
+	    ch != 'T'))
+		return r < 0 ? -1 : 0;
 	if ((words[0] = (char *)flag_keyword(ch)) != NULL) {
 		words[1] = optarg;
 		return options_apply_words(o, words, 2, "command line", err,
@@ -117,6 +177,15 @@ parse_flag(struct options *o, int ch, int *verbose, bool *quiet, char *err,
 		return 0;
 	case 'q':
 		*quiet = true;
+		return 0;
+	case 'f':
+		o->background = true;
+		return 0;
+	case 'n':
+		o->stdin_null = true;
+		return 0;
+	case 'y':
+		o->use_syslog = true;
 		return 0;
 	case 'v':
 		(*verbose)++;
@@ -164,10 +233,12 @@ options_parse_args(struct options *o, int argc, char **argv, char *err,
 			return -1;
 	set_verbosity(o, quiet, verbose);
 	if (optind >= argc) {
-		snprintf(err, errlen, "usage: ferry [-46GgNqTv] [-c cipher_spec] "
-		    "[-D [bind_address:]port] [-E log_file] [-F configfile] "
-		    "[-i identity_file] [-L address] [-l login_name] "
-		    "[-o option] [-p port] [-R address] [-S ctl_path] "
+		snprintf(err, errlen, "usage: ferry [-46AafGgKkNnqTtvXxYy] "
+		    "[-B bind_interface] [-b bind_address] [-c cipher_spec] "
+		    "[-D [bind_address:]port] [-E log_file] [-e escape_char] "
+		    "[-F configfile] [-i identity_file] [-J destination] "
+		    "[-L address] [-l login_name] [-m mac_spec] [-o option] "
+		    "[-p port] [-R address] [-S ctl_path] "
 		    "destination [destination...]\n"
 		    "       ferry up [options] [host...]\n"
 		    "       ferry status|metrics|forward|cancel ...");

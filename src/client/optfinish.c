@@ -29,8 +29,9 @@ resolve_parsed(struct options *o)
 	const struct options_parsed *p = &o->parsed;
 
 	o->batch_mode = yes_or(p->batch_mode, false);
+	/* -f waits for every forward, as ssh -f with ExitOnForwardFailure */
 	o->exit_on_forward_failure = yes_or(p->exit_on_forward_failure,
-	    false);
+	    o->background);
 	o->gateway_ports = yes_or(p->gateway_ports, false);
 	o->hash_known_hosts = yes_or(p->hash_known_hosts, false);
 	o->identities_only = yes_or(p->identities_only, false);
@@ -59,6 +60,7 @@ finish_numbers(struct options *o)
 		o->rekey_bytes = 0;
 	/* a supervised tunnel does not wait minutes for one SYN */
 	default_int(&o->connect_timeout, o->reconnect ? 5 : 0);
+	default_int(&o->connection_attempts, 1);
 	default_int(&o->reconnect_delay_ms, 1000);
 	default_int(&o->reconnect_max_delay_ms, 5000);
 	if (o->reconnect_max_delay_ms < o->reconnect_delay_ms)
@@ -168,6 +170,9 @@ options_finish(struct options *o, char *err, size_t errlen)
 	if (options_expand(o, err, errlen) != 0)
 		return -1;
 	none_to_null(&o->metrics_listen, false);
+	if (connector_src_set(&o->src, o->bind_address, o->bind_interface,
+	    err, errlen) != 0)
+		return -1;
 	if (finish_agent(o) != 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

@@ -28,6 +28,7 @@ options_init(struct options *o)
 	o->port = -1;
 	o->rekey_bytes = -1;
 	o->connect_timeout = -1;
+	o->connection_attempts = -1;
 	o->npermit_remote_open = FWD_PERMIT_UNSET;
 	o->stream_local_bind_mask = -1;
 	o->reconnect_delay_ms = -1;
@@ -57,6 +58,8 @@ options_free(struct options *o)
 	free(o->proxy_command);
 	free(o->proxy_jump);
 	free(o->proxy_run);
+	free(o->bind_address);
+	free(o->bind_interface);
 	free(o->metrics_listen);
 	free(o->ignore_unknown);
 	sshkw_free(o);

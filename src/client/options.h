@@ -24,6 +24,7 @@
 
 #include "fwd/policy.h"
 #include "fwd/spec.h"
+#include "net/connector.h"
 #include "util/log.h"
 
 #define MAX_IDENTITIES	32
@@ -92,6 +93,7 @@ struct options {
 	int64_t		 rekey_bytes;	/* -1 unset, 0 default */
 	int		 rekey_seconds;	/* RekeyLimit's time, for -G */
 	int		 connect_timeout;	/* seconds, -1 unset */
+	int		 connection_attempts;	/* -1 unset, then >= 1 */
 
 	/* -L and -D (kind FWD_DYNAMIC), in the order given */
 	struct fwd_spec	 local[MAX_FORWARDS];
@@ -115,6 +117,8 @@ struct options {
 	 * the first obtained of the two wins, "none" included */
 	char		*proxy_command;
 	char		*proxy_jump;
+	char		*bind_address;		/* -b / BindAddress */
+	char		*bind_interface;	/* -B / BindInterface */
 	/* the command that carries the connection, tokens expanded, with
 	 * ProxyJump made into ferry -W as ssh does (client/jump.h); NULL:
 	 * connect directly. Set by options_expand. */
@@ -128,6 +132,12 @@ struct options {
 	char		*config_file;	/* -F */
 	char		*log_file;	/* -E */
 	bool		 no_shell;	/* -N: the only mode ferry has */
+	bool		 background;	/* -f: once every forward is up */
+	bool		 stdin_null;	/* -n */
+	bool		 use_syslog;	/* -y */
+	/* the session flags given (-a -A -k -K -t -x -X -Y), said at -v:
+	 * ferry opens no session */
+	char		 session_flags[16];
 	bool		 print_config;	/* -G */
 
 	/* what reading obtained, for options_finish */
@@ -145,6 +155,7 @@ struct options {
 	enum strict_hk	 strict;
 	enum addr_family family;
 	enum log_level	 log_level;
+	struct connector_src src;	/* from bind_address, bind_interface */
 };
 
 void	options_init(struct options *o);

@@ -402,6 +402,9 @@ static const struct number_kw port = {
 static const struct number_kw connect_timeout = {
 	NUM_SECONDS, 0, 86400, true, "Bad ConnectTimeout"
 };
+static const struct number_kw attempts = {
+	NUM_DECIMAL, 1, 10000, false, "Invalid number of ConnectionAttempts"
+};
 static const struct number_kw alive_interval = {
 	NUM_SECONDS, 0, 86400, false,
 	"ServerAliveInterval takes a number from 0 to 86400, not"
@@ -432,7 +435,11 @@ static const struct fwd_kw dynamic_fwd = {
 static const struct keyword keywords[] = {
 	{ "AddressFamily", kw_family, 1, 1, 0, NULL },
 	{ "BatchMode", kw_choice, 1, 1, F(parsed.batch_mode), &yesno },
+	{ "BindAddress", kw_string, 1, 1, F(bind_address), NULL },
+	{ "BindInterface", kw_string, 1, 1, F(bind_interface), NULL },
 	{ "Ciphers", kw_algs, 1, 1, F(ciphers), &ciphers },
+	{ "ConnectionAttempts", kw_number, 1, 1, F(connection_attempts),
+	    &attempts },
 	{ "ConnectTimeout", kw_number, 1, 1, F(connect_timeout),
 	    &connect_timeout },
 	{ "ControlPath", kw_string, 1, 1, F(control_path), NULL },

@@ -79,6 +79,10 @@ print_files(const struct options *o, FILE *fp)
 		fprintf(fp, "proxycommand %s\n", o->proxy_command);
 	if (o->proxy_jump != NULL && strcasecmp(o->proxy_jump, "none") != 0)
 		fprintf(fp, "proxyjump %s\n", o->proxy_jump);
+	if (o->bind_address != NULL)
+		fprintf(fp, "bindaddress %s\n", o->bind_address);
+	if (o->bind_interface != NULL)
+		fprintf(fp, "bindinterface %s\n", o->bind_interface);
 }
 
 void
@@ -93,6 +97,7 @@ options_print_connection(const struct options *o, FILE *fp)
 	    o->hostname, o->user, o->port);
 	fprintf(fp, "addressfamily %s\n", family_name(o->family));
 	print_yesno(fp, "batchmode", o->batch_mode);
+	fprintf(fp, "connectionattempts %d\n", o->connection_attempts);
 	if (o->connect_timeout > 0)
 		fprintf(fp, "connecttimeout %d\n", o->connect_timeout);
 	else

@@ -32,6 +32,7 @@ struct sup {
 	int			 exit_code;
 	bool			 stopping;
 	bool			 ready_sent;
+	int			 ready_fd;	/* -f's, until written */
 	char			 status[200];	/* the last STATUS= sent */
 	uv_timer_t		 watchdog;	/* WATCHDOG=1 when asked */
 	bool			 watchdog_open;
@@ -158,6 +159,23 @@ status_line(struct sup *s, char *out, size_t outlen, bool *settled)
 /* READY=1 once every host has had its first attempt (one unreachable
  * host must not keep the service "activating"); STATUS= on every change
  * after that. */
+/* ferry -f: the foreground process is told once every host is up with
+ * every forward, and exits; this one goes on in the background. */
+static void
+tell_background(struct sup *s)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (!client_ready(s->v[i]))
+			return;
+	if (write(s->ready_fd, "1", 1) != 1)
+		log_error("cannot tell the foreground process: %s",
+		    strerror(errno));
+	close(s->ready_fd);
+	s->ready_fd = -1;
+}
+
 static void
 sup_changed(void *ud)
 {
@@ -167,6 +185,8 @@ sup_changed(void *ud)
 
 	if (s->stopping)
 		return;
+	if (s->ready_fd >= 0 && s->n > 0)
+		tell_background(s);
 	status_line(s, line, sizeof(line), &settled);
 	if (!s->ready_sent && !settled)
 		return;
@@ -409,6 +429,7 @@ supervisor_run(const struct sup_config *sc)
 
 	memset(&s, 0, sizeof(s));
 	s.sc = sc;
+	s.ready_fd = sc->ready_fd;
 	s.loop = uv_default_loop();
 	net_loop_init(&s.nl, s.loop);
 	signal(SIGPIPE, SIG_IGN);

@@ -29,6 +29,9 @@ struct sup_config {
 	/* the control socket when the hosts' ControlPath does not say;
 	 * NULL: none */
 	const char	*default_control_path;
+	/* ferry -f: a byte is written to it, and it is closed, once every
+	 * host is up with every forward; -1: none */
+	int		 ready_fd;
 };
 
 /* Returns the exit status: a single host's, or the worst of several. */

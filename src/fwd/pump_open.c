@@ -267,7 +267,7 @@ pump_start_connect(struct pump *p, const char *host, uint32_t port,
 
 	snprintf(portstr, sizeof(portstr), "%u", port);
 	if ((r = connector_tcp(&p->connector, &p->sock.tcp, host, portstr,
-	    AF_UNSPEC, ms, connector_done, p)) < 0)
+	    AF_UNSPEC, NULL, ms, connector_done, p)) < 0)
 		connect_end(p, r);
 }
 

@@ -622,7 +622,7 @@ net_conn_start(struct net_loop *nl, const struct net_conn_opts *o,
 	if (nc->proxied)
 		start_proxy(nc, o->proxy_command);
 	else if ((r = connector_tcp(&nc->connector, &nc->sock.tcp, nc->host,
-	    nc->port, o->family, 0, connected_cb, nc)) < 0)
+	    nc->port, o->family, o->src, 0, connected_cb, nc)) < 0)
 		fail(nc, NET_END_CONNECT, "Could not resolve hostname: %s",
 		    uv_strerror(r));
 	return nc;

@@ -20,6 +20,7 @@
 #include "ssh/ssh.h"
 
 struct net_conn;
+struct connector_src;
 
 /* How a connection ended, for a role that acts on it (the text says it
  * to a person). */
@@ -67,6 +68,8 @@ struct net_conn_opts {
 	/* NULL: connect to host:port; else the command (tokens expanded)
 	 * whose stdio carries the connection */
 	const char	*proxy_command;
+	/* the source address (BindAddress, BindInterface); NULL: any */
+	const struct connector_src *src;
 };
 
 /* Creates the connection and starts resolving + connecting. The engine is

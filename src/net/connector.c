@@ -1,6 +1,10 @@
 /* Resolves and connects for whoever connects out (connector.h). */
 #include "connector.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -33,6 +37,7 @@ struct connector {
 	int			 err;		/* the last attempt's */
 	bool			 sock_open;	/* sock initialised, not closing */
 	bool			 resolving;
+	struct connector_src	 src;
 	char			 host[256];	/* for the log */
 };
 
@@ -161,6 +166,20 @@ open_sock(struct connector *c)
 	c->creq.data = c;
 }
 
+/* The attempt's socket bound to the source address of its family. */
+static int
+bind_src(struct connector *c, int family)
+{
+	const struct sockaddr_storage *a = family == AF_INET6 ? &c->src.v6 :
+	    &c->src.v4;
+
+	if (!c->src.set)
+		return 0;
+	if (a->ss_family == AF_UNSPEC)
+		return UV_EAFNOSUPPORT;
+	return uv_tcp_bind(&c->sock.tcp, (const struct sockaddr *)a, 0);
+}
+
 static void
 next_address(struct connector *c)
 {
@@ -169,7 +188,8 @@ next_address(struct connector *c)
 
 	c->ai_next = ai->ai_next;
 	open_sock(c);
-	if ((r = uv_tcp_connect(&c->creq, &c->sock.tcp, ai->ai_addr,
+	if ((r = bind_src(c, ai->ai_family)) < 0 ||
+	    (r = uv_tcp_connect(&c->creq, &c->sock.tcp, ai->ai_addr,
 	    connect_cb)) < 0)
 		attempt_failed(c, r);
 }
@@ -223,8 +243,8 @@ connector_new(uv_stream_t *dst, unsigned timeout_ms, connector_cb cb,
 
 int
 connector_tcp(struct connector **cp, uv_tcp_t *dst, const char *host,
-    const char *port, int family, unsigned timeout_ms, connector_cb cb,
-    void *ud)
+    const char *port, int family, const struct connector_src *src,
+    unsigned timeout_ms, connector_cb cb, void *ud)
 {
 	struct connector *c;
 	struct addrinfo hints, *res;
@@ -233,6 +253,8 @@ connector_tcp(struct connector **cp, uv_tcp_t *dst, const char *host,
 	if ((c = connector_new((uv_stream_t *)dst, timeout_ms, cb, ud)) == NULL)
 		return UV_ENOMEM;
 	snprintf(c->host, sizeof(c->host), "%s", host);
+	if (src != NULL)
+		c->src = *src;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = family;
 	hints.ai_socktype = SOCK_STREAM;
@@ -276,4 +298,70 @@ void
 connector_cancel(struct connector *c)
 {
 	teardown(c);
+}
+
+/* The first address of family on interface iface (IPv6: a global one
+ * before a link-local one); 0 if it has one. */
+static int
+iface_addr(const struct ifaddrs *ifs, const char *iface, int family,
+    struct sockaddr_storage *out)
+{
+	const struct ifaddrs *i;
+	const struct sockaddr_in6 *s6;
+	int found = -1;
+
+	for (i = ifs; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != family ||
+		    strcmp(i->ifa_name, iface) != 0)
+			continue;
+		s6 = (const struct sockaddr_in6 *)(const void *)i->ifa_addr;
+		if (found == 0 && (family != AF_INET6 ||
+		    IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr)))
+			continue;
+		memcpy(out, i->ifa_addr, family == AF_INET6 ?
+		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+		found = 0;
+	}
+	return found;
+}
+
+int
+connector_src_set(struct connector_src *src, const char *addr,
+    const char *iface, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res;
+	struct ifaddrs *ifs;
+	int r;
+
+	memset(src, 0, sizeof(*src));
+	if (addr != NULL) {
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+		hints.ai_socktype = SOCK_STREAM;
+		if ((r = getaddrinfo(addr, NULL, &hints, &res)) != 0) {
+			snprintf(err, errlen, "BindAddress %s: not an address "
+			    "(%s)", addr, gai_strerror(r));
+			return -1;
+		}
+		memcpy(res->ai_family == AF_INET6 ? &src->v6 : &src->v4,
+		    res->ai_addr, res->ai_addrlen);
+		freeaddrinfo(res);
+	} else if (iface != NULL) {
+		if (getifaddrs(&ifs) != 0) {
+			snprintf(err, errlen, "BindInterface %s: %s", iface,
+			    strerror(errno));
+			return -1;
+		}
+		r = iface_addr(ifs, iface, AF_INET, &src->v4) &
+		    iface_addr(ifs, iface, AF_INET6, &src->v6);
+		freeifaddrs(ifs);
+		if (r != 0) {
+			snprintf(err, errlen, "BindInterface %s: no address "
+			    "on that interface", iface);
+			return -1;
+		}
+	} else
+		return 0;
+	src->set = true;
+	return 0;
 }

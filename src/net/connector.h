@@ -18,9 +18,28 @@
 #ifndef FERRY_NET_CONNECTOR_H
 #define FERRY_NET_CONNECTOR_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 struct connector;
+
+/* Where outbound connections come from (ssh's BindAddress,
+ * BindInterface): an address per family, or none (family AF_UNSPEC) for
+ * the kernel's choice. With set, an address of a family it lacks is not
+ * tried. */
+struct connector_src {
+	bool			 set;
+	struct sockaddr_storage	 v4;
+	struct sockaddr_storage	 v6;
+};
+
+/* Fills src from a BindAddress literal (addr), else from the addresses
+ * of interface iface (a global IPv6 address preferred); both NULL: unset.
+ * Returns 0, or -1 with err naming what was wrong. */
+int	connector_src_set(struct connector_src *src, const char *addr,
+	    const char *iface, char *err, size_t errlen);
 
 /* How a connect ended. */
 enum connector_stage {
@@ -40,14 +59,15 @@ typedef void	(*connector_cb)(void *ud, enum connector_stage stage, int err);
 /* Connects dst (an initialised, unconnected uv_tcp_t) to host (a name or
  * an address literal) and port (a number or a service name), trying the
  * addresses of family (AF_UNSPEC, AF_INET, AF_INET6) in the resolver's
- * order; a failed attempt is logged at verbose before the next.
+ * order, from src (NULL: the kernel's choice; copied); a failed attempt
+ * is logged at verbose before the next.
  * timeout_ms (0: none) bounds the whole, resolving included. Returns 0
  * and sets *cp, or a libuv error code (out of memory, or the resolver
  * refused the request) and then cb is never called. host and port need
  * not outlive the call. */
 int	connector_tcp(struct connector **cp, uv_tcp_t *dst, const char *host,
-	    const char *port, int family, unsigned timeout_ms, connector_cb cb,
-	    void *ud);
+	    const char *port, int family, const struct connector_src *src,
+	    unsigned timeout_ms, connector_cb cb, void *ud);
 /* The same for a Unix socket path (stage CONNECTOR_CONNECT or
  * CONNECTOR_TIMEOUT on failure). The path is used before the call
  * returns: the connect itself is started (and on Linux done) by then. */

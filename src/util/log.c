@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "text.h"
+#include "util/syslogout.h"
 
 /* Room for one formatted line and for it escaped. */
 #define LOG_LINE	2048
@@ -14,6 +15,7 @@
 static const char *log_prog = "ferry";
 static enum log_level log_level = LOG_INFO;
 static FILE *log_fp;
+static bool log_to_syslog;
 
 void
 log_init(const char *prog, enum log_level level, FILE *fp)
@@ -21,6 +23,13 @@ log_init(const char *prog, enum log_level level, FILE *fp)
 	log_prog = prog;
 	log_level = level;
 	log_fp = fp;
+}
+
+void
+log_syslog(int facility)
+{
+	syslogout_open(log_prog, facility);
+	log_to_syslog = true;
 }
 
 void
@@ -37,47 +46,51 @@ log_get_level(void)
 
 /* Every line goes out escaped: messages carry strings a peer chose (user
  * names, requests, reasons), which must not forge lines or reach a
- * terminal as control sequences. */
-static void __attribute__((format(printf, 2, 0)))
-emit(FILE *fp, const char *fmt, va_list ap)
+ * terminal as control sequences. pre is ours. */
+static void __attribute__((format(printf, 3, 0)))
+emit(enum log_level level, const char *pre, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE], safe[4 * LOG_LINE];
+	FILE *fp = log_fp ? log_fp : stderr;
 
 	vsnprintf(line, sizeof(line), fmt, ap);
 	text_safe(safe, sizeof(safe), line, false);
-	fputs(safe, fp);
-	fputc('\n', fp);
+	if (log_to_syslog) {
+		syslogout_write(level <= LOG_ERROR ? SYSLOGOUT_ERR :
+		    level == LOG_INFO ? SYSLOGOUT_INFO : SYSLOGOUT_DEBUG, safe);
+		return;
+	}
+	fprintf(fp, "%s%s\n", pre, safe);
 	fflush(fp);
 }
 
 void
 log_plain(const char *fmt, ...)
 {
-	FILE *fp = log_fp ? log_fp : stderr;
 	va_list ap;
 
 	if (log_level < LOG_ERROR)
 		return;
 	va_start(ap, fmt);
-	emit(fp, fmt, ap);
+	emit(LOG_INFO, "", fmt, ap);
 	va_end(ap);
 }
 
 void
 log_msg(enum log_level level, const char *func, const char *fmt, ...)
 {
-	FILE *fp = log_fp ? log_fp : stderr;
+	char pre[128];
 	va_list ap;
 
 	if (level > log_level)
 		return;
 	if (log_level >= LOG_DEBUG)
-		fprintf(fp, "%s: %s: ", log_prog, func);
+		snprintf(pre, sizeof(pre), "%s: %s: ", log_prog, func);
 	else if (level >= LOG_VERBOSE)
-		fprintf(fp, "debug1: ");
+		snprintf(pre, sizeof(pre), "debug1: ");
 	else
-		fprintf(fp, "%s: ", log_prog);
+		snprintf(pre, sizeof(pre), "%s: ", log_prog);
 	va_start(ap, fmt);
-	emit(fp, fmt, ap);
+	emit(level, log_to_syslog ? "" : pre, fmt, ap);
 	va_end(ap);
 }

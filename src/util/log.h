@@ -1,4 +1,4 @@
-/* Logging to stderr or a file (-E), with ssh's levels (-q, -v, -vv...). */
+/* Logging to stderr, a file (-E) or syslog (-y), with ssh's levels (-q, -v, -vv...). */
 #ifndef FERRY_UTIL_LOG_H
 #define FERRY_UTIL_LOG_H
 
@@ -14,6 +14,9 @@ enum log_level {
 };
 
 void	log_init(const char *prog, enum log_level level, FILE *fp);
+/* From now on lines go to syslog (facility: util/syslogout.h), not to
+ * the file. */
+void	log_syslog(int facility);
 void	log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Messages that ssh prints as plain lines (no prefix), e.g. "Allocated

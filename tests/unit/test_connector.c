@@ -224,7 +224,7 @@ start_tcp(struct fx *f, const char *host, int port, int family,
 	snprintf(portstr, sizeof(portstr), "%d", port);
 	uv_tcp_init(&f->loop, &f->dst.tcp);
 	f->dst_open = true;
-	return connector_tcp(cp, &f->dst.tcp, host, portstr, family,
+	return connector_tcp(cp, &f->dst.tcp, host, portstr, family, NULL,
 	    timeout_ms, done_cb, f);
 }
 

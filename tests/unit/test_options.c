@@ -1036,6 +1036,27 @@ test_parse_args_uri_ipv6_port(void **state)
 	assert_int_equal(opts.port, 2201);
 }
 
+/* ssh's session flags set their keywords and are noted; -f -n -y -b -B
+ * -m -J reach their options. */
+static void
+test_parse_flags(void **state)
+{
+	char *a[] = { "ferry", "-AxtnfyT", "-b", "127.0.0.2", "-B", "lo",
+	    "-m", "hmac-sha2-256", "-J", "gw", "host", NULL };
+
+	assert_int_equal(options_parse_args(&opts, 11, a, err, sizeof(err)),
+	    0);
+	assert_string_equal(opts.session_flags, "Axt");
+	assert_true(opts.background && opts.stdin_null && opts.use_syslog &&
+	    opts.no_shell);
+	assert_string_equal(opts.bind_address, "127.0.0.2");
+	assert_string_equal(opts.bind_interface, "lo");
+	assert_string_equal(opts.macs, "hmac-sha2-256");
+	assert_string_equal(opts.proxy_jump, "gw");
+	assert_int_equal(opts.nsshkw, 3);	/* ForwardAgent, ForwardX11,
+						 * RequestTTY */
+}
+
 static void
 parse_bad(char **argv, int argc, const char *want1, const char *want2)
 {
@@ -1055,7 +1076,7 @@ test_parse_args_errors(void **state)
 {
 	char *missing[] = { "ferry", "host", "-p", NULL };
 	char *missing_l[] = { "ferry", "-L", NULL };
-	char *unknown[] = { "ferry", "-X", "host", NULL };
+	char *unknown[] = { "ferry", "-z", "host", NULL };
 	char *unknown2[] = { "ferry", "-vZ", "host", NULL };
 	char *command[] = { "ferry", "host", "uptime", NULL };
 	char *nodest[] = { "ferry", "-N", NULL };
@@ -1070,7 +1091,7 @@ test_parse_args_errors(void **state)
 
 	parse_bad(missing, 3, "requires an argument", "-- p");
 	parse_bad(missing_l, 2, "requires an argument", "-- L");
-	parse_bad(unknown, 3, "unknown or unsupported option", "-- X");
+	parse_bad(unknown, 3, "unknown or unsupported option", "-- z");
 	parse_bad(unknown2, 3, "unknown or unsupported option", "-- Z");
 	parse_bad(command, 3, "not supported", "'uptime'");
 	parse_bad(nodest, 2, "usage:", NULL);
@@ -1471,6 +1492,7 @@ main(void)
 		T(test_aliases),
 		T(test_unknown_keyword),
 		T(test_proxy_keywords),
+		T(test_parse_flags),
 		T(test_jump_command),
 		T(test_bad_values),
 		T(test_rekeylimit_overflow),
