@@ -100,6 +100,12 @@ struct client {
 	bool			 fatal;		/* never retried (host key) */
 	uint64_t		 down_since;	/* uv_now when it was lost */
 	char			*hk_algs;	/* owned: cfg.hostkey_algs */
+	/* "ALIAS: " before the lines that concern this host when several
+	 * run (client_name_logs), else "" */
+	char			 tag[280];
+	/* -L/-D listeners that failed to bind, retried under Reconnect */
+	uv_timer_t		 lfwd_retry;
+	int			 lfwd_attempt;
 };
 
 /* client.c */
@@ -143,5 +149,10 @@ void		 cli_start_forwards(struct client *cl);
 void		 cli_global_reply(struct client *cl, struct ssh_event *ev);
 /* SSH_EV_CHAN_OPEN_REQUEST: a channel the server opens. */
 void		 cli_open_request(struct client *cl, struct ssh_event *ev);
+/* Schedules the next try of the failed local forwards (failed of them;
+ * 0 resets the backoff). */
+void		 cli_lfwd_retry(struct client *cl, int failed);
+/* Runs the pending retries of forwards now; whether there were any. */
+bool		 cli_retry_forwards_now(struct client *cl);
 
 #endif

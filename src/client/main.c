@@ -181,7 +181,8 @@ ctl_usage_to(FILE *fp)
 	fprintf(fp, "usage: ferry status [-j] [-S control_path]\n"
 	    "       ferry metrics [-S control_path]\n"
 	    "       ferry forward|cancel [-S control_path] [-H host] "
-	    "-L|-R|-D spec\n");
+	    "-L|-R|-D spec\n"
+	    "       ferry reconnect [-S control_path] [host]\n");
 	return 2;
 }
 
@@ -246,9 +247,16 @@ ctl_main(int argc, char **argv)
 			return ctl_usage();
 		}
 	}
+	if (strcmp(cmd, "reconnect") == 0 && optind + 1 == argc && path != NULL &&
+	    strpbrk(argv[optind], " \t\n") == NULL) {
+		snprintf(req, sizeof(req), "reconnect %s\n", argv[optind]);
+		return ctl_request(path, req, "ferry", "the ferry", true);
+	}
 	if (optind != argc || path == NULL)
 		return ctl_usage();
-	if (strcmp(cmd, "status") == 0)
+	if (strcmp(cmd, "reconnect") == 0)
+		snprintf(req, sizeof(req), "reconnect\n");
+	else if (strcmp(cmd, "status") == 0)
 		snprintf(req, sizeof(req), "%s\n", json ? "status-json" :
 		    "status");
 	else if (strcmp(cmd, "metrics") == 0)
@@ -330,7 +338,8 @@ main(int argc, char **argv)
 		return version_or_help(argv[1]);
 	if (argc > 1 && (strcmp(argv[1], "status") == 0 ||
 	    strcmp(argv[1], "forward") == 0 || strcmp(argv[1], "cancel") == 0 ||
-	    strcmp(argv[1], "metrics") == 0))
+	    strcmp(argv[1], "metrics") == 0 ||
+	    strcmp(argv[1], "reconnect") == 0))
 		return ctl_main(argc - 1, argv + 1);
 	memset(&l, 0, sizeof(l));
 	l.up = argc > 1 && strcmp(argv[1], "up") == 0;
@@ -389,6 +398,7 @@ main(int argc, char **argv)
 	sc.loader.load = load_host;
 	sc.loader.ud = &l;
 	sc.supervised = l.up || n > 1 || o->reconnect;
+	sc.name_hosts = l.up || n > 1;
 	sc.default_control_path = l.up ? default_control_path() : NULL;
 	sc.ready_fd = -1;
 	if ((o->stdin_null || o->background) && stdin_null() != 0) {

@@ -83,6 +83,8 @@ add_client(struct sup *s, struct options *o, bool start)
 	}
 	if ((cl = client_new(&s->nl, o, &hooks, s)) == NULL)
 		return -1;
+	if (s->sc->name_hosts)
+		client_name_logs(cl);
 	s->v[s->n++] = cl;
 	if (start)
 		client_start(cl);
@@ -336,6 +338,22 @@ pick_host(struct sup *s, const char *name, struct wb *out)
 	return cl;
 }
 
+/* ferry reconnect [host]: the named host, or all of them, try now what
+ * they were waiting to retry. */
+static void
+retry_now(struct sup *s, const char *host, struct wb *out)
+{
+	struct client *cl = NULL;
+	int i, n = 0;
+
+	if (host != NULL && (cl = pick_host(s, host, out)) == NULL)
+		return;
+	for (i = 0; i < s->n; i++)
+		if ((cl == NULL || s->v[i] == cl) && client_retry_now(s->v[i]))
+			n++;
+	wb_printf(out, "ok\n%d host%s retrying now\n", n, n == 1 ? "" : "s");
+}
+
 /* One control command (ctlproto.h). The answer starts with "ok" or
  * "error: ...". */
 static void
@@ -362,6 +380,9 @@ control_command(struct sup *s, char *line, struct wb *out)
 	case CTL_METRICS:
 		wb_printf(out, "ok\n");
 		status_metrics(s->v, s->n, out);
+		return;
+	case CTL_RECONNECT:
+		retry_now(s, c.host, out);
 		return;
 	default:
 		break;

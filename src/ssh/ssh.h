@@ -87,6 +87,9 @@ struct ssh_event {
 		} auth_failure;
 		struct {
 			const char	*text;
+			/* SSH_MSG_DEBUG's always_display: the peer asks
+			 * that a person see it (RFC 4253 11.3) */
+			bool		 display;
 		} text;
 		struct {
 			uint32_t	 reason;
@@ -223,9 +226,10 @@ int		 ssh_auth_pubkey(struct ssh_conn *c, const char *user,
 bool		 ssh_authenticated(const struct ssh_conn *c);
 /* Server: the user name that authenticated (NULL before). */
 const char	*ssh_auth_user(const struct ssh_conn *c);
-/* Sends SSH_MSG_DEBUG (always_display false) with text: ferryd tells the
- * client why a forward was refused. */
-int		 ssh_send_debug(struct ssh_conn *c, const char *text);
+/* Sends SSH_MSG_DEBUG with text and always_display: ferryd tells the
+ * client where it bound a forward or why it refused one. */
+int		 ssh_send_debug(struct ssh_conn *c, bool display,
+		    const char *text);
 /* For keys held elsewhere (ssh-agent): the signature algorithm to use
  * for k, the data to sign, and the request with the signature. */
 const char	*ssh_auth_sig_alg(const struct ssh_conn *c, const struct key *k);

@@ -154,11 +154,11 @@ ssh_auth_user(const struct ssh_conn *c)
 }
 
 int
-ssh_send_debug(struct ssh_conn *c, const char *text)
+ssh_send_debug(struct ssh_conn *c, bool display, const char *text)
 {
 	if (c->state == ST_DEAD || pkt_begin(c, MSG_DEBUG) != 0)
 		return -1;
-	wb_bool(&c->out, false);
+	wb_bool(&c->out, display);
 	wb_cstring(&c->out, text);
 	wb_cstring(&c->out, "");
 	return pkt_end(c);
@@ -461,6 +461,7 @@ generic_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 			memset(&ev, 0, sizeof(ev));
 			ev.type = SSH_EV_DEBUG;
 			ev.u.text.text = msg;
+			ev.u.text.display = display;
 			conn_emit(c, &ev);
 		}
 		return 0;
