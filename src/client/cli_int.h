@@ -1,7 +1,7 @@
 /* Inside one ferry destination (client.h): the struct the client's files
  * share and what they call of each other. client.c owns the struct's
  * life, the connection and its state; cli_auth.c checks the host key and
- * authenticates; cli_fwd.c runs the forwards. */
+ * authenticates; cli_fwd.c runs the forwards, cli_stdio.c -W's channel. */
 #ifndef FERRY_CLIENT_CLI_INT_H
 #define FERRY_CLIENT_CLI_INT_H
 
@@ -154,5 +154,10 @@ void		 cli_open_request(struct client *cl, struct ssh_event *ev);
 void		 cli_lfwd_retry(struct client *cl, int failed);
 /* Runs the pending retries of forwards now; whether there were any. */
 bool		 cli_retry_forwards_now(struct client *cl);
+
+/* cli_stdio.c */
+/* ferry -W, once authenticated: opens the stdio channel; ferry stops
+ * when it is over (0 if it ended cleanly, else 255). */
+void		 cli_stdio_start(struct client *cl);
 
 #endif

@@ -186,7 +186,10 @@ on_event(void *ud, struct ssh_event *ev)
 		cl->ever_up = true;
 		cl->attempt = 0;
 		set_state(cl, CLIENT_UP);
-		cli_start_forwards(cl);
+		if (cl->o->stdio_host != NULL)
+			cli_stdio_start(cl);
+		else
+			cli_start_forwards(cl);
 		break;
 	case SSH_EV_GLOBAL_REPLY:
 		cli_global_reply(cl, ev);

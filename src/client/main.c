@@ -374,6 +374,11 @@ main(int argc, char **argv)
 	o = NULL;
 	if (load_host(&l, names[0], &o, err, sizeof(err)) != 0)
 		goto fail;
+	if (o->stdio_host != NULL && (l.up || n > 1)) {
+		snprintf(err, sizeof(err), "-W forwards stdin and stdout over "
+		    "one connection: not with ferry up or several hosts");
+		goto fail;
+	}
 	if (o->log_file != NULL && (logfp = fopen(o->log_file, "a")) == NULL) {
 		snprintf(err, sizeof(err), "Couldn't open logfile %s: %s",
 		    o->log_file, strerror(errno));

@@ -44,6 +44,20 @@ resolve_parsed(struct options *o)
 	o->log_level = (enum log_level)value_or(p->log_level, LOG_INFO);
 }
 
+/* -W as ssh: ClearAllForwardings and ExitOnForwardFailure; ferry ends
+ * with its one channel, so no Reconnect either. */
+static void
+finish_stdio(struct options *o)
+{
+	if (o->stdio_host == NULL)
+		return;
+	o->nlocal = 0;
+	o->nremote = 0;
+	o->exit_on_forward_failure = true;
+	o->reconnect = false;
+	o->no_shell = true;
+}
+
 /* Stores def in an unset (negative) number. */
 static void
 default_int(int *field, int def)
@@ -165,6 +179,7 @@ options_finish(struct options *o, char *err, size_t errlen)
 	if (finish_destination(o, err, errlen) != 0)
 		return -1;
 	resolve_parsed(o);
+	finish_stdio(o);
 	finish_numbers(o);
 	none_to_null(&o->control_path, false);
 	if (options_expand(o, err, errlen) != 0)

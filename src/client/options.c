@@ -53,6 +53,7 @@ options_free(struct options *o)
 	free(o->macs);
 	free(o->config_file);
 	free(o->log_file);
+	free(o->stdio_host);
 	free(o->identity_agent);
 	free(o->control_path);
 	free(o->proxy_command);

@@ -138,6 +138,10 @@ struct options {
 	/* the session flags given (-a -A -k -K -t -x -X -Y), said at -v:
 	 * ferry opens no session */
 	char		 session_flags[16];
+	/* -W host:port: stdin and stdout forwarded there (NULL: not -W);
+	 * implies ClearAllForwardings and no Reconnect (options_finish) */
+	char		*stdio_host;
+	int		 stdio_port;
 	bool		 print_config;	/* -G */
 
 	/* what reading obtained, for options_finish */

@@ -70,6 +70,18 @@ struct pump {
 	struct pump	*next;		/* the set's list */
 	struct pump	*prev;
 	union pump_sock	 sock;		/* owned; closed by pump_close */
+	/* where channel data is written and shut: &sock.s, or osock's */
+	uv_stream_t	*out;
+	/* owned: a separate output handle (ferry -W writes stdout, reads
+	 * stdin); NULL for a socket pump. Closed by pump_close (or at
+	 * CHANNEL_EOF when out_close_eof), freed with the pump. */
+	union pump_sock	*osock;
+	bool		 osock_closed;	/* its close callback ran */
+	bool		 out_close_eof;	/* a FIFO: EOF is closing it */
+	bool		 failed;	/* reset, or the open was refused */
+	/* ferry -W's owner (pump_stdio); NULL for the others */
+	const struct pump_stdio_hooks *hooks;
+	void		*hooks_ud;
 	uv_write_t	 wreq;		/* in use while writing */
 	uv_shutdown_t	 sreq;		/* in use in DOWN_SHUTTING */
 	struct connector *connector;	/* not owned; until it called back */
@@ -138,6 +150,9 @@ int	pump_open_channel(struct pump *p, const struct pump_target *t,
 void	pump_start_connect(struct pump *p, const char *host, uint32_t port,
 	    void (*connected)(struct pump *, int));
 void	pump_connect_over(struct pump *p);
+
+/* pump_stdio.c: ferry -W's pump. */
+void	pump_stdio_open_failed(struct pump *p, const struct ssh_event *ev);
 
 /* pump_socks.c: -D's request on the accepted socket. */
 int	pump_socks_socket(struct pump *p, const char *ip, uint32_t oport);

@@ -29,6 +29,7 @@ pump_new(struct pump_set *set, uv_loop_t *loop, bool pipe, const char *label,
 	else
 		uv_tcp_init(loop, &p->sock.tcp);
 	p->sock.h.data = p;
+	p->out = &p->sock.s;
 	if (set->nc != NULL)
 		net_conn_attach(set->nc, &p->nch, &pump_chan_ops);
 	p->next = set->head;

@@ -1,0 +1,59 @@
+/* ferry -W host:port: stdin and stdout forwarded to host:port over one
+ * direct-tcpip channel (the pump does the work, fwd/pump_stdio.c), so
+ * that ferry can be ssh's ProxyCommand. ferry ends with the channel.
+ * stdout carries the data: everything else goes to stderr (util/log). */
+#include "cli_int.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+/* As ssh words it: "channel 0: open failed: connect failed: ...". */
+static void
+stdio_open_failed(void *ud, uint32_t chan, const char *reason,
+    const char *msg)
+{
+	struct client *cl = ud;
+
+	log_error("channel %u: open failed: %s%s%s", chan, reason,
+	    msg[0] != '\0' ? ": " : "", msg);
+	cli_stop(cl, EXIT_FAILURE_SSH, "stdio forwarding failed");
+}
+
+/* The pump is gone: both directions over (0), or it failed (255; a lost
+ * connection was already reported by the client). */
+static void
+stdio_gone(void *ud, bool clean)
+{
+	struct client *cl = ud;
+
+	if (clean) {
+		log_verbose("stdio forwarding to %s port %d done",
+		    cl->o->stdio_host, cl->o->stdio_port);
+		cli_stop(cl, 0, NULL);
+		return;
+	}
+	cli_stop(cl, EXIT_FAILURE_SSH, cl->nc != NULL ?
+	    "stdio forwarding ended with an error" : NULL);
+}
+
+static const struct pump_stdio_hooks stdio_hooks = {
+	.open_failed = stdio_open_failed,
+	.gone = stdio_gone,
+};
+
+void
+cli_stdio_start(struct client *cl)
+{
+	char label[300], err[300];
+
+	snprintf(label, sizeof(label), "-W %s:%d", cl->o->stdio_host,
+	    cl->o->stdio_port);
+	if (pump_stdio(&cl->pumps, cl->loop, cl->o->stdio_host,
+	    (uint32_t)cl->o->stdio_port, STDIN_FILENO, STDOUT_FILENO, label,
+	    &stdio_hooks, cl, err, sizeof(err)) != 0) {
+		log_error("stdio forwarding failed: %s", err);
+		cli_stop(cl, EXIT_FAILURE_SSH, NULL);
+	}
+}

@@ -1,0 +1,309 @@
+"""ferry -W host:port: stdin and stdout forwarded over one direct-tcpip
+channel, as ssh -W, so that ferry can be ssh's ProxyCommand.
+
+  - OpenSSH ssh reaches a second sshd through `ProxyCommand=ferry -W %h:%p
+    bastion`; a -L of that ssh carries MiBs both ways (SHA-256 checked);
+  - ferry -W driven with pipes (and with one socket as stdin and stdout):
+    bytes in = bytes out, EOF on stdin ends ferry with 0 once the far end
+    closed;
+  - a closed port: exit 255 with ssh's "open failed" wording;
+  - bad -W arguments: a clear error naming the argument;
+  - the same against dropbear.
+
+Nothing but channel data may appear on ferry's stdout.
+"""
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import threading
+
+import pytest
+
+import ferrylab as fl
+import remotelab as rl
+from ferrylab import Deadline, LOCALHOST, USER, MiB
+
+BULK = 4 * MiB
+
+
+def ferry_w_argv(server, dest, known_hosts, identity, extra=()):
+    """ferry -W dest to server (an Sshd or a Dropbear), no config file."""
+    return [fl.require_ferry(), '-W', dest, '-F', '/dev/null',
+            '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes',
+            '-o', f'UserKnownHostsFile={known_hosts}', '-i', str(identity),
+            '-p', str(server.port), '-l', USER] + list(extra) + [LOCALHOST]
+
+
+def sanitizer_free(stderr, who='ferry'):
+    m = fl.SANITIZER_RE.search(stderr)
+    assert m is None, f'{who} stderr reports {m.group(0)!r}:\n{stderr}'
+
+
+class WProc:
+    """ferry -W with its stdin, stdout and stderr as given (pipes by
+    default); stderr is collected by a thread. Killed by close()."""
+
+    def __init__(self, argv, env, stdin=subprocess.PIPE, stdout=subprocess.PIPE):
+        self.argv = argv
+        self.proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout,
+                                     stderr=subprocess.PIPE, env=env,
+                                     start_new_session=True)
+        self._err = bytearray()
+        self._t = threading.Thread(target=self._read_err, daemon=True)
+        self._t.start()
+
+    def _read_err(self):
+        while True:
+            b = self.proc.stderr.read1(65536)
+            if not b:
+                return
+            self._err += b
+
+    def stderr(self):
+        return self._err.decode(errors='replace')
+
+    def wait(self, timeout=fl.EXIT_TIMEOUT):
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        self._t.join(2)
+        return rc
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        self._t.join(2)
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if f is not None:
+                try:
+                    f.close()
+                except OSError:
+                    pass
+
+
+@pytest.fixture
+def wprocs():
+    ps = []
+    yield ps
+    for p in ps:
+        p.close()
+
+
+def pipe_roundtrip(w, n, start, seconds=60):
+    """Writes n pattern bytes to w's stdin and closes it while reading its
+    stdout to EOF. Returns (count, sha256) of what came out."""
+    d = Deadline(seconds, 'ferry -W pipe round trip')
+    res = {}
+
+    def write():
+        try:
+            for c in fl.pattern_chunks(n, start):
+                w.proc.stdin.write(c)
+            w.proc.stdin.close()
+        except (BrokenPipeError, ValueError) as e:
+            res['write_error'] = repr(e)
+
+    def read():
+        h, count = hashlib.sha256(), 0
+        while True:
+            b = w.proc.stdout.read1(MiB)
+            if not b:
+                break
+            count += len(b)
+            h.update(b)
+        res['out'] = (count, h.hexdigest())
+
+    ts = [threading.Thread(target=f, daemon=True) for f in (write, read)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(d.left())
+    assert not any(t.is_alive() for t in ts), \
+        f'ferry -W stalled (got {res}):\n{w.stderr()}'
+    assert 'write_error' not in res, f'{res["write_error"]}:\n{w.stderr()}'
+    return res['out']
+
+
+def assert_clean_exit(w):
+    rc = w.wait()
+    assert rc == 0, f'ferry -W exit status {rc}, expected 0:\n{w.stderr()}'
+    sanitizer_free(w.stderr())
+
+
+# ------------------------------------------------------------ OpenSSH
+
+
+def test_proxycommand(lab, keys):
+    """ssh -o ProxyCommand='ferry -W %h:%p bastion' target, with a -L of
+    that ssh carrying BULK both ways."""
+    bastion, target = lab.sshd(), lab.sshd()
+    echo = lab.echo()
+    bastion_kh = lab.known_hosts(bastion, name='bastion_kh')
+    w = ferry_w_argv(bastion, '%h:%p', bastion_kh, keys.user['ed25519'])
+    proxy = ' '.join(w)
+    t = lab.tunnel('ssh', target, [echo.addr], extra=['-o', f'ProxyCommand={proxy}'])
+    count, digest = fl.exchange(fl.connect(t.port), BULK, start=7)
+    assert (count, digest) == (BULK, fl.pattern_sha256(BULK, 7)), t.proc.stderr()
+    # the second connection rides the same ProxyCommand
+    count, digest = fl.exchange(fl.connect(t.port), 1 * MiB, start=9)
+    assert (count, digest) == (MiB, fl.pattern_sha256(MiB, 9))
+    assert 'Accepted publickey' in bastion.log_text()
+    assert 'Accepted publickey' in target.log_text()
+    assert t.alive()
+    t.proc.stop()
+    sanitizer_free(t.proc.stderr(), 'ssh (with ferry as its ProxyCommand)')
+
+
+def test_pipes_echo(lab, keys, wprocs):
+    """Bytes in = bytes out through an echo server; EOF on stdin reaches the
+    echo server, which closes, and ferry exits 0."""
+    sshd, echo = lab.sshd(), lab.echo()
+    argv = ferry_w_argv(sshd, f'{LOCALHOST}:{echo.port}', lab.known_hosts(sshd),
+                        keys.user['ed25519'])
+    w = WProc(argv, lab.env)
+    wprocs.append(w)
+    assert pipe_roundtrip(w, BULK, 3) == (BULK, fl.pattern_sha256(BULK, 3))
+    assert_clean_exit(w)
+
+
+def test_pipes_source(lab, keys, wprocs):
+    """Remote data first, then the far end closes: stdout gets every byte
+    and EOF, and ferry exits 0 once stdin ends too."""
+    sshd, src = lab.sshd(), lab.source(BULK, start=5)
+    argv = ferry_w_argv(sshd, f'[{LOCALHOST}]:{src.port}', lab.known_hosts(sshd),
+                        keys.user['ed25519'])
+    w = WProc(argv, lab.env)
+    wprocs.append(w)
+    assert pipe_roundtrip(w, 0, 0) == (BULK, fl.pattern_sha256(BULK, 5))
+    assert_clean_exit(w)
+
+
+def test_socket_stdio(lab, keys, wprocs):
+    """One socket as both stdin and stdout: half-closes go through
+    shutdown, and the round trip is exact."""
+    sshd, echo = lab.sshd(), lab.echo()
+    argv = ferry_w_argv(sshd, f'{LOCALHOST}:{echo.port}', lab.known_hosts(sshd),
+                        keys.user['ed25519'])
+    ours, theirs = socket.socketpair()
+    try:
+        w = WProc(argv, lab.env, stdin=theirs.fileno(), stdout=theirs.fileno())
+        wprocs.append(w)
+        theirs.close()
+        count, digest = fl.exchange(ours, BULK, start=11)
+        assert (count, digest) == (BULK, fl.pattern_sha256(BULK, 11)), w.stderr()
+        assert_clean_exit(w)
+    finally:
+        ours.close()
+
+
+def test_closed_port(lab, keys, wprocs):
+    """The far port refuses: ssh's messages, exit 255, nothing on stdout."""
+    sshd = lab.sshd()
+    port = lab.closed_port()
+    argv = ferry_w_argv(sshd, f'{LOCALHOST}:{port}', lab.known_hosts(sshd),
+                        keys.user['ed25519'])
+    w = WProc(argv, lab.env)
+    wprocs.append(w)
+    out = w.proc.stdout.read()
+    rc = w.wait()
+    err = w.stderr()
+    assert rc == 255, f'exit status {rc}:\n{err}'
+    assert out == b'', f'ferry -W wrote to stdout: {out[:200]!r}'
+    assert 'channel 0: open failed: connect failed: ' in err, err
+    assert 'stdio forwarding failed' in err, err
+    sanitizer_free(err)
+
+
+@pytest.mark.parametrize('arg', ['nocolon', 'host:', ':22', 'host:0', 'host:65536',
+                                 'host:22x', 'host:-1', '[::1:22', '[::1]22',
+                                 '::1:22', '[]:22'])
+def test_bad_argument(lab, arg, wprocs):
+    """A bad -W is refused before connecting, naming the argument."""
+    w = WProc([fl.require_ferry(), '-W', arg, '-F', '/dev/null', LOCALHOST], lab.env,
+              stdin=subprocess.DEVNULL)
+    wprocs.append(w)
+    out = w.proc.stdout.read()
+    rc = w.wait()
+    err = w.stderr()
+    assert rc == 255, f'exit status {rc}:\n{err}'
+    assert out == b''
+    assert f"Bad stdio forwarding specification '{arg}'" in err, err
+
+
+def test_twice_and_not_with_up(lab, wprocs):
+    for argv, want in (
+            (['-W', 'a:1', '-W', 'b:2', LOCALHOST], 'stdio forward already specified'),
+            (['up', '-W', 'a:1', LOCALHOST], 'not with ferry up')):
+        w = WProc([fl.require_ferry(), '-F', '/dev/null'] + argv if argv[0] != 'up'
+                  else [fl.require_ferry(), 'up', '-F', '/dev/null'] + argv[1:],
+                  lab.env, stdin=subprocess.DEVNULL)
+        wprocs.append(w)
+        rc = w.wait()
+        assert rc == 255 and want in w.stderr(), (rc, w.stderr())
+
+
+def test_stdin_file_refused(lab, keys, wprocs, tmp_path):
+    """A regular file is no stream: a clear error, exit 255."""
+    sshd, echo = lab.sshd(), lab.echo()
+    f = tmp_path / 'in'
+    f.write_bytes(b'data')
+    argv = ferry_w_argv(sshd, f'{LOCALHOST}:{echo.port}', lab.known_hosts(sshd),
+                        keys.user['ed25519'])
+    with open(f, 'rb') as fin:
+        w = WProc(argv, lab.env, stdin=fin)
+        wprocs.append(w)
+        out = w.proc.stdout.read()
+        rc = w.wait()
+    assert rc == 255, w.stderr()
+    assert out == b''
+    assert 'stdin is a file' in w.stderr(), w.stderr()
+
+
+def test_forwards_cleared(lab, keys, wprocs):
+    """-W implies ClearAllForwardings: a -L given too is not bound."""
+    sshd, echo = lab.sshd(), lab.echo()
+    argv = ferry_w_argv(sshd, f'{LOCALHOST}:{echo.port}', lab.known_hosts(sshd),
+                        keys.user['ed25519'], extra=['-L', f'{LOCALHOST}:0:{LOCALHOST}:1'])
+    w = WProc(argv, lab.env)
+    wprocs.append(w)
+    assert pipe_roundtrip(w, 1000, 1) == (1000, fl.pattern_sha256(1000, 1))
+    assert_clean_exit(w)
+    assert 'Allocated port' not in w.stderr()
+
+
+# ------------------------------------------------------------ dropbear
+
+
+@pytest.fixture(scope='module')
+def root_key(keys):
+    if not (shutil.which(rl.DROPBEAR) and shutil.which(rl.DROPBEARKEY)):
+        pytest.fail('dropbear-bin is not installed (scripts/setup.sh)')
+    if USER != 'root' and os.geteuid() != 0:
+        pytest.skip('the dropbear test writes ~/.ssh/authorized_keys of the user '
+                    'running it and is meant for the root test machine')
+    with rl.authorized_key(keys.user_pub('ed25519')):
+        yield
+
+
+def test_dropbear(lab, keys, root_key, wprocs):
+    d = rl.Dropbear(lab.dir / 'dropbear')
+    lab.sshds.append(d)
+    kh = d.write_known_hosts(lab.dir / 'known_hosts_dropbear')
+    echo = lab.echo()
+    argv = ferry_w_argv(d, f'{LOCALHOST}:{echo.port}', kh, keys.user['ed25519'])
+    w = WProc(argv, lab.env)
+    wprocs.append(w)
+    assert pipe_roundtrip(w, BULK, 13) == (BULK, fl.pattern_sha256(BULK, 13))
+    assert_clean_exit(w)
+    closed = lab.closed_port()
+    argv = ferry_w_argv(d, f'{LOCALHOST}:{closed}', kh, keys.user['ed25519'])
+    w = WProc(argv, lab.env)
+    wprocs.append(w)
+    assert w.proc.stdout.read() == b''
+    rc = w.wait()
+    assert rc == 255 and 'open failed: connect failed' in w.stderr(), w.stderr()
