@@ -45,12 +45,16 @@ resolve_parsed(struct options *o)
 }
 
 /* -W as ssh: ClearAllForwardings and ExitOnForwardFailure; ferry ends
- * with its one channel, so no Reconnect either. */
+ * with its one channel, so no Reconnect either. No control socket: the
+ * ControlPath of an ssh_config is ssh's multiplexing socket, which a
+ * ProxyCommand must leave to ssh. */
 static void
 finish_stdio(struct options *o)
 {
 	if (o->stdio_host == NULL)
 		return;
+	free(o->control_path);
+	o->control_path = NULL;
 	o->nlocal = 0;
 	o->nremote = 0;
 	o->exit_on_forward_failure = true;

@@ -126,6 +126,9 @@ int	pump_stdio(struct pump_set *set, uv_loop_t *loop, const char *host,
 	    uint32_t port, int in_fd, int out_fd, const char *label,
 	    const struct pump_stdio_hooks *hooks, void *ud, char *err,
 	    size_t errlen);
+/* Whether in_fd and out_fd can be pump_stdio's: pipes or sockets.
+ * Returns 0, or -1 with err naming which is not and what it is. */
+int	pump_stdio_check(int in_fd, int out_fd, char *err, size_t errlen);
 /* Whether one more pump (connect: one more outbound connect too) fits
  * the set's bounds; if not, why names the bound. */
 bool	pump_admit(const struct pump_set *set, bool connect, char *why,

@@ -63,6 +63,15 @@ stdio_kind(int fd, const char *name, char *err, size_t errlen)
 	return UV_UNKNOWN_HANDLE;
 }
 
+int
+pump_stdio_check(int in_fd, int out_fd, char *err, size_t errlen)
+{
+	if (stdio_kind(in_fd, "stdin", err, errlen) == UV_UNKNOWN_HANDLE ||
+	    stdio_kind(out_fd, "stdout", err, errlen) == UV_UNKNOWN_HANDLE)
+		return -1;
+	return 0;
+}
+
 /* Opens an initialised handle of kind t on fd. */
 static int
 stdio_open(union pump_sock *s, uv_handle_type t, int fd)

@@ -15,6 +15,7 @@ Nothing but channel data may appear on ferry's stdout.
 
 import hashlib
 import os
+import pty
 import shutil
 import socket
 import subprocess
@@ -29,9 +30,9 @@ from ferrylab import Deadline, LOCALHOST, USER, MiB
 BULK = 4 * MiB
 
 
-def ferry_w_argv(server, dest, known_hosts, identity, extra=()):
+def ferry_w_argv(server, dest, known_hosts, identity, extra=(), config='/dev/null'):
     """ferry -W dest to server (an Sshd or a Dropbear), no config file."""
-    return [fl.require_ferry(), '-W', dest, '-F', '/dev/null',
+    return [fl.require_ferry(), '-W', dest, '-F', str(config),
             '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes',
             '-o', f'UserKnownHostsFile={known_hosts}', '-i', str(identity),
             '-p', str(server.port), '-l', USER] + list(extra) + [LOCALHOST]
@@ -247,33 +248,76 @@ def test_twice_and_not_with_up(lab, wprocs):
         assert rc == 255 and want in w.stderr(), (rc, w.stderr())
 
 
-def test_stdin_file_refused(lab, keys, wprocs, tmp_path):
-    """A regular file is no stream: a clear error, exit 255."""
-    sshd, echo = lab.sshd(), lab.echo()
+@pytest.mark.parametrize('kind', ['file', 'tty', 'stdout-file'])
+def test_not_a_stream_refused(lab, keys, wprocs, tmp_path, kind):
+    """A regular file or a terminal is no stream -W can forward: a clear
+    error before connecting, exit 255."""
+    sshd = lab.sshd()
     f = tmp_path / 'in'
     f.write_bytes(b'data')
-    argv = ferry_w_argv(sshd, f'{LOCALHOST}:{echo.port}', lab.known_hosts(sshd),
+    argv = ferry_w_argv(sshd, f'{LOCALHOST}:1', lab.known_hosts(sshd),
                         keys.user['ed25519'])
-    with open(f, 'rb') as fin:
-        w = WProc(argv, lab.env, stdin=fin)
+    fin = open(f, 'rb')
+    stdout, out = subprocess.PIPE, b''
+    master = slave = None
+    try:
+        if kind == 'tty':
+            master, slave = pty.openpty()
+            stdin, want = slave, 'stdin is a terminal'
+        elif kind == 'file':
+            stdin, want = fin, 'stdin is a file'
+        else:
+            stdin, want = subprocess.PIPE, 'stdout is a file'
+            stdout = open(tmp_path / 'out', 'wb')
+        w = WProc(argv, lab.env, stdin=stdin, stdout=stdout)
         wprocs.append(w)
-        out = w.proc.stdout.read()
+        if stdout is subprocess.PIPE:
+            out = w.proc.stdout.read()
         rc = w.wait()
+    finally:
+        fin.close()
+        for fd in (master, slave):
+            if fd is not None:
+                os.close(fd)
+        if stdout is not subprocess.PIPE:
+            stdout.close()
     assert rc == 255, w.stderr()
     assert out == b''
-    assert 'stdin is a file' in w.stderr(), w.stderr()
+    assert want in w.stderr(), w.stderr()
+    assert 'Accepted publickey' not in sshd.log_text(), 'ferry connected first'
 
 
-def test_forwards_cleared(lab, keys, wprocs):
-    """-W implies ClearAllForwardings: a -L given too is not bound."""
+def test_forwards_cleared(lab, keys, wprocs, tmp_path):
+    """-W implies ClearAllForwardings: forwards of the command line and of
+    the file are not bound; the file's ControlPath (ssh's multiplexing
+    socket) is left alone."""
     sshd, echo = lab.sshd(), lab.echo()
+    ctl = tmp_path / 'ctl'
+    cfg = tmp_path / 'config'
+    cfg.write_text(f'Host *\n  ControlPath {ctl}\n'
+                   f'  LocalForward {LOCALHOST}:0 {LOCALHOST}:1\n'
+                   f'  RemoteForward {LOCALHOST}:0 {LOCALHOST}:1\n')
     argv = ferry_w_argv(sshd, f'{LOCALHOST}:{echo.port}', lab.known_hosts(sshd),
-                        keys.user['ed25519'], extra=['-L', f'{LOCALHOST}:0:{LOCALHOST}:1'])
+                        keys.user['ed25519'], config=cfg,
+                        extra=['-L', f'{LOCALHOST}:0:{LOCALHOST}:1'])
     w = WProc(argv, lab.env)
     wprocs.append(w)
+    # while it runs (ferry would remove a control socket at exit)
+    w.proc.stdin.write(b'ping')
+    w.proc.stdin.flush()
+    got = b''
+    d = Deadline(fl.IO_TIMEOUT, 'first echo through ferry -W')
+    while len(got) < 4 and not d.expired():
+        b = w.proc.stdout.read1(4 - len(got))
+        if not b:
+            break
+        got += b
+    assert got == b'ping', w.stderr()
+    assert not ctl.exists(), 'ferry -W opened the ControlPath'
     assert pipe_roundtrip(w, 1000, 1) == (1000, fl.pattern_sha256(1000, 1))
     assert_clean_exit(w)
     assert 'Allocated port' not in w.stderr()
+    assert 'forward' not in w.stderr().lower(), w.stderr()
 
 
 # ------------------------------------------------------------ dropbear
