@@ -4,7 +4,10 @@
  * stdout carries the data: everything else goes to stderr (util/log). */
 #include "cli_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -43,17 +46,50 @@ static const struct pump_stdio_hooks stdio_hooks = {
 	.gone = stdio_gone,
 };
 
+/* A copy of fd above stderr, /dev/null left in its place. libuv never
+ * closes descriptors 0 to 2, and closing is how the reader of a pipe
+ * learns that stdout ended (and how its writer learns that stdin is no
+ * longer read). Returns the copy, or -1. */
+static int
+take_fd(int fd)
+{
+	int nfd, null;
+
+	if ((nfd = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1)) < 0)
+		return -1;
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+		goto fail;
+	if (dup2(null, fd) < 0) {
+		close(null);
+		goto fail;
+	}
+	close(null);
+	return nfd;
+fail:
+	close(nfd);
+	return -1;
+}
+
 void
 cli_stdio_start(struct client *cl)
 {
 	char label[300], err[300];
+	int in = -1, out = -1;
 
 	snprintf(label, sizeof(label), "-W %s:%d", cl->o->stdio_host,
 	    cl->o->stdio_port);
-	if (pump_stdio(&cl->pumps, cl->loop, cl->o->stdio_host,
-	    (uint32_t)cl->o->stdio_port, STDIN_FILENO, STDOUT_FILENO, label,
-	    &stdio_hooks, cl, err, sizeof(err)) != 0) {
-		log_error("stdio forwarding failed: %s", err);
-		cli_stop(cl, EXIT_FAILURE_SSH, NULL);
+	if ((in = take_fd(STDIN_FILENO)) < 0 ||
+	    (out = take_fd(STDOUT_FILENO)) < 0) {
+		snprintf(err, sizeof(err), "cannot take over %s: %s",
+		    in < 0 ? "stdin" : "stdout", strerror(errno));
+		goto fail;
 	}
+	if (pump_stdio(&cl->pumps, cl->loop, cl->o->stdio_host,
+	    (uint32_t)cl->o->stdio_port, in, out, label, &stdio_hooks, cl,
+	    err, sizeof(err)) != 0)
+		goto fail;
+	return;
+fail:
+	log_error("stdio forwarding failed: %s", err);
+	cli_stop(cl, EXIT_FAILURE_SSH, NULL);
 }

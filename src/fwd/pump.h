@@ -118,10 +118,12 @@ struct pump_stdio_hooks {
 };
 
 /* ferry -W: opens a direct-tcpip channel to host:port and pumps in_fd
- * (read) and out_fd (written, shut at the channel's EOF) through it;
- * in_fd is read once the channel is confirmed. Each must be a pipe or a
- * socket. hooks and ud outlive the pump. Returns 0, or -1 with err
- * (then no hook is called). */
+ * (read) and out_fd (written, shut or closed at the channel's EOF)
+ * through it; in_fd is read once the channel is confirmed. Each must be
+ * a pipe or a socket, above 2 (libuv never closes 0 to 2). Both are
+ * taken over: closed with the pump, or before returning -1. hooks and ud
+ * outlive the pump. Returns 0, or -1 with err (then no hook is
+ * called). */
 int	pump_stdio(struct pump_set *set, uv_loop_t *loop, const char *host,
 	    uint32_t port, int in_fd, int out_fd, const char *label,
 	    const struct pump_stdio_hooks *hooks, void *ud, char *err,

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "util/log.h"
 
@@ -107,42 +108,36 @@ pump_stdio(struct pump_set *set, uv_loop_t *loop, const char *host,
 {
 	struct pump_target t = { OPEN_DIRECT_TCPIP, host, port, NULL };
 	uv_handle_type tin, tout;
-	const char *which = NULL;
-	struct pump *p;
+	struct pump *p = NULL;
 	int r;
 
-	if ((tin = stdio_kind(in_fd, "stdin", err, errlen)) ==
-	    UV_UNKNOWN_HANDLE ||
-	    (tout = stdio_kind(out_fd, "stdout", err, errlen)) ==
-	    UV_UNKNOWN_HANDLE)
-		return -1;
+	if (pump_stdio_check(in_fd, out_fd, err, errlen) != 0)
+		goto fail;
+	tin = uv_guess_handle(in_fd);
+	tout = uv_guess_handle(out_fd);
 	if ((p = pump_new(set, loop, tin == UV_NAMED_PIPE, label, NULL)) ==
-	    NULL) {
+	    NULL ||
+	    (p->osock = calloc(1, sizeof(*p->osock))) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	if ((p->osock = calloc(1, sizeof(*p->osock))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		pump_close(p, false);
-		return -1;
+		goto fail;
 	}
 	stdio_init(loop, p->osock, tout);
 	p->osock->h.data = p;
 	p->out = &p->osock->s;
 	p->out_close_eof = is_fifo(out_fd);
-	if ((r = stdio_open(&p->sock, tin, in_fd)) < 0)
-		which = "stdin";
-	else if ((r = stdio_open(p->osock, tout, out_fd)) < 0)
-		which = "stdout";
-	if (r < 0) {
-		snprintf(err, errlen, "cannot use %s: %s", which,
-		    uv_strerror(r));
-		pump_close(p, false);
+	if ((r = stdio_open(&p->sock, tin, in_fd)) < 0) {
+		snprintf(err, errlen, "cannot use stdin: %s", uv_strerror(r));
+		goto fail;
+	}
+	if ((r = stdio_open(p->osock, tout, out_fd)) < 0) {
+		snprintf(err, errlen, "cannot use stdout: %s", uv_strerror(r));
+		close(out_fd);
+		pump_close(p, false);	/* closes in_fd */
 		return -1;
 	}
 	if (pump_open_channel(p, &t, "127.0.0.1", 65535) != 0) {
 		snprintf(err, errlen, "cannot open a channel");
-		pump_close(p, false);
+		pump_close(p, false);	/* closes both */
 		return -1;
 	}
 	/* from here on the hooks tell the owner how it ends */
@@ -151,4 +146,11 @@ pump_stdio(struct pump_set *set, uv_loop_t *loop, const char *host,
 	log_verbose("%s: channel %u: direct-tcpip to %s port %u", label,
 	    p->chan, host, port);
 	return 0;
+fail:
+	/* no handle took them */
+	close(in_fd);
+	close(out_fd);
+	if (p != NULL)
+		pump_close(p, false);
+	return -1;
 }

@@ -184,6 +184,42 @@ def test_pipes_source(lab, keys, wprocs):
     assert_clean_exit(w)
 
 
+def read_to_eof(f, seconds=60):
+    """(count, sha256) of f read to EOF, on a thread bounded in time."""
+    res = {}
+
+    def run():
+        h, count = hashlib.sha256(), 0
+        while True:
+            b = f.read1(MiB)
+            if not b:
+                break
+            count += len(b)
+            h.update(b)
+        res['out'] = (count, h.hexdigest())
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(seconds)
+    assert not t.is_alive(), 'no EOF on ferry -W stdout'
+    return res['out']
+
+
+def test_far_end_closes_first(lab, keys, wprocs):
+    """The far end sends and closes while stdin is still open: stdout gets
+    every byte then EOF (a pipe is closed: it has no shutdown), ferry
+    stays up for the other direction, and exits 0 when stdin ends."""
+    sshd, src = lab.sshd(), lab.source(BULK, start=17)
+    argv = ferry_w_argv(sshd, f'{LOCALHOST}:{src.port}', lab.known_hosts(sshd),
+                        keys.user['ed25519'])
+    w = WProc(argv, lab.env)
+    wprocs.append(w)
+    assert read_to_eof(w.proc.stdout) == (BULK, fl.pattern_sha256(BULK, 17)), w.stderr()
+    assert w.wait(0.3) is None, f'ferry -W ended before stdin did:\n{w.stderr()}'
+    w.proc.stdin.close()
+    assert_clean_exit(w)
+
+
 def test_socket_stdio(lab, keys, wprocs):
     """One socket as both stdin and stdout: half-closes go through
     shutdown, and the round trip is exact."""
