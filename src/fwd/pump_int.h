@@ -1,6 +1,7 @@
 /* The pump's insides, shared by pump.c (the plain pump), pump_open.c
- * (creating pumps, opening channels, outbound connects) and pump_socks.c
- * (the SOCKS stages before a pump carries data). */
+ * (creating pumps, opening channels, outbound connects), pump_socks.c
+ * (the SOCKS stages before a pump carries data) and pump_stdio.c (ferry
+ * -W's pump on stdin and stdout). */
 #ifndef FERRY_FWD_PUMP_INT_H
 #define FERRY_FWD_PUMP_INT_H
 

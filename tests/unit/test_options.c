@@ -993,6 +993,49 @@ test_parse_args_uri(void **state)
 	assert_int_equal(opts.port, -1);
 }
 
+/* -W host:port, [host]:port (IPv6, or any host as ProxyJump writes
+ * it); options_finish then clears the forwards and Reconnect. */
+static void
+test_parse_args_stdio(void **state)
+{
+	char *a1[] = { "ferry", "-W", "db.example:5432", "-L", "1:h:2",
+	    "-o", "Reconnect=yes", "-S", "/tmp/ctl", "h", NULL };
+	char *a2[] = { "ferry", "-W", "[2001:db8::1]:22", "h", NULL };
+	char *a3[] = { "ferry", "-W", "[name.example]:2222", "h", NULL };
+	char *a4[] = { "ferry", "-W", "h:22:33", "h", NULL };
+
+	assert_int_equal(options_parse_args(&opts, 10, a1, err, sizeof(err)),
+	    0);
+	assert_string_equal(opts.stdio_host, "db.example");
+	assert_int_equal(opts.stdio_port, 5432);
+	assert_int_equal(opts.nlocal, 1);
+	assert_int_equal(options_finish(&opts, err, sizeof(err)), 0);
+	assert_int_equal(opts.nlocal, 0);
+	assert_false(opts.reconnect);
+	assert_true(opts.exit_on_forward_failure);
+	assert_null(opts.control_path);
+
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(options_parse_args(&opts, 4, a2, err, sizeof(err)),
+	    0);
+	assert_string_equal(opts.stdio_host, "2001:db8::1");
+	assert_int_equal(opts.stdio_port, 22);
+
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(options_parse_args(&opts, 4, a3, err, sizeof(err)),
+	    0);
+	assert_string_equal(opts.stdio_host, "name.example");
+	assert_int_equal(opts.stdio_port, 2222);
+
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(options_parse_args(&opts, 4, a4, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "'h:22:33'"));
+}
+
 /* ssh://user@host:port: the user part must not stop the port (or the
  * brackets) from being parsed. */
 static void
@@ -1507,6 +1550,7 @@ main(void)
 		T(test_parse_args_more_flags),
 		T(test_parse_args_uri),
 		T(test_parse_args_uri_user),
+		T(test_parse_args_stdio),
 		T(test_parse_args_uri_ipv6_port),
 		T(test_parse_args_errors),
 		T(test_finish_defaults),
