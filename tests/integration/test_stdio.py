@@ -8,7 +8,8 @@ channel, as ssh -W, so that ferry can be ssh's ProxyCommand.
     closed;
   - a closed port: exit 255 with ssh's "open failed" wording;
   - bad -W arguments: a clear error naming the argument;
-  - the same against dropbear.
+  - the same against dropbear;
+  - ferry -J (ProxyJump), which runs ferry -W for each hop.
 
 Nothing but channel data may appear on ferry's stdout.
 """
@@ -158,6 +159,34 @@ def test_proxycommand(lab, keys):
     assert t.alive()
     t.proc.stop()
     sanitizer_free(t.proc.stderr(), 'ssh (with ferry as its ProxyCommand)')
+
+
+def jump_config(lab, keys, sshds, path):
+    """A -F file for the hops of ferry -J: every sshd's host key known."""
+    kh = path.parent / 'jump_known_hosts'
+    kh.write_text(''.join(s.known_hosts_line() for s in sshds))
+    path.write_text(f'Host *\n  User {USER}\n  IdentityFile {keys.user["ed25519"]}\n'
+                    f'  UserKnownHostsFile {kh}\n  StrictHostKeyChecking yes\n'
+                    f'  BatchMode yes\n')
+    return path
+
+
+@pytest.mark.parametrize('hops', [1, 2])
+def test_proxyjump(lab, keys, tmp_path, hops):
+    """ferry -J runs ferry -W for each hop (as ssh runs ssh -W): one and two
+    bastions, a -L through them carrying BULK both ways."""
+    bastions = [lab.sshd() for _ in range(hops)]
+    target, echo = lab.sshd(), lab.echo()
+    cfg = jump_config(lab, keys, bastions + [target], tmp_path / 'jump_config')
+    spec = ','.join(f'{LOCALHOST}:{b.port}' for b in bastions)
+    t = lab.tunnel('ferry', target, [echo.addr], extra=['-F', str(cfg), '-J', spec])
+    count, digest = fl.exchange(fl.connect(t.port), BULK, start=19)
+    assert (count, digest) == (BULK, fl.pattern_sha256(BULK, 19)), t.proc.stderr()
+    for s in bastions + [target]:
+        assert 'Accepted publickey' in s.log_text()
+    assert t.alive()
+    t.proc.stop()
+    sanitizer_free(t.proc.stderr(), 'ferry -J and its ferry -W hops')
 
 
 def test_pipes_echo(lab, keys, wprocs):
