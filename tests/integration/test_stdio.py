@@ -249,13 +249,24 @@ def test_far_end_closes_first(lab, keys, wprocs):
     assert_clean_exit(w)
 
 
-def test_socket_stdio(lab, keys, wprocs):
-    """One socket as both stdin and stdout: half-closes go through
+def socket_pair(kind):
+    if kind == 'unix':
+        return socket.socketpair()
+    with socket.create_server((LOCALHOST, 0)) as lis:
+        ours = socket.create_connection(lis.getsockname(), timeout=fl.IO_TIMEOUT)
+        theirs, _ = lis.accept()
+    return ours, theirs
+
+
+@pytest.mark.parametrize('kind', ['unix', 'tcp'])
+def test_socket_stdio(lab, keys, wprocs, kind):
+    """One socket (a Unix socketpair, as ferry's own ProxyCommand gives, or
+    TCP, as inetd would) as both stdin and stdout: half-closes go through
     shutdown, and the round trip is exact."""
     sshd, echo = lab.sshd(), lab.echo()
     argv = ferry_w_argv(sshd, f'{LOCALHOST}:{echo.port}', lab.known_hosts(sshd),
                         keys.user['ed25519'])
-    ours, theirs = socket.socketpair()
+    ours, theirs = socket_pair(kind)
     try:
         w = WProc(argv, lab.env, stdin=theirs.fileno(), stdout=theirs.fileno())
         wprocs.append(w)
