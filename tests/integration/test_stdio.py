@@ -18,6 +18,7 @@ import hashlib
 import os
 import pty
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -294,6 +295,28 @@ def test_closed_port(lab, keys, wprocs):
     assert 'channel 0: open failed: connect failed: ' in err, err
     assert 'stdio forwarding failed' in err, err
     sanitizer_free(err)
+
+
+def test_connection_lost(lab, keys, wprocs):
+    """The SSH connection dies under a running -W: exit 255 with the
+    reason, stdout ended without a byte more."""
+    sshd, echo = lab.sshd(), lab.echo()
+    argv = ferry_w_argv(sshd, f'{LOCALHOST}:{echo.port}', lab.known_hosts(sshd),
+                        keys.user['ed25519'])
+    w = WProc(argv, lab.env)
+    wprocs.append(w)
+    w.proc.stdin.write(b'ping')
+    w.proc.stdin.flush()
+    assert w.proc.stdout.read(4) == b'ping', w.stderr()
+    with sshd._lock:
+        procs = list(sshd.procs)
+    for q in procs:
+        os.killpg(q.pid, signal.SIGKILL)
+    assert read_to_eof(w.proc.stdout) == (0, hashlib.sha256().hexdigest())
+    rc = w.wait()
+    assert rc == 255, f'exit status {rc}:\n{w.stderr()}'
+    assert 'closed by remote host' in w.stderr(), w.stderr()
+    sanitizer_free(w.stderr())
 
 
 @pytest.mark.parametrize('arg', ['nocolon', 'host:', ':22', 'host:0', 'host:65536',
