@@ -109,8 +109,9 @@ int	pump_socks_channel(struct pump_set *set, uv_loop_t *loop,
 	    const char *label, struct fwd_stats *stats);
 /* What ferry -W's owner is told. open_failed: the peer refused the
  * channel (chan: ours, reason: the code as ssh names it, msg: the
- * peer's text, possibly empty, not escaped). gone: the pump's memory is gone; clean unless the open failed or a
- * stream was reset (an error, or the connection lost). */
+ * peer's text, possibly empty, not escaped). gone: the pump's memory
+ * is gone; clean unless the open failed or a stream was reset (an
+ * error, or the connection lost). */
 struct pump_stdio_hooks {
 	void	(*open_failed)(void *ud, uint32_t chan, const char *reason,
 		    const char *msg);

@@ -78,7 +78,7 @@ struct pump {
 	 * CHANNEL_EOF when out_close_eof), freed with the pump. */
 	union pump_sock	*osock;
 	bool		 osock_closed;	/* its close callback ran */
-	bool		 out_close_eof;	/* a FIFO: EOF is closing it */
+	bool		 out_close_eof;	/* a FIFO: closed at EOF */
 	bool		 failed;	/* reset, or the open was refused */
 	/* ferry -W's owner (pump_stdio); NULL for the others */
 	const struct pump_stdio_hooks *hooks;

@@ -628,7 +628,7 @@ test_stdio_refused(void **state)
 	LAB_WAIT(lab, st.gone == 1);
 	assert_false(st.clean);
 	assert_int_equal(strncmp(st.failed, "0 connect failed: ", 18), 0);
-	LAB_WAIT(lab, st.eof);		/* stdout closed, nothing written */
+	LAB_WAIT(lab, st.eof);	/* stdout closed, nothing written */
 	assert_int_equal(st.rcvd, 0);
 	stdio_stop(lab, &st);
 }
