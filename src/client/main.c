@@ -380,6 +380,11 @@ main(int argc, char **argv)
 		    "one connection: not with ferry up or several hosts");
 		goto fail;
 	}
+	if (o->stdio_host != NULL && (o->background || o->stdin_null)) {
+		snprintf(err, sizeof(err), "-W forwards stdin and stdout: not "
+		    "with %s", o->background ? "-f" : "-n");
+		goto fail;
+	}
 	/* before connecting: stdin and stdout must be streams */
 	if (o->stdio_host != NULL && !o->print_config &&
 	    pump_stdio_check(STDIN_FILENO, STDOUT_FILENO, err,

@@ -338,7 +338,9 @@ def test_bad_argument(lab, arg, wprocs):
 def test_twice_and_not_with_up(lab, wprocs):
     for argv, want in (
             (['-W', 'a:1', '-W', 'b:2', LOCALHOST], 'stdio forward already specified'),
-            (['up', '-W', 'a:1', LOCALHOST], 'not with ferry up')):
+            (['up', '-W', 'a:1', LOCALHOST], 'not with ferry up'),
+            (['-f', '-W', 'a:1', LOCALHOST], 'not with -f'),
+            (['-W', 'a:1', '-n', LOCALHOST], 'not with -n')):
         w = WProc([fl.require_ferry(), '-F', '/dev/null'] + argv if argv[0] != 'up'
                   else [fl.require_ferry(), 'up', '-F', '/dev/null'] + argv[1:],
                   lab.env, stdin=subprocess.DEVNULL)
