@@ -9,7 +9,7 @@ import threading
 
 import ferrylab as fl
 from ferrylab import LOCALHOST, USER
-from ferrydlab import ferryd, start_client  # noqa: F401 - fixture
+from ferrydlab import ferryd, start_client  # noqa: F401 - ferryd is a fixture
 
 
 def test_ferryd_says_where_it_bound(lab, ferryd):
