@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "client/muxclient.h"
 #include "client/options.h"
 #include "client/readconf.h"
 #include "client/sshkw.h"
@@ -403,6 +404,12 @@ main(int argc, char **argv)
 	if (o->session_flags[0] != '\0')
 		log_verbose("-%s: ferry opens no session; these flags change "
 		    "nothing", o->session_flags);
+	if (o->mux_command != NULL) {
+		code = mux_command(o);
+		options_free(o);
+		free(o);
+		return code;
+	}
 	if (o->print_config) {
 		options_print(o, stdout);
 		options_free(o);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define OPTSTRING	":46aAb:c:e:fgi:kl:m:no:p:qtvxyB:D:E:F:GJ:KL:NR:S:TW:XY"
+#define OPTSTRING	":46aAb:c:e:fgi:kl:m:no:p:qtvxyB:D:E:F:GJ:KL:NO:R:S:TW:XY"
 
 /* [user@]host or ssh://[user@]host[:port], the host of the URI form
  * possibly an [IPv6] literal. */
@@ -228,6 +228,10 @@ parse_flag(struct options *o, int ch, int *verbose, bool *quiet, char *err,
 	case 'y':
 		o->use_syslog = true;
 		return 0;
+	case 'O':
+		free(o->mux_command);
+		o->mux_command = strdup(optarg);
+		return o->mux_command != NULL ? 0 : -1;
 	case 'v':
 		(*verbose)++;
 		return 0;
@@ -285,11 +289,12 @@ options_parse_args(struct options *o, int argc, char **argv, char *err,
 		    "[-B bind_interface] [-b bind_address] [-c cipher_spec] "
 		    "[-D [bind_address:]port] [-E log_file] [-e escape_char] "
 		    "[-F configfile] [-i identity_file] [-J destination] "
-		    "[-L address] [-l login_name] [-m mac_spec] [-o option] "
-		    "[-p port] [-R address] [-S ctl_path] [-W host:port] "
+		    "[-L address] [-l login_name] [-m mac_spec] "
+		    "[-O ctl_cmd] [-o option] [-p port] [-R address] "
+		    "[-S ctl_path] [-W host:port] "
 		    "destination [destination...]\n"
 		    "       ferry up [options] [host...]\n"
-		    "       ferry status|metrics|forward|cancel ...");
+		    "       ferry status|metrics|forward|cancel|reconnect ...");
 		return -1;
 	}
 	if (parse_destination(o, argv[optind], err, errlen) != 0)

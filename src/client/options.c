@@ -61,6 +61,7 @@ options_free(struct options *o)
 	free(o->proxy_run);
 	free(o->bind_address);
 	free(o->bind_interface);
+	free(o->mux_command);
 	free(o->metrics_listen);
 	free(o->ignore_unknown);
 	sshkw_free(o);

@@ -135,6 +135,7 @@ struct options {
 	bool		 background;	/* -f: once every forward is up */
 	bool		 stdin_null;	/* -n */
 	bool		 use_syslog;	/* -y */
+	char		*mux_command;	/* -O: check, forward, cancel... */
 	/* the session flags given (-a -A -k -K -t -x -X -Y), said at -v:
 	 * ferry opens no session */
 	char		 session_flags[16];

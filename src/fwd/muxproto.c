@@ -171,3 +171,67 @@ mux_refuse(struct wb *out, uint32_t type, uint32_t id, const char *reason)
 	wb_cstring(out, reason);
 	mux_end(out, at);
 }
+
+void
+mux_request(struct wb *out, uint32_t type, uint32_t id)
+{
+	size_t at = mux_begin(out, type);
+
+	wb_u32(out, id);
+	mux_end(out, at);
+}
+
+/* One end of a forward as ssh's mux client writes it. */
+static void
+put_end(struct wb *out, const char *path, const char *host, int port)
+{
+	wb_cstring(out, path[0] != '\0' ? path : host);
+	wb_u32(out, path[0] != '\0' ? MUX_PORT_PATH : (uint32_t)port);
+}
+
+void
+mux_request_fwd(struct wb *out, uint32_t type, uint32_t id,
+    const struct fwd_spec *s)
+{
+	size_t at = mux_begin(out, type);
+	const char *bind = s->bind == BIND_ANY ? "*" : s->bind ==
+	    BIND_LOCALHOST ? "localhost" : s->bind == BIND_ADDR ?
+	    s->bind_addr : "";
+
+	wb_u32(out, id);
+	wb_u32(out, s->kind == FWD_LOCAL ? MUX_FWD_LOCAL : s->kind ==
+	    FWD_REMOTE ? MUX_FWD_REMOTE : MUX_FWD_DYNAMIC);
+	put_end(out, s->listen_path, bind, s->listen_port);
+	put_end(out, s->connect_path, s->dynamic ? "" : s->host,
+	    s->dynamic ? 0 : s->port);
+	mux_end(out, at);
+}
+
+int
+mux_parse_reply(const uint8_t *p, size_t len, struct mux_reply *out)
+{
+	struct rd r;
+	uint32_t n;
+
+	memset(out, 0, sizeof(*out));
+	rd_init(&r, p, len);
+	if (rd_u32(&r, &n) != 0 || n != len - 4 || rd_u32(&r, &out->type) != 0)
+		return -1;
+	if (out->type == MUX_MSG_HELLO)
+		return rd_u32(&r, &out->value);
+	if (rd_u32(&r, &out->id) != 0)
+		return -1;
+	switch (out->type) {
+	case MUX_S_ALIVE:
+	case MUX_S_REMOTE_PORT:
+		return rd_u32(&r, &out->value);
+	case MUX_S_FAILURE:
+	case MUX_S_PERMISSION_DENIED:
+		if (rd_cstring(&r, out->reason, sizeof(out->reason)) != 0)
+			snprintf(out->reason, sizeof(out->reason), "(no "
+			    "reason given)");
+		return 0;
+	default:
+		return 0;
+	}
+}

@@ -54,4 +54,22 @@ void	mux_remote_port(struct wb *out, uint32_t id, uint32_t port);
 void	mux_refuse(struct wb *out, uint32_t type, uint32_t id,
 	    const char *reason);
 
+/* The client's side (ferry -O), appended to out: a request with no body
+ * (ALIVE_CHECK, TERMINATE, STOP_LISTENING), and OPEN_FWD / CLOSE_FWD
+ * for a forward as ssh sends it. */
+void	mux_request(struct wb *out, uint32_t type, uint32_t id);
+void	mux_request_fwd(struct wb *out, uint32_t type, uint32_t id,
+	    const struct fwd_spec *s);
+
+/* A master's answer. */
+struct mux_reply {
+	uint32_t	 type;
+	uint32_t	 id;
+	uint32_t	 value;		/* ALIVE: the pid; REMOTE_PORT: the port */
+	char		 reason[256];	/* FAILURE, PERMISSION_DENIED */
+};
+
+/* Parses one whole packet of a master. Returns 0 or -1. */
+int	mux_parse_reply(const uint8_t *p, size_t len, struct mux_reply *out);
+
 #endif

@@ -89,3 +89,55 @@ def test_stop_and_exit(lab):
     r = ssh_O(ctl2, '-O', 'exit')
     assert r.returncode == 0 and 'Exit request sent' in r.stderr, r
     assert cp2.wait_exit(20) == 0, cp2.stderr()
+
+
+def ferry_O(ctl, *args):
+    return subprocess.run([fl.require_ferry(), '-S', str(ctl), *args, 'anyhost'],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=30)
+
+
+def test_ferry_O_against_ferry(lab):
+    sshd = lab.sshd()
+    echo = lab.echo()
+    cp, ctl = start(lab, sshd)
+    r = ferry_O(ctl, '-O', 'check')
+    assert r.returncode == 0 and f'Master running (pid={cp.pid})' in r.stderr, r
+    port = fl.pick_free_port()
+    spec = f'{LOCALHOST}:{port}:{LOCALHOST}:{echo.addr[1]}'
+    r = ferry_O(ctl, '-O', 'forward', '-L', spec)
+    assert r.returncode == 0, r
+    assert fl.wait_until(lambda: fl.listens_on(cp.pid, port), 20), cp.stderr()
+    assert fl.echo_roundtrip(port, b'O') == b'O'
+    r = ferry_O(ctl, '-O', 'cancel', '-L', spec)
+    assert r.returncode == 0, r
+    assert fl.wait_until(lambda: not fl.listens_on(cp.pid, port), 20)
+    r = ferry_O(ctl, '-O', 'bogus')
+    assert r.returncode == 255 and 'Invalid multiplex command.' in r.stderr, r
+    r = ferry_O(ctl, '-O', 'exit')
+    assert r.returncode == 0 and 'Exit request sent.' in r.stderr, r
+    assert cp.wait_exit(20) == 0
+
+
+def test_ferry_O_against_openssh_master(lab):
+    """ferry -O speaks the protocol as ssh does: an OpenSSH ControlMaster
+    answers it, and opens the forward it asks for."""
+    sshd = lab.sshd()
+    echo = lab.echo()
+    ctl = lab.dir / 'ssh-master.sock'
+    master = fl.ClientProc('ssh', [fl.SSH, '-F', '/dev/null', '-M', '-S', str(ctl), '-N',
+                                   '-i', str(lab.keys.user['ed25519']), '-o', 'BatchMode=yes',
+                                   '-o', f'UserKnownHostsFile={lab.known_hosts(sshd)}',
+                                   '-p', str(sshd.port), '-l', fl.USER, LOCALHOST], lab.env)
+    lab.clients.append(master)
+    assert fl.wait_until(lambda: ctl.exists(), 20), master.stderr()
+    r = ferry_O(ctl, '-O', 'check')
+    assert r.returncode == 0 and f'Master running (pid={master.pid})' in r.stderr, r
+    port = fl.pick_free_port()
+    r = ferry_O(ctl, '-O', 'forward', '-L', f'{LOCALHOST}:{port}:{LOCALHOST}:{echo.addr[1]}')
+    assert r.returncode == 0, r
+    assert fl.wait_until(lambda: fl.listens_on(master.pid, port), 20)
+    assert fl.echo_roundtrip(port, b'via ssh') == b'via ssh'
+    r = ferry_O(ctl, '-O', 'exit')
+    assert r.returncode == 0, r
+    assert master.wait_exit(20) is not None
