@@ -124,42 +124,42 @@ mux_end(struct wb *out, size_t at)
 	out->p[at + 3] = (uint8_t)n;
 }
 
+/* A packet of type carrying first (a request id, or HELLO's version)
+ * and, n == 1, one more number. */
+static void
+packet_u32(struct wb *out, uint32_t type, uint32_t first, int n,
+    uint32_t more)
+{
+	size_t at = mux_begin(out, type);
+
+	wb_u32(out, first);
+	if (n == 1)
+		wb_u32(out, more);
+	mux_end(out, at);
+}
+
 void
 mux_hello(struct wb *out)
 {
-	size_t at = mux_begin(out, MUX_MSG_HELLO);
-
-	wb_u32(out, MUX_VERSION);
-	mux_end(out, at);
+	packet_u32(out, MUX_MSG_HELLO, MUX_VERSION, 0, 0);
 }
 
 void
 mux_ok(struct wb *out, uint32_t id)
 {
-	size_t at = mux_begin(out, MUX_S_OK);
-
-	wb_u32(out, id);
-	mux_end(out, at);
+	packet_u32(out, MUX_S_OK, id, 0, 0);
 }
 
 void
 mux_alive(struct wb *out, uint32_t id, uint32_t pid)
 {
-	size_t at = mux_begin(out, MUX_S_ALIVE);
-
-	wb_u32(out, id);
-	wb_u32(out, pid);
-	mux_end(out, at);
+	packet_u32(out, MUX_S_ALIVE, id, 1, pid);
 }
 
 void
 mux_remote_port(struct wb *out, uint32_t id, uint32_t port)
 {
-	size_t at = mux_begin(out, MUX_S_REMOTE_PORT);
-
-	wb_u32(out, id);
-	wb_u32(out, port);
-	mux_end(out, at);
+	packet_u32(out, MUX_S_REMOTE_PORT, id, 1, port);
 }
 
 void
@@ -175,10 +175,7 @@ mux_refuse(struct wb *out, uint32_t type, uint32_t id, const char *reason)
 void
 mux_request(struct wb *out, uint32_t type, uint32_t id)
 {
-	size_t at = mux_begin(out, type);
-
-	wb_u32(out, id);
-	mux_end(out, at);
+	packet_u32(out, type, id, 0, 0);
 }
 
 /* One end of a forward as ssh's mux client writes it. */
