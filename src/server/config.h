@@ -16,6 +16,10 @@
 #define SC_MAX_PERMITS	64
 #define SC_MAX_AKFILES	8
 #define SC_MAX_NOTES	96
+/* Include: how deep files may include files (sshd's bound), and where a
+ * relative pattern is looked for (sshd's) */
+#define SC_MAX_INCLUDE_DEPTH	16
+#define SSHD_INCLUDE_DIR	"/etc/ssh"
 
 enum gateway_ports {
 	GW_NO,
@@ -62,6 +66,7 @@ struct server_config {
 	 * owned), each once: ferryd -d says so */
 	const char	*noeffect[SC_MAX_NOTES];
 	int		 nnoeffect;
+	int		 include_depth;	/* Include files being read */
 	char		*state_dir;		/* where a generated host key goes */
 	enum gateway_ports gateway_ports;
 	enum allow_fwd	 allow_tcp_forwarding;
