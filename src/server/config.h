@@ -96,6 +96,11 @@ struct server_config {
 	int		 max_startups_begin;	/* MaxStartups start:rate:full */
 	int		 max_startups_rate;
 	int		 max_startups_full;
+	/* PerSourceMaxStartups (0: none) over sources grouped by
+	 * PerSourceNetBlockSize's prefix lengths */
+	int		 per_source_max_startups;
+	int		 per_source_v4_bits;
+	int		 per_source_v6_bits;
 	int		 max_auth_tries;
 	int		 max_sessions;		/* channels per connection */
 	int		 max_listeners;		/* tcpip-forwards per connection */

@@ -162,6 +162,18 @@ print_startups(const struct server_config *c, FILE *fp)
 	    c->max_startups_rate, c->max_startups_full);
 }
 
+static void
+print_per_source(const struct server_config *c, FILE *fp)
+{
+	if (c->per_source_max_startups == 0)
+		fprintf(fp, "persourcemaxstartups none\n");
+	else
+		fprintf(fp, "persourcemaxstartups %d\n",
+		    c->per_source_max_startups);
+	fprintf(fp, "persourcenetblocksize %d:%d\n", c->per_source_v4_bits,
+	    c->per_source_v6_bits);
+}
+
 /* A keyword of the table by its kind, its name in lowercase. */
 static void
 print_by_kind(const struct server_config *c, const struct sc_keyword *kw,
@@ -225,6 +237,7 @@ static const struct {
 	{ "ClientAliveCountMax", NULL },
 	{ "LoginGraceTime", NULL },
 	{ "MaxStartups", print_startups },
+	{ "PerSourceMaxStartups", print_per_source },
 	{ "MaxAuthTries", NULL },
 	{ "MaxSessions", NULL },
 	{ "MaxListeners", NULL },

@@ -8,6 +8,7 @@
 
 #include "server/sess_int.h"
 #include "util/log.h"
+#include "util/netaddr.h"
 
 void
 server_policy_ref(struct server_policy *p)
@@ -298,6 +299,27 @@ rules_init(struct fwd_srv_rules *r, const struct server_config *c)
 	r->gateway_ports = gw_mode(c->gateway_ports);
 }
 
+/* PerSourceMaxStartups: whether as many connections from the block of s
+ * (PerSourceNetBlockSize) are not authenticated yet. */
+static bool
+source_full(const struct session *s)
+{
+	const struct server_config *c = &s->pol->cfg;
+	const struct session *o;
+	int n = 0;
+
+	if (c->per_source_max_startups == 0)
+		return false;
+	for (o = s->list->head; o != NULL; o = o->next)
+		if (o != s && !o->authenticated && !o->closing &&
+		    netaddr_same_block(o->ip, s->ip,
+		    (unsigned)c->per_source_v4_bits,
+		    (unsigned)c->per_source_v6_bits) &&
+		    ++n >= c->per_source_max_startups)
+			return true;
+	return false;
+}
+
 int
 session_accept(struct net_loop *nl, uv_stream_t *server,
     struct server_policy *pol, struct session_list *list)
@@ -361,6 +383,15 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 	snprintf(s->ip, sizeof(s->ip), "%s", net_conn_peer_ip(s->nc));
 	s->port = net_conn_peer_port(s->nc);
 	log_verbose("Connection from %s port %d", s->ip, s->port);
+	if (source_full(s)) {
+		log_info("drop connection from [%s]:%d: past "
+		    "PerSourceMaxStartups (%d unauthenticated from its block)",
+		    s->ip, s->port, pol->cfg.per_source_max_startups);
+		list->stats.limits[LIM_PER_SOURCE]++;
+		s->closing = true;
+		net_conn_close(s->nc, "past PerSourceMaxStartups");
+		return 0;
+	}
 	if (pol->cfg.login_grace_time > 0)
 		uv_timer_start(&s->grace, grace_expired,
 		    (uint64_t)pol->cfg.login_grace_time * 1000, 0);

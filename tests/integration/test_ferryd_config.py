@@ -212,13 +212,12 @@ REFUSED = {
     'AuthorizedPrincipalsFile': '/etc/ssh/principals/%u',
     'TrustedUserCAKeys': '/etc/ssh/ca.pub', 'RevokedKeys': '/etc/ssh/revoked',
     'ChrootDirectory': '/srv/%u', 'HostKeyAgent': '/run/agent.sock',
-    'PerSourceMaxStartups': '10', 'AddressFamily': 'inet',
+    'AddressFamily': 'inet',
     'AuthenticationMethods': 'publickey,keyboard-interactive',
     'RequiredRSASize': '3072', 'Match': 'User alice',
 }
 NONE_OK = {'AuthorizedKeysCommand', 'AuthorizedPrincipalsCommand', 'AuthorizedPrincipalsFile',
-           'TrustedUserCAKeys', 'RevokedKeys', 'ChrootDirectory', 'HostKeyAgent',
-           'PerSourceMaxStartups'}
+           'TrustedUserCAKeys', 'RevokedKeys', 'ChrootDirectory', 'HostKeyAgent'}
 # an accepted value for keywords whose values are checked
 VALUES = {
     'AddressFamily': 'any', 'AllowStreamLocalForwarding': 'yes', 'AllowTcpForwarding': 'yes',
@@ -235,6 +234,7 @@ VALUES = {
     'RekeyLimit': '1G 1h', 'ChannelTimeout': 'session=5m', 'LogVerbose': 'kex.c:*',
     'VersionAddendum': 'none', 'PermitRootLogin': 'prohibit-password',
     'DisableForwarding': 'no', 'Include': '/nonexistent/sshd_config.d/*.conf',
+    'PerSourceMaxStartups': '10', 'PerSourceNetBlockSize': '24:56',
 }
 # OpenSSH 9.2 sshd_config(5) (Debian's, with its own DebianBanner and GSSAPI
 # key exchange); compared with the installed page when there is one

@@ -999,6 +999,8 @@ test_print(void **state)
 	    "clientalivecountmax 5\n"
 	    "logingracetime 3600\n"
 	    "maxstartups 3:30:3\n"
+	    "persourcemaxstartups none\n"
+	    "persourcenetblocksize 32:128\n"
 	    "maxauthtries 4\n"
 	    "maxsessions 2\n"
 	    "maxlisteners 7\n"
@@ -1042,6 +1044,8 @@ test_print_defaults(void **state)
 	    "clientalivecountmax 3\n"
 	    "logingracetime 120\n"
 	    "maxstartups 10:30:100\n"
+	    "persourcemaxstartups none\n"
+	    "persourcenetblocksize 32:128\n"
 	    "maxauthtries 6\n"
 	    "maxsessions 10\n"
 	    "maxlisteners 64\n"
@@ -1246,9 +1250,11 @@ test_refused(void **state)
 	line_bad("RequiredRSASize 3072", WHERE ": RequiredRSASize 3072 is not "
 	    "supported yet: ferryd accepts RSA keys from 1024 bits "
 	    "(PubkeyAcceptedAlgorithms -rsa-* refuses RSA keys)");
-	line_bad("PerSourceMaxStartups 10", WHERE ": PerSourceMaxStartups is "
-	    "not supported: ferryd applies MaxStartups to all sources "
-	    "together");
+	line_bad("PerSourceMaxStartups 0", WHERE ": PerSourceMaxStartups: bad "
+	    "value '0' (a number, or none)");
+	line_bad("PerSourceNetBlockSize 24:129", WHERE ": "
+	    "PerSourceNetBlockSize: bad value '24:129' (IPv4 bits 0-32, then "
+	    "optionally :IPv6 bits 0-128)");
 }
 
 /* Keywords without effect are remembered once each, for ferryd -d. */
