@@ -261,6 +261,7 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		}
 		if (p->stats != NULL)
 			p->stats->bytes_out += (uint64_t)n;
+		p->active_ms = uv_now(s->loop);
 		if (!can_read(p))
 			pump_stop_reading(p);
 		return;
@@ -427,6 +428,7 @@ pump_flush(struct pump *p)
 static void
 on_data(struct pump *p, const uint8_t *data, size_t len)
 {
+	p->active_ms = uv_now(p->sock.h.loop);
 	/* Gather without copying while nothing older waits to be written. */
 	if (!p->writing && p->pend.len == p->pend_off &&
 	    p->niov < (int)(sizeof(p->iov) / sizeof(p->iov[0]))) {
@@ -533,4 +535,28 @@ fwd_stats_json(struct wb *out, const struct fwd_stats *st)
 	    "\"bytes_out\":%llu", st->open, (unsigned long long)st->conns,
 	    (unsigned long long)st->bytes_in,
 	    (unsigned long long)st->bytes_out);
+}
+
+uint64_t
+pump_expire_idle(struct pump_set *set, uint64_t now,
+    unsigned (*idle_s)(void *ud, const char *type), void *ud)
+{
+	struct pump *p, *next;
+	uint64_t soonest = 0, ms, due;
+
+	for (p = set->head; p != NULL; p = next) {
+		next = p->next;
+		if (p->closing || p->type == NULL ||
+		    (ms = (uint64_t)idle_s(ud, p->type) * 1000) == 0)
+			continue;
+		due = p->active_ms + ms;
+		if (due <= now) {
+			log_info("%s: closing after %llu seconds of inactivity "
+			    "(ChannelTimeout)", p->label,
+			    (unsigned long long)(now - p->active_ms) / 1000);
+			pump_close(p, false);
+		} else if (soonest == 0 || due - now < soonest)
+			soonest = due - now;
+	}
+	return soonest;
 }

@@ -136,6 +136,11 @@ int	pump_stdio_check(int in_fd, int out_fd, char *err, size_t errlen);
  * the set's bounds; if not, why names the bound. */
 bool	pump_admit(const struct pump_set *set, bool connect, char *why,
 	    size_t whylen);
+/* ChannelTimeout: every pump idle (no data either way) for idle_s of its
+ * channel type seconds (0: never) at now (uv_now) is closed; returns the
+ * milliseconds until the next one may be due (0: none). */
+uint64_t pump_expire_idle(struct pump_set *set, uint64_t now,
+	    unsigned (*idle_s)(void *ud, const char *type), void *ud);
 /* A forward is going away: its pumps stop counting into stats. */
 void	pump_forget_stats(struct pump_set *set, const struct fwd_stats *stats);
 

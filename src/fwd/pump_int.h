@@ -122,6 +122,10 @@ struct pump {
 	struct wb	 inflight;	/* owned: handed to uv_write */
 	size_t		 inflight_off;
 	struct fwd_stats *stats;	/* not owned; NULL once forgotten */
+	/* the SSH channel type (static string; NULL: none yet), and when
+	 * data last moved either way (uv_now), for ChannelTimeout */
+	const char	*type;
+	uint64_t	 active_ms;
 	char		 label[160];
 };
 

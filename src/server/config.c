@@ -30,6 +30,8 @@ server_config_init(struct server_config *c)
 	c->max_startups_rate = SC_UNSET;
 	c->max_startups_full = SC_UNSET;
 	c->per_source_max_startups = SC_UNSET;
+	c->nchan_timeouts = SC_UNSET;
+	c->unused_connection_timeout = SC_UNSET;
 	c->per_source_v4_bits = SC_UNSET;
 	c->per_source_v6_bits = SC_UNSET;
 }

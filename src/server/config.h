@@ -16,6 +16,7 @@
 #define SC_MAX_PERMITS	64
 #define SC_MAX_AKFILES	8
 #define SC_MAX_NOTES	96
+#define SC_MAX_CHAN_TIMEOUTS	16
 /* Include: how deep files may include files (sshd's bound), and where a
  * relative pattern is looked for (sshd's) */
 #define SC_MAX_INCLUDE_DEPTH	16
@@ -91,6 +92,17 @@ struct server_config {
 	struct fwd_permit permit_listen[SC_MAX_PERMITS];
 	int		 npermit_listen;	/* -1: any */
 	int		 client_alive_interval;	/* seconds, 0 off */
+	/* ChannelTimeout: the first type pattern matching a channel's type
+	 * gives its idle time in seconds (0: none); as written, for -T */
+	struct {
+		char	 type[64];
+		int	 secs;
+	}		 chan_timeouts[SC_MAX_CHAN_TIMEOUTS];
+	int		 nchan_timeouts;	/* -1 until set */
+	char		 chan_timeouts_text[512];
+	/* UnusedConnectionTimeout: seconds without a channel after login
+	 * (0 none) */
+	int		 unused_connection_timeout;
 	int		 client_alive_count_max;
 	int		 login_grace_time;	/* seconds, 0 none */
 	int		 max_startups_begin;	/* MaxStartups start:rate:full */

@@ -129,7 +129,7 @@ const struct sc_keyword sc_keywords[] = {
 	KW_IGNORED("Banner", 1),
 	KW_ALGS("CASignatureAlgorithms", ca_sign_algs, pubkey_algs),
 	KW_IGNORED("ChallengeResponseAuthentication", 1),
-	KW_IGNORED("ChannelTimeout", ANY_WORDS),
+	KW_CODE("ChannelTimeout", SC_MAX_CHAN_TIMEOUTS, sc_kw_chan_timeout),
 	KW_NONE_ONLY("ChrootDirectory", 1,
 	    "ferryd has no chroot (Unix-socket paths are confined by "
 	    "StreamLocalDirectory)"),
@@ -226,7 +226,7 @@ const struct sc_keyword sc_keywords[] = {
 	KW_IGNORED("SyslogFacility", 1),
 	KW_IGNORED("TCPKeepAlive", 1),
 	KW_NONE_ONLY("TrustedUserCAKeys", 1, CERTS),
-	KW_IGNORED("UnusedConnectionTimeout", 1),
+	KW_CODE("UnusedConnectionTimeout", 1, sc_kw_unused_timeout),
 	KW_IGNORED("UseDNS", 1),
 	KW_IGNORED("UsePAM", 1),
 	KW_IGNORED("UsePrivilegeSeparation", 1),

@@ -163,6 +163,18 @@ print_startups(const struct server_config *c, FILE *fp)
 }
 
 static void
+print_chan_timeouts(const struct server_config *c, FILE *fp)
+{
+	if (c->nchan_timeouts > 0)
+		fprintf(fp, "channeltimeout %s\n", c->chan_timeouts_text);
+	if (c->unused_connection_timeout == 0)
+		fprintf(fp, "unusedconnectiontimeout none\n");
+	else
+		fprintf(fp, "unusedconnectiontimeout %d\n",
+		    c->unused_connection_timeout);
+}
+
+static void
 print_per_source(const struct server_config *c, FILE *fp)
 {
 	if (c->per_source_max_startups == 0)
@@ -235,6 +247,7 @@ static const struct {
 	{ "PermitListen", print_permit_listen },
 	{ "ClientAliveInterval", NULL },
 	{ "ClientAliveCountMax", NULL },
+	{ "ChannelTimeout", print_chan_timeouts },
 	{ "LoginGraceTime", NULL },
 	{ "MaxStartups", print_startups },
 	{ "PerSourceMaxStartups", print_per_source },

@@ -235,6 +235,7 @@ VALUES = {
     'VersionAddendum': 'none', 'PermitRootLogin': 'prohibit-password',
     'DisableForwarding': 'no', 'Include': '/nonexistent/sshd_config.d/*.conf',
     'PerSourceMaxStartups': '10', 'PerSourceNetBlockSize': '24:56',
+    'UnusedConnectionTimeout': '2m',
 }
 # OpenSSH 9.2 sshd_config(5) (Debian's, with its own DebianBanner and GSSAPI
 # key exchange); compared with the installed page when there is one
