@@ -79,7 +79,11 @@ struct ssh_event {
 		struct {
 			const struct key *key;
 			const char	*alg;
-			bool		 accept;	/* set by handler */
+			/* set by handler: accept, or defer and answer later
+			 * with ssh_hostkey_verdict (e.g. after asking the
+			 * user); key is valid during the event only */
+			bool		 accept;
+			bool		 defer;
 		} hostkey;
 		struct {
 			const char	*methods;	/* can continue */
@@ -218,6 +222,13 @@ const char	*ssh_cipher_name(const struct ssh_conn *c, bool outgoing);
 const char	*ssh_peer_version(const struct ssh_conn *c);
 /* Asks for a key exchange now (rekey). */
 int		 ssh_rekey(struct ssh_conn *c);
+
+/* Answers a deferred SSH_EV_HOSTKEY. Until then the key exchange waits
+ * and input is held, unprocessed (a bounded amount). Accepting sends our
+ * NEWKEYS and processes what was held; refusing fails the connection
+ * ("Host key verification failed."). Returns 0, or -1 when the
+ * connection failed or no verdict was owed. */
+int		 ssh_hostkey_verdict(struct ssh_conn *c, bool accept);
 
 /* Client authentication: sends a signed publickey request for key as
  * user. The answer arrives as AUTH_SUCCESS or AUTH_FAILURE. */
