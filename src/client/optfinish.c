@@ -2,6 +2,7 @@
  * was read resolved into the typed fields of struct options. */
 #include "options.h"
 
+#include <ctype.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,7 +110,8 @@ default_paths(char **v, int *n, const char *const *defs, size_t ndefs)
 	return 0;
 }
 
-/* HostName, Port, User, IdentityFile and UserKnownHostsFile. */
+/* HostName, Port, User, IdentityFile, the known_hosts files and
+ * HostKeyAlias. */
 static int
 finish_destination(struct options *o, char *err, size_t errlen)
 {
@@ -119,8 +121,11 @@ finish_destination(struct options *o, char *err, size_t errlen)
 	static const char *const kh[] = {
 		"~/.ssh/known_hosts", "~/.ssh/known_hosts2",
 	};
+	static const char *const global_kh[] = {
+		"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2",
+	};
 	struct passwd *pw;
-	char host[1024];
+	char host[1024], *p;
 
 	if (options_expand_hostname(o, host, sizeof(host), err, errlen) != 0)
 		return -1;
@@ -139,8 +144,13 @@ finish_destination(struct options *o, char *err, size_t errlen)
 	}
 	if (default_paths(o->identity, &o->nidentity, ids, nitems(ids)) != 0 ||
 	    default_paths(o->known_hosts, &o->nknown_hosts, kh,
-	    nitems(kh)) != 0)
+	    nitems(kh)) != 0 ||
+	    default_paths(o->global_known_hosts, &o->nglobal_known_hosts,
+	    global_kh, nitems(global_kh)) != 0)
 		goto nomem;
+	/* ssh looks the alias up, and prints it, in lower case */
+	for (p = o->host_key_alias; p != NULL && *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory");

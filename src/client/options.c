@@ -49,6 +49,9 @@ options_free(struct options *o)
 		free(o->identity[i]);
 	for (i = 0; i < o->nknown_hosts; i++)
 		free(o->known_hosts[i]);
+	for (i = 0; i < o->nglobal_known_hosts; i++)
+		free(o->global_known_hosts[i]);
+	free(o->host_key_alias);
 	free(o->ciphers);
 	free(o->macs);
 	free(o->config_file);

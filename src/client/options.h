@@ -86,8 +86,15 @@ struct options {
 	int		 nidentity;
 	bool		 identity_given;
 
+	/* UserKnownHostsFile (new keys go to the first) and
+	 * GlobalKnownHostsFile; each count follows its array (optkw.c) */
 	char		*known_hosts[MAX_KH_FILES];
 	int		 nknown_hosts;
+	char		*global_known_hosts[MAX_KH_FILES];
+	int		 nglobal_known_hosts;
+	/* HostKeyAlias, lower case once finished: the known_hosts name
+	 * instead of the host's; NULL if none */
+	char		*host_key_alias;
 	char		*ciphers;
 	char		*macs;
 	int64_t		 rekey_bytes;	/* -1 unset, 0 default */

@@ -186,13 +186,28 @@ test_keywords(void **state)
 	assert_int_equal(opts.nknown_hosts, 2);
 	assert_string_equal(opts.known_hosts[0], "~/.ssh/kh_a");
 	assert_string_equal(opts.known_hosts[1], "/etc/kh_b");
+	apply_ok("GlobalKnownHostsFile /etc/ssh/a /etc/ssh/b");
+	assert_int_equal(opts.nglobal_known_hosts, 2);
+	assert_string_equal(opts.global_known_hosts[1], "/etc/ssh/b");
+	apply_ok("GlobalKnownHostsFile /etc/ssh/c");	/* the first wins */
+	assert_int_equal(opts.nglobal_known_hosts, 2);
+	apply_ok("HostKeyAlias gw");
+	assert_string_equal(opts.host_key_alias, "gw");
+	options_free(&opts);
+	options_init(&opts);
+	apply_bad("UserKnownHostsFile none /a", "\"none\" argument must "
+	    "appear alone", NULL);
+	apply_bad("GlobalKnownHostsFile /a none", "\"none\" argument must "
+	    "appear alone", NULL);
+	apply_ok("UserKnownHostsFile none");
+	assert_string_equal(opts.known_hosts[0], "none");
 
 	/* Keywords that mean nothing here are accepted, stored for -G and
 	 * change nothing else. */
 	options_free(&opts);
 	options_init(&opts);
 	options_init(&fresh);
-	apply_ok("GlobalKnownHostsFile /etc/ssh/a /etc/ssh/b");
+	apply_ok("CheckHostIP yes");
 	apply_ok("RequestTTY no");
 	apply_ok("SendEnv LANG LC_*");
 	apply_ok("SetEnv FOO=bar BAZ=1");
@@ -463,9 +478,6 @@ test_unknown_keyword(void **state)
 	assert_non_null(strstr(err, WHERE));
 	apply_bad("UseKeychain yes", "Bad configuration option",
 	    "UseKeychain");
-	/* known to ssh, refused where it applies (it would change which
-	 * host key is checked) */
-	apply_bad("HostKeyAlias=gw", "HostKeyAlias", "not supported");
 }
 
 /* ProxyCommand is kept as written; ProxyJump's hops are checked; the
