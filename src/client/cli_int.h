@@ -13,6 +13,7 @@
 #include "fwd/pump.h"
 #include "fwd/remote.h"
 #include "fwd/spec.h"
+#include "hkprompt.h"
 #include "net/agent.h"
 #include "net/conn.h"
 #include "ssh/buf.h"
@@ -106,6 +107,11 @@ struct client {
 	/* -L/-D listeners that failed to bind, retried under Reconnect */
 	uv_timer_t		 lfwd_retry;
 	int			 lfwd_attempt;
+	/* StrictHostKeyChecking ask: the question on the terminal (the
+	 * prompt module's; cli_hostkey_reset cancels it) and a copy of
+	 * the key asked about (owned); both NULL when none is asked */
+	struct hk_prompt	*hk_prompt;
+	struct key		*hk_key;
 };
 
 /* client.c */
@@ -122,11 +128,6 @@ void		 cli_changed(struct client *cl);
 /* cli_auth.c */
 /* Loads the IdentityFile keys into ids and id_pubs. */
 void		 cli_load_identities(struct client *cl);
-/* The HostKeyAlgorithms to offer (malloc'd; NULL when out of memory). */
-char		*cli_hostkey_algs(const struct client *cl);
-/* Whether the server's key is trusted (known_hosts, StrictHostKeyChecking);
- * the refusal is logged. */
-bool		 cli_check_host_key(struct client *cl, const struct key *k);
 /* Offers the next key, or fails the connection when none is left. */
 void		 cli_try_next_key(struct client *cl);
 /* The server refused a key or a method (methods: what it allows). */
@@ -136,6 +137,16 @@ void		 cli_agent_ready(void *ud, const struct agent_id *ids, int n,
 		    const char *err);
 /* Shows the server's banner on stderr. */
 void		 cli_show_banner(const char *text);
+
+/* cli_hostkey.c */
+/* The HostKeyAlgorithms to offer (malloc'd; NULL when out of memory). */
+char		*cli_hostkey_algs(const struct client *cl);
+/* SSH_EV_HOSTKEY: trusts the key, refuses it (logged; never retried), or
+ * with StrictHostKeyChecking ask on a terminal defers the verdict until
+ * the user answered (net_conn_hostkey_verdict). */
+void		 cli_host_key_event(struct client *cl, struct ssh_event *ev);
+/* Forgets a question still on the terminal (the connection ended). */
+void		 cli_hostkey_reset(struct client *cl);
 
 /* cli_fwd.c */
 /* Appends a forward (not started). Returns 0, or -1 out of memory. */

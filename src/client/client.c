@@ -151,9 +151,7 @@ on_event(void *ud, struct ssh_event *ev)
 
 	switch (ev->type) {
 	case SSH_EV_HOSTKEY:
-		ev->u.hostkey.accept = cli_check_host_key(cl, ev->u.hostkey.key);
-		if (!ev->u.hostkey.accept)
-			cl->fatal = true;	/* never retried */
+		cli_host_key_event(cl, ev);
 		break;
 	case SSH_EV_AUTH_READY:
 		log_verbose("Remote protocol version %s; cipher %s",
@@ -251,6 +249,7 @@ on_closed(void *ud, enum net_end end, const char *why)
 	cl->nc = NULL;
 	cl->pumps.nc = NULL;
 	cl->authenticated = false;
+	cli_hostkey_reset(cl);
 	agent_close(cl->agent);
 	cl->agent = NULL;
 	cl->agent_pending = false;
@@ -449,6 +448,7 @@ client_free(struct client *cl)
 		key_free(cl->id_pubs[i]);
 	wb_free(&cl->sigdata);
 	free(cl->hk_algs);
+	cli_hostkey_reset(cl);
 	options_free(cl->o);
 	free(cl->o);
 	free(cl);
