@@ -6,6 +6,7 @@
 #include "cli_int.h"
 
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,24 +107,74 @@ cli_hostkey_algs(const struct client *cl)
 	return strdup(buf);
 }
 
+#define AT_LINE	"@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@"
+
+/* How a refusal ends, in ssh's words where ssh refuses too; with
+ * StrictHostKeyChecking no ssh would go on without forwarding, which is
+ * all ferry does, so it stops there. */
+static const char *
+refusal_end(const struct options *o)
+{
+	return o->strict == SHK_NO ? "ferry refuses to connect" :
+	    "you have requested strict checking";
+}
+
+/* A warning of several lines: the log escapes a newline inside one, so
+ * each goes out on its own. */
+static void __attribute__((format(printf, 1, 2)))
+plain_lines(const char *fmt, ...)
+{
+	char text[4096], *line, *nl;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	for (line = text; line != NULL; line = nl) {
+		if ((nl = strchr(line, '\n')) != NULL)
+			*nl++ = '\0';
+		log_plain("%s", line);
+	}
+}
+
 static void
-changed_warning(const struct key *k, const struct kh_result *res,
-    const char *name)
+changed_warning(const struct options *o, const struct key *k,
+    const struct kh_result *res, const char *name)
 {
 	char fp[128];
 
 	key_fingerprint(k, fp, sizeof(fp));
-	log_plain("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+	plain_lines(AT_LINE "\n"
 	    "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n"
-	    "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+	    AT_LINE "\n"
 	    "IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\n"
 	    "Someone could be eavesdropping on you right now "
 	    "(man-in-the-middle attack)!\n"
 	    "It is also possible that a host key has just been changed.\n"
 	    "The fingerprint for the %s key sent by the remote host is\n%s.\n"
+	    "Please contact your system administrator.\n"
+	    "Add correct host key in %s to get rid of this message.\n"
 	    "Offending %s key in %s:%d\n"
-	    "Host key for %s has changed and ferry refuses to connect.",
-	    type_label(k), fp, type_label(k), res->file, res->line, name);
+	    "  remove with:\n"
+	    "  ssh-keygen -f \"%s\" -R \"%s\"\n"
+	    "Host key for %s has changed and %s.",
+	    type_label(k), fp, o->nknown_hosts > 0 ? o->known_hosts[0] :
+	    "none", type_label(k), res->file, res->line, res->file, name,
+	    name, refusal_end(o));
+}
+
+static void
+revoked_warning(const struct options *o, const struct key *k,
+    const char *name)
+{
+	plain_lines(AT_LINE "\n"
+	    "@       WARNING: REVOKED HOST KEY DETECTED!               @\n"
+	    AT_LINE "\n"
+	    "The %s host key for %s is marked as revoked.\n"
+	    "This could mean that a stolen key is being used to\n"
+	    "impersonate this host.\n"
+	    "%s host key for %s was revoked and %s.", type_label(k), name,
+	    type_label(k), name, refusal_end(o));
 }
 
 /* Records the key in the first user file, as ssh does once trusted. */
@@ -365,11 +416,10 @@ cli_host_key_event(struct client *cl, struct ssh_event *ev)
 		ev->u.hostkey.accept = true;
 		return;
 	case KH_REVOKED:
-		log_error("Host key %s %s revoked by file %s", type_label(k),
-		    fp, res.file);
+		revoked_warning(o, k, name);
 		break;
 	case KH_CHANGED:
-		changed_warning(k, &res, name);
+		changed_warning(o, k, &res, name);
 		break;
 	case KH_NEW:
 		if (o->strict == SHK_NO || o->strict == SHK_ACCEPT_NEW) {

@@ -438,3 +438,26 @@ def test_none_must_stand_alone(lab):
                        timeout=20, stdin=subprocess.DEVNULL)
     assert r.returncode == 255
     assert re.search(r'"none" argument must appear alone', r.stderr), r.stderr
+
+
+def refusal_lines(lab, kind, sshd, kh, strict):
+    cp = start_pty(lab, kind, argv_for(kind, lab, sshd, kh, strict=strict, batch='yes'))
+    assert cp.wait_exit() == 255
+    return [re.sub(r'^ferry: ', '', ln.rstrip('\r'))
+            for ln in cp.stderr().splitlines()]
+
+
+@pytest.mark.parametrize('strict', ['yes', 'ask', 'accept-new'])
+def test_changed_and_revoked_say_what_ssh_says(lab, strict):
+    """A changed key and a revoked one: ferry's words are ssh's, line for
+    line."""
+    sshd = lab.sshd()
+    first = lab.known_hosts(sshd, [], name='first')
+    changed = lab.known_hosts(sshd, ['ed25519-other'], name='changed')
+    revoked = lab.known_hosts(sshd, [], name='revoked')
+    revoked.write_text(f'@revoked * {ed_key(lab)}\n')
+    for files in (f'{first} {changed}', f'{first} {revoked}'):
+        ssh = refusal_lines(lab, 'ssh', sshd, files, strict)
+        ferry = refusal_lines(lab, 'ferry', sshd, files, strict)
+        assert ferry == ssh
+    assert_never_authenticated(sshd)
