@@ -299,8 +299,10 @@ question(const struct client *cl, const struct key *k, const char *name,
 	add_other_names(cl, k, &q);
 	wb_put(&q, sure, strlen(sure));
 	wb_u8(&q, '\0');
-	if (!q.err && q.len < QUESTION_MAX)
-		s = strdup((const char *)q.p);
+	/* names from the configuration reach the terminal escaped */
+	if (!q.err && q.len < QUESTION_MAX &&
+	    (s = malloc(4 * q.len + 1)) != NULL)
+		text_safe(s, 4 * q.len + 1, (const char *)q.p, true);
 	wb_free(&q);
 	return s;
 }
