@@ -197,8 +197,8 @@ record(struct client *cl, const struct key *k, const char *name)
 		log_error("Failed to add the host to the list of known hosts "
 		    "(%s): %s", o->known_hosts[0], err);
 	else
-		log_plain("Warning: Permanently added '%s' (%s) to the list of "
-		    "known hosts.", name, type_label(k));
+		log_plain("%sWarning: Permanently added '%s' (%s) to the list "
+		    "of known hosts.", cl->tag, name, type_label(k));
 }
 
 /* The names other lines give the same key, for the question. */
@@ -430,8 +430,9 @@ cli_host_key_event(struct client *cl, struct ssh_event *ev)
 			return;
 		}
 		if (o->strict == SHK_YES)
-			log_error("No %s host key is known for %s and you have "
-			    "requested strict checking.", type_label(k), name);
+			log_error("%sNo %s host key is known for %s and you "
+			    "have requested strict checking.", cl->tag,
+			    type_label(k), name);
 		else
 			ask(cl, ev, name, fp);
 		if (ev->u.hostkey.defer)
