@@ -461,3 +461,39 @@ def test_changed_and_revoked_say_what_ssh_says(lab, strict):
         ferry = refusal_lines(lab, 'ferry', sshd, files, strict)
         assert ferry == ssh
     assert_never_authenticated(sshd)
+
+
+def test_two_questions_one_at_a_time(lab):
+    """Two unknown hosts in one ferry: one question at a time on the one
+    terminal; the second comes once the first is answered."""
+    s1, s2 = lab.sshd(log_level='DEBUG1'), lab.sshd(log_level='DEBUG1')
+    echo = lab.echo()
+    kh = lab.known_hosts(s1, [])
+    cfg = lab.dir / 'two.conf'
+    lines = []
+    for name, s in (('one', s1), ('two', s2)):
+        lines += [f'Host {name}', '  HostName 127.0.0.1', f'  Port {s.port}',
+                  f'  User {fl.USER}', f'  IdentityFile {lab.keys.user["ed25519"]}',
+                  '  IdentitiesOnly yes', '  BatchMode no', '  StrictHostKeyChecking ask',
+                  '  GlobalKnownHostsFile /dev/null', f'  UserKnownHostsFile {kh}',
+                  f'  LocalForward 127.0.0.1:0 127.0.0.1:{echo.port}']
+    cfg.write_text('\n'.join(lines) + '\n')
+    cp = start_pty(lab, 'ferry', [fl.require_ferry(), '-F', cfg, '-N', 'one', 'two'])
+    assert cp.wait_tty(QUESTION_END), f'no question on the terminal:\n{cp.stderr()}'
+    # both servers sent their key exchange reply: both hosts have a key
+    # to ask about by now
+    assert fl.wait_until(lambda: all('expecting SSH2_MSG_NEWKEYS' in s.log_text()
+                                     for s in (s1, s2)), 20)
+    time.sleep(0.5)
+    assert cp.tty().count(QUESTION_END) == 1, cp.tty()
+    first = s1 if f':{s1.port} (' in cp.tty() else s2
+    second = s2 if first is s1 else s1
+    cp.type('yes')
+    assert cp.wait_tty(QUESTION_END, count=2), f'no second question:\n{cp.tty()!r}'
+    assert f"host '{host_name(second)} (" in cp.tty().rsplit('The authenticity', 1)[1]
+    cp.type('yes')
+    ms = cp.wait_for(fl.ALLOCATED_RE, count=2)
+    assert ms, f'the forwards did not come up:\n{cp.stderr()}'
+    for m in ms:
+        check_data(int(m.group(1)))
+    assert listed(kh, host_name(first)) == listed(kh, host_name(second)) == {ed_key(lab)}
