@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "client/options.h"
+#include "util/cfgval.h"
 #include "util/log.h"
 
 enum print_kind {
@@ -266,32 +267,9 @@ map_value(const char *map, const char *v, char *out, size_t outlen)
 long
 sshkw_convtime(const char *s)
 {
-	long total = 0, n, mult;
-	char *end;
+	int v;
 
-	if (*s == '\0')
-		return -1;
-	while (*s != '\0') {
-		if (!isdigit((unsigned char)*s))
-			return -1;
-		n = strtol(s, &end, 10);
-		if (n < 0 || n > 100000000)
-			return -1;
-		switch (tolower((unsigned char)*end)) {
-		case '\0': mult = 1; end--; break;
-		case 's': mult = 1; break;
-		case 'm': mult = 60; break;
-		case 'h': mult = 3600; break;
-		case 'd': mult = 86400; break;
-		case 'w': mult = 604800; break;
-		default: return -1;
-		}
-		total += n * mult;
-		if (total > 2147483647L)
-			return -1;
-		s = end + 1;
-	}
-	return total;
+	return cfgval_time(s, &v) == 0 ? v : -1;
 }
 
 int
