@@ -99,6 +99,23 @@ apply_words(struct server_config *c, char **w, int n, const char *where,
 	return 0;
 }
 
+/* One included file. An error also names the outermost Include line
+ * that led to it (before the error's own file and line). */
+static int
+include_file(struct server_config *c, const char *path, const char *where,
+    char *err, size_t errlen)
+{
+	char why[1024];
+
+	if (server_config_file(c, path, true, why, sizeof(why)) == 0)
+		return 0;
+	if (c->include_depth == 1)
+		seterr(err, errlen, "%s: %s", where, why);
+	else
+		seterr(err, errlen, "%s", why);
+	return -1;
+}
+
 /* Include: each file a glob(7) pattern names, in order, read where the
  * line stands; a relative pattern is under /etc/ssh, as in sshd; a
  * pattern matching nothing is no error. */
@@ -127,8 +144,8 @@ include_line(struct server_config *c, char **a, int n, const char *where,
 		switch (glob(pat, 0, NULL, &g)) {
 		case 0:
 			for (k = 0; k < g.gl_pathc && r == 0; k++)
-				r = server_config_file(c, g.gl_pathv[k], true,
-				    err, errlen);
+				r = include_file(c, g.gl_pathv[k], where, err,
+				    errlen);
 			globfree(&g);
 			break;
 		case GLOB_NOMATCH:

@@ -34,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(line, data, size);
 	line[size] = '\0';
 	if (ctl_parse(line, &cmd, err, sizeof(err)) == 0 &&
-	    cmd.op > CTL_CANCEL)
+	    cmd.op > CTL_RECONNECT)
 		abort();
 	free(line);
 	wb_init(&w);
