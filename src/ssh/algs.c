@@ -13,6 +13,11 @@ const char ssh_hostkey_default[] =
     "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256";
 const char ssh_pubkey_default[] =
     "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256";
+/* OpenSSH's compression_alg_list(): without Compression yes a client
+ * still accepts compression a server insists on. */
+const char ssh_comp_all[] = SSH_COMP_ZLIB_DELAYED "," SSH_COMP_NONE;
+const char ssh_comp_yes[] = SSH_COMP_ZLIB_DELAYED "," SSH_COMP_NONE;
+const char ssh_comp_no[] = SSH_COMP_NONE "," SSH_COMP_ZLIB_DELAYED;
 
 bool
 algs_has(const uint8_t *list, size_t len, const char *name)

@@ -236,6 +236,9 @@ auth_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 		c->auth_pending = false;
 		c->authenticated = true;
 		c->state = ST_OPEN;
+		/* zlib@openssh.com: compression starts with what follows */
+		if (comp_authed(c) != 0)
+			return -1;
 		ev.type = SSH_EV_AUTH_SUCCESS;
 		conn_emit(c, &ev);
 		return 0;

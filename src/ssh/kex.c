@@ -30,6 +30,7 @@ struct kex {
 	char		 hk_alg[64];
 	char		 enc[2][48];
 	char		 mac[2][48];
+	char		 comp[2][24];
 	EVP_PKEY	*eph;
 	struct ssh_pcipher *new_tx;
 	struct ssh_pcipher *new_rx;
@@ -117,6 +118,8 @@ kex_start(struct ssh_conn *c)
 	const char *ciphers = c->cfg.ciphers ? c->cfg.ciphers :
 	    ssh_cipher_default;
 	const char *macs = c->cfg.macs ? c->cfg.macs : ssh_mac_default;
+	const char *comp = c->cfg.compression ? c->cfg.compression :
+	    SSH_COMP_NONE;
 	uint8_t *cookie;
 
 	char hkalgs[128];
@@ -146,8 +149,8 @@ kex_start(struct ssh_conn *c)
 	wb_cstring(o, ciphers);
 	wb_cstring(o, macs);
 	wb_cstring(o, macs);
-	wb_cstring(o, "none");
-	wb_cstring(o, "none");
+	wb_cstring(o, comp);
+	wb_cstring(o, comp);
 	wb_cstring(o, "");
 	wb_cstring(o, "");
 	wb_bool(o, false);
@@ -233,7 +236,8 @@ kexinit_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 			    "strict KEX violation: KEXINIT was not the "
 			    "first packet");
 	}
-	/* Index i of the lists: 0 kex, 1 hostkey, 2/3 enc, 4/5 mac. */
+	/* Index i of the lists: 0 kex, 1 hostkey, 2/3 enc, 4/5 mac, 6/7
+	 * compression. */
 #define CHOOSE(idx, out, what) do {					\
 	cl = client ? ol[idx] : l[idx]; cll = client ? oll[idx] : ll[idx];	\
 	sl = client ? l[idx] : ol[idx]; sll = client ? ll[idx] : oll[idx];	\
@@ -256,11 +260,9 @@ kexinit_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 			k->mac[dir][0] = '\0';	/* AEAD: no MAC */
 		else
 			CHOOSE(4 + dir, k->mac[dir], "MAC");
+		CHOOSE(6 + dir, k->comp[dir], "compression method");
 	}
 #undef CHOOSE
-	if (!algs_has(l[6], ll[6], "none") || !algs_has(l[7], ll[7], "none"))
-		return conn_fail(c, DISC_KEY_EXCHANGE_FAILED,
-		    "peer requires compression");
 	if (follows && (!first_is(l[0], ll[0], k->kex_alg) ||
 	    !first_is(l[1], ll[1], k->hk_alg)))
 		k->skip_guess = true;
@@ -417,11 +419,11 @@ newkeys_make(struct ssh_conn *c, const struct wb *kmp, const uint8_t *h)
 	return 0;
 }
 
-/* Puts one direction on the cipher made for it (*pc, taken) at NEWKEYS;
- * kdir says which of the negotiated algorithms it uses. Strict KEX
- * restarts its sequence number. */
-static void
-dir_newkeys(const struct ssh_conn *c, struct dir *d, struct ssh_pcipher **pc,
+/* Puts one direction on the cipher made for it (*pc, taken) at NEWKEYS,
+ * and on a fresh compression stream; kdir says which of the negotiated
+ * algorithms it uses. Strict KEX restarts its sequence number. */
+static int
+dir_newkeys(struct ssh_conn *c, struct dir *d, struct ssh_pcipher **pc,
     int kdir)
 {
 	const char *mac = c->kex->mac[kdir];
@@ -434,6 +436,7 @@ dir_newkeys(const struct ssh_conn *c, struct dir *d, struct ssh_pcipher **pc,
 	if (c->kex_strict)
 		d->seq = 0;
 	d->bytes = d->packets = 0;
+	return comp_newkeys(c, d, c->kex->comp[kdir], d == &c->tx);
 }
 
 static int
@@ -444,7 +447,8 @@ send_newkeys(struct ssh_conn *c)
 
 	if (pkt_begin(c, MSG_NEWKEYS) != 0 || pkt_end(c) != 0)
 		return conn_fail(c, 0, "out of memory");
-	dir_newkeys(c, &c->tx, &k->new_tx, dir);
+	if (dir_newkeys(c, &c->tx, &k->new_tx, dir) != 0)
+		return -1;
 	k->sent_newkeys = true;
 	return transport_flush_deferred(c) == 0 ? 0 :
 	    conn_fail(c, 0, "out of memory");
@@ -638,7 +642,8 @@ newkeys_input(struct ssh_conn *c)
 
 	if (k->new_rx == NULL || !k->sent_newkeys)
 		return conn_fail(c, DISC_PROTOCOL_ERROR, "unexpected NEWKEYS");
-	dir_newkeys(c, &c->rx, &k->new_rx, dir);
+	if (dir_newkeys(c, &c->rx, &k->new_rx, dir) != 0)
+		return -1;
 	k->got_newkeys = true;
 	kex_free(k);
 	c->kex = NULL;

@@ -153,6 +153,10 @@ struct ssh_config {
 	const char	*hostkey_algs;
 	const char	*kex_algs;
 	const char	*pubkey_algs;
+	/* compression methods, from ssh_comp_all (NULL: "none"). The
+	 * client's order decides; zlib@openssh.com compresses both ways
+	 * from the end of authentication on. */
+	const char	*compression;
 	/* rekey after this many bytes in either direction (0: default) */
 	uint64_t	 rekey_bytes;
 	/* initial receive window per channel (0: default) */
@@ -218,6 +222,12 @@ void		 ssh_disconnect(struct ssh_conn *c, enum ssh_disc code,
 bool		 ssh_can_send(const struct ssh_conn *c);
 /* The negotiated algorithms, for logging (valid after the first KEX). */
 const char	*ssh_cipher_name(const struct ssh_conn *c, bool outgoing);
+/* The compression method negotiated for a direction ("" before the
+ * first KEX), and what it did so far: raw payload bytes and what they
+ * became on the wire (both 0 while it has not started). */
+const char	*ssh_comp_name(const struct ssh_conn *c, bool outgoing);
+void		 ssh_comp_stats(const struct ssh_conn *c, bool outgoing,
+		    uint64_t *raw, uint64_t *wire);
 /* The peer's identification line ("" until it arrived). */
 const char	*ssh_peer_version(const struct ssh_conn *c);
 /* Asks for a key exchange now (rekey). */
@@ -313,6 +323,11 @@ int		 ssh_algs_assemble(const char *spec, const char *def,
 extern const char ssh_kex_default[];
 extern const char ssh_hostkey_default[];
 extern const char ssh_pubkey_default[];
+/* Compression: every method ferry implements, and what ssh offers with
+ * and without Compression yes (-C). */
+extern const char ssh_comp_all[];
+extern const char ssh_comp_yes[];
+extern const char ssh_comp_no[];
 
 /* Encodes direct-tcpip's extra fields (RFC 4254 §7.2). */
 int		 ssh_direct_tcpip_extra(struct wb *w, const char *host,

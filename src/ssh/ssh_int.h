@@ -4,6 +4,7 @@
 
 #include "ssh.h"
 #include "cipher.h"
+#include "zstream.h"
 
 /* Message numbers (RFC 4250 §4.1). */
 enum {
@@ -53,6 +54,10 @@ struct dir {
 	uint64_t		 packets;
 	char			 cipher[48];
 	char			 mac[48];
+	char			 comp[24];	/* negotiated for these keys */
+	struct ssh_zstream	*z;		/* while compression runs */
+	uint64_t		 z_raw;		/* totals of earlier streams */
+	uint64_t		 z_wire;
 };
 
 enum chan_state {
@@ -126,6 +131,12 @@ struct ssh_conn {
 	char		*server_sig_algs;
 	struct wb	 hostkey_blob;	/* from the first KEX */
 
+	/* compression: delayed methods start once this is set (server:
+	 * USERAUTH_SUCCESS sealed; client: received) */
+	bool		 comp_authed;
+	struct ssh_zstore zstore;	/* inflated payloads of this batch */
+	struct wb	 zbuf;		/* deflate output of one packet */
+
 	/* client auth */
 	bool		 auth_pending;
 	bool		 authenticated;
@@ -192,6 +203,19 @@ int	 chan_input(struct ssh_conn *c, uint8_t type, const uint8_t *p,
 int	 global_input(struct ssh_conn *c, uint8_t type, const uint8_t *p,
 	    size_t len);
 void	 chan_free_all(struct ssh_conn *c);
+
+/* comp.c */
+/* At NEWKEYS: ends d's stream and starts the one the new keys call for
+ * (comp, a name from ssh_comp_all); out: d is ours. */
+int	 comp_newkeys(struct ssh_conn *c, struct dir *d, const char *comp,
+	    bool out);
+/* Authentication is over: delayed compression starts both ways. */
+int	 comp_authed(struct ssh_conn *c);
+/* Compresses the payload of the packet being sealed, in place. */
+int	 comp_seal(struct ssh_conn *c);
+/* Decompresses a received payload *p, *n into the batch's store, bounded
+ * by SSH_MAX_PACKET; *p, *n then describe the result. */
+int	 comp_open(struct ssh_conn *c, const uint8_t **p, size_t *n);
 
 /* algs.c: picks the first name of the client's list that the server
  * lists. Writes it to out; returns 0, or -1 when there is none. */

@@ -34,6 +34,8 @@ ssh_conn_new(const struct ssh_config *cfg)
 	wb_init(&c->in);
 	wb_init(&c->out);
 	wb_init(&c->deferred);
+	wb_init(&c->zbuf);
+	ssh_zstore_init(&c->zstore);
 	c->rekey_bytes = cfg->rekey_bytes ? cfg->rekey_bytes :
 	    DEFAULT_REKEY_BYTES;
 	if (RAND_bytes(c->pad_pool, sizeof(c->pad_pool)) != 1)
@@ -61,6 +63,10 @@ ssh_conn_free(struct ssh_conn *c)
 	kex_free(c->kex);
 	ssh_pcipher_free(c->tx.pc);
 	ssh_pcipher_free(c->rx.pc);
+	ssh_zstream_free(c->tx.z);
+	ssh_zstream_free(c->rx.z);
+	ssh_zstore_free(&c->zstore);
+	wb_free(&c->zbuf);
 	wb_free(&c->in);
 	wb_free(&c->out);
 	wb_free(&c->deferred);
@@ -204,7 +210,7 @@ pkt_begin(struct ssh_conn *c, uint8_t type)
 	return 0;
 }
 
-/* Pads, seals and counts the packet started by pkt_begin. */
+/* Compresses, pads, seals and counts the packet started by pkt_begin. */
 static int
 pkt_seal(struct ssh_conn *c)
 {
@@ -212,9 +218,12 @@ pkt_seal(struct ssh_conn *c)
 	size_t block = pc ? ssh_pcipher_block(pc) : 8;
 	size_t aad = pc ? ssh_pcipher_aad_len(pc) : 0;
 	size_t tag = pc ? ssh_pcipher_tag_len(pc) : 0;
-	size_t n = c->out.len - c->pkt_start, padlen;
+	size_t n, padlen;
 	uint8_t *p;
 
+	if (c->tx.z != NULL && comp_seal(c) != 0)
+		return -1;
+	n = c->out.len - c->pkt_start;
 	padlen = block - ((n - aad) % block);
 	if (padlen < 4)
 		padlen += block;
@@ -256,6 +265,11 @@ pkt_end(struct ssh_conn *c)
 		    plen);
 	}
 	if (pkt_seal(c) != 0)
+		return -1;
+	/* zlib@openssh.com: what follows the server's USERAUTH_SUCCESS is
+	 * compressed, both ways (the client sends nothing in between). */
+	if (type == MSG_USERAUTH_SUCCESS && c->cfg.role == SSH_ROLE_SERVER &&
+	    comp_authed(c) != 0)
 		return -1;
 	if (c->kex == NULL && c->first_kex_done &&
 	    (c->tx.bytes > c->rekey_bytes || c->tx.packets > REKEY_PACKETS))
@@ -566,7 +580,9 @@ packet_input(struct ssh_conn *c)
 	size_t tag = pc ? ssh_pcipher_tag_len(pc) : 0;
 	uint8_t *p = c->in.p + c->in_off;
 	uint32_t len, seq;
-	size_t need, padlen;
+	size_t need, padlen, plen;
+	const uint8_t *payload;
+	bool inflated = false;
 
 	if (c->in_pktlen == 0) {
 		if (avail < lb)
@@ -603,8 +619,19 @@ packet_input(struct ssh_conn *c)
 			return conn_fail(c, DISC_PROTOCOL_ERROR,
 			    "too much data before authentication");
 	}
-	if (dispatch(c, seq, p + 5, len - padlen - 1) != 0)
+	payload = p + 5;
+	plen = len - padlen - 1;
+	if (c->rx.z != NULL) {
+		if (comp_open(c, &payload, &plen) != 0)
+			return -1;
+		inflated = true;
+	}
+	if (dispatch(c, seq, payload, plen) != 0)
 		return -1;
+	/* Only channel data is referred to after its event (ssh.h). */
+	if (inflated && payload[0] != MSG_CHANNEL_DATA &&
+	    payload[0] != MSG_CHANNEL_EXTENDED_DATA)
+		ssh_zstore_unkeep(&c->zstore, plen);
 	if (c->kex == NULL && c->first_kex_done && c->state != ST_DEAD &&
 	    (c->rx.bytes > c->rekey_bytes || c->rx.packets > REKEY_PACKETS))
 		return kex_start(c) == 0 ? 1 : -1;
@@ -658,6 +685,7 @@ ssh_in_reserve(struct ssh_conn *c, size_t *len)
 	size_t want = *len;
 	uint8_t *p;
 
+	ssh_zstore_reset(&c->zstore);
 	if (c->in_off == c->in.len || c->in.len + want > c->in.cap)
 		compact_input(c);
 	if ((p = wb_reserve(&c->in, want)) == NULL)
@@ -693,6 +721,7 @@ ssh_feed(struct ssh_conn *c, const uint8_t *p, size_t len)
 {
 	if (c->state == ST_DEAD)
 		return -1;
+	ssh_zstore_reset(&c->zstore);
 	compact_input(c);
 	if (wb_put(&c->in, p, len) != 0)
 		return conn_fail(c, 0, "out of memory");

@@ -114,6 +114,7 @@ mk(struct side *s, enum ssh_role role, const char *cipher)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.role = role;
 	cfg.ciphers = cipher;
+	cfg.compression = s->compression;
 	cfg.event = on_event;
 	cfg.event_ud = s;
 	cfg.hostkeys = &hostkey;
@@ -153,8 +154,17 @@ pump(struct side *a, struct side *b)
 void
 connect_pair(struct side *cl, struct side *sv, const char *cipher)
 {
+	connect_pair_comp(cl, sv, cipher, NULL, NULL);
+}
+
+void
+connect_pair_comp(struct side *cl, struct side *sv, const char *cipher,
+    const char *cl_comp, const char *sv_comp)
+{
 	memset(cl, 0, sizeof(*cl));
 	memset(sv, 0, sizeof(*sv));
+	cl->compression = cl_comp;
+	sv->compression = sv_comp;
 	sv->allow_user = true;
 	mk(cl, SSH_ROLE_CLIENT, cipher);
 	mk(sv, SSH_ROLE_SERVER, cipher);

@@ -29,6 +29,7 @@ struct side {
 	int		 replies[8];
 	int		 nreplies;
 	const struct key *user_key;
+	const char	*compression;	/* ssh_config.compression */
 	/* counters for the fault tests */
 	int		 opens;		/* channel open requests accepted */
 	int		 window;	/* SSH_EV_CHAN_WINDOW */
@@ -53,6 +54,11 @@ int		 pump(struct side *a, struct side *b);
 /* KEX and publickey authentication of alice. */
 void		 connect_pair(struct side *cl, struct side *sv,
 		    const char *cipher);
+/* The same with compression lists for each side (NULL: the engine's
+ * default). */
+void		 connect_pair_comp(struct side *cl, struct side *sv,
+		    const char *cipher, const char *cl_comp,
+		    const char *sv_comp);
 void		 free_pair(struct side *cl, struct side *sv);
 /* Deterministic pseudo-random bytes. */
 void		 fill(uint8_t *p, size_t n, uint32_t seed);
