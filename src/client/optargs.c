@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define OPTSTRING	":46aAb:c:e:fgi:kl:m:no:p:qtvxyB:D:E:F:GJ:KL:NO:R:S:TW:XY"
+#define OPTSTRING	":46aAb:c:Ce:fgi:kl:m:no:p:qtvxyB:D:E:F:GJ:KL:NO:R:S:TW:XY"
 
 /* [user@]host or ssh://[user@]host[:port], the host of the URI form
  * possibly an [IPv6] literal. */
@@ -121,6 +121,7 @@ static const struct {
 } flag_values[] = {
 	{ 'a', true, "ForwardAgent", "no" },
 	{ 'A', true, "ForwardAgent", "yes" },
+	{ 'C', false, "Compression", "yes" },
 	{ 'k', true, "GSSAPIDelegateCredentials", "no" },
 	{ 'K', true, "GSSAPIAuthentication", "yes" },
 	{ 'K', true, "GSSAPIDelegateCredentials", "yes" },
@@ -285,7 +286,7 @@ options_parse_args(struct options *o, int argc, char **argv, char *err,
 			return -1;
 	set_verbosity(o, quiet, verbose);
 	if (optind >= argc) {
-		snprintf(err, errlen, "usage: ferry [-46AafGgKkNnqTtvXxYy] "
+		snprintf(err, errlen, "usage: ferry [-46AaCfGgKkNnqTtvXxYy] "
 		    "[-B bind_interface] [-b bind_address] [-c cipher_spec] "
 		    "[-D [bind_address:]port] [-E log_file] [-e escape_char] "
 		    "[-F configfile] [-i identity_file] [-J destination] "

@@ -30,6 +30,7 @@ resolve_parsed(struct options *o)
 	const struct options_parsed *p = &o->parsed;
 
 	o->batch_mode = yes_or(p->batch_mode, false);
+	o->compression = yes_or(p->compression, false);
 	/* -f waits for every forward, as ssh -f with ExitOnForwardFailure */
 	o->exit_on_forward_failure = yes_or(p->exit_on_forward_failure,
 	    o->background);

@@ -15,7 +15,8 @@ void
 options_init(struct options *o)
 {
 	static const struct options_parsed unset = {
-		.batch_mode = OPT_UNSET, .exit_on_forward_failure = OPT_UNSET,
+		.batch_mode = OPT_UNSET, .compression = OPT_UNSET,
+		.exit_on_forward_failure = OPT_UNSET,
 		.gateway_ports = OPT_UNSET, .hash_known_hosts = OPT_UNSET,
 		.identities_only = OPT_UNSET, .reconnect = OPT_UNSET,
 		.stream_local_bind_unlink = OPT_UNSET,

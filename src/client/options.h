@@ -56,6 +56,7 @@ enum addr_family {
  * field of the same name in struct options. Only reading uses these. */
 struct options_parsed {
 	int		 batch_mode;
+	int		 compression;	/* -C, Compression */
 	int		 exit_on_forward_failure;
 	int		 gateway_ports;	/* -g, GatewayPorts */
 	int		 hash_known_hosts;
@@ -157,6 +158,7 @@ struct options {
 
 	/* resolved by options_finish from parsed, defaults filled in */
 	bool		 batch_mode;
+	bool		 compression;	/* offer zlib@openssh.com first */
 	bool		 exit_on_forward_failure;
 	bool		 gateway_ports;
 	bool		 hash_known_hosts;

@@ -432,6 +432,7 @@ static const struct keyword keywords[] = {
 	{ "BindAddress", kw_string, 1, 1, F(bind_address), NULL },
 	{ "BindInterface", kw_string, 1, 1, F(bind_interface), NULL },
 	{ "Ciphers", kw_algs, 1, 1, F(ciphers), &ciphers },
+	{ "Compression", kw_choice, 1, 1, F(parsed.compression), &yesno },
 	{ "ConnectionAttempts", kw_number, 1, 1, F(connection_attempts),
 	    &attempts },
 	{ "ConnectTimeout", kw_number, 1, 1, F(connect_timeout),

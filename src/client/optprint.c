@@ -110,6 +110,7 @@ options_print_connection(const struct options *o, FILE *fp)
 	fprintf(fp, "addressfamily %s\n", family_name(o->family));
 	fprintf(fp, "loglevel %s\n", levels[o->log_level]);
 	print_yesno(fp, "batchmode", o->batch_mode);
+	print_yesno(fp, "compression", o->compression);
 	fprintf(fp, "connectionattempts %d\n", o->connection_attempts);
 	if (o->connect_timeout > 0)
 		fprintf(fp, "connecttimeout %d\n", o->connect_timeout);

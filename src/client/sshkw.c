@@ -55,7 +55,6 @@ static const struct kw table[] = {
 	{ "CanonicalizeHostname", NULL, PK_MAP,
 	    "yes:true no:false always:always", 1, RF_NONE, NULL },
 	{ "CheckHostIP", NULL, PK_FLAG, NULL, 1, RF_NONE, NULL },
-	{ "Compression", NULL, PK_FLAG, NULL, 1, RF_NONE, NULL },
 	{ "ControlMaster", NULL, PK_MAP,
 	    "yes:true no:false auto:auto ask:ask autoask:autoask", 1,
 	    RF_NONE, NULL },

@@ -99,6 +99,12 @@ test_keywords(void **state)
 	apply_ok("BatchMode yes");
 	assert_int_equal(opts.parsed.batch_mode, 1);
 
+	assert_int_equal(opts.parsed.compression, OPT_UNSET);
+	apply_ok("Compression yes");
+	assert_int_equal(opts.parsed.compression, 1);
+	apply_ok("Compression no");	/* the first value wins */
+	assert_int_equal(opts.parsed.compression, 1);
+
 	apply_ok("Ciphers aes256-gcm@openssh.com,aes128-ctr");
 	assert_non_null(opts.ciphers);
 	assert_string_equal(opts.ciphers, "aes256-gcm@openssh.com,aes128-ctr");
@@ -944,7 +950,7 @@ test_parse_args_more_flags(void **state)
 {
 	char *a1[] = {
 		"ferry", "-4", "-g", "-vvv", "-E", "/tmp/log", "-F",
-		"/tmp/cfg", "-T", "carol@h1", NULL,
+		"/tmp/cfg", "-TC", "carol@h1", NULL,
 	};
 	char *a2[] = { "ferry", "-6", "-q", "-v", "h2", NULL };
 	char *a3[] = { "ferry", "-vvvvvv", "h3", NULL };
@@ -953,6 +959,7 @@ test_parse_args_more_flags(void **state)
 	    0);
 	assert_int_equal(opts.parsed.family, AFAM_INET);
 	assert_int_equal(opts.parsed.gateway_ports, 1);
+	assert_int_equal(opts.parsed.compression, 1);	/* -C */
 	assert_int_equal(opts.parsed.log_level, LOG_DEBUG2);
 	assert_string_equal(opts.log_file, "/tmp/log");
 	assert_string_equal(opts.config_file, "/tmp/cfg");
@@ -966,6 +973,7 @@ test_parse_args_more_flags(void **state)
 	assert_int_equal(options_parse_args(&opts, 5, a2, err, sizeof(err)),
 	    0);
 	assert_int_equal(opts.parsed.family, AFAM_INET6);
+	assert_int_equal(opts.parsed.compression, OPT_UNSET);
 	assert_int_equal(opts.parsed.log_level, LOG_QUIET);
 	assert_string_equal(opts.host, "h2");
 	assert_null(opts.user);
@@ -1186,6 +1194,7 @@ test_finish_defaults(void **state)
 	assert_string_equal(opts.known_hosts[0], pw_path("/.ssh/known_hosts"));
 	assert_int_equal(opts.strict, SHK_ASK);
 	assert_false(opts.batch_mode);
+	assert_false(opts.compression);
 	assert_true(opts.rekey_bytes == 0);
 	assert_int_equal(opts.server_alive_interval, 0);
 	assert_int_equal(opts.server_alive_count_max, 3);
@@ -1209,7 +1218,8 @@ static void
 test_finish_resolves(void **state)
 {
 	static const char *lines[] = {
-		"BatchMode yes", "ExitOnForwardFailure yes", "GatewayPorts yes",
+		"BatchMode yes", "Compression yes", "ExitOnForwardFailure yes",
+		"GatewayPorts yes",
 		"HashKnownHosts yes", "IdentitiesOnly yes", "Reconnect yes",
 		"StreamLocalBindUnlink yes", "TCPKeepAlive no",
 		"StrictHostKeyChecking accept-new", "AddressFamily inet6",
@@ -1222,6 +1232,7 @@ test_finish_resolves(void **state)
 		apply_ok(lines[i]);
 	assert_int_equal(options_finish(&opts, err, sizeof(err)), 0);
 	assert_true(opts.batch_mode);
+	assert_true(opts.compression);
 	assert_true(opts.exit_on_forward_failure);
 	assert_true(opts.gateway_ports);
 	assert_true(opts.hash_known_hosts);
@@ -1365,7 +1376,7 @@ test_readconf_include(void **state)
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ferry-test-XXXXXX");
 	assert_non_null(mkdtemp(tmpdir));
 	write_file("a.conf", "Host x\n  User from-a\n", 0644);
-	write_file("b.conf", "Port 2001\nCompression yes\n", 0644);
+	write_file("b.conf", "Port 2001\nCheckHostIP yes\n", 0644);
 	write_file("inner.conf", "Host *\n  ConnectTimeout 4\n", 0644);
 	snprintf(text, sizeof(text), "Include %s/[ab].conf %s/none*.conf\n"
 	    "Host y\n  Include %s/inner.conf\nHost *\n  User last\n",
@@ -1473,7 +1484,7 @@ test_readconf_match(void **state)
 	    "Match user bob localuser !%s\n  ConnectTimeout 3\n"
 	    "Match exec \"test %%r = bob && test %%n = x && test %%u = %s\"\n"
 	    "  BatchMode yes\n"
-	    "Match !exec false\n  Compression yes\n"
+	    "Match !exec false\n  CheckHostIP yes\n"
 	    "Match exec false\n  HashKnownHosts yes\n"
 	    "Match final\n  TCPKeepAlive no\n", pw->pw_name, pw->pw_name,
 	    pw->pw_name);
@@ -1482,7 +1493,7 @@ test_readconf_match(void **state)
 	assert_int_equal(opts.port, -1);	/* before User was set */
 	assert_int_equal(opts.connect_timeout, -1);
 	assert_int_equal(opts.parsed.batch_mode, 1);
-	assert_int_equal(opts.nsshkw, 1);	/* Compression */
+	assert_int_equal(opts.nsshkw, 1);	/* CheckHostIP */
 	assert_int_equal(opts.parsed.hash_known_hosts, OPT_UNSET);
 	/* Match final: the first pass only */
 	assert_int_equal(opts.parsed.tcp_keepalive, OPT_UNSET);
