@@ -63,6 +63,9 @@ struct server_config {
 	char		*hostkey_algs;
 	char		*pubkey_algs;		/* PubkeyAcceptedAlgorithms */
 	char		*ca_sign_algs;		/* CASignatureAlgorithms */
+	/* Compression: 1 (yes, delayed: zlib@openssh.com once the client
+	 * authenticated, as sshd) or 0 (no) */
+	int		 compression;
 	/* keywords given that have no effect in ferryd (table names, not
 	 * owned), each once: ferryd -d says so */
 	const char	*noeffect[SC_MAX_NOTES];

@@ -52,6 +52,14 @@ static const struct sc_choices yesno_choices = {
 	yesno_words, CFGVAL_NWORDS(yesno_words), "yes or no"
 };
 
+/* sshd's: "delayed" is an old name of "yes" */
+static const struct cfgval_word comp_words[] = {
+	{ "yes", 1 }, { "delayed", 1 }, { "no", 0 },
+};
+static const struct sc_choices comp_choices = {
+	comp_words, CFGVAL_NWORDS(comp_words), "yes, delayed or no"
+};
+
 static const struct sc_choices level_choices = {
 	cfgval_loglevels, CFGVAL_NLOGLEVELS,
 	"QUIET, FATAL, ERROR, INFO, VERBOSE, DEBUG, DEBUG1, DEBUG2 or DEBUG3"
@@ -136,7 +144,7 @@ const struct sc_keyword sc_keywords[] = {
 	KW_ALGS("Ciphers", ciphers, cipher_algs),
 	KW_INT("ClientAliveCountMax", client_alive_count_max, DEF_ALIVE_COUNT),
 	KW_TIME("ClientAliveInterval", client_alive_interval, 0),
-	KW_IGNORED("Compression", 1),
+	KW_ENUM("Compression", compression, 1, comp_choices),
 	KW_STR("ControlSocket", control_socket, NULL),
 	KW_IGNORED("DebianBanner", 1),
 	KW_REFUSED("DenyGroups", AUTHZ),

@@ -235,6 +235,7 @@ static const struct {
 	{ "HostKeyAlgorithms", NULL },
 	{ "PubkeyAcceptedAlgorithms", NULL },
 	{ "CASignatureAlgorithms", NULL },
+	{ "Compression", NULL },
 	{ "GatewayPorts", NULL },
 	{ "AllowTcpForwarding", NULL },
 	{ "AllowStreamLocalForwarding", NULL },

@@ -422,6 +422,7 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 	cfg.max_auth_tries = (unsigned)pol->cfg.max_auth_tries;
 	cfg.ciphers = pol->cfg.ciphers;
 	cfg.macs = pol->cfg.macs;
+	cfg.compression = pol->cfg.compression ? ssh_comp_no : "none";
 	cfg.kex_algs = pol->cfg.kex_algs;
 	cfg.hostkey_algs = pol->cfg.hostkey_algs;
 	cfg.pubkey_algs = pol->cfg.pubkey_algs;

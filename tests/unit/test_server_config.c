@@ -21,7 +21,8 @@
 #include "util/log.h"
 
 #define WHERE	"command line"
-/* What ferryd -T prints for the algorithm keywords by default. */
+/* What ferryd -T prints for the algorithm keywords and Compression by
+ * default. */
 #define DEFAULT_ALGS							\
 	"ciphers chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr,"	\
 	"aes128-gcm@openssh.com,aes256-gcm@openssh.com\n"		\
@@ -33,7 +34,8 @@
 	"pubkeyacceptedalgorithms ssh-ed25519,ecdsa-sha2-nistp256,"	\
 	"rsa-sha2-512,rsa-sha2-256\n"					\
 	"casignaturealgorithms ssh-ed25519,ecdsa-sha2-nistp256,"	\
-	"rsa-sha2-512,rsa-sha2-256\n"
+	"rsa-sha2-512,rsa-sha2-256\n"					\
+	"compression yes\n"
 
 static struct server_config cfg;
 static char err[1024];
@@ -688,6 +690,17 @@ test_enums(void **state)
 		line_ok(line);
 		assert_int_equal(cfg.allow_tcp_forwarding, fwds[i].fwd);
 	}
+	fresh();
+	finish();
+	assert_int_equal(cfg.compression, 1);	/* sshd's default */
+	fresh();
+	line_ok("Compression delayed");
+	assert_int_equal(cfg.compression, 1);
+	fresh();
+	line_ok("Compression no");
+	assert_int_equal(cfg.compression, 0);
+	line_bad("Compression zlib", WHERE ": Compression: bad value 'zlib' "
+	    "(yes, delayed or no)");
 	line_bad("GatewayPorts maybe", WHERE ": GatewayPorts: bad value "
 	    "'maybe' (no, yes or clientspecified)");
 	line_bad("GatewayPorts true", WHERE ": GatewayPorts: bad value "
