@@ -119,6 +119,24 @@ close_handle(struct net_conn *nc, uv_handle_t *h)
 		uv_close(h, handle_closed);
 }
 
+/* What compression did, in ssh -v's words (only if it ran). */
+static void
+log_compression(const struct net_conn *nc)
+{
+	uint64_t raw, wire;
+	int out;
+
+	for (out = 1; out >= 0; out--) {
+		ssh_comp_stats(nc->ssh, out, &raw, &wire);
+		if (raw == 0)
+			continue;
+		log_verbose("%s: compress %s: raw data %llu, compressed %llu, "
+		    "factor %.2f", nc->peer_ip, out ? "outgoing" : "incoming",
+		    (unsigned long long)raw, (unsigned long long)wire,
+		    (double)wire / (double)raw);
+	}
+}
+
 /* Ends the connection (the first end counts). */
 static void
 end_conn(struct net_conn *nc, enum net_end end, const char *why)
@@ -133,6 +151,8 @@ end_conn(struct net_conn *nc, enum net_end end, const char *why)
 	nc->end = end;
 	net_wake_cancel(nc->nl, &nc->wake);
 	nc->why = strdup(why);
+	if (nc->ssh != NULL)
+		log_compression(nc);
 	if (nc->ssh != NULL && ssh_late_msgs(nc->ssh) > 0)
 		log_verbose("%s: dropped %llu late channel message%s (for "
 		    "channels already closed)", nc->peer_ip,
