@@ -67,7 +67,8 @@ comp_authed(struct ssh_conn *c)
 }
 
 /* Replaces the payload of the packet being sealed with its compressed
- * form. */
+ * form. On failure the packet is dropped and no DISCONNECT follows: it
+ * would need the stream that just failed. */
 int
 comp_seal(struct ssh_conn *c)
 {
@@ -75,10 +76,16 @@ comp_seal(struct ssh_conn *c)
 
 	wb_reset(&c->zbuf);
 	if (ssh_zstream_deflate(c->tx.z, c->out.p + start, c->out.len - start,
-	    &c->zbuf) != 0)
+	    &c->zbuf) != 0 || c->zbuf.err) {
+		c->out.len = c->pkt_start;
 		return conn_fail(c, 0, "compression failed");
+	}
 	c->out.len = start;
-	return wb_put(&c->out, c->zbuf.p, c->zbuf.len);
+	if (wb_put(&c->out, c->zbuf.p, c->zbuf.len) != 0) {
+		c->out.len = c->pkt_start;
+		return conn_fail(c, 0, "out of memory");
+	}
+	return 0;
 }
 
 /* Decompresses the payload *p, *n into the batch's store, bounded by the

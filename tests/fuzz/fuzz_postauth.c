@@ -8,7 +8,8 @@
  * past the sender's own KEX deferral). After each operation bytes are
  * pumped between the engines, whole or in pieces through
  * ssh_in_reserve/ssh_in_commit, or not at all so that operations pile
- * up (e.g. inside a key exchange). The event handlers answer by a per-side
+ * up (e.g. inside a key exchange). With the default cipher both engines
+ * compress (zlib@openssh.com). The event handlers answer by a per-side
  * policy the input sets, and may call back into the engine (echo data,
  * close on EOF, rekey) as ssh.h allows.
  *
@@ -342,6 +343,9 @@ static void
 new_side(struct fside *s, enum ssh_role role, const char *cipher,
     uint32_t window, uint64_t rekey)
 {
+	/* the default cipher runs compressed (zlib@openssh.com from the
+	 * end of authentication on) */
+	const char *comp = cipher == NULL ? ssh_comp_yes : NULL;
 	struct ssh_config cfg;
 
 	memset(s, 0, sizeof(*s));
@@ -350,6 +354,7 @@ new_side(struct fside *s, enum ssh_role role, const char *cipher,
 	cfg.ciphers = cipher;
 	cfg.window = window;
 	cfg.rekey_bytes = rekey;
+	cfg.compression = comp;
 	cfg.event = on_event;
 	cfg.event_ud = s;
 	cfg.hostkeys = &hostkey;

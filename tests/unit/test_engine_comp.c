@@ -325,6 +325,27 @@ test_stream_break(void **state)
 	free_pair(&cl, &sv);
 }
 
+/* Our own deflate failing (here: a stream of the wrong kind) ends the
+ * connection without queueing anything, not even a DISCONNECT that would
+ * need the failed stream. */
+static void
+test_deflate_failure(void **state)
+{
+	struct side cl, sv;
+	size_t before;
+
+	(void)state;
+	connect_pair_comp(&cl, &sv, NULL, ssh_comp_yes, ssh_comp_no);
+	ssh_zstream_free(cl.c->tx.z);
+	cl.c->tx.z = ssh_zstream_new(false);
+	before = ssh_out_pending(cl.c);
+	assert_int_equal(ssh_send_debug(cl.c, false, "lost"), -1);
+	assert_string_equal(ssh_error(cl.c), "compression failed");
+	assert_int_equal(ssh_out_pending(cl.c), before);
+	assert_int_equal(ssh_feed(cl.c, (const uint8_t *)"x", 1), -1);
+	free_pair(&cl, &sv);
+}
+
 int
 main(void)
 {
@@ -337,6 +358,7 @@ main(void)
 		cmocka_unit_test(test_data_valid_until_next_feed),
 		cmocka_unit_test(test_inflate_limit),
 		cmocka_unit_test(test_stream_break),
+		cmocka_unit_test(test_deflate_failure),
 	};
 
 	return cmocka_run_group_tests(tests, keys_setup, keys_teardown);
