@@ -154,6 +154,10 @@ struct ssh_config {
 	struct key	**hostkeys;
 	size_t		 nhostkeys;
 	unsigned	 max_auth_tries;
+	/* server: text sent as USERAUTH_BANNER before the answer to the
+	 * first auth request (sshd's Banner); borrowed, it must outlive
+	 * the engine. NULL or "": none */
+	const char	*banner;
 	ssh_event_fn	 event;
 	void		*event_ud;
 	/* Called with event_ud each time bytes to send were queued (a
