@@ -92,6 +92,8 @@ server_config_finish(struct server_config *c, char *err, size_t errlen)
 {
 	if (others_default(c) != 0 || sc_fields_default(c) != 0 ||
 	    sc_set_str(&c->state_dir, DEF_STATE_DIR, NULL, 0) != 0 ||
+	    sc_set_str(&c->syslog_facility, "AUTH", NULL, 0) != 0 ||
+	    sc_set_str(&c->banner, "none", NULL, 0) != 0 ||
 	    control_socket_default(c) != 0 || sl_dir_default(c) != 0) {
 		seterr(err, errlen, "out of memory");
 		return -1;

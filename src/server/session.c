@@ -25,6 +25,7 @@ server_policy_unref(struct server_policy *p)
 	for (i = 0; i < p->nhostkeys; i++)
 		key_free(p->hostkeys[i]);
 	server_config_free(&p->cfg);
+	free(p->banner);
 	free(p);
 }
 
@@ -243,11 +244,13 @@ on_closed(void *ud, enum net_end end, const char *why)
 		s->list->stats.handshakes_failed++;
 	sess_rfwd_stop_all(s);
 	if (!s->authenticated && end == NET_END_NEGOTIATION)
-		log_error("Unable to negotiate with %s port %d: %s", s->ip,
-		    s->port, why);	/* sshd's words */
-	else
+		log_error("Unable to negotiate with %s port %d: %s [preauth]",
+		    s->ip, s->port, why);	/* sshd's words */
+	else {
+		sess_auth_log_close(s, end, why);
 		log_info("Connection from %s port %d closed: %s", s->ip,
 		    s->port, why[0] ? why : "closed");
+	}
 	if (!uv_is_closing((uv_handle_t *)&s->grace))
 		uv_close((uv_handle_t *)&s->grace, timer_closed);
 	if (!uv_is_closing((uv_handle_t *)&s->alive))
@@ -310,6 +313,8 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 	uv_loop_t *loop;
 	struct ssh_config cfg;
 	struct session *s;
+	char lip[64];
+	int lport;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -1;
@@ -331,6 +336,7 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 	cfg.kex_algs = pol->cfg.kex_algs;
 	cfg.hostkey_algs = pol->cfg.hostkey_algs;
 	cfg.pubkey_algs = pol->cfg.pubkey_algs;
+	cfg.banner = pol->banner;	/* the session's policy reference */
 	uv_timer_init(loop, &s->grace);
 	uv_timer_init(loop, &s->alive);
 	s->grace.data = s->alive.data = s;
@@ -360,7 +366,11 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 	    1000;
 	snprintf(s->ip, sizeof(s->ip), "%s", net_conn_peer_ip(s->nc));
 	s->port = net_conn_peer_port(s->nc);
-	log_verbose("Connection from %s port %d", s->ip, s->port);
+	if (net_conn_local(s->nc, lip, sizeof(lip), &lport) == 0)
+		log_verbose("Connection from %s port %d on %s port %d", s->ip,
+		    s->port, lip, lport);
+	else
+		log_verbose("Connection from %s port %d", s->ip, s->port);
 	if (pol->cfg.login_grace_time > 0)
 		uv_timer_start(&s->grace, grace_expired,
 		    (uint64_t)pol->cfg.login_grace_time * 1000, 0);
