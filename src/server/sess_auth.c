@@ -98,8 +98,9 @@ user_has_keys(const struct server_config *c, const char *user)
 	return false;
 }
 
-/* The first request names the user: sshd's account checks, logged as
- * sshd logs them. A refused user's every request fails. */
+/* The first request names the user: sshd's account checks in sshd's
+ * order (no account, then DenyUsers and AllowUsers), logged as sshd logs
+ * them. A refused user's every request fails. */
 static void
 judge_user(struct session *s, const char *user)
 {
@@ -108,17 +109,20 @@ judge_user(struct session *s, const char *user)
 
 	snprintf(s->auth_user, sizeof(s->auth_user), "%s", user);
 	s->user_state = SESS_USER_INVALID;
+	if (!user_ok(user) || !user_has_keys(c, user)) {
+		log_info("Invalid user %s from %s port %d", user, s->ip,
+		    s->port);
+		return;
+	}
 	v = users_check(c->allow_users, c->nallow_users, c->deny_users,
 	    c->ndeny_users, user, s->ip);
-	if (v != USERS_ALLOWED)
+	if (v != USERS_ALLOWED) {
 		log_info("User %s from %s not allowed because %s", user, s->ip,
 		    v == USERS_DENIED ? "listed in DenyUsers" :
 		    "not listed in AllowUsers");
-	else if (!user_ok(user) || !user_has_keys(c, user))
-		log_info("Invalid user %s from %s port %d", user, s->ip,
-		    s->port);
-	else
-		s->user_state = SESS_USER_VALID;
+		return;
+	}
+	s->user_state = SESS_USER_VALID;
 }
 
 /* A refused request: sshd's "Failed publickey" line, at info once half

@@ -247,9 +247,11 @@ on_closed(void *ud, enum net_end end, const char *why)
 		log_error("Unable to negotiate with %s port %d: %s [preauth]",
 		    s->ip, s->port, why);	/* sshd's words */
 	else {
-		sess_auth_log_close(s, end, why);
+		/* ferryd's line first: sshd's closing lines end what log
+		 * readers (fail2ban) keep of the connection */
 		log_info("Connection from %s port %d closed: %s", s->ip,
 		    s->port, why[0] ? why : "closed");
+		sess_auth_log_close(s, end, why);
 	}
 	if (!uv_is_closing((uv_handle_t *)&s->grace))
 		uv_close((uv_handle_t *)&s->grace, timer_closed);
