@@ -126,11 +126,11 @@ judge_user(struct session *s, const char *user)
 }
 
 /* A refused request: sshd's "Failed publickey" line, at info once half
- * of MaxAuthTries are used (sshd's rule), else verbose. */
+ * of MaxAuthTries were used before it (sshd's rule), else verbose. */
 static void
 refused(struct session *s, const struct ssh_event *ev, const char *fp)
 {
-	enum log_level lv = ++s->auth_failures >= s->pol->cfg.max_auth_tries /
+	enum log_level lv = s->auth_failures++ >= s->pol->cfg.max_auth_tries /
 	    2 ? LOG_INFO : LOG_VERBOSE;
 
 	if (s->user_state != SESS_USER_VALID)

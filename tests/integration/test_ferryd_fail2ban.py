@@ -352,3 +352,19 @@ def test_fail2ban_sshd_filter(lab, syslog_ferryd, mode):
         f'sshd log:\n{slog.read_text()}'
 
     assert fail2ban(log, SSHD_FILTER) == Counter(), 'the stock filter matched ferryd[PID] lines'
+
+
+def test_failed_publickey_level(lab, syslog_ferryd):
+    """As sshd: "Failed publickey" is VERBOSE until half of MaxAuthTries
+    were used, INFO after. At LogLevel INFO, four wrong keys (MaxAuthTries
+    6) show only the fourth."""
+    srv = syslog_ferryd(log_level='INFO')
+    wrong = [lab.keys.host['ed25519'], lab.keys.host['ecdsa'], lab.keys.host['rsa']]
+    attempt(lab, srv, 'wrong_key', identity='unauthorized', more_keys=wrong)
+    wait_for(lambda: re.search(r'Connection closed by authenticating user', srv.log_text()),
+             'the end of the connection')
+    failed = [p for p in srv.parsed() if p[4].startswith('Failed publickey for ')]
+    fp = fdl.fingerprint_of(str(lab.keys.host['rsa']))
+    assert len(failed) == 1 and failed[0][4].endswith(f'ssh2: RSA {fp}'), failed
+    assert not any(p[4].startswith('Connection from ') and ' on ' in p[4]
+                   for p in srv.parsed()), 'a VERBOSE line at LogLevel INFO'
