@@ -328,7 +328,7 @@ def test_fail2ban_sshd_filter(lab, syslog_ferryd, mode):
     log = lab.dir / 'auth.log'
     log.write_text(srv.auth_log())
     opts = '_daemon=ferryd' + (', mode=aggressive' if mode == 'aggressive' else '')
-    got = fail2ban(log, f'{SSHD_FILTER}[{opts}]')
+    got = fail2ban(log, f'sshd[{opts}]')     # as the jail names it
 
     failing = {'unknown_user', 'too_many', 'denied', 'not_allowed'}
     if mode == 'aggressive':
@@ -342,7 +342,7 @@ def test_fail2ban_sshd_filter(lab, syslog_ferryd, mode):
     run_attempts(lab, sshd)
     slog = lab.dir / 'sshd-auth.log'
     slog.write_text(sshd_auth_log(sshd))
-    want = fail2ban(slog, SSHD_FILTER + ('[mode=aggressive]' if mode == 'aggressive' else ''))
+    want = fail2ban(slog, 'sshd' + ('[mode=aggressive]' if mode == 'aggressive' else ''))
     # the same addresses, each at least as often: one ferryd process logs
     # every connection under one pid, and fail2ban keeps what it learnt of
     # a pid (the user names tried) until a closing line, so a failure may
