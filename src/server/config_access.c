@@ -179,8 +179,8 @@ user_words(char **list, int *nlist, const char *kw, char **a, int n,
 			return -1;
 		}
 		if (*nlist >= SC_MAX_USERPATS) {
-			seterr(err, errlen, "%s: too many patterns (max %d)", kw,
-			    SC_MAX_USERPATS);
+			seterr(err, errlen, "%s: too many patterns (max %d)",
+			    kw, SC_MAX_USERPATS);
 			return -1;
 		}
 		if ((list[*nlist] = strdup(a[i])) == NULL) {

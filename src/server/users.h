@@ -13,7 +13,8 @@
  * the reason in why (a bad address/masklen). */
 int	users_pattern_check(const char *pat, char *why, size_t whylen);
 /* Whether user connecting from ip matches the word pat. */
-bool	users_pattern_match(const char *pat, const char *user, const char *ip);
+bool	users_pattern_match(const char *pat, const char *user,
+	    const char *ip);
 
 enum users_verdict {
 	USERS_ALLOWED,

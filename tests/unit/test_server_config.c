@@ -1250,7 +1250,8 @@ test_users(void **state)
 	assert_true(users_pattern_match("*", "x", "1.2.3.4"));
 	assert_true(users_pattern_match("bob@10.0.0.0/8", "bob", "10.200.1.1"));
 	assert_false(users_pattern_match("bob@10.0.0.0/8", "bob", "11.0.0.1"));
-	assert_true(users_pattern_match("bob@10.1.2.0/23", "bob", "10.1.3.255"));
+	assert_true(users_pattern_match("bob@10.1.2.0/23", "bob",
+	    "10.1.3.255"));
 	assert_false(users_pattern_match("bob@10.1.2.0/23", "bob", "10.1.4.0"));
 	assert_true(users_pattern_match("bob@0.0.0.0/0", "bob", "8.8.8.8"));
 	assert_false(users_pattern_match("bob@10.0.0.0/8,!10.1.2.3", "bob",
@@ -1266,8 +1267,8 @@ test_users(void **state)
 	    USERS_ALLOWED);
 	assert_int_equal(users_check(allow, 5, deny, 2, "alice", "203.0.113.7"),
 	    USERS_DENIED);
-	assert_int_equal(users_check(allow, 5, deny, 2, "ops-intern", "1.1.1.1"),
-	    USERS_DENIED);
+	assert_int_equal(users_check(allow, 5, deny, 2, "ops-intern",
+	    "1.1.1.1"), USERS_DENIED);
 	assert_int_equal(users_check(allow, 5, deny, 2, "ops-anna", "1.1.1.1"),
 	    USERS_ALLOWED);
 	assert_int_equal(users_check(allow, 5, deny, 2, "bob", "10.1.2.3"),
