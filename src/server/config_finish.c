@@ -3,6 +3,7 @@
  * and StreamLocalDirectory under StateDirectory). */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,16 @@ others_default(struct server_config *c)
 	return 0;
 }
 
+/* SyslogFacility as sshd -T prints it: the name in capitals. */
+static void
+facility_upper(struct server_config *c)
+{
+	char *p;
+
+	for (p = c->syslog_facility; *p != '\0'; p++)
+		*p = (char)toupper((unsigned char)*p);
+}
+
 int
 server_config_finish(struct server_config *c, char *err, size_t errlen)
 {
@@ -98,5 +109,6 @@ server_config_finish(struct server_config *c, char *err, size_t errlen)
 		seterr(err, errlen, "out of memory");
 		return -1;
 	}
+	facility_upper(c);
 	return 0;
 }

@@ -1010,7 +1010,7 @@ test_print(void **state)
 	    "maxuserchannels 1024\n"
 	    "maxforwardconnections 256\n"
 	    "loglevel DEBUG2\n"
-	    "syslogfacility local3\n"
+	    "syslogfacility LOCAL3\n"
 	    "banner /etc/issue.net\n"
 	    "allowusers alice\n"
 	    "allowusers bob@10.0.0.0/8,!10.1.*\n"
@@ -1291,7 +1291,7 @@ test_syslog_facility(void **state)
 	line_bad("SyslogFacility LOCAL8", WHERE ": SyslogFacility: bad value "
 	    "'LOCAL8' (DAEMON, USER, AUTH, AUTHPRIV or LOCAL0 to LOCAL7)");
 	finish();
-	assert_string_equal(cfg.syslog_facility, "authpriv");
+	assert_string_equal(cfg.syslog_facility, "AUTHPRIV");
 	fresh();
 	finish();
 	assert_string_equal(cfg.syslog_facility, "AUTH");
