@@ -218,6 +218,19 @@ sess_auth_log_close(struct session *s, enum net_end end, const char *why)
 	int off = 0;
 
 	sess_who(s, who, sizeof(who));
+	if (!s->greeted) {
+		/* sshd's banner exchange lines; its hostless
+		 * "kex_exchange_identification" ones are left out: a log
+		 * reader would pin them on whichever address it saw last
+		 * under ferryd's one pid */
+		if (end == NET_END_PROTOCOL)
+			log_info("banner exchange: Connection from %s port %d: "
+			    "invalid format", s->ip, s->port);
+		else if (end == NET_END_PEER_CLOSED || end == NET_END_IO)
+			log_info("Connection %s by %s port %d", end ==
+			    NET_END_IO ? "reset" : "closed", s->ip, s->port);
+		return;
+	}
 	switch (end) {
 	case NET_END_PEER_DISCONNECT:
 		/* the engine's "disconnected by peer (code N): text" */

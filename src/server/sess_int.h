@@ -75,6 +75,7 @@ struct session {
 				 user_state;
 	char			 auth_user[256];
 	int			 auth_failures;	/* refused requests */
+	bool			 greeted;	/* its SSH version line came */
 	time_t			 since;		/* accepted at */
 	/* the key that logged in: its line's rules (file, open and listen
 	 * are owned) and its fingerprint */

@@ -231,6 +231,9 @@ on_input_done(void *ud)
 	struct session *s = ud;
 
 	s->alive_missed = 0;
+	/* for the log at its close (the engine is gone by then) */
+	if (!s->greeted)
+		s->greeted = ssh_peer_version(sess_ssh(s))[0] != '\0';
 }
 
 static void

@@ -50,6 +50,8 @@ DATAGRAM_RE = re.compile(r'^<(\d+)>(\w{3} [ \d]\d \d\d:\d\d:\d\d) (\S+?)\[(\d+)\
 # one loopback address per attempt
 ADDR = {'ok': '127.0.0.2', 'wrong_key': '127.0.0.3', 'unknown_user': '127.0.0.4',
         'too_many': '127.0.0.5', 'denied': '127.0.0.6', 'not_allowed': '127.0.0.7'}
+# raw TCP clients that never speak SSH
+NOT_SSH, SILENT = '127.0.0.8', '127.0.0.9'
 # system accounts sshd needs for its AllowUsers/DenyUsers lines (ferryd
 # has none: for it these are users with a key file)
 DENIED_USER, NOT_ALLOWED_USER = 'daemon', 'bin'
@@ -218,6 +220,29 @@ def run_attempts(lab, server):
                  f'the end of the connection from {ip} ({name}) in the log')
 
 
+def raw_peers(server):
+    """From NOT_SSH an HTTP request instead of a version line; from SILENT
+    a connection closed once the server's version line came (a reset when
+    its KEXINIT was left unread)."""
+    for src, data in ((NOT_SSH, b'GET / HTTP/1.0\r\n\r\n'), (SILENT, None)):
+        s = socket.create_connection((LOCALHOST, server.port), timeout=10,
+                                     source_address=(src, 0))
+        try:
+            s.recv(256)
+            if data:
+                s.sendall(data)
+                s.recv(256)
+        except OSError:
+            pass
+        finally:
+            s.close()
+    ends = {NOT_SSH: rf'Connection from {re.escape(NOT_SSH)} port \d+: invalid format$',
+            SILENT: rf'Connection (?:closed|reset) by {re.escape(SILENT)} port \d+$'}
+    for src, end in ends.items():
+        wait_for(lambda end=end: re.search(end, server.log_text(), re.M),
+                 f'the end of the connection from {src}')
+
+
 def fail2ban(log_path, filt):
     """fail2ban-regex over the file with the filter: Counter of the
     addresses of its failures (one per failure it reports)."""
@@ -280,6 +305,7 @@ def test_sshd_wording(lab, syslog_ferryd):
           NOT_ALLOWED_USER: [lab.keys.user_pub('ed25519')]}
     srv = syslog_ferryd(config=ACCESS_CONFIG, authorized=ak)
     run_attempts(lab, srv)
+    raw_peers(srv)
     text = '\n'.join(p[4] for p in srv.parsed())
     fp = fdl.fingerprint_of(str(lab.keys.user['ed25519']) + '.pub')
     bad = fdl.fingerprint_of(str(lab.keys.user['unauthorized']) + '.pub')
@@ -306,11 +332,19 @@ def test_sshd_wording(lab, syslog_ferryd):
         rf'in AllowUsers',
         rf'Connection closed by invalid user {NOT_ALLOWED_USER} {ip["not_allowed"]} port \d+ '
         rf'\[preauth\]',
+        rf'banner exchange: Connection from {NOT_SSH} port \d+: invalid format',
+        rf'Connection (?:closed|reset) by {SILENT} port \d+',
     ]
     missing = [w for w in want if not re.search(rf'^{w}$', text, re.M)]
     assert not missing, 'missing lines:\n' + '\n'.join(missing) + '\nlog:\n' + text
     # the login's own lines are not failures, and no other address logged in
     assert len(re.findall(r'^Accepted publickey', text, re.M)) == 1, text
+    # a line naming no address would be pinned on another connection
+    assert 'kex_exchange_identification' not in text, text
+    log = lab.dir / 'auth.log'
+    log.write_text(srv.auth_log())
+    got = fail2ban(log, 'sshd[_daemon=ferryd, mode=aggressive]')
+    assert got[NOT_SSH] >= 1 and got[SILENT] == 0, got
 
 
 @pytest.mark.parametrize('mode', ['normal', 'aggressive'])
