@@ -101,8 +101,8 @@ user_has_keys(const struct server_config *c, const char *user)
 /* The first request names the user: sshd's account checks in sshd's
  * order (no account, then DenyUsers and AllowUsers), logged as sshd logs
  * them. A refused user's every request fails. */
-static void
-judge_user(struct session *s, const char *user)
+void
+sess_auth_judge(struct session *s, const char *user)
 {
 	const struct server_config *c = &s->pol->cfg;
 	enum users_verdict v;
@@ -155,7 +155,7 @@ sess_auth_request(struct session *s, struct ssh_event *ev)
 	ev->u.auth_request.allow = false;
 	key_fingerprint(key, fp, sizeof(fp));
 	if (s->user_state == SESS_USER_UNSEEN)
-		judge_user(s, user);
+		sess_auth_judge(s, user);
 	if (s->user_state != SESS_USER_VALID) {
 		refused(s, ev, fp);
 		return;
@@ -247,10 +247,9 @@ sess_auth_log_close(struct session *s, enum net_end end, const char *why)
 		log_info("Connection reset by %s%s", who, pre);
 		break;
 	case NET_END_LOCAL:
-		/* ferryd ended a logged-in session (its channel closed, a
-		 * shutdown): sshd's closing line */
-		if (s->authenticated)
-			log_info("Disconnected from %s", who);
+		/* ferryd ended it (a session channel closed, LoginGraceTime,
+		 * a shutdown) */
+		log_info("Disconnected from %s%s", who, pre);
 		break;
 	case NET_END_PROTOCOL:
 		if (s->authenticated || strcmp(why, TOO_MANY) != 0)
@@ -262,6 +261,9 @@ sess_auth_log_close(struct session *s, enum net_end end, const char *why)
 			    "invalid user ", s->auth_user, s->ip, s->port);
 		snprintf(msg, sizeof(msg), "%s", why);
 		log_info("Disconnecting %s: %s [preauth]", who, msg);
+		/* where sshd's process would exit: a closing line, so that a
+		 * log reader drops what it kept under ferryd's one pid */
+		log_info("Disconnected from %s [preauth]", who);
 		break;
 	default:
 		break;

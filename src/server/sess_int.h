@@ -121,6 +121,7 @@ const struct sess_handler *sess_handler_find(const struct sess_handler *t,
 /* sess_auth.c */
 void		 sess_auth_request(struct session *s, struct ssh_event *ev);
 int		 sess_auth_keep(struct session *s);
+void		 sess_auth_judge(struct session *s, const char *user);
 void		 sess_who(const struct session *s, char *out, size_t outlen);
 void		 sess_auth_log_close(struct session *s, enum net_end end,
 		    const char *why);

@@ -229,11 +229,17 @@ static void
 on_input_done(void *ud)
 {
 	struct session *s = ud;
+	const char *asked;
 
 	s->alive_missed = 0;
 	/* for the log at its close (the engine is gone by then) */
 	if (!s->greeted)
 		s->greeted = ssh_peer_version(sess_ssh(s))[0] != '\0';
+	/* a request of another method (none, password) names the user too:
+	 * sshd judges it at the first request, whatever its method */
+	if (s->user_state == SESS_USER_UNSEEN && !s->authenticated &&
+	    (asked = ssh_auth_user_asked(sess_ssh(s)))[0] != '\0')
+		sess_auth_judge(s, asked);
 }
 
 static void

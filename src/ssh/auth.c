@@ -181,6 +181,12 @@ server_pubkey(struct ssh_conn *c, struct rd *r)
 	return 0;
 }
 
+const char *
+ssh_auth_user_asked(const struct ssh_conn *c)
+{
+	return c->auth_user;
+}
+
 /* Server: the configured banner, once, before the first answer. */
 static int
 send_banner(struct ssh_conn *c)

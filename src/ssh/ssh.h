@@ -227,6 +227,9 @@ int		 ssh_auth_pubkey(struct ssh_conn *c, const char *user,
 bool		 ssh_authenticated(const struct ssh_conn *c);
 /* Server: the user name that authenticated (NULL before). */
 const char	*ssh_auth_user(const struct ssh_conn *c);
+/* Server: the user name the client's auth requests carry, whatever their
+ * method ("" before the first request). */
+const char	*ssh_auth_user_asked(const struct ssh_conn *c);
 /* Sends SSH_MSG_DEBUG (always_display false) with text: ferryd tells the
  * client why a forward was refused. */
 int		 ssh_send_debug(struct ssh_conn *c, const char *text);

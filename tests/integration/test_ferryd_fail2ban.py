@@ -12,7 +12,8 @@ with the stock /etc/fail2ban/filter.d/sshd.conf and the one-line jail
 override ferryd_config's documentation gives: `filter =
 sshd[_daemon=ferryd]` (and `mode=aggressive`). Real clients (ssh) log in,
 offer a wrong key, name an unknown user, run out of MaxAuthTries and meet
-DenyUsers/AllowUsers, each from its own loopback address (127.0.0.N), so
+DenyUsers/AllowUsers, and a password guesser (paramiko) tries a known and
+an unknown user, each from its own loopback address (127.0.0.N), so
 the addresses fail2ban reports tell the attempts apart: every failing
 attempt's address is reported, the successful login's is not, and
 fail2ban reports for ferryd exactly what it reports for OpenSSH sshd's
@@ -49,7 +50,8 @@ DATAGRAM_RE = re.compile(r'^<(\d+)>(\w{3} [ \d]\d \d\d:\d\d:\d\d) (\S+?)\[(\d+)\
 
 # one loopback address per attempt
 ADDR = {'ok': '127.0.0.2', 'wrong_key': '127.0.0.3', 'unknown_user': '127.0.0.4',
-        'too_many': '127.0.0.5', 'denied': '127.0.0.6', 'not_allowed': '127.0.0.7'}
+        'too_many': '127.0.0.5', 'denied': '127.0.0.6', 'not_allowed': '127.0.0.7',
+        'guess_user': '127.0.0.10', 'guess_nouser': '127.0.0.11'}
 # raw TCP clients that never speak SSH
 NOT_SSH, SILENT = '127.0.0.8', '127.0.0.9'
 # system accounts sshd needs for its AllowUsers/DenyUsers lines (ferryd
@@ -200,6 +202,27 @@ def attempt(lab, server, name, *, user=USER, identity='ed25519', more_keys=()):
     return cp
 
 
+def password_guesses(server, src, user, n=4):
+    """A password guesser (paramiko) from src: password requests on one
+    connection, as bots send them to a server that offers only publickey,
+    until the server gives up on it."""
+    import paramiko
+    sock = socket.create_connection((LOCALHOST, server.port), timeout=10,
+                                    source_address=(src, 0))
+    t = paramiko.Transport(sock)
+    try:
+        t.start_client(timeout=10)
+        for _ in range(n):
+            try:
+                t.auth_password(user, 'hunter2')
+            except paramiko.BadAuthenticationType:
+                pass
+            except (paramiko.SSHException, EOFError, OSError):
+                break
+    finally:
+        t.close()
+
+
 def run_attempts(lab, server):
     """Every attempt, one after the other; waits until the server logged the
     end of each refused connection (the login's client is killed: how its
@@ -211,6 +234,8 @@ def run_attempts(lab, server):
     attempt(lab, server, 'too_many', identity='unauthorized', more_keys=wrong)
     attempt(lab, server, 'denied', user=DENIED_USER)
     attempt(lab, server, 'not_allowed', user=NOT_ALLOWED_USER)
+    password_guesses(server, ADDR['guess_user'], USER)
+    password_guesses(server, ADDR['guess_nouser'], 'nosuchuser')
     for name, ip in ADDR.items():
         if name == 'ok':
             continue
@@ -332,6 +357,11 @@ def test_sshd_wording(lab, syslog_ferryd):
         rf'in AllowUsers',
         rf'Connection closed by invalid user {NOT_ALLOWED_USER} {ip["not_allowed"]} port \d+ '
         rf'\[preauth\]',
+        rf'maximum authentication attempts exceeded for {USER} from {ip["guess_user"]} '
+        rf'port \d+ ssh2 \[preauth\]',
+        rf'Invalid user nosuchuser from {ip["guess_nouser"]} port \d+',
+        rf'maximum authentication attempts exceeded for invalid user nosuchuser from '
+        rf'{ip["guess_nouser"]} port \d+ ssh2 \[preauth\]',
         rf'banner exchange: Connection from {NOT_SSH} port \d+: invalid format',
         rf'Connection (?:closed|reset) by {SILENT} port \d+',
     ]
@@ -364,7 +394,8 @@ def test_fail2ban_sshd_filter(lab, syslog_ferryd, mode):
     opts = '_daemon=ferryd' + (', mode=aggressive' if mode == 'aggressive' else '')
     got = fail2ban(log, f'sshd[{opts}]')     # as the jail names it
 
-    failing = {'unknown_user', 'too_many', 'denied', 'not_allowed'}
+    failing = {'unknown_user', 'too_many', 'denied', 'not_allowed', 'guess_user',
+               'guess_nouser'}
     if mode == 'aggressive':
         failing.add('wrong_key')   # publickey=nofail: only aggressive counts it
     for name in failing:
