@@ -9,15 +9,16 @@ sends arrives here with its "<PRI>" (facility and priority) and the
 The lines are written out as rsyslog writes /var/log/auth.log ("Mmm dd
 hh:mm:ss HOST ferryd[PID]: message") and read by Debian's fail2ban-regex
 with the stock /etc/fail2ban/filter.d/sshd.conf and the one-line jail
-override ferryd_config's documentation gives: `filter =
-sshd[_daemon=ferryd]` (and `mode=aggressive`). Real clients (ssh) log in,
+override ferryd(8) (LOGGING) gives: `filter = sshd[_daemon=ferryd]` (and
+`mode=aggressive`). Real clients (ssh) log in,
 offer a wrong key, name an unknown user, run out of MaxAuthTries and meet
 DenyUsers/AllowUsers, and a password guesser (paramiko) tries a known and
 an unknown user, each from its own loopback address (127.0.0.N), so
 the addresses fail2ban reports tell the attempts apart: every failing
 attempt's address is reported, the successful login's is not, and
-fail2ban reports for ferryd exactly what it reports for OpenSSH sshd's
-own log of the same attempts (as often or more: see the test).
+fail2ban reports for ferryd the addresses it reports for OpenSSH sshd's
+own log of the same attempts (as often or more: see the test). Peers
+that never speak SSH get sshd's banner-exchange lines.
 """
 
 import os
