@@ -1,7 +1,6 @@
-/* One destination's side of the SSH handshake: the server's host key
- * checked against known_hosts (StrictHostKeyChecking), then publickey
- * authentication with the agent's keys and the IdentityFile keys, one at
- * a time, and the server's banner. */
+/* One destination's side of authentication: publickey with the agent's
+ * keys and the IdentityFile keys, one at a time, and the server's banner
+ * (the host key before it: cli_hostkey.c). */
 #include "cli_int.h"
 
 #include <stdio.h>
@@ -10,7 +9,6 @@
 
 #include "keys/key.h"
 #include "keys/keyfile.h"
-#include "keys/known_hosts.h"
 #include "util/log.h"
 #include "util/text.h"
 
@@ -62,115 +60,6 @@ cli_load_identities(struct client *cl)
 		}
 		log_error("Load key \"%s\": %s", o->identity[i], err);
 	}
-}
-
-static const char *
-alg_for_type(unsigned type)
-{
-	switch (type) {
-	case KEY_ED25519:
-		return "ssh-ed25519";
-	case KEY_ECDSA_P256:
-		return "ecdsa-sha2-nistp256";
-	default:
-		return "rsa-sha2-512,rsa-sha2-256";
-	}
-}
-
-/* Host key algorithms with the types known_hosts lists for this host
- * first, as ssh orders them, so a known key is asked for. */
-char *
-cli_hostkey_algs(const struct client *cl)
-{
-	static const unsigned order[] = { KEY_ED25519, KEY_ECDSA_P256,
-	    KEY_RSA };
-	char buf[256] = "";
-	unsigned known = 0, t;
-	int i, pass;
-
-	for (i = 0; i < cl->o->nknown_hosts; i++)
-		kh_known_types(cl->o->known_hosts[i], cl->o->hostname,
-		    cl->o->port, &known);
-	for (pass = 0; pass < 2; pass++)
-		for (i = 0; i < 3; i++) {
-			t = order[i];
-			if (((known >> t) & 1) != (pass == 0 ? 1u : 0u))
-				continue;
-			if (buf[0] != '\0')
-				strcat(buf, ",");
-			strcat(buf, alg_for_type(t));
-		}
-	return strdup(buf);
-}
-
-static void
-changed_warning(const struct key *k, const struct kh_result *res,
-    const char *name)
-{
-	char fp[128];
-
-	key_fingerprint(k, fp, sizeof(fp));
-	log_plain("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
-	    "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n"
-	    "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
-	    "IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\n"
-	    "Someone could be eavesdropping on you right now "
-	    "(man-in-the-middle attack)!\n"
-	    "It is also possible that a host key has just been changed.\n"
-	    "The fingerprint for the %s key sent by the remote host is\n%s.\n"
-	    "Offending %s key in %s:%d\n"
-	    "Host key for %s has changed and ferry refuses to connect.",
-	    key_type_name(k), fp, key_type_name(k), res->file, res->line,
-	    name);
-}
-
-/* Decides whether to trust the server's key (ssh's rules; a changed key
- * is refused whatever StrictHostKeyChecking says, since forwarding over
- * it is exactly what an attacker would want). */
-bool
-cli_check_host_key(struct client *cl, const struct key *k)
-{
-	struct options *o = cl->o;
-	struct kh_result res;
-	char err[256], name[300], fp[128];
-	int i;
-
-	memset(&res, 0, sizeof(res));
-	res.status = KH_NEW;
-	for (i = 0; i < o->nknown_hosts; i++)
-		if (kh_check_file(o->known_hosts[i], o->hostname, o->port, k,
-		    &res, err, sizeof(err)) != 0)
-			log_info("%s", err);
-	kh_hostname(o->hostname, o->port, name, sizeof(name));
-	key_fingerprint(k, fp, sizeof(fp));
-	switch (res.status) {
-	case KH_MATCH:
-		log_verbose("Host '%s' is known and matches the %s host key.",
-		    name, key_type_name(k));
-		return true;
-	case KH_REVOKED:
-		log_error("Host key %s %s revoked by file %s", key_type_name(k),
-		    fp, res.file);
-		return false;
-	case KH_CHANGED:
-		changed_warning(k, &res, name);
-		return false;
-	case KH_NEW:
-		break;
-	}
-	if (o->strict == SHK_YES || o->strict == SHK_ASK) {
-		log_error("No %s host key is known for %s and you have "
-		    "requested strict checking.", key_type_name(k), name);
-		return false;
-	}
-	if (kh_add(o->known_hosts[0], o->hostname, o->port, k,
-	    o->hash_known_hosts, err, sizeof(err)) != 0)
-		log_error("Failed to add the host to the list of known hosts "
-		    "(%s): %s", o->known_hosts[0], err);
-	else
-		log_plain("Warning: Permanently added '%s' (%s) to the list of "
-		    "known hosts.", name, key_type_name(k));
-	return true;
 }
 
 /* With IdentitiesOnly only agent keys named by an IdentityFile count. */

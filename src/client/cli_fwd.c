@@ -50,7 +50,7 @@ lfwd_start(struct client *cl, struct lfwd *f)
 	if (fwd_local_start(cl->loop, &f->spec, &lo, &cl->pumps, &f->stats,
 	    &f->fl, f->error, sizeof(f->error)) != 0) {
 		f->fl = NULL;
-		log_error("%s", f->error);
+		log_error("%s%s", cl->tag, f->error);
 		log_error("Could not request local forwarding.");
 		return -1;
 	}
@@ -58,29 +58,75 @@ lfwd_start(struct client *cl, struct lfwd *f)
 	if (f->spec.listen_port != 0 || f->spec.listen_path[0] != '\0')
 		return 0;
 	if (f->spec.dynamic) {
-		log_plain("Allocated port %d for dynamic forward",
+		log_plain("%sAllocated port %d for dynamic forward", cl->tag,
 		    fwd_listener_port(f->fl));
 		return 0;
 	}
 	fwd_spec_target(&f->spec, target, sizeof(target));
-	log_plain("Allocated port %d for local forward to %s",
+	log_plain("%sAllocated port %d for local forward to %s", cl->tag,
 	    fwd_listener_port(f->fl), target);
 	return 0;
+}
+
+/* Binds the local forwards not bound yet; how many still are not. */
+static int
+lfwd_start_failed(struct client *cl)
+{
+	struct lfwd *f;
+	int left = 0;
+
+	for (f = cl->lfwds; f != NULL; f = f->next)
+		if (f->fl == NULL && lfwd_start(cl, f) != 0)
+			left++;
+	return left;
+}
+
+static void
+lfwd_retry_tick(uv_timer_t *t)
+{
+	struct client *cl = t->data;
+
+	if (cl->stopping)
+		return;
+	cli_lfwd_retry(cl, lfwd_start_failed(cl));
+}
+
+void
+cli_lfwd_retry(struct client *cl, int failed)
+{
+	uint64_t ms;
+
+	if (failed == 0) {
+		cl->lfwd_attempt = 0;
+		cli_changed(cl);
+		return;
+	}
+	ms = cli_backoff_ms(cl->o, ++cl->lfwd_attempt);
+	log_plain("%sRetrying %d local forward%s in %.1f s", cl->tag, failed,
+	    failed == 1 ? "" : "s", (double)ms / 1000);
+	uv_timer_start(&cl->lfwd_retry, lfwd_retry_tick, ms, 0);
 }
 
 void
 cli_start_forwards(struct client *cl)
 {
 	struct lfwd *f;
+	int failed = 0;
 
-	/* local listeners stay bound across reconnects */
-	for (f = cl->lfwds; f != NULL && !cl->locals_started; f = f->next)
-		if (lfwd_start(cl, f) != 0 &&
-		    cl->o->exit_on_forward_failure) {
+	/* local listeners stay bound across reconnects; one that failed is
+	 * retried on its own schedule under Reconnect, like a refused -R */
+	for (f = cl->lfwds; f != NULL && !cl->locals_started; f = f->next) {
+		if (lfwd_start(cl, f) == 0)
+			continue;
+		if (cl->o->exit_on_forward_failure) {
 			cli_stop(cl, EXIT_FAILURE_SSH, "Error: local port "
 			    "forwarding failed");
 			return;
 		}
+		failed++;
+	}
+	if (!cl->locals_started && failed > 0 && cl->o->reconnect)
+		cli_lfwd_retry(cl, failed);
 	cl->locals_started = true;
 	if (fwd_remote_request_all(&cl->remotes, net_conn_ssh(cl->nc)) != 0)
 		cli_conn_failed(cl, "cannot send remote forward requests");
@@ -97,6 +143,24 @@ rfwd_retry_tick(uv_timer_t *t)
 	log_verbose("retrying the refused remote forwards");
 	if (fwd_remote_request_all(&cl->remotes, net_conn_ssh(cl->nc)) != 0)
 		cli_conn_failed(cl, "cannot send remote forward requests");
+}
+
+bool
+cli_retry_forwards_now(struct client *cl)
+{
+	bool any = false;
+
+	if (uv_is_active((uv_handle_t *)&cl->lfwd_retry)) {
+		uv_timer_stop(&cl->lfwd_retry);
+		lfwd_retry_tick(&cl->lfwd_retry);
+		any = true;
+	}
+	if (uv_is_active((uv_handle_t *)&cl->rfwd_retry)) {
+		uv_timer_stop(&cl->rfwd_retry);
+		rfwd_retry_tick(&cl->rfwd_retry);
+		any = true;
+	}
+	return any;
 }
 
 void
@@ -123,8 +187,8 @@ cli_global_reply(struct client *cl, struct ssh_event *ev)
 		if (!uv_is_active((uv_handle_t *)&cl->rfwd_retry)) {
 			uint64_t ms = cli_backoff_ms(cl->o, ++cl->rfwd_attempt);
 
-			log_plain("Retrying refused remote forwards in %.1f s",
-			    (double)ms / 1000);
+			log_plain("%sRetrying refused remote forwards in %.1f s",
+			    cl->tag, (double)ms / 1000);
 			uv_timer_start(&cl->rfwd_retry, rfwd_retry_tick, ms, 0);
 		}
 		return;

@@ -1,7 +1,7 @@
 /* Inside one ferry destination (client.h): the struct the client's files
  * share and what they call of each other. client.c owns the struct's
  * life, the connection and its state; cli_auth.c checks the host key and
- * authenticates; cli_fwd.c runs the forwards. */
+ * authenticates; cli_fwd.c runs the forwards, cli_stdio.c -W's channel. */
 #ifndef FERRY_CLIENT_CLI_INT_H
 #define FERRY_CLIENT_CLI_INT_H
 
@@ -13,6 +13,7 @@
 #include "fwd/pump.h"
 #include "fwd/remote.h"
 #include "fwd/spec.h"
+#include "hkprompt.h"
 #include "net/agent.h"
 #include "net/conn.h"
 #include "ssh/buf.h"
@@ -100,6 +101,17 @@ struct client {
 	bool			 fatal;		/* never retried (host key) */
 	uint64_t		 down_since;	/* uv_now when it was lost */
 	char			*hk_algs;	/* owned: cfg.hostkey_algs */
+	/* "ALIAS: " before the lines that concern this host when several
+	 * run (client_name_logs), else "" */
+	char			 tag[280];
+	/* -L/-D listeners that failed to bind, retried under Reconnect */
+	uv_timer_t		 lfwd_retry;
+	int			 lfwd_attempt;
+	/* StrictHostKeyChecking ask: the question on the terminal (the
+	 * prompt module's; cli_hostkey_reset cancels it) and a copy of
+	 * the key asked about (owned); both NULL when none is asked */
+	struct hk_prompt	*hk_prompt;
+	struct key		*hk_key;
 };
 
 /* client.c */
@@ -116,11 +128,6 @@ void		 cli_changed(struct client *cl);
 /* cli_auth.c */
 /* Loads the IdentityFile keys into ids and id_pubs. */
 void		 cli_load_identities(struct client *cl);
-/* The HostKeyAlgorithms to offer (malloc'd; NULL when out of memory). */
-char		*cli_hostkey_algs(const struct client *cl);
-/* Whether the server's key is trusted (known_hosts, StrictHostKeyChecking);
- * the refusal is logged. */
-bool		 cli_check_host_key(struct client *cl, const struct key *k);
 /* Offers the next key, or fails the connection when none is left. */
 void		 cli_try_next_key(struct client *cl);
 /* The server refused a key or a method (methods: what it allows). */
@@ -130,6 +137,16 @@ void		 cli_agent_ready(void *ud, const struct agent_id *ids, int n,
 		    const char *err);
 /* Shows the server's banner on stderr. */
 void		 cli_show_banner(const char *text);
+
+/* cli_hostkey.c */
+/* The HostKeyAlgorithms to offer (malloc'd; NULL when out of memory). */
+char		*cli_hostkey_algs(const struct client *cl);
+/* SSH_EV_HOSTKEY: trusts the key, refuses it (logged; never retried), or
+ * with StrictHostKeyChecking ask on a terminal defers the verdict until
+ * the user answered (net_conn_hostkey_verdict). */
+void		 cli_host_key_event(struct client *cl, struct ssh_event *ev);
+/* Forgets a question still on the terminal (the connection ended). */
+void		 cli_hostkey_reset(struct client *cl);
 
 /* cli_fwd.c */
 /* Appends a forward (not started). Returns 0, or -1 out of memory. */
@@ -143,5 +160,15 @@ void		 cli_start_forwards(struct client *cl);
 void		 cli_global_reply(struct client *cl, struct ssh_event *ev);
 /* SSH_EV_CHAN_OPEN_REQUEST: a channel the server opens. */
 void		 cli_open_request(struct client *cl, struct ssh_event *ev);
+/* Schedules the next try of the failed local forwards (failed of them;
+ * 0 resets the backoff). */
+void		 cli_lfwd_retry(struct client *cl, int failed);
+/* Runs the pending retries of forwards now; whether there were any. */
+bool		 cli_retry_forwards_now(struct client *cl);
+
+/* cli_stdio.c */
+/* ferry -W, once authenticated: opens the stdio channel; ferry stops
+ * when it is over (0 if it ended cleanly, else 255). */
+void		 cli_stdio_start(struct client *cl);
 
 #endif

@@ -70,6 +70,7 @@ cli_stop(struct client *cl, int code, const char *why)
 	uv_close((uv_handle_t *)&cl->alive, handle_closed);
 	uv_close((uv_handle_t *)&cl->retry, handle_closed);
 	uv_close((uv_handle_t *)&cl->rfwd_retry, handle_closed);
+	uv_close((uv_handle_t *)&cl->lfwd_retry, handle_closed);
 	if (cl->nc != NULL) {
 		struct ssh_conn *ssh = net_conn_ssh(cl->nc);
 
@@ -150,9 +151,7 @@ on_event(void *ud, struct ssh_event *ev)
 
 	switch (ev->type) {
 	case SSH_EV_HOSTKEY:
-		ev->u.hostkey.accept = cli_check_host_key(cl, ev->u.hostkey.key);
-		if (!ev->u.hostkey.accept)
-			cl->fatal = true;	/* never retried */
+		cli_host_key_event(cl, ev);
 		break;
 	case SSH_EV_AUTH_READY:
 		log_verbose("Remote protocol version %s; cipher %s",
@@ -173,16 +172,22 @@ on_event(void *ud, struct ssh_event *ev)
 		log_verbose("Authenticated to %s ([%s]:%d) using \"publickey\".",
 		    cl->o->hostname, net_conn_peer_ip(cl->nc), cl->o->port);
 		if (cl->ever_up && cl->attempt > 0)
-			log_plain("Reconnected to %s after %d attempt%s, down "
-			    "%.1f s", cl->o->hostname, cl->attempt,
+			log_plain("%sReconnected to %s after %d attempt%s, down "
+			    "%.1f s", cl->tag, cl->o->hostname, cl->attempt,
 			    cl->attempt == 1 ? "" : "s",
 			    (double)(uv_now(cl->loop) - cl->down_since) / 1000);
+		else if (cl->tag[0] != '\0')
+			log_info("%sconnected to %s port %d as %s", cl->tag,
+			    cl->o->hostname, cl->o->port, cl->o->user);
 		if (cl->ever_up)
 			cl->reconnects++;
 		cl->ever_up = true;
 		cl->attempt = 0;
 		set_state(cl, CLIENT_UP);
-		cli_start_forwards(cl);
+		if (cl->o->stdio_host != NULL)
+			cli_stdio_start(cl);
+		else
+			cli_start_forwards(cl);
 		break;
 	case SSH_EV_GLOBAL_REPLY:
 		cli_global_reply(cl, ev);
@@ -194,7 +199,12 @@ on_event(void *ud, struct ssh_event *ev)
 		log_verbose("SSH2_MSG_NEWKEYS received");
 		break;
 	case SSH_EV_DEBUG:
-		log_verbose("Remote: %s", ev->u.text.text);
+		/* what the server asks to be shown (ferryd: where it bound a
+		 * forward and why, why it refused one) is for the user */
+		if (ev->u.text.display)
+			log_info("%sRemote: %s", cl->tag, ev->u.text.text);
+		else
+			log_verbose("Remote: %s", ev->u.text.text);
 		break;
 	default:
 		break;
@@ -239,6 +249,7 @@ on_closed(void *ud, enum net_end end, const char *why)
 	cl->nc = NULL;
 	cl->pumps.nc = NULL;
 	cl->authenticated = false;
+	cli_hostkey_reset(cl);
 	agent_close(cl->agent);
 	cl->agent = NULL;
 	cl->agent_pending = false;
@@ -272,13 +283,13 @@ on_closed(void *ud, enum net_end end, const char *why)
 	ms = cli_backoff_ms(cl->o, ++cl->attempt);
 	if (was_up) {
 		cl->down_since = uv_now(cl->loop);
-		log_plain("Connection to %s lost: %s; reconnecting in %.1f s "
-		    "(attempt %d)", cl->o->hostname, why, (double)ms / 1000,
-		    cl->attempt);
+		log_plain("%sConnection to %s lost: %s; reconnecting in %.1f s "
+		    "(attempt %d)", cl->tag, cl->o->hostname, why,
+		    (double)ms / 1000, cl->attempt);
 	} else
-		log_plain("Reconnect to %s failed: %s; next attempt in %.1f s "
-		    "(attempt %d)", cl->o->hostname, why, (double)ms / 1000,
-		    cl->attempt);
+		log_plain("%sReconnect to %s failed: %s; next attempt in %.1f s "
+		    "(attempt %d)", cl->tag, cl->o->hostname, why,
+		    (double)ms / 1000, cl->attempt);
 	uv_timer_start(&cl->retry, retry_tick, ms, 0);
 	set_state(cl, CLIENT_DOWN);
 }
@@ -357,7 +368,9 @@ client_new(struct net_loop *nl, struct options *o,
 	cl->retry.data = cl;
 	uv_timer_init(loop, &cl->rfwd_retry);
 	cl->rfwd_retry.data = cl;
-	cl->handles_open = 3;
+	uv_timer_init(loop, &cl->lfwd_retry);
+	cl->lfwd_retry.data = cl;
+	cl->handles_open = 4;
 	cli_load_identities(cl);
 	cl->hk_algs = cli_hostkey_algs(cl);
 	cl->cfg.role = SSH_ROLE_CLIENT;
@@ -378,6 +391,29 @@ client_new(struct net_loop *nl, struct options *o,
 nomem:
 	client_free(cl);
 	return NULL;
+}
+
+bool
+client_retry_now(struct client *cl)
+{
+	bool any = false;
+
+	if (cl->stopping)
+		return false;
+	if (uv_is_active((uv_handle_t *)&cl->retry)) {
+		uv_timer_stop(&cl->retry);
+		log_info("%sreconnecting now, as asked", cl->tag);
+		retry_tick(&cl->retry);
+		any = true;
+	}
+	return cli_retry_forwards_now(cl) || any;
+}
+
+void
+client_name_logs(struct client *cl)
+{
+	snprintf(cl->tag, sizeof(cl->tag), "%s: ", cl->o->host);
+	cl->remotes.tag = cl->tag;
 }
 
 void
@@ -412,6 +448,7 @@ client_free(struct client *cl)
 		key_free(cl->id_pubs[i]);
 	wb_free(&cl->sigdata);
 	free(cl->hk_algs);
+	cli_hostkey_reset(cl);
 	options_free(cl->o);
 	free(cl->o);
 	free(cl);

@@ -33,6 +33,9 @@ struct client_hooks {
 struct client	*client_new(struct net_loop *nl, struct options *o,
 		    const struct client_hooks *hooks, void *ud);
 void		 client_start(struct client *cl);
+/* Its log lines start with its Host alias, and it says when a connection
+ * is up (ferry up, several hosts). */
+void		 client_name_logs(struct client *cl);
 /* Cancels the forwards and disconnects; done follows. */
 void		 client_stop(struct client *cl, int code);
 /* After done. */
@@ -75,6 +78,10 @@ bool		 client_ready(const struct client *cl);
 /* Its first attempt is over: it failed, or the host is up and every
  * remote forward had its first answer. */
 bool		 client_settled(const struct client *cl);
+/* ferry reconnect: what waits out a backoff (the connection, refused
+ * remote forwards, unbound local ones) is tried now. Returns whether
+ * anything was waiting. */
+bool		 client_retry_now(struct client *cl);
 /* Adds or removes one forward at runtime (-L/-R/-D text as on the
  * command line). Returns 0, or -1 with err. */
 int		 client_forward(struct client *cl, enum fwd_kind kind,

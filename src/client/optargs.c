@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define OPTSTRING	":46aAb:c:e:fgi:kl:m:no:p:qtvxyB:D:E:F:GJ:KL:NR:S:TXY"
+#define OPTSTRING	":46aAb:c:e:fgi:kl:m:no:p:qtvxyB:D:E:F:GJ:KL:NO:R:S:TW:XY"
 
 /* [user@]host or ssh://[user@]host[:port], the host of the URI form
  * possibly an [IPv6] literal. */
@@ -58,6 +58,47 @@ parse_destination(struct options *o, const char *d, char *err, size_t errlen)
 	}
 	o->host = strdup(host);
 	return o->host ? 0 : -1;
+}
+
+/* -W's host:port, [host]:port for an IPv6 address (or any host, as
+ * ProxyJump writes it). */
+static int
+parse_stdio(struct options *o, const char *arg, char *err, size_t errlen)
+{
+	const char *h = arg, *colon;
+	char *end;
+	size_t n;
+	long port;
+
+	if (arg[0] == '[') {
+		h = arg + 1;
+		if ((colon = strchr(h, ']')) == NULL || colon[1] != ':')
+			goto bad;
+		n = (size_t)(colon - h);
+		colon++;
+	} else {
+		if ((colon = strrchr(arg, ':')) == NULL ||
+		    strchr(arg, ':') != colon)
+			goto bad;
+		n = (size_t)(colon - h);
+	}
+	if (n == 0 || n > 255 || memchr(h, ']', n) != NULL)
+		goto bad;
+	port = strtol(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || port < 1 ||
+	    port > 65535)
+		goto bad;
+	free(o->stdio_host);
+	if ((o->stdio_host = strndup(h, n)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	o->stdio_port = (int)port;
+	return 0;
+bad:
+	snprintf(err, errlen, "Bad stdio forwarding specification '%s': "
+	    "expected host:port or [address]:port, port 1 to 65535", arg);
+	return -1;
 }
 
 /* -q and -v are the first values obtained: files cannot undo them. */
@@ -187,6 +228,10 @@ parse_flag(struct options *o, int ch, int *verbose, bool *quiet, char *err,
 	case 'y':
 		o->use_syslog = true;
 		return 0;
+	case 'O':
+		free(o->mux_command);
+		o->mux_command = strdup(optarg);
+		return o->mux_command != NULL ? 0 : -1;
 	case 'v':
 		(*verbose)++;
 		return 0;
@@ -210,6 +255,13 @@ parse_flag(struct options *o, int ch, int *verbose, bool *quiet, char *err,
 	case 'G':
 		o->print_config = true;
 		return 0;
+	case 'W':
+		if (o->stdio_host != NULL) {
+			snprintf(err, errlen, "stdio forward already specified "
+			    "(-W %s)", optarg);
+			return -1;
+		}
+		return parse_stdio(o, optarg, err, errlen);
 	case ':':
 		snprintf(err, errlen, "option requires an argument -- %c",
 		    optopt);
@@ -237,11 +289,12 @@ options_parse_args(struct options *o, int argc, char **argv, char *err,
 		    "[-B bind_interface] [-b bind_address] [-c cipher_spec] "
 		    "[-D [bind_address:]port] [-E log_file] [-e escape_char] "
 		    "[-F configfile] [-i identity_file] [-J destination] "
-		    "[-L address] [-l login_name] [-m mac_spec] [-o option] "
-		    "[-p port] [-R address] [-S ctl_path] "
+		    "[-L address] [-l login_name] [-m mac_spec] "
+		    "[-O ctl_cmd] [-o option] [-p port] [-R address] "
+		    "[-S ctl_path] [-W host:port] "
 		    "destination [destination...]\n"
 		    "       ferry up [options] [host...]\n"
-		    "       ferry status|metrics|forward|cancel ...");
+		    "       ferry status|metrics|forward|cancel|reconnect ...");
 		return -1;
 	}
 	if (parse_destination(o, argv[optind], err, errlen) != 0)

@@ -170,7 +170,8 @@ options_expand(struct options *o, char *err, size_t errlen)
 	tokens_set(&t, 'd', pw->pw_dir);
 	tokens_set(&t, 'h', o->hostname);
 	tokens_set(&t, 'i', uid);
-	tokens_set(&t, 'k', o->host);
+	tokens_set(&t, 'k', o->host_key_alias != NULL ? o->host_key_alias :
+	    o->host);
 	tokens_set(&t, 'L', lshort);
 	tokens_set(&t, 'l', lfull);
 	tokens_set(&t, 'n', o->host);

@@ -2,6 +2,7 @@
  * was read resolved into the typed fields of struct options. */
 #include "options.h"
 
+#include <ctype.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,24 @@ resolve_parsed(struct options *o)
 	o->strict = (enum strict_hk)value_or(p->strict, SHK_ASK);
 	o->family = (enum addr_family)value_or(p->family, AFAM_ANY);
 	o->log_level = (enum log_level)value_or(p->log_level, LOG_INFO);
+}
+
+/* -W as ssh: ClearAllForwardings and ExitOnForwardFailure; ferry ends
+ * with its one channel, so no Reconnect either. No control socket: the
+ * ControlPath of an ssh_config is ssh's multiplexing socket, which a
+ * ProxyCommand must leave to ssh. */
+static void
+finish_stdio(struct options *o)
+{
+	if (o->stdio_host == NULL)
+		return;
+	free(o->control_path);
+	o->control_path = NULL;
+	o->nlocal = 0;
+	o->nremote = 0;
+	o->exit_on_forward_failure = true;
+	o->reconnect = false;
+	o->no_shell = true;
 }
 
 /* Stores def in an unset (negative) number. */
@@ -91,7 +110,8 @@ default_paths(char **v, int *n, const char *const *defs, size_t ndefs)
 	return 0;
 }
 
-/* HostName, Port, User, IdentityFile and UserKnownHostsFile. */
+/* HostName, Port, User, IdentityFile, the known_hosts files and
+ * HostKeyAlias. */
 static int
 finish_destination(struct options *o, char *err, size_t errlen)
 {
@@ -101,8 +121,11 @@ finish_destination(struct options *o, char *err, size_t errlen)
 	static const char *const kh[] = {
 		"~/.ssh/known_hosts", "~/.ssh/known_hosts2",
 	};
+	static const char *const global_kh[] = {
+		"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2",
+	};
 	struct passwd *pw;
-	char host[1024];
+	char host[1024], *p;
 
 	if (options_expand_hostname(o, host, sizeof(host), err, errlen) != 0)
 		return -1;
@@ -121,8 +144,13 @@ finish_destination(struct options *o, char *err, size_t errlen)
 	}
 	if (default_paths(o->identity, &o->nidentity, ids, nitems(ids)) != 0 ||
 	    default_paths(o->known_hosts, &o->nknown_hosts, kh,
-	    nitems(kh)) != 0)
+	    nitems(kh)) != 0 ||
+	    default_paths(o->global_known_hosts, &o->nglobal_known_hosts,
+	    global_kh, nitems(global_kh)) != 0)
 		goto nomem;
+	/* ssh looks the alias up, and prints it, in lower case */
+	for (p = o->host_key_alias; p != NULL && *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -165,6 +193,7 @@ options_finish(struct options *o, char *err, size_t errlen)
 	if (finish_destination(o, err, errlen) != 0)
 		return -1;
 	resolve_parsed(o);
+	finish_stdio(o);
 	finish_numbers(o);
 	none_to_null(&o->control_path, false);
 	if (options_expand(o, err, errlen) != 0)

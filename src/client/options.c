@@ -49,10 +49,14 @@ options_free(struct options *o)
 		free(o->identity[i]);
 	for (i = 0; i < o->nknown_hosts; i++)
 		free(o->known_hosts[i]);
+	for (i = 0; i < o->nglobal_known_hosts; i++)
+		free(o->global_known_hosts[i]);
+	free(o->host_key_alias);
 	free(o->ciphers);
 	free(o->macs);
 	free(o->config_file);
 	free(o->log_file);
+	free(o->stdio_host);
 	free(o->identity_agent);
 	free(o->control_path);
 	free(o->proxy_command);
@@ -60,6 +64,7 @@ options_free(struct options *o)
 	free(o->proxy_run);
 	free(o->bind_address);
 	free(o->bind_interface);
+	free(o->mux_command);
 	free(o->metrics_listen);
 	free(o->ignore_unknown);
 	sshkw_free(o);

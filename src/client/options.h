@@ -86,8 +86,15 @@ struct options {
 	int		 nidentity;
 	bool		 identity_given;
 
+	/* UserKnownHostsFile (new keys go to the first) and
+	 * GlobalKnownHostsFile; each count follows its array (optkw.c) */
 	char		*known_hosts[MAX_KH_FILES];
 	int		 nknown_hosts;
+	char		*global_known_hosts[MAX_KH_FILES];
+	int		 nglobal_known_hosts;
+	/* HostKeyAlias, lower case once finished: the known_hosts name
+	 * instead of the host's; NULL if none */
+	char		*host_key_alias;
 	char		*ciphers;
 	char		*macs;
 	int64_t		 rekey_bytes;	/* -1 unset, 0 default */
@@ -135,9 +142,14 @@ struct options {
 	bool		 background;	/* -f: once every forward is up */
 	bool		 stdin_null;	/* -n */
 	bool		 use_syslog;	/* -y */
+	char		*mux_command;	/* -O: check, forward, cancel... */
 	/* the session flags given (-a -A -k -K -t -x -X -Y), said at -v:
 	 * ferry opens no session */
 	char		 session_flags[16];
+	/* -W host:port: stdin and stdout forwarded there (NULL: not -W);
+	 * implies ClearAllForwardings and no Reconnect (options_finish) */
+	char		*stdio_host;
+	int		 stdio_port;
 	bool		 print_config;	/* -G */
 
 	/* what reading obtained, for options_finish */

@@ -303,16 +303,27 @@ kw_identity(struct options *o, const struct keyword *kw, char **a, int n,
 	return 0;
 }
 
+/* UserKnownHostsFile and GlobalKnownHostsFile: several files, the first
+ * line wins; "none" only alone, as ssh has it. field: the array; arg:
+ * the offset of its count. */
 static int
 kw_known_hosts(struct options *o, const struct keyword *kw, char **a, int n,
     char *err, size_t errlen)
 {
+	char **files = (char **)((char *)o + kw->field);
+	int *nfiles = (int *)((char *)o + *(const size_t *)kw->arg);
 	int i;
 
-	if (o->nknown_hosts > 0)
+	for (i = 0; i < n; i++)
+		if (strcasecmp(a[i], "none") == 0 && n > 1) {
+			snprintf(err, errlen, "keyword %s \"none\" argument "
+			    "must appear alone.", kw->name);
+			return -1;
+		}
+	if (*nfiles > 0)
 		return 0;
 	for (i = 0; i < n && i < MAX_KH_FILES; i++)
-		if ((o->known_hosts[o->nknown_hosts++] = strdup(a[i])) == NULL)
+		if ((files[(*nfiles)++] = strdup(a[i])) == NULL)
 			return -1;
 	return 0;
 }
@@ -432,6 +443,9 @@ static const struct fwd_kw dynamic_fwd = {
 	FWD_DYNAMIC, 1, 1, "[bind_address:]port"
 };
 
+static const size_t user_kh_count = F(nknown_hosts);
+static const size_t global_kh_count = F(nglobal_known_hosts);
+
 static const struct keyword keywords[] = {
 	{ "AddressFamily", kw_family, 1, 1, 0, NULL },
 	{ "BatchMode", kw_choice, 1, 1, F(parsed.batch_mode), &yesno },
@@ -447,8 +461,11 @@ static const struct keyword keywords[] = {
 	{ "ExitOnForwardFailure", kw_choice, 1, 1,
 	    F(parsed.exit_on_forward_failure), &yesno },
 	{ "GatewayPorts", kw_choice, 1, 1, F(parsed.gateway_ports), &yesno },
+	{ "GlobalKnownHostsFile", kw_known_hosts, 1, MAX_KH_FILES,
+	    F(global_known_hosts), &global_kh_count },
 	{ "HashKnownHosts", kw_choice, 1, 1, F(parsed.hash_known_hosts),
 	    &yesno },
+	{ "HostKeyAlias", kw_string, 1, 1, F(host_key_alias), NULL },
 	{ "HostName", kw_string, 1, 1, F(hostname), NULL },
 	{ "IdentitiesOnly", kw_choice, 1, 1, F(parsed.identities_only),
 	    &yesno },
@@ -481,7 +498,8 @@ static const struct keyword keywords[] = {
 	    &strict },
 	{ "TCPKeepAlive", kw_choice, 1, 1, F(parsed.tcp_keepalive), &yesno },
 	{ "User", kw_string, 1, 1, F(user), NULL },
-	{ "UserKnownHostsFile", kw_known_hosts, 1, MAX_KH_FILES, 0, NULL },
+	{ "UserKnownHostsFile", kw_known_hosts, 1, MAX_KH_FILES,
+	    F(known_hosts), &user_kh_count },
 };
 
 /* IgnoreUnknown shapes how files are read, as Host and Match do: it is

@@ -58,7 +58,8 @@ print_forward(FILE *fp, const struct fwd_spec *s)
 	fputc('\n', fp);
 }
 
-/* IdentityAgent, IdentityFile, UserKnownHostsFile, ControlPath. */
+/* IdentityAgent, IdentityFile, HostKeyAlias, the known_hosts files,
+ * ControlPath. */
 static void
 print_files(const struct options *o, FILE *fp)
 {
@@ -68,6 +69,12 @@ print_files(const struct options *o, FILE *fp)
 		fprintf(fp, "identityagent %s\n", o->identity_agent);
 	for (i = 0; i < o->nidentity; i++)
 		fprintf(fp, "identityfile %s\n", o->identity[i]);
+	if (o->host_key_alias != NULL)
+		fprintf(fp, "hostkeyalias %s\n", o->host_key_alias);
+	fprintf(fp, "globalknownhostsfile");
+	for (i = 0; i < o->nglobal_known_hosts; i++)
+		fprintf(fp, " %s", o->global_known_hosts[i]);
+	fputc('\n', fp);
 	fprintf(fp, "userknownhostsfile");
 	for (i = 0; i < o->nknown_hosts; i++)
 		fprintf(fp, " %s", o->known_hosts[i]);

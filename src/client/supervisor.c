@@ -11,6 +11,7 @@
 
 #include "client/client.h"
 #include "fwd/ctlproto.h"
+#include "fwd/muxproto.h"
 #include "fwd/spec.h"
 #include "client/status.h"
 #include "net/reqsrv.h"
@@ -83,6 +84,8 @@ add_client(struct sup *s, struct options *o, bool start)
 	}
 	if ((cl = client_new(&s->nl, o, &hooks, s)) == NULL)
 		return -1;
+	if (s->sc->name_hosts)
+		client_name_logs(cl);
 	s->v[s->n++] = cl;
 	if (start)
 		client_start(cl);
@@ -336,6 +339,22 @@ pick_host(struct sup *s, const char *name, struct wb *out)
 	return cl;
 }
 
+/* ferry reconnect [host]: the named host, or all of them, try now what
+ * they were waiting to retry. */
+static void
+retry_now(struct sup *s, const char *host, struct wb *out)
+{
+	struct client *cl = NULL;
+	int i, n = 0;
+
+	if (host != NULL && (cl = pick_host(s, host, out)) == NULL)
+		return;
+	for (i = 0; i < s->n; i++)
+		if ((cl == NULL || s->v[i] == cl) && client_retry_now(s->v[i]))
+			n++;
+	wb_printf(out, "ok\n%d host%s retrying now\n", n, n == 1 ? "" : "s");
+}
+
 /* One control command (ctlproto.h). The answer starts with "ok" or
  * "error: ...". */
 static void
@@ -362,6 +381,9 @@ control_command(struct sup *s, char *line, struct wb *out)
 	case CTL_METRICS:
 		wb_printf(out, "ok\n");
 		status_metrics(s->v, s->n, out);
+		return;
+	case CTL_RECONNECT:
+		retry_now(s, c.host, out);
 		return;
 	default:
 		break;
@@ -395,9 +417,84 @@ control_line(void *ud, char *line, struct wb *out)
 	control_command(ud, line, out);
 }
 
+/* ssh -O forward / cancel: on the only host. */
+static void
+mux_forward(struct sup *s, const struct mux_req *m, struct wb *out)
+{
+	char err[600];
+	int r;
+
+	if (s->n != 1) {
+		snprintf(err, sizeof(err), "%d hosts run here: name one with "
+		    "ferry forward -H", s->n);
+		mux_refuse(out, MUX_S_FAILURE, m->id, err);
+		return;
+	}
+	r = m->type == MUX_C_OPEN_FWD ?
+	    client_forward(s->v[0], m->kind, m->spec, err, sizeof(err)) :
+	    client_cancel(s->v[0], m->kind, m->spec, err, sizeof(err));
+	if (r != 0)
+		mux_refuse(out, MUX_S_FAILURE, m->id, err);
+	else
+		mux_ok(out, m->id);
+}
+
+/* OpenSSH's multiplexing requests (ssh -O check|forward|cancel|exit|stop
+ * against ferry's ControlPath): what a forwarding master can do; a
+ * session is refused. */
+static void
+control_packet(void *ud, const uint8_t *p, size_t len, struct wb *out,
+    bool *last)
+{
+	struct sup *s = ud;
+	struct mux_req m;
+	char err[200];
+
+	if (mux_parse(p, len, &m, err, sizeof(err)) != 0) {
+		log_verbose("ControlPath: multiplexing request: %s", err);
+		if (m.id != 0)
+			mux_refuse(out, MUX_S_FAILURE, m.id, err);
+		*last = true;
+		return;
+	}
+	switch (m.type) {
+	case MUX_MSG_HELLO:
+		if (m.version != MUX_VERSION)
+			*last = true;
+		else
+			mux_hello(out);
+		return;
+	case MUX_C_ALIVE_CHECK:
+		mux_alive(out, m.id, (uint32_t)getpid());
+		return;
+	case MUX_C_TERMINATE:
+		log_info("exit requested through the control socket");
+		mux_ok(out, m.id);
+		*last = true;
+		stop_all(s, 0);
+		return;
+	case MUX_C_STOP_LISTENING:
+		mux_ok(out, m.id);
+		*last = true;
+		reqsrv_close_unix(&s->req);
+		return;
+	case MUX_C_OPEN_FWD:
+	case MUX_C_CLOSE_FWD:
+		mux_forward(s, &m, out);
+		return;
+	default:
+		/* the connection stays: a session's client sends its
+		 * descriptors before it reads the answer */
+		mux_refuse(out, MUX_S_FAILURE, m.id, "ferry only forwards: it "
+		    "opens no sessions");
+		return;
+	}
+}
+
 static const struct reqsrv_ops req_ops = {
 	.line = control_line,
 	.report = report,
+	.packet = control_packet,
 };
 
 /* MetricsListen: with port 0 the kernel's port is printed, as for a

@@ -26,6 +26,8 @@ struct sup_config {
 	/* a service: SIGHUP reloads, SIGTERM/SIGINT end with status 0;
 	 * otherwise ssh's behaviour (any of them ends with 255) */
 	bool		 supervised;
+	/* log lines name each host's alias (ferry up, several hosts) */
+	bool		 name_hosts;
 	/* the control socket when the hosts' ControlPath does not say;
 	 * NULL: none */
 	const char	*default_control_path;

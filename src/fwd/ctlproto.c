@@ -33,6 +33,11 @@ ctl_parse(char *line, struct ctl_cmd *out, char *err, size_t errlen)
 		out->op = CTL_METRICS;
 		return 0;
 	}
+	if (n <= 2 && n > 0 && strcmp(words[0], "reconnect") == 0) {
+		out->op = CTL_RECONNECT;
+		out->host = n == 2 ? words[1] : NULL;
+		return 0;
+	}
 	if (n == 4 && (strcmp(words[0], "forward") == 0 ||
 	    strcmp(words[0], "cancel") == 0)) {
 		out->op = words[0][0] == 'f' ? CTL_FORWARD : CTL_CANCEL;
@@ -52,6 +57,7 @@ ctl_parse(char *line, struct ctl_cmd *out, char *err, size_t errlen)
 		return 0;
 	}
 	snprintf(err, errlen, "unknown command (status, status-json, metrics, "
-	    "forward HOST -L|-R|-D SPEC, cancel HOST -L|-R|-D SPEC)");
+	    "forward HOST -L|-R|-D SPEC, cancel HOST -L|-R|-D SPEC, "
+	    "reconnect [HOST])");
 	return -1;
 }

@@ -1,6 +1,7 @@
 /* The control socket's request line (one line per connection):
  *   status | status-json | metrics
  *   forward HOST -L|-R|-D SPEC  |  cancel HOST -L|-R|-D SPEC
+ *   reconnect [HOST]
  * HOST "-" means the only host. Parsing never allocates; it splits line
  * in place. */
 #ifndef FERRY_FWD_CTLPROTO_H
@@ -16,11 +17,12 @@ enum ctl_op {
 	CTL_METRICS,
 	CTL_FORWARD,
 	CTL_CANCEL,
+	CTL_RECONNECT,	/* host NULL: every host */
 };
 
 struct ctl_cmd {
 	enum ctl_op	 op;
-	const char	*host;		/* forward/cancel */
+	const char	*host;		/* forward, cancel, reconnect */
 	enum fwd_kind	 kind;
 	const char	*spec;
 };

@@ -467,7 +467,6 @@ fwd_listener_start(uv_loop_t *loop, const struct sockaddr_storage *addrs,
 			}
 			snprintf(err, errlen, "cannot listen on [%s]:%d: %s", ip,
 			    fl->port, uv_strerror(r));
-			log_verbose("%s: %s", fl->label, err);
 			failed = true;
 			continue;
 		}
@@ -479,8 +478,17 @@ fwd_listener_start(uv_loop_t *loop, const struct sockaddr_storage *addrs,
 		log_verbose("%s: listening on %s port %d", fl->label, ip,
 		    fl->port);
 	}
-	if (bound > 0 && !(failed && cfg->all_or_nothing))
+	if (bound > 0 && !(failed && cfg->all_or_nothing)) {
+		/* one address family bound and another not: said at the
+		 * default level, and left in err for the caller */
+		if (failed)
+			log_info("%s: %s; listening on %s only", fl->label, err,
+			    fl->where);
+		else
+			err[0] = '\0';
 		return fl;
+	}
+	log_verbose("%s: %s", fl->label, err);
 	fwd_listener_stop(fl);
 	return NULL;
 }

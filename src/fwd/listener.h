@@ -46,7 +46,9 @@ struct fwd_listener;
 
 /* Binds and listens on every address with port (0: the kernel picks one,
  * and the other addresses take the same). Returns NULL with the reason in
- * err when nothing (or, all_or_nothing, not everything) could be bound. */
+ * err when nothing (or, all_or_nothing, not everything) could be bound;
+ * otherwise err is "" or, when an address could not be bound, says why
+ * (logged at info too). */
 struct fwd_listener *fwd_listener_start(uv_loop_t *loop,
 		    const struct sockaddr_storage *addrs, int n, int port,
 		    const struct fwd_listener_cfg *cfg, struct pump_set *set,

@@ -21,8 +21,11 @@ static void
 pump_release(struct pump *p)
 {
 	struct pump_set *set = p->set;
+	const struct pump_stdio_hooks *hooks = p->hooks;
+	void *hooks_ud = p->hooks_ud;
+	bool clean = !p->failed;
 
-	if (!p->sock_closed)
+	if (!p->sock_closed || (p->osock != NULL && !p->osock_closed))
 		return;
 
 	if (p->prev != NULL)
@@ -41,7 +44,10 @@ pump_release(struct pump *p)
 	wb_free(&p->inflight);
 	wb_free(&p->early);
 	free(p->sw);
+	free(p->osock);
 	free(p);
+	if (hooks != NULL)
+		hooks->gone(hooks_ud, clean);
 	if (set->count == 0 && set->on_empty != NULL)
 		set->on_empty(set->ud);
 }
@@ -52,6 +58,24 @@ pump_closed(uv_handle_t *h)
 	struct pump *p = h->data;
 
 	p->sock_closed = true;
+	pump_release(p);
+}
+
+static void	down_step(struct pump *p);
+static void	maybe_finish(struct pump *p);
+
+/* The separate output handle is closed: at CHANNEL_EOF (a FIFO's only
+ * EOF) or by pump_close. */
+static void
+out_closed(uv_handle_t *h)
+{
+	struct pump *p = h->data;
+
+	p->osock_closed = true;
+	if (p->down == DOWN_SHUTTING) {
+		down_step(p);
+		maybe_finish(p);
+	}
 	pump_release(p);
 }
 
@@ -70,13 +94,17 @@ pump_close(struct pump *p, bool reset)
 		p->has_chan = false;
 	}
 	pump_stop_reading(p);
+	if (reset)
+		p->failed = true;
+	if (p->osock != NULL && !uv_is_closing(&p->osock->h))
+		uv_close(&p->osock->h, out_closed);
 	/* the descriptor is closed now (its close callback comes a loop
 	 * iteration later): the reserve counts it free at once */
 	if (p->set->all != NULL)
 		p->set->all->fds--;
 	/* A reset is refused while a shutdown is pending: close then. A
-	 * Unix socket has no reset. */
-	if (!reset || p->sock.h.type == UV_NAMED_PIPE ||
+	 * Unix socket (or a pipe) has no reset. */
+	if (!reset || p->sock.h.type != UV_TCP ||
 	    uv_tcp_close_reset(&p->sock.tcp, pump_closed) != 0)
 		uv_close(&p->sock.h, pump_closed);
 }
@@ -124,8 +152,12 @@ down_step(struct pump *p)
 		if (p->closing)
 			break;
 		p->down = DOWN_SHUTTING;
+		if (p->out_close_eof) {
+			uv_close(&p->osock->h, out_closed);
+			break;
+		}
 		p->sreq.data = p;
-		if (uv_shutdown(&p->sreq, &p->sock.s, shutdown_cb) < 0) {
+		if (uv_shutdown(&p->sreq, p->out, shutdown_cb) < 0) {
 			p->down = DOWN_DONE;
 			maybe_finish(p);
 		}
@@ -229,6 +261,7 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		}
 		if (p->stats != NULL)
 			p->stats->bytes_out += (uint64_t)n;
+		p->active_ms = uv_now(s->loop);
 		if (!can_read(p))
 			pump_stop_reading(p);
 		return;
@@ -294,7 +327,7 @@ start_write(struct pump *p)
 	b = uv_buf_init((char *)p->inflight.p + p->inflight_off,
 	    (unsigned)(p->inflight.len - p->inflight_off));
 	p->wreq.data = p;
-	if (uv_write(&p->wreq, &p->sock.s, &b, 1, write_cb) < 0) {
+	if (uv_write(&p->wreq, p->out, &b, 1, write_cb) < 0) {
 		pump_close(p, true);
 		return;
 	}
@@ -332,7 +365,7 @@ flush_batch(struct pump *p)
 
 	if (p->niov == 0)
 		return 0;
-	n = uv_try_write(&p->sock.s, p->iov, (unsigned)p->niov);
+	n = uv_try_write(p->out, p->iov, (unsigned)p->niov);
 	if (n < 0 && n != UV_EAGAIN) {
 		p->niov = 0;
 		pump_close(p, true);
@@ -369,7 +402,7 @@ pump_flush(struct pump *p)
 	if (p->pend.len > p->pend_off) {
 		b = uv_buf_init((char *)p->pend.p + p->pend_off,
 		    (unsigned)(p->pend.len - p->pend_off));
-		n = uv_try_write(&p->sock.s, &b, 1);
+		n = uv_try_write(p->out, &b, 1);
 		if (n < 0 && n != UV_EAGAIN) {
 			pump_close(p, true);
 			return;
@@ -395,6 +428,7 @@ pump_flush(struct pump *p)
 static void
 on_data(struct pump *p, const uint8_t *data, size_t len)
 {
+	p->active_ms = uv_now(p->sock.h.loop);
 	/* Gather without copying while nothing older waits to be written. */
 	if (!p->writing && p->pend.len == p->pend_off &&
 	    p->niov < (int)(sizeof(p->iov) / sizeof(p->iov[0]))) {
@@ -419,8 +453,12 @@ pump_chan_event(struct net_chan *ch, struct ssh_event *ev)
 		pump_start_reading(p);
 		break;
 	case SSH_EV_CHAN_OPEN_FAILED:
-		log_info("%s: channel open failed: %s", p->label,
-		    ev->u.open_failed.message);
+		if (p->hooks != NULL)
+			pump_stdio_open_failed(p, ev);
+		else
+			log_info("%s: channel open failed: %s", p->label,
+			    ev->u.open_failed.message);
+		p->failed = true;
 		p->has_chan = false;
 		pump_close(p, false);
 		break;
@@ -497,4 +535,28 @@ fwd_stats_json(struct wb *out, const struct fwd_stats *st)
 	    "\"bytes_out\":%llu", st->open, (unsigned long long)st->conns,
 	    (unsigned long long)st->bytes_in,
 	    (unsigned long long)st->bytes_out);
+}
+
+uint64_t
+pump_expire_idle(struct pump_set *set, uint64_t now,
+    unsigned (*idle_s)(void *ud, const char *type), void *ud)
+{
+	struct pump *p, *next;
+	uint64_t soonest = 0, ms, due;
+
+	for (p = set->head; p != NULL; p = next) {
+		next = p->next;
+		if (p->closing || p->type == NULL ||
+		    (ms = (uint64_t)idle_s(ud, p->type) * 1000) == 0)
+			continue;
+		due = p->active_ms + ms;
+		if (due <= now) {
+			log_info("%s: closing after %llu seconds of inactivity "
+			    "(ChannelTimeout)", p->label,
+			    (unsigned long long)(now - p->active_ms) / 1000);
+			pump_close(p, false);
+		} else if (soonest == 0 || due - now < soonest)
+			soonest = due - now;
+	}
+	return soonest;
 }

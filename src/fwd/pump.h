@@ -1,5 +1,5 @@
 /* The data pump: moves bytes between one socket (TCP or Unix) and one SSH
- * channel
+ * channel (or, for ferry -W, between stdin and stdout and a channel)
  * with backpressure both ways and exact half-close (DESIGN.md):
  *  - socket -> channel: read straight into the outgoing packet; a shut
  *    window or a congested transport stops reading the socket;
@@ -107,10 +107,40 @@ int	pump_connect_unix(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
 int	pump_socks_channel(struct pump_set *set, uv_loop_t *loop,
 	    uint32_t chan, const struct fwd_permit *permits, int n,
 	    const char *label, struct fwd_stats *stats);
+/* What ferry -W's owner is told. open_failed: the peer refused the
+ * channel (chan: ours, reason: the code as ssh names it, msg: the
+ * peer's text, possibly empty, not escaped). gone: the pump's memory
+ * is gone; clean unless the open failed or a stream was reset (an
+ * error, or the connection lost). */
+struct pump_stdio_hooks {
+	void	(*open_failed)(void *ud, uint32_t chan, const char *reason,
+		    const char *msg);
+	void	(*gone)(void *ud, bool clean);
+};
+
+/* ferry -W: opens a direct-tcpip channel to host:port and pumps in_fd
+ * (read) and out_fd (written, shut or closed at the channel's EOF)
+ * through it; in_fd is read once the channel is confirmed. Each must be
+ * a pipe or a socket, above 2 (libuv never closes 0 to 2). Both are
+ * taken over: closed with the pump, or before returning -1. hooks and ud
+ * outlive the pump. Returns 0, or -1 with err (then no hook is
+ * called). */
+int	pump_stdio(struct pump_set *set, uv_loop_t *loop, const char *host,
+	    uint32_t port, int in_fd, int out_fd, const char *label,
+	    const struct pump_stdio_hooks *hooks, void *ud, char *err,
+	    size_t errlen);
+/* Whether in_fd and out_fd can be pump_stdio's: pipes or sockets.
+ * Returns 0, or -1 with err naming which is not and what it is. */
+int	pump_stdio_check(int in_fd, int out_fd, char *err, size_t errlen);
 /* Whether one more pump (connect: one more outbound connect too) fits
  * the set's bounds; if not, why names the bound. */
 bool	pump_admit(const struct pump_set *set, bool connect, char *why,
 	    size_t whylen);
+/* ChannelTimeout: every pump idle (no data either way) for idle_s of its
+ * channel type seconds (0: never) at now (uv_now) is closed; returns the
+ * milliseconds until the next one may be due (0: none). */
+uint64_t pump_expire_idle(struct pump_set *set, uint64_t now,
+	    unsigned (*idle_s)(void *ud, const char *type), void *ud);
 /* A forward is going away: its pumps stop counting into stats. */
 void	pump_forget_stats(struct pump_set *set, const struct fwd_stats *stats);
 

@@ -1,6 +1,7 @@
 /* The pump's insides, shared by pump.c (the plain pump), pump_open.c
- * (creating pumps, opening channels, outbound connects) and pump_socks.c
- * (the SOCKS stages before a pump carries data). */
+ * (creating pumps, opening channels, outbound connects), pump_socks.c
+ * (the SOCKS stages before a pump carries data) and pump_stdio.c (ferry
+ * -W's pump on stdin and stdout). */
 #ifndef FERRY_FWD_PUMP_INT_H
 #define FERRY_FWD_PUMP_INT_H
 
@@ -70,6 +71,18 @@ struct pump {
 	struct pump	*next;		/* the set's list */
 	struct pump	*prev;
 	union pump_sock	 sock;		/* owned; closed by pump_close */
+	/* where channel data is written and shut: &sock.s, or osock's */
+	uv_stream_t	*out;
+	/* owned: a separate output handle (ferry -W writes stdout, reads
+	 * stdin); NULL for a socket pump. Closed by pump_close (or at
+	 * CHANNEL_EOF when out_close_eof), freed with the pump. */
+	union pump_sock	*osock;
+	bool		 osock_closed;	/* its close callback ran */
+	bool		 out_close_eof;	/* a FIFO: closed at EOF */
+	bool		 failed;	/* reset, or the open was refused */
+	/* ferry -W's owner (pump_stdio); NULL for the others */
+	const struct pump_stdio_hooks *hooks;
+	void		*hooks_ud;
 	uv_write_t	 wreq;		/* in use while writing */
 	uv_shutdown_t	 sreq;		/* in use in DOWN_SHUTTING */
 	struct connector *connector;	/* not owned; until it called back */
@@ -109,6 +122,10 @@ struct pump {
 	struct wb	 inflight;	/* owned: handed to uv_write */
 	size_t		 inflight_off;
 	struct fwd_stats *stats;	/* not owned; NULL once forgotten */
+	/* the SSH channel type (static string; NULL: none yet), and when
+	 * data last moved either way (uv_now), for ChannelTimeout */
+	const char	*type;
+	uint64_t	 active_ms;
 	char		 label[160];
 };
 
@@ -138,6 +155,9 @@ int	pump_open_channel(struct pump *p, const struct pump_target *t,
 void	pump_start_connect(struct pump *p, const char *host, uint32_t port,
 	    void (*connected)(struct pump *, int));
 void	pump_connect_over(struct pump *p);
+
+/* pump_stdio.c: ferry -W's pump. */
+void	pump_stdio_open_failed(struct pump *p, const struct ssh_event *ev);
 
 /* pump_socks.c: -D's request on the accepted socket. */
 int	pump_socks_socket(struct pump *p, const char *ip, uint32_t oport);

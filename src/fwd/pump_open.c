@@ -29,6 +29,8 @@ pump_new(struct pump_set *set, uv_loop_t *loop, bool pipe, const char *label,
 	else
 		uv_tcp_init(loop, &p->sock.tcp);
 	p->sock.h.data = p;
+	p->out = &p->sock.s;
+	p->active_ms = uv_now(loop);
 	if (set->nc != NULL)
 		net_conn_attach(set->nc, &p->nch, &pump_chan_ops);
 	p->next = set->head;
@@ -114,7 +116,7 @@ pump_open_channel(struct pump *p, const struct pump_target *t,
 	if (!tunnel_up(p->set))
 		return -1;
 	wb_init(&extra);
-	type = open_extra(&extra, t, ip, oport);
+	type = p->type = open_extra(&extra, t, ip, oport);
 	id = extra.err ? -1 : ssh_chan_open(net_conn_ssh(p->set->nc), type,
 	    extra.p, extra.len, &p->nch);
 	wb_free(&extra);
@@ -282,6 +284,7 @@ pump_connect(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
 		return -1;
 	p->chan = chan;
 	p->has_chan = true;
+	p->type = "direct-tcpip";
 	pump_start_connect(p, host, port, connect_done);
 	return 0;
 }
@@ -298,6 +301,7 @@ pump_connect_unix(struct pump_set *set, uv_loop_t *loop, uint32_t chan,
 		return -1;
 	p->chan = chan;
 	p->has_chan = true;
+	p->type = "direct-streamlocal@openssh.com";
 	ms = connect_begin(p, connect_done);
 	if ((r = connector_unix(&p->connector, &p->sock.pipe, path, ms,
 	    connector_done, p)) < 0)

@@ -16,6 +16,7 @@ fwd_remote_set_init(struct fwd_remote_set *rs, struct pump_set *pumps,
 	rs->pumps = pumps;
 	rs->loop = loop;
 	rs->npermits = -1;
+	rs->tag = "";
 }
 
 static void
@@ -114,18 +115,19 @@ fwd_remote_request_all(struct fwd_remote_set *rs, struct ssh_conn *ssh)
 
 /* Marks r refused for why and warns as ssh does. Returns -1. */
 static int
-refused(struct fwd_remote *r, const char *spec, const char *why)
+refused(const struct fwd_remote_set *rs, struct fwd_remote *r,
+    const char *spec, const char *why)
 {
 	r->state = RF_REFUSED;
 	snprintf(r->error, sizeof(r->error), "%s", why);
 	if (r->spec.listen_path[0] != '\0')
-		log_plain("Warning: remote port forwarding failed for listen "
-		    "path %s (forward -R %s: %s)", r->spec.listen_path, spec,
-		    why);
+		log_plain("%sWarning: remote port forwarding failed for listen "
+		    "path %s (forward -R %s: %s)", rs->tag,
+		    r->spec.listen_path, spec, why);
 	else
-		log_plain("Warning: remote port forwarding failed for listen "
-		    "port %d (forward -R %s: %s)", r->spec.listen_port, spec,
-		    why);
+		log_plain("%sWarning: remote port forwarding failed for listen "
+		    "port %d (forward -R %s: %s)", rs->tag,
+		    r->spec.listen_port, spec, why);
 	return -1;
 }
 
@@ -154,20 +156,20 @@ fwd_remote_reply(struct fwd_remote_set *rs, struct fwd_remote *r,
 	fwd_spec_format(&r->spec, spec, sizeof(spec));
 	fwd_spec_target(&r->spec, target, sizeof(target));
 	if (!ev->u.global_reply.success)
-		return refused(r, spec, "the server refused it");
+		return refused(rs, r, spec, "the server refused it");
 	r->port = r->spec.listen_port;
 	if (r->port == 0 && r->spec.listen_path[0] == '\0') {
 		rd_init(&rd, ev->u.global_reply.p, ev->u.global_reply.len);
 		if (rd_u32(&rd, &port) != 0 || port == 0 || port > 65535)
-			return refused(r, spec, "the server sent no allocated "
+			return refused(rs, r, spec, "the server sent no allocated "
 			    "port");
 		r->port = (int)port;
 		if (r->spec.dynamic)
-			log_plain("Allocated port %d for remote forward "
-			    "(dynamic: SOCKS)", r->port);
+			log_plain("%sAllocated port %d for remote forward "
+			    "(dynamic: SOCKS)", rs->tag, r->port);
 		else
-			log_plain("Allocated port %d for remote forward to %s",
-			    r->port, target);
+			log_plain("%sAllocated port %d for remote forward to %s",
+			    rs->tag, r->port, target);
 	}
 	r->state = RF_ACTIVE;
 	r->error[0] = '\0';

@@ -39,6 +39,8 @@ struct fwd_remote_set {
 	/* PermitRemoteOpen for remote dynamic forwards (n < 0: any) */
 	const struct fwd_permit	*permits;
 	int			 npermits;
+	/* before the lines the user reads ("ALIAS: " or ""); borrowed */
+	const char		*tag;
 };
 
 void	fwd_remote_set_init(struct fwd_remote_set *rs, struct pump_set *pumps,

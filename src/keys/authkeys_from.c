@@ -12,72 +12,12 @@
 #include <string.h>
 
 #include "util/match.h"
-
-struct ak_addr {
-	int	af;
-	uint8_t	b[16];
-};
-
-/* A numeric IPv4 or IPv6 address (no names, no CIDR suffix). A client
- * address may carry an IPv6 zone ("fe80::1%eth0"), which is dropped. */
-static bool
-addr_parse(const char *s, size_t n, bool drop_zone, struct ak_addr *a)
-{
-	char buf[64], *pct;
-
-	if (n >= sizeof(buf))
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	if (drop_zone && strchr(buf, ':') != NULL &&
-	    (pct = strchr(buf, '%')) != NULL)
-		*pct = '\0';
-	memset(a, 0, sizeof(*a));
-	if (inet_pton(AF_INET, buf, a->b) == 1) {
-		a->af = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, buf, a->b) == 1) {
-		a->af = AF_INET6;
-		return true;
-	}
-	return false;
-}
-
-/* A client on a dual-stack socket shows up as ::ffff:a.b.c.d; sshd
- * matches it as the IPv4 address it is. Returns whether it was mapped. */
-static bool
-addr_unmap(struct ak_addr *a)
-{
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0xff, 0xff };
-
-	if (a->af != AF_INET6 || memcmp(a->b, mapped, sizeof(mapped)) != 0)
-		return false;
-	memmove(a->b, a->b + 12, 4);
-	memset(a->b + 4, 0, 12);
-	a->af = AF_INET;
-	return true;
-}
-
-static bool
-prefix_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
-{
-	unsigned full = bits / 8, rem = bits % 8;
-	uint8_t mask;
-
-	if (memcmp(a, b, full) != 0)
-		return false;
-	if (rem == 0)
-		return true;
-	mask = (uint8_t)(0xff << (8 - rem));
-	return (a[full] & mask) == (b[full] & mask);
-}
+#include "util/netaddr.h"
 
 /* "10.0.0.1/8" names no network: as in OpenSSH's addr_pton_cidr(), bits
  * set past the prefix make the pattern invalid. */
 static bool
-host_bits_zero(const struct ak_addr *a, unsigned bits)
+host_bits_zero(const struct netaddr *a, unsigned bits)
 {
 	unsigned total = a->af == AF_INET ? 32 : 128, i;
 
@@ -91,15 +31,15 @@ host_bits_zero(const struct ak_addr *a, unsigned bits)
  * that is an address or addr/len is compared numerically; anything else
  * is a wildcard pattern on the address text (names are never resolved). */
 static int
-entry_match(const char *e, size_t n, const struct ak_addr *ca,
+entry_match(const char *e, size_t n, const struct netaddr *ca,
     bool have_ca, const char *ipstr)
 {
 	const char *slash = memchr(e, '/', n), *m;
-	struct ak_addr pa;
+	struct netaddr pa;
 	unsigned bits = 0, max;
 	size_t i, mlen;
 
-	if (!addr_parse(e, slash ? (size_t)(slash - e) : n, false, &pa))
+	if (!netaddr_parse(e, slash ? (size_t)(slash - e) : n, false, &pa))
 		return match_glob(e, n, ipstr);
 	max = pa.af == AF_INET ? 32 : 128;
 	if (slash == NULL)
@@ -117,7 +57,7 @@ entry_match(const char *e, size_t n, const struct ak_addr *ca,
 		if (bits > max || !host_bits_zero(&pa, bits))
 			return -1;
 	}
-	return have_ca && ca->af == pa.af && prefix_equal(ca->b, pa.b, bits);
+	return have_ca && ca->af == pa.af && netaddr_prefix_equal(ca->b, pa.b, bits);
 }
 
 bool
@@ -125,7 +65,7 @@ ak_match_from(const char *patterns, const char *client_ip)
 {
 	const char *p, *comma, *ipstr;
 	char mapped[INET_ADDRSTRLEN];
-	struct ak_addr ca;
+	struct netaddr ca;
 	bool have_ca, neg, found = false;
 	size_t n;
 	int r;
@@ -133,8 +73,8 @@ ak_match_from(const char *patterns, const char *client_ip)
 	if (patterns == NULL || client_ip == NULL)
 		return false;
 	ipstr = client_ip;
-	have_ca = addr_parse(client_ip, strlen(client_ip), true, &ca);
-	if (have_ca && addr_unmap(&ca) &&
+	have_ca = netaddr_parse(client_ip, strlen(client_ip), true, &ca);
+	if (have_ca && netaddr_unmap(&ca) &&
 	    inet_ntop(AF_INET, ca.b, mapped, sizeof(mapped)) != NULL)
 		ipstr = mapped;
 	for (p = patterns;; p = comma + 1) {

@@ -261,6 +261,10 @@ read_file(const char *path, char **buf, size_t *len, char *err,
 
 	*buf = NULL;
 	*len = 0;
+	/* the usual way to say "no file" (GlobalKnownHostsFile /dev/null)
+	 * is not a regular file, and reads as empty */
+	if (strcmp(path, "/dev/null") == 0)
+		return 0;
 	if ((fd = readfile_open(path, READFILE_ABSENT_OK, &st, err,
 	    errlen)) == READFILE_ABSENT)
 		return 0;
@@ -314,6 +318,71 @@ kh_known_types(const char *path, const char *host, int port,
 	if (kh_check_file(path, host, port, NULL, &res, NULL, 0) != 0)
 		return -1;
 	*types |= res.types_known;
+	return 0;
+}
+
+/* One line for kh_other_names_text: the key under a name that is not
+ * ours. */
+static void
+other_line(const char *line, size_t len, int lineno, const char *fname,
+    const char *name, const struct key *key, kh_name_fn fn, void *ud)
+{
+	const char *p = line, *end = line + len, *hosts, *type, *b64;
+	size_t hlen, tlen, blen;
+	uint8_t blob[KH_BLOB_MAX];
+	struct key *k = NULL;
+	int n;
+
+	if (!next_field(&p, end, &hosts, &hlen) || *hosts == '#' ||
+	    *hosts == '@' || hosts_match(hosts, hlen, name) == 1)
+		return;
+	if (!next_field(&p, end, &type, &tlen) ||
+	    !next_field(&p, end, &b64, &blen))
+		return;
+	if ((n = b64_decode(b64, blen, blob, sizeof(blob))) < 0 ||
+	    key_from_blob(blob, (size_t)n, &k, NULL, 0) != 0)
+		return;
+	if (tlen == strlen(key_type_name(k)) &&
+	    memcmp(type, key_type_name(k), tlen) == 0 && key_equal(k, key))
+		fn(ud, fname, lineno, hosts, hlen);
+	key_free(k);
+}
+
+int
+kh_other_names_text(const char *text, size_t len, const char *fname,
+    const char *host, int port, const struct key *key, kh_name_fn fn,
+    void *ud)
+{
+	const char *p = text, *end = text + len, *nl;
+	char name[KH_NAME_MAX];
+	int lineno = 0;
+
+	kh_hostname(host, port, name, sizeof(name));
+	while (p < end) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (lineno < INT32_MAX)
+			lineno++;
+		other_line(p, (size_t)(nl - p), lineno, fname, name, key, fn,
+		    ud);
+		p = nl + 1;
+	}
+	return 0;
+}
+
+int
+kh_other_names(const char *path, const char *host, int port,
+    const struct key *key, kh_name_fn fn, void *ud, char *err,
+    size_t errlen)
+{
+	char *text;
+	size_t len;
+
+	if (read_file(path, &text, &len, err, errlen) != 0)
+		return -1;
+	if (text != NULL)
+		kh_other_names_text(text, len, path, host, port, key, fn, ud);
+	free(text);
 	return 0;
 }
 

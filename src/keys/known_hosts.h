@@ -47,6 +47,22 @@ int	kh_known_types(const char *path, const char *host, int port,
  * directory 0700 if missing); hashed with a random salt if hash is set. */
 int	kh_add(const char *path, const char *host, int port,
 	    const struct key *key, int hash, char *err, size_t errlen);
+/* Called for a line that lists the key under names that are not
+ * host:port's: hosts is the line's host field as written (hlen bytes,
+ * not terminated), lineno counts from 1. */
+typedef void (*kh_name_fn)(void *ud, const char *path, int lineno,
+	    const char *hosts, size_t hlen);
+/* Walks the text of one known_hosts file (fname as the callback is to
+ * name it) for the other names of key, as ssh lists them when it asks
+ * about a new host; @-marked lines are not names. Returns 0. */
+int	kh_other_names_text(const char *text, size_t len, const char *fname,
+	    const char *host, int port, const struct key *key, kh_name_fn fn,
+	    void *ud);
+/* The same for a file; a missing file has none. Returns 0, or -1 with
+ * err if it cannot be read. */
+int	kh_other_names(const char *path, const char *host, int port,
+	    const struct key *key, kh_name_fn fn, void *ud, char *err,
+	    size_t errlen);
 /* Whether host (already with [..]:port form applied) matches a hashed
  * pattern "|1|salt|hash". */
 int	kh_match_hashed(const char *pattern, size_t plen, const char *name);

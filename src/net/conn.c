@@ -44,6 +44,10 @@ struct net_conn {
 	bool			 proxied;
 	bool			 proc_running;
 	uv_timer_t		 deadline;	/* until the first KEX ends */
+	/* the host key verdict was deferred; hk_left: what the deadline
+	 * had left then (0: it was not running) */
+	bool			 hk_deferred;
+	uint64_t		 hk_left;
 	uv_timer_t		 rekey;		/* RekeyLimit's time part */
 	uv_write_t		 wreq;
 	struct net_loop		*nl;
@@ -220,8 +224,11 @@ rekey_cb(uv_timer_t *t)
 		engine_failed(nc);
 }
 
+static int	watch_backlog(struct net_conn *nc);
+
 /* The host key check may wait for the user (StrictHostKeyChecking ask):
- * that time is not the server's, so the deadline gets it back. */
+ * that time is not the server's, so the deadline gets it back. A verdict
+ * the role defers stops the deadline until net_conn_hostkey_verdict. */
 static void
 hostkey_event(struct net_conn *nc, struct ssh_event *ev)
 {
@@ -229,14 +236,48 @@ hostkey_event(struct net_conn *nc, struct ssh_event *ev)
 
 	if (!uv_is_active((uv_handle_t *)&nc->deadline)) {
 		nc->ops.event(nc->ud, ev);
+		nc->hk_deferred = ev->u.hostkey.defer;
+		nc->hk_left = 0;
 		return;
 	}
 	left = uv_timer_get_due_in(&nc->deadline);
+	if (left == 0)
+		left = 1;
 	nc->ops.event(nc->ud, ev);
 	if (nc->closing)
 		return;
+	if (ev->u.hostkey.defer) {
+		/* the clock stops until net_conn_hostkey_verdict */
+		uv_timer_stop(&nc->deadline);
+		nc->hk_deferred = true;
+		nc->hk_left = left;
+		return;
+	}
 	uv_update_time(nc->nl->uv);
 	uv_timer_start(&nc->deadline, deadline_cb, left, 0);
+}
+
+int
+net_conn_hostkey_verdict(struct net_conn *nc, bool accept)
+{
+	if (nc->closing || nc->ssh == NULL || !nc->hk_deferred)
+		return -1;
+	nc->hk_deferred = false;
+	if (nc->hk_left > 0) {
+		uv_update_time(nc->nl->uv);
+		uv_timer_start(&nc->deadline, deadline_cb, nc->hk_left, 0);
+	}
+	if (ssh_hostkey_verdict(nc->ssh, accept) != 0) {
+		engine_failed(nc);
+		return -1;
+	}
+	/* what was held is processed now, as after a read */
+	net_chans_flush(&nc->chans);
+	if (nc->ops.input_done != NULL && !nc->closing)
+		nc->ops.input_done(nc->ud);
+	if (!nc->closing)
+		watch_backlog(nc);
+	return 0;
 }
 
 /* A key exchange ended: the first one ends the setup deadline, and each

@@ -95,6 +95,11 @@ bool		 net_conn_congested(struct net_conn *nc);
 /* Flushes what is queued (DISCONNECT included) and closes; closed() is
  * called with why. */
 void		 net_conn_close(struct net_conn *nc, const char *why);
+/* The verdict on a host key whose SSH_EV_HOSTKEY the role deferred
+ * (ssh.h): the setup deadline, stopped meanwhile, runs again with what it
+ * had left. Returns 0, or -1 if the connection failed (closed() was
+ * called) or no verdict was owed. */
+int		 net_conn_hostkey_verdict(struct net_conn *nc, bool accept);
 /* The address connected to, for known_hosts and logs. */
 const char	*net_conn_peer_ip(const struct net_conn *nc);
 /* The local end of a TCP connection (ferryd's "Connection from A port P

@@ -29,6 +29,8 @@ struct req {
 	uv_timer_t	 timer;
 	uv_write_t	 wreq;
 	bool		 http;
+	bool		 mux;		/* packets, not a line */
+	bool		 last;		/* close once written */
 	int		 open;
 	char		 buf[REQSRV_MAX];
 	size_t		 len;
@@ -69,11 +71,20 @@ req_close(struct req *q)
 		uv_close((uv_handle_t *)&q->timer, req_closed);
 }
 
+static void	req_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
+static void	req_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
+
+/* A line or HTTP request is over once answered; a multiplexing
+ * connection reads the next packet. */
 static void
 req_written(uv_write_t *w, int status)
 {
-	(void)status;
-	req_close(w->data);
+	struct req *q = w->data;
+
+	wb_reset(&q->out);
+	if (status < 0 || !q->mux || q->last ||
+	    uv_read_start(&q->sock.s, req_alloc, req_read) != 0)
+		req_close(q);
 }
 
 /* A reader that does not read its answer is cut off by the timer. */
@@ -132,6 +143,36 @@ req_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 	*b = uv_buf_init(q->buf + q->len, (unsigned)(REQSRV_MAX - 1 - q->len));
 }
 
+/* Multiplexing: every whole packet in buf (uint32 length first) is
+ * answered; a length out of bounds ends the connection. */
+static void
+mux_packets(struct req *q)
+{
+	size_t plen;
+	uint32_t n;
+
+	while (q->len >= 4 && !q->last) {
+		n = (uint32_t)(uint8_t)q->buf[0] << 24 |
+		    (uint32_t)(uint8_t)q->buf[1] << 16 |
+		    (uint32_t)(uint8_t)q->buf[2] << 8 | (uint8_t)q->buf[3];
+		if (n < 4 || n > REQSRV_MAX - 5) {
+			q->last = true;
+			break;
+		}
+		if (q->len < (size_t)n + 4)
+			break;
+		plen = (size_t)n + 4;
+		q->r->ops->packet(q->r->ud, (const uint8_t *)q->buf, plen,
+		    &q->out, &q->last);
+		memmove(q->buf, q->buf + plen, q->len - plen);
+		q->len -= plen;
+	}
+	if (q->out.len > 0)
+		req_send(q);
+	else if (q->last)
+		req_close(q);
+}
+
 static void
 req_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
@@ -145,6 +186,12 @@ req_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 	}
 	q->len += (size_t)n;
 	q->buf[q->len] = '\0';
+	if (!q->http && q->buf[0] == '\0' && q->r->ops->packet != NULL)
+		q->mux = true;
+	if (q->mux) {
+		mux_packets(q);
+		return;
+	}
 	if (q->http) {
 		if ((eol = strstr(q->buf, "\r\n\r\n")) == NULL &&
 		    (eol = strstr(q->buf, "\n\n")) == NULL) {
@@ -322,13 +369,19 @@ reqsrv_http_port(struct reqsrv *r)
 }
 
 void
-reqsrv_close(struct reqsrv *r)
+reqsrv_close_unix(struct reqsrv *r)
 {
 	if (r->pipe_open) {
 		r->pipe_open = false;
 		uv_close((uv_handle_t *)&r->pipe, NULL);
 		unlink(r->path);
 	}
+}
+
+void
+reqsrv_close(struct reqsrv *r)
+{
+	reqsrv_close_unix(r);
 	if (r->tcp_open) {
 		r->tcp_open = false;
 		uv_close((uv_handle_t *)&r->tcp, NULL);

@@ -1,6 +1,8 @@
 /* An operator's request servers, shared by ferry's supervisor and
- * ferryd: a Unix control socket (one line in, one answer out; mode 0600)
- * and a loopback-only HTTP listener (MetricsListen: the status page,
+ * ferryd: a Unix control socket (one line in, one answer out; mode 0600;
+ * or, when the first byte is NUL and the owner serves it, OpenSSH's
+ * multiplexing protocol: length-prefixed packets, each answered, on one
+ * connection) and a loopback-only HTTP listener (MetricsListen: the status page,
  * /status.json, /metrics). Each connection is bounded in size
  * (REQSRV_MAX bytes of request), time (5 s) and number (max_reqs at
  * once); an answer is built in memory by the owner's callbacks and
@@ -22,6 +24,11 @@ struct reqsrv_ops {
 	void	(*line)(void *ud, char *line, struct wb *out);
 	/* The body for an HTTP route (SP_JSON or SP_METRICS). */
 	void	(*report)(void *ud, enum sp_route route, struct wb *body);
+	/* One multiplexing packet (length field included); its answer
+	 * goes to out; *last ends the connection once out is written. NULL:
+	 * the control socket speaks lines only. */
+	void	(*packet)(void *ud, const uint8_t *p, size_t len,
+		    struct wb *out, bool *last);
 };
 
 /* Embedded in its owner, which outlives the requests it serves: close
@@ -57,6 +64,8 @@ int	reqsrv_listen_http(struct reqsrv *r, const struct sockaddr *sa,
 	    const char *spec, char *err, size_t errlen);
 /* The HTTP listener's port (0 when none). */
 int	reqsrv_http_port(struct reqsrv *r);
+/* Closes the control socket only (ssh -O stop), the file too. */
+void	reqsrv_close_unix(struct reqsrv *r);
 /* Closes both listeners (the socket file goes); requests in flight end
  * by themselves. */
 void	reqsrv_close(struct reqsrv *r);

@@ -4,6 +4,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -26,6 +29,11 @@ server_config_init(struct server_config *c)
 	c->max_startups_begin = SC_UNSET;
 	c->max_startups_rate = SC_UNSET;
 	c->max_startups_full = SC_UNSET;
+	c->per_source_max_startups = SC_UNSET;
+	c->nchan_timeouts = SC_UNSET;
+	c->unused_connection_timeout = SC_UNSET;
+	c->per_source_v4_bits = SC_UNSET;
+	c->per_source_v6_bits = SC_UNSET;
 }
 
 void
@@ -69,10 +77,6 @@ apply_words(struct server_config *c, char **w, int n, const char *where,
 		    where);
 		return -1;
 	}
-	if (strcasecmp(w[0], "Include") == 0) {
-		seterr(err, errlen, "%s: Include is not supported", where);
-		return -1;
-	}
 	if ((kw = sc_keyword_find(w[0])) == NULL) {
 		seterr(err, errlen, "%s: Bad configuration option: %s", where,
 		    w[0]);
@@ -99,6 +103,53 @@ apply_words(struct server_config *c, char **w, int n, const char *where,
 	return 0;
 }
 
+/* Include: each file a glob(7) pattern names, in order, read where the
+ * line stands; a relative pattern is under /etc/ssh, as in sshd; a
+ * pattern matching nothing is no error. */
+static int
+include_line(struct server_config *c, char **a, int n, const char *where,
+    char *err, size_t errlen)
+{
+	char pat[PATH_MAX];
+	glob_t g;
+	size_t k;
+	int i, r = 0;
+
+	if (n == 0) {
+		seterr(err, errlen, "%s: Include: missing argument", where);
+		return -1;
+	}
+	if (c->include_depth >= SC_MAX_INCLUDE_DEPTH) {
+		seterr(err, errlen, "%s: Include: too many recursive "
+		    "configuration includes", where);
+		return -1;
+	}
+	c->include_depth++;
+	for (i = 0; i < n && r == 0; i++) {
+		snprintf(pat, sizeof(pat), "%s%s", a[i][0] == '/' ? "" :
+		    SSHD_INCLUDE_DIR "/", a[i]);
+		switch (glob(pat, 0, NULL, &g)) {
+		case 0:
+			for (k = 0; k < g.gl_pathc && r == 0; k++)
+				r = server_config_file(c, g.gl_pathv[k], true,
+				    err, errlen);
+			globfree(&g);
+			break;
+		case GLOB_NOMATCH:
+			log_debug("%s: Include %s matches no file", where,
+			    pat);
+			break;
+		default:
+			seterr(err, errlen, "%s: Include %s: cannot read the "
+			    "directory", where, pat);
+			r = -1;
+			break;
+		}
+	}
+	c->include_depth--;
+	return r;
+}
+
 /* Applies one line held in a writable buffer. */
 static int
 apply_buf(struct server_config *c, char *line, const char *where, char *err,
@@ -122,6 +173,8 @@ apply_buf(struct server_config *c, char *line, const char *where, char *err,
 	default:	/* a line, or a keyword alone (missing argument) */
 		break;
 	}
+	if (strcasecmp(tl.keyword, "Include") == 0)
+		return include_line(c, tl.args, tl.nargs, where, err, errlen);
 	w[0] = tl.keyword;
 	for (n = 0; n < tl.nargs; n++)
 		w[n + 1] = tl.args[n];

@@ -17,6 +17,11 @@
 #define SC_MAX_AKFILES	8
 #define SC_MAX_NOTES	96
 #define SC_MAX_USERPATS	256	/* sshd's bound on AllowUsers words */
+#define SC_MAX_CHAN_TIMEOUTS	16
+/* Include: how deep files may include files (sshd's bound), and where a
+ * relative pattern is looked for (sshd's) */
+#define SC_MAX_INCLUDE_DEPTH	16
+#define SSHD_INCLUDE_DIR	"/etc/ssh"
 
 enum gateway_ports {
 	GW_NO,
@@ -63,6 +68,7 @@ struct server_config {
 	 * owned), each once: ferryd -d says so */
 	const char	*noeffect[SC_MAX_NOTES];
 	int		 nnoeffect;
+	int		 include_depth;	/* Include files being read */
 	char		*state_dir;		/* where a generated host key goes */
 	enum gateway_ports gateway_ports;
 	enum allow_fwd	 allow_tcp_forwarding;
@@ -87,11 +93,27 @@ struct server_config {
 	struct fwd_permit permit_listen[SC_MAX_PERMITS];
 	int		 npermit_listen;	/* -1: any */
 	int		 client_alive_interval;	/* seconds, 0 off */
+	/* ChannelTimeout: the first type pattern matching a channel's type
+	 * gives its idle time in seconds (0: none); as written, for -T */
+	struct {
+		char	 type[64];
+		int	 secs;
+	}		 chan_timeouts[SC_MAX_CHAN_TIMEOUTS];
+	int		 nchan_timeouts;	/* -1 until set */
+	char		 chan_timeouts_text[512];
+	/* UnusedConnectionTimeout: seconds without a channel after login
+	 * (0 none) */
+	int		 unused_connection_timeout;
 	int		 client_alive_count_max;
 	int		 login_grace_time;	/* seconds, 0 none */
 	int		 max_startups_begin;	/* MaxStartups start:rate:full */
 	int		 max_startups_rate;
 	int		 max_startups_full;
+	/* PerSourceMaxStartups (0: none) over sources grouped by
+	 * PerSourceNetBlockSize's prefix lengths */
+	int		 per_source_max_startups;
+	int		 per_source_v4_bits;
+	int		 per_source_v6_bits;
 	int		 max_auth_tries;
 	int		 max_sessions;		/* channels per connection */
 	int		 max_listeners;		/* tcpip-forwards per connection */

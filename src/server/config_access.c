@@ -1,17 +1,20 @@
 /* sshd_config keywords for who may log in and what they may forward,
  * where the value has a rule of its own: AuthorizedKeysFile,
  * PubkeyAuthentication, AuthenticationMethods, RequiredRSASize,
- * DisableForwarding, PermitOpen, PermitListen, AllowUsers, DenyUsers and
- * the checks of StreamLocalDirectory and SyslogFacility. */
+ * DisableForwarding, PermitOpen, PermitListen, ChannelTimeout,
+ * UnusedConnectionTimeout, AllowUsers, DenyUsers and the checks of
+ * StreamLocalDirectory and SyslogFacility. */
 #include "config_kw.h"
 
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fwd/policy.h"
 #include "fwd/slpath.h"
 #include "server/users.h"
+#include "util/cfgval.h"
 #include "util/err.h"
 #include "util/syslogout.h"
 #include "util/tokens.h"
@@ -162,6 +165,59 @@ sc_check_sl_dir(const char *kw, const char *v, char *err, size_t errlen)
 		return 0;
 	seterr(err, errlen, "%s: bad value '%s': %s", kw, v, why);
 	return -1;
+}
+
+/* ChannelTimeout type=interval ...: each type a pattern of channel type
+ * names (direct-tcpip, forwarded-streamlocal@openssh.com, session:*...),
+ * the interval a time (0: none). */
+int
+sc_kw_chan_timeout(struct server_config *c, const struct sc_keyword *kw,
+    char **a, int n, char *err, size_t errlen)
+{
+	char *eq;
+	size_t tl;
+	int i, secs;
+
+	for (i = 0; i < n; i++) {
+		if ((eq = strchr(a[i], '=')) == NULL || eq == a[i] ||
+		    (tl = (size_t)(eq - a[i])) >= sizeof(c->chan_timeouts[0].type) ||
+		    cfgval_time(eq + 1, &secs) != 0) {
+			seterr(err, errlen, "%s: bad entry '%s' (type=interval)",
+			    kw->name, a[i]);
+			return -1;
+		}
+		if (c->nchan_timeouts != SC_UNSET)
+			continue;
+		memcpy(c->chan_timeouts[i].type, a[i], tl);
+		c->chan_timeouts[i].type[tl] = '\0';
+		c->chan_timeouts[i].secs = secs;
+	}
+	if (c->nchan_timeouts == SC_UNSET) {
+		c->nchan_timeouts = n;
+		c->chan_timeouts_text[0] = '\0';
+		for (i = 0; i < n; i++)
+			snprintf(c->chan_timeouts_text +
+			    strlen(c->chan_timeouts_text),
+			    sizeof(c->chan_timeouts_text) -
+			    strlen(c->chan_timeouts_text), "%s%s", i ? " " : "",
+			    a[i]);
+	}
+	return 0;
+}
+
+int
+sc_kw_unused_timeout(struct server_config *c, const struct sc_keyword *kw,
+    char **a, int n, char *err, size_t errlen)
+{
+	int secs = 0;
+
+	if (strcasecmp(a[0], "none") != 0 && cfgval_time(a[0], &secs) != 0) {
+		seterr(err, errlen, "%s: bad time '%s'", kw->name, a[0]);
+		return -1;
+	}
+	if (c->unused_connection_timeout == SC_UNSET)
+		c->unused_connection_timeout = secs;
+	return 0;
 }
 
 /* AllowUsers / DenyUsers: every line adds its words (sshd keeps them

@@ -85,6 +85,16 @@ others_default(struct server_config *c)
 		c->max_startups_rate = DEF_STARTUPS_RATE;
 		c->max_startups_full = DEF_STARTUPS_FULL;
 	}
+	if (c->per_source_max_startups == SC_UNSET)
+		c->per_source_max_startups = 0;
+	if (c->nchan_timeouts == SC_UNSET)
+		c->nchan_timeouts = 0;
+	if (c->unused_connection_timeout == SC_UNSET)
+		c->unused_connection_timeout = 0;
+	if (c->per_source_v4_bits == SC_UNSET) {
+		c->per_source_v4_bits = 32;
+		c->per_source_v6_bits = 128;
+	}
 	return 0;
 }
 

@@ -118,6 +118,10 @@ sc_set_fn	sc_kw_port;
 sc_set_fn	sc_kw_listen;
 sc_set_fn	sc_kw_address_family;
 sc_set_fn	sc_kw_startups;
+sc_set_fn	sc_kw_per_source;
+sc_set_fn	sc_kw_chan_timeout;
+sc_set_fn	sc_kw_unused_timeout;
+sc_set_fn	sc_kw_netblock;
 sc_set_fn	sc_kw_hostkey;
 /* Who may log in and what they may forward (config_access.c). */
 sc_set_fn	sc_kw_authkeys;

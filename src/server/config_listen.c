@@ -190,6 +190,47 @@ bad:
 }
 
 int
+sc_kw_per_source(struct server_config *c, const struct sc_keyword *kw,
+    char **a, int n, char *err, size_t errlen)
+{
+	int v = 0;
+
+	if (strcasecmp(a[0], "none") != 0 &&
+	    cfgval_uint(a[0], 1, INT_MAX, &v) != 0) {
+		seterr(err, errlen, "%s: bad value '%s' (a number, or none)",
+		    kw->name, a[0]);
+		return -1;
+	}
+	if (c->per_source_max_startups == SC_UNSET)
+		c->per_source_max_startups = v;
+	return 0;
+}
+
+/* PerSourceNetBlockSize v4[:v6]: the prefix lengths that group sources. */
+int
+sc_kw_netblock(struct server_config *c, const struct sc_keyword *kw,
+    char **a, int n, char *err, size_t errlen)
+{
+	char buf[32], *colon;
+	int v4, v6 = 128;
+
+	snprintf(buf, sizeof(buf), "%s", a[0]);
+	if ((colon = strchr(buf, ':')) != NULL)
+		*colon++ = '\0';
+	if (strlen(a[0]) >= sizeof(buf) || cfgval_uint(buf, 0, 32, &v4) != 0 ||
+	    (colon != NULL && cfgval_uint(colon, 0, 128, &v6) != 0)) {
+		seterr(err, errlen, "%s: bad value '%s' (IPv4 bits 0-32, then "
+		    "optionally :IPv6 bits 0-128)", kw->name, a[0]);
+		return -1;
+	}
+	if (c->per_source_v4_bits == SC_UNSET) {
+		c->per_source_v4_bits = v4;
+		c->per_source_v6_bits = v6;
+	}
+	return 0;
+}
+
+int
 sc_kw_hostkey(struct server_config *c, const struct sc_keyword *kw,
     char **a, int n, char *err, size_t errlen)
 {

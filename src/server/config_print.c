@@ -174,6 +174,30 @@ print_startups(const struct server_config *c, FILE *fp)
 	    c->max_startups_rate, c->max_startups_full);
 }
 
+static void
+print_chan_timeouts(const struct server_config *c, FILE *fp)
+{
+	if (c->nchan_timeouts > 0)
+		fprintf(fp, "channeltimeout %s\n", c->chan_timeouts_text);
+	if (c->unused_connection_timeout == 0)
+		fprintf(fp, "unusedconnectiontimeout none\n");
+	else
+		fprintf(fp, "unusedconnectiontimeout %d\n",
+		    c->unused_connection_timeout);
+}
+
+static void
+print_per_source(const struct server_config *c, FILE *fp)
+{
+	if (c->per_source_max_startups == 0)
+		fprintf(fp, "persourcemaxstartups none\n");
+	else
+		fprintf(fp, "persourcemaxstartups %d\n",
+		    c->per_source_max_startups);
+	fprintf(fp, "persourcenetblocksize %d:%d\n", c->per_source_v4_bits,
+	    c->per_source_v6_bits);
+}
+
 /* A keyword of the table by its kind, its name in lowercase. */
 static void
 print_by_kind(const struct server_config *c, const struct sc_keyword *kw,
@@ -235,8 +259,10 @@ static const struct {
 	{ "PermitListen", print_permit_listen },
 	{ "ClientAliveInterval", NULL },
 	{ "ClientAliveCountMax", NULL },
+	{ "ChannelTimeout", print_chan_timeouts },
 	{ "LoginGraceTime", NULL },
 	{ "MaxStartups", print_startups },
+	{ "PerSourceMaxStartups", print_per_source },
 	{ "MaxAuthTries", NULL },
 	{ "MaxSessions", NULL },
 	{ "MaxListeners", NULL },

@@ -63,6 +63,10 @@ struct session {
 	 * timers_open counts those whose close callback has not run */
 	uv_timer_t		 grace;
 	uv_timer_t		 alive;
+	/* ChannelTimeout and UnusedConnectionTimeout, after login; idle
+	 * counts from unused_since, when the last channel went */
+	uv_timer_t		 idle;
+	uint64_t		 unused_since;
 	int			 timers_open;
 	int			 alive_missed;	/* keepalives unanswered */
 	bool			 authenticated;

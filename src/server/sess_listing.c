@@ -55,7 +55,7 @@ sess_refuse(struct session *s, const char *fmt, ...)
 	    s->ip, s->port, msg);
 	stats_refusal(&s->list->stats, ssh_auth_user(sess_ssh(s)), s->ip,
 	    s->port, msg);
-	ssh_send_debug(sess_ssh(s), msg);
+	ssh_send_debug(sess_ssh(s), true, msg);
 	snprintf(line, sizeof(line), "Refused: %s", msg);
 	sess_note(s, line);
 }

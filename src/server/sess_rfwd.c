@@ -270,7 +270,7 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 	struct fwd_listener_cfg lc;
 	struct fwd_listener *fl;
 	struct flow *flow;
-	char host[256], why[400], label[400], line[800];
+	char host[256], why[400], label[400], line[800], said[1800];
 	const char *addr;
 	struct fwd_req req = { .kind = FWD_REQ_LISTEN_TCP };
 	enum bind_scope scope;
@@ -331,11 +331,15 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 	rfwd_add(s, ev, host, (int)port, fl, flow);
 	if (port == 0)
 		wb_u32(ev->u.request.reply, (uint32_t)fwd_listener_port(fl));
-	snprintf(line, sizeof(line), "Forwarding %s port %d to the client "
-	    "(asked \"%s\":%u; %s)", fwd_listener_where(fl),
-	    fwd_listener_port(fl), host, port, why);
-	log_info("%s: %s", ssh_auth_user(sess_ssh(s)), line);
-	sess_note(s, line);
+	/* line: "" or why an address could not be bound */
+	snprintf(said, sizeof(said), "Forwarding %s port %d to the client "
+	    "(asked \"%s\":%u; %s)%s%s", fwd_listener_where(fl),
+	    fwd_listener_port(fl), host, port, why, line[0] ? "; " : "",
+	    line);
+	log_info("%s: %s", ssh_auth_user(sess_ssh(s)), said);
+	/* the client learns where it was bound and why (ferry shows it) */
+	ssh_send_debug(sess_ssh(s), true, said);
+	sess_note(s, said);
 }
 
 static void

@@ -8,6 +8,8 @@
 
 #include "server/sess_int.h"
 #include "util/log.h"
+#include "util/match.h"
+#include "util/netaddr.h"
 
 void
 server_policy_ref(struct server_policy *p)
@@ -178,6 +180,71 @@ alive_tick(uv_timer_t *t)
 		    NULL, 0, NULL);
 }
 
+/* ChannelTimeout's seconds for a channel type: the first pattern that
+ * matches it (0: none). */
+static unsigned
+chan_idle_s(void *ud, const char *type)
+{
+	const struct server_config *c = &((struct session *)ud)->pol->cfg;
+	int i;
+
+	for (i = 0; i < c->nchan_timeouts; i++)
+		if (match_glob(c->chan_timeouts[i].type,
+		    strlen(c->chan_timeouts[i].type), type))
+			return (unsigned)c->chan_timeouts[i].secs;
+	return 0;
+}
+
+static void	idle_tick(uv_timer_t *t);
+
+/* Starts the idle timer for ms from now (0: nothing due; then the
+ * shortest interval, so that a channel opened meanwhile is closed at
+ * most that much after its time). */
+static void
+idle_arm(struct session *s, uint64_t ms)
+{
+	const struct server_config *c = &s->pol->cfg;
+	uint64_t unused = (uint64_t)c->unused_connection_timeout * 1000, t;
+	int i;
+
+	for (i = 0; i < c->nchan_timeouts && ms == 0; i++)
+		if ((t = (uint64_t)c->chan_timeouts[i].secs * 1000) > 0 &&
+		    (unused == 0 || t < unused))
+			unused = t;
+	if (ms == 0)
+		ms = unused;
+	if (ms > 0)
+		uv_timer_start(&s->idle, idle_tick, ms < 1000 ? 1000 : ms, 0);
+}
+
+/* Idle channels are closed (ChannelTimeout); a connection without a
+ * channel for UnusedConnectionTimeout is ended. */
+static void
+idle_tick(uv_timer_t *t)
+{
+	struct session *s = t->data;
+	uint64_t now = uv_now(s->loop), next, unused;
+
+	if (s->closing)
+		return;
+	next = pump_expire_idle(&s->pumps, now, chan_idle_s, s);
+	unused = (uint64_t)s->pol->cfg.unused_connection_timeout * 1000;
+	if (s->pumps.count > 0 || s->session_chan != SESSION_CHAN_NONE)
+		s->unused_since = now;
+	else if (unused > 0 && now - s->unused_since >= unused) {
+		log_info("Connection from %s port %d for %s has had no channel "
+		    "for %llu s: closing (UnusedConnectionTimeout)", s->ip,
+		    s->port, ssh_auth_user(sess_ssh(s)),
+		    (unsigned long long)(now - s->unused_since) / 1000);
+		sess_end(s, SSH_DISC_BY_APPLICATION, "unused connection "
+		    "timeout", "unused connection timeout");
+		return;
+	} else if (unused > 0)
+		next = next == 0 || unused - (now - s->unused_since) < next ?
+		    unused - (now - s->unused_since) : next;
+	idle_arm(s, next);
+}
+
 /* The client logged in: its user's shared counters, the rules of its
  * key's line, and ClientAlive in place of LoginGraceTime. */
 static void
@@ -195,9 +262,13 @@ auth_success(struct session *s)
 		uv_timer_start(&s->alive, alive_tick,
 		    (uint64_t)s->pol->cfg.client_alive_interval * 1000,
 		    (uint64_t)s->pol->cfg.client_alive_interval * 1000);
-	if (s->user == NULL || sess_auth_keep(s) != 0)
+	if (s->user == NULL || sess_auth_keep(s) != 0) {
 		sess_end(s, SSH_DISC_BY_APPLICATION, "out of memory",
 		    "out of memory");
+		return;
+	}
+	s->unused_since = uv_now(s->loop);
+	idle_arm(s, 0);
 }
 
 /* The connection's own events; the channels' go straight to their
@@ -266,6 +337,8 @@ on_closed(void *ud, enum net_end end, const char *why)
 		uv_close((uv_handle_t *)&s->grace, timer_closed);
 	if (!uv_is_closing((uv_handle_t *)&s->alive))
 		uv_close((uv_handle_t *)&s->alive, timer_closed);
+	if (!uv_is_closing((uv_handle_t *)&s->idle))
+		uv_close((uv_handle_t *)&s->idle, timer_closed);
 }
 
 static enum fwd_dirs
@@ -312,6 +385,27 @@ rules_init(struct fwd_srv_rules *r, const struct server_config *c)
 	r->gateway_ports = gw_mode(c->gateway_ports);
 }
 
+/* PerSourceMaxStartups: whether as many connections from the block of s
+ * (PerSourceNetBlockSize) are not authenticated yet. */
+static bool
+source_full(const struct session *s)
+{
+	const struct server_config *c = &s->pol->cfg;
+	const struct session *o;
+	int n = 0;
+
+	if (c->per_source_max_startups == 0)
+		return false;
+	for (o = s->list->head; o != NULL; o = o->next)
+		if (o != s && !o->authenticated && !o->closing &&
+		    netaddr_same_block(o->ip, s->ip,
+		    (unsigned)c->per_source_v4_bits,
+		    (unsigned)c->per_source_v6_bits) &&
+		    ++n >= c->per_source_max_startups)
+			return true;
+	return false;
+}
+
 int
 session_accept(struct net_loop *nl, uv_stream_t *server,
     struct server_policy *pol, struct session_list *list)
@@ -350,8 +444,9 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 	cfg.banner = pol->banner;	/* the session's policy reference */
 	uv_timer_init(loop, &s->grace);
 	uv_timer_init(loop, &s->alive);
-	s->grace.data = s->alive.data = s;
-	s->timers_open = 2;
+	uv_timer_init(loop, &s->idle);
+	s->grace.data = s->alive.data = s->idle.data = s;
+	s->timers_open = 3;
 	s->next = list->head;
 	if (list->head != NULL)
 		list->head->prev = s;
@@ -363,6 +458,7 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 		s->nc_closed = true;
 		uv_close((uv_handle_t *)&s->grace, timer_closed);
 		uv_close((uv_handle_t *)&s->alive, timer_closed);
+		uv_close((uv_handle_t *)&s->idle, timer_closed);
 		return -1;
 	}
 	s->pumps.nc = s->nc;
@@ -382,6 +478,15 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 		    s->port, lip, lport);
 	else
 		log_verbose("Connection from %s port %d", s->ip, s->port);
+	if (source_full(s)) {
+		log_info("drop connection from [%s]:%d: past "
+		    "PerSourceMaxStartups (%d unauthenticated from its block)",
+		    s->ip, s->port, pol->cfg.per_source_max_startups);
+		list->stats.limits[LIM_PER_SOURCE]++;
+		s->closing = true;
+		net_conn_close(s->nc, "past PerSourceMaxStartups");
+		return 0;
+	}
 	if (pol->cfg.login_grace_time > 0)
 		uv_timer_start(&s->grace, grace_expired,
 		    (uint64_t)pol->cfg.login_grace_time * 1000, 0);

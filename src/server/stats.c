@@ -30,6 +30,7 @@ static const char *const limit_names[LIM_COUNT] = {
 	[LIM_MAX_STARTUPS] = "MaxStartups",
 	[LIM_DESCRIPTORS] = "descriptor limit",
 	[LIM_LOGIN_GRACE_TIME] = "LoginGraceTime",
+	[LIM_PER_SOURCE] = "PerSourceMaxStartups",
 };
 
 static const char *const kind_names[] = {

@@ -38,6 +38,7 @@ enum limit_kind {
 	LIM_MAX_STARTUPS,
 	LIM_DESCRIPTORS,
 	LIM_LOGIN_GRACE_TIME,
+	LIM_PER_SOURCE,		/* PerSourceMaxStartups */
 	LIM_COUNT,
 };
 

@@ -505,30 +505,48 @@ ecdh_reply_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 			conn_fail(c, 0, "out of memory");
 			goto out;
 		}
-		memset(&ev, 0, sizeof(ev));
-		ev.type = SSH_EV_HOSTKEY;
-		ev.u.hostkey.key = hk;
-		ev.u.hostkey.alg = k->hk_alg;
-		conn_emit(c, &ev);
-		if (!ev.u.hostkey.accept) {
-			conn_fail(c, DISC_HOST_KEY_NOT_VERIFIABLE,
-			    "Host key verification failed.");
-			goto out;
-		}
 	} else if (kslen != c->hostkey_blob.len ||
 	    CRYPTO_memcmp(ks, c->hostkey_blob.p, kslen) != 0) {
 		conn_fail(c, DISC_KEY_EXCHANGE_FAILED,
 		    "host key changed during rekey");
 		goto out;
 	}
+	/* The keys are derived before the host key is judged, so that a
+	 * deferred verdict needs nothing of this exchange but them. */
 	if (newkeys_make(c, &kmp, h) != 0)
 		goto out;
+	if (!c->first_kex_done) {
+		memset(&ev, 0, sizeof(ev));
+		ev.type = SSH_EV_HOSTKEY;
+		ev.u.hostkey.key = hk;
+		ev.u.hostkey.alg = k->hk_alg;
+		conn_emit(c, &ev);
+		if (ev.u.hostkey.defer) {
+			c->hostkey_wait = true;
+			ret = 0;
+			goto out;
+		}
+		if (!ev.u.hostkey.accept) {
+			conn_fail(c, DISC_HOST_KEY_NOT_VERIFIABLE,
+			    "Host key verification failed.");
+			goto out;
+		}
+	}
 	ret = send_newkeys(c);
 out:
 	OPENSSL_cleanse(h, sizeof(h));
 	key_free(hk);
 	wb_free(&kmp);
 	return ret;
+}
+
+int
+kex_hostkey_verdict(struct ssh_conn *c, bool accept)
+{
+	if (!accept)
+		return conn_fail(c, DISC_HOST_KEY_NOT_VERIFIABLE,
+		    "Host key verification failed.");
+	return send_newkeys(c);
 }
 
 /* EXT_INFO right after the server's first NEWKEYS (RFC 8308 §2.4). */

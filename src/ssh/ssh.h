@@ -79,7 +79,11 @@ struct ssh_event {
 		struct {
 			const struct key *key;
 			const char	*alg;
-			bool		 accept;	/* set by handler */
+			/* set by handler: accept, or defer and answer later
+			 * with ssh_hostkey_verdict (e.g. after asking the
+			 * user); key is valid during the event only */
+			bool		 accept;
+			bool		 defer;
 		} hostkey;
 		struct {
 			const char	*methods;	/* can continue */
@@ -87,6 +91,9 @@ struct ssh_event {
 		} auth_failure;
 		struct {
 			const char	*text;
+			/* SSH_MSG_DEBUG's always_display: the peer asks
+			 * that a person see it (RFC 4253 11.3) */
+			bool		 display;
 		} text;
 		struct {
 			uint32_t	 reason;
@@ -220,6 +227,13 @@ const char	*ssh_peer_version(const struct ssh_conn *c);
 /* Asks for a key exchange now (rekey). */
 int		 ssh_rekey(struct ssh_conn *c);
 
+/* Answers a deferred SSH_EV_HOSTKEY. Until then the key exchange waits
+ * and input is held, unprocessed (a bounded amount). Accepting sends our
+ * NEWKEYS and processes what was held; refusing fails the connection
+ * ("Host key verification failed."). Returns 0, or -1 when the
+ * connection failed or no verdict was owed. */
+int		 ssh_hostkey_verdict(struct ssh_conn *c, bool accept);
+
 /* Client authentication: sends a signed publickey request for key as
  * user. The answer arrives as AUTH_SUCCESS or AUTH_FAILURE. */
 int		 ssh_auth_pubkey(struct ssh_conn *c, const char *user,
@@ -230,9 +244,10 @@ const char	*ssh_auth_user(const struct ssh_conn *c);
 /* Server: the user name the client's auth requests carry, whatever their
  * method ("" before the first request). */
 const char	*ssh_auth_user_asked(const struct ssh_conn *c);
-/* Sends SSH_MSG_DEBUG (always_display false) with text: ferryd tells the
- * client why a forward was refused. */
-int		 ssh_send_debug(struct ssh_conn *c, const char *text);
+/* Sends SSH_MSG_DEBUG with text and always_display: ferryd tells the
+ * client where it bound a forward or why it refused one. */
+int		 ssh_send_debug(struct ssh_conn *c, bool display,
+		    const char *text);
 /* For keys held elsewhere (ssh-agent): the signature algorithm to use
  * for k, the data to sign, and the request with the signature. */
 const char	*ssh_auth_sig_alg(const struct ssh_conn *c, const struct key *k);

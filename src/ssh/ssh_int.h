@@ -116,6 +116,8 @@ struct ssh_conn {
 	struct kex	*kex;		/* non-NULL while a KEX runs */
 	bool		 kex_strict;
 	bool		 first_kex_done;
+	/* SSH_EV_HOSTKEY was deferred: input is held until the verdict */
+	bool		 hostkey_wait;
 	uint8_t		 session_id[64];
 	size_t		 session_id_len;
 	/* non-transport packets queued while our KEXINIT is out */
@@ -162,6 +164,9 @@ int	 kex_input(struct ssh_conn *c, uint8_t type, const uint8_t *p,
 	    size_t len);
 void	 kex_free(struct kex *k);
 /* Our NEWKEYS is out (or no KEXINIT of ours is): data may be sent. */
+/* The client's deferred host key verdict: NEWKEYS sent or the
+ * connection failed. Returns 0 or -1. */
+int	 kex_hostkey_verdict(struct ssh_conn *c, bool accept);
 bool	 kex_tx_open(const struct kex *k);
 /* The peer's KEXINIT arrived and its NEWKEYS not yet: it may send only
  * KEX messages. */

@@ -15,6 +15,8 @@
 #define MAX_LINE		8192
 /* Everything a peer may send before authentication completes. */
 #define MAX_PRE_AUTH_BYTES	(1024 * 1024)
+/* Input held while a deferred host key verdict is awaited. */
+#define HOSTKEY_WAIT_INPUT_MAX	(64 * 1024)
 /* Default rekey volume: well inside the AES-GCM and ChaCha20 limits. */
 #define DEFAULT_REKEY_BYTES	(1ULL << 30)
 /* Rekey long before a sequence number could wrap. */
@@ -154,11 +156,11 @@ ssh_auth_user(const struct ssh_conn *c)
 }
 
 int
-ssh_send_debug(struct ssh_conn *c, const char *text)
+ssh_send_debug(struct ssh_conn *c, bool display, const char *text)
 {
 	if (c->state == ST_DEAD || pkt_begin(c, MSG_DEBUG) != 0)
 		return -1;
-	wb_bool(&c->out, false);
+	wb_bool(&c->out, display);
 	wb_cstring(&c->out, text);
 	wb_cstring(&c->out, "");
 	return pkt_end(c);
@@ -464,6 +466,7 @@ generic_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 			memset(&ev, 0, sizeof(ev));
 			ev.type = SSH_EV_DEBUG;
 			ev.u.text.text = msg;
+			ev.u.text.display = display;
 			conn_emit(c, &ev);
 		}
 		return 0;
@@ -619,6 +622,8 @@ process(struct ssh_conn *c)
 	for (;;) {
 		if (c->state == ST_DEAD)
 			return -1;
+		if (c->hostkey_wait)
+			break;
 		if (c->state == ST_VERSION)
 			r = version_input(c);
 		else
@@ -664,12 +669,25 @@ ssh_in_reserve(struct ssh_conn *c, size_t *len)
 	return p;
 }
 
+/* Input held while the host key verdict is awaited is bounded: the
+ * server owes us nothing but its NEWKEYS and EXT_INFO meanwhile. */
+static int
+held_input_ok(struct ssh_conn *c)
+{
+	if (c->hostkey_wait && c->in.len - c->in_off > HOSTKEY_WAIT_INPUT_MAX)
+		return conn_fail(c, DISC_PROTOCOL_ERROR, "too much data while "
+		    "the host key is being verified");
+	return 0;
+}
+
 int
 ssh_in_commit(struct ssh_conn *c, size_t n)
 {
 	if (c->state == ST_DEAD)
 		return -1;
 	c->in.len += n;
+	if (held_input_ok(c) != 0)
+		return -1;
 	return process(c);
 }
 
@@ -681,5 +699,18 @@ ssh_feed(struct ssh_conn *c, const uint8_t *p, size_t len)
 	compact_input(c);
 	if (wb_put(&c->in, p, len) != 0)
 		return conn_fail(c, 0, "out of memory");
+	if (held_input_ok(c) != 0)
+		return -1;
+	return process(c);
+}
+
+int
+ssh_hostkey_verdict(struct ssh_conn *c, bool accept)
+{
+	if (c->state == ST_DEAD || !c->hostkey_wait)
+		return -1;
+	c->hostkey_wait = false;
+	if (kex_hostkey_verdict(c, accept) != 0)
+		return -1;
 	return process(c);
 }

@@ -1,4 +1,5 @@
-/* libFuzzer target: the control socket's request line, and the escaping
+/* libFuzzer target: the control socket's request line and its
+ * multiplexing packets (OpenSSH's protocol), and the escaping
  * of text that status puts into JSON and Prometheus labels (host names
  * and forward specs come from config files and the control socket). */
 #include <stdbool.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "fwd/ctlproto.h"
+#include "fwd/muxproto.h"
 #include "util/text.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -80,6 +82,24 @@ check_escaped(const struct wb *w, size_t start)
 		abort();
 }
 
+/* A packet parses into a request whose forward is a non-empty spec. */
+static void
+check_mux(const uint8_t *data, size_t size)
+{
+	struct mux_req m;
+	char err[200];
+
+	err[0] = '\0';
+	if (mux_parse(data, size, &m, err, sizeof(err)) != 0) {
+		if (err[0] == '\0')
+			abort();
+		return;
+	}
+	if ((m.type == MUX_C_OPEN_FWD || m.type == MUX_C_CLOSE_FWD) &&
+	    (m.spec[0] == '\0' || strlen(m.spec) >= sizeof(m.spec)))
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -87,12 +107,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct wb w;
 	char *line, err[300];
 
+	check_mux(data, size);
 	if ((line = malloc(size + 1)) == NULL)
 		return 0;
 	memcpy(line, data, size);
 	line[size] = '\0';
 	if (ctl_parse(line, &c, err, sizeof(err)) == 0) {
-		if (c.op > CTL_CANCEL)
+		if (c.op > CTL_RECONNECT)
 			abort();
 		if ((c.op == CTL_FORWARD || c.op == CTL_CANCEL) &&
 		    (c.host == NULL || c.spec == NULL || c.host[0] == '\0' ||

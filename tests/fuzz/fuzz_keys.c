@@ -52,6 +52,22 @@ check_key(const struct key *k)
 	wb_free(&w);
 }
 
+/* The host field handed back must lie inside the input (ASan checks
+ * its first and last byte). */
+static volatile size_t names_seen;
+
+static void
+other_name(void *ud, const char *path, int lineno, const char *hosts,
+    size_t hlen)
+{
+	(void)ud;
+	(void)path;
+	(void)lineno;
+	if (hlen > 0)
+		names_seen += (unsigned char)hosts[0] +
+		    (unsigned char)hosts[hlen - 1];
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -91,5 +107,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	res.status = KH_NEW;
 	kh_check_text(text, size, "known_hosts", "Example.ORG", 2222, fixed,
 	    &res);
+	kh_other_names_text(text, size, "known_hosts", "gw", 0, fixed,
+	    other_name, NULL);
 	return 0;
 }

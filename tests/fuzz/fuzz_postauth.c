@@ -613,7 +613,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			s->policy = b;
 			break;
 		case 11:
-			ssh_send_debug(s->c, (b & 1) ? "debug text" : "");
+			ssh_send_debug(s->c, (b & 2) != 0, (b & 1) ? "debug text" : "");
 			break;
 		case 12:
 			op_raw(s, &r);

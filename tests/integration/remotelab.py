@@ -33,7 +33,7 @@ import ferrylab as fl
 from ferrylab import Deadline, LOCALHOST, USER, wait_until
 
 ALLOCATED_REMOTE_RE = re.compile(
-    r'^Allocated port (\d+) for remote forward to (\S+?):(\d+)\s*$', re.M)
+    r'^(?:\S+: )?Allocated port (\d+) for remote forward to (\S+?):(\d+)\s*$', re.M)
 ALLOCATED_LOCAL_RE = fl.ALLOCATED_RE
 
 DROPBEAR = os.environ.get('FERRY_TEST_DROPBEAR', '/usr/sbin/dropbear')

@@ -211,13 +211,12 @@ REFUSED = {
     'AuthorizedPrincipalsFile': '/etc/ssh/principals/%u',
     'TrustedUserCAKeys': '/etc/ssh/ca.pub', 'RevokedKeys': '/etc/ssh/revoked',
     'ChrootDirectory': '/srv/%u', 'HostKeyAgent': '/run/agent.sock',
-    'PerSourceMaxStartups': '10', 'AddressFamily': 'inet',
+    'AddressFamily': 'inet',
     'AuthenticationMethods': 'publickey,keyboard-interactive',
-    'RequiredRSASize': '3072', 'Match': 'User alice', 'Include': '/etc/ssh/sshd_config.d/*',
+    'RequiredRSASize': '3072', 'Match': 'User alice',
 }
 NONE_OK = {'AuthorizedKeysCommand', 'AuthorizedPrincipalsCommand', 'AuthorizedPrincipalsFile',
-           'TrustedUserCAKeys', 'RevokedKeys', 'ChrootDirectory', 'HostKeyAgent',
-           'PerSourceMaxStartups'}
+           'TrustedUserCAKeys', 'RevokedKeys', 'ChrootDirectory', 'HostKeyAgent'}
 # an accepted value for keywords whose values are checked
 VALUES = {
     'AddressFamily': 'any', 'AllowStreamLocalForwarding': 'yes', 'AllowTcpForwarding': 'yes',
@@ -235,6 +234,9 @@ VALUES = {
     'VersionAddendum': 'none', 'PermitRootLogin': 'prohibit-password',
     'DisableForwarding': 'no', 'AllowUsers': 'alice ops-*@10.0.0.0/8',
     'DenyUsers': 'mallory', 'SyslogFacility': 'AUTHPRIV', 'Banner': 'none',
+    'Include': '/nonexistent/sshd_config.d/*.conf',
+    'PerSourceMaxStartups': '10', 'PerSourceNetBlockSize': '24:56',
+    'UnusedConnectionTimeout': '2m',
 }
 # OpenSSH 9.2 sshd_config(5) (Debian's, with its own DebianBanner and GSSAPI
 # key exchange); compared with the installed page when there is one
@@ -308,3 +310,34 @@ def test_no_effect_said_once_with_d(lab):
         assert r.stderr.count(f'{kw} has no effect in ferryd') == 1, r.stderr
     r, p = _check(lab, 'noeffect_quiet', 'PasswordAuthentication no')
     assert 'has no effect' not in r.stderr, r.stderr
+
+
+def test_include(lab):
+    """Include: globs read in order where the line stands (so the first
+    value still wins across files), nested files, a pattern matching
+    nothing, and a loop stopped with file and line."""
+    d = lab.dir / 'conf.d'
+    d.mkdir()
+    (d / '20-fwd.conf').write_text('AllowTcpForwarding local\nGatewayPorts yes\n')
+    (d / '10-gw.conf').write_text(f'GatewayPorts clientspecified\nInclude {d}/nested/*\n')
+    (d / 'nested').mkdir()
+    (d / 'nested' / 'n.conf').write_text('ClientAliveInterval 7\n')
+    main = lab.dir / 'main.conf'
+    main.write_text(f'HostKey {lab.keys.host["ed25519"]}\nInclude {d}/*.conf '
+                    f'{lab.dir}/absent/*.conf\nGatewayPorts no\nClientAliveInterval 9\n')
+    r = fdl.run_ferryd(['-T', '-f', main])
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.splitlines()
+    for want in ('gatewayports clientspecified', 'allowtcpforwarding local',
+                 'clientaliveinterval 7'):
+        assert want in out, (want, r.stdout)
+    loop = lab.dir / 'loop.conf'
+    loop.write_text(f'Include {loop}\n')
+    r = fdl.run_ferryd(['-t', '-f', loop])
+    assert r.returncode == 1 and f'{loop} line 1: Include: too many recursive' in r.stderr, \
+        r.stderr
+    bad = d / 'nested' / 'n.conf'
+    bad.write_text('ClientAliveInterval 7\nNoSuchKeyword 1\n')
+    r = fdl.run_ferryd(['-t', '-f', main])
+    assert r.returncode == 1 and f'{bad} line 2: Bad configuration option: NoSuchKeyword' \
+        in r.stderr, r.stderr

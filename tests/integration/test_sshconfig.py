@@ -157,9 +157,9 @@ def test_errors_name_file_and_line(tmp_path):
     assert r.returncode == 0, r.stderr
     assert 'compression yes' in r.stdout.splitlines()
 
-    main.write_text('Host x\n  HostKeyAlias gw.example\n')
+    main.write_text('Host x\n  Tunnel yes\n')
     r = run_ferry(['-G', '-F', str(main), 'x'])
-    assert r.returncode == 255 and f'{main} line 2: HostKeyAlias gw.example is not supported' \
+    assert r.returncode == 255 and f'{main} line 2: Tunnel yes is not supported' \
         in r.stderr, r.stderr
     r = run_ferry(['-G', '-F', str(main), 'y'])        # not this host's block
     assert r.returncode == 0, r.stderr

@@ -52,7 +52,7 @@ from ferrylab import Deadline, KiB, LOCALHOST, MiB, USER
 
 LOCAL_RE = fl.ALLOCATED_RE
 REMOTE_RE = rl.ALLOCATED_REMOTE_RE
-DYNAMIC_RE = re.compile(r'^Allocated port (\d+) for dynamic forward\s*$', re.M)
+DYNAMIC_RE = re.compile(r'^(?:\S+: )?Allocated port (\d+) for dynamic forward\s*$', re.M)
 METRICS_RE = re.compile(r'^Metrics on port (\d+)\s*$', re.M)
 CANCELLED_RE = r'Cancelled forwarding of port {port}\b'
 ACCEPTED_RE = fdl.ACCEPTED_RE

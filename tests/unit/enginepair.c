@@ -44,6 +44,7 @@ on_event(void *ud, struct ssh_event *ev)
 	case SSH_EV_HOSTKEY:
 		s->hostkey_seen++;
 		ev->u.hostkey.accept = key_equal(ev->u.hostkey.key, hostkey);
+		ev->u.hostkey.defer = s->defer_hostkey;
 		break;
 	case SSH_EV_AUTH_READY:
 		s->auth_ready++;

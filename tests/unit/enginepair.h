@@ -25,6 +25,7 @@ struct side {
 	uint32_t	 chan;		/* the last channel the peer opened */
 	bool		 has_chan;
 	bool		 allow_user;
+	bool		 defer_hostkey;	/* client: verdict later */
 	int		 replies[8];
 	int		 nreplies;
 	const struct key *user_key;

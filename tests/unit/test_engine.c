@@ -178,6 +178,71 @@ test_server_banner(void **state)
 	free_pair(&cl, &sv);
 }
 
+/* A deferred host key verdict holds the exchange (and the server's
+ * NEWKEYS) until it is given; yes goes on to authentication. */
+static void
+test_hostkey_deferred_accept(void **state)
+{
+	struct side cl, sv;
+
+	(void)state;
+	memset(&cl, 0, sizeof(cl));
+	memset(&sv, 0, sizeof(sv));
+	sv.allow_user = true;
+	cl.defer_hostkey = true;
+	mk(&cl, SSH_ROLE_CLIENT, NULL);
+	mk(&sv, SSH_ROLE_SERVER, NULL);
+	assert_int_equal(ssh_hostkey_verdict(cl.c, true), -1);	/* not yet */
+	assert_int_equal(pump(&cl, &sv), 0);
+	assert_int_equal(cl.hostkey_seen, 1);
+	assert_int_equal(cl.kex_done, 0);
+	assert_int_equal(pump(&cl, &sv), 0);		/* still held */
+	assert_int_equal(cl.kex_done, 0);
+	assert_int_equal(ssh_hostkey_verdict(cl.c, true), 0);
+	assert_int_equal(ssh_hostkey_verdict(cl.c, true), -1);	/* once */
+	assert_int_equal(pump(&cl, &sv), 0);
+	assert_int_equal(cl.kex_done, 1);
+	assert_int_equal(cl.auth_ready, 1);
+	assert_int_equal(ssh_auth_pubkey(cl.c, "alice", userkey), 0);
+	assert_int_equal(pump(&cl, &sv), 0);
+	assert_int_equal(cl.auth_ok, 1);
+	assert_int_equal(cl.hostkey_seen, 1);
+	free_pair(&cl, &sv);
+}
+
+/* No ends the connection with ssh's words; input piling up while the
+ * verdict is awaited is bounded. */
+static void
+test_hostkey_deferred_refuse(void **state)
+{
+	static uint8_t junk[70 * 1024];
+	struct side cl, sv;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		memset(&cl, 0, sizeof(cl));
+		memset(&sv, 0, sizeof(sv));
+		cl.defer_hostkey = true;
+		mk(&cl, SSH_ROLE_CLIENT, NULL);
+		mk(&sv, SSH_ROLE_SERVER, NULL);
+		assert_int_equal(pump(&cl, &sv), 0);
+		assert_int_equal(cl.hostkey_seen, 1);
+		if (i == 0) {
+			assert_int_equal(ssh_hostkey_verdict(cl.c, false), -1);
+			assert_string_equal(ssh_error(cl.c),
+			    "Host key verification failed.");
+		} else {
+			assert_int_equal(ssh_feed(cl.c, junk, sizeof(junk)),
+			    -1);
+			assert_non_null(strstr(ssh_error(cl.c),
+			    "host key is being verified"));
+		}
+		assert_int_equal(cl.kex_done, 0);
+		free_pair(&cl, &sv);
+	}
+}
+
 static void
 test_global_requests_in_order(void **state)
 {
@@ -236,6 +301,8 @@ main(void)
 		cmocka_unit_test(test_ctr),
 		cmocka_unit_test(test_wrong_key_refused),
 		cmocka_unit_test(test_server_banner),
+		cmocka_unit_test(test_hostkey_deferred_accept),
+		cmocka_unit_test(test_hostkey_deferred_refuse),
 		cmocka_unit_test(test_global_requests_in_order),
 		cmocka_unit_test(test_server_pre_auth_channel_open),
 	};

@@ -315,6 +315,66 @@ test_match_hashed(void **state)
 	free(text);
 }
 
+struct names {
+	char	text[1024];
+	int	n;
+};
+
+static void
+collect(void *ud, const char *path, int lineno, const char *hosts,
+    size_t hlen)
+{
+	struct names *nm = ud;
+	size_t used = strlen(nm->text);
+
+	nm->n++;
+	snprintf(nm->text + used, sizeof(nm->text) - used, "%s:%d:%.*s;",
+	    path, lineno, (int)hlen, hosts);
+}
+
+/* The names a question lists besides the host's: lines with the same key
+ * under names that do not match, markers and comments skipped. */
+static void
+test_other_names(void **state)
+{
+	char text[4096];
+	struct names nm;
+
+	(void)state;
+	snprintf(text, sizeof(text),
+	    "other.example %s\n"
+	    "# example.net %s\n"
+	    "example.com,alias %s\n"		/* ours: not another name */
+	    "[example.com]:2222 %s\n"		/* another port: another name */
+	    "@revoked gone %s\n"
+	    "third %s\n"			/* another key */
+	    "|1|AAAA|BBBB %s\n"
+	    "*.com %s\n",			/* a pattern that matches us */
+	    ed_line, ed_line, ed_line, ed_line, ed_line, ed2_line, ed_line,
+	    ed_line);
+	memset(&nm, 0, sizeof(nm));
+	assert_int_equal(kh_other_names_text(text, strlen(text), "kh",
+	    "Example.COM", 22, ed, collect, &nm), 0);
+	assert_string_equal(nm.text, "kh:1:other.example;"
+	    "kh:4:[example.com]:2222;kh:7:|1|AAAA|BBBB;");
+	assert_int_equal(nm.n, 3);
+	/* the same host on port 2222: line 4 is its own name now */
+	memset(&nm, 0, sizeof(nm));
+	kh_other_names_text(text, strlen(text), "kh", "example.com", 2222,
+	    ed, collect, &nm);
+	assert_string_equal(nm.text, "kh:1:other.example;kh:3:example.com,"
+	    "alias;kh:7:|1|AAAA|BBBB;kh:8:*.com;");
+	/* an alias (port 0) is looked up alone */
+	memset(&nm, 0, sizeof(nm));
+	kh_other_names_text(text, strlen(text), "kh", "alias", 0, ed,
+	    collect, &nm);
+	assert_int_equal(nm.n, 4);
+	memset(&nm, 0, sizeof(nm));
+	assert_int_equal(kh_other_names("/nonexistent/kh", "example.com", 22,
+	    ed, collect, &nm, NULL, 0), 0);
+	assert_int_equal(nm.n, 0);
+}
+
 static void
 test_changed(void **state)
 {
@@ -659,6 +719,7 @@ main(void)
 		cmocka_unit_test(test_hashed_file),
 		cmocka_unit_test(test_match_hashed),
 		cmocka_unit_test(test_changed),
+		cmocka_unit_test(test_other_names),
 		cmocka_unit_test(test_other_type_only),
 		cmocka_unit_test(test_revoked),
 		cmocka_unit_test(test_garbage_skipped),

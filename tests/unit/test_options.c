@@ -186,13 +186,28 @@ test_keywords(void **state)
 	assert_int_equal(opts.nknown_hosts, 2);
 	assert_string_equal(opts.known_hosts[0], "~/.ssh/kh_a");
 	assert_string_equal(opts.known_hosts[1], "/etc/kh_b");
+	apply_ok("GlobalKnownHostsFile /etc/ssh/a /etc/ssh/b");
+	assert_int_equal(opts.nglobal_known_hosts, 2);
+	assert_string_equal(opts.global_known_hosts[1], "/etc/ssh/b");
+	apply_ok("GlobalKnownHostsFile /etc/ssh/c");	/* the first wins */
+	assert_int_equal(opts.nglobal_known_hosts, 2);
+	apply_ok("HostKeyAlias gw");
+	assert_string_equal(opts.host_key_alias, "gw");
+	options_free(&opts);
+	options_init(&opts);
+	apply_bad("UserKnownHostsFile none /a", "\"none\" argument must "
+	    "appear alone", NULL);
+	apply_bad("GlobalKnownHostsFile /a none", "\"none\" argument must "
+	    "appear alone", NULL);
+	apply_ok("UserKnownHostsFile none");
+	assert_string_equal(opts.known_hosts[0], "none");
 
 	/* Keywords that mean nothing here are accepted, stored for -G and
 	 * change nothing else. */
 	options_free(&opts);
 	options_init(&opts);
 	options_init(&fresh);
-	apply_ok("GlobalKnownHostsFile /etc/ssh/a /etc/ssh/b");
+	apply_ok("CheckHostIP yes");
 	apply_ok("RequestTTY no");
 	apply_ok("SendEnv LANG LC_*");
 	apply_ok("SetEnv FOO=bar BAZ=1");
@@ -463,9 +478,6 @@ test_unknown_keyword(void **state)
 	assert_non_null(strstr(err, WHERE));
 	apply_bad("UseKeychain yes", "Bad configuration option",
 	    "UseKeychain");
-	/* known to ssh, refused where it applies (it would change which
-	 * host key is checked) */
-	apply_bad("HostKeyAlias=gw", "HostKeyAlias", "not supported");
 }
 
 /* ProxyCommand is kept as written; ProxyJump's hops are checked; the
@@ -993,6 +1005,49 @@ test_parse_args_uri(void **state)
 	assert_int_equal(opts.port, -1);
 }
 
+/* -W host:port, [host]:port (IPv6, or any host as ProxyJump writes
+ * it); options_finish then clears the forwards and Reconnect. */
+static void
+test_parse_args_stdio(void **state)
+{
+	char *a1[] = { "ferry", "-W", "db.example:5432", "-L", "1:h:2",
+	    "-o", "Reconnect=yes", "-S", "/tmp/ctl", "h", NULL };
+	char *a2[] = { "ferry", "-W", "[2001:db8::1]:22", "h", NULL };
+	char *a3[] = { "ferry", "-W", "[name.example]:2222", "h", NULL };
+	char *a4[] = { "ferry", "-W", "h:22:33", "h", NULL };
+
+	assert_int_equal(options_parse_args(&opts, 10, a1, err, sizeof(err)),
+	    0);
+	assert_string_equal(opts.stdio_host, "db.example");
+	assert_int_equal(opts.stdio_port, 5432);
+	assert_int_equal(opts.nlocal, 1);
+	assert_int_equal(options_finish(&opts, err, sizeof(err)), 0);
+	assert_int_equal(opts.nlocal, 0);
+	assert_false(opts.reconnect);
+	assert_true(opts.exit_on_forward_failure);
+	assert_null(opts.control_path);
+
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(options_parse_args(&opts, 4, a2, err, sizeof(err)),
+	    0);
+	assert_string_equal(opts.stdio_host, "2001:db8::1");
+	assert_int_equal(opts.stdio_port, 22);
+
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(options_parse_args(&opts, 4, a3, err, sizeof(err)),
+	    0);
+	assert_string_equal(opts.stdio_host, "name.example");
+	assert_int_equal(opts.stdio_port, 2222);
+
+	options_free(&opts);
+	options_init(&opts);
+	assert_int_equal(options_parse_args(&opts, 4, a4, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "'h:22:33'"));
+}
+
 /* ssh://user@host:port: the user part must not stop the port (or the
  * brackets) from being parsed. */
 static void
@@ -1507,6 +1562,7 @@ main(void)
 		T(test_parse_args_more_flags),
 		T(test_parse_args_uri),
 		T(test_parse_args_uri_user),
+		T(test_parse_args_stdio),
 		T(test_parse_args_uri_ipv6_port),
 		T(test_parse_args_errors),
 		T(test_finish_defaults),

@@ -9,10 +9,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "net/chan.h"
 #include "util/log.h"
@@ -467,6 +469,187 @@ test_timer_output_flushed(void **state)
 	assert_int_equal(ssh_out_pending(lab_ssh(&lab->srv)), 0);
 }
 
+/* ferry -W's pump (pump_stdio): its two descriptors are pipes; the
+ * test's ends of them are libuv pipes on the lab's loop. */
+struct stdio_lab {
+	uv_pipe_t	 in_w;		/* writes the pump's stdin */
+	uv_pipe_t	 out_r;		/* reads the pump's stdout */
+	uv_write_t	 wreq;
+	uint8_t		 wbuf[32 * 1024];
+	bool		 written;
+	uint64_t	 rcvd;
+	bool		 eof;
+	char		 rbuf[64 * 1024];
+	int		 closed;	/* our handles' close callbacks */
+	int		 gone;		/* the hooks' calls */
+	bool		 clean;
+	char		 failed[200];
+};
+
+static void
+st_open_failed(void *ud, uint32_t chan, const char *reason, const char *msg)
+{
+	struct stdio_lab *st = ud;
+
+	snprintf(st->failed, sizeof(st->failed), "%u %s: %s", chan, reason,
+	    msg);
+}
+
+static void
+st_gone(void *ud, bool clean)
+{
+	struct stdio_lab *st = ud;
+
+	st->gone++;
+	st->clean = clean;
+}
+
+static const struct pump_stdio_hooks st_hooks = {
+	.open_failed = st_open_failed,
+	.gone = st_gone,
+};
+
+static void
+st_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct stdio_lab *st = h->data;
+
+	(void)suggested;
+	*buf = uv_buf_init(st->rbuf, sizeof(st->rbuf));
+}
+
+static void
+st_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct stdio_lab *st = s->data;
+
+	(void)buf;
+	if (n > 0)
+		st->rcvd += (uint64_t)n;
+	else if (n == UV_EOF)
+		st->eof = true;
+}
+
+static void
+st_written(uv_write_t *req, int status)
+{
+	struct stdio_lab *st = req->data;
+
+	assert_int_equal(status, 0);
+	st->written = true;
+}
+
+static void
+st_closed(uv_handle_t *h)
+{
+	struct stdio_lab *st = h->data;
+
+	st->closed++;
+}
+
+/* A stdio pump on two pipes to the lab's target, or to port. */
+static void
+stdio_start(struct lab *lab, struct stdio_lab *st, int port)
+{
+	int in[2], out[2];
+	char err[200];
+
+	memset(st, 0, sizeof(*st));
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(pipe(out), 0);
+	uv_pipe_init(&lab->loop, &st->in_w, 0);
+	uv_pipe_init(&lab->loop, &st->out_r, 0);
+	st->in_w.data = st->out_r.data = st;
+	assert_int_equal(uv_pipe_open(&st->in_w, in[1]), 0);
+	assert_int_equal(uv_pipe_open(&st->out_r, out[0]), 0);
+	assert_int_equal(uv_read_start((uv_stream_t *)&st->out_r, st_alloc,
+	    st_read), 0);
+	assert_int_equal(pump_stdio(&lab->cli.pumps, &lab->loop, "127.0.0.1",
+	    (uint32_t)port, in[0], out[1], "stdio", &st_hooks, st, err,
+	    sizeof(err)), 0);
+}
+
+static void
+stdio_stop(struct lab *lab, struct stdio_lab *st)
+{
+	if (!uv_is_closing((uv_handle_t *)&st->in_w))
+		uv_close((uv_handle_t *)&st->in_w, st_closed);
+	uv_close((uv_handle_t *)&st->out_r, st_closed);
+	LAB_WAIT(lab, st->closed == 2);
+}
+
+/* Both directions through pipes; the far end closes first: stdout (a
+ * FIFO, which has no shutdown) ends while stdin still carries data, then
+ * stdin's end closes the channel cleanly and frees the pump. */
+static void
+test_stdio_pipes(void **state)
+{
+	const uint64_t n = 48 * 1024;
+	struct lab *lab = lab_new(state, &defaults);
+	struct stdio_lab st;
+	struct lab_sock *far;
+	uv_buf_t b;
+
+	stdio_start(lab, &st, lab->target_port);
+	far = lab_wait_far(lab);
+	lab_sock_send(far, n, 21, true);
+	LAB_WAIT(lab, st.eof);
+	assert_int_equal(st.rcvd, n);
+	assert_int_equal(lab->cli.pumps.count, 1);	/* stdin still open */
+	assert_int_equal(st.gone, 0);
+
+	memset(st.wbuf, 0x5a, sizeof(st.wbuf));
+	b = uv_buf_init((char *)st.wbuf, sizeof(st.wbuf));
+	st.wreq.data = &st;
+	assert_int_equal(uv_write(&st.wreq, (uv_stream_t *)&st.in_w, &b, 1,
+	    st_written), 0);
+	LAB_WAIT(lab, st.written && far->rcvd == sizeof(st.wbuf));
+	assert_false(ended(far));
+	uv_close((uv_handle_t *)&st.in_w, st_closed);	/* stdin's EOF */
+	LAB_WAIT(lab, ended(far));
+	clean_eof(far);
+	LAB_WAIT(lab, st.gone == 1);
+	assert_true(st.clean);
+	assert_string_equal(st.failed, "");
+	assert_int_equal(lab->cli.pumps.count, 0);
+	LAB_WAIT(lab, ssh_chan_count(lab_ssh(&lab->srv)) == 0);
+	stdio_stop(lab, &st);
+}
+
+/* A refused open reaches the hook with ssh's reason, and the pump goes
+ * away unclean. */
+static void
+test_stdio_refused(void **state)
+{
+	struct lab *lab = lab_new(state, &defaults);
+	struct stdio_lab st;
+
+	stdio_start(lab, &st, lab_refused_port(lab));
+	LAB_WAIT(lab, st.gone == 1);
+	assert_false(st.clean);
+	assert_int_equal(strncmp(st.failed, "0 connect failed: ", 18), 0);
+	LAB_WAIT(lab, st.eof);	/* stdout closed, nothing written */
+	assert_int_equal(st.rcvd, 0);
+	stdio_stop(lab, &st);
+}
+
+/* A file is no stream: refused at once, the descriptors closed. */
+static void
+test_stdio_not_a_stream(void **state)
+{
+	struct lab *lab = lab_new(state, &defaults);
+	char err[200];
+	int fd = open("/dev/null", O_RDONLY), fd2 = dup(fd);
+
+	assert_true(fd >= 0 && fd2 >= 0);
+	assert_int_equal(pump_stdio(&lab->cli.pumps, &lab->loop, "127.0.0.1",
+	    1, fd, fd2, "stdio", &st_hooks, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "stdin is a file"));
+	assert_int_equal(fcntl(fd, F_GETFD), -1);	/* closed */
+	assert_int_equal(fcntl(fd2, F_GETFD), -1);
+	assert_int_equal(lab->cli.pumps.count, 0);
+}
+
 int
 main(void)
 {
@@ -482,6 +665,9 @@ main(void)
 		cmocka_unit_test_teardown(test_listener_bound_and_stop,
 		    lab_free),
 		cmocka_unit_test_teardown(test_timer_output_flushed, lab_free),
+		cmocka_unit_test_teardown(test_stdio_pipes, lab_free),
+		cmocka_unit_test_teardown(test_stdio_refused, lab_free),
+		cmocka_unit_test_teardown(test_stdio_not_a_stream, lab_free),
 	};
 
 	log_init("test_pump", LOG_INFO, NULL);

@@ -857,8 +857,9 @@ test_match_include(void **state)
 	    "test.conf line 3: Match blocks are not supported");
 	text_bad("\nmatch all\n", "test.conf line 2: Match blocks are not "
 	    "supported");
-	text_bad("Include /etc/ssh/sshd_config.d/*.conf\n",
-	    "test.conf line 1: Include is not supported");
+	/* a pattern matching nothing reads nothing; no argument is an error */
+	text_ok("Include /nonexistent/sshd_config.d/*.conf\n");
+	text_bad("Include\n", "test.conf line 1: Include: missing argument");
 	line_bad("Match Address 10.0.0.0/8", WHERE ": Match blocks are not "
 	    "supported");
 }
@@ -1000,8 +1001,11 @@ test_print(void **state)
 	    "permitlisten *:8080 localhost:*\n"
 	    "clientaliveinterval 60\n"
 	    "clientalivecountmax 5\n"
+	    "unusedconnectiontimeout none\n"
 	    "logingracetime 3600\n"
 	    "maxstartups 3:30:3\n"
+	    "persourcemaxstartups none\n"
+	    "persourcenetblocksize 32:128\n"
 	    "maxauthtries 4\n"
 	    "maxsessions 2\n"
 	    "maxlisteners 7\n"
@@ -1049,8 +1053,11 @@ test_print_defaults(void **state)
 	    "permitlisten any\n"
 	    "clientaliveinterval 0\n"
 	    "clientalivecountmax 3\n"
+	    "unusedconnectiontimeout none\n"
 	    "logingracetime 120\n"
 	    "maxstartups 10:30:100\n"
+	    "persourcemaxstartups none\n"
+	    "persourcenetblocksize 32:128\n"
 	    "maxauthtries 6\n"
 	    "maxsessions 10\n"
 	    "maxlisteners 64\n"
@@ -1335,9 +1342,11 @@ test_refused(void **state)
 	line_bad("RequiredRSASize 3072", WHERE ": RequiredRSASize 3072 is not "
 	    "supported yet: ferryd accepts RSA keys from 1024 bits "
 	    "(PubkeyAcceptedAlgorithms -rsa-* refuses RSA keys)");
-	line_bad("PerSourceMaxStartups 10", WHERE ": PerSourceMaxStartups is "
-	    "not supported: ferryd applies MaxStartups to all sources "
-	    "together");
+	line_bad("PerSourceMaxStartups 0", WHERE ": PerSourceMaxStartups: bad "
+	    "value '0' (a number, or none)");
+	line_bad("PerSourceNetBlockSize 24:129", WHERE ": "
+	    "PerSourceNetBlockSize: bad value '24:129' (IPv4 bits 0-32, then "
+	    "optionally :IPv6 bits 0-128)");
 }
 
 /* Keywords without effect are remembered once each, for ferryd -d. */

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "fwd/ctlproto.h"
+#include "fwd/muxproto.h"
 #include "util/text.h"
 
 static char *
@@ -159,6 +160,87 @@ test_ctl_parse(void **state)
 	assert_non_null(strstr(err, "too many words"));
 	strcpy(line, "");
 	assert_int_equal(ctl_parse(line, &c, err, sizeof(err)), -1);
+	strcpy(line, "reconnect");
+	assert_int_equal(ctl_parse(line, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.op, CTL_RECONNECT);
+	assert_null(c.host);
+	strcpy(line, "reconnect web");
+	assert_int_equal(ctl_parse(line, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.host, "web");
+	strcpy(line, "reconnect a b");
+	assert_int_equal(ctl_parse(line, &c, err, sizeof(err)), -1);
+}
+
+/* A multiplexing packet: uint32 length, uint32 type, the body. */
+static size_t
+mux_packet(uint8_t *out, uint32_t type, const struct wb *body)
+{
+	struct wb w;
+	size_t n;
+
+	wb_init(&w);
+	wb_u32(&w, (uint32_t)(4 + body->len));
+	wb_u32(&w, type);
+	wb_put(&w, body->p, body->len);
+	memcpy(out, w.p, w.len);
+	n = w.len;
+	wb_free(&w);
+	return n;
+}
+
+static void
+test_mux_parse(void **state)
+{
+	struct mux_req m;
+	struct wb b, r;
+	uint8_t p[512];
+	char err[200];
+	size_t n;
+
+	(void)state;
+	wb_init(&b);
+	wb_u32(&b, 4);
+	n = mux_packet(p, MUX_MSG_HELLO, &b);
+	assert_int_equal(mux_parse(p, n, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.version, 4);
+	/* ssh -O forward -L 127.0.0.1:8080:db:5432 */
+	wb_reset(&b);
+	wb_u32(&b, 9);
+	wb_u32(&b, 1);
+	wb_cstring(&b, "127.0.0.1");
+	wb_u32(&b, 8080);
+	wb_cstring(&b, "db");
+	wb_u32(&b, 5432);
+	n = mux_packet(p, MUX_C_OPEN_FWD, &b);
+	assert_int_equal(mux_parse(p, n, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.id, 9);
+	assert_int_equal(m.kind, FWD_LOCAL);
+	assert_string_equal(m.spec, "127.0.0.1:8080:db:5432");
+	/* -R [::1]:0 to a socket path; a truncated packet; a bad type */
+	wb_reset(&b);
+	wb_u32(&b, 10);
+	wb_u32(&b, 2);
+	wb_cstring(&b, "::1");
+	wb_u32(&b, 0);
+	wb_cstring(&b, "/run/app.sock");
+	wb_u32(&b, 0xfffffffe);
+	n = mux_packet(p, MUX_C_OPEN_FWD, &b);
+	assert_int_equal(mux_parse(p, n, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.kind, FWD_REMOTE);
+	assert_string_equal(m.spec, "[::1]:0:/run/app.sock");
+	assert_int_equal(mux_parse(p, n - 1, &m, err, sizeof(err)), -1);
+	p[15] = 9;		/* forwarding type 9 */
+	assert_int_equal(mux_parse(p, n, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown forward type 9"));
+	/* the replies ssh reads */
+	wb_init(&r);
+	mux_alive(&r, 3, 4242);
+	mux_refuse(&r, MUX_S_FAILURE, 4, "no");
+	assert_int_equal(r.len, 16 + 18);
+	assert_memory_equal(r.p, "\0\0\0\x0c\x80\0\0\x05\0\0\0\x03\0\0\x10\x92",
+	    16);
+	wb_free(&r);
+	wb_free(&b);
 }
 
 static void
@@ -198,6 +280,7 @@ main(void)
 		cmocka_unit_test(test_label_str),
 		cmocka_unit_test(test_text_safe),
 		cmocka_unit_test(test_ctl_parse),
+		cmocka_unit_test(test_mux_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

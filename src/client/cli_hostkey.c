@@ -1,0 +1,452 @@
+/* One destination's host key check, as ssh(1) makes it: the server's key
+ * looked up under the host's known_hosts name (or HostKeyAlias) in the
+ * UserKnownHostsFile and GlobalKnownHostsFile files; a new key recorded
+ * in the first user file, refused, or asked about on the terminal
+ * (StrictHostKeyChecking). */
+#include "cli_int.h"
+
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "keys/key.h"
+#include "keys/known_hosts.h"
+#include "util/log.h"
+#include "util/text.h"
+
+#define MAX_OTHER_NAMES	8	/* the other names a question lists */
+#define QUESTION_MAX	8192
+
+/* The name and port the known_hosts files are searched for: the alias
+ * stands alone, without the port. */
+static void
+lookup_name(const struct options *o, const char **host, int *port)
+{
+	if (o->host_key_alias != NULL) {
+		*host = o->host_key_alias;
+		*port = 0;
+	} else {
+		*host = o->hostname;
+		*port = o->port;
+	}
+}
+
+static bool
+is_none(const char *path)
+{
+	return strcasecmp(path, "none") == 0;
+}
+
+/* Every file searched, user files first: i counts through both. */
+static const char *
+kh_file(const struct options *o, int i)
+{
+	if (i < o->nknown_hosts)
+		return o->known_hosts[i];
+	i -= o->nknown_hosts;
+	return i < o->nglobal_known_hosts ? o->global_known_hosts[i] : NULL;
+}
+
+/* ssh's word for a key type in its messages. */
+static const char *
+type_label(const struct key *k)
+{
+	switch (k->type) {
+	case KEY_ED25519:
+		return "ED25519";
+	case KEY_ECDSA_P256:
+		return "ECDSA";
+	case KEY_RSA:
+		return "RSA";
+	}
+	return "unknown";
+}
+
+static const char *
+alg_for_type(unsigned type)
+{
+	switch (type) {
+	case KEY_ED25519:
+		return "ssh-ed25519";
+	case KEY_ECDSA_P256:
+		return "ecdsa-sha2-nistp256";
+	default:
+		return "rsa-sha2-512,rsa-sha2-256";
+	}
+}
+
+/* Host key algorithms with the types known_hosts lists for this host
+ * first, as ssh orders them, so a known key is asked for. */
+char *
+cli_hostkey_algs(const struct client *cl)
+{
+	static const unsigned order[] = { KEY_ED25519, KEY_ECDSA_P256,
+	    KEY_RSA };
+	char buf[256] = "";
+	const char *host, *f;
+	unsigned known = 0, t;
+	int i, pass, port;
+
+	lookup_name(cl->o, &host, &port);
+	for (i = 0; (f = kh_file(cl->o, i)) != NULL; i++)
+		if (!is_none(f))
+			kh_known_types(f, host, port, &known);
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < 3; i++) {
+			t = order[i];
+			if (((known >> t) & 1) != (pass == 0 ? 1u : 0u))
+				continue;
+			if (buf[0] != '\0')
+				strcat(buf, ",");
+			strcat(buf, alg_for_type(t));
+		}
+	return strdup(buf);
+}
+
+#define AT_LINE	"@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@"
+
+/* How a refusal ends, in ssh's words where ssh refuses too; with
+ * StrictHostKeyChecking no ssh would go on without forwarding, which is
+ * all ferry does, so it stops there. */
+static const char *
+refusal_end(const struct options *o)
+{
+	return o->strict == SHK_NO ? "ferry refuses to connect" :
+	    "you have requested strict checking";
+}
+
+/* A warning of several lines: the log escapes a newline inside one, so
+ * each goes out on its own. */
+static void __attribute__((format(printf, 1, 2)))
+plain_lines(const char *fmt, ...)
+{
+	char text[4096], *line, *nl;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	for (line = text; line != NULL; line = nl) {
+		if ((nl = strchr(line, '\n')) != NULL)
+			*nl++ = '\0';
+		log_plain("%s", line);
+	}
+}
+
+static void
+changed_warning(const struct options *o, const struct key *k,
+    const struct kh_result *res, const char *name)
+{
+	char fp[128];
+
+	key_fingerprint(k, fp, sizeof(fp));
+	plain_lines(AT_LINE "\n"
+	    "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n"
+	    AT_LINE "\n"
+	    "IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\n"
+	    "Someone could be eavesdropping on you right now "
+	    "(man-in-the-middle attack)!\n"
+	    "It is also possible that a host key has just been changed.\n"
+	    "The fingerprint for the %s key sent by the remote host is\n%s.\n"
+	    "Please contact your system administrator.\n"
+	    "Add correct host key in %s to get rid of this message.\n"
+	    "Offending %s key in %s:%d\n"
+	    "  remove with:\n"
+	    "  ssh-keygen -f \"%s\" -R \"%s\"\n"
+	    "Host key for %s has changed and %s.",
+	    type_label(k), fp, o->nknown_hosts > 0 ? o->known_hosts[0] :
+	    "none", type_label(k), res->file, res->line, res->file, name,
+	    name, refusal_end(o));
+}
+
+static void
+revoked_warning(const struct options *o, const struct key *k,
+    const char *name)
+{
+	plain_lines(AT_LINE "\n"
+	    "@       WARNING: REVOKED HOST KEY DETECTED!               @\n"
+	    AT_LINE "\n"
+	    "The %s host key for %s is marked as revoked.\n"
+	    "This could mean that a stolen key is being used to\n"
+	    "impersonate this host.\n"
+	    "%s host key for %s was revoked and %s.", type_label(k), name,
+	    type_label(k), name, refusal_end(o));
+}
+
+/* Records the key in the first user file, as ssh does once trusted. */
+static void
+record(struct client *cl, const struct key *k, const char *name)
+{
+	struct options *o = cl->o;
+	const char *host;
+	char err[256];
+	int port;
+
+	lookup_name(o, &host, &port);
+	if (o->nknown_hosts == 0 || is_none(o->known_hosts[0])) {
+		log_plain("Failed to add the host to the list of known hosts "
+		    "(none).");
+		return;
+	}
+	if (kh_add(o->known_hosts[0], host, port, k, o->hash_known_hosts,
+	    err, sizeof(err)) != 0)
+		log_error("Failed to add the host to the list of known hosts "
+		    "(%s): %s", o->known_hosts[0], err);
+	else
+		log_plain("%sWarning: Permanently added '%s' (%s) to the list "
+		    "of known hosts.", cl->tag, name, type_label(k));
+}
+
+/* The names other lines give the same key, for the question. */
+struct other_names {
+	struct wb	*text;
+	const char	*home;
+	int		 n;
+};
+
+static void
+other_name(void *ud, const char *path, int lineno, const char *hosts,
+    size_t hlen)
+{
+	struct other_names *on = ud;
+	size_t hl = strlen(on->home);
+	char raw[1100], safe[4400], line[5000];
+
+	if (++on->n > MAX_OTHER_NAMES)
+		return;
+	if (hlen > 0 && hosts[0] == '|')
+		snprintf(raw, sizeof(raw), "[hashed name]");
+	else
+		snprintf(raw, sizeof(raw), "%.*s", (int)(hlen < sizeof(raw) ?
+		    hlen : sizeof(raw) - 1), hosts);
+	text_safe(safe, sizeof(safe), raw, false);
+	/* ssh writes the home directory as ~ */
+	if (hl > 1 && strncmp(path, on->home, hl) == 0 && path[hl] == '/')
+		snprintf(line, sizeof(line), "\n    ~%s:%d: %s", path + hl,
+		    lineno, safe);
+	else
+		snprintf(line, sizeof(line), "\n    %s:%d: %s", path, lineno,
+		    safe);
+	wb_put(on->text, line, strlen(line));
+}
+
+static void
+add_other_names(const struct client *cl, const struct key *k, struct wb *q)
+{
+	struct passwd *pw = getpwuid(getuid());
+	struct other_names on;
+	struct wb names;
+	const char *host, *f;
+	char more[80];
+	int i, port;
+
+	wb_init(&names);
+	on.text = &names;
+	on.home = pw != NULL ? pw->pw_dir : "";
+	on.n = 0;
+	lookup_name(cl->o, &host, &port);
+	for (i = 0; (f = kh_file(cl->o, i)) != NULL; i++)
+		if (!is_none(f))
+			kh_other_names(f, host, port, k, other_name, &on,
+			    NULL, 0);
+	if (on.n == 0) {
+		const char *none = "This key is not known by any other names.";
+
+		wb_put(q, none, strlen(none));
+	} else {
+		const char *h = "This host key is known by the following "
+		    "other names/addresses:";
+
+		wb_put(q, h, strlen(h));
+		wb_put(q, names.p, names.len);
+		if (on.n > MAX_OTHER_NAMES) {
+			snprintf(more, sizeof(more), "\n    (%d additional "
+			    "names omitted)", on.n - MAX_OTHER_NAMES);
+			wb_put(q, more, strlen(more));
+		}
+	}
+	wb_free(&names);
+}
+
+/* ssh's question about a new host. Returns a malloc'd string or NULL. */
+static char *
+question(const struct client *cl, const struct key *k, const char *name,
+    const char *fp)
+{
+	static const char sure[] = "\nAre you sure you want to continue "
+	    "connecting (yes/no/[fingerprint])? ";
+	const struct options *o = cl->o;
+	const char *ip = cl->nc != NULL ? net_conn_peer_ip(cl->nc) : "";
+	char addr[128], head[1700];
+	struct wb q;
+	char *s = NULL;
+
+	if (o->proxy_run != NULL)
+		snprintf(addr, sizeof(addr), "<no hostip for proxy command>");
+	else if (o->port != 22)
+		snprintf(addr, sizeof(addr), "[%s]:%d", ip, o->port);
+	else
+		snprintf(addr, sizeof(addr), "%s", ip);
+	snprintf(head, sizeof(head), "The authenticity of host '%s (%s)' "
+	    "can't be established.\n%s key fingerprint is %s.\n", name, addr,
+	    type_label(k), fp);
+	wb_init(&q);
+	wb_put(&q, head, strlen(head));
+	add_other_names(cl, k, &q);
+	wb_put(&q, sure, strlen(sure));
+	wb_u8(&q, '\0');
+	/* names from the configuration reach the terminal escaped */
+	if (!q.err && q.len < QUESTION_MAX &&
+	    (s = malloc(4 * q.len + 1)) != NULL)
+		text_safe(s, 4 * q.len + 1, (const char *)q.p, true);
+	wb_free(&q);
+	return s;
+}
+
+static void
+answered(void *ud, bool yes)
+{
+	struct client *cl = ud;
+	struct key *k = cl->hk_key;
+	const char *host;
+	char name[1100];
+	int port;
+
+	cl->hk_prompt = NULL;
+	cl->hk_key = NULL;
+	if (yes) {
+		lookup_name(cl->o, &host, &port);
+		kh_hostname(host, port, name, sizeof(name));
+		record(cl, k, name);
+	} else
+		cl->fatal = true;	/* never retried */
+	key_free(k);
+	if (cl->nc != NULL)
+		net_conn_hostkey_verdict(cl->nc, yes);
+}
+
+/* Keeps a copy of the key beyond the event. */
+static struct key *
+key_copy(const struct key *k)
+{
+	struct key *c = NULL;
+	struct wb blob;
+
+	wb_init(&blob);
+	if (key_to_blob(k, &blob) != 0 ||
+	    key_from_blob(blob.p, blob.len, &c, NULL, 0) != 0)
+		c = NULL;
+	wb_free(&blob);
+	return c;
+}
+
+/* A key known nowhere, under StrictHostKeyChecking ask: the question on
+ * the terminal, or a refusal without one (or in batch mode). */
+static void
+ask(struct client *cl, struct ssh_event *ev, const char *name,
+    const char *fp)
+{
+	const struct key *k = ev->u.hostkey.key;
+	char err[256], *q;
+
+	if (cl->o->batch_mode)
+		return;
+	if (!hk_prompt_have_tty(err, sizeof(err))) {
+		log_verbose("read_passphrase: %s", err);
+		return;
+	}
+	if ((q = question(cl, k, name, fp)) == NULL ||
+	    (cl->hk_key = key_copy(k)) == NULL) {
+		free(q);
+		return;
+	}
+	cl->hk_prompt = hk_prompt_ask(cl->loop, q, fp, answered, cl);
+	free(q);
+	if (cl->hk_prompt == NULL) {
+		key_free(cl->hk_key);
+		cl->hk_key = NULL;
+		return;
+	}
+	ev->u.hostkey.defer = true;
+}
+
+/* Looks the key up in every file: user files, then global ones. */
+static void
+lookup(const struct client *cl, const struct key *k, struct kh_result *res)
+{
+	const char *host, *f;
+	char err[256];
+	int i, port;
+
+	lookup_name(cl->o, &host, &port);
+	memset(res, 0, sizeof(*res));
+	res->status = KH_NEW;
+	for (i = 0; (f = kh_file(cl->o, i)) != NULL; i++)
+		if (!is_none(f) && kh_check_file(f, host, port, k, res, err,
+		    sizeof(err)) != 0)
+			log_info("%s", err);
+}
+
+/* Decides on the server's key by ssh's rules; a changed key is refused
+ * whatever StrictHostKeyChecking says, since forwarding over it is
+ * exactly what an attacker would want. */
+void
+cli_host_key_event(struct client *cl, struct ssh_event *ev)
+{
+	const struct key *k = ev->u.hostkey.key;
+	struct options *o = cl->o;
+	struct kh_result res;
+	const char *host;
+	char name[1100], fp[128];
+	int port;
+
+	ev->u.hostkey.accept = false;
+	lookup(cl, k, &res);
+	lookup_name(o, &host, &port);
+	kh_hostname(host, port, name, sizeof(name));
+	key_fingerprint(k, fp, sizeof(fp));
+	if (o->host_key_alias != NULL)
+		log_verbose("using hostkeyalias: %s", o->host_key_alias);
+	switch (res.status) {
+	case KH_MATCH:
+		log_verbose("Host '%s' is known and matches the %s host key.",
+		    name, type_label(k));
+		ev->u.hostkey.accept = true;
+		return;
+	case KH_REVOKED:
+		revoked_warning(o, k, name);
+		break;
+	case KH_CHANGED:
+		changed_warning(o, k, &res, name);
+		break;
+	case KH_NEW:
+		if (o->strict == SHK_NO || o->strict == SHK_ACCEPT_NEW) {
+			record(cl, k, name);
+			ev->u.hostkey.accept = true;
+			return;
+		}
+		if (o->strict == SHK_YES)
+			log_error("%sNo %s host key is known for %s and you "
+			    "have requested strict checking.", cl->tag,
+			    type_label(k), name);
+		else
+			ask(cl, ev, name, fp);
+		if (ev->u.hostkey.defer)
+			return;
+		break;
+	}
+	cl->fatal = true;	/* never retried */
+}
+
+void
+cli_hostkey_reset(struct client *cl)
+{
+	hk_prompt_cancel(cl->hk_prompt);
+	cl->hk_prompt = NULL;
+	key_free(cl->hk_key);
+	cl->hk_key = NULL;
+}
