@@ -341,7 +341,9 @@ def test_sshd_wording(lab, syslog_ferryd):
         rf'Postponed publickey for {USER} from {ip["ok"]} port \d+ ssh2 \[preauth\]',
         rf'Accepted key ED25519 {re.escape(fp)} found at {re.escape(str(srv.ak_path()))}:1',
         rf'Accepted publickey for {USER} from {ip["ok"]} port \d+ ssh2: ED25519 {re.escape(fp)}',
-        rf'Disconnected from user {USER} {ip["ok"]} port \d+',
+        # the login's client is killed: a DISCONNECT or not, as the signal lands
+        rf'(?:Disconnected from|Connection (?:closed|reset) by) user {USER} {ip["ok"]} '
+        rf'port \d+',
         rf'Failed publickey for {USER} from {ip["wrong_key"]} port \d+ ssh2: ED25519 '
         rf'{re.escape(bad)}',
         rf'Connection closed by authenticating user {USER} {ip["wrong_key"]} port \d+ '
