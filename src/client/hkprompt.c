@@ -98,18 +98,26 @@ closed_cb(uv_handle_t *h)
 
 /* The question is over: the terminal let go, the asker told, the next
  * question asked. */
+/* Takes p out of the queue and lets go of it (its tty handle closes,
+ * or it is freed at once if it never opened one). */
 static void
-finish(struct hk_prompt *p, bool yes)
+discard(struct hk_prompt *p)
 {
-	hk_prompt_cb cb = p->cb;
-	void *ud = p->ud;
-
 	p->cb = NULL;
 	unlink_prompt(p);
 	if (p->started)
 		uv_close((uv_handle_t *)&p->tty, closed_cb);
 	else
 		free_prompt(p);
+}
+
+static void
+finish(struct hk_prompt *p, bool yes)
+{
+	hk_prompt_cb cb = p->cb;
+	void *ud = p->ud;
+
+	discard(p);
 	if (cb != NULL)
 		cb(ud, yes);
 	kick();
@@ -239,12 +247,7 @@ hk_prompt_ask(uv_loop_t *loop, const char *text, const char *fingerprint,
 		;
 	*pp = p;
 	if (queue == p && start(p) != 0) {
-		p->cb = NULL;
-		unlink_prompt(p);
-		if (p->started)
-			uv_close((uv_handle_t *)&p->tty, closed_cb);
-		else
-			free_prompt(p);
+		discard(p);
 		return NULL;
 	}
 	return p;

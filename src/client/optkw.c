@@ -13,6 +13,7 @@
 #include "client/sshkw.h"
 #include "ssh/cipher.h"
 #include "util/cfgtok.h"
+#include "util/cfgval.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 /* The field of o a keyword's table entry names. */
@@ -36,13 +37,10 @@ struct keyword {
 };
 
 /* The values of a keyword that takes a word (kw_choice), and what its
- * message says of any other: "<pre><keyword><mid> 'value'". */
-struct choice {
-	const char	*name;
-	int		 value;
-};
+ * message says of any other: "<pre><keyword><mid> 'value'". The words
+ * are util/cfgval's, as ferryd's are. */
 struct choices {
-	const struct choice *v;
+	const struct cfgval_word *v;
 	size_t		 n;
 	const char	*pre;
 	const char	*mid;
@@ -99,19 +97,11 @@ static int
 parse_number(const char *v, enum num_form form, long min, long max,
     long *out)
 {
-	char *end;
-	long x;
+	int x;
 
-	if (*v == '\0')
-		return -1;
-	if (form == NUM_SECONDS)
-		x = sshkw_convtime(v);	/* -1 if malformed */
-	else {
-		x = strtol(v, &end, form == NUM_OCTAL ? 8 : 10);
-		if (*end != '\0')
-			return -1;
-	}
-	if (x < min || x > max)
+	if ((form == NUM_SECONDS ? cfgval_time(v, &x) : form == NUM_OCTAL ?
+	    cfgval_octal_mask(v, &x) : cfgval_uint(v, min, max, &x)) != 0 ||
+	    x < min || x > max)
 		return -1;
 	*out = x;
 	return 0;
@@ -153,14 +143,11 @@ kw_choice(struct options *o, const struct keyword *kw, char **a, int n,
     char *err, size_t errlen)
 {
 	const struct choices *c = kw->arg;
-	int *field = FIELD(o, kw, int);
-	size_t i;
+	int *field = FIELD(o, kw, int), v;
 
-	for (i = 0; i < c->n; i++) {
-		if (strcasecmp(a[0], c->v[i].name) != 0)
-			continue;
+	if (cfgval_word(c->v, c->n, a[0], &v) == 0) {
 		if (*field == OPT_UNSET)
-			*field = c->v[i].value;
+			*field = v;
 		return 0;
 	}
 	snprintf(err, errlen, "%s%s%s '%s'", c->pre, kw->name, c->mid, a[0]);
@@ -380,14 +367,14 @@ kw_family(struct options *o, const struct keyword *kw, char **a, int n,
 	return 0;
 }
 
-static const struct choice yesno_v[] = {
+static const struct cfgval_word yesno_v[] = {
 	{ "yes", 1 }, { "true", 1 }, { "no", 0 }, { "false", 0 },
 };
 static const struct choices yesno = {
 	yesno_v, nitems(yesno_v), "", " takes yes or no, not"
 };
 
-static const struct choice strict_v[] = {
+static const struct cfgval_word strict_v[] = {
 	{ "yes", SHK_YES }, { "true", SHK_YES },
 	{ "no", SHK_NO }, { "off", SHK_NO }, { "false", SHK_NO },
 	{ "accept-new", SHK_ACCEPT_NEW }, { "ask", SHK_ASK },
@@ -396,15 +383,8 @@ static const struct choices strict = {
 	strict_v, nitems(strict_v), "unsupported ", " value"
 };
 
-static const struct choice loglevel_v[] = {
-	{ "QUIET", LOG_QUIET }, { "FATAL", LOG_ERROR },
-	{ "ERROR", LOG_ERROR }, { "INFO", LOG_INFO },
-	{ "VERBOSE", LOG_VERBOSE }, { "DEBUG", LOG_VERBOSE },
-	{ "DEBUG1", LOG_VERBOSE }, { "DEBUG2", LOG_DEBUG },
-	{ "DEBUG3", LOG_DEBUG2 },
-};
 static const struct choices loglevel = {
-	loglevel_v, nitems(loglevel_v), "Bad ", ""
+	cfgval_loglevels, CFGVAL_NLOGLEVELS, "Bad ", ""
 };
 
 static const struct number_kw port = {

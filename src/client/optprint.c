@@ -99,10 +99,16 @@ options_print_connection(const struct options *o, FILE *fp)
 		[SHK_NO] = "false", [SHK_YES] = "true",
 		[SHK_ACCEPT_NEW] = "accept-new", [SHK_ASK] = "ask",
 	};
+	static const char *const levels[] = {
+		[LOG_QUIET] = "SILENT", [LOG_ERROR] = "ERROR",
+		[LOG_INFO] = "INFO", [LOG_VERBOSE] = "DEBUG1",
+		[LOG_DEBUG] = "DEBUG2", [LOG_DEBUG2] = "DEBUG3",
+	};
 
 	fprintf(fp, "host %s\nhostname %s\nuser %s\nport %d\n", o->host,
 	    o->hostname, o->user, o->port);
 	fprintf(fp, "addressfamily %s\n", family_name(o->family));
+	fprintf(fp, "loglevel %s\n", levels[o->log_level]);
 	print_yesno(fp, "batchmode", o->batch_mode);
 	fprintf(fp, "connectionattempts %d\n", o->connection_attempts);
 	if (o->connect_timeout > 0)

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "client/options.h"
+#include "util/cfgval.h"
 #include "util/log.h"
 
 enum print_kind {
@@ -44,6 +45,9 @@ struct kw {
 };
 
 #define MANY	256
+/* the host key, user key and CA signature algorithms ferry has */
+#define FERRY_HOSTKEY_ALGS "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512," \
+	"rsa-sha2-256"
 
 /* In the order ssh -G prints them, roughly. */
 static const struct kw table[] = {
@@ -263,32 +267,9 @@ map_value(const char *map, const char *v, char *out, size_t outlen)
 long
 sshkw_convtime(const char *s)
 {
-	long total = 0, n, mult;
-	char *end;
+	int v;
 
-	if (*s == '\0')
-		return -1;
-	while (*s != '\0') {
-		if (!isdigit((unsigned char)*s))
-			return -1;
-		n = strtol(s, &end, 10);
-		if (n < 0 || n > 100000000)
-			return -1;
-		switch (tolower((unsigned char)*end)) {
-		case '\0': mult = 1; end--; break;
-		case 's': mult = 1; break;
-		case 'm': mult = 60; break;
-		case 'h': mult = 3600; break;
-		case 'd': mult = 86400; break;
-		case 'w': mult = 604800; break;
-		default: return -1;
-		}
-		total += n * mult;
-		if (total > 2147483647L)
-			return -1;
-		s = end + 1;
-	}
-	return total;
+	return cfgval_time(s, &v) == 0 ? v : -1;
 }
 
 int
@@ -549,15 +530,88 @@ print_one(const struct sshkw_value *v, FILE *fp)
 	}
 }
 
+/* What ssh -G prints for a keyword nobody set (OpenSSH 9.2's defaults),
+ * and for the algorithm lists what ferry itself offers. */
+static const struct {
+	const char	*name;
+	const char	*text;
+} defaults[] = {
+	{ "AddKeysToAgent", "false" }, { "CanonicalDomains", "none" },
+	{ "CanonicalizeFallbackLocal", "yes" },
+	{ "CanonicalizeHostname", "false" }, { "CanonicalizeMaxDots", "1" },
+	{ "CanonicalizePermittedCNAMEs", "none" },
+	{ "CASignatureAlgorithms", FERRY_HOSTKEY_ALGS },
+	{ "CheckHostIP", "no" }, { "ClearAllForwardings", "no" },
+	{ "ControlMaster", "false" }, { "ControlPersist", "no" },
+	{ "EnableEscapeCommandline", "no" }, { "EnableSSHKeysign", "no" },
+	{ "EscapeChar", "~" }, { "FingerprintHash", "SHA256" },
+	{ "ForkAfterAuthentication", "no" }, { "ForwardAgent", "no" },
+	{ "ForwardX11", "no" }, { "ForwardX11Timeout", "1200" },
+	{ "ForwardX11Trusted", "yes" }, { "GSSAPIAuthentication", "no" },
+	{ "GSSAPIDelegateCredentials", "no" },
+	{ "GSSAPIKexAlgorithms", "gss-group14-sha256-,gss-group16-sha512-,"
+	    "gss-nistp256-sha256-,gss-curve25519-sha256-,gss-group14-sha1-,"
+	    "gss-gex-sha1-" },
+	{ "GSSAPIKeyExchange", "no" }, { "GSSAPIRenewalForcesRekey", "no" },
+	{ "GSSAPITrustDns", "no" },
+	{ "HostbasedAcceptedAlgorithms", "ssh-ed25519-cert-v01@openssh.com,"
+	    "ecdsa-sha2-nistp256-cert-v01@openssh.com,"
+	    "ecdsa-sha2-nistp384-cert-v01@openssh.com,"
+	    "ecdsa-sha2-nistp521-cert-v01@openssh.com,"
+	    "sk-ssh-ed25519-cert-v01@openssh.com,"
+	    "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,"
+	    "rsa-sha2-512-cert-v01@openssh.com,"
+	    "rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519,ecdsa-sha2-nistp256,"
+	    "ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,"
+	    "sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256" },
+	{ "HostbasedAuthentication", "no" },
+	{ "HostKeyAlgorithms", FERRY_HOSTKEY_ALGS }, { "IPQoS",
+	    "lowdelay throughput" },
+	{ "KbdInteractiveAuthentication", "yes" },
+	{ "KexAlgorithms", "curve25519-sha256,curve25519-sha256@libssh.org" },
+	{ "LogVerbose", "none" }, { "NoHostAuthenticationForLocalhost", "no" },
+	{ "NumberOfPasswordPrompts", "3" }, { "PasswordAuthentication", "yes" },
+	{ "PermitLocalCommand", "no" }, { "ProxyUseFdpass", "no" },
+	{ "PubkeyAcceptedAlgorithms", FERRY_HOSTKEY_ALGS },
+	{ "PubkeyAuthentication", "true" }, { "RequestTTY", "auto" },
+	{ "RequiredRSASize", "1024" }, { "SecurityKeyProvider", "internal" },
+	{ "SessionType", "default" }, { "StdinNull", "no" },
+	{ "SyslogFacility", "USER" }, { "Tunnel", "false" },
+	{ "TunnelDevice", "any:any" },
+	{ "VerifyHostKeyDNS", "false" }, { "VisualHostKey", "no" },
+	{ "XAuthLocation", "/usr/bin/xauth" },
+};
+
+/* The keyword's line with its default, when it has one. */
+static void
+print_default(int kw, FILE *fp)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+		if (strcmp(defaults[i].name, table[kw].name) == 0) {
+			if (strcmp(table[kw].name,
+			    "CanonicalizePermittedCNAMEs") == 0)
+				fputs("canonicalizePermittedcnames", fp);
+			else
+				lower(table[kw].name, fp);
+			fprintf(fp, " %s\n", defaults[i].text);
+			return;
+		}
+}
+
 void
 sshkw_print(const struct options *o, FILE *fp)
 {
 	int kw;
 	const struct sshkw_value *v;
 
-	for (kw = 0; kw < NTABLE; kw++)
+	for (kw = 0; kw < NTABLE; kw++) {
 		if ((v = stored(o, kw)) != NULL)
 			print_one(v, fp);
+		else if (table[kw].alias_of == NULL)
+			print_default(kw, fp);
+	}
 }
 
 void

@@ -56,13 +56,21 @@ class WatchdogTimeout(Exception):
     pass
 
 
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'watchdog(seconds): a longer watchdog for a test '
+                            'that builds something (its own commands are bounded too)')
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
+    m = item.get_closest_marker('watchdog')
+    limit = max(WATCHDOG, float(m.args[0])) if m else WATCHDOG
+
     def on_alarm(signum, frame):
-        raise WatchdogTimeout(f'test exceeded the {WATCHDOG:g}s watchdog '
+        raise WatchdogTimeout(f'test exceeded the {limit:g}s watchdog '
                               f'(FERRY_TEST_TIMEOUT)')
     old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, WATCHDOG)
+    signal.setitimer(signal.ITIMER_REAL, limit)
     try:
         yield
     finally:

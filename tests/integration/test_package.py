@@ -393,6 +393,7 @@ EXPECTED_FILES = {
 @pytest.mark.skipif(os.environ.get('FERRY_SKIP_PACKAGE') == '1' or
                     os.environ.get('FERRY_SANITIZED') == '1',
                     reason='FERRY_SKIP_PACKAGE=1 or FERRY_SANITIZED=1')
+@pytest.mark.watchdog(900)       # a full package build; package.sh is bounded
 def test_debian_packages(tmp_path):
     """scripts/package.sh builds both packages (lintian: no error, which
     the script enforces); dpkg -x unpacks them into a scratch root with

@@ -207,9 +207,11 @@ def g(argv):
 def test_dash_G_matches_ssh(tmp_path, body, host):
     cfg = tmp_path / 'c.conf'
     cfg.write_text(body)
-    f = g([fl.require_ferry(), '-G', '-F', str(cfg), host])
-    s = g([fl.SSH, '-G', '-F', str(cfg), host])
-    s = (s[0], [l for l in s[1] if not l.startswith('proxyusefdpass')], s[2])
+    def g2(argv):
+        rc, lines, err = g(argv)
+        return rc, [ln for ln in lines if not ln.startswith('proxyusefdpass')], err
+    f = g2([fl.require_ferry(), '-G', '-F', str(cfg), host])
+    s = g2([fl.SSH, '-G', '-F', str(cfg), host])
     assert f[0] == 0 == s[0], (f, s)
     assert f[1] == s[1]
 

@@ -49,7 +49,11 @@ CASES = [
 #  identityfile     ssh -G prints the names as written and, by default, the
 #                   key types ferry lacks; ferry prints them expanded
 #                   (compared after expanding ssh's, when the file sets them)
-DIFFERENT = {'ciphers', 'macs', 'identityfile'}
+#  kexalgorithms, hostkeyalgorithms, pubkeyacceptedalgorithms,
+#  casignaturealgorithms   ferry's defaults are the algorithms it has
+#                   (compared when the file sets them)
+DIFFERENT = {'ciphers', 'macs', 'identityfile', 'kexalgorithms', 'hostkeyalgorithms',
+             'pubkeyacceptedalgorithms', 'casignaturealgorithms'}
 
 
 def corpus_copy(tmp_path):
@@ -93,7 +97,8 @@ def test_dash_G_matches_ssh(tmp_path, fname, host):
     diffs = {k: (ferry[k], ssh[k]) for k in both
              if k not in DIFFERENT and ferry[k] != ssh[k]}
     assert not diffs, f'ferry -G differs from ssh -G: {diffs}'
-    for k in ('ciphers', 'macs'):
+    for k in ('ciphers', 'macs', 'kexalgorithms', 'hostkeyalgorithms',
+              'pubkeyacceptedalgorithms', 'casignaturealgorithms'):
         if ssh[k] != ssh_default(k):        # set by the file
             assert ferry[k] == ssh[k], (k, ferry[k], ssh[k])
     if not any('id_xmss' in v for v in ssh['identityfile']):
