@@ -11,7 +11,7 @@ PKGS=(
 	openssh-server openssh-client dropbear-bin
 	curl procps iproute2 nftables systemd
 	mandoc man-db debhelper lintian dpkg-dev git
-	chromium
+	chromium fail2ban
 )
 
 missing=()

@@ -726,6 +726,22 @@ net_conn_peer_ip(const struct net_conn *nc)
 	return nc->peer_ip;
 }
 
+int
+net_conn_local(const struct net_conn *nc, char *ip, size_t iplen, int *port)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+
+	if (nc->proxied || uv_tcp_getsockname(&nc->sock.tcp,
+	    (struct sockaddr *)&ss, &len) != 0 ||
+	    uv_ip_name((struct sockaddr *)&ss, ip, iplen) != 0)
+		return -1;
+	*port = ntohs(ss.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port);
+	return 0;
+}
+
 void
 net_conn_attach(struct net_conn *nc, struct net_chan *ch,
     const struct net_chan_ops *ops)

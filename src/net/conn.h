@@ -102,5 +102,9 @@ void		 net_conn_close(struct net_conn *nc, const char *why);
 int		 net_conn_hostkey_verdict(struct net_conn *nc, bool accept);
 /* The address connected to, for known_hosts and logs. */
 const char	*net_conn_peer_ip(const struct net_conn *nc);
+/* The local end of a TCP connection (ferryd's "Connection from A port P
+ * on L port LP"): 0, or -1 for a proxied one or when the socket is gone. */
+int		 net_conn_local(const struct net_conn *nc, char *ip,
+		    size_t iplen, int *port);
 
 #endif

@@ -47,6 +47,10 @@ server_config_free(struct server_config *c)
 		free(c->hostkeys[i]);
 	for (i = 0; i < c->nauthorized_keys; i++)
 		free(c->authorized_keys[i]);
+	for (i = 0; i < c->nallow_users; i++)
+		free(c->allow_users[i]);
+	for (i = 0; i < c->ndeny_users; i++)
+		free(c->deny_users[i]);
 	sc_fields_free(c);
 	memset(c, 0, sizeof(*c));
 }

@@ -16,6 +16,7 @@
 #define SC_MAX_PERMITS	64
 #define SC_MAX_AKFILES	8
 #define SC_MAX_NOTES	96
+#define SC_MAX_USERPATS	256	/* sshd's bound on AllowUsers words */
 #define SC_MAX_CHAN_TIMEOUTS	16
 /* Include: how deep files may include files (sshd's bound), and where a
  * relative pattern is looked for (sshd's) */
@@ -129,6 +130,17 @@ struct server_config {
 	char		*pid_file;
 	char		*control_socket;	/* ControlSocket, "none" */
 	char		*metrics_listen;	/* MetricsListen addr:port */
+	/* AllowUsers / DenyUsers words (server/users.h), every line's
+	 * appended as sshd does; owned */
+	char		*allow_users[SC_MAX_USERPATS];
+	int		 nallow_users;
+	char		*deny_users[SC_MAX_USERPATS];
+	int		 ndeny_users;
+	/* SyslogFacility as written (AUTH by default), where the log goes
+	 * without -e */
+	char		*syslog_facility;
+	/* Banner: a file sent before authentication, or "none" */
+	char		*banner;
 };
 
 void	server_config_init(struct server_config *c);

@@ -2,7 +2,8 @@
  * where the value has a rule of its own: AuthorizedKeysFile,
  * PubkeyAuthentication, AuthenticationMethods, RequiredRSASize,
  * DisableForwarding, PermitOpen, PermitListen, ChannelTimeout,
- * UnusedConnectionTimeout and the check of StreamLocalDirectory. */
+ * UnusedConnectionTimeout, AllowUsers, DenyUsers and the checks of
+ * StreamLocalDirectory and SyslogFacility. */
 #include "config_kw.h"
 
 #include <limits.h>
@@ -12,8 +13,10 @@
 
 #include "fwd/policy.h"
 #include "fwd/slpath.h"
+#include "server/users.h"
 #include "util/cfgval.h"
 #include "util/err.h"
+#include "util/syslogout.h"
 #include "util/tokens.h"
 
 /* RSA keys ferryd accepts (keys/key.c) */
@@ -215,4 +218,59 @@ sc_kw_unused_timeout(struct server_config *c, const struct sc_keyword *kw,
 	if (c->unused_connection_timeout == SC_UNSET)
 		c->unused_connection_timeout = secs;
 	return 0;
+}
+
+/* AllowUsers / DenyUsers: every line adds its words (sshd keeps them
+ * all, unlike most keywords); each is checked here (server/users.h). */
+static int
+user_words(char **list, int *nlist, const char *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	char why[300];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (users_pattern_check(a[i], why, sizeof(why)) != 0) {
+			seterr(err, errlen, "%s: %s", kw, why);
+			return -1;
+		}
+		if (*nlist >= SC_MAX_USERPATS) {
+			seterr(err, errlen, "%s: too many patterns (max %d)",
+			    kw, SC_MAX_USERPATS);
+			return -1;
+		}
+		if ((list[*nlist] = strdup(a[i])) == NULL) {
+			seterr(err, errlen, "out of memory");
+			return -1;
+		}
+		(*nlist)++;
+	}
+	return 0;
+}
+
+int
+sc_kw_allow_users(struct server_config *c, const struct sc_keyword *kw,
+    char **a, int n, char *err, size_t errlen)
+{
+	return user_words(c->allow_users, &c->nallow_users, kw->name, a, n,
+	    err, errlen);
+}
+
+int
+sc_kw_deny_users(struct server_config *c, const struct sc_keyword *kw,
+    char **a, int n, char *err, size_t errlen)
+{
+	return user_words(c->deny_users, &c->ndeny_users, kw->name, a, n, err,
+	    errlen);
+}
+
+/* SyslogFacility: a name syslog knows (util/syslogout.h). */
+int
+sc_check_facility(const char *kw, const char *v, char *err, size_t errlen)
+{
+	if (syslogout_facility(v) >= 0)
+		return 0;
+	seterr(err, errlen, "%s: bad value '%s' (DAEMON, USER, AUTH, AUTHPRIV "
+	    "or LOCAL0 to LOCAL7)", kw, v);
+	return -1;
 }

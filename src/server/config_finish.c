@@ -3,6 +3,7 @@
  * and StreamLocalDirectory under StateDirectory). */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,14 +98,27 @@ others_default(struct server_config *c)
 	return 0;
 }
 
+/* SyslogFacility as sshd -T prints it: the name in capitals. */
+static void
+facility_upper(struct server_config *c)
+{
+	char *p;
+
+	for (p = c->syslog_facility; *p != '\0'; p++)
+		*p = (char)toupper((unsigned char)*p);
+}
+
 int
 server_config_finish(struct server_config *c, char *err, size_t errlen)
 {
 	if (others_default(c) != 0 || sc_fields_default(c) != 0 ||
 	    sc_set_str(&c->state_dir, DEF_STATE_DIR, NULL, 0) != 0 ||
+	    sc_set_str(&c->syslog_facility, "AUTH", NULL, 0) != 0 ||
+	    sc_set_str(&c->banner, "none", NULL, 0) != 0 ||
 	    control_socket_default(c) != 0 || sl_dir_default(c) != 0) {
 		seterr(err, errlen, "out of memory");
 		return -1;
 	}
+	facility_upper(c);
 	return 0;
 }

@@ -113,6 +113,8 @@ static sc_check_fn check_abs_path;
 #define AUTHZ	"ferryd would let in every user whose key is in the user's " \
 		"AuthorizedKeysFile"
 #define CERTS	"ferryd does not accept certificates yet"
+#define GROUPS	"ferryd has no system accounts, so users have no groups " \
+		"(AllowUsers and DenyUsers name users)"
 
 /* Keywords sshd knows that mean nothing to a tunnel-only server are
  * KW_IGNORED: ferryd -d says so once per keyword. */
@@ -120,12 +122,12 @@ const struct sc_keyword sc_keywords[] = {
 	KW_IGNORED("AcceptEnv", ANY_WORDS),
 	KW_CODE("AddressFamily", 1, sc_kw_address_family),
 	KW_IGNORED("AllowAgentForwarding", 1),
-	KW_REFUSED("AllowGroups", AUTHZ),
+	KW_REFUSED("AllowGroups", GROUPS),
 	KW_ENUM("AllowStreamLocalForwarding", allow_streamlocal_forwarding,
 	    FWD_ALLOW_ALL, fwd_choices),
 	KW_ENUM("AllowTcpForwarding", allow_tcp_forwarding, FWD_ALLOW_ALL,
 	    fwd_choices),
-	KW_REFUSED("AllowUsers", AUTHZ),
+	KW_CODE("AllowUsers", ANY_WORDS, sc_kw_allow_users),
 	KW_CODE("AuthenticationMethods", ANY_WORDS, sc_kw_auth_methods),
 	KW_NONE_ONLY("AuthorizedKeysCommand", ANY_WORDS,
 	    "ferryd reads keys only from AuthorizedKeysFile"),
@@ -134,7 +136,7 @@ const struct sc_keyword sc_keywords[] = {
 	KW_NONE_ONLY("AuthorizedPrincipalsCommand", ANY_WORDS, CERTS),
 	KW_IGNORED("AuthorizedPrincipalsCommandUser", 1),
 	KW_NONE_ONLY("AuthorizedPrincipalsFile", 1, CERTS),
-	KW_IGNORED("Banner", 1),
+	KW_STR("Banner", banner, NULL),
 	KW_ALGS("CASignatureAlgorithms", ca_sign_algs, pubkey_algs),
 	KW_IGNORED("ChallengeResponseAuthentication", 1),
 	KW_CODE("ChannelTimeout", SC_MAX_CHAN_TIMEOUTS, sc_kw_chan_timeout),
@@ -147,8 +149,8 @@ const struct sc_keyword sc_keywords[] = {
 	KW_ENUM("Compression", compression, 1, comp_choices),
 	KW_STR("ControlSocket", control_socket, NULL),
 	KW_IGNORED("DebianBanner", 1),
-	KW_REFUSED("DenyGroups", AUTHZ),
-	KW_REFUSED("DenyUsers", AUTHZ),
+	KW_REFUSED("DenyGroups", GROUPS),
+	KW_CODE("DenyUsers", ANY_WORDS, sc_kw_deny_users),
 	KW_CODE("DisableForwarding", 1, sc_kw_disable_fwd),
 	KW_IGNORED("ExposeAuthInfo", 1),
 	KW_IGNORED("FingerprintHash", 1),
@@ -231,7 +233,7 @@ const struct sc_keyword sc_keywords[] = {
 	KW_STR("StreamLocalDirectory", streamlocal_dir, sc_check_sl_dir),
 	KW_IGNORED("StrictModes", 1),
 	KW_IGNORED("Subsystem", ANY_WORDS),
-	KW_IGNORED("SyslogFacility", 1),
+	KW_STR("SyslogFacility", syslog_facility, sc_check_facility),
 	KW_IGNORED("TCPKeepAlive", 1),
 	KW_NONE_ONLY("TrustedUserCAKeys", 1, CERTS),
 	KW_CODE("UnusedConnectionTimeout", 1, sc_kw_unused_timeout),

@@ -132,5 +132,8 @@ sc_set_fn	sc_kw_disable_fwd;
 sc_set_fn	sc_kw_permit_open;
 sc_set_fn	sc_kw_permit_listen;
 sc_check_fn	sc_check_sl_dir;
+sc_set_fn	sc_kw_allow_users;
+sc_set_fn	sc_kw_deny_users;
+sc_check_fn	sc_check_facility;
 
 #endif

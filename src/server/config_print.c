@@ -155,6 +155,18 @@ print_permit_listen(const struct server_config *c, FILE *fp)
 	    c->npermit_listen);
 }
 
+/* sshd -T prints a word of these lists a line, nothing when empty. */
+static void
+print_users(const struct server_config *c, FILE *fp)
+{
+	int i;
+
+	for (i = 0; i < c->nallow_users; i++)
+		print_kv(fp, "allowusers", c->allow_users[i]);
+	for (i = 0; i < c->ndeny_users; i++)
+		print_kv(fp, "denyusers", c->deny_users[i]);
+}
+
 static void
 print_startups(const struct server_config *c, FILE *fp)
 {
@@ -260,6 +272,9 @@ static const struct {
 	{ "MaxUserChannels", NULL },
 	{ "MaxForwardConnections", NULL },
 	{ "LogLevel", NULL },
+	{ "SyslogFacility", NULL },
+	{ "Banner", NULL },
+	{ "AllowUsers", print_users },
 	{ "PidFile", NULL },
 	{ "StateDirectory", NULL },
 	{ "RunAsUser", NULL },

@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "keys/authkeys.h"
+#include "keys/key.h"
 #include "server/sess_int.h"
+#include "server/users.h"
 #include "util/log.h"
 #include "util/tokens.h"
 
@@ -49,6 +52,94 @@ user_ok(const char *u)
 	    strlen(u) < 64;
 }
 
+/* sshd's name of a key type in its log lines. */
+static const char *
+log_key_type(const struct key *k)
+{
+	switch (k->type) {
+	case KEY_ED25519:
+		return "ED25519";
+	case KEY_ECDSA_P256:
+		return "ECDSA";
+	case KEY_RSA:
+		return "RSA";
+	default:
+		return key_type_name(k);
+	}
+}
+
+/* Who the connection is in sshd's log lines: "user U A port P" once
+ * logged in, "authenticating user U ..." or "invalid user U ..." while
+ * authenticating, "A port P" before any user name. */
+void
+sess_who(const struct session *s, char *out, size_t outlen)
+{
+	if (s->user_state == SESS_USER_UNSEEN)
+		snprintf(out, outlen, "%s port %d", s->ip, s->port);
+	else
+		snprintf(out, outlen, "%s%s %s port %d", s->authenticated ?
+		    "user " : s->user_state == SESS_USER_VALID ?
+		    "authenticating user " : "invalid user ", s->auth_user,
+		    s->ip, s->port);
+}
+
+/* Whether one of the user's AuthorizedKeysFile paths exists: ferryd's
+ * account check (it has no system accounts). */
+static bool
+user_has_keys(const struct server_config *c, const char *user)
+{
+	char path[1024];
+	int i;
+
+	for (i = 0; i < c->nauthorized_keys; i++)
+		if (keys_path(c, c->authorized_keys[i], user, path,
+		    sizeof(path)) == 0 && access(path, F_OK) == 0)
+			return true;
+	return false;
+}
+
+/* The first request names the user: sshd's account checks in sshd's
+ * order (no account, then DenyUsers and AllowUsers), logged as sshd logs
+ * them. A refused user's every request fails. */
+void
+sess_auth_judge(struct session *s, const char *user)
+{
+	const struct server_config *c = &s->pol->cfg;
+	enum users_verdict v;
+
+	snprintf(s->auth_user, sizeof(s->auth_user), "%s", user);
+	s->user_state = SESS_USER_INVALID;
+	if (!user_ok(user) || !user_has_keys(c, user)) {
+		log_info("Invalid user %s from %s port %d", user, s->ip,
+		    s->port);
+		return;
+	}
+	v = users_check(c->allow_users, c->nallow_users, c->deny_users,
+	    c->ndeny_users, user, s->ip);
+	if (v != USERS_ALLOWED) {
+		log_info("User %s from %s not allowed because %s", user, s->ip,
+		    v == USERS_DENIED ? "listed in DenyUsers" :
+		    "not listed in AllowUsers");
+		return;
+	}
+	s->user_state = SESS_USER_VALID;
+}
+
+/* A refused request: sshd's "Failed publickey" line, at info once half
+ * of MaxAuthTries were used before it (sshd's rule), else verbose. */
+static void
+refused(struct session *s, const struct ssh_event *ev, const char *fp)
+{
+	enum log_level lv = s->auth_failures++ >= s->pol->cfg.max_auth_tries /
+	    2 ? LOG_INFO : LOG_VERBOSE;
+
+	if (s->user_state != SESS_USER_VALID)
+		return;
+	log_msg(lv, __func__, "Failed publickey for %s from %s port %d ssh2: "
+	    "%s %s", s->auth_user, s->ip, s->port,
+	    log_key_type(ev->u.auth_request.key), fp);
+}
+
 /* A key offered (and, once signed, proved): allowed when a line of the
  * user's AuthorizedKeysFile holds it and its options let this client in;
  * the line's parse stays in ak_pending for sess_auth_keep. */
@@ -57,21 +148,24 @@ sess_auth_request(struct session *s, struct ssh_event *ev)
 {
 	const char *user = ev->u.auth_request.user;
 	const struct server_config *c = &s->pol->cfg;
+	const struct key *key = ev->u.auth_request.key;
 	char path[1024], tried[1100] = "", err[256], fp[128];
 	int r = 0, i;
 
 	ev->u.auth_request.allow = false;
-	key_fingerprint(ev->u.auth_request.key, fp, sizeof(fp));
-	if (!user_ok(user)) {
-		log_info("invalid user name from %s port %d", s->ip, s->port);
+	key_fingerprint(key, fp, sizeof(fp));
+	if (s->user_state == SESS_USER_UNSEEN)
+		sess_auth_judge(s, user);
+	if (s->user_state != SESS_USER_VALID) {
+		refused(s, ev, fp);
 		return;
 	}
 	if (!ssh_algs_has(c->pubkey_algs, ev->u.auth_request.alg)) {
 		log_info("refused publickey for %s from %s port %d: %s %s: "
 		    "signature algorithm %s not in PubkeyAcceptedAlgorithms",
-		    user, s->ip, s->port,
-		    key_type_name(ev->u.auth_request.key), fp,
+		    user, s->ip, s->port, key_type_name(key), fp,
 		    ev->u.auth_request.alg);
+		refused(s, ev, fp);
 		return;
 	}
 	if (s->ak_pending == NULL &&
@@ -84,28 +178,96 @@ sess_auth_request(struct session *s, struct ssh_event *ev)
 		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried),
 		    "%s%s", tried[0] ? ", " : "", path);
 		memset(s->ak_pending, 0, sizeof(*s->ak_pending));
-		r = ak_find_file(path, ev->u.auth_request.key, s->ip,
-		    s->ak_pending, ak_warn, s, err, sizeof(err));
+		r = ak_find_file(path, key, s->ip, s->ak_pending, ak_warn, s,
+		    err, sizeof(err));
 		if (r < 0)
 			log_info("%s", err);
 	}
 	if (r != 1) {
-		if (ev->u.auth_request.has_sig)
-			log_info("Failed publickey for %s from %s port %d: %s "
-			    "%s not in %s", user, s->ip, s->port,
-			    key_type_name(ev->u.auth_request.key), fp,
-			    tried[0] ? tried : "any file (AuthorizedKeysFile "
-			    "none)");
+		log_verbose("%s key %s %s not in %s", user, key_type_name(key),
+		    fp, tried[0] ? tried : "any file (AuthorizedKeysFile "
+		    "none)");
+		refused(s, ev, fp);
 		return;
 	}
 	ev->u.auth_request.allow = true;
-	if (ev->u.auth_request.has_sig)
-		snprintf(s->key_fp, sizeof(s->key_fp), "%s", fp);
-	if (ev->u.auth_request.has_sig)
-		log_info("Accepted publickey for %s from %s port %d: %s %s "
-		    "(%s line %d)", user, s->ip, s->port,
-		    key_type_name(ev->u.auth_request.key), fp,
-		    s->ak_pending->file, s->ak_pending->line);
+	log_verbose("Accepted key %s %s found at %s:%d", log_key_type(key), fp,
+	    s->ak_pending->file, s->ak_pending->line);
+	if (!ev->u.auth_request.has_sig) {
+		log_verbose("Postponed publickey for %s from %s port %d ssh2 "
+		    "[preauth]", user, s->ip, s->port);
+		return;
+	}
+	snprintf(s->key_fp, sizeof(s->key_fp), "%s", fp);
+	log_info("Accepted publickey for %s from %s port %d ssh2: %s %s", user,
+	    s->ip, s->port, log_key_type(key), fp);
+}
+
+/* The engine's reason when MaxAuthTries ran out (src/ssh/auth.c). */
+#define TOO_MANY	"Too many authentication failures"
+
+/* sshd's lines for the end of a connection, which fail2ban reads:
+ * "Received disconnect", "Disconnected from", "Connection closed by",
+ * "maximum authentication attempts exceeded"; "[preauth]" before login. */
+void
+sess_auth_log_close(struct session *s, enum net_end end, const char *why)
+{
+	const char *pre = s->authenticated ? "" : " [preauth]";
+	char who[400], msg[300];
+	unsigned code;
+	int off = 0;
+
+	sess_who(s, who, sizeof(who));
+	if (!s->greeted) {
+		/* sshd's banner exchange lines; its hostless
+		 * "kex_exchange_identification" ones are left out: a log
+		 * reader would pin them on whichever address it saw last
+		 * under ferryd's one pid */
+		if (end == NET_END_PROTOCOL)
+			log_info("banner exchange: Connection from %s port %d: "
+			    "invalid format", s->ip, s->port);
+		else if (end == NET_END_PEER_CLOSED || end == NET_END_IO)
+			log_info("Connection %s by %s port %d", end ==
+			    NET_END_IO ? "reset" : "closed", s->ip, s->port);
+		return;
+	}
+	switch (end) {
+	case NET_END_PEER_DISCONNECT:
+		/* the engine's "disconnected by peer (code N): text" */
+		if (sscanf(why, "disconnected by peer (code %u): %n", &code,
+		    &off) == 1 && off > 0)
+			log_info("Received disconnect from %s port %d:%u: %s%s",
+			    s->ip, s->port, code, why + off, pre);
+		log_info("Disconnected from %s%s", who, pre);
+		break;
+	case NET_END_PEER_CLOSED:
+		log_info("Connection closed by %s%s", who, pre);
+		break;
+	case NET_END_IO:
+		log_info("Connection reset by %s%s", who, pre);
+		break;
+	case NET_END_LOCAL:
+		/* ferryd ended it (a session channel closed, LoginGraceTime,
+		 * a shutdown) */
+		log_info("Disconnected from %s%s", who, pre);
+		break;
+	case NET_END_PROTOCOL:
+		if (s->authenticated || strcmp(why, TOO_MANY) != 0)
+			break;
+		if (s->user_state != SESS_USER_UNSEEN)
+			log_info("maximum authentication attempts exceeded for "
+			    "%s%s from %s port %d ssh2 [preauth]",
+			    s->user_state == SESS_USER_VALID ? "" :
+			    "invalid user ", s->auth_user, s->ip, s->port);
+		snprintf(msg, sizeof(msg), "%s", why);
+		log_info("Disconnecting %s: %s [preauth]", who, msg);
+		/* where sshd's process would exit: a closing line, so that a
+		 * log reader drops what it kept under ferryd's one pid */
+		log_info("Disconnected from %s [preauth]", who);
+		break;
+	default:
+		break;
+	}
 }
 
 /* A permission list of authorized_keys in the policy's terms. */

@@ -73,6 +73,13 @@ struct session {
 	bool			 closing;	/* the connection is going */
 	char			 ip[64];	/* the peer's */
 	int			 port;
+	/* the user name asked for, judged at its first auth request (sshd's
+	 * "invalid user": no key file, or AllowUsers/DenyUsers refuse) */
+	enum { SESS_USER_UNSEEN, SESS_USER_VALID, SESS_USER_INVALID }
+				 user_state;
+	char			 auth_user[256];
+	int			 auth_failures;	/* refused requests */
+	bool			 greeted;	/* its SSH version line came */
 	time_t			 since;		/* accepted at */
 	/* the key that logged in: its line's rules (file, open and listen
 	 * are owned) and its fingerprint */
@@ -118,6 +125,10 @@ const struct sess_handler *sess_handler_find(const struct sess_handler *t,
 /* sess_auth.c */
 void		 sess_auth_request(struct session *s, struct ssh_event *ev);
 int		 sess_auth_keep(struct session *s);
+void		 sess_auth_judge(struct session *s, const char *user);
+void		 sess_who(const struct session *s, char *out, size_t outlen);
+void		 sess_auth_log_close(struct session *s, enum net_end end,
+		    const char *why);
 
 /* sess_rfwd.c */
 void		 sess_rfwd_request(struct session *s, struct ssh_event *ev);

@@ -27,6 +27,7 @@ server_policy_unref(struct server_policy *p)
 	for (i = 0; i < p->nhostkeys; i++)
 		key_free(p->hostkeys[i]);
 	server_config_free(&p->cfg);
+	free(p->banner);
 	free(p);
 }
 
@@ -299,8 +300,17 @@ static void
 on_input_done(void *ud)
 {
 	struct session *s = ud;
+	const char *asked;
 
 	s->alive_missed = 0;
+	/* for the log at its close (the engine is gone by then) */
+	if (!s->greeted)
+		s->greeted = ssh_peer_version(sess_ssh(s))[0] != '\0';
+	/* a request of another method (none, password) names the user too:
+	 * sshd judges it at the first request, whatever its method */
+	if (s->user_state == SESS_USER_UNSEEN && !s->authenticated &&
+	    (asked = ssh_auth_user_asked(sess_ssh(s)))[0] != '\0')
+		sess_auth_judge(s, asked);
 }
 
 static void
@@ -314,11 +324,15 @@ on_closed(void *ud, enum net_end end, const char *why)
 		s->list->stats.handshakes_failed++;
 	sess_rfwd_stop_all(s);
 	if (!s->authenticated && end == NET_END_NEGOTIATION)
-		log_error("Unable to negotiate with %s port %d: %s", s->ip,
-		    s->port, why);	/* sshd's words */
-	else
+		log_error("Unable to negotiate with %s port %d: %s [preauth]",
+		    s->ip, s->port, why);	/* sshd's words */
+	else {
+		/* ferryd's line first: sshd's closing lines end what log
+		 * readers (fail2ban) keep of the connection */
 		log_info("Connection from %s port %d closed: %s", s->ip,
 		    s->port, why[0] ? why : "closed");
+		sess_auth_log_close(s, end, why);
+	}
 	if (!uv_is_closing((uv_handle_t *)&s->grace))
 		uv_close((uv_handle_t *)&s->grace, timer_closed);
 	if (!uv_is_closing((uv_handle_t *)&s->alive))
@@ -404,6 +418,8 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 	uv_loop_t *loop;
 	struct ssh_config cfg;
 	struct session *s;
+	char lip[64];
+	int lport;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -1;
@@ -426,6 +442,7 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 	cfg.kex_algs = pol->cfg.kex_algs;
 	cfg.hostkey_algs = pol->cfg.hostkey_algs;
 	cfg.pubkey_algs = pol->cfg.pubkey_algs;
+	cfg.banner = pol->banner;	/* the session's policy reference */
 	uv_timer_init(loop, &s->grace);
 	uv_timer_init(loop, &s->alive);
 	uv_timer_init(loop, &s->idle);
@@ -457,7 +474,11 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 	    1000;
 	snprintf(s->ip, sizeof(s->ip), "%s", net_conn_peer_ip(s->nc));
 	s->port = net_conn_peer_port(s->nc);
-	log_verbose("Connection from %s port %d", s->ip, s->port);
+	if (net_conn_local(s->nc, lip, sizeof(lip), &lport) == 0)
+		log_verbose("Connection from %s port %d on %s port %d", s->ip,
+		    s->port, lip, lport);
+	else
+		log_verbose("Connection from %s port %d", s->ip, s->port);
 	if (source_full(s)) {
 		log_info("drop connection from [%s]:%d: past "
 		    "PerSourceMaxStartups (%d unauthenticated from its block)",

@@ -19,6 +19,7 @@ struct server_policy {
 	struct server_config	 cfg;
 	struct key		*hostkeys[SC_MAX_HOSTKEYS];
 	int			 nhostkeys;
+	char			*banner;	/* Banner's text, NULL: none */
 };
 
 void	server_policy_ref(struct server_policy *p);

@@ -181,6 +181,25 @@ server_pubkey(struct ssh_conn *c, struct rd *r)
 	return 0;
 }
 
+const char *
+ssh_auth_user_asked(const struct ssh_conn *c)
+{
+	return c->auth_user;
+}
+
+/* Server: the configured banner, once, before the first answer. */
+static int
+send_banner(struct ssh_conn *c)
+{
+	if (c->cfg.banner == NULL || c->cfg.banner[0] == '\0')
+		return 0;
+	if (pkt_begin(c, MSG_USERAUTH_BANNER) != 0)
+		return -1;
+	wb_cstring(&c->out, c->cfg.banner);
+	wb_cstring(&c->out, "");	/* language tag */
+	return pkt_end(c);
+}
+
 static int
 server_auth_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 {
@@ -195,8 +214,11 @@ server_auth_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 	    rd_cstring(&r, method, sizeof(method)) != 0)
 		return conn_fail(c, DISC_PROTOCOL_ERROR,
 		    "malformed or unsupported auth request");
-	if (c->auth_user[0] == '\0')
+	if (c->auth_user[0] == '\0') {
+		if (send_banner(c) != 0)
+			return -1;
 		memcpy(c->auth_user, user, sizeof(user));
+	}
 	else if (strcmp(c->auth_user, user) != 0)
 		return conn_fail(c, DISC_PROTOCOL_ERROR,
 		    "change of user name during authentication");

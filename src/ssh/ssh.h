@@ -165,6 +165,10 @@ struct ssh_config {
 	struct key	**hostkeys;
 	size_t		 nhostkeys;
 	unsigned	 max_auth_tries;
+	/* server: text sent as USERAUTH_BANNER before the answer to the
+	 * first auth request (sshd's Banner); borrowed, it must outlive
+	 * the engine. NULL or "": none */
+	const char	*banner;
 	ssh_event_fn	 event;
 	void		*event_ud;
 	/* Called with event_ud each time bytes to send were queued (a
@@ -247,6 +251,9 @@ int		 ssh_auth_pubkey(struct ssh_conn *c, const char *user,
 bool		 ssh_authenticated(const struct ssh_conn *c);
 /* Server: the user name that authenticated (NULL before). */
 const char	*ssh_auth_user(const struct ssh_conn *c);
+/* Server: the user name the client's auth requests carry, whatever their
+ * method ("" before the first request). */
+const char	*ssh_auth_user_asked(const struct ssh_conn *c);
 /* Sends SSH_MSG_DEBUG with text and always_display: ferryd tells the
  * client where it bound a forward or why it refused one. */
 int		 ssh_send_debug(struct ssh_conn *c, bool display,

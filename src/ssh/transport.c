@@ -404,8 +404,11 @@ msg_allowed(const struct ssh_conn *c, uint8_t t)
 		return generic || kex || (server ? t == MSG_SERVICE_REQUEST :
 		    (t == MSG_SERVICE_ACCEPT || t == MSG_EXT_INFO));
 	case ST_AUTH:
+		/* a client may ask for ssh-userauth again before each
+		 * attempt (paramiko does); sshd answers it */
 		if (server)
-			return generic || kex || t == MSG_USERAUTH_REQUEST;
+			return generic || kex || t == MSG_USERAUTH_REQUEST ||
+			    t == MSG_SERVICE_REQUEST;
 		return generic || kex || t == MSG_EXT_INFO ||
 		    (t >= MSG_USERAUTH_FAILURE && t <= 79 &&
 		    t != MSG_USERAUTH_REQUEST);

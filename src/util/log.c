@@ -56,8 +56,10 @@ emit(enum log_level level, const char *pre, const char *fmt, va_list ap)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	text_safe(safe, sizeof(safe), line, false);
 	if (log_to_syslog) {
+		/* VERBOSE is info to syslog, as OpenSSH logs it */
 		syslogout_write(level <= LOG_ERROR ? SYSLOGOUT_ERR :
-		    level == LOG_INFO ? SYSLOGOUT_INFO : SYSLOGOUT_DEBUG, safe);
+		    level <= LOG_VERBOSE ? SYSLOGOUT_INFO : SYSLOGOUT_DEBUG,
+		    safe);
 		return;
 	}
 	fprintf(fp, "%s%s\n", pre, safe);

@@ -56,9 +56,16 @@ CLIENT_KINDS = ('ssh', 'ferry', 'dbclient')
 LISTENING_RE = re.compile(r'^ferryd: Server listening on (\S+) port (\d+)\.$', re.M)
 GENERATED_RE = re.compile(
     r'^ferryd: generated host key (\S+): ssh-ed25519 (SHA256:[A-Za-z0-9+/]+)$', re.M)
+# sshd's "Accepted publickey ... ssh2: ED25519 SHA256:..." with, from the
+# "Accepted key ... found at FILE:LINE" line just before it (LogLevel
+# VERBOSE), where the key was: (user, ip, port, type, fp, file, line)
 ACCEPTED_RE = re.compile(
-    r'^ferryd: Accepted publickey for (\S+) from (\S+) port (\d+): (\S+) '
-    r'(SHA256:\S+) \((.+) line (\d+)\)$', re.M)
+    r'^(?=.*\nferryd: Accepted publickey for (\S+) from (\S+) port (\d+) ssh2: (\S+) '
+    r'(SHA256:\S+)$)(?:ferryd|debug1): Accepted key \S+ SHA256:\S+ found at (.+):(\d+)$', re.M)
+# the sshd line alone (any LogLevel)
+ACCEPTED_LINE_RE = re.compile(
+    r'^ferryd: Accepted publickey for (\S+) from (\S+) port (\d+) ssh2: (\S+) (SHA256:\S+)$',
+    re.M)
 REFUSED_RE = re.compile(r'^ferryd: refused for (\S+) from (\S+) port (\d+): (.*)$', re.M)
 # ssh prints the first form, dbclient prefixes its name
 ALLOCATED_REMOTE_RE = re.compile(

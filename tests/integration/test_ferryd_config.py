@@ -119,7 +119,7 @@ def test_pubkey_accepted_algorithms(lab, ferryd, kind):
                         r'ecdsa-sha2-nistp256 not in PubkeyAcceptedAlgorithms',
                         timeout=10), srv.log_text()
     _refused(lab, kind, srv, identity='rsa')
-    assert not fdl.ACCEPTED_RE.search(srv.log_text()), srv.log_text()
+    assert not fdl.ACCEPTED_LINE_RE.search(srv.log_text()), srv.log_text()
     echo = lab.echo()
     t = fdl.start_local(lab, kind, srv, [echo.addr])
     _transfer(t, 64 * 1024)
@@ -157,7 +157,7 @@ def test_authorized_keys_none(lab, ferryd):
     srv = ferryd(state_dir=state, config=['AuthorizedKeysFile none'])
     err = _refused(lab, 'ssh', srv)
     assert 'Permission denied (publickey)' in err, err
-    assert not fdl.ACCEPTED_RE.search(srv.log_text()), srv.log_text()
+    assert not fdl.ACCEPTED_LINE_RE.search(srv.log_text()), srv.log_text()
 
 
 @pytest.mark.parametrize('flag', ['-t', '-T'])
@@ -206,8 +206,7 @@ def test_print_algorithm_lists(lab):
 # Refused while ferryd cannot honour them (a config relying on them must not
 # run with less protection); "none" (sshd's default) is fine where allowed.
 REFUSED = {
-    'AllowGroups': 'wheel', 'AllowUsers': 'alice', 'DenyGroups': 'nogroup',
-    'DenyUsers': 'mallory', 'AuthorizedKeysCommand': '/usr/bin/keys %u',
+    'AllowGroups': 'wheel', 'DenyGroups': 'nogroup', 'AuthorizedKeysCommand': '/usr/bin/keys %u',
     'AuthorizedPrincipalsCommand': '/usr/bin/principals %u',
     'AuthorizedPrincipalsFile': '/etc/ssh/principals/%u',
     'TrustedUserCAKeys': '/etc/ssh/ca.pub', 'RevokedKeys': '/etc/ssh/revoked',
@@ -233,7 +232,9 @@ VALUES = {
     'SetEnv': 'A=1', 'ForceCommand': '/bin/false', 'IPQoS': 'lowdelay throughput',
     'RekeyLimit': '1G 1h', 'ChannelTimeout': 'session=5m', 'LogVerbose': 'kex.c:*',
     'VersionAddendum': 'none', 'PermitRootLogin': 'prohibit-password',
-    'DisableForwarding': 'no', 'Include': '/nonexistent/sshd_config.d/*.conf',
+    'DisableForwarding': 'no', 'AllowUsers': 'alice ops-*@10.0.0.0/8',
+    'DenyUsers': 'mallory', 'SyslogFacility': 'AUTHPRIV', 'Banner': 'none',
+    'Include': '/nonexistent/sshd_config.d/*.conf',
     'PerSourceMaxStartups': '10', 'PerSourceNetBlockSize': '24:56',
     'UnusedConnectionTimeout': '2m',
 }

@@ -379,7 +379,7 @@ def test_key_from(lab, ferryd, pattern, allowed):
     assert 'Permission denied (publickey)' in cp.stderr(), cp.stderr()
     assert srv.wait_log(rf'{re.escape(str(srv.ak_path()))} line 1: from=', 1, 5), \
         fl.tail(srv.log_text())
-    assert not fdl.ACCEPTED_RE.search(srv.log_text())
+    assert not fdl.ACCEPTED_LINE_RE.search(srv.log_text())
 
 
 def test_key_expired(lab, ferryd):
@@ -427,7 +427,7 @@ def test_per_user_authorized_keys(lab, ferryd):
                           local=[f'{LOCALHOST}:{fl.pick_free_port()}:{LOCALHOST}:{echo.port}'])
     assert srv.wait_log(r'^ferryd: Accepted publickey for alice ', 1, 10), \
         fl.tail(srv.log_text())
-    assert f'({srv.ak_path("alice")} line 1)' in srv.log_text()
+    assert f'found at {srv.ak_path("alice")}:1\n' in srv.log_text()
     assert cp.alive()
     for user, key in [('bob', 'ed25519'), ('alice', 'ecdsa'), ('carol', 'ed25519')]:
         bad = fdl.start_client(lab, 'ssh', srv, user=user, identity=key,
@@ -447,7 +447,7 @@ def test_user_name_cannot_name_another_file(lab, ferryd, user):
                           local=[f'{LOCALHOST}:{fl.pick_free_port()}:{LOCALHOST}:9'])
     assert cp.wait_exit(15) == 255, cp.stderr()
     assert 'Permission denied (publickey)' in cp.stderr(), cp.stderr()
-    assert not fdl.ACCEPTED_RE.search(srv.log_text()), fl.tail(srv.log_text())
+    assert not fdl.ACCEPTED_LINE_RE.search(srv.log_text()), fl.tail(srv.log_text())
 
 
 @pytest.mark.parametrize('tries', [2, 3])
@@ -466,7 +466,7 @@ def test_max_auth_tries(lab, ferryd, tries):
     if tries == 2:
         assert cp.wait_exit(15) == 255, cp.stderr()
         assert 'Too many authentication failures' in cp.stderr(), cp.stderr()
-        assert not fdl.ACCEPTED_RE.search(srv.log_text())
+        assert not fdl.ACCEPTED_LINE_RE.search(srv.log_text())
     else:
         assert srv.wait_log(fdl.ACCEPTED_RE, 1, 10), fl.tail(srv.log_text())
         assert rl.wait_until(lambda: fl.listens_on(cp.pid, port), 10), cp.stderr()
@@ -529,7 +529,7 @@ def test_cleartext_message_before_kex(lab, ferryd, msg, when):
                      re.I), line[0].group(0)
     assert srv.listens() == {(LOCALHOST, srv.port)}, srv.listens()
     assert echo.accepted == 0
-    assert not fdl.ACCEPTED_RE.search(srv.log_text())
+    assert not fdl.ACCEPTED_LINE_RE.search(srv.log_text())
 
 
 @pytest.mark.parametrize('msg', ['channel-open', 'tcpip-forward', 'userauth-success'])
@@ -559,7 +559,7 @@ def test_encrypted_message_before_auth(lab, ferryd, msg):
                      re.I), line[0].group(0)
     assert srv.listens() == {(LOCALHOST, srv.port)}, srv.listens()
     assert echo.accepted == 0
-    assert not fdl.ACCEPTED_RE.search(srv.log_text())
+    assert not fdl.ACCEPTED_LINE_RE.search(srv.log_text())
 
 
 def test_stalled_connections_and_login_grace(lab, ferryd):
@@ -611,7 +611,7 @@ def test_max_startups_drops(lab, ferryd, startups, held):
     echo = lab.echo()
     socks = fdl.stall(srv.port, 3)
     try:
-        conn_re = r'^debug1: Connection from 127\.0\.0\.1 port \d+$'
+        conn_re = r"^debug1: Connection from 127\.0\.0\.1 port \d+ on 127\.0\.0\.1 port \d+$"
         assert srv.wait_log(conn_re, held, 5), fl.tail(srv.log_text())
         if held < 3:
             assert srv.wait_log(r'drop connection #1: past MaxStartups', 1, 5), \

@@ -317,7 +317,7 @@ def test_host_key_failure_not_retried(lab, ferryd, known):
     assert re.search(r'Host key verification failed|HOST IDENTIFICATION HAS CHANGED|'
                      r'No \S+ host key is known', err), err
     time.sleep(0.3)
-    n = srv.count(r'^(?:ferryd|debug1): Connection from 127\.0\.0\.1 port \d+$')
+    n = srv.count(r'^(?:ferryd|debug1): Connection from 127\.0\.0\.1 port \d+ on ')
     assert n == 1, f'ferryd saw {n} connections, expected 1:\n{fl.tail(srv.log_text())}'
 
 

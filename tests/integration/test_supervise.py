@@ -1039,14 +1039,14 @@ def test_control_socket(lab, ferryd):
     assert stat.S_ISSOCK(st_.st_mode), f'{ctl} is not a socket'
     assert stat.S_IMODE(st_.st_mode) == 0o600, f'{ctl} has mode {oct(stat.S_IMODE(st_.st_mode))}'
 
-    conns = s1.count(r'Connection from \S+ port \d+$')
+    conns = s1.count(r'Connection from \S+ port \d+ on \S+ port \d+$')
     assert conns == 1, f'ferryd logged {conns} connections, expected 1'
     second = ferry_up(lab, cfg, ctl)
     rc = second.wait_exit(15)
     err = second.stderr()
     assert rc == 255, f'second ferry up on the same socket: exit {rc}\n{err}'
     assert 'in use by another ferry' in err, err
-    assert s1.count(r'Connection from \S+ port \d+$') == conns, \
+    assert s1.count(r'Connection from \S+ port \d+ on \S+ port \d+$') == conns, \
         'the second ferry connected to the server before giving up'
     assert 'Allocated port' not in err, f'the second ferry bound forwards:\n{err}'
     assert os.path.exists(ctl), 'the second ferry removed the first one\'s socket'

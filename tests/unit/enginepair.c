@@ -57,6 +57,11 @@ on_event(void *ud, struct ssh_event *ev)
 	case SSH_EV_AUTH_SUCCESS:
 		s->auth_ok++;
 		break;
+	case SSH_EV_AUTH_BANNER:
+		s->banners++;
+		snprintf(s->banner_text, sizeof(s->banner_text), "%s",
+		    ev->u.text.text);
+		break;
 	case SSH_EV_KEX_DONE:
 		s->kex_done++;
 		break;
@@ -119,6 +124,7 @@ mk(struct side *s, enum ssh_role role, const char *cipher)
 	cfg.event_ud = s;
 	cfg.hostkeys = &hostkey;
 	cfg.nhostkeys = 1;
+	cfg.banner = s->banner;
 	s->c = ssh_conn_new(&cfg);
 	assert_non_null(s->c);
 	return s->c;

@@ -30,6 +30,9 @@ struct side {
 	int		 nreplies;
 	const struct key *user_key;
 	const char	*compression;	/* ssh_config.compression */
+	const char	*banner;	/* server: its cfg.banner */
+	char		 banner_text[256];	/* client: the last banner */
+	int		 banners;	/* client: SSH_EV_AUTH_BANNER */
 	/* counters for the fault tests */
 	int		 opens;		/* channel open requests accepted */
 	int		 window;	/* SSH_EV_CHAN_WINDOW */

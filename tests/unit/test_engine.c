@@ -151,6 +151,33 @@ test_wrong_key_refused(void **state)
 	free_pair(&cl, &sv);
 }
 
+/* The server's banner reaches the client before the first answer, once
+ * however many requests follow. */
+static void
+test_server_banner(void **state)
+{
+	struct side cl, sv;
+
+	(void)state;
+	memset(&cl, 0, sizeof(cl));
+	memset(&sv, 0, sizeof(sv));
+	sv.allow_user = true;
+	sv.banner = "Authorized use only.\r\n";
+	mk(&cl, SSH_ROLE_CLIENT, NULL);
+	mk(&sv, SSH_ROLE_SERVER, NULL);
+	assert_int_equal(pump(&cl, &sv), 0);
+	assert_int_equal(cl.banners, 0);
+	assert_int_equal(ssh_auth_pubkey(cl.c, "alice", otherkey), 0);
+	assert_int_equal(pump(&cl, &sv), 0);
+	assert_int_equal(cl.banners, 1);
+	assert_string_equal(cl.banner_text, "Authorized use only.\r\n");
+	assert_int_equal(ssh_auth_pubkey(cl.c, "alice", userkey), 0);
+	assert_int_equal(pump(&cl, &sv), 0);
+	assert_int_equal(cl.auth_ok, 1);
+	assert_int_equal(cl.banners, 1);
+	free_pair(&cl, &sv);
+}
+
 /* A deferred host key verdict holds the exchange (and the server's
  * NEWKEYS) until it is given; yes goes on to authentication. */
 static void
@@ -273,6 +300,7 @@ main(void)
 		cmocka_unit_test(test_gcm),
 		cmocka_unit_test(test_ctr),
 		cmocka_unit_test(test_wrong_key_refused),
+		cmocka_unit_test(test_server_banner),
 		cmocka_unit_test(test_hostkey_deferred_accept),
 		cmocka_unit_test(test_hostkey_deferred_refuse),
 		cmocka_unit_test(test_global_requests_in_order),

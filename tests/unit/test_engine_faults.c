@@ -654,6 +654,30 @@ disconnect_body(bool sender_client, const void *body, size_t len,
 	free_pair(&cl, &sv);
 }
 
+/* A client that asks for ssh-userauth again during authentication (as
+ * paramiko does before each attempt) gets SERVICE_ACCEPT again, as from
+ * sshd; our client, which never asks twice, refuses the second accept. */
+static void
+test_service_request_again(void **state)
+{
+	static const uint8_t body[] = "\0\0\0\x0cssh-userauth";
+	struct side cl, sv;
+
+	(void)state;
+	memset(&cl, 0, sizeof(cl));
+	memset(&sv, 0, sizeof(sv));
+	mk(&cl, SSH_ROLE_CLIENT, NULL);
+	mk(&sv, SSH_ROLE_SERVER, NULL);
+	assert_int_equal(pump(&cl, &sv), 0);
+	assert_int_equal(cl.auth_ready, 1);
+	raw(cl.c, MSG_SERVICE_REQUEST, body, sizeof(body) - 1);
+	assert_int_equal(pump(&cl, &sv), -1);
+	assert_null(ssh_error(sv.c));
+	assert_non_null(ssh_error(cl.c));
+	assert_non_null(strstr(ssh_error(cl.c), "unexpected message type 6"));
+	free_pair(&cl, &sv);
+}
+
 static void
 test_disconnect_truncated(void **state)
 {
@@ -861,6 +885,7 @@ main(void)
 		cmocka_unit_test(test_strict_kex_ignore_debug),
 		cmocka_unit_test(test_nonstrict_ignore_accepted),
 		cmocka_unit_test(test_disconnect_truncated),
+		cmocka_unit_test(test_service_request_again),
 		cmocka_unit_test(test_input_bound_reserve),
 		cmocka_unit_test(test_input_bound_feed),
 		cmocka_unit_test(test_backlog_during_rekey),

@@ -18,6 +18,7 @@
 
 #include "server/config.h"
 #include "server/config_kw.h"
+#include "server/users.h"
 #include "util/log.h"
 
 #define WHERE	"command line"
@@ -764,7 +765,7 @@ test_ignored(void **state)
 		"Subsystem sftp /usr/lib/openssh/sftp-server",
 		"UsePrivilegeSeparation sandbox", "StrictModes yes",
 		"AllowAgentForwarding no", "PermitTTY no",
-		"Banner /etc/issue.net", "DisableForwarding no",
+		"Banner none", "DisableForwarding no",
 		"AddressFamily any", "AuthenticationMethods publickey",
 		"AuthenticationMethods any", "RequiredRSASize 1024",
 		"AuthorizedKeysCommand none", "TrustedUserCAKeys none",
@@ -983,7 +984,10 @@ test_print(void **state)
 	    "ClientAliveCountMax 5\nLoginGraceTime 1h\nMaxStartups 3\n"
 	    "MaxAuthTries 4\nMaxSessions 2\nMaxListeners 7\n"
 	    "LogLevel DEBUG2\nPidFile /run/ferryd.pid\n"
-	    "StateDirectory /var/lib/ferryd\nRunAsUser nobody\n");
+	    "StateDirectory /var/lib/ferryd\nRunAsUser nobody\n"
+	    "SyslogFacility local3\nBanner /etc/issue.net\n"
+	    "AllowUsers alice bob@10.0.0.0/8,!10.1.*\nDenyUsers mallory\n"
+	    "AllowUsers carol\n");
 	finish();
 	out = printed(&cfg);
 	assert_string_equal(out,
@@ -1023,6 +1027,12 @@ test_print(void **state)
 	    "maxuserchannels 1024\n"
 	    "maxforwardconnections 256\n"
 	    "loglevel DEBUG2\n"
+	    "syslogfacility LOCAL3\n"
+	    "banner /etc/issue.net\n"
+	    "allowusers alice\n"
+	    "allowusers bob@10.0.0.0/8,!10.1.*\n"
+	    "allowusers carol\n"
+	    "denyusers mallory\n"
 	    "pidfile /run/ferryd.pid\n"
 	    "statedirectory /var/lib/ferryd\n"
 	    "runasuser nobody\n"
@@ -1069,6 +1079,8 @@ test_print_defaults(void **state)
 	    "maxuserchannels 1024\n"
 	    "maxforwardconnections 256\n"
 	    "loglevel INFO\n"
+	    "syslogfacility AUTH\n"
+	    "banner none\n"
 	    "pidfile none\n"
 	    "statedirectory /var/lib/ferryd\n"
 	    "runasuser none\n"
@@ -1228,17 +1240,95 @@ test_print_algs(void **state)
 	free(out);
 }
 
+/* AllowUsers / DenyUsers: words added line after line, each checked;
+ * matching as sshd: user globs case-sensitive, USER@HOST with address
+ * patterns and address/masklen, '!' refusing, DenyUsers first. */
+static void
+test_users(void **state)
+{
+	char *allow[] = { "alice", "ops-*", "bob@10.0.0.0/8,!10.1.2.3",
+	    "eve@192.168.1.?", "v6@2001:db8::/32" };
+	char *deny[] = { "ops-intern", "*@203.0.113.*" };
+
+	line_ok("AllowUsers alice bob@10.0.0.0/8");
+	line_ok("AllowUsers carol");
+	line_ok("DenyUsers mallory");
+	assert_int_equal(cfg.nallow_users, 3);
+	assert_string_equal(cfg.allow_users[2], "carol");
+	assert_int_equal(cfg.ndeny_users, 1);
+	line_bad("AllowUsers bob@10.0.0.0/33", WHERE ": AllowUsers: "
+	    "'bob@10.0.0.0/33': '10.0.0.0/33' is not an address/masklen or a "
+	    "host pattern");
+	line_bad("DenyUsers x@a,,b", WHERE ": DenyUsers: 'x@a,,b': '' is not "
+	    "an address/masklen or a host pattern");
+	line_bad("DenyUsers x@nonsense/8", WHERE ": DenyUsers: "
+	    "'x@nonsense/8': 'nonsense/8' is not an address/masklen or a host "
+	    "pattern");
+
+	assert_true(users_pattern_match("ali?e", "alice", "1.2.3.4"));
+	assert_false(users_pattern_match("alice", "Alice", "1.2.3.4"));
+	assert_true(users_pattern_match("*", "x", "1.2.3.4"));
+	assert_true(users_pattern_match("bob@10.0.0.0/8", "bob", "10.200.1.1"));
+	assert_false(users_pattern_match("bob@10.0.0.0/8", "bob", "11.0.0.1"));
+	assert_true(users_pattern_match("bob@10.1.2.0/23", "bob",
+	    "10.1.3.255"));
+	assert_false(users_pattern_match("bob@10.1.2.0/23", "bob", "10.1.4.0"));
+	assert_true(users_pattern_match("bob@0.0.0.0/0", "bob", "8.8.8.8"));
+	assert_false(users_pattern_match("bob@10.0.0.0/8,!10.1.2.3", "bob",
+	    "10.1.2.3"));
+	assert_true(users_pattern_match("v6@2001:db8::/32", "v6",
+	    "2001:db8:1::5"));
+	assert_false(users_pattern_match("v6@2001:db8::/32", "v6",
+	    "2001:db9::5"));
+	assert_false(users_pattern_match("v6@2001:db8::/32", "v6", "10.0.0.1"));
+	assert_true(users_pattern_match("*@127.0.0.*", "x", "127.0.0.9"));
+
+	assert_int_equal(users_check(allow, 5, deny, 2, "alice", "1.1.1.1"),
+	    USERS_ALLOWED);
+	assert_int_equal(users_check(allow, 5, deny, 2, "alice", "203.0.113.7"),
+	    USERS_DENIED);
+	assert_int_equal(users_check(allow, 5, deny, 2, "ops-intern",
+	    "1.1.1.1"), USERS_DENIED);
+	assert_int_equal(users_check(allow, 5, deny, 2, "ops-anna", "1.1.1.1"),
+	    USERS_ALLOWED);
+	assert_int_equal(users_check(allow, 5, deny, 2, "bob", "10.1.2.3"),
+	    USERS_NOT_ALLOWED);
+	assert_int_equal(users_check(allow, 5, deny, 2, "eve", "192.168.1.7"),
+	    USERS_ALLOWED);
+	assert_int_equal(users_check(allow, 5, deny, 2, "eve", "192.168.1.70"),
+	    USERS_NOT_ALLOWED);
+	assert_int_equal(users_check(allow, 0, deny, 2, "anyone", "1.1.1.1"),
+	    USERS_ALLOWED);
+	assert_int_equal(users_check(allow, 0, deny, 0, "anyone", "1.1.1.1"),
+	    USERS_ALLOWED);
+}
+
+/* SyslogFacility: syslog's names in any case, others refused. */
+static void
+test_syslog_facility(void **state)
+{
+	line_ok("SyslogFacility authpriv");
+	line_bad("SyslogFacility LOCAL8", WHERE ": SyslogFacility: bad value "
+	    "'LOCAL8' (DAEMON, USER, AUTH, AUTHPRIV or LOCAL0 to LOCAL7)");
+	finish();
+	assert_string_equal(cfg.syslog_facility, "AUTHPRIV");
+	fresh();
+	finish();
+	assert_string_equal(cfg.syslog_facility, "AUTH");
+	assert_string_equal(cfg.banner, "none");
+}
+
 /* Keywords a config may rely on for protection that ferryd lacks are
  * refused with the reason; their harmless values are accepted. */
 static void
 test_refused(void **state)
 {
-	line_bad("AllowUsers alice bob", WHERE ": AllowUsers is not "
-	    "supported: ferryd would let in every user whose key is in the "
-	    "user's AuthorizedKeysFile");
 	line_bad("DenyGroups wheel", WHERE ": DenyGroups is not supported: "
-	    "ferryd would let in every user whose key is in the user's "
-	    "AuthorizedKeysFile");
+	    "ferryd has no system accounts, so users have no groups "
+	    "(AllowUsers and DenyUsers name users)");
+	line_bad("AllowGroups ferry", WHERE ": AllowGroups is not supported: "
+	    "ferryd has no system accounts, so users have no groups "
+	    "(AllowUsers and DenyUsers name users)");
 	line_bad("AuthorizedKeysCommand /usr/bin/keys %u", WHERE
 	    ": AuthorizedKeysCommand is not supported: ferryd reads keys only "
 	    "from AuthorizedKeysFile");
@@ -1332,6 +1422,8 @@ main(void)
 		T(test_alg_errors),
 		T(test_print_algs),
 		T(test_refused),
+		T(test_users),
+		T(test_syslog_facility),
 		T(test_noeffect_notes),
 		T(test_quoting),
 	};
