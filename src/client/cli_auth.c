@@ -45,6 +45,7 @@ cli_load_identities(struct client *cl)
 			cl->ids[cl->nids++] = k;
 			log_verbose("Will attempt key: %s %s", o->identity[i],
 			    key_type_name(k));
+			cli_load_cert_beside(cl, o->identity[i], cl->nids - 1);
 			continue;
 		}
 		/* Default keys that do not exist are not worth a word. */
@@ -60,6 +61,7 @@ cli_load_identities(struct client *cl)
 		}
 		log_error("Load key \"%s\": %s", o->identity[i], err);
 	}
+	cli_load_cert_files(cl);
 }
 
 /* With IdentitiesOnly only agent keys named by an IdentityFile count. */
@@ -134,6 +136,7 @@ void
 cli_try_next_key(struct client *cl)
 {
 	struct ssh_conn *ssh = net_conn_ssh(cl->nc);
+	struct key *k;
 
 	if (cl->agent_pending) {
 		cl->auth_waiting = true;
@@ -142,7 +145,10 @@ cli_try_next_key(struct client *cl)
 	if (try_agent_key(cl))
 		return;
 	while (cl->next_id < cl->nids) {
-		struct key *k = cl->ids[cl->next_id++];
+		if (cli_try_cert(cl, ssh))
+			return;
+		k = cl->ids[cl->next_id++];
+		cl->next_cert = 0;
 
 		log_verbose("Offering public key: %s", key_type_name(k));
 		if (ssh_auth_pubkey(ssh, cl->o->user, k) == 0)

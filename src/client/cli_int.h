@@ -75,6 +75,12 @@ struct client {
 	bool			 auth_waiting;	/* AUTH_READY came first */
 	int			 next_agent;	/* next of agent_ids to offer */
 	int			 next_id;	/* next of ids to offer */
+	/* User certificates (cli_cert.c), each offered just before the ids
+	 * key it certifies (cert_id[i] indexes ids): owned like ids. */
+	struct cert		*certs[2 * MAX_IDENTITIES];
+	int			 cert_id[2 * MAX_IDENTITIES];
+	int			 ncerts;
+	int			 next_cert;	/* next of certs for next_id */
 	struct wb		 sigdata;	/* owned: what the agent signs */
 	/* The agent key being signed for: points into agent_ids; NULL when
 	 * no signature is outstanding. */
@@ -124,6 +130,16 @@ void		 cli_conn_failed(struct client *cl, const char *why);
 uint64_t	 cli_backoff_ms(const struct options *o, int attempt);
 /* Tells the owner that the state or a forward changed. */
 void		 cli_changed(struct client *cl);
+
+/* cli_cert.c */
+/* Loads path-cert.pub for ids[id], if there is one. */
+void		 cli_load_cert_beside(struct client *cl, const char *path,
+		    int id);
+/* Loads the CertificateFile certificates for the ids keys they certify. */
+void		 cli_load_cert_files(struct client *cl);
+/* Offers the next certificate of ids[next_id]; false when none is left. */
+bool		 cli_try_cert(struct client *cl, struct ssh_conn *ssh);
+void		 cli_free_certs(struct client *cl);
 
 /* cli_auth.c */
 /* Loads the IdentityFile keys into ids and id_pubs. */

@@ -310,6 +310,7 @@ connect_now(struct client *cl)
 
 	cl->next_agent = 0;
 	cl->next_id = 0;
+	cl->next_cert = 0;
 	cl->auth_waiting = false;
 	cl->signing = NULL;
 	cl->agent_ids = NULL;
@@ -447,6 +448,7 @@ client_free(struct client *cl)
 		key_free(cl->ids[i]);
 	for (i = 0; i < cl->npubs; i++)
 		key_free(cl->id_pubs[i]);
+	cli_free_certs(cl);
 	wb_free(&cl->sigdata);
 	free(cl->hk_algs);
 	cli_hostkey_reset(cl);

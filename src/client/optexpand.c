@@ -182,6 +182,13 @@ options_expand(struct options *o, char *err, size_t errlen)
 		if (expand_path(&o->identity[i], pw->pw_dir, &t,
 		    "IdentityFile", err, errlen) != 0)
 			return -1;
+	for (i = 0; i < o->ncertificate; i++) {
+		free(o->certificate_path[i]);
+		if ((o->certificate_path[i] = strdup(o->certificate[i])) ==
+		    NULL || expand_path(&o->certificate_path[i], pw->pw_dir,
+		    &t, "CertificateFile", err, errlen) != 0)
+			return -1;
+	}
 	for (i = 0; i < o->nknown_hosts; i++)
 		if (expand_path(&o->known_hosts[i], pw->pw_dir, &t,
 		    "UserKnownHostsFile", err, errlen) != 0)

@@ -53,6 +53,10 @@ options_free(struct options *o)
 	for (i = 0; i < o->nglobal_known_hosts; i++)
 		free(o->global_known_hosts[i]);
 	free(o->host_key_alias);
+	for (i = 0; i < o->ncertificate; i++) {
+		free(o->certificate[i]);
+		free(o->certificate_path[i]);
+	}
 	free(o->ciphers);
 	free(o->macs);
 	free(o->config_file);

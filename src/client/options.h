@@ -86,6 +86,11 @@ struct options {
 	char		*identity[MAX_IDENTITIES];
 	int		 nidentity;
 	bool		 identity_given;
+	/* CertificateFile as written (printed so by -G), and with ~ and
+	 * %-tokens expanded by options_expand */
+	char		*certificate[MAX_IDENTITIES];
+	char		*certificate_path[MAX_IDENTITIES];
+	int		 ncertificate;
 
 	/* UserKnownHostsFile (new keys go to the first) and
 	 * GlobalKnownHostsFile; each count follows its array (optkw.c) */

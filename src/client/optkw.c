@@ -294,6 +294,26 @@ kw_identity(struct options *o, const struct keyword *kw, char **a, int n,
  * line wins; "none" only alone, as ssh has it. field: the array; arg:
  * the offset of its count. */
 static int
+kw_certificate(struct options *o, const struct keyword *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	int i;
+
+	for (i = 0; i < o->ncertificate; i++)
+		if (strcmp(o->certificate[i], a[0]) == 0)
+			return 0;	/* as ssh: the same file once */
+	if (o->ncertificate >= MAX_IDENTITIES) {
+		snprintf(err, errlen, "Too many certificate files specified "
+		    "(max %d)", MAX_IDENTITIES);
+		return -1;
+	}
+	if ((o->certificate[o->ncertificate] = strdup(a[0])) == NULL)
+		return -1;
+	o->ncertificate++;
+	return 0;
+}
+
+static int
 kw_known_hosts(struct options *o, const struct keyword *kw, char **a, int n,
     char *err, size_t errlen)
 {
@@ -431,6 +451,7 @@ static const struct keyword keywords[] = {
 	{ "BatchMode", kw_choice, 1, 1, F(parsed.batch_mode), &yesno },
 	{ "BindAddress", kw_string, 1, 1, F(bind_address), NULL },
 	{ "BindInterface", kw_string, 1, 1, F(bind_interface), NULL },
+	{ "CertificateFile", kw_certificate, 1, 1, 0, NULL },
 	{ "Ciphers", kw_algs, 1, 1, F(ciphers), &ciphers },
 	{ "Compression", kw_choice, 1, 1, F(parsed.compression), &yesno },
 	{ "ConnectionAttempts", kw_number, 1, 1, F(connection_attempts),

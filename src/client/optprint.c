@@ -69,6 +69,8 @@ print_files(const struct options *o, FILE *fp)
 		fprintf(fp, "identityagent %s\n", o->identity_agent);
 	for (i = 0; i < o->nidentity; i++)
 		fprintf(fp, "identityfile %s\n", o->identity[i]);
+	for (i = 0; i < o->ncertificate; i++)	/* as written, as ssh -G */
+		fprintf(fp, "certificatefile %s\n", o->certificate[i]);
 	if (o->host_key_alias != NULL)
 		fprintf(fp, "hostkeyalias %s\n", o->host_key_alias);
 	fprintf(fp, "globalknownhostsfile");

@@ -122,7 +122,6 @@ static const struct kw table[] = {
 	{ "GSSAPIClientIdentity", NULL, PK_STR, NULL, 1, RF_NONE, NULL },
 	{ "GSSAPIServerIdentity", NULL, PK_STR, NULL, 1, RF_NONE, NULL },
 	{ "CanonicalDomains", NULL, PK_ARGS, NULL, MANY, RF_NONE, NULL },
-	{ "CertificateFile", NULL, PK_EACH, NULL, 1, RF_NONE, NULL },
 	{ "SendEnv", NULL, PK_EACH, NULL, MANY, RF_NONE, NULL },
 	{ "SetEnv", NULL, PK_EACH, NULL, MANY, RF_NONE, NULL },
 	{ "LogVerbose", NULL, PK_ARGS, NULL, MANY, RF_NONE, NULL },
@@ -430,7 +429,7 @@ sshkw_apply(struct options *o, int kw, char **a, int n, char *err,
 	if (sshkw_check(kw, a, n, err, errlen) != 0)
 		return -1;
 	v = stored(o, kw);
-	/* SendEnv and CertificateFile add up; the rest: first value wins */
+	/* SendEnv and the like add up; the rest: first value wins */
 	if (v != NULL && !(k->kind == PK_EACH && strcasecmp(k->name,
 	    "SetEnv") != 0))
 		return 0;

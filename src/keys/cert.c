@@ -2,13 +2,13 @@
  * type/validity/principal checks, and -cert.pub lines and files. */
 #include "cert.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../ssh/buf.h"
+#include "../util/err.h"
 #include "../util/readfile.h"
 
 /* The certificate types: the plain key type and how many string fields
@@ -33,18 +33,6 @@ static const struct cert_kind kinds[] = {
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
 #define NONCE_MAX	256
 #define LINE_MAX_BYTES	(CERT_MAX_BLOB * 4 / 3 + 4096)
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static const struct cert_kind *
 kind_of(const uint8_t *name, size_t len)

@@ -70,27 +70,49 @@ ssh_auth_send(struct ssh_conn *c, const char *user, const char *alg,
 	return 0;
 }
 
+/* Signs the request for alg and blob with key and sends it. */
+static int
+send_signed(struct ssh_conn *c, const char *user, const struct key *key,
+    const char *alg, const uint8_t *blob, size_t bloblen)
+{
+	struct wb sd, sig;
+	int ret = -1;
+
+	wb_init(&sd);
+	wb_init(&sig);
+	if (ssh_auth_sigdata(c, user, alg, blob, bloblen, &sd) == 0 &&
+	    key_sign(key, sig_alg(c, key), sd.p, sd.len, &sig) == 0)
+		ret = ssh_auth_send(c, user, alg, blob, bloblen, sig.p,
+		    sig.len);
+	wb_free(&sd);
+	wb_free(&sig);
+	return ret;
+}
+
 int
 ssh_auth_pubkey(struct ssh_conn *c, const char *user, const struct key *key)
 {
-	struct wb blob, sd, sig;
-	const char *alg = sig_alg(c, key);
+	struct wb blob;
 	int ret = -1;
 
 	if (c->state != ST_AUTH || c->auth_pending)
 		return -1;
 	wb_init(&blob);
-	wb_init(&sd);
-	wb_init(&sig);
-	if (key_to_blob(key, &blob) == 0 && !blob.err &&
-	    ssh_auth_sigdata(c, user, alg, blob.p, blob.len, &sd) == 0 &&
-	    key_sign(key, alg, sd.p, sd.len, &sig) == 0)
-		ret = ssh_auth_send(c, user, alg, blob.p, blob.len, sig.p,
-		    sig.len);
+	if (key_to_blob(key, &blob) == 0 && !blob.err)
+		ret = send_signed(c, user, key, sig_alg(c, key), blob.p,
+		    blob.len);
 	wb_free(&blob);
-	wb_free(&sd);
-	wb_free(&sig);
 	return ret;
+}
+
+int
+ssh_auth_pubkey_cert(struct ssh_conn *c, const char *user,
+    const struct key *key, const char *cert_alg, const uint8_t *cert,
+    size_t certlen)
+{
+	if (c->state != ST_AUTH || c->auth_pending)
+		return -1;
+	return send_signed(c, user, key, cert_alg, cert, certlen);
 }
 
 #define DEFAULT_MAX_AUTH_TRIES	6

@@ -248,6 +248,14 @@ int		 ssh_hostkey_verdict(struct ssh_conn *c, bool accept);
  * user. The answer arrives as AUTH_SUCCESS or AUTH_FAILURE. */
 int		 ssh_auth_pubkey(struct ssh_conn *c, const char *user,
 		    const struct key *key);
+/* The same with a certificate for key (OpenSSH's PROTOCOL.certkeys): the
+ * request names cert_alg ("ssh-ed25519-cert-v01@openssh.com",
+ * "rsa-sha2-512-cert-v01@openssh.com"...) and carries the certificate
+ * blob (not owned) as the public key; key signs, with the algorithm
+ * ssh_auth_sig_alg gives, which an RSA cert_alg must match. */
+int		 ssh_auth_pubkey_cert(struct ssh_conn *c, const char *user,
+		    const struct key *key, const char *cert_alg,
+		    const uint8_t *cert, size_t certlen);
 bool		 ssh_authenticated(const struct ssh_conn *c);
 /* Server: the user name that authenticated (NULL before). */
 const char	*ssh_auth_user(const struct ssh_conn *c);

@@ -1,0 +1,122 @@
+/* User certificates (issue 11): "IDENTITY-cert.pub" beside each
+ * IdentityFile and the CertificateFile files, each offered for publickey
+ * authentication just before the key it certifies, signed by that key,
+ * as ssh does. The server decides: an expired certificate is offered all
+ * the same and refused there. */
+#include "cli_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "keys/cert.h"
+#include "keys/key.h"
+#include "util/log.h"
+#include "util/readfile.h"
+#include "util/text.h"
+
+static void
+add_cert(struct client *cl, struct cert *c, int id, const char *path)
+{
+	char safe[CERT_MAX_KEY_ID_LEN * 4 + 1];
+
+	if (cl->ncerts >= (int)(sizeof(cl->certs) / sizeof(cl->certs[0]))) {
+		log_error("Certificate \"%s\": too many certificates", path);
+		cert_free(c);
+		return;
+	}
+	text_safe(safe, sizeof(safe), c->key_id, false);
+	log_verbose("Will attempt certificate: %s %s serial %llu ID \"%s\"",
+	    path, c->type_name, (unsigned long long)c->serial, safe);
+	cl->certs[cl->ncerts] = c;
+	cl->cert_id[cl->ncerts++] = id;
+}
+
+void
+cli_load_cert_beside(struct client *cl, const char *path, int id)
+{
+	char cpath[4200], err[256];
+	struct cert *c;
+	int r;
+
+	if ((size_t)snprintf(cpath, sizeof(cpath), "%s-cert.pub", path) >=
+	    sizeof(cpath))
+		return;
+	r = cert_load_file(cpath, &c, err, sizeof(err));
+	if (r == READFILE_ABSENT)
+		return;
+	if (r != 0) {
+		log_error("Load certificate \"%s\": %s", cpath, err);
+		return;
+	}
+	if (!key_equal(c->key, cl->ids[id])) {
+		log_error("Certificate \"%s\" does not certify the key in "
+		    "\"%s\"; not offered", cpath, path);
+		cert_free(c);
+		return;
+	}
+	add_cert(cl, c, id, cpath);
+}
+
+void
+cli_load_cert_files(struct client *cl)
+{
+	const struct options *o = cl->o;
+	char err[256];
+	struct cert *c;
+	int i, j, r;
+
+	for (i = 0; i < o->ncertificate; i++) {
+		r = cert_load_file(o->certificate_path[i], &c, err,
+		    sizeof(err));
+		if (r != 0) {
+			log_error("Load certificate \"%s\": %s",
+			    o->certificate_path[i], r == READFILE_ABSENT ?
+			    "No such file or directory" : err);
+			continue;
+		}
+		for (j = 0; j < cl->nids; j++)
+			if (key_equal(c->key, cl->ids[j]))
+				break;
+		if (j == cl->nids) {
+			log_error("Certificate \"%s\": no IdentityFile holds "
+			    "its private key; not offered",
+			    o->certificate_path[i]);
+			cert_free(c);
+			continue;
+		}
+		add_cert(cl, c, j, o->certificate_path[i]);
+	}
+}
+
+bool
+cli_try_cert(struct client *cl, struct ssh_conn *ssh)
+{
+	const struct key *k = cl->ids[cl->next_id];
+	const struct cert *c;
+	const char *alg;
+	bool rsa256;
+
+	while (cl->next_cert < cl->ncerts) {
+		c = cl->certs[cl->next_cert];
+		if (cl->cert_id[cl->next_cert++] != cl->next_id)
+			continue;
+		rsa256 = strcmp(ssh_auth_sig_alg(ssh, k), "rsa-sha2-256") == 0;
+		alg = cert_auth_alg(c, rsa256);
+		log_verbose("Offering public key: %s serial %llu (certificate)",
+		    alg, (unsigned long long)c->serial);
+		if (ssh_auth_pubkey_cert(ssh, cl->o->user, k, alg, c->blob,
+		    c->bloblen) == 0)
+			return true;
+	}
+	return false;
+}
+
+void
+cli_free_certs(struct client *cl)
+{
+	int i;
+
+	for (i = 0; i < cl->ncerts; i++)
+		cert_free(cl->certs[i]);
+	cl->ncerts = 0;
+}
