@@ -144,11 +144,12 @@ cli_try_next_key(struct client *cl)
 	}
 	if (try_agent_key(cl))
 		return;
-	while (cl->next_id < cl->nids) {
+	for (;;) {
 		if (cli_try_cert(cl, ssh))
 			return;
+		if (cl->next_id >= cl->nids)
+			break;
 		k = cl->ids[cl->next_id++];
-		cl->next_cert = 0;
 
 		log_verbose("Offering public key: %s", key_type_name(k));
 		if (ssh_auth_pubkey(ssh, cl->o->user, k) == 0)

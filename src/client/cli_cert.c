@@ -1,8 +1,9 @@
-/* User certificates (issue 11): "IDENTITY-cert.pub" beside each
- * IdentityFile and the CertificateFile files, each offered for publickey
- * authentication just before the key it certifies, signed by that key,
- * as ssh does. The server decides: an expired certificate is offered all
- * the same and refused there. */
+/* User certificates (issue 11): the CertificateFile files and
+ * "IDENTITY-cert.pub" beside each IdentityFile, offered for publickey
+ * authentication and signed by the key they certify, in ssh's order
+ * (OpenSSH 9.2 -v): the CertificateFile ones before the IdentityFile
+ * keys, each -cert.pub right after its own key. The server decides: an
+ * expired certificate is offered all the same and refused there. */
 #include "cli_int.h"
 
 #include <stdio.h>
@@ -14,10 +15,14 @@
 #include "util/readfile.h"
 #include "util/text.h"
 
+/* Puts c at position at of the offer order, to be offered once after
+ * ids keys were. */
 static void
-add_cert(struct client *cl, struct cert *c, int id, const char *path)
+add_cert(struct client *cl, struct cert *c, int id, int at, int after,
+    const char *path)
 {
 	char safe[CERT_MAX_KEY_ID_LEN * 4 + 1];
+	int i;
 
 	if (cl->ncerts >= (int)(sizeof(cl->certs) / sizeof(cl->certs[0]))) {
 		log_error("Certificate \"%s\": too many certificates", path);
@@ -27,8 +32,15 @@ add_cert(struct client *cl, struct cert *c, int id, const char *path)
 	text_safe(safe, sizeof(safe), c->key_id, false);
 	log_verbose("Will attempt certificate: %s %s serial %llu ID \"%s\"",
 	    path, c->type_name, (unsigned long long)c->serial, safe);
-	cl->certs[cl->ncerts] = c;
-	cl->cert_id[cl->ncerts++] = id;
+	for (i = cl->ncerts; i > at; i--) {
+		cl->certs[i] = cl->certs[i - 1];
+		cl->cert_id[i] = cl->cert_id[i - 1];
+		cl->cert_after[i] = cl->cert_after[i - 1];
+	}
+	cl->certs[at] = c;
+	cl->cert_id[at] = id;
+	cl->cert_after[at] = after;
+	cl->ncerts++;
 }
 
 void
@@ -54,7 +66,7 @@ cli_load_cert_beside(struct client *cl, const char *path, int id)
 		cert_free(c);
 		return;
 	}
-	add_cert(cl, c, id, cpath);
+	add_cert(cl, c, id, cl->ncerts, id + 1, cpath);
 }
 
 void
@@ -63,7 +75,7 @@ cli_load_cert_files(struct client *cl)
 	const struct options *o = cl->o;
 	char err[256];
 	struct cert *c;
-	int i, j, r;
+	int i, j, r, front = 0;
 
 	for (i = 0; i < o->ncertificate; i++) {
 		r = cert_load_file(o->certificate_path[i], &c, err,
@@ -84,22 +96,22 @@ cli_load_cert_files(struct client *cl)
 			cert_free(c);
 			continue;
 		}
-		add_cert(cl, c, j, o->certificate_path[i]);
+		add_cert(cl, c, j, front++, 0, o->certificate_path[i]);
 	}
 }
 
 bool
 cli_try_cert(struct client *cl, struct ssh_conn *ssh)
 {
-	const struct key *k = cl->ids[cl->next_id];
+	const struct key *k;
 	const struct cert *c;
 	const char *alg;
 	bool rsa256;
 
-	while (cl->next_cert < cl->ncerts) {
+	while (cl->next_cert < cl->ncerts &&
+	    cl->cert_after[cl->next_cert] <= cl->next_id) {
 		c = cl->certs[cl->next_cert];
-		if (cl->cert_id[cl->next_cert++] != cl->next_id)
-			continue;
+		k = cl->ids[cl->cert_id[cl->next_cert++]];
 		rsa256 = strcmp(ssh_auth_sig_alg(ssh, k), "rsa-sha2-256") == 0;
 		alg = cert_auth_alg(c, rsa256);
 		log_verbose("Offering public key: %s serial %llu (certificate)",

@@ -75,12 +75,14 @@ struct client {
 	bool			 auth_waiting;	/* AUTH_READY came first */
 	int			 next_agent;	/* next of agent_ids to offer */
 	int			 next_id;	/* next of ids to offer */
-	/* User certificates (cli_cert.c), each offered just before the ids
-	 * key it certifies (cert_id[i] indexes ids): owned like ids. */
+	/* User certificates (cli_cert.c), in the order offered: certs[i]
+	 * goes once cert_after[i] ids keys were offered, signed by
+	 * ids[cert_id[i]]. Owned like ids. */
 	struct cert		*certs[2 * MAX_IDENTITIES];
 	int			 cert_id[2 * MAX_IDENTITIES];
+	int			 cert_after[2 * MAX_IDENTITIES];
 	int			 ncerts;
-	int			 next_cert;	/* next of certs for next_id */
+	int			 next_cert;	/* next of certs to offer */
 	struct wb		 sigdata;	/* owned: what the agent signs */
 	/* The agent key being signed for: points into agent_ids; NULL when
 	 * no signature is outstanding. */
@@ -137,7 +139,7 @@ void		 cli_load_cert_beside(struct client *cl, const char *path,
 		    int id);
 /* Loads the CertificateFile certificates for the ids keys they certify. */
 void		 cli_load_cert_files(struct client *cl);
-/* Offers the next certificate of ids[next_id]; false when none is left. */
+/* Offers the next certificate due before ids[next_id]; false if none. */
 bool		 cli_try_cert(struct client *cl, struct ssh_conn *ssh);
 void		 cli_free_certs(struct client *cl);
 

@@ -136,3 +136,21 @@ def test_dash_G_certificatefile(tmp_path):
     want = lines(fl.SSH)
     assert len(want) == 3
     assert lines(fl.require_ferry()) == want
+
+
+@pytest.mark.parametrize('where', ['beside', 'certificatefile'])
+def test_offer_order(lab, tmp_path, where):
+    """ssh's order (OpenSSH 9.2 -v): a CertificateFile certificate before
+    the IdentityFile keys, a -cert.pub right after its own key. Both are
+    refused here (another principal), so both are offered."""
+    ca = make_ca(tmp_path)
+    ident, cert = certified_key(lab, tmp_path / 'k', 'ed25519', ca,
+                                principal='somebody-else', beside=where == 'beside')
+    sshd = ca_sshd(lab, ca)
+    extra = ['-v'] + ([] if where == 'beside' else ['-o', f'CertificateFile={cert}'])
+    cp = lab.run('ferry', sshd, identity=str(ident), extra=extra)
+    assert cp.proc.returncode == 255
+    offers = ['cert' if '(certificate)' in ln else 'key'
+              for ln in cp.stderr().splitlines() if 'Offering public key' in ln]
+    assert offers == (['key', 'cert'] if where == 'beside' else ['cert', 'key']), \
+        cp.stderr()
