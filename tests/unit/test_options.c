@@ -1524,8 +1524,17 @@ test_finish_tokens(void **state)
 	apply_ok("UserKnownHostsFile %d/kh_%n %%/x");
 	apply_ok("ControlPath /tmp/c-%C");
 	apply_ok("LocalForward /tmp/l-%r.sock h:1");
+	apply_ok("CertificateFile ~/.ssh/%r-cert.pub");
+	apply_ok("CertificateFile /c/%h");
+	apply_ok("CertificateFile ~/.ssh/%r-cert.pub");	/* once, as ssh */
 	opts.host = strdup("web");
 	assert_int_equal(options_finish(&opts, err, sizeof(err)), 0);
+	/* -G prints them as written; the client reads the expanded ones */
+	assert_int_equal(opts.ncertificate, 2);
+	assert_string_equal(opts.certificate[0], "~/.ssh/%r-cert.pub");
+	snprintf(want, sizeof(want), "%s/.ssh/u-cert.pub", pw->pw_dir);
+	assert_string_equal(opts.certificate_path[0], want);
+	assert_string_equal(opts.certificate_path[1], "/c/web.example.org");
 	assert_string_equal(opts.hostname, "web.example.org");
 	snprintf(want, sizeof(want), "%s/.ssh/u@web.example.org-2222",
 	    pw->pw_dir);
@@ -1542,6 +1551,13 @@ test_finish_tokens(void **state)
 	opts.host = strdup("web");
 	assert_int_equal(options_finish(&opts, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "unknown key %Z"));
+
+	options_free(&opts);
+	options_init(&opts);
+	apply_ok("CertificateFile /k/%Z");
+	opts.host = strdup("web");
+	assert_int_equal(options_finish(&opts, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "CertificateFile /k/%Z"));
 }
 
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
