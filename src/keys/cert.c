@@ -390,6 +390,31 @@ cert_auth_alg(const struct cert *c, bool rsa256)
 	    strlen(c->type_name))->auth_alg;
 }
 
+const char *
+cert_sig_alg(const char *cert_alg, enum key_type *type)
+{
+	static const struct {
+		const char	*cert_alg;
+		const char	*sig_alg;
+		enum key_type	 type;
+	} map[] = {
+		{ "ssh-ed25519-cert-v01@openssh.com", "ssh-ed25519",
+		    KEY_ED25519 },
+		{ "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+		    "ecdsa-sha2-nistp256", KEY_ECDSA_P256 },
+		{ "rsa-sha2-512-cert-v01@openssh.com", "rsa-sha2-512", KEY_RSA },
+		{ "rsa-sha2-256-cert-v01@openssh.com", "rsa-sha2-256", KEY_RSA },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(map[i].cert_alg, cert_alg) == 0) {
+			*type = map[i].type;
+			return map[i].sig_alg;
+		}
+	return NULL;
+}
+
 /* The next space-separated word of line; its length (0 at the end). */
 static size_t
 next_word(const char *line, size_t len, size_t *off, const char **w)

@@ -89,6 +89,11 @@ const struct cert_opt *cert_opt(const struct cert_opt *opts, int n,
  * openssh.com", "ecdsa-sha2-nistp256-cert-v01@openssh.com",
  * "rsa-sha2-512-cert-v01@openssh.com" (rsa256 picks the SHA-256 one). */
 const char *cert_auth_alg(const struct cert *c, bool rsa256);
+/* For a server: the signature algorithm a publickey request under the
+ * certificate algorithm cert_alg is signed with ("rsa-sha2-512" for
+ * "rsa-sha2-512-cert-v01@openssh.com"...), NULL if cert_alg is not one
+ * ferry knows; *type gets the key type the certificate must hold. */
+const char *cert_sig_alg(const char *cert_alg, enum key_type *type);
 /* Parses one "-cert.pub" line: "type base64 [comment]". */
 int	 cert_parse_line(const char *line, size_t len, struct cert **out,
 	    char *err, size_t errlen);

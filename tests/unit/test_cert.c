@@ -155,6 +155,28 @@ test_principals_and_options(void **state)
 }
 
 static void
+test_sig_alg(void **state)
+{
+	enum key_type t = KEY_ED25519;
+
+	assert_string_equal(cert_sig_alg("rsa-sha2-256-cert-v01@openssh.com",
+	    &t), "rsa-sha2-256");
+	assert_int_equal(t, KEY_RSA);
+	assert_string_equal(cert_sig_alg("rsa-sha2-512-cert-v01@openssh.com",
+	    &t), "rsa-sha2-512");
+	assert_string_equal(cert_sig_alg(
+	    "ecdsa-sha2-nistp256-cert-v01@openssh.com", &t),
+	    "ecdsa-sha2-nistp256");
+	assert_int_equal(t, KEY_ECDSA_P256);
+	assert_string_equal(cert_sig_alg("ssh-ed25519-cert-v01@openssh.com",
+	    &t), "ssh-ed25519");
+	assert_int_equal(t, KEY_ED25519);
+	/* the SHA-1 one is not offered by ferry nor accepted */
+	assert_null(cert_sig_alg("ssh-rsa-cert-v01@openssh.com", &t));
+	assert_null(cert_sig_alg("ssh-ed25519", &t));
+}
+
+static void
 test_check(void **state)
 {
 	struct cert *c = load("user_ed25519");
@@ -329,6 +351,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_fixtures),
 		cmocka_unit_test(test_principals_and_options),
+		cmocka_unit_test(test_sig_alg),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_tampered),
 		cmocka_unit_test(test_truncated),
