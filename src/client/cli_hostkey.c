@@ -51,21 +51,6 @@ kh_file(const struct options *o, int i)
 	return i < o->nglobal_known_hosts ? o->global_known_hosts[i] : NULL;
 }
 
-/* ssh's word for a key type in its messages. */
-static const char *
-type_label(const struct key *k)
-{
-	switch (k->type) {
-	case KEY_ED25519:
-		return "ED25519";
-	case KEY_ECDSA_P256:
-		return "ECDSA";
-	case KEY_RSA:
-		return "RSA";
-	}
-	return "unknown";
-}
-
 static const char *
 alg_for_type(unsigned type)
 {
@@ -158,8 +143,8 @@ changed_warning(const struct options *o, const struct key *k,
 	    "  remove with:\n"
 	    "  ssh-keygen -f \"%s\" -R \"%s\"\n"
 	    "Host key for %s has changed and %s.",
-	    type_label(k), fp, o->nknown_hosts > 0 ? o->known_hosts[0] :
-	    "none", type_label(k), res->file, res->line, res->file, name,
+	    key_type_label(k), fp, o->nknown_hosts > 0 ? o->known_hosts[0] :
+	    "none", key_type_label(k), res->file, res->line, res->file, name,
 	    name, refusal_end(o));
 }
 
@@ -173,8 +158,8 @@ revoked_warning(const struct options *o, const struct key *k,
 	    "The %s host key for %s is marked as revoked.\n"
 	    "This could mean that a stolen key is being used to\n"
 	    "impersonate this host.\n"
-	    "%s host key for %s was revoked and %s.", type_label(k), name,
-	    type_label(k), name, refusal_end(o));
+	    "%s host key for %s was revoked and %s.", key_type_label(k), name,
+	    key_type_label(k), name, refusal_end(o));
 }
 
 /* Records the key in the first user file, as ssh does once trusted. */
@@ -198,7 +183,7 @@ record(struct client *cl, const struct key *k, const char *name)
 		    "(%s): %s", o->known_hosts[0], err);
 	else
 		log_plain("%sWarning: Permanently added '%s' (%s) to the list "
-		    "of known hosts.", cl->tag, name, type_label(k));
+		    "of known hosts.", cl->tag, name, key_type_label(k));
 }
 
 /* The names other lines give the same key, for the question. */
@@ -293,7 +278,7 @@ question(const struct client *cl, const struct key *k, const char *name,
 		snprintf(addr, sizeof(addr), "%s", ip);
 	snprintf(head, sizeof(head), "The authenticity of host '%s (%s)' "
 	    "can't be established.\n%s key fingerprint is %s.\n", name, addr,
-	    type_label(k), fp);
+	    key_type_label(k), fp);
 	wb_init(&q);
 	wb_put(&q, head, strlen(head));
 	add_other_names(cl, k, &q);
@@ -414,7 +399,7 @@ cli_host_key_event(struct client *cl, struct ssh_event *ev)
 	switch (res.status) {
 	case KH_MATCH:
 		log_verbose("Host '%s' is known and matches the %s host key.",
-		    name, type_label(k));
+		    name, key_type_label(k));
 		ev->u.hostkey.accept = true;
 		return;
 	case KH_REVOKED:
@@ -432,7 +417,7 @@ cli_host_key_event(struct client *cl, struct ssh_event *ev)
 		if (o->strict == SHK_YES)
 			log_error("%sNo %s host key is known for %s and you "
 			    "have requested strict checking.", cl->tag,
-			    type_label(k), name);
+			    key_type_label(k), name);
 		else
 			ask(cl, ev, name, fp);
 		if (ev->u.hostkey.defer)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "../ssh/buf.h"
+#include "keys/base64.h"
 
 enum key_type {
 	KEY_ED25519,
@@ -26,6 +27,9 @@ struct key {
 void	 key_free(struct key *k);	/* NULL allowed */
 /* "ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa". */
 const char *key_type_name(const struct key *k);
+/* ssh's and sshd's word for the key type in messages: ED25519, ECDSA,
+ * RSA. */
+const char *key_type_label(const struct key *k);
 /* Parses a public key blob; on failure returns -1 and writes a reason. */
 int	 key_from_blob(const uint8_t *blob, size_t len, struct key **out,
 	    char *err, size_t errlen);
@@ -49,10 +53,5 @@ int	 key_sign(const struct key *k, const char *sigalg,
 /* Generates a new private key (for tests and ferryd's host key). */
 int	 key_generate(enum key_type type, struct key **out);
 
-/* Base64 (RFC 4648) without line breaks, NUL-terminated (outlen must
- * leave room for the NUL); returns output length or -1. */
-int	 b64_encode(const uint8_t *in, size_t n, char *out, size_t outlen);
-/* Decodes; skips no whitespace; returns decoded length or -1 if invalid. */
-int	 b64_decode(const char *in, size_t n, uint8_t *out, size_t outlen);
 
 #endif

@@ -52,22 +52,6 @@ user_ok(const char *u)
 	    strlen(u) < 64;
 }
 
-/* sshd's name of a key type in its log lines. */
-static const char *
-log_key_type(const struct key *k)
-{
-	switch (k->type) {
-	case KEY_ED25519:
-		return "ED25519";
-	case KEY_ECDSA_P256:
-		return "ECDSA";
-	case KEY_RSA:
-		return "RSA";
-	default:
-		return key_type_name(k);
-	}
-}
-
 /* Who the connection is in sshd's log lines: "user U A port P" once
  * logged in, "authenticating user U ..." or "invalid user U ..." while
  * authenticating, "A port P" before any user name. */
@@ -137,7 +121,7 @@ refused(struct session *s, const struct ssh_event *ev, const char *fp)
 		return;
 	log_msg(lv, __func__, "Failed publickey for %s from %s port %d ssh2: "
 	    "%s %s", s->auth_user, s->ip, s->port,
-	    log_key_type(ev->u.auth_request.key), fp);
+	    key_type_label(ev->u.auth_request.key), fp);
 }
 
 /* A key offered (and, once signed, proved): allowed when a line of the
@@ -191,7 +175,7 @@ sess_auth_request(struct session *s, struct ssh_event *ev)
 		return;
 	}
 	ev->u.auth_request.allow = true;
-	log_verbose("Accepted key %s %s found at %s:%d", log_key_type(key), fp,
+	log_verbose("Accepted key %s %s found at %s:%d", key_type_label(key), fp,
 	    s->ak_pending->file, s->ak_pending->line);
 	if (!ev->u.auth_request.has_sig) {
 		log_verbose("Postponed publickey for %s from %s port %d ssh2 "
@@ -200,7 +184,7 @@ sess_auth_request(struct session *s, struct ssh_event *ev)
 	}
 	snprintf(s->key_fp, sizeof(s->key_fp), "%s", fp);
 	log_info("Accepted publickey for %s from %s port %d ssh2: %s %s", user,
-	    s->ip, s->port, log_key_type(key), fp);
+	    s->ip, s->port, key_type_label(key), fp);
 }
 
 /* The engine's reason when MaxAuthTries ran out (src/ssh/auth.c). */

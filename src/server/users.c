@@ -9,33 +9,6 @@
 
 #include "util/match.h"
 
-/* A user name glob: '*' and '?', case-sensitive as user names are, with
- * one backtrack point so a hostile pattern costs O(len(pat) * len(str)). */
-static bool
-glob_case(const char *pat, const char *str)
-{
-	size_t pi = 0, si = 0, star = (size_t)-1, mark = 0;
-	size_t plen = strlen(pat), slen = strlen(str);
-
-	while (si < slen) {
-		if (pi < plen && pat[pi] == '*') {
-			star = pi++;
-			mark = si;
-		} else if (pi < plen && (pat[pi] == '?' ||
-		    pat[pi] == str[si])) {
-			pi++;
-			si++;
-		} else if (star != (size_t)-1) {
-			pi = star + 1;
-			si = ++mark;
-		} else
-			return false;
-	}
-	while (pi < plen && pat[pi] == '*')
-		pi++;
-	return pi == plen;
-}
-
 /* An address/masklen entry of len bytes as its family, address bytes and
  * prefix length. 0, or -1 when it is not one. */
 static int
@@ -151,12 +124,12 @@ users_pattern_match(const char *pat, const char *user, const char *ip)
 	char upat[256];
 
 	if (at == NULL)
-		return glob_case(pat, user);
+		return match_glob_case(pat, user);
 	if ((size_t)(at - pat) >= sizeof(upat))
 		return false;
 	memcpy(upat, pat, (size_t)(at - pat));
 	upat[at - pat] = '\0';
-	return glob_case(upat, user) && host_list_match(at + 1, ip);
+	return match_glob_case(upat, user) && host_list_match(at + 1, ip);
 }
 
 enum users_verdict

@@ -4,8 +4,15 @@
 #include <ctype.h>
 #include <string.h>
 
-bool
-match_glob(const char *pat, size_t plen, const char *str)
+static bool
+same(char a, char b, bool fold)
+{
+	return fold ? tolower((unsigned char)a) == tolower((unsigned char)b) :
+	    a == b;
+}
+
+static bool
+glob(const char *pat, size_t plen, const char *str, bool fold)
 {
 	size_t pi = 0, si = 0, star = (size_t)-1, mark = 0;
 	size_t slen = strlen(str);
@@ -15,8 +22,7 @@ match_glob(const char *pat, size_t plen, const char *str)
 			star = pi++;
 			mark = si;
 		} else if (pi < plen && (pat[pi] == '?' ||
-		    tolower((unsigned char)pat[pi]) ==
-		    tolower((unsigned char)str[si]))) {
+		    same(pat[pi], str[si], fold))) {
 			pi++;
 			si++;
 		} else if (star != (size_t)-1) {
@@ -28,4 +34,16 @@ match_glob(const char *pat, size_t plen, const char *str)
 	while (pi < plen && pat[pi] == '*')
 		pi++;
 	return pi == plen;
+}
+
+bool
+match_glob(const char *pat, size_t plen, const char *str)
+{
+	return glob(pat, plen, str, true);
+}
+
+bool
+match_glob_case(const char *pat, const char *str)
+{
+	return glob(pat, strlen(pat), str, false);
 }

@@ -9,5 +9,7 @@
  * pat. Iterative with one backtrack point, so hostile patterns cost
  * O(len(pat) * len(str)), not exponential time. */
 bool	match_glob(const char *pat, size_t plen, const char *str);
+/* The same, case-sensitive (user names), over all of pat. */
+bool	match_glob_case(const char *pat, const char *str);
 
 #endif
