@@ -3,7 +3,7 @@
 
     /usr/bin/python3 bench/bench_server.py [--quick] [--json PATH] [--keep]
         [--size-mib N] [--repeat N] [--conns N] [--sessions 1,100,1000]
-        [--batch N] [--user NAME] [--budget SECONDS]
+        [--batch N] [--opener N,N] [--user NAME] [--budget SECONDS]
 
 Full run: bulk 256 MiB best of 2, 2000 connections, sessions 1/100/1000 (about
 two minutes on 2 CPUs). --quick: bulk 32 MiB x1, 500 connections, sessions
@@ -34,6 +34,11 @@ Measured in one run, server = sshd and ferryd, client = /usr/bin/ssh for both
      Every memory phase gets a freshly started server. If the target number of
      sessions is not reached within a bounded time, the number reached is
      reported.
+  4. many idle sessions from one process (bench/opener.py): ferry-sessopen,
+     built with ferry's engine, holds 10,000 authenticated sessions on ferryd
+     and 500 on sshd (quick: 1000 and 100; --opener), 32 handshakes in
+     flight; reported: the server's memory with them (and per session), the
+     opening rate and the connect-to-authenticated p50/p99.
 
 sshd is a normal daemon (`sshd -D -e -f CONFIG -o ListenAddress=127.0.0.1 -p
 PORT`, port from bind-0-and-close with retries, readiness = its socket in LISTEN
@@ -75,6 +80,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / 'tests' / 'integration'))
 import ferrylab as fl  # noqa: E402
 from bench import conn_round, pct  # noqa: E402  (the same measurement)
+import opener  # noqa: E402
 from ferrylab import MiB, Deadline  # noqa: E402
 
 CIPHER = 'aes128-gcm@openssh.com'
@@ -624,6 +630,9 @@ def main():
                     help='clients started in parallel per batch (50)')
     ap.add_argument('--session-seconds', type=float,
                     help='time cap to open all sessions, per server (300, quick 40)')
+    ap.add_argument('--opener', metavar='FERRYD,SSHD',
+                    help='idle sessions held from one process by ferry-sessopen, per server '
+                         '(10000,500; quick 1000,100; 0,0 skips)')
     ap.add_argument('--user', help='SSH user name for both servers (default: the current '
                                    'user, or "nobody" when running as root; see below)')
     ap.add_argument('--budget', type=int,
@@ -644,8 +653,12 @@ def main():
     session_seconds = args.session_seconds or (40 if args.quick else 300)
     budget = args.budget or int(240 if args.quick else 1500 + session_seconds * 2)
     settle = 0.5 if args.quick else 1.5
+    opener_n = dict(zip(KINDS[::-1], (int(x) for x in (
+        args.opener or ('1000,100' if args.quick else '10000,500')).split(','))))
 
     nofile = raise_nofile()
+    for k in KINDS:                 # the server and the opener each hold one fd a session
+        opener_n[k] = min(opener_n[k], nofile - 512)
     if nofile < 4 * levels[-1] + 256:
         log(f'bench: RLIMIT_NOFILE is {nofile}: ferryd may run out of fds '
             f'with {levels[-1]} sessions')
@@ -665,7 +678,8 @@ def main():
     work = Path(tempfile.mkdtemp(prefix='ferryd-bench-'))
     os.chmod(work, 0o755)       # sshd reads authorized_keys as the (maybe unprivileged) user
     servers, targets, tunnels = [], [], []
-    results = {'meta': {}, 'raw': {}, 'rows': [], 'conn_samples': {}, 'sessions': {}}
+    results = {'meta': {}, 'raw': {}, 'rows': [], 'conn_samples': {}, 'sessions': {},
+               'opener': {}}
     vals = {}   # key tuple -> {kind: value}
 
     def put(key, kind, v):
@@ -803,6 +817,24 @@ def main():
             swarm.close()
             close_server(s)
 
+    def phase_opener(kind):
+        n = opener_n[kind]
+        if n <= 0:
+            return
+        s = new_server(kind, 'opener')
+        try:
+            o = opener.run_opener(s, opener.sessopen_path(FERRYD), ident, user, n,
+                                  cap_s=int(session_seconds))
+        finally:
+            close_server(s)
+        results['opener'][kind] = o
+        for key in ('rss_kib', 'rss_per_kib', 'pss_per_kib', 'open_rate', 'p50_ms', 'p99_ms'):
+            if o.get(key) is not None:
+                put(('opener', key), kind, o[key])
+        log(f'bench: {kind}: opener held {o["ready"]}/{n} sessions ({o["failed"]} failed) '
+            f'in {o["seconds"]:.1f}s, RSS {o["rss_kib"] / 1024:.1f} MiB '
+            f'({o.get("rss_per_kib", 0):.1f} KiB/session), {o["processes"]} process(es)')
+
     try:
         keys = fl.KeySet(work / 'keys', host=['ed25519'], user=['ed25519'])
         ident = keys.user['ed25519']
@@ -837,6 +869,8 @@ def main():
         phase_bulk_and_conns()
         for kind in KINDS:
             phase_sessions(kind)
+        for kind in KINDS:
+            phase_opener(kind)
         signal.alarm(0)
     except BenchTimeout as e:
         log(f'bench: {e}; partial results follow')
@@ -905,6 +939,16 @@ def main():
     row('mem', f'server processes with {top} sessions', 'count', ('procs', top), 'lower')
     row('mem', 'sessions opened/s (batches of '
         f'{args.batch} parallel clients)', 'sess/s', ('open_rate',), 'higher')
+    on = {k: results['opener'].get(k, {}).get('ready', 0) for k in KINDS}
+    tag = f'one-process opener, ferryd {on["ferryd"]} / sshd {on["sshd"]}'
+    row('opener', f'server RSS with the sessions ({tag})', 'MiB', ('opener', 'rss_kib'),
+        'lower', 1 / 1024)
+    row('opener', 'RSS per idle session (opener)', 'KiB', ('opener', 'rss_per_kib'), 'lower')
+    row('opener', 'PSS per idle session (opener)', 'KiB', ('opener', 'pss_per_kib'), 'lower')
+    row('opener', 'sessions opened/s (opener, 32 in flight)', 'sess/s',
+        ('opener', 'open_rate'), 'higher')
+    row('opener', 'connect-to-authenticated p50 (opener)', 'ms', ('opener', 'p50_ms'), 'lower')
+    row('opener', 'connect-to-authenticated p99 (opener)', 'ms', ('opener', 'p99_ms'), 'lower')
     results['rows'] = rows
 
     def fmt(x):

@@ -15,7 +15,14 @@
 #include "net/proxy.h"
 #include "util/log.h"
 
+/* Reads ask for read_want bytes: READ_MIN while the peer sends little,
+ * doubled up to READ_CHUNK each time a read fills what it asked for, back
+ * to READ_MIN after READ_SMALL_RUN reads that used under an eighth of it.
+ * The engine gives back an empty buffer over twice the size asked for, so
+ * an idle connection holds READ_MIN, not the largest burst it saw. */
 #define READ_CHUNK	(256 * 1024)
+#define READ_MIN	(4 * 1024)
+#define READ_SMALL_RUN	4
 /* Output queued beyond this pauses the socket readers feeding it. */
 #define CONGESTED	(4 * 1024 * 1024)
 /* Past this the peer itself is not read until its output drains below
@@ -64,6 +71,8 @@ struct net_conn {
 	bool			 was_congested;
 	bool			 input_paused;	/* by the output backlog */
 	bool			 closing;
+	size_t			 read_want;	/* see READ_MIN */
+	int			 read_small;	/* small reads in a row */
 	int			 handles;	/* open libuv handles */
 	char			*why;
 	enum net_end		 end;
@@ -479,7 +488,7 @@ static void
 alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct net_conn *nc = h->data;
-	size_t len = READ_CHUNK;
+	size_t len = nc->read_want;
 	uint8_t *p;
 
 	(void)suggested;
@@ -489,6 +498,22 @@ alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	}
 	*buf = uv_buf_init((char *)p, len > READ_CHUNK ? READ_CHUNK :
 	    (unsigned)len);
+}
+
+/* The next read's size from how much this one got of what it had room
+ * for (see READ_MIN). */
+static void
+read_size_adapt(struct net_conn *nc, size_t got, size_t room)
+{
+	if (got == room) {
+		nc->read_small = 0;
+		if (nc->read_want < READ_CHUNK)
+			nc->read_want *= 2;
+	} else if (got < nc->read_want / 8) {
+		if (++nc->read_small >= READ_SMALL_RUN)
+			nc->read_want = READ_MIN;
+	} else
+		nc->read_small = 0;
 }
 
 /* ACK the peer's data at once. An OpenSSH server does not set
@@ -519,6 +544,7 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	}
 	if (n == 0)
 		return;
+	read_size_adapt(nc, (size_t)n, buf->len);
 	quickack(nc);
 	if (ssh_in_commit(nc->ssh, (size_t)n) != 0) {
 		engine_failed(nc);
@@ -604,6 +630,7 @@ nc_new(struct net_loop *nl, bool proxied, const struct ssh_config *cfg,
 	if ((nc = calloc(1, sizeof(*nc))) == NULL)
 		return NULL;
 	nc->nl = nl;
+	nc->read_want = READ_MIN;
 	nc->cfg = *cfg;
 	nc->ops = *ops;
 	nc->ud = ud;

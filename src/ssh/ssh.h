@@ -184,8 +184,11 @@ struct ssh_conn	*ssh_conn_new(const struct ssh_config *cfg);
 void		 ssh_conn_free(struct ssh_conn *c);
 
 /* Input. Either copy bytes in with ssh_feed, or read directly into the
- * engine's buffer: ssh_in_reserve returns room for up to *len bytes and
- * ssh_in_commit(n) processes n bytes written there. Both return 0, or -1
+ * engine's buffer: ssh_in_reserve returns room for at least *len bytes
+ * (*len gets the room there is) and ssh_in_commit(n) processes n bytes
+ * written there; an empty buffer more than twice *len is given back first,
+ * so the caller's *len is how much an idle connection keeps. Both return
+ * 0, or -1
  * when the connection failed (see ssh_error); afterwards the engine only
  * has a DISCONNECT left to send. */
 int		 ssh_feed(struct ssh_conn *c, const uint8_t *p, size_t len);

@@ -681,7 +681,9 @@ compact_input(struct ssh_conn *c)
 
 /* Processed bytes are dropped whenever keeping them would grow the
  * buffer, so it never holds more than one partial packet and one read:
- * a peer that always holds back a packet's last byte cannot grow it. */
+ * a peer that always holds back a packet's last byte cannot grow it. An
+ * empty buffer more than twice the size asked for is given back, so that
+ * a connection gone idle after a burst holds only what its reads ask. */
 uint8_t *
 ssh_in_reserve(struct ssh_conn *c, size_t *len)
 {
@@ -689,6 +691,10 @@ ssh_in_reserve(struct ssh_conn *c, size_t *len)
 	uint8_t *p;
 
 	ssh_zstore_reset(&c->zstore);
+	if (c->in_off == c->in.len && c->in.cap / 2 > want) {
+		wb_free(&c->in);
+		c->in_off = 0;
+	}
 	if (c->in_off == c->in.len || c->in.len + want > c->in.cap)
 		compact_input(c);
 	if ((p = wb_reserve(&c->in, want)) == NULL)

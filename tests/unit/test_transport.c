@@ -350,6 +350,36 @@ test_peer_disconnect(void **state)
 	ssh_conn_free(c);
 }
 
+/* An empty input buffer grown by a large read is given back when a
+ * smaller one is asked for (an idle connection keeps little); one still
+ * holding a partial packet is kept, and the partial bytes with it. */
+static void
+test_input_buffer_shrinks(void **state)
+{
+	struct ssh_conn *c = client();
+	size_t len = 256 * 1024;
+	uint8_t *p;
+
+	(void)state;
+	assert_int_equal(feed_str(c, banner), 0);
+	assert_non_null(ssh_in_reserve(c, &len));
+	assert_true(len >= 256 * 1024);
+	assert_int_equal(ssh_in_commit(c, 0), 0);
+	len = 4096;
+	assert_non_null(ssh_in_reserve(c, &len));
+	assert_true(len >= 4096 && len < 16 * 1024);
+	/* a partial packet: its first 3 bytes stay through a reserve */
+	len = 256 * 1024;
+	assert_non_null(p = ssh_in_reserve(c, &len));
+	memcpy(p, "\0\0\1", 3);
+	assert_int_equal(ssh_in_commit(c, 3), 0);
+	len = 4096;
+	assert_non_null(p = ssh_in_reserve(c, &len));
+	assert_true(len >= 128 * 1024);
+	assert_memory_equal(c->in.p + c->in_off, "\0\0\1", 3);
+	ssh_conn_free(c);
+}
+
 int
 main(void)
 {
@@ -365,6 +395,7 @@ main(void)
 		cmocka_unit_test(test_kexinit_answered_with_ecdh_init),
 		cmocka_unit_test(test_pre_auth_limit),
 		cmocka_unit_test(test_peer_disconnect),
+		cmocka_unit_test(test_input_buffer_shrinks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
