@@ -28,6 +28,9 @@ against the same sshd in the same run (--mode picks one, "both" is -L and -R,
     realistic two-step client (as curl does: the request is sent only after the
     method reply), not the pipelined one that sends greeting and request in
     one write, so each connection pays one extra round trip to the client);
+  - a burst (-L, -R): 1000 connections opened at once into a fresh tunnel
+    (bench/burst.py), each sending one byte as soon as it is connected: the
+    time until the last echo, connect-to-echo p50/p99, and failures;
   - RSS (VmRSS) of the client process idle with the tunnel up, with 200 open
     connections through it (with -D each opened through SOCKS5 as above), and
     its peak (VmHWM) after the bulk runs.
@@ -68,6 +71,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / 'tests' / 'integration'))
 import ferrylab as fl  # noqa: E402
 from ferrylab import MiB, Deadline  # noqa: E402
+import burst  # noqa: E402
 
 CIPHERS = ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com']
 CONN_CIPHER = 'aes128-gcm@openssh.com'
@@ -323,6 +327,8 @@ def main():
                     help='time cap of the connection-rate phase per mode, shared equally by '
                          'the rounds of each client (default 240, quick 12)')
     ap.add_argument('--open-conns', type=int, default=200, help='open connections for RSS (200)')
+    ap.add_argument('--burst', type=int, default=1000,
+                    help='connections opened at once into a fresh -L/-R tunnel (1000)')
     ap.add_argument('--keep', action='store_true', help='keep the work directory')
     args = ap.parse_args()
 
@@ -349,12 +355,12 @@ def main():
     work = Path(tempfile.mkdtemp(prefix='ferry-bench-'))
     servers, tunnels = [], []
     sshd = None
-    results = {'meta': {}, 'raw': {}, 'rows': [], 'conn_samples': {}}
+    results = {'meta': {}, 'raw': {}, 'rows': [], 'conn_samples': {}, 'bursts': {}}
     vals = {}   # (mode, metric...) -> {kind: value}
     lifetime = budget + 120     # sshd and target accept loops outlive the run
     # connections each echo server (one per mode) accepts: warm-up, the
     # sequential rounds and the open ones, per client, with slack
-    echo_conns = len(kinds) * (nconn + args.open_conns + 100) + 1000
+    echo_conns = len(kinds) * (nconn + args.open_conns + args.burst + 100) + 1000
 
     def put(key, kind, v):
         vals.setdefault(key, {})[kind] = v
@@ -457,6 +463,20 @@ def main():
                 for s in socks:
                     s.close()
             t.close()
+        # a burst of connections at once into a fresh tunnel (-L, -R)
+        for k in kinds if not dyn and args.burst > 0 else ():
+            t = tunnel(mode, k, [echo.addr], CONN_CIPHER)
+            b = burst.burst(fl.LOCALHOST, t.port, args.burst, timeout_s=60)
+            t.close()
+            results['bursts'].setdefault(mode, {})[k] = {x: b[x] for x in ('n', 'ok', 'failed',
+                                                                            'seconds')}
+            put((mode, 'burst_s'), k, b['seconds'])
+            put((mode, 'burst_failed'), k, b['failed'])
+            if b['lat_s']:
+                put((mode, 'burst_p50'), k, pct(b['lat_s'], 50) * 1e3)
+                put((mode, 'burst_p99'), k, pct(b['lat_s'], 99) * 1e3)
+            log(f'bench: {flag} {k}: burst of {args.burst}: {b["ok"]} echoed, '
+                f'{b["failed"]} failed, {b["seconds"]:.2f}s')
         log(f'bench: {flag} RSS idle/open (KiB): ' +
             ', '.join(f'{k} {vals[(mode, "rss_idle")][k]}/{vals[(mode, "rss_open")][k]}'
                       for k in kinds))
@@ -536,6 +556,12 @@ def main():
         row(mode, f'connections/s ({what})', 'conn/s', ('conn_rate',), 'higher')
         row(mode, 'connection latency p50', 'ms', ('lat_p50',), 'lower')
         row(mode, 'connection latency p99', 'ms', ('lat_p99',), 'lower')
+        if mode != 'dynamic' and args.burst > 0:
+            row(mode, f'burst of {args.burst} connects: time to last echo', 's',
+                ('burst_s',), 'lower')
+            row(mode, 'burst: connect-to-echo p50', 'ms', ('burst_p50',), 'lower')
+            row(mode, 'burst: connect-to-echo p99', 'ms', ('burst_p99',), 'lower')
+            row(mode, 'burst: connections failed', 'count', ('burst_failed',), 'lower')
         row(mode, 'RSS idle, tunnel up', 'MiB', ('rss_idle',), 'lower', 1 / 1024)
         row(mode, f'RSS with {args.open_conns} open conns', 'MiB', ('rss_open',), 'lower',
             1 / 1024)
