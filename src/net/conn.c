@@ -17,12 +17,13 @@
 
 /* Reads ask for read_want bytes: READ_MIN while the peer sends little,
  * doubled up to READ_CHUNK each time a read fills what it asked for, back
- * to READ_MIN after READ_SMALL_RUN reads that used under an eighth of it.
- * The engine gives back an empty buffer over twice the size asked for, so
- * an idle connection holds READ_MIN, not the largest burst it saw. */
+ * to READ_MIN once no read filled its buffer for READ_SHRINK_MS. The
+ * engine gives back an empty buffer over twice the size asked for, so an
+ * idle connection holds READ_MIN, not the largest burst it saw, and a
+ * busy one never reallocates. */
 #define READ_CHUNK	(256 * 1024)
 #define READ_MIN	(4 * 1024)
-#define READ_SMALL_RUN	4
+#define READ_SHRINK_MS	2000
 /* Output queued beyond this pauses the socket readers feeding it. */
 #define CONGESTED	(4 * 1024 * 1024)
 /* Past this the peer itself is not read until its output drains below
@@ -72,7 +73,7 @@ struct net_conn {
 	bool			 input_paused;	/* by the output backlog */
 	bool			 closing;
 	size_t			 read_want;	/* see READ_MIN */
-	int			 read_small;	/* small reads in a row */
+	uint64_t		 read_full_at;	/* loop ms of the last full read */
 	int			 handles;	/* open libuv handles */
 	char			*why;
 	enum net_end		 end;
@@ -505,15 +506,14 @@ alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void
 read_size_adapt(struct net_conn *nc, size_t got, size_t room)
 {
+	uint64_t now = uv_now(nc->nl->uv);
+
 	if (got == room) {
-		nc->read_small = 0;
+		nc->read_full_at = now;
 		if (nc->read_want < READ_CHUNK)
 			nc->read_want *= 2;
-	} else if (got < nc->read_want / 8) {
-		if (++nc->read_small >= READ_SMALL_RUN)
-			nc->read_want = READ_MIN;
-	} else
-		nc->read_small = 0;
+	} else if (now - nc->read_full_at > READ_SHRINK_MS)
+		nc->read_want = READ_MIN;
 }
 
 /* ACK the peer's data at once. An OpenSSH server does not set
