@@ -23,8 +23,8 @@
 
 /* The name and port the known_hosts files are searched for: the alias
  * stands alone, without the port. */
-static void
-lookup_name(const struct options *o, const char **host, int *port)
+void
+cli_kh_lookup_name(const struct options *o, const char **host, int *port)
 {
 	if (o->host_key_alias != NULL) {
 		*host = o->host_key_alias;
@@ -35,20 +35,32 @@ lookup_name(const struct options *o, const char **host, int *port)
 	}
 }
 
+/* Every file searched, user files first: i counts through both; "none"
+ * is skipped (returned as ""). */
+const char *
+cli_kh_file(const struct options *o, int i)
+{
+	const char *f;
+
+	if (i < o->nknown_hosts)
+		f = o->known_hosts[i];
+	else if (i - o->nknown_hosts < o->nglobal_known_hosts)
+		f = o->global_known_hosts[i - o->nknown_hosts];
+	else
+		return NULL;
+	return strcasecmp(f, "none") == 0 ? "" : f;
+}
+
 static bool
 is_none(const char *path)
 {
-	return strcasecmp(path, "none") == 0;
+	return path[0] == '\0' || strcasecmp(path, "none") == 0;
 }
 
-/* Every file searched, user files first: i counts through both. */
 static const char *
 kh_file(const struct options *o, int i)
 {
-	if (i < o->nknown_hosts)
-		return o->known_hosts[i];
-	i -= o->nknown_hosts;
-	return i < o->nglobal_known_hosts ? o->global_known_hosts[i] : NULL;
+	return cli_kh_file(o, i);
 }
 
 static const char *
@@ -65,21 +77,26 @@ alg_for_type(unsigned type)
 }
 
 /* Host key algorithms with the types known_hosts lists for this host
- * first, as ssh orders them, so a known key is asked for. */
+ * first, as ssh orders them, so a known key is asked for; when an
+ * @cert-authority line is for the host, the certificate algorithms come
+ * before all (ssh prefers the algorithms known_hosts has keys for). */
 char *
 cli_hostkey_algs(const struct client *cl)
 {
 	static const unsigned order[] = { KEY_ED25519, KEY_ECDSA_P256,
 	    KEY_RSA };
-	char buf[256] = "";
+	char buf[512] = "";
 	const char *host, *f;
 	unsigned known = 0, t;
+	bool ca = false;
 	int i, pass, port;
 
-	lookup_name(cl->o, &host, &port);
+	cli_kh_lookup_name(cl->o, &host, &port);
 	for (i = 0; (f = kh_file(cl->o, i)) != NULL; i++)
 		if (!is_none(f))
-			kh_known_types(f, host, port, &known);
+			kh_known_types(f, host, port, &known, &ca);
+	if (ca)
+		strcat(buf, CLI_HOSTCERT_ALGS);
 	for (pass = 0; pass < 2; pass++)
 		for (i = 0; i < 3; i++) {
 			t = order[i];
@@ -148,8 +165,8 @@ changed_warning(const struct options *o, const struct key *k,
 	    name, refusal_end(o));
 }
 
-static void
-revoked_warning(const struct options *o, const struct key *k,
+void
+cli_hostkey_revoked(const struct options *o, const char *label,
     const char *name)
 {
 	plain_lines(AT_LINE "\n"
@@ -158,8 +175,8 @@ revoked_warning(const struct options *o, const struct key *k,
 	    "The %s host key for %s is marked as revoked.\n"
 	    "This could mean that a stolen key is being used to\n"
 	    "impersonate this host.\n"
-	    "%s host key for %s was revoked and %s.", key_type_label(k), name,
-	    key_type_label(k), name, refusal_end(o));
+	    "%s host key for %s was revoked and %s.", label, name, label,
+	    name, refusal_end(o));
 }
 
 /* Records the key in the first user file, as ssh does once trusted. */
@@ -171,7 +188,7 @@ record(struct client *cl, const struct key *k, const char *name)
 	char err[256];
 	int port;
 
-	lookup_name(o, &host, &port);
+	cli_kh_lookup_name(o, &host, &port);
 	if (o->nknown_hosts == 0 || is_none(o->known_hosts[0])) {
 		log_plain("Failed to add the host to the list of known hosts "
 		    "(none).");
@@ -233,7 +250,7 @@ add_other_names(const struct client *cl, const struct key *k, struct wb *q)
 	on.text = &names;
 	on.home = pw != NULL ? pw->pw_dir : "";
 	on.n = 0;
-	lookup_name(cl->o, &host, &port);
+	cli_kh_lookup_name(cl->o, &host, &port);
 	for (i = 0; (f = kh_file(cl->o, i)) != NULL; i++)
 		if (!is_none(f))
 			kh_other_names(f, host, port, k, other_name, &on,
@@ -304,7 +321,7 @@ answered(void *ud, bool yes)
 	cl->hk_prompt = NULL;
 	cl->hk_key = NULL;
 	if (yes) {
-		lookup_name(cl->o, &host, &port);
+		cli_kh_lookup_name(cl->o, &host, &port);
 		kh_hostname(host, port, name, sizeof(name));
 		record(cl, k, name);
 	} else
@@ -367,7 +384,7 @@ lookup(const struct client *cl, const struct key *k, struct kh_result *res)
 	char err[256];
 	int i, port;
 
-	lookup_name(cl->o, &host, &port);
+	cli_kh_lookup_name(cl->o, &host, &port);
 	memset(res, 0, sizeof(*res));
 	res->status = KH_NEW;
 	for (i = 0; (f = kh_file(cl->o, i)) != NULL; i++)
@@ -390,8 +407,22 @@ cli_host_key_event(struct client *cl, struct ssh_event *ev)
 	int port;
 
 	ev->u.hostkey.accept = false;
+	if (ev->u.hostkey.cert != NULL) {
+		switch (cli_hostcert_check(cl, ev->u.hostkey.cert)) {
+		case HC_ACCEPT:
+			ev->u.hostkey.accept = true;
+			return;
+		case HC_REFUSE:
+			cl->fatal = true;	/* never retried */
+			return;
+		case HC_PLAIN:
+			log_verbose("No matching CA found. Retry with plain "
+			    "key");
+			break;
+		}
+	}
 	lookup(cl, k, &res);
-	lookup_name(o, &host, &port);
+	cli_kh_lookup_name(o, &host, &port);
 	kh_hostname(host, port, name, sizeof(name));
 	key_fingerprint(k, fp, sizeof(fp));
 	if (o->host_key_alias != NULL)
@@ -403,7 +434,7 @@ cli_host_key_event(struct client *cl, struct ssh_event *ev)
 		ev->u.hostkey.accept = true;
 		return;
 	case KH_REVOKED:
-		revoked_warning(o, k, name);
+		cli_hostkey_revoked(o, key_type_label(k), name);
 		break;
 	case KH_CHANGED:
 		changed_warning(o, k, &res, name);

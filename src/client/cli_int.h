@@ -159,12 +159,40 @@ void		 cli_show_banner(const char *text);
 /* cli_hostkey.c */
 /* The HostKeyAlgorithms to offer (malloc'd; NULL when out of memory). */
 char		*cli_hostkey_algs(const struct client *cl);
+/* The name and port known_hosts is searched for (HostKeyAlias or the
+ * host name and port); *host points into o. */
+void		 cli_kh_lookup_name(const struct options *o, const char **host,
+		    int *port);
+/* The i-th known_hosts file (user files first), "" for "none", NULL past
+ * the last. */
+const char	*cli_kh_file(const struct options *o, int i);
+/* ssh's warning about a revoked host key (label: "ED25519", ...). */
+void		 cli_hostkey_revoked(const struct options *o, const char *label,
+		    const char *name);
 /* SSH_EV_HOSTKEY: trusts the key, refuses it (logged; never retried), or
  * with StrictHostKeyChecking ask on a terminal defers the verdict until
  * the user answered (net_conn_hostkey_verdict). */
 void		 cli_host_key_event(struct client *cl, struct ssh_event *ev);
 /* Forgets a question still on the terminal (the connection ended). */
 void		 cli_hostkey_reset(struct client *cl);
+
+/* cli_hostcert.c */
+/* The certificate host key algorithms, offered first when known_hosts
+ * has an @cert-authority line for the host. */
+#define CLI_HOSTCERT_ALGS "ssh-ed25519-cert-v01@openssh.com," \
+	"ecdsa-sha2-nistp256-cert-v01@openssh.com," \
+	"rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com"
+enum hc_verdict {
+	HC_ACCEPT,	/* a trusted CA certified the host */
+	HC_REFUSE,	/* refused outright (revoked, forged): logged */
+	HC_PLAIN,	/* not accepted: check the plain key, as ssh does */
+};
+/* Judges the server's host certificate as ssh does: a CA that an
+ * @cert-authority line for the host lists, not @revoked (nor the host
+ * key), a host certificate valid now that names the host (or
+ * HostKeyAlias), no critical options, and a CA signature that verifies
+ * with an algorithm CASignatureAlgorithms allows. */
+enum hc_verdict	 cli_hostcert_check(struct client *cl, const struct cert *c);
 
 /* cli_fwd.c */
 /* Appends a forward (not started). Returns 0, or -1 out of memory. */

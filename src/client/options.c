@@ -59,6 +59,7 @@ options_free(struct options *o)
 	}
 	free(o->ciphers);
 	free(o->macs);
+	free(o->ca_sign_algs);
 	free(o->config_file);
 	free(o->log_file);
 	free(o->stdio_host);

@@ -76,6 +76,14 @@ struct sshkw_value;
  * unset" keeps -1 until options_finish gives it its default; the fields
  * after parsed are set by options_finish alone, so they mean something
  * only once it succeeded. */
+/* ssh's default CASignatureAlgorithms (ferry verifies the ed25519,
+ * nistp256 and rsa-sha2 ones), and every name the keyword takes. */
+#define OPTIONS_CA_SIGN_DEFAULT "ssh-ed25519,ecdsa-sha2-nistp256," \
+	"ecdsa-sha2-nistp384,ecdsa-sha2-nistp521," \
+	"sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com," \
+	"rsa-sha2-512,rsa-sha2-256"
+#define OPTIONS_CA_SIGN_ALL OPTIONS_CA_SIGN_DEFAULT ",ssh-rsa,ssh-dss"
+
 struct options {
 	/* destination */
 	char		*host;		/* as typed: the known_hosts name */
@@ -103,6 +111,9 @@ struct options {
 	char		*host_key_alias;
 	char		*ciphers;
 	char		*macs;
+	/* CASignatureAlgorithms with +-^ applied: the algorithms a host
+	 * certificate's CA may have signed with; NULL: the default */
+	char		*ca_sign_algs;
 	int64_t		 rekey_bytes;	/* -1 unset, 0 default */
 	int		 rekey_seconds;	/* RekeyLimit's time, for -G */
 	int		 connect_timeout;	/* seconds, -1 unset */

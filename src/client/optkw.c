@@ -231,6 +231,28 @@ kw_algs(struct options *o, const struct keyword *kw, char **a, int n,
 	return set_str(FIELD(o, kw, char *), a[0]);
 }
 
+/* CASignatureAlgorithms, stored with +, - and ^ applied as ssh does. */
+static int
+kw_ca_algs(struct options *o, const struct keyword *kw, char **a, int n,
+    char *err, size_t errlen)
+{
+	char bad[128], *list = NULL;
+	int rc;
+
+	(void)n;
+	if (o->ca_sign_algs != NULL)
+		return 0;
+	if (ssh_algs_assemble(a[0], OPTIONS_CA_SIGN_DEFAULT,
+	    OPTIONS_CA_SIGN_ALL, &list, bad, sizeof(bad)) != 0) {
+		snprintf(err, errlen, "Bad key types '%s' for %s", bad[0] ?
+		    bad : a[0], kw->name);
+		return -1;
+	}
+	rc = set_str(&o->ca_sign_algs, list);
+	free(list);
+	return rc;
+}
+
 /* Seconds, fractions allowed (0.1 to 3600), into milliseconds. */
 static int
 kw_delay(struct options *o, const struct keyword *kw, char **a, int n,
@@ -451,6 +473,7 @@ static const struct keyword keywords[] = {
 	{ "BatchMode", kw_choice, 1, 1, F(parsed.batch_mode), &yesno },
 	{ "BindAddress", kw_string, 1, 1, F(bind_address), NULL },
 	{ "BindInterface", kw_string, 1, 1, F(bind_interface), NULL },
+	{ "CASignatureAlgorithms", kw_ca_algs, 1, 1, 0, NULL },
 	{ "CertificateFile", kw_certificate, 1, 1, 0, NULL },
 	{ "Ciphers", kw_algs, 1, 1, F(ciphers), &ciphers },
 	{ "Compression", kw_choice, 1, 1, F(parsed.compression), &yesno },

@@ -129,6 +129,8 @@ options_print_connection(const struct options *o, FILE *fp)
 	fprintf(fp, "ciphers %s\n", o->ciphers ? o->ciphers :
 	    ssh_cipher_default);
 	fprintf(fp, "macs %s\n", o->macs ? o->macs : ssh_mac_default);
+	fprintf(fp, "casignaturealgorithms %s\n", o->ca_sign_algs ?
+	    o->ca_sign_algs : OPTIONS_CA_SIGN_DEFAULT);
 	fprintf(fp, "rekeylimit %lld %d\n", (long long)o->rekey_bytes,
 	    o->rekey_seconds);
 	print_files(o, fp);

@@ -40,6 +40,7 @@ struct kh_ctx {
 	const char		*fname;
 	const char		*name;	/* kh_hostname form, lowercased */
 	const struct key	*key;	/* NULL: only collect types */
+	bool			 ca;	/* key is a CA: see kh_check_ca_text */
 	struct kh_result	*res;
 };
 
@@ -156,6 +157,25 @@ note_line(struct kh_ctx *c, enum kh_status st, int lineno)
 	c->res->line = lineno;
 }
 
+/* Folds a listed key k (of the host, or of a CA for it) into the result:
+ * a match wins over a different key, a revocation over both. A CA line
+ * with another key counts as "changed" whatever its type, since any CA
+ * key may sign any certificate. */
+static void
+note_key(struct kh_ctx *c, const struct key *k, int lineno)
+{
+	struct kh_result *res = c->res;
+
+	if (res->status == KH_REVOKED)
+		return;
+	if (key_equal(k, c->key)) {
+		if (res->status != KH_MATCH)
+			note_line(c, KH_MATCH, lineno);
+	} else if ((c->ca || k->type == c->key->type) &&
+	    res->status == KH_NEW)
+		note_line(c, KH_CHANGED, lineno);
+}
+
 /* Parses one line (without its newline) and folds it into the result.
  * Anything it does not understand is skipped. */
 static void
@@ -181,8 +201,6 @@ check_line(struct kh_ctx *c, const char *line, size_t len, int lineno)
 		if (!next_field(&p, end, &f, &flen))
 			return;
 	}
-	if (marker == MARK_CA)
-		return;		/* no certificate support */
 	hosts = f;
 	hlen = flen;
 	if (!next_field(&p, end, &type, &tlen) ||
@@ -204,14 +222,15 @@ check_line(struct kh_ctx *c, const char *line, size_t len, int lineno)
 			note_line(c, KH_REVOKED, lineno);
 		goto out;
 	}
-	res->types_known |= 1u << k->type;
-	if (c->key == NULL || res->status == KH_REVOKED)
+	if (marker == MARK_CA) {
+		res->ca_known = true;
+		if (c->ca && c->key != NULL)
+			note_key(c, k, lineno);
 		goto out;
-	if (key_equal(k, c->key)) {
-		if (res->status != KH_MATCH)
-			note_line(c, KH_MATCH, lineno);
-	} else if (k->type == c->key->type && res->status == KH_NEW)
-		note_line(c, KH_CHANGED, lineno);
+	}
+	res->types_known |= 1u << k->type;
+	if (!c->ca && c->key != NULL)
+		note_key(c, k, lineno);
 out:
 	key_free(k);
 }
@@ -244,6 +263,24 @@ kh_check_text(const char *text, size_t len, const char *fname,
 	c.fname = fname;
 	c.name = name;
 	c.key = key;
+	c.ca = false;
+	c.res = res;
+	check_text(&c, text, len);
+	return 0;
+}
+
+int
+kh_check_ca_text(const char *text, size_t len, const char *fname,
+    const char *host, int port, const struct key *ca, struct kh_result *res)
+{
+	char name[KH_NAME_MAX];
+	struct kh_ctx c;
+
+	kh_hostname(host, port, name, sizeof(name));
+	c.fname = fname;
+	c.name = name;
+	c.key = ca;
+	c.ca = true;
 	c.res = res;
 	check_text(&c, text, len);
 	return 0;
@@ -308,8 +345,23 @@ kh_check_file(const char *path, const char *host, int port,
 }
 
 int
+kh_check_ca_file(const char *path, const char *host, int port,
+    const struct key *ca, struct kh_result *res, char *err, size_t errlen)
+{
+	char *text;
+	size_t len;
+
+	if (read_file(path, &text, &len, err, errlen) != 0)
+		return -1;
+	if (text != NULL)
+		kh_check_ca_text(text, len, path, host, port, ca, res);
+	free(text);
+	return 0;
+}
+
+int
 kh_known_types(const char *path, const char *host, int port,
-    unsigned *types)
+    unsigned *types, bool *ca)
 {
 	struct kh_result res;
 
@@ -318,6 +370,8 @@ kh_known_types(const char *path, const char *host, int port,
 	if (kh_check_file(path, host, port, NULL, &res, NULL, 0) != 0)
 		return -1;
 	*types |= res.types_known;
+	if (ca != NULL && res.ca_known)
+		*ca = true;
 	return 0;
 }
 

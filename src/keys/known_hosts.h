@@ -1,10 +1,13 @@
 /* known_hosts files (sshd(8) SSH_KNOWN_HOSTS FILE FORMAT): plain and hashed
  * (|1|salt|hash) host patterns, [host]:port, negation, wildcards, the
  * @revoked marker, which ferry applies to every host: a revoked key is
- * never accepted (@cert-authority lines are skipped). */
+ * never accepted, and @cert-authority lines: CA keys trusted to sign
+ * certificates for the hosts their patterns match (kh_check_ca_*; plain
+ * lookups skip them). */
 #ifndef FERRY_KEYS_KNOWN_HOSTS_H
 #define FERRY_KEYS_KNOWN_HOSTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "key.h"
@@ -24,6 +27,9 @@ struct kh_result {
 	/* types of keys listed for the host (bit per enum key_type), to
 	 * prefer those host key algorithms in KEX */
 	unsigned	 types_known;
+	/* an @cert-authority line matches the host (to offer certificate
+	 * host key algorithms first) */
+	bool		 ca_known;
 };
 
 /* The name known_hosts uses: "host" for port 22, "[host]:port" else. */
@@ -39,10 +45,22 @@ int	kh_check_text(const char *text, size_t len, const char *fname,
 int	kh_check_file(const char *path, const char *host, int port,
 	    const struct key *key, struct kh_result *res, char *err,
 	    size_t errlen);
+/* Checks a CA key for host:port against the @cert-authority lines of one
+ * file: KH_MATCH if a line for the host lists it, KH_CHANGED if lines for
+ * the host list only other keys, KH_NEW if none is for the host,
+ * KH_REVOKED if the CA key is @revoked. Accumulates as kh_check_text. */
+int	kh_check_ca_text(const char *text, size_t len, const char *fname,
+	    const char *host, int port, const struct key *ca,
+	    struct kh_result *res);
+/* The same for a file; a missing file is not an error. */
+int	kh_check_ca_file(const char *path, const char *host, int port,
+	    const struct key *ca, struct kh_result *res, char *err,
+	    size_t errlen);
 /* Only collects the types listed for host:port (for KEX preference),
- * OR-ing them into *types. */
+ * OR-ing them into *types, and sets *ca (if not NULL) when an
+ * @cert-authority line is for the host. */
 int	kh_known_types(const char *path, const char *host, int port,
-	    unsigned *types);
+	    unsigned *types, bool *ca);
 /* Appends "hostname keytype base64" to path (creating it 0600 and its
  * directory 0700 if missing); hashed with a random salt if hash is set. */
 int	kh_add(const char *path, const char *host, int port,

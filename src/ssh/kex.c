@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../keys/cert.h"
 #include "../keys/key.h"
 
 #define KEX_CLIENT_EXTRA ",ext-info-c,kex-strict-c-v00@openssh.com"
@@ -454,6 +455,42 @@ send_newkeys(struct ssh_conn *c)
 	    conn_fail(c, 0, "out of memory");
 }
 
+/* The server's host key blob ks under the negotiated algorithm: a plain
+ * key (*owned), or for a *-cert-v01 algorithm a certificate (*cert) whose
+ * certified key signs the exchange. *vk is the key that signed, *sig_alg
+ * its signature algorithm. The certificate is only parsed here; the
+ * client's host key check judges it. Returns 0 or fails the connection. */
+static int
+host_key_parse(struct ssh_conn *c, const uint8_t *ks, size_t kslen,
+    struct key **owned, struct cert **cert, const struct key **vk,
+    const char **sig_alg)
+{
+	const char *hk_alg = c->kex->hk_alg;
+	enum key_type ctype;
+	char err[128];
+
+	if ((*sig_alg = cert_sig_alg(hk_alg, &ctype)) != NULL) {
+		if (cert_parse(ks, kslen, cert, err, sizeof(err)) != 0)
+			return conn_fail(c, DISC_KEY_EXCHANGE_FAILED,
+			    "bad host certificate: %s", err);
+		if ((*cert)->key->type != ctype)
+			return conn_fail(c, DISC_KEY_EXCHANGE_FAILED,
+			    "host certificate is %s, negotiated %s",
+			    (*cert)->type_name, hk_alg);
+		*vk = (*cert)->key;
+		return 0;
+	}
+	*sig_alg = hk_alg;
+	if (key_from_blob(ks, kslen, owned, err, sizeof(err)) != 0)
+		return conn_fail(c, DISC_KEY_EXCHANGE_FAILED, "bad host key: %s",
+		    err);
+	if (!key_alg_ok(*owned, hk_alg))
+		return conn_fail(c, DISC_KEY_EXCHANGE_FAILED, "host key is %s, "
+		    "negotiated %s", key_type_name(*owned), hk_alg);
+	*vk = *owned;
+	return 0;
+}
+
 static int
 ecdh_reply_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 {
@@ -463,9 +500,11 @@ ecdh_reply_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 	size_t kslen, qslen, siglen, publen = X25519_LEN;
 	uint8_t qc[X25519_LEN], h[HASH_LEN];
 	struct wb kmp;
-	struct key *hk = NULL;
+	struct key *owned = NULL;
+	struct cert *cert = NULL;
+	const struct key *hk = NULL;
+	const char *sig_alg = NULL;
 	struct ssh_event ev;
-	char err[128];
 	int ret = -1;
 
 	wb_init(&kmp);
@@ -477,15 +516,8 @@ ecdh_reply_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 		conn_fail(c, DISC_PROTOCOL_ERROR, "malformed KEX reply");
 		goto out;
 	}
-	if (key_from_blob(ks, kslen, &hk, err, sizeof(err)) != 0) {
-		conn_fail(c, DISC_KEY_EXCHANGE_FAILED, "bad host key: %s", err);
+	if (host_key_parse(c, ks, kslen, &owned, &cert, &hk, &sig_alg) != 0)
 		goto out;
-	}
-	if (!key_alg_ok(hk, k->hk_alg)) {
-		conn_fail(c, DISC_KEY_EXCHANGE_FAILED, "host key is %s, "
-		    "negotiated %s", key_type_name(hk), k->hk_alg);
-		goto out;
-	}
 	if (kex_shared_secret(k->eph, qs, qslen, &kmp) != 0) {
 		conn_fail(c, DISC_KEY_EXCHANGE_FAILED,
 		    "bad server X25519 public value");
@@ -497,7 +529,7 @@ ecdh_reply_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 		conn_fail(c, 0, "exchange hash failed");
 		goto out;
 	}
-	if (key_verify(hk, k->hk_alg, sig, siglen, h, sizeof(h)) != 0) {
+	if (key_verify(hk, sig_alg, sig, siglen, h, sizeof(h)) != 0) {
 		conn_fail(c, DISC_KEY_EXCHANGE_FAILED, "host key signature "
 		    "does not verify (%s)", k->hk_alg);
 		goto out;
@@ -524,6 +556,7 @@ ecdh_reply_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 		ev.type = SSH_EV_HOSTKEY;
 		ev.u.hostkey.key = hk;
 		ev.u.hostkey.alg = k->hk_alg;
+		ev.u.hostkey.cert = cert;
 		conn_emit(c, &ev);
 		if (ev.u.hostkey.defer) {
 			c->hostkey_wait = true;
@@ -539,7 +572,8 @@ ecdh_reply_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 	ret = send_newkeys(c);
 out:
 	OPENSSL_cleanse(h, sizeof(h));
-	key_free(hk);
+	key_free(owned);
+	cert_free(cert);
 	wb_free(&kmp);
 	return ret;
 }

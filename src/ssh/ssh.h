@@ -18,6 +18,7 @@
 #include "buf.h"
 
 struct key;
+struct cert;
 struct ssh_conn;
 
 enum ssh_role {
@@ -77,11 +78,19 @@ struct ssh_event {
 	void			*chan_ud;	/* that channel's user pointer */
 	union {
 		struct {
+			/* the server's host key; for a *-cert-v01 alg the
+			 * key the certificate certifies */
 			const struct key *key;
 			const char	*alg;
+			/* for a *-cert-v01 alg the server's certificate,
+			 * parsed but not judged (its CA signature, type,
+			 * validity and principals are the handler's to
+			 * check); else NULL */
+			const struct cert *cert;
 			/* set by handler: accept, or defer and answer later
 			 * with ssh_hostkey_verdict (e.g. after asking the
-			 * user); key is valid during the event only */
+			 * user); key and cert are valid during the event
+			 * only (the engine frees them after it) */
 			bool		 accept;
 			bool		 defer;
 		} hostkey;

@@ -550,7 +550,7 @@ test_add_plain(void **state)
 	assert_int_equal(res.status, KH_MATCH);
 	assert_int_equal(res.line, 2);
 	assert_string_equal(res.file, path);
-	assert_int_equal(kh_known_types(path, "example.com", 22, &types), 0);
+	assert_int_equal(kh_known_types(path, "example.com", 22, &types, NULL), 0);
 	assert_int_equal(types, 1u << KEY_ED25519);
 
 	/* Host names that would change the line's meaning are refused. */
@@ -666,7 +666,7 @@ test_missing_file(void **state)
 	assert_int_equal(kh_check_file(path, "example.com", 22, ed, &res, err,
 	    sizeof(err)), 0);
 	assert_int_equal(res.status, KH_NEW);
-	assert_int_equal(kh_known_types(path, "example.com", 22, &types), 0);
+	assert_int_equal(kh_known_types(path, "example.com", 22, &types, NULL), 0);
 	assert_int_equal(types, 0);
 	/* a directory is not a known_hosts file */
 	assert_int_equal(kh_check_file(tmpdir, "example.com", 22, ed, &res,
