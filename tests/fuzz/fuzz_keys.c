@@ -109,5 +109,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    &res);
 	kh_other_names_text(text, size, "known_hosts", "gw", 0, fixed,
 	    other_name, NULL);
+	/* the same key looked up as a CA (@cert-authority, @revoked) */
+	memset(&res, 0, sizeof(res));
+	res.status = KH_NEW;
+	kh_check_ca_text(text, size, "known_hosts", "example.com", 22, fixed,
+	    &res);
 	return 0;
 }
