@@ -62,53 +62,6 @@ kex_rx_closed(const struct kex *k)
 	return k->got_kexinit && !k->got_newkeys;
 }
 
-/* Appends alg to a name-list unless cfg.hostkey_algs leaves it out. */
-static int
-add_hostkey_alg(const struct ssh_conn *c, const char *a, char *out,
-    size_t outlen)
-{
-	if (c->cfg.hostkey_algs != NULL && !ssh_algs_has(c->cfg.hostkey_algs,
-	    a))
-		return 0;
-	if (strlen(out) + strlen(a) + 2 > outlen)
-		return -1;
-	if (out[0] != '\0')
-		strcat(out, ",");
-	strcat(out, a);
-	return 0;
-}
-
-/* The host key algorithms a server offers: those of its keys (in their
- * order) that cfg.hostkey_algs allows. */
-static int
-server_hostkey_algs(const struct ssh_conn *c, char *out, size_t outlen)
-{
-	size_t i;
-
-	out[0] = '\0';
-	for (i = 0; i < c->cfg.nhostkeys; i++) {
-		const struct key *k = c->cfg.hostkeys[i];
-
-		if (k->type == KEY_RSA ?
-		    add_hostkey_alg(c, "rsa-sha2-512", out, outlen) != 0 ||
-		    add_hostkey_alg(c, "rsa-sha2-256", out, outlen) != 0 :
-		    add_hostkey_alg(c, key_type_name(k), out, outlen) != 0)
-			return -1;
-	}
-	return out[0] == '\0' ? -1 : 0;
-}
-
-static const struct key *
-server_hostkey(const struct ssh_conn *c, const char *alg)
-{
-	size_t i;
-
-	for (i = 0; i < c->cfg.nhostkeys; i++)
-		if (key_alg_ok(c->cfg.hostkeys[i], alg))
-			return c->cfg.hostkeys[i];
-	return NULL;
-}
-
 int
 kex_start(struct ssh_conn *c)
 {
@@ -123,11 +76,11 @@ kex_start(struct ssh_conn *c)
 	    SSH_COMP_NONE;
 	uint8_t *cookie;
 
-	char hkalgs[128];
+	char hkalgs[512];
 
 	if (k != NULL && k->sent_kexinit)
 		return 0;
-	if (!client && server_hostkey_algs(c, hkalgs, sizeof(hkalgs)) != 0)
+	if (!client && hostkey_server_algs(c, hkalgs, sizeof(hkalgs)) != 0)
 		return conn_fail(c, 0, "no host key configured");
 	if (k == NULL) {
 		if ((k = calloc(1, sizeof(*k))) == NULL)
@@ -455,42 +408,6 @@ send_newkeys(struct ssh_conn *c)
 	    conn_fail(c, 0, "out of memory");
 }
 
-/* The server's host key blob ks under the negotiated algorithm: a plain
- * key (*owned), or for a *-cert-v01 algorithm a certificate (*cert) whose
- * certified key signs the exchange. *vk is the key that signed, *sig_alg
- * its signature algorithm. The certificate is only parsed here; the
- * client's host key check judges it. Returns 0 or fails the connection. */
-static int
-host_key_parse(struct ssh_conn *c, const uint8_t *ks, size_t kslen,
-    struct key **owned, struct cert **cert, const struct key **vk,
-    const char **sig_alg)
-{
-	const char *hk_alg = c->kex->hk_alg;
-	enum key_type ctype;
-	char err[128];
-
-	if ((*sig_alg = cert_sig_alg(hk_alg, &ctype)) != NULL) {
-		if (cert_parse(ks, kslen, cert, err, sizeof(err)) != 0)
-			return conn_fail(c, DISC_KEY_EXCHANGE_FAILED,
-			    "bad host certificate: %s", err);
-		if ((*cert)->key->type != ctype)
-			return conn_fail(c, DISC_KEY_EXCHANGE_FAILED,
-			    "host certificate is %s, negotiated %s",
-			    (*cert)->type_name, hk_alg);
-		*vk = (*cert)->key;
-		return 0;
-	}
-	*sig_alg = hk_alg;
-	if (key_from_blob(ks, kslen, owned, err, sizeof(err)) != 0)
-		return conn_fail(c, DISC_KEY_EXCHANGE_FAILED, "bad host key: %s",
-		    err);
-	if (!key_alg_ok(*owned, hk_alg))
-		return conn_fail(c, DISC_KEY_EXCHANGE_FAILED, "host key is %s, "
-		    "negotiated %s", key_type_name(*owned), hk_alg);
-	*vk = *owned;
-	return 0;
-}
-
 static int
 ecdh_reply_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 {
@@ -516,7 +433,8 @@ ecdh_reply_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 		conn_fail(c, DISC_PROTOCOL_ERROR, "malformed KEX reply");
 		goto out;
 	}
-	if (host_key_parse(c, ks, kslen, &owned, &cert, &hk, &sig_alg) != 0)
+	if (hostkey_client_parse(c, k->hk_alg, ks, kslen, &owned, &cert, &hk,
+	    &sig_alg) != 0)
 		goto out;
 	if (kex_shared_secret(k->eph, qs, qslen, &kmp) != 0) {
 		conn_fail(c, DISC_KEY_EXCHANGE_FAILED,
@@ -604,7 +522,8 @@ static int
 ecdh_init_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 {
 	struct kex *k = c->kex;
-	const struct key *hk;
+	const struct key *hk = NULL;
+	const char *sig_alg = NULL;
 	struct rd r;
 	const uint8_t *qc;
 	size_t qclen;
@@ -621,8 +540,7 @@ ecdh_init_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 		conn_fail(c, DISC_PROTOCOL_ERROR, "malformed KEX init");
 		goto out;
 	}
-	if ((hk = server_hostkey(c, k->hk_alg)) == NULL ||
-	    key_to_blob(hk, &ks) != 0) {
+	if (hostkey_server_pick(c, k->hk_alg, &hk, &sig_alg, &ks) != 0) {
 		conn_fail(c, DISC_KEY_EXCHANGE_FAILED, "no host key for %s",
 		    k->hk_alg);
 		goto out;
@@ -638,7 +556,7 @@ ecdh_init_input(struct ssh_conn *c, const uint8_t *p, size_t len)
 	}
 	if (kex_exchange_hash(c->v_peer, c->v_ours, &k->theirs, &k->ours,
 	    ks.p, ks.len, qc, qs, sizeof(qs), &kmp, h) != 0 ||
-	    key_sign(hk, k->hk_alg, h, sizeof(h), &sig) != 0) {
+	    key_sign(hk, sig_alg, h, sizeof(h), &sig) != 0) {
 		conn_fail(c, 0, "cannot sign the exchange hash");
 		goto out;
 	}

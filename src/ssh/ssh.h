@@ -173,6 +173,11 @@ struct ssh_config {
 	/* server: host keys (at least one) and MaxAuthTries (0: 6) */
 	struct key	**hostkeys;
 	size_t		 nhostkeys;
+	/* server: host certificates (borrowed, like hostkeys; NULL if
+	 * none), each used only if it certifies one of hostkeys; their
+	 * -cert-v01 algorithms are offered before the plain ones */
+	struct cert	**hostcerts;
+	size_t		 nhostcerts;
 	unsigned	 max_auth_tries;
 	/* server: text sent as USERAUTH_BANNER before the answer to the
 	 * first auth request (sshd's Banner); borrowed, it must outlive

@@ -169,6 +169,26 @@ int	 pkt_begin(struct ssh_conn *c, uint8_t type);
 int	 pkt_end(struct ssh_conn *c);
 int	 transport_flush_deferred(struct ssh_conn *c);
 
+/* kex_hostkey.c */
+/* server: the host key algorithms it offers (certificates first), as a
+ * name-list in out. Returns 0, or -1 if none (or out is too small). */
+int	 hostkey_server_algs(const struct ssh_conn *c, char *out,
+	    size_t outlen);
+/* server: for the negotiated alg, the private key that signs (*key,
+ * borrowed from cfg), its signature algorithm and the blob to send
+ * (appended to blob: a key or a certificate). Returns 0 or -1. */
+int	 hostkey_server_pick(const struct ssh_conn *c, const char *alg,
+	    const struct key **key, const char **sig_alg, struct wb *blob);
+/* client: parses the server's blob ks under the negotiated alg, into a
+ * plain key (*owned) or a certificate (*cert), both the caller's to free;
+ * *vk is the key that must sign the exchange (borrowed from one of them)
+ * and *sig_alg its signature algorithm. Returns 0, or -1 having failed
+ * the connection. The certificate is parsed only: judging it is the
+ * host key event's. */
+int	 hostkey_client_parse(struct ssh_conn *c, const char *alg,
+	    const uint8_t *ks, size_t kslen, struct key **owned,
+	    struct cert **cert, const struct key **vk, const char **sig_alg);
+
 /* kex.c */
 int	 kex_start(struct ssh_conn *c);
 int	 kex_input(struct ssh_conn *c, uint8_t type, const uint8_t *p,
