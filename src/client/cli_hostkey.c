@@ -2,7 +2,8 @@
  * looked up under the host's known_hosts name (or HostKeyAlias) in the
  * UserKnownHostsFile and GlobalKnownHostsFile files; a new key recorded
  * in the first user file, refused, or asked about on the terminal
- * (StrictHostKeyChecking). */
+ * (StrictHostKeyChecking). A host certificate is judged first by
+ * cli_hostcert.c. */
 #include "cli_int.h"
 
 #include <pwd.h>
@@ -13,6 +14,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "client/sshkw.h"
 #include "keys/key.h"
 #include "keys/known_hosts.h"
 #include "util/log.h"
@@ -76,6 +78,36 @@ alg_for_type(unsigned type)
 	}
 }
 
+/* The certificate algorithms that HostKeyAlgorithms leaves in: a list
+ * that replaces ssh's (no +, - or ^) keeps those it names (patterns
+ * too); "-list" drops those it names. */
+static void
+add_cert_algs(const struct options *o, char *buf, size_t len)
+{
+	static const char *const algs[] = {
+		"ssh-ed25519-cert-v01@openssh.com",
+		"ecdsa-sha2-nistp256-cert-v01@openssh.com",
+		"rsa-sha2-512-cert-v01@openssh.com",
+		"rsa-sha2-256-cert-v01@openssh.com",
+	};
+	const char *list = sshkw_first(o, "HostKeyAlgorithms");
+	size_t i;
+	bool keep;
+
+	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		keep = true;
+		if (list != NULL && list[0] == '-')
+			keep = !options_match_host(list + 1, algs[i]);
+		else if (list != NULL && list[0] != '+' && list[0] != '^')
+			keep = options_match_host(list, algs[i]);
+		if (!keep || strlen(buf) + strlen(algs[i]) + 2 > len)
+			continue;
+		if (buf[0] != '\0')
+			strcat(buf, ",");
+		strcat(buf, algs[i]);
+	}
+}
+
 /* Host key algorithms with the types known_hosts lists for this host
  * first, as ssh orders them, so a known key is asked for; when an
  * @cert-authority line is for the host, the certificate algorithms come
@@ -96,7 +128,7 @@ cli_hostkey_algs(const struct client *cl)
 		if (!is_none(f))
 			kh_known_types(f, host, port, &known, &ca);
 	if (ca)
-		strcat(buf, CLI_HOSTCERT_ALGS);
+		add_cert_algs(cl->o, buf, sizeof(buf));
 	for (pass = 0; pass < 2; pass++)
 		for (i = 0; i < 3; i++) {
 			t = order[i];

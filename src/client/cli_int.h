@@ -177,11 +177,6 @@ void		 cli_host_key_event(struct client *cl, struct ssh_event *ev);
 void		 cli_hostkey_reset(struct client *cl);
 
 /* cli_hostcert.c */
-/* The certificate host key algorithms, offered first when known_hosts
- * has an @cert-authority line for the host. */
-#define CLI_HOSTCERT_ALGS "ssh-ed25519-cert-v01@openssh.com," \
-	"ecdsa-sha2-nistp256-cert-v01@openssh.com," \
-	"rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com"
 enum hc_verdict {
 	HC_ACCEPT,	/* a trusted CA certified the host */
 	HC_REFUSE,	/* refused outright (revoked, forged): logged */

@@ -627,6 +627,17 @@ sshkw_note_unused(const struct options *o)
 	}
 }
 
+const char *
+sshkw_first(const struct options *o, const char *name)
+{
+	const struct sshkw_value *v;
+	int kw = sshkw_find(name);
+
+	if (kw < 0 || (v = stored(o, kw)) == NULL || v->nargs < 1)
+		return NULL;
+	return v->args[0];
+}
+
 bool
 sshkw_wants_final_pass(const struct options *o)
 {

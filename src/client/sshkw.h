@@ -36,6 +36,8 @@ void		 sshkw_print(const struct options *o, FILE *fp);
 /* Logs at verbose, once per keyword and process, that a stored keyword
  * has no effect in ferry. */
 void		 sshkw_note_unused(const struct options *o);
+/* The first argument stored for keyword name, or NULL if unset. */
+const char	*sshkw_first(const struct options *o, const char *name);
 /* Whether CanonicalizeHostname asks ssh for a second pass. */
 bool		 sshkw_wants_final_pass(const struct options *o);
 void		 sshkw_free(struct options *o);

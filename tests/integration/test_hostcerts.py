@@ -246,3 +246,30 @@ def test_rekey_keeps_the_certificate(lab, client):
     move_data(t, 4 * MIB)
     algs = re.findall(r'kex: host key algorithm: (\S+)', sshd.log_text())
     assert len(algs) >= 2 and set(algs) == {'ssh-ed25519-cert-v01@openssh.com'}, algs
+
+
+def test_accept_new_records_the_plain_key(lab, client):
+    """A certificate not accepted under accept-new: as ssh, the plain key
+    inside is new, so it is recorded and the connection goes on."""
+    ca = make_ca(lab)
+    sshd = cert_sshd(lab, sign_host(lab, ca, 'other.example'))
+    kh = write_kh(lab, ca_line(sshd, ca))
+    echo = lab.echo()
+    t = lab.tunnel(client, sshd, [echo.addr], known_hosts=kh, strict='accept-new')
+    move_data(t)
+    lines = kh.read_text().splitlines()
+    assert lines[0] == ca_line(sshd, ca).strip()
+    assert len(lines) == 2 and lines[1].split()[1:3] == \
+        lab.keys.host_pub('ed25519').split()[:2], lines
+
+
+def test_host_key_algorithms_without_certs(lab, client):
+    """HostKeyAlgorithms naming no certificate algorithm: the plain key is
+    negotiated even with a CA line (and, unknown, refused)."""
+    ca = make_ca(lab)
+    sshd = cert_sshd(lab, sign_host(lab, ca, 'localhost,127.0.0.1'))
+    kh = write_kh(lab, ca_line(sshd, ca))
+    cp = lab.run(client, sshd, known_hosts=kh, extra=[
+        '-o', 'HostKeyAlgorithms=ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256'])
+    assert_refused(cp, sshd)
+    assert negotiated(sshd) == 'ssh-ed25519'
