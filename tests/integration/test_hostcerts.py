@@ -273,3 +273,28 @@ def test_host_key_algorithms_without_certs(lab, client):
         '-o', 'HostKeyAlgorithms=ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256'])
     assert_refused(cp, sshd)
     assert negotiated(sshd) == 'ssh-ed25519'
+
+
+def test_ask_about_the_plain_key(lab, client):
+    """StrictHostKeyChecking ask and a certificate not accepted: ssh's
+    question is about the plain key inside; yes records it, data flows."""
+    import test_hostkeys_ask as ask
+    ca = make_ca(lab)
+    sshd = cert_sshd(lab, sign_host(lab, ca, 'other.example'))
+    kh = write_kh(lab, ca_line(sshd, ca))
+    echo = lab.echo()
+    cp = ask.start_pty(lab, client, ask.argv_for(
+        client, lab, sshd, kh, forwards=[f'127.0.0.1:{fl.pick_free_port()}:127.0.0.1:'
+                                         f'{echo.port}' if client == 'ssh' else
+                                         f'127.0.0.1:0:127.0.0.1:{echo.port}']))
+    assert cp.wait_tty(ask.QUESTION_END), f'no question:\n{cp.stderr()}'
+    assert cp.tty() == '\r' + ask.question(sshd, ask.fingerprint(lab))
+    assert 'Certificate invalid: name is not a listed principal' in cp.stderr()
+    cp.type('yes')
+    if client == 'ferry':
+        ask.check_data(ask.forward_port(cp))
+    else:
+        port = int(cp.argv[cp.argv.index('-L') + 1].split(':')[1])
+        assert fl.wait_until(lambda: fl.listens_on(cp.pid, port), fl.READY_TIMEOUT)
+        ask.check_data(port)
+    assert ask.ed_key(lab) in ask.listed(kh, ask.host_name(sshd))  # (and the CA line)
