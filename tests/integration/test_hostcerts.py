@@ -298,3 +298,25 @@ def test_ask_about_the_plain_key(lab, client):
         assert fl.wait_until(lambda: fl.listens_on(cp.pid, port), fl.READY_TIMEOUT)
         ask.check_data(port)
     assert ask.ed_key(lab) in ask.listed(kh, ask.host_name(sshd))  # (and the CA line)
+
+
+def test_not_yet_valid_refused(lab, client):
+    ca = make_ca(lab)
+    sshd = cert_sshd(lab, sign_host(lab, ca, 'localhost,127.0.0.1',
+                                    validity='+1d:+2d'))
+    cp = lab.run(client, sshd, known_hosts=write_kh(lab, ca_line(sshd, ca)))
+    assert_refused(cp, sshd, 'Certificate invalid: not yet valid')
+
+
+def test_user_certificate_as_host_refused(lab, client):
+    """A user certificate (ssh-keygen -s without -h) is no host certificate."""
+    ca = make_ca(lab)
+    d = lab._sub('hcert')
+    pub = d / 'host_ed25519.pub'
+    shutil.copy(str(lab.keys.host['ed25519']) + '.pub', pub)
+    subprocess.run([fl.SSH_KEYGEN, '-q', '-s', str(ca), '-I', 'user', '-n',
+                    'localhost,127.0.0.1', str(pub)],
+                   check=True, capture_output=True, timeout=30)
+    sshd = cert_sshd(lab, d / 'host_ed25519-cert.pub')
+    cp = lab.run(client, sshd, known_hosts=write_kh(lab, ca_line(sshd, ca)))
+    assert_refused(cp, sshd, 'Certificate invalid: not a host certificate')
