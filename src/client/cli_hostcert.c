@@ -89,6 +89,13 @@ judge(struct client *cl, const struct cert *c, const char *label,
 	const char *why;
 
 	principal_name(o, principal, sizeof(principal));
+	/* an algorithm left out is not accepted, whether ferry could verify
+	 * it or not; a signature that does not verify is a forgery */
+	if (!sig_alg_allowed(o, c->sig_alg)) {
+		log_info("%scertificate signature algorithm %s: not in "
+		    "CASignatureAlgorithms", cl->tag, c->sig_alg);
+		return HC_PLAIN;
+	}
 	if (cert_verify(c, err, sizeof(err)) != 0) {
 		log_error("%sHost certificate for %s refused: %s", cl->tag,
 		    principal, err);
@@ -101,11 +108,6 @@ judge(struct client *cl, const struct cert *c, const char *label,
 	if (c->ncrit != 0) {
 		log_error("%sCertificate for %s contains unsupported critical "
 		    "options(s)", cl->tag, principal);
-		return HC_PLAIN;
-	}
-	if (!sig_alg_allowed(o, c->sig_alg)) {
-		log_info("%scertificate signature algorithm %s: not in "
-		    "CASignatureAlgorithms", cl->tag, c->sig_alg);
 		return HC_PLAIN;
 	}
 	log_accepted(c, label, ca);
