@@ -310,6 +310,24 @@ net_conn_hostkey_verdict(struct net_conn *nc, bool accept)
 	return 0;
 }
 
+int
+net_conn_auth_answer(struct net_conn *nc, bool allow)
+{
+	if (nc->closing || nc->ssh == NULL || !ssh_auth_waiting(nc->ssh))
+		return -1;
+	if (ssh_auth_answer(nc->ssh, allow) != 0) {
+		engine_failed(nc);
+		return -1;
+	}
+	/* what was held is processed now, as after a read */
+	net_chans_flush(&nc->chans);
+	if (nc->ops.input_done != NULL && !nc->closing)
+		nc->ops.input_done(nc->ud);
+	if (!nc->closing)
+		watch_backlog(nc);
+	return 0;
+}
+
 /* A key exchange ended: the first one ends the setup deadline, and each
  * one restarts RekeyLimit's clock. */
 static void

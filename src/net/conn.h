@@ -100,6 +100,10 @@ void		 net_conn_close(struct net_conn *nc, const char *why);
  * had left. Returns 0, or -1 if the connection failed (closed() was
  * called) or no verdict was owed. */
 int		 net_conn_hostkey_verdict(struct net_conn *nc, bool accept);
+/* Server: the verdict on a publickey request whose SSH_EV_AUTH_REQUEST
+ * the role deferred (ssh_auth_answer). Returns 0, or -1 if the connection
+ * failed (closed() was called) or no answer was owed. */
+int		 net_conn_auth_answer(struct net_conn *nc, bool allow);
 /* The address connected to, for known_hosts and logs. */
 const char	*net_conn_peer_ip(const struct net_conn *nc);
 /* The local end of a TCP connection (ferryd's "Connection from A port P

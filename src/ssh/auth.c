@@ -172,6 +172,9 @@ server_pubkey(struct ssh_conn *c, struct rd *r)
 	ev.u.auth_request.alg = alg;
 	ev.u.auth_request.has_sig = has_sig;
 	conn_emit(c, &ev);
+	if (ev.u.auth_request.defer)	/* auth_wait.c answers later */
+		return auth_defer(c, key, alg, blob, bloblen, sig, siglen,
+		    has_sig);
 	if (!ev.u.auth_request.allow) {
 		key_free(key);
 		return auth_failed(c);
@@ -201,6 +204,19 @@ server_pubkey(struct ssh_conn *c, struct rd *r)
 	ev.type = SSH_EV_AUTH_SUCCESS;
 	conn_emit(c, &ev);
 	return 0;
+}
+
+int
+auth_request_body(const struct ssh_conn *c, struct wb *w, const char *user,
+    const char *alg, const uint8_t *blob, size_t bloblen)
+{
+	return request_body(c, w, user, alg, blob, bloblen);
+}
+
+int
+auth_refuse(struct ssh_conn *c)
+{
+	return auth_failed(c);
 }
 
 const char *

@@ -137,6 +137,10 @@ struct ssh_event {
 			const char	*alg;
 			bool		 has_sig;	/* else a query */
 			bool		 allow;		/* set by handler */
+			/* set by handler: the verdict comes later through
+			 * ssh_auth_answer (the event's pointers are gone
+			 * by then: copy what is needed) */
+			bool		 defer;
 		} auth_request;
 		/* SSH_EV_GLOBAL_REQUEST and SSH_EV_CHAN_REQUEST */
 		struct {
@@ -274,6 +278,15 @@ int		 ssh_auth_pubkey_cert(struct ssh_conn *c, const char *user,
 		    const struct key *key, const char *cert_alg,
 		    const uint8_t *cert, size_t certlen);
 bool		 ssh_authenticated(const struct ssh_conn *c);
+/* Server: answers a publickey request whose SSH_EV_AUTH_REQUEST the
+ * handler deferred. Until then input is held, unprocessed (a bounded
+ * amount); the engine keeps the request (key, signature) and frees it
+ * here or with the connection. allow goes on as the event's allow would
+ * have: PK_OK for a query, the signature checked for a signed request.
+ * Returns 0, or -1 when the connection failed or no answer was owed. */
+int		 ssh_auth_answer(struct ssh_conn *c, bool allow);
+/* Server: whether a deferred publickey request awaits ssh_auth_answer. */
+bool		 ssh_auth_waiting(const struct ssh_conn *c);
 /* Server: the user name that authenticated (NULL before). */
 const char	*ssh_auth_user(const struct ssh_conn *c);
 /* Server: the user name the client's auth requests carry, whatever their

@@ -143,6 +143,9 @@ struct ssh_conn {
 	/* server auth */
 	char		 auth_user[256];
 	unsigned	 auth_failures;
+	/* a deferred publickey request (auth_wait.c), owned; input is held
+	 * while it is set */
+	struct auth_wait *auth_wait;
 	bool		 ext_info_c;	/* the client asked for EXT_INFO */
 
 	struct chan	*chans;
@@ -168,6 +171,8 @@ void	 conn_emit(struct ssh_conn *c, struct ssh_event *ev);
 int	 pkt_begin(struct ssh_conn *c, uint8_t type);
 int	 pkt_end(struct ssh_conn *c);
 int	 transport_flush_deferred(struct ssh_conn *c);
+/* Processes held input after a deferred verdict. Returns 0 or -1. */
+int	 transport_resume(struct ssh_conn *c);
 
 /* kex_hostkey.c */
 /* server: the host key algorithms it offers (certificates first), as a
@@ -216,6 +221,19 @@ int	 kex_derive(const uint8_t *sid, size_t sidlen, const struct wb *kmp,
 /* auth.c */
 int	 auth_input(struct ssh_conn *c, uint8_t type, const uint8_t *p,
 	    size_t len);
+
+/* auth_wait.c: a publickey request whose verdict the handler deferred.
+ * auth_defer takes key; the other arguments are copied. */
+int	 auth_defer(struct ssh_conn *c, struct key *key, const char *alg,
+	    const uint8_t *blob, size_t bloblen, const uint8_t *sig,
+	    size_t siglen, bool has_sig);
+void	 auth_wait_free(struct ssh_conn *c);
+/* auth.c, for auth_wait.c: the signed request's body, a refusal
+ * (counting towards MaxAuthTries), and the end of authentication */
+int	 auth_request_body(const struct ssh_conn *c, struct wb *w,
+	    const char *user, const char *alg, const uint8_t *blob,
+	    size_t bloblen);
+int	 auth_refuse(struct ssh_conn *c);
 
 /* chan.c */
 int	 chan_input(struct ssh_conn *c, uint8_t type, const uint8_t *p,

@@ -71,6 +71,7 @@ ssh_conn_free(struct ssh_conn *c)
 	wb_free(&c->out);
 	wb_free(&c->deferred);
 	wb_free(&c->hostkey_blob);
+	auth_wait_free(c);
 	free(c->greqs);
 	free(c->server_sig_algs);
 	free(c->error);
@@ -649,7 +650,7 @@ process(struct ssh_conn *c)
 	for (;;) {
 		if (c->state == ST_DEAD)
 			return -1;
-		if (c->hostkey_wait)
+		if (c->hostkey_wait || c->auth_wait != NULL)
 			break;
 		if (c->state == ST_VERSION)
 			r = version_input(c);
@@ -711,7 +712,17 @@ held_input_ok(struct ssh_conn *c)
 	if (c->hostkey_wait && c->in.len - c->in_off > HOSTKEY_WAIT_INPUT_MAX)
 		return conn_fail(c, DISC_PROTOCOL_ERROR, "too much data while "
 		    "the host key is being verified");
+	if (c->auth_wait != NULL &&
+	    c->in.len - c->in_off > HOSTKEY_WAIT_INPUT_MAX)
+		return conn_fail(c, DISC_PROTOCOL_ERROR, "too much data while "
+		    "a publickey request is being decided");
 	return 0;
+}
+
+int
+transport_resume(struct ssh_conn *c)
+{
+	return process(c);
 }
 
 int
