@@ -51,6 +51,8 @@ server_config_free(struct server_config *c)
 		free(c->allow_users[i]);
 	for (i = 0; i < c->ndeny_users; i++)
 		free(c->deny_users[i]);
+	for (i = 0; i < c->akc_argc; i++)
+		free(c->akc_argv[i]);
 	sc_fields_free(c);
 	memset(c, 0, sizeof(*c));
 }

@@ -18,6 +18,7 @@
 #define SC_MAX_NOTES	96
 #define SC_MAX_USERPATS	256	/* sshd's bound on AllowUsers words */
 #define SC_MAX_CHAN_TIMEOUTS	16
+#define SC_MAX_CMD_ARGS		64	/* AuthorizedKeysCommand's words */
 /* Include: how deep files may include files (sshd's bound), and where a
  * relative pattern is looked for (sshd's) */
 #define SC_MAX_INCLUDE_DEPTH	16
@@ -141,6 +142,15 @@ struct server_config {
 	char		*syslog_facility;
 	/* Banner: a file sent before authentication, or "none" */
 	char		*banner;
+	/* RevokedKeys: a KRL or a list of keys, read when the configuration
+	 * loads (server/revoked.h); NULL or "none": none */
+	char		*revoked_keys;
+	/* AuthorizedKeysCommand as split into words (owned; 0 words: none),
+	 * its %-tokens expanded per word when it runs (server/authcmd.h),
+	 * and AuthorizedKeysCommandUser (NULL: unset) */
+	char		*akc_argv[SC_MAX_CMD_ARGS];
+	int		 akc_argc;
+	char		*akc_user;
 };
 
 void	server_config_init(struct server_config *c);

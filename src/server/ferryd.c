@@ -244,7 +244,8 @@ load_policy(struct server *srv, char *err, size_t errlen)
 		p->cfg.nhostkeys++;
 	}
 	if (load_banner(p, err, errlen) != 0 ||
-	    load_hostkeys(p, srv->dry_run, err, errlen) != 0)
+	    load_hostkeys(p, srv->dry_run, err, errlen) != 0 ||
+	    server_policy_load_auth(p, err, errlen) != 0)
 		goto fail;
 	return p;
 fail:

@@ -93,7 +93,9 @@ sess_auth_judge(struct session *s, const char *user)
 
 	snprintf(s->auth_user, sizeof(s->auth_user), "%s", user);
 	s->user_state = SESS_USER_INVALID;
-	if (!user_ok(user) || !user_has_keys(c, user)) {
+	/* with AuthorizedKeysCommand any user name may have keys */
+	if (!user_ok(user) || (!s->pol->akc.enabled &&
+	    !user_has_keys(c, user))) {
 		log_info("Invalid user %s from %s port %d", user, s->ip,
 		    s->port);
 		return;
@@ -111,8 +113,8 @@ sess_auth_judge(struct session *s, const char *user)
 
 /* A refused request: sshd's "Failed publickey" line, at info once half
  * of MaxAuthTries were used before it (sshd's rule), else verbose. */
-static void
-refused(struct session *s, const struct ssh_event *ev, const char *fp)
+void
+sess_auth_refused(struct session *s, const struct key *key, const char *fp)
 {
 	enum log_level lv = s->auth_failures++ >= s->pol->cfg.max_auth_tries /
 	    2 ? LOG_INFO : LOG_VERBOSE;
@@ -120,8 +122,7 @@ refused(struct session *s, const struct ssh_event *ev, const char *fp)
 	if (s->user_state != SESS_USER_VALID)
 		return;
 	log_msg(lv, __func__, "Failed publickey for %s from %s port %d ssh2: "
-	    "%s %s", s->auth_user, s->ip, s->port,
-	    key_type_label(ev->u.auth_request.key), fp);
+	    "%s %s", s->auth_user, s->ip, s->port, key_type_label(key), fp);
 }
 
 /* A key offered (and, once signed, proved): allowed when a line of the
@@ -141,7 +142,7 @@ sess_auth_request(struct session *s, struct ssh_event *ev)
 	if (s->user_state == SESS_USER_UNSEEN)
 		sess_auth_judge(s, user);
 	if (s->user_state != SESS_USER_VALID) {
-		refused(s, ev, fp);
+		sess_auth_refused(s, key, fp);
 		return;
 	}
 	if (!ssh_algs_has(c->pubkey_algs, ev->u.auth_request.alg)) {
@@ -149,7 +150,11 @@ sess_auth_request(struct session *s, struct ssh_event *ev)
 		    "signature algorithm %s not in PubkeyAcceptedAlgorithms",
 		    user, s->ip, s->port, key_type_name(key), fp,
 		    ev->u.auth_request.alg);
-		refused(s, ev, fp);
+		sess_auth_refused(s, key, fp);
+		return;
+	}
+	if (sess_revoked(s, key, NULL)) {
+		sess_auth_refused(s, key, fp);
 		return;
 	}
 	if (s->ak_pending == NULL &&
@@ -171,20 +176,31 @@ sess_auth_request(struct session *s, struct ssh_event *ev)
 		log_verbose("%s key %s %s not in %s", user, key_type_name(key),
 		    fp, tried[0] ? tried : "any file (AuthorizedKeysFile "
 		    "none)");
-		refused(s, ev, fp);
+		/* then AuthorizedKeysCommand, whose verdict comes later */
+		if (sess_akc_start(s, ev, fp) == 0)
+			return;
+		sess_auth_refused(s, key, fp);
 		return;
 	}
 	ev->u.auth_request.allow = true;
+	sess_auth_accepted(s, key, fp, ev->u.auth_request.has_sig);
+}
+
+/* The key was found (s->ak_pending says where): sshd's lines. */
+void
+sess_auth_accepted(struct session *s, const struct key *key, const char *fp,
+    bool has_sig)
+{
 	log_verbose("Accepted key %s %s found at %s:%d", key_type_label(key), fp,
 	    s->ak_pending->file, s->ak_pending->line);
-	if (!ev->u.auth_request.has_sig) {
+	if (!has_sig) {
 		log_verbose("Postponed publickey for %s from %s port %d ssh2 "
-		    "[preauth]", user, s->ip, s->port);
+		    "[preauth]", s->auth_user, s->ip, s->port);
 		return;
 	}
 	snprintf(s->key_fp, sizeof(s->key_fp), "%s", fp);
-	log_info("Accepted publickey for %s from %s port %d ssh2: %s %s", user,
-	    s->ip, s->port, key_type_label(key), fp);
+	log_info("Accepted publickey for %s from %s port %d ssh2: %s %s",
+	    s->auth_user, s->ip, s->port, key_type_label(key), fp);
 }
 
 /* The engine's reason when MaxAuthTries ran out (src/ssh/auth.c). */

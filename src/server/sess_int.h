@@ -87,6 +87,13 @@ struct session {
 	char			 key_fp[128];
 	/* the key being tried, owned until sess_auth_keep keeps its rules */
 	struct ak_opts		*ak_pending;
+	/* an AuthorizedKeysCommand deciding the request the engine holds:
+	 * the job (cancelled when the connection goes), a copy of the key
+	 * (owned) and what the log lines need */
+	struct authcmd_job	*akc_job;
+	struct key		*akc_key;
+	char			 akc_fp[128];
+	bool			 akc_has_sig;
 	/* the remote forwards held: an owned array, nrfwd used of rfwd_cap */
 	struct rfwd		*rfwd;
 	int			 nrfwd;
@@ -129,6 +136,20 @@ void		 sess_auth_judge(struct session *s, const char *user);
 void		 sess_who(const struct session *s, char *out, size_t outlen);
 void		 sess_auth_log_close(struct session *s, enum net_end end,
 		    const char *why);
+void		 sess_auth_refused(struct session *s, const struct key *key,
+		    const char *fp);
+void		 sess_auth_accepted(struct session *s, const struct key *key,
+		    const char *fp, bool has_sig);
+
+/* sess_revoked.c */
+struct cert;
+bool		 sess_revoked(const struct session *s, const struct key *key,
+		    const struct cert *cert);
+
+/* sess_akc.c */
+int		 sess_akc_start(struct session *s, struct ssh_event *ev,
+		    const char *fp);
+void		 sess_akc_end(struct session *s);
 
 /* sess_rfwd.c */
 void		 sess_rfwd_request(struct session *s, struct ssh_event *ev);

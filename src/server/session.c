@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/revoked.h"
 #include "server/sess_int.h"
 #include "util/log.h"
 #include "util/match.h"
@@ -26,6 +27,7 @@ server_policy_unref(struct server_policy *p)
 		return;
 	for (i = 0; i < p->nhostkeys; i++)
 		key_free(p->hostkeys[i]);
+	revoked_free(p->revoked);
 	server_config_free(&p->cfg);
 	free(p->banner);
 	free(p);
@@ -320,6 +322,7 @@ on_closed(void *ud, enum net_end end, const char *why)
 
 	s->closing = true;
 	s->nc_closed = true;
+	sess_akc_end(s);
 	if (!s->authenticated)
 		s->list->stats.handshakes_failed++;
 	sess_rfwd_stop_all(s);

@@ -9,6 +9,7 @@
 
 #include "fwd/pump.h"
 #include "keys/key.h"
+#include "server/authcmd.h"
 #include "server/config.h"
 #include "server/stats.h"
 
@@ -20,7 +21,15 @@ struct server_policy {
 	struct key		*hostkeys[SC_MAX_HOSTKEYS];
 	int			 nhostkeys;
 	char			*banner;	/* Banner's text, NULL: none */
+	/* RevokedKeys as read with cfg (owned), NULL: none */
+	struct revoked		*revoked;
+	struct authcmd_conf	 akc;		/* AuthorizedKeysCommand */
 };
+
+/* What a policy reads besides its configuration: RevokedKeys and who
+ * AuthorizedKeysCommand runs as (sess_revoked.c). 0, or -1 with err. */
+int	server_policy_load_auth(struct server_policy *p, char *err,
+	    size_t errlen);
 
 void	server_policy_ref(struct server_policy *p);
 void	server_policy_unref(struct server_policy *p);
@@ -47,6 +56,7 @@ struct session_list {
 	struct fwd_usage all;
 	size_t		 fd_budget;
 	struct srv_stats stats;		/* for status and metrics */
+	struct authcmd_set akc;		/* AuthorizedKeysCommand runs */
 };
 
 /* Accepts a connection from server under policy. Returns 0 or -1. */

@@ -1,0 +1,398 @@
+/* AuthorizedKeysCommand runs: spawned on the loop, read through a pipe,
+ * bounded in time, output and number. */
+#include "server/authcmd.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/err.h"
+#include "util/log.h"
+#include "util/tokens.h"
+
+/* One run. Owned by its set from authcmd_start until its three handles
+ * closed; ud is the waiting side's until the verdict or a cancel. */
+struct authcmd_job {
+	struct authcmd_job	*next;
+	struct authcmd_set	*set;
+	uv_process_t		 proc;
+	uv_pipe_t		 out;
+	uv_timer_t		 timer;
+	int			 open;		/* handles not closed yet */
+	bool			 exited;
+	int64_t			 status;
+	int			 signal;
+	bool			 eof;
+	bool			 judged;	/* done called or not owed */
+	authcmd_done_fn		 done;
+	void			*ud;
+	char			 source[64];
+	char			*buf;		/* output, AUTHCMD_OUTPUT_MAX */
+	size_t			 len;
+};
+
+static void
+token_set(struct tokens *t, const char *user, const char *fp,
+    const char *type, const char *b64)
+{
+	tokens_init(t);
+	tokens_set(t, 'u', user);
+	tokens_set(t, 'f', fp);
+	tokens_set(t, 't', type);
+	tokens_set(t, 'k', b64);
+}
+
+int
+authcmd_check_word(const char *word, char *why, size_t whylen)
+{
+	struct tokens t;
+	char out[4096], e[128];
+
+	token_set(&t, "u", "f", "t", "k");
+	if (tokens_expand(word, &t, out, sizeof(out), e, sizeof(e)) < 0) {
+		seterr(why, whylen, "%s%s", e, strncmp(e, "unknown key", 11) ==
+		    0 ? " (ferryd knows %u, %f, %t, %k and %%)" : "");
+		return -1;
+	}
+	return 0;
+}
+
+int
+authcmd_conf_load(const struct server_config *c, struct authcmd_conf *out,
+    char *err, size_t errlen)
+{
+	struct passwd *pw;
+	bool root = getuid() == 0 && c->user == NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (c->akc_argc == 0)
+		return 0;
+	out->enabled = true;
+	if (c->akc_user == NULL || strcmp(c->akc_user, "none") == 0) {
+		if (!root && getuid() != 0)
+			return 0;	/* runs as ferryd's own user */
+		seterr(err, errlen, "AuthorizedKeysCommand needs "
+		    "AuthorizedKeysCommandUser when ferryd runs as root");
+		return -1;
+	}
+	if ((pw = getpwnam(c->akc_user)) == NULL) {
+		seterr(err, errlen, "AuthorizedKeysCommandUser %s: no such "
+		    "user", c->akc_user);
+		return -1;
+	}
+	out->uid = pw->pw_uid;
+	out->gid = pw->pw_gid;
+	if (root) {
+		out->setid = true;
+		return 0;
+	}
+	/* not root, or about to drop to RunAsUser: no switching then */
+	if (getuid() == 0 && c->user != NULL) {
+		struct passwd *run = getpwnam(c->user);
+
+		if (run != NULL && run->pw_uid == pw->pw_uid)
+			return 0;
+	} else if (pw->pw_uid == getuid())
+		return 0;
+	seterr(err, errlen, "AuthorizedKeysCommandUser %s: ferryd does not "
+	    "run as root, so the command can only run as %s", c->akc_user,
+	    c->user != NULL ? c->user : "ferryd's own user");
+	return -1;
+}
+
+int
+authcmd_argv(const struct server_config *c, const char *user,
+    const struct key *key, char **argv, char *buf, size_t buflen,
+    char *err, size_t errlen)
+{
+	char fp[128], b64[4096];
+	struct tokens t;
+	struct wb w;
+	size_t off = 0;
+	int i, n, r;
+
+	wb_init(&w);
+	r = key_to_blob(key, &w) == 0 && !w.err ?
+	    b64_encode(w.p, w.len, b64, sizeof(b64)) : -1;
+	wb_free(&w);
+	if (r < 0 || key_fingerprint(key, fp, sizeof(fp)) < 0) {
+		seterr(err, errlen, "cannot encode the key");
+		return -1;
+	}
+	token_set(&t, user, fp, key_type_name(key), b64);
+	for (i = 0; i < c->akc_argc; i++) {
+		if ((n = tokens_expand(c->akc_argv[i], &t, buf + off,
+		    buflen - off, err, errlen)) < 0)
+			return -1;
+		argv[i] = buf + off;
+		off += (size_t)n + 1;
+	}
+	if (c->akc_argc == 1) {
+		/* sshd: a command alone gets the user name */
+		if ((size_t)snprintf(buf + off, buflen - off, "%s", user) >=
+		    buflen - off) {
+			seterr(err, errlen, "no room for the arguments");
+			return -1;
+		}
+		argv[i++] = buf + off;
+	}
+	argv[i] = NULL;
+	return 0;
+}
+
+static void
+job_unlink(struct authcmd_job *j)
+{
+	struct authcmd_job **pp;
+
+	for (pp = &j->set->head; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	j->set->running--;
+}
+
+/* The memory goes with the last handle. */
+static void
+on_handle_closed(uv_handle_t *h)
+{
+	struct authcmd_job *j = h->data;
+
+	if (--j->open > 0)
+		return;
+	job_unlink(j);
+	free(j->buf);
+	free(j);
+}
+
+static void
+close_one(struct authcmd_job *j, uv_handle_t *h)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, on_handle_closed);
+}
+
+/* Kills the command's process group (it runs in a session of its own)
+ * unless it exited and was reaped. */
+static void
+kill_group(struct authcmd_job *j)
+{
+	if (j->proc.pid > 0)
+		kill(-j->proc.pid, SIGKILL);
+}
+
+/* The verdict, once: ok only for a clean exit with all of the output. */
+static void
+judge(struct authcmd_job *j, const char *why)
+{
+	char reason[128];
+	bool ok = why == NULL;
+
+	if (j->judged)
+		return;
+	j->judged = true;
+	if (ok && j->signal != 0) {
+		snprintf(reason, sizeof(reason), "killed by signal %d",
+		    j->signal);
+		why = reason;
+		ok = false;
+	} else if (ok && j->status != 0) {
+		snprintf(reason, sizeof(reason), "exit status %lld",
+		    (long long)j->status);
+		why = reason;
+		ok = false;
+	}
+	if (j->done != NULL)
+		j->done(j->ud, ok, j->buf, j->len, why);
+	j->done = NULL;
+	close_one(j, (uv_handle_t *)&j->timer);
+}
+
+static void
+maybe_judge(struct authcmd_job *j)
+{
+	if (j->exited && j->eof)
+		judge(j, NULL);
+}
+
+static void
+on_proc_exit(uv_process_t *p, int64_t status, int sig)
+{
+	struct authcmd_job *j = p->data;
+
+	j->exited = true;
+	j->status = status;
+	j->signal = sig;
+	close_one(j, (uv_handle_t *)&j->proc);
+	maybe_judge(j);
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+	struct authcmd_job *j = h->data;
+
+	/* one byte past the bound shows that the output is too long */
+	b->base = j->buf + j->len;
+	b->len = AUTHCMD_OUTPUT_MAX + 1 - j->len;
+}
+
+static void
+on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+	struct authcmd_job *j = s->data;
+
+	if (n > 0) {
+		j->len += (size_t)n;
+		if (j->len <= AUTHCMD_OUTPUT_MAX)
+			return;
+		j->len = AUTHCMD_OUTPUT_MAX;
+		kill_group(j);
+		close_one(j, (uv_handle_t *)&j->out);
+		judge(j, "output larger than 1 MiB");
+		return;
+	}
+	if (n == 0)
+		return;
+	j->eof = true;
+	close_one(j, (uv_handle_t *)&j->out);
+	if (n != UV_EOF) {
+		kill_group(j);
+		judge(j, uv_strerror((int)n));
+	}
+	else
+		maybe_judge(j);
+}
+
+static void
+on_timeout(uv_timer_t *t)
+{
+	struct authcmd_job *j = t->data;
+
+	kill_group(j);
+	close_one(j, (uv_handle_t *)&j->out);
+	judge(j, "timed out after 30 s, killed");
+}
+
+/* The bounds: in all and per source. */
+static int
+room(struct authcmd_set *set, const char *source, char *err, size_t errlen)
+{
+	struct authcmd_job *j;
+	int n = 0;
+
+	if (set->running >= AUTHCMD_MAX_RUNNING) {
+		seterr(err, errlen, "%d commands already running",
+		    AUTHCMD_MAX_RUNNING);
+		return -1;
+	}
+	for (j = set->head; j != NULL; j = j->next)
+		n += strcmp(j->source, source) == 0;
+	if (n >= AUTHCMD_MAX_PER_SOURCE) {
+		seterr(err, errlen, "%d commands already running for %s",
+		    AUTHCMD_MAX_PER_SOURCE, source);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+spawn(struct authcmd_job *j, uv_loop_t *loop, const struct authcmd_conf *conf,
+    char *const *argv, char *err, size_t errlen)
+{
+	static char *env[] = { "PATH=/usr/bin:/bin:/usr/sbin:/sbin", NULL };
+	uv_process_options_t o;
+	uv_stdio_container_t io[3];
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	memset(io, 0, sizeof(io));
+	io[0].flags = UV_IGNORE;
+	io[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+	io[1].data.stream = (uv_stream_t *)&j->out;
+	io[2].flags = UV_IGNORE;
+	o.file = argv[0];
+	o.args = (char **)argv;
+	o.env = env;
+	o.cwd = "/";
+	o.exit_cb = on_proc_exit;
+	o.stdio = io;
+	o.stdio_count = 3;
+	o.flags = UV_PROCESS_DETACHED;	/* a process group to kill */
+	if (conf->setid) {
+		o.flags |= UV_PROCESS_SETUID | UV_PROCESS_SETGID;
+		o.uid = conf->uid;
+		o.gid = conf->gid;
+	}
+	if ((r = uv_spawn(loop, &j->proc, &o)) != 0) {
+		seterr(err, errlen, "cannot run %s: %s", argv[0],
+		    uv_strerror(r));
+		return -1;
+	}
+	return 0;
+}
+
+struct authcmd_job *
+authcmd_start(struct authcmd_set *set, uv_loop_t *loop,
+    const struct authcmd_conf *conf, char *const *argv, const char *source,
+    authcmd_done_fn done, void *ud, char *err, size_t errlen)
+{
+	struct authcmd_job *j;
+
+	if (room(set, source, err, errlen) != 0)
+		return NULL;
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->buf = malloc(AUTHCMD_OUTPUT_MAX + 1)) == NULL) {
+		if (j != NULL)
+			free(j);
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	j->set = set;
+	j->done = done;
+	j->ud = ud;
+	snprintf(j->source, sizeof(j->source), "%s", source);
+	uv_pipe_init(loop, &j->out, 0);
+	uv_timer_init(loop, &j->timer);
+	j->proc.data = j->out.data = j->timer.data = j;
+	j->open = 2;
+	j->next = set->head;
+	set->head = j;
+	set->running++;
+	if (spawn(j, loop, conf, argv, err, errlen) != 0) {
+		/* uv_spawn closes nothing of ours: no done, free when the
+		 * pipe and the timer closed (the process handle was not
+		 * started; libuv still wants it closed) */
+		j->judged = true;
+		j->done = NULL;
+		j->open = 3;
+		uv_close((uv_handle_t *)&j->proc, on_handle_closed);
+		close_one(j, (uv_handle_t *)&j->out);
+		close_one(j, (uv_handle_t *)&j->timer);
+		return NULL;
+	}
+	j->open = 3;
+	uv_timer_start(&j->timer, on_timeout, AUTHCMD_TIMEOUT_MS, 0);
+	uv_read_start((uv_stream_t *)&j->out, on_alloc, on_read);
+	return j;
+}
+
+void
+authcmd_cancel(struct authcmd_job *j)
+{
+	if (j == NULL)
+		return;
+	j->done = NULL;
+	j->ud = NULL;
+	if (j->judged)
+		return;
+	j->judged = true;
+	kill_group(j);
+	close_one(j, (uv_handle_t *)&j->out);
+	close_one(j, (uv_handle_t *)&j->timer);
+}

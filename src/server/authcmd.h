@@ -1,0 +1,83 @@
+/* AuthorizedKeysCommand: a program that prints the authorized_keys lines
+ * of a user, run on the event loop (uv_spawn, its stdout through a pipe)
+ * while the login it decides waits (ssh_auth_answer).
+ *
+ * As sshd: the command's words were split when the configuration was
+ * read; each word's %-tokens are expanded now (%u the user, %f the key's
+ * SHA-256 fingerprint, %t its type, %k its base64 blob, %%); a command
+ * of one word gets the user name as its argument. No shell is involved.
+ * It runs as AuthorizedKeysCommandUser (setuid when ferryd is root), in
+ * its own process group, with stdin and stderr on /dev/null and an
+ * environment of PATH alone. Its output counts only if it exits with 0.
+ *
+ * Bounds: AUTHCMD_TIMEOUT_MS (then its process group is killed and the
+ * key refused), AUTHCMD_OUTPUT_MAX bytes of output (more: killed,
+ * refused), AUTHCMD_MAX_RUNNING commands at once in the server and
+ * AUTHCMD_MAX_PER_SOURCE for one client address (past them a key is
+ * refused, not queued). */
+#ifndef FERRY_SERVER_AUTHCMD_H
+#define FERRY_SERVER_AUTHCMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "keys/key.h"
+#include "server/config.h"
+
+#define AUTHCMD_TIMEOUT_MS	30000
+#define AUTHCMD_OUTPUT_MAX	(1024 * 1024)
+#define AUTHCMD_MAX_RUNNING	32
+#define AUTHCMD_MAX_PER_SOURCE	4
+
+/* Who the command runs as, resolved when the configuration loads. */
+struct authcmd_conf {
+	bool		 enabled;	/* AuthorizedKeysCommand is set */
+	bool		 setid;		/* ferryd is root: switch to uid/gid */
+	uid_t		 uid;
+	gid_t		 gid;
+};
+
+struct authcmd_job;
+
+/* The commands running, for the bounds. Lives as long as the loop (the
+ * session list's); jobs unlink themselves when their handles closed. */
+struct authcmd_set {
+	struct authcmd_job	*head;
+	int			 running;
+};
+
+/* The outcome: ok when the command exited with 0 within the bounds; out
+ * and len its output (valid during the call only); why says what went
+ * wrong when !ok. */
+typedef void (*authcmd_done_fn)(void *ud, bool ok, const char *out,
+    size_t len, const char *why);
+
+/* Whether a word's %-tokens are ones the command takes. 0, or -1 with
+ * why. */
+int	authcmd_check_word(const char *word, char *why, size_t whylen);
+/* Resolves AuthorizedKeysCommandUser for c: required when ferryd runs as
+ * root (sshd's rule); when it is not root the user must be the one it
+ * runs as (a process cannot switch). 0, or -1 with err. */
+int	authcmd_conf_load(const struct server_config *c,
+	    struct authcmd_conf *out, char *err, size_t errlen);
+/* The command's argument vector for user and key: argv gets c's words
+ * expanded (at most SC_MAX_CMD_ARGS + 1 pointers plus a NULL), each
+ * copied into buf. 0, or -1 with err (a word too long). */
+int	authcmd_argv(const struct server_config *c, const char *user,
+	    const struct key *key, char **argv, char *buf, size_t buflen,
+	    char *err, size_t errlen);
+/* Starts the command; done is called once, later, from the loop, unless
+ * the job is cancelled first. source is the client's address (for
+ * AUTHCMD_MAX_PER_SOURCE). Returns the job, or NULL with err (a bound
+ * reached, or the spawn failed). */
+struct authcmd_job *authcmd_start(struct authcmd_set *set, uv_loop_t *loop,
+	    const struct authcmd_conf *conf, char *const *argv,
+	    const char *source, authcmd_done_fn done, void *ud, char *err,
+	    size_t errlen);
+/* The waiting side is gone: done will not be called; the process group
+ * is killed and the job frees itself once its handles closed. */
+void	authcmd_cancel(struct authcmd_job *j);
+
+#endif
