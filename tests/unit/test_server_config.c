@@ -1320,6 +1320,27 @@ test_syslog_facility(void **state)
 
 /* Keywords a config may rely on for protection that ferryd lacks are
  * refused with the reason; their harmless values are accepted. */
+/* AuthorizedKeysCommand keeps its words as split (quotes as sshd's
+ * argv_split); the first value wins; RevokedKeys and the user are
+ * strings. */
+static void
+test_akc(void **state)
+{
+	text_ok("AuthorizedKeysCommand /usr/lib/keys \"%u at %f\" %t %k %%\n"
+	    "AuthorizedKeysCommand /other %u\n"
+	    "AuthorizedKeysCommandUser nobody\n"
+	    "RevokedKeys /etc/ssh/revoked.krl\n");
+	assert_int_equal(cfg.akc_argc, 5);
+	assert_string_equal(cfg.akc_argv[0], "/usr/lib/keys");
+	assert_string_equal(cfg.akc_argv[1], "%u at %f");
+	assert_string_equal(cfg.akc_argv[4], "%%");
+	assert_string_equal(cfg.akc_user, "nobody");
+	assert_string_equal(cfg.revoked_keys, "/etc/ssh/revoked.krl");
+	fresh();
+	line_ok("AuthorizedKeysCommand none");
+	assert_int_equal(cfg.akc_argc, 0);
+}
+
 static void
 test_refused(void **state)
 {
@@ -1329,14 +1350,14 @@ test_refused(void **state)
 	line_bad("AllowGroups ferry", WHERE ": AllowGroups is not supported: "
 	    "ferryd has no system accounts, so users have no groups "
 	    "(AllowUsers and DenyUsers name users)");
-	line_bad("AuthorizedKeysCommand /usr/bin/keys %u", WHERE
-	    ": AuthorizedKeysCommand is not supported: ferryd reads keys only "
-	    "from AuthorizedKeysFile");
+	line_bad("AuthorizedKeysCommand keys %u", WHERE
+	    ": AuthorizedKeysCommand: 'keys' is not an absolute path");
+	line_bad("AuthorizedKeysCommand /usr/bin/keys %u %h", WHERE
+	    ": AuthorizedKeysCommand: '%h': unknown key %h (ferryd knows %u, "
+	    "%f, %t, %k and %%)");
 	line_bad("TrustedUserCAKeys /etc/ssh/ca.pub", WHERE
 	    ": TrustedUserCAKeys is not supported: ferryd does not accept "
 	    "certificates yet");
-	line_bad("RevokedKeys /etc/ssh/revoked", WHERE ": RevokedKeys is not "
-	    "supported: ferryd cannot check a revocation list yet");
 	line_bad("AuthorizedPrincipalsFile /p/%u", WHERE
 	    ": AuthorizedPrincipalsFile is not supported: ferryd does not "
 	    "accept certificates yet");
@@ -1421,6 +1442,7 @@ main(void)
 		T(test_alg_lists),
 		T(test_alg_errors),
 		T(test_print_algs),
+		T(test_akc),
 		T(test_refused),
 		T(test_users),
 		T(test_syslog_facility),
