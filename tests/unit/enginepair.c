@@ -53,6 +53,10 @@ on_event(void *ud, struct ssh_event *ev)
 		ev->u.auth_request.allow = s->allow_user &&
 		    strcmp(ev->u.auth_request.user, "alice") == 0 &&
 		    key_equal(ev->u.auth_request.key, userkey);
+		if (s->defer_auth) {
+			ev->u.auth_request.defer = true;
+			s->auth_deferred++;
+		}
 		break;
 	case SSH_EV_AUTH_SUCCESS:
 		s->auth_ok++;

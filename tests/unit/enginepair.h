@@ -26,6 +26,8 @@ struct side {
 	bool		 has_chan;
 	bool		 allow_user;
 	bool		 defer_hostkey;	/* client: verdict later */
+	bool		 defer_auth;	/* server: ssh_auth_answer later */
+	int		 auth_deferred;	/* server: requests deferred */
 	int		 replies[8];
 	int		 nreplies;
 	const struct key *user_key;

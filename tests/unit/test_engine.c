@@ -243,6 +243,54 @@ test_hostkey_deferred_refuse(void **state)
 	}
 }
 
+/* A deferred publickey verdict: nothing moves until ssh_auth_answer;
+ * yes logs in, no fails the attempt; a connection freed while a request
+ * waits frees it (ASan). */
+static void
+test_auth_deferred(void **state)
+{
+	static uint8_t junk[70 * 1024];
+	struct side cl, sv;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		memset(&cl, 0, sizeof(cl));
+		memset(&sv, 0, sizeof(sv));
+		sv.allow_user = true;
+		sv.defer_auth = true;
+		mk(&cl, SSH_ROLE_CLIENT, NULL);
+		mk(&sv, SSH_ROLE_SERVER, NULL);
+		assert_int_equal(pump(&cl, &sv), 0);
+		assert_int_equal(ssh_auth_answer(sv.c, true), -1); /* none */
+		assert_int_equal(ssh_auth_pubkey(cl.c, "alice", userkey), 0);
+		assert_int_equal(pump(&cl, &sv), 0);
+		assert_int_equal(sv.auth_deferred, 1);
+		assert_true(ssh_auth_waiting(sv.c));
+		assert_int_equal(cl.auth_ok, 0);
+		if (i == 0) {
+			assert_int_equal(ssh_auth_answer(sv.c, true), 0);
+			assert_int_equal(ssh_auth_answer(sv.c, true), -1);
+			assert_int_equal(pump(&cl, &sv), 0);
+			assert_int_equal(cl.auth_ok, 1);
+			assert_int_equal(sv.auth_ok, 1);
+			assert_string_equal(ssh_auth_user(sv.c), "alice");
+		} else if (i == 1) {
+			assert_int_equal(ssh_auth_answer(sv.c, false), 0);
+			assert_int_equal(pump(&cl, &sv), 0);
+			assert_int_equal(cl.auth_ok, 0);
+			assert_int_equal(sv.auth_ok, 0);
+			assert_false(ssh_authenticated(sv.c));
+		} else if (i == 2) {
+			assert_int_equal(ssh_feed(sv.c, junk, sizeof(junk)),
+			    -1);
+			assert_non_null(strstr(ssh_error(sv.c),
+			    "publickey request is being decided"));
+		}
+		free_pair(&cl, &sv);
+	}
+}
+
 static void
 test_global_requests_in_order(void **state)
 {
@@ -295,6 +343,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_auth_deferred),
 		cmocka_unit_test(test_chacha),
 		cmocka_unit_test(test_chacha_rekey),
 		cmocka_unit_test(test_gcm),
