@@ -61,19 +61,32 @@ authcmd_check_word(const char *word, char *why, size_t whylen)
 	return 0;
 }
 
+/* The uid ferryd serves logins as: its own, or RunAsUser's when it
+ * starts as root and drops to it; -1 if RunAsUser is unknown. */
+static uid_t
+serving_uid(const struct server_config *c)
+{
+	struct passwd *pw;
+
+	if (getuid() != 0 || c->user == NULL)
+		return getuid();
+	pw = getpwnam(c->user);
+	return pw != NULL ? pw->pw_uid : (uid_t)-1;
+}
+
 int
 authcmd_conf_load(const struct server_config *c, struct authcmd_conf *out,
     char *err, size_t errlen)
 {
+	uid_t serving = serving_uid(c);
 	struct passwd *pw;
-	bool root = getuid() == 0 && c->user == NULL;
 
 	memset(out, 0, sizeof(*out));
 	if (c->akc_argc == 0)
 		return 0;
 	out->enabled = true;
 	if (c->akc_user == NULL || strcmp(c->akc_user, "none") == 0) {
-		if (!root && getuid() != 0)
+		if (serving != 0)
 			return 0;	/* runs as ferryd's own user */
 		seterr(err, errlen, "AuthorizedKeysCommand needs "
 		    "AuthorizedKeysCommandUser when ferryd runs as root");
@@ -86,17 +99,11 @@ authcmd_conf_load(const struct server_config *c, struct authcmd_conf *out,
 	}
 	out->uid = pw->pw_uid;
 	out->gid = pw->pw_gid;
-	if (root) {
+	if (serving == 0) {
 		out->setid = true;
 		return 0;
 	}
-	/* not root, or about to drop to RunAsUser: no switching then */
-	if (getuid() == 0 && c->user != NULL) {
-		struct passwd *run = getpwnam(c->user);
-
-		if (run != NULL && run->pw_uid == pw->pw_uid)
-			return 0;
-	} else if (pw->pw_uid == getuid())
+	if (pw->pw_uid == serving)
 		return 0;
 	seterr(err, errlen, "AuthorizedKeysCommandUser %s: ferryd does not "
 	    "run as root, so the command can only run as %s", c->akc_user,

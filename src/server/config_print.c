@@ -142,6 +142,22 @@ print_authkeys(const struct server_config *c, FILE *fp)
 	fputc('\n', fp);
 }
 
+/* The command's words as split, each quoted as it needs. */
+static void
+print_akc(const struct server_config *c, FILE *fp)
+{
+	int i;
+
+	fprintf(fp, "authorizedkeyscommand");
+	if (c->akc_argc == 0)
+		fprintf(fp, " none");
+	for (i = 0; i < c->akc_argc; i++) {
+		fputc(' ', fp);
+		print_word(fp, c->akc_argv[i]);
+	}
+	fputc('\n', fp);
+}
+
 static void
 print_permit_open(const struct server_config *c, FILE *fp)
 {
@@ -274,6 +290,9 @@ static const struct {
 	{ "LogLevel", NULL },
 	{ "SyslogFacility", NULL },
 	{ "Banner", NULL },
+	{ "AuthorizedKeysCommand", print_akc },
+	{ "AuthorizedKeysCommandUser", NULL },
+	{ "RevokedKeys", NULL },
 	{ "AllowUsers", print_users },
 	{ "PidFile", NULL },
 	{ "StateDirectory", NULL },

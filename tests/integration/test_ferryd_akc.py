@@ -233,6 +233,14 @@ def test_config_errors(tmp_path):
     if os.getuid() == 0:
         r = fdl.run_ferryd(base + ['-o', 'AuthorizedKeysCommand /bin/akc %u'])
         assert r.returncode == 1 and 'needs AuthorizedKeysCommandUser' in r.stderr, r.stderr
+        # RunAsUser: ferryd will not be root when the command runs
+        r = fdl.run_ferryd(base + ['-o', 'RunAsUser nobody',
+                                   '-o', 'AuthorizedKeysCommand /bin/akc %u',
+                                   '-o', 'AuthorizedKeysCommandUser root'])
+        assert r.returncode == 1 and 'can only run as nobody' in r.stderr, r.stderr
+        r = fdl.run_ferryd(base + ['-o', 'RunAsUser nobody',
+                                   '-o', 'AuthorizedKeysCommand /bin/akc %u'])
+        assert r.returncode == 0, r.stderr
     else:
         r = fdl.run_ferryd(base + ['-o', 'AuthorizedKeysCommand /bin/akc %u',
                                    '-o', 'AuthorizedKeysCommandUser root'])

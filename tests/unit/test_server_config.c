@@ -1029,6 +1029,9 @@ test_print(void **state)
 	    "loglevel DEBUG2\n"
 	    "syslogfacility LOCAL3\n"
 	    "banner /etc/issue.net\n"
+	    "authorizedkeyscommand none\n"
+	    "authorizedkeyscommanduser none\n"
+	    "revokedkeys none\n"
 	    "allowusers alice\n"
 	    "allowusers bob@10.0.0.0/8,!10.1.*\n"
 	    "allowusers carol\n"
@@ -1081,6 +1084,9 @@ test_print_defaults(void **state)
 	    "loglevel INFO\n"
 	    "syslogfacility AUTH\n"
 	    "banner none\n"
+	    "authorizedkeyscommand none\n"
+	    "authorizedkeyscommanduser none\n"
+	    "revokedkeys none\n"
 	    "pidfile none\n"
 	    "statedirectory /var/lib/ferryd\n"
 	    "runasuser none\n"
@@ -1326,11 +1332,19 @@ test_syslog_facility(void **state)
 static void
 test_akc(void **state)
 {
+	char *out;
+
 	text_ok("AuthorizedKeysCommand /usr/lib/keys \"%u at %f\" %t %k %%\n"
 	    "AuthorizedKeysCommand /other %u\n"
 	    "AuthorizedKeysCommandUser nobody\n"
 	    "RevokedKeys /etc/ssh/revoked.krl\n");
 	assert_int_equal(cfg.akc_argc, 5);
+	out = printed(&cfg);
+	assert_non_null(strstr(out, "authorizedkeyscommand /usr/lib/keys "
+	    "\"%u at %f\" %t %k %%\n"
+	    "authorizedkeyscommanduser nobody\nrevokedkeys "
+	    "/etc/ssh/revoked.krl\n"));
+	free(out);
 	assert_string_equal(cfg.akc_argv[0], "/usr/lib/keys");
 	assert_string_equal(cfg.akc_argv[1], "%u at %f");
 	assert_string_equal(cfg.akc_argv[4], "%%");
