@@ -206,17 +206,17 @@ def test_print_algorithm_lists(lab):
 # Refused while ferryd cannot honour them (a config relying on them must not
 # run with less protection); "none" (sshd's default) is fine where allowed.
 REFUSED = {
-    'AllowGroups': 'wheel', 'DenyGroups': 'nogroup', 'AuthorizedKeysCommand': '/usr/bin/keys %u',
+    'AllowGroups': 'wheel', 'DenyGroups': 'nogroup',
     'AuthorizedPrincipalsCommand': '/usr/bin/principals %u',
     'AuthorizedPrincipalsFile': '/etc/ssh/principals/%u',
-    'TrustedUserCAKeys': '/etc/ssh/ca.pub', 'RevokedKeys': '/etc/ssh/revoked',
+    'TrustedUserCAKeys': '/etc/ssh/ca.pub',
     'ChrootDirectory': '/srv/%u', 'HostKeyAgent': '/run/agent.sock',
     'AddressFamily': 'inet',
     'AuthenticationMethods': 'publickey,keyboard-interactive',
     'RequiredRSASize': '3072', 'Match': 'User alice',
 }
-NONE_OK = {'AuthorizedKeysCommand', 'AuthorizedPrincipalsCommand', 'AuthorizedPrincipalsFile',
-           'TrustedUserCAKeys', 'RevokedKeys', 'ChrootDirectory', 'HostKeyAgent'}
+NONE_OK = {'AuthorizedPrincipalsCommand', 'AuthorizedPrincipalsFile',
+           'TrustedUserCAKeys', 'ChrootDirectory', 'HostKeyAgent'}
 # an accepted value for keywords whose values are checked
 VALUES = {
     'AddressFamily': 'any', 'AllowStreamLocalForwarding': 'yes', 'AllowTcpForwarding': 'yes',
@@ -237,6 +237,9 @@ VALUES = {
     'Include': '/nonexistent/sshd_config.d/*.conf',
     'PerSourceMaxStartups': '10', 'PerSourceNetBlockSize': '24:56',
     'UnusedConnectionTimeout': '2m',
+    # (test_ferryd_akc.py and test_ferryd_revoked.py run them)
+    'AuthorizedKeysCommand': 'none', 'AuthorizedKeysCommandUser': 'nobody',
+    'RevokedKeys': '/etc/ssh/revoked_keys',
 }
 # OpenSSH 9.2 sshd_config(5) (Debian's, with its own DebianBanner and GSSAPI
 # key exchange); compared with the installed page when there is one
