@@ -245,3 +245,25 @@ def test_config_errors(tmp_path):
         r = fdl.run_ferryd(base + ['-o', 'AuthorizedKeysCommand /bin/akc %u',
                                    '-o', 'AuthorizedKeysCommandUser root'])
         assert r.returncode == 1 and 'does not run as root' in r.stderr, r.stderr
+
+
+def test_per_source_bound(lab, ferryd):
+    """At most 4 commands run for one client address: a fifth login from
+    127.0.0.1 while four wait is refused at once, with the reason logged;
+    the four log in once their commands end."""
+    key = lab.keys.user_pub('ed25519')
+    marks = lab.dir / 'marks'
+    marks.mkdir()
+    script = _script(lab, 'bound', f'touch {marks}/$1\nsleep 3\necho "{key}"\n')
+    srv = _server(ferryd, script)
+    waiting = [_client(lab, srv, f'u{i}') for i in range(4)]
+    d = fl.Deadline(15, 'four commands to start')
+    while len(list(marks.iterdir())) < 4 and not d.expired():
+        time.sleep(0.02)
+    assert len(list(marks.iterdir())) == 4, fl.tail(srv.log_text())
+    _refused(_client(lab, srv, 'fifth'))
+    assert srv.wait_log(r'AuthorizedKeysCommand for fifth from 127\.0\.0\.1 port \d+ not run: '
+                        r'4 commands already running for 127\.0\.0\.1$', 1, 5)
+    for i, cp in enumerate(waiting):
+        assert _logged_in(srv, f'u{i}', 20), fl.tail(srv.log_text())
+        assert cp.alive()

@@ -1326,35 +1326,6 @@ test_syslog_facility(void **state)
 
 /* Keywords a config may rely on for protection that ferryd lacks are
  * refused with the reason; their harmless values are accepted. */
-/* AuthorizedKeysCommand keeps its words as split (quotes as sshd's
- * argv_split); the first value wins; RevokedKeys and the user are
- * strings. */
-static void
-test_akc(void **state)
-{
-	char *out;
-
-	text_ok("AuthorizedKeysCommand /usr/lib/keys \"%u at %f\" %t %k %%\n"
-	    "AuthorizedKeysCommand /other %u\n"
-	    "AuthorizedKeysCommandUser nobody\n"
-	    "RevokedKeys /etc/ssh/revoked.krl\n");
-	assert_int_equal(cfg.akc_argc, 5);
-	out = printed(&cfg);
-	assert_non_null(strstr(out, "authorizedkeyscommand /usr/lib/keys "
-	    "\"%u at %f\" %t %k %%\n"
-	    "authorizedkeyscommanduser nobody\nrevokedkeys "
-	    "/etc/ssh/revoked.krl\n"));
-	free(out);
-	assert_string_equal(cfg.akc_argv[0], "/usr/lib/keys");
-	assert_string_equal(cfg.akc_argv[1], "%u at %f");
-	assert_string_equal(cfg.akc_argv[4], "%%");
-	assert_string_equal(cfg.akc_user, "nobody");
-	assert_string_equal(cfg.revoked_keys, "/etc/ssh/revoked.krl");
-	fresh();
-	line_ok("AuthorizedKeysCommand none");
-	assert_int_equal(cfg.akc_argc, 0);
-}
-
 static void
 test_refused(void **state)
 {
@@ -1456,7 +1427,6 @@ main(void)
 		T(test_alg_lists),
 		T(test_alg_errors),
 		T(test_print_algs),
-		T(test_akc),
 		T(test_refused),
 		T(test_users),
 		T(test_syslog_facility),
