@@ -280,10 +280,13 @@ static void
 on_timeout(uv_timer_t *t)
 {
 	struct authcmd_job *j = t->data;
+	char why[64];
 
 	kill_group(j);
 	close_one(j, (uv_handle_t *)&j->out);
-	judge(j, "timed out after 30 s, killed");
+	snprintf(why, sizeof(why), "timed out after %d s, killed",
+	    AUTHCMD_TIMEOUT_MS / 1000);
+	judge(j, why);
 }
 
 /* The bounds: in all and per source. */

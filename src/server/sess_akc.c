@@ -48,8 +48,8 @@ akc_done(void *ud, bool ok, const char *out, size_t len, const char *why)
 	s->akc_job = NULL;
 	s->akc_key = NULL;
 	if (!ok)
-		log_error("%s for %s: %s: %s refused", AKC_NAME, s->auth_user,
-		    why, s->akc_fp);
+		log_error("%s for %s (%s %s): %s; key refused", AKC_NAME,
+		    s->auth_user, key_type_label(key), s->akc_fp, why);
 	else if (s->ak_pending != NULL) {
 		memset(s->ak_pending, 0, sizeof(*s->ak_pending));
 		allow = ak_find_text(out, len, AKC_NAME, key, s->ip,

@@ -141,7 +141,8 @@ void		 sess_auth_refused(struct session *s, const struct key *key,
 void		 sess_auth_accepted(struct session *s, const struct key *key,
 		    const char *fp, bool has_sig);
 
-/* sess_revoked.c */
+/* sess_revoked.c: key is the key that signs (a certificate's own key),
+ * cert the certificate or NULL */
 struct cert;
 bool		 sess_revoked(const struct session *s, const struct key *key,
 		    const struct cert *cert);

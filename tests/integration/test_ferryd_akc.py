@@ -93,9 +93,11 @@ def test_command_alone_gets_the_user(lab, ferryd):
 
 @pytest.mark.parametrize('body,why', [
     ('exit 0\n', r'not in the output of AuthorizedKeysCommand'),
-    ('echo "{key}"\nexit 3\n', r'AuthorizedKeysCommand for \S+: exit status 3: '),
+    ('echo "{key}"\nexit 3\n',
+     r'AuthorizedKeysCommand for \S+ \(ED25519 SHA256:\S+\): exit status 3; key refused$'),
     ('head -c 2000000 /dev/zero | tr "\\0" "#"\necho "{key}"\n',
-     r'AuthorizedKeysCommand for \S+: output larger than 1 MiB: '),
+     r'AuthorizedKeysCommand for \S+ \(ED25519 SHA256:\S+\): output larger than 1 MiB; '
+     r'key refused$'),
 ])
 def test_refused(lab, ferryd, body, why):
     """Nothing printed, a failed exit, or output past 1 MiB: refused,
@@ -104,7 +106,7 @@ def test_refused(lab, ferryd, body, why):
     script = _script(lab, 'r', body.replace('{key}', key))
     srv = _server(ferryd, script)
     _refused(_client(lab, srv, USER))
-    assert re.search(why, srv.log_text()), fl.tail(srv.log_text())
+    assert re.search(why, srv.log_text(), re.M), fl.tail(srv.log_text())
     assert 'Accepted publickey' not in srv.log_text()
 
 
@@ -150,7 +152,8 @@ def test_command_never_exits_is_killed(lab, ferryd):
     _refused(cp)
     took = time.monotonic() - t0
     assert 29 <= took <= 50, took
-    assert srv.wait_log(r'AuthorizedKeysCommand for \S+: timed out after 30 s, killed', 1, 5)
+    assert srv.wait_log(r'^ferryd: AuthorizedKeysCommand for \S+ \(ED25519 SHA256:\S+\): timed out after 30 s, '
+                        r'killed; key refused$', 1, 5)
     d = fl.Deadline(5, 'the sleep to go')
     while _sleepers(marker) and not d.expired():
         time.sleep(0.05)
