@@ -141,23 +141,28 @@ def test_command_never_exits_is_killed(lab, ferryd):
     """A command that never ends is killed (its process group) after 30 s
     and the key refused; the loop serves other logins meanwhile."""
     marker = f'{os.getpid() % 1000 + 10000}'
-    script = _script(lab, 'hang', f'sleep {marker}\n')
+    key = lab.keys.user_pub('ed25519')
+    script = _script(lab, 'hang', f'[ "$1" = hang ] && sleep {marker}\necho "{key}"\n')
     srv = _server(ferryd, script)
     t0 = time.monotonic()
-    cp = _client(lab, srv, USER)
+    cp = _client(lab, srv, 'hang')
     d = fl.Deadline(10, 'the command to start')
     while not _sleepers(marker) and not d.expired():
         time.sleep(0.05)
     assert _sleepers(marker), fl.tail(srv.log_text())
+    other = _client(lab, srv, USER)
+    assert _logged_in(srv, USER), fl.tail(srv.log_text())
+    assert time.monotonic() - t0 < 25
     _refused(cp)
     took = time.monotonic() - t0
     assert 29 <= took <= 50, took
-    assert srv.wait_log(r'^ferryd: AuthorizedKeysCommand for \S+ \(ED25519 SHA256:\S+\): timed out after 30 s, '
-                        r'killed; key refused$', 1, 5)
+    assert srv.wait_log(r'^ferryd: AuthorizedKeysCommand for hang \(ED25519 SHA256:\S+\): '
+                        r'timed out after 30 s, killed; key refused$', 1, 5)
     d = fl.Deadline(5, 'the sleep to go')
     while _sleepers(marker) and not d.expired():
         time.sleep(0.05)
     assert not _sleepers(marker), 'the command\'s child survived'
+    assert other.alive()
 
 
 def _sleepers(marker):
@@ -270,3 +275,14 @@ def test_per_source_bound(lab, ferryd):
     for i, cp in enumerate(waiting):
         assert _logged_in(srv, f'u{i}', 20), fl.tail(srv.log_text())
         assert cp.alive()
+
+
+def test_command_missing(lab, ferryd):
+    """A command that cannot be run: the key is refused, the reason logged,
+    and ferryd goes on."""
+    srv = _server(ferryd, lab.dir / 'no-such-command')
+    _refused(_client(lab, srv, USER))
+    assert srv.wait_log(r'^ferryd: AuthorizedKeysCommand for \S+ from 127\.0\.0\.1 port \d+ '
+                        r'not run: cannot run \S+no-such-command: ', 1, 5), \
+        fl.tail(srv.log_text())
+    assert srv.alive()
