@@ -34,6 +34,7 @@ server_config_init(struct server_config *c)
 	c->unused_connection_timeout = SC_UNSET;
 	c->per_source_v4_bits = SC_UNSET;
 	c->per_source_v6_bits = SC_UNSET;
+	c->cur_match = -1;
 }
 
 void
@@ -54,6 +55,8 @@ server_config_free(struct server_config *c)
 	for (i = 0; i < c->akc_argc; i++)
 		free(c->akc_argv[i]);
 	sc_fields_free(c);
+	free(c->banner_text);
+	sc_match_free(c);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -66,19 +69,39 @@ sanitize(char *s)
 			*s = '?';
 }
 
+/* A Match line starts a block, read to the next Match line or the end of
+ * its file; -o cannot start one (sshd's rule). */
+static int
+match_line(struct server_config *c, char **w, int n, const char *where,
+    bool cmdline, char *err, size_t errlen)
+{
+	char why[1024];
+
+	if (cmdline) {
+		seterr(err, errlen, "%s: Match is not supported as a "
+		    "command-line option", where);
+		return -1;
+	}
+	why[0] = '\0';
+	if (sc_match_begin(c, w + 1, n - 1, why, sizeof(why)) != 0) {
+		seterr(err, errlen, "%s: %s", where, why[0] ? why :
+		    "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 apply_words(struct server_config *c, char **w, int n, const char *where,
-    char *err, size_t errlen)
+    bool cmdline, char *err, size_t errlen)
 {
 	const struct sc_keyword *kw;
+	struct server_config *to;
 	char why[1024];
 	int i;
 
-	if (strcasecmp(w[0], "Match") == 0) {
-		seterr(err, errlen, "%s: Match blocks are not supported",
-		    where);
-		return -1;
-	}
+	if (strcasecmp(w[0], "Match") == 0)
+		return match_line(c, w, n, where, cmdline, err, errlen);
 	if ((kw = sc_keyword_find(w[0])) == NULL) {
 		seterr(err, errlen, "%s: Bad configuration option: %s", where,
 		    w[0]);
@@ -97,7 +120,11 @@ apply_words(struct server_config *c, char **w, int n, const char *where,
 			return -1;
 		}
 	why[0] = '\0';
-	if (sc_keyword_set(c, kw, w + 1, n - 1, why, sizeof(why)) != 0) {
+	if ((to = sc_match_target(c, kw, why, sizeof(why))) == NULL) {
+		seterr(err, errlen, "%s: %s", where, why);
+		return -1;
+	}
+	if (sc_keyword_set(to, kw, w + 1, n - 1, why, sizeof(why)) != 0) {
 		seterr(err, errlen, "%s: %s", where, why[0] ? why :
 		    "out of memory");
 		return -1;
@@ -171,8 +198,8 @@ include_line(struct server_config *c, char **a, int n, const char *where,
 
 /* Applies one line held in a writable buffer. */
 static int
-apply_buf(struct server_config *c, char *line, const char *where, char *err,
-    size_t errlen)
+apply_buf(struct server_config *c, char *line, const char *where,
+    bool cmdline, char *err, size_t errlen)
 {
 	struct cfgtok_line tl;
 	char *w[CFGTOK_MAX_ARGS + 1];
@@ -198,7 +225,7 @@ apply_buf(struct server_config *c, char *line, const char *where, char *err,
 	for (n = 0; n < tl.nargs; n++)
 		w[n + 1] = tl.args[n];
 	n++;
-	r = apply_words(c, w, n, where, err, errlen);
+	r = apply_words(c, w, n, where, cmdline, err, errlen);
 	if (r != 0 && err != NULL && errlen > 0)
 		sanitize(err);
 	return r;
@@ -215,7 +242,7 @@ server_config_line(struct server_config *c, const char *line,
 		seterr(err, errlen, "out of memory");
 		return -1;
 	}
-	r = apply_buf(c, copy, where, err, errlen);
+	r = apply_buf(c, copy, where, true, err, errlen);
 	free(copy);
 	return r;
 }
@@ -226,8 +253,10 @@ server_config_text(struct server_config *c, const char *text, size_t len,
 {
 	char line[MAX_LINE], where[600];
 	size_t i = 0, j, ll;
-	int lineno = 0;
+	int lineno = 0, outer = c->cur_match;
 
+	/* a Match block ends with its file: an included file's blocks leave
+	 * the including file's lines where they were (sshd's rule) */
 	while (i < len) {
 		for (j = i; j < len && text[j] != '\n'; j++)
 			;
@@ -237,14 +266,18 @@ server_config_text(struct server_config *c, const char *text, size_t len,
 		if (ll >= sizeof(line) || memchr(text + i, '\0', ll) != NULL) {
 			seterr(err, errlen, "%s: line too long or contains "
 			    "a NUL byte", where);
+			c->cur_match = outer;
 			return -1;
 		}
 		memcpy(line, text + i, ll);
 		line[ll] = '\0';
 		i = j + 1;
-		if (apply_buf(c, line, where, err, errlen) != 0)
+		if (apply_buf(c, line, where, false, err, errlen) != 0) {
+			c->cur_match = outer;
 			return -1;
+		}
 	}
+	c->cur_match = outer;
 	return 0;
 }
 
@@ -290,4 +323,6 @@ server_config_log_notes(const struct server_config *c)
 
 	for (i = 0; i < c->nnoeffect; i++)
 		log_verbose("%s has no effect in ferryd", c->noeffect[i]);
+	for (i = 0; i < c->nmatch; i++)
+		server_config_log_notes(server_config_match_cfg(c, i));
 }

@@ -19,6 +19,8 @@
 #define SC_MAX_USERPATS	256	/* sshd's bound on AllowUsers words */
 #define SC_MAX_CHAN_TIMEOUTS	16
 #define SC_MAX_CMD_ARGS		64	/* AuthorizedKeysCommand's words */
+#define SC_MAX_MATCH		64	/* Match blocks in all files */
+#define SC_MAX_CRITERIA		8	/* criteria on one Match line */
 /* Include: how deep files may include files (sshd's bound), and where a
  * relative pattern is looked for (sshd's) */
 #define SC_MAX_INCLUDE_DEPTH	16
@@ -37,6 +39,15 @@ enum allow_fwd {
 	FWD_ALLOW_LOCAL,	/* only -L (direct-tcpip) */
 	FWD_ALLOW_REMOTE,	/* only -R (tcpip-forward) */
 };
+
+/* ChannelTimeout: a channel type pattern and its idle time in seconds
+ * (0: none). */
+struct sc_chan_timeout {
+	char	 type[64];
+	int	 secs;
+};
+
+struct sc_match;	/* a Match block (config_match.c) */
 
 /* Ownership: the struct owns every string it points at (listen,
  * hostkeys, authorized_keys, the algorithm lists and the other char *
@@ -99,10 +110,7 @@ struct server_config {
 	int		 client_alive_interval;	/* seconds, 0 off */
 	/* ChannelTimeout: the first type pattern matching a channel's type
 	 * gives its idle time in seconds (0: none); as written, for -T */
-	struct {
-		char	 type[64];
-		int	 secs;
-	}		 chan_timeouts[SC_MAX_CHAN_TIMEOUTS];
+	struct sc_chan_timeout chan_timeouts[SC_MAX_CHAN_TIMEOUTS];
 	int		 nchan_timeouts;	/* -1 until set */
 	char		 chan_timeouts_text[512];
 	/* UnusedConnectionTimeout: seconds without a channel after login
@@ -140,7 +148,8 @@ struct server_config {
 	/* SyslogFacility as written (AUTH by default), where the log goes
 	 * without -e */
 	char		*syslog_facility;
-	/* Banner: a file sent before authentication, or "none" */
+	/* Banner: a file sent before authentication, or "none"; its text
+	 * as the daemon read it (ferryd.c, NULL: none), owned */
 	char		*banner;
 	/* RevokedKeys: a KRL or a list of keys, read when the configuration
 	 * loads (server/revoked.h); NULL or "none": none */
@@ -151,6 +160,55 @@ struct server_config {
 	char		*akc_argv[SC_MAX_CMD_ARGS];
 	int		 akc_argc;
 	char		*akc_user;
+	char		*banner_text;
+	/* Match blocks in file order, owned; cur_match is the block the
+	 * lines being read go to (-1: the global values) */
+	struct sc_match	*match[SC_MAX_MATCH];
+	int		 nmatch;
+	int		 cur_match;
+};
+
+/* What a Match line is tested against (sshd's connection info): NULL or
+ * -1 is not known, and a criterion on something not known does not match
+ * (sshd -T -C's rule; at run time, a User criterion before the user is
+ * named). ferryd resolves no names: at run time host is the client's
+ * address. */
+struct sc_conninfo {
+	const char	*user;
+	const char	*host;
+	const char	*addr;
+	const char	*laddr;
+	int		 lport;
+};
+
+/* The values of the keywords a Match block can change that ferryd uses
+ * for one connection. Borrowed: the pointers point into the global
+ * configuration or a Match block, which live as long as the config. */
+struct server_conn_cfg {
+	enum allow_fwd	 allow_tcp_forwarding;
+	enum allow_fwd	 allow_streamlocal_forwarding;
+	bool		 disable_forwarding;
+	enum gateway_ports gateway_ports;
+	int		 streamlocal_bind_unlink;
+	int		 streamlocal_bind_mask;
+	int		 client_alive_interval;
+	int		 client_alive_count_max;
+	int		 max_auth_tries;
+	int		 max_sessions;
+	int		 unused_connection_timeout;
+	const struct sc_chan_timeout *chan_timeouts;
+	int		 nchan_timeouts;
+	const char	*chan_timeouts_text;
+	const struct fwd_permit *permit_open;
+	int		 npermit_open;		/* -1: any */
+	const struct fwd_permit *permit_listen;
+	int		 npermit_listen;	/* -1: any */
+	char *const	*authorized_keys;
+	int		 nauthorized_keys;
+	const char	*banner;		/* as written */
+	const char	*banner_text;		/* NULL: none */
+	const char	*pubkey_algs;
+	const char	*ca_sign_algs;
 };
 
 void	server_config_init(struct server_config *c);
@@ -173,6 +231,22 @@ int	server_config_text(struct server_config *c, const char *text,
 int	server_config_finish(struct server_config *c, char *err, size_t errlen);
 /* Prints the effective configuration as sshd -T does (lowercase keywords). */
 void	server_config_print(const struct server_config *c, FILE *fp);
+/* The values for a connection described by ci (sshd's rule, see
+ * config_match.c): the global values, each replaced by the first value a
+ * matching Match block gives. c is finished. Returns how many blocks
+ * matched (0: out holds c's own values). */
+int	server_conn_resolve(const struct server_config *c,
+	    const struct sc_conninfo *ci, struct server_conn_cfg *out);
+/* ferryd -T -C: prints what a connection described by ci gets. */
+void	server_config_print_conn(const struct server_config *c,
+	    const struct sc_conninfo *ci, FILE *fp);
+/* Parses -C's "user=U,host=H,addr=A,laddr=L,lport=P" into ci, whose
+ * strings point into spec (modified). 0, or -1 with the reason. */
+int	server_conninfo_parse(char *spec, struct sc_conninfo *ci, char *err,
+	    size_t errlen);
+/* The configuration of Match block i (0..nmatch-1), to load its Banner. */
+struct server_config *server_config_match_cfg(const struct server_config *c,
+	    int i);
 /* Logs (verbose) each keyword given that has no effect in ferryd. */
 void	server_config_log_notes(const struct server_config *c);
 

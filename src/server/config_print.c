@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config_kw.h"
@@ -313,4 +315,63 @@ server_config_print(const struct server_config *c, FILE *fp)
 		else if ((kw = sc_keyword_find(print_order[i].kw)) != NULL)
 			print_by_kind(c, kw, fp);
 	}
+}
+
+/* A shallow copy of c with the values a connection resolved to: printed,
+ * then dropped without freeing (its pointers are c's and its blocks'). */
+static void
+apply_conn(struct server_config *t, const struct server_conn_cfg *v)
+{
+	int i;
+
+	t->allow_tcp_forwarding = v->allow_tcp_forwarding;
+	t->allow_streamlocal_forwarding = v->allow_streamlocal_forwarding;
+	t->disable_forwarding = v->disable_forwarding;
+	t->gateway_ports = v->gateway_ports;
+	t->streamlocal_bind_unlink = v->streamlocal_bind_unlink;
+	t->streamlocal_bind_mask = v->streamlocal_bind_mask;
+	t->client_alive_interval = v->client_alive_interval;
+	t->client_alive_count_max = v->client_alive_count_max;
+	t->max_auth_tries = v->max_auth_tries;
+	t->max_sessions = v->max_sessions;
+	t->unused_connection_timeout = v->unused_connection_timeout;
+	t->nchan_timeouts = v->nchan_timeouts;
+	if (v->nchan_timeouts > 0) {
+		memcpy(t->chan_timeouts, v->chan_timeouts,
+		    (size_t)v->nchan_timeouts * sizeof(t->chan_timeouts[0]));
+		snprintf(t->chan_timeouts_text, sizeof(t->chan_timeouts_text),
+		    "%s", v->chan_timeouts_text);
+	}
+	t->npermit_open = v->npermit_open;
+	if (v->npermit_open > 0)
+		memcpy(t->permit_open, v->permit_open,
+		    (size_t)v->npermit_open * sizeof(t->permit_open[0]));
+	t->npermit_listen = v->npermit_listen;
+	if (v->npermit_listen > 0)
+		memcpy(t->permit_listen, v->permit_listen,
+		    (size_t)v->npermit_listen * sizeof(t->permit_listen[0]));
+	t->nauthorized_keys = v->nauthorized_keys;
+	for (i = 0; i < v->nauthorized_keys; i++)
+		t->authorized_keys[i] = v->authorized_keys[i];
+	t->banner = (char *)(uintptr_t)v->banner;
+	t->pubkey_algs = (char *)(uintptr_t)v->pubkey_algs;
+	t->ca_sign_algs = (char *)(uintptr_t)v->ca_sign_algs;
+}
+
+void
+server_config_print_conn(const struct server_config *c,
+    const struct sc_conninfo *ci, FILE *fp)
+{
+	struct server_conn_cfg v;
+	struct server_config *t;
+
+	if ((t = malloc(sizeof(*t))) == NULL) {
+		server_config_print(c, fp);
+		return;
+	}
+	memcpy(t, c, sizeof(*t));
+	server_conn_resolve(c, ci, &v);
+	apply_conn(t, &v);
+	server_config_print(t, fp);
+	free(t);
 }

@@ -58,8 +58,9 @@ struct server {
 static void
 usage_to(FILE *fp)
 {
-	fprintf(fp, "usage: ferryd [-DdeTtV] [-f config_file] "
-	    "[-h host_key_file] [-o option] [-p port]\n"
+	fprintf(fp, "usage: ferryd [-DdeTtV] [-C connection_spec] "
+	    "[-f config_file]\n"
+	    "              [-h host_key_file] [-o option] [-p port]\n"
 	    "       ferryd status [-j] [-f config_file] [-S control_socket]\n"
 	    "       ferryd metrics [-f config_file] [-S control_socket]\n");
 }
@@ -185,31 +186,48 @@ unusable:
 	return -1;
 }
 
-/* Banner FILE's text, read once per configuration (start and SIGHUP);
- * "none" sends nothing. */
+/* Banner FILE's text into c, read once per configuration (start and
+ * SIGHUP); "none" or unset (a Match block without Banner) sends
+ * nothing. */
 static int
-load_banner(struct server_policy *p, char *err, size_t errlen)
+load_banner(struct server_config *c, char *err, size_t errlen)
 {
-	const char *path = p->cfg.banner;
+	const char *path = c->banner;
 	struct stat st;
 	size_t len;
 	int fd, r;
 
-	if (strcasecmp(path, "none") == 0)
+	if (path == NULL || strcasecmp(path, "none") == 0)
 		return 0;
 	if ((fd = readfile_open(path, READFILE_NONBLOCK, &st, err,
 	    errlen)) < 0)
 		return -1;
-	if ((p->banner = malloc(BANNER_MAX + 1)) == NULL) {
+	if ((c->banner_text = malloc(BANNER_MAX + 1)) == NULL) {
 		close(fd);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	r = readfile_read(fd, path, p->banner, BANNER_MAX, &len, err, errlen);
+	r = readfile_read(fd, path, c->banner_text, BANNER_MAX, &len, err,
+	    errlen);
 	close(fd);
 	if (r != 0)
 		return -1;
-	p->banner[len] = '\0';
+	c->banner_text[len] = '\0';
+	return 0;
+}
+
+/* The global Banner and each Match block's. */
+static int
+load_banners(struct server_config *c, char *err, size_t errlen)
+{
+	int i;
+
+	if (load_banner(c, err, errlen) != 0)
+		return -1;
+	for (i = 0; i < c->nmatch; i++)
+		if (load_banner(server_config_match_cfg(c, i), err,
+		    errlen) != 0)
+			return -1;
 	return 0;
 }
 
@@ -243,10 +261,11 @@ load_policy(struct server *srv, char *err, size_t errlen)
 		p->cfg.hostkeys[0] = strdup(srv->cmd_hostkeys[i]);
 		p->cfg.nhostkeys++;
 	}
-	if (load_banner(p, err, errlen) != 0 ||
+	if (load_banners(&p->cfg, err, errlen) != 0 ||
 	    load_hostkeys(p, srv->dry_run, err, errlen) != 0 ||
 	    server_policy_load_auth(p, err, errlen) != 0)
 		goto fail;
+	server_policy_conn_init(p);
 	return p;
 fail:
 	server_policy_unref(p);
@@ -516,7 +535,8 @@ main(int argc, char **argv)
 {
 	static const int sigs[3] = { SIGHUP, SIGTERM, SIGINT };
 	struct server srv;
-	char err[1024], line[1100];
+	char err[1024], line[1100], *conn_spec = NULL;
+	struct sc_conninfo ci = { .lport = -1 };
 	bool foreground = false, test = false, print = false;
 	bool to_stderr = false;
 	int ch, i, code = 0;
@@ -538,8 +558,11 @@ main(int argc, char **argv)
 	if (argc > 1 && (strcmp(argv[1], "status") == 0 ||
 	    strcmp(argv[1], "metrics") == 0))
 		return ctl_client_main(argc - 1, argv + 1, DEFAULT_CONFIG);
-	while ((ch = getopt(argc, argv, "Dedf:h:o:p:TtV")) != -1) {
+	while ((ch = getopt(argc, argv, "C:Dedf:h:o:p:TtV")) != -1) {
 		switch (ch) {
+		case 'C':
+			conn_spec = optarg;
+			break;
 		case 'D':
 			foreground = true;
 			break;
@@ -590,6 +613,13 @@ main(int argc, char **argv)
 		usage();
 		return 1;
 	}
+	/* -C: what ferryd -T prints for such a connection (sshd's -C) */
+	if (conn_spec != NULL && (!print || server_conninfo_parse(conn_spec,
+	    &ci, err, sizeof(err)) != 0)) {
+		fprintf(stderr, "ferryd: %s\n", print ? err :
+		    "-C is used with -T");
+		return 1;
+	}
 	srv.dry_run = test || print;
 	if ((srv.pol = load_policy(&srv, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "ferryd: %s\n", err);
@@ -602,8 +632,9 @@ main(int argc, char **argv)
 	if (!to_stderr && !test && !print)
 		log_syslog(syslogout_facility(srv.pol->cfg.syslog_facility));
 	server_config_log_notes(&srv.pol->cfg);
+	/* without -C no criterion matches but All, as with sshd -T */
 	if (print)
-		server_config_print(&srv.pol->cfg, stdout);
+		server_config_print_conn(&srv.pol->cfg, &ci, stdout);
 	if (test || print)
 		goto out;
 	signal(SIGPIPE, SIG_IGN);

@@ -70,13 +70,14 @@ sess_who(const struct session *s, char *out, size_t outlen)
 /* Whether one of the user's AuthorizedKeysFile paths exists: ferryd's
  * account check (it has no system accounts). */
 static bool
-user_has_keys(const struct server_config *c, const char *user)
+user_has_keys(const struct session *s, const char *user)
 {
+	const struct server_conn_cfg *cc = s->cc;
 	char path[1024];
 	int i;
 
-	for (i = 0; i < c->nauthorized_keys; i++)
-		if (keys_path(c, c->authorized_keys[i], user, path,
+	for (i = 0; i < cc->nauthorized_keys; i++)
+		if (keys_path(&s->pol->cfg, cc->authorized_keys[i], user, path,
 		    sizeof(path)) == 0 && access(path, F_OK) == 0)
 			return true;
 	return false;
@@ -93,9 +94,12 @@ sess_auth_judge(struct session *s, const char *user)
 
 	snprintf(s->auth_user, sizeof(s->auth_user), "%s", user);
 	s->user_state = SESS_USER_INVALID;
+	/* sshd applies Match once the user is named (a refused user too) */
+	if (sess_match_apply(s, user) != 0)
+		return;
 	/* with AuthorizedKeysCommand any user name may have keys */
 	if (!user_ok(user) || (!s->pol->akc.enabled &&
-	    !user_has_keys(c, user))) {
+	    !user_has_keys(s, user))) {
 		log_info("Invalid user %s from %s port %d", user, s->ip,
 		    s->port);
 		return;
@@ -116,8 +120,8 @@ sess_auth_judge(struct session *s, const char *user)
 void
 sess_auth_refused(struct session *s, const struct key *key, const char *fp)
 {
-	enum log_level lv = s->auth_failures++ >= s->pol->cfg.max_auth_tries /
-	    2 ? LOG_INFO : LOG_VERBOSE;
+	enum log_level lv = s->auth_failures++ >= s->cc->max_auth_tries / 2 ?
+	    LOG_INFO : LOG_VERBOSE;
 
 	if (s->user_state != SESS_USER_VALID)
 		return;
@@ -145,7 +149,7 @@ sess_auth_request(struct session *s, struct ssh_event *ev)
 		sess_auth_refused(s, key, fp);
 		return;
 	}
-	if (!ssh_algs_has(c->pubkey_algs, ev->u.auth_request.alg)) {
+	if (!ssh_algs_has(s->cc->pubkey_algs, ev->u.auth_request.alg)) {
 		log_info("refused publickey for %s from %s port %d: %s %s: "
 		    "signature algorithm %s not in PubkeyAcceptedAlgorithms",
 		    user, s->ip, s->port, key_type_name(key), fp,
@@ -160,8 +164,8 @@ sess_auth_request(struct session *s, struct ssh_event *ev)
 	if (s->ak_pending == NULL &&
 	    (s->ak_pending = malloc(sizeof(*s->ak_pending))) == NULL)
 		return;
-	for (i = 0; i < c->nauthorized_keys && r != 1; i++) {
-		if (keys_path(c, c->authorized_keys[i], user, path,
+	for (i = 0; i < s->cc->nauthorized_keys && r != 1; i++) {
+		if (keys_path(c, s->cc->authorized_keys[i], user, path,
 		    sizeof(path)) != 0)
 			continue;
 		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried),

@@ -5,6 +5,7 @@
  *   sess_direct.c   the channels the client opens (direct-tcpip,
  *                   direct-streamlocal)
  *   sess_listing.c  the session channel, its listing and the refusals
+ *   sess_match.c    the Match blocks that apply to it
  * Nothing outside src/server/sess*.c includes this. */
 #ifndef FERRY_SERVER_SESS_INT_H
 #define FERRY_SERVER_SESS_INT_H
@@ -46,8 +47,11 @@ struct session {
 	struct session		*prev;
 	struct session_list	*list;		/* the daemon's, outlives it */
 	struct server_policy	*pol;		/* a reference, freed with it */
-	/* pol's configuration as the forwarding decisions read it; its lists
-	 * point into pol */
+	/* the values Match blocks may change: pol->conn, or own_cc (owned)
+	 * when some block matched; its lists point into pol */
+	const struct server_conn_cfg *cc;
+	struct server_conn_cfg	*own_cc;
+	/* cc as the forwarding decisions read it; its lists point into pol */
 	struct fwd_srv_rules	 rules;
 	uv_loop_t		*loop;		/* the daemon's */
 	/* the connection: it frees itself after on_closed, which sets
@@ -160,6 +164,10 @@ struct session	*sess_sl_holder(struct session *s, const char *canon,
 int		 sess_sl_place(struct session *s, const char *path,
 		    bool create, struct slpath *p, char *canon,
 		    size_t canonlen, char *why, size_t whylen);
+
+/* sess_match.c: applies the Match blocks for the connection (user NULL
+ * until it is named). 0, or -1 out of memory. */
+int		 sess_match_apply(struct session *s, const char *user);
 
 /* sess_direct.c */
 void		 sess_open_request(struct session *s, struct ssh_event *ev);

@@ -365,7 +365,6 @@ cancel_forward(struct session *s, struct ssh_event *ev)
 static void
 streamlocal_forward(struct session *s, struct ssh_event *ev)
 {
-	struct server_config *c = &s->pol->cfg;
 	struct fwd_listener_cfg lc;
 	struct fwd_listener *fl;
 	struct flow *flow;
@@ -417,8 +416,8 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 	rfwd_listener_cfg(s, &lc, OPEN_FORWARDED_STREAMLOCAL, path, 0, flow,
 	    label);
 	fl = fwd_listener_start_unix_at(s->loop, dirfd, p.name, canon,
-	    c->streamlocal_bind_mask, c->streamlocal_bind_unlink == 1, &lc,
-	    &s->pumps, why, sizeof(why));
+	    s->cc->streamlocal_bind_mask, s->cc->streamlocal_bind_unlink == 1,
+	    &lc, &s->pumps, why, sizeof(why));
 	close(dirfd);
 	if (fl == NULL) {
 		stats_flow_end(&s->flows, &s->pumps, flow);

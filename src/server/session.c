@@ -29,7 +29,6 @@ server_policy_unref(struct server_policy *p)
 		key_free(p->hostkeys[i]);
 	revoked_free(p->revoked);
 	server_config_free(&p->cfg);
-	free(p->banner);
 	free(p);
 }
 
@@ -117,6 +116,7 @@ session_free(struct session *s)
 	free(s->ak.open);
 	free(s->ak.listen);
 	free(s->rfwd);
+	free(s->own_cc);
 	server_policy_unref(s->pol);
 	free(s);
 }
@@ -169,8 +169,8 @@ alive_tick(uv_timer_t *t)
 	struct session *s = t->data;
 
 	/* ClientAliveCountMax 0 only probes, it never disconnects */
-	if (++s->alive_missed > s->pol->cfg.client_alive_count_max &&
-	    s->pol->cfg.client_alive_count_max > 0) {
+	if (++s->alive_missed > s->cc->client_alive_count_max &&
+	    s->cc->client_alive_count_max > 0) {
 		log_info("Timeout, client %s port %d not responding", s->ip,
 		    s->port);
 		sess_end(s, SSH_DISC_PROTOCOL_ERROR,
@@ -187,7 +187,7 @@ alive_tick(uv_timer_t *t)
 static unsigned
 chan_idle_s(void *ud, const char *type)
 {
-	const struct server_config *c = &((struct session *)ud)->pol->cfg;
+	const struct server_conn_cfg *c = ((struct session *)ud)->cc;
 	int i;
 
 	for (i = 0; i < c->nchan_timeouts; i++)
@@ -205,7 +205,7 @@ static void	idle_tick(uv_timer_t *t);
 static void
 idle_arm(struct session *s, uint64_t ms)
 {
-	const struct server_config *c = &s->pol->cfg;
+	const struct server_conn_cfg *c = s->cc;
 	uint64_t unused = (uint64_t)c->unused_connection_timeout * 1000, t;
 	int i;
 
@@ -230,7 +230,7 @@ idle_tick(uv_timer_t *t)
 	if (s->closing)
 		return;
 	next = pump_expire_idle(&s->pumps, now, chan_idle_s, s);
-	unused = (uint64_t)s->pol->cfg.unused_connection_timeout * 1000;
+	unused = (uint64_t)s->cc->unused_connection_timeout * 1000;
 	if (s->pumps.count > 0 || s->session_chan != SESSION_CHAN_NONE)
 		s->unused_since = now;
 	else if (unused > 0 && now - s->unused_since >= unused) {
@@ -260,10 +260,10 @@ auth_success(struct session *s)
 	sess_direct_init(s);
 	uv_timer_stop(&s->grace);
 	/* ClientAlive watches authenticated clients (sshd's rule) */
-	if (s->pol->cfg.client_alive_interval > 0)
+	if (s->cc->client_alive_interval > 0)
 		uv_timer_start(&s->alive, alive_tick,
-		    (uint64_t)s->pol->cfg.client_alive_interval * 1000,
-		    (uint64_t)s->pol->cfg.client_alive_interval * 1000);
+		    (uint64_t)s->cc->client_alive_interval * 1000,
+		    (uint64_t)s->cc->client_alive_interval * 1000);
 	if (s->user == NULL || sess_auth_keep(s) != 0) {
 		sess_end(s, SSH_DISC_BY_APPLICATION, "out of memory",
 		    "out of memory");
@@ -344,50 +344,6 @@ on_closed(void *ud, enum net_end end, const char *why)
 		uv_close((uv_handle_t *)&s->idle, timer_closed);
 }
 
-static enum fwd_dirs
-fwd_dirs(enum allow_fwd a)
-{
-	switch (a) {
-	case FWD_ALLOW_ALL:
-		return FWD_DIRS_ALL;
-	case FWD_ALLOW_LOCAL:
-		return FWD_DIRS_LOCAL;
-	case FWD_ALLOW_REMOTE:
-		return FWD_DIRS_REMOTE;
-	default:
-		return FWD_DIRS_NONE;
-	}
-}
-
-static enum gw_mode
-gw_mode(enum gateway_ports g)
-{
-	switch (g) {
-	case GW_YES:
-		return GW_MODE_YES;
-	case GW_CLIENTSPECIFIED:
-		return GW_MODE_CLIENTSPECIFIED;
-	default:
-		return GW_MODE_NO;
-	}
-}
-
-/* The configuration as the forwarding decisions read it; the lists stay
- * c's, which lives as long as the session's reference to its policy. */
-static void
-rules_init(struct fwd_srv_rules *r, const struct server_config *c)
-{
-	r->disable_forwarding = c->disable_forwarding;
-	r->allow_tcp = fwd_dirs(c->allow_tcp_forwarding);
-	r->allow_streamlocal = fwd_dirs(c->allow_streamlocal_forwarding);
-	r->key_permits_cover_sl = c->key_permits_cover_sl != 0;
-	r->permit_open = c->permit_open;
-	r->npermit_open = c->npermit_open;
-	r->permit_listen = c->permit_listen;
-	r->npermit_listen = c->npermit_listen;
-	r->gateway_ports = gw_mode(c->gateway_ports);
-}
-
 /* PerSourceMaxStartups: whether as many connections from the block of s
  * (PerSourceNetBlockSize) are not authenticated yet. */
 static bool
@@ -429,7 +385,7 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 	s->loop = loop = nl->uv;
 	s->list = list;
 	s->pol = pol;
-	rules_init(&s->rules, &pol->cfg);
+	s->cc = &pol->conn;
 	s->session_chan = SESSION_CHAN_NONE;
 	s->since = time(NULL);
 	list->stats.sessions_total++;
@@ -445,7 +401,7 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 	cfg.kex_algs = pol->cfg.kex_algs;
 	cfg.hostkey_algs = pol->cfg.hostkey_algs;
 	cfg.pubkey_algs = pol->cfg.pubkey_algs;
-	cfg.banner = pol->banner;	/* the session's policy reference */
+	cfg.banner = pol->conn.banner_text;	/* the session's policy */
 	uv_timer_init(loop, &s->grace);
 	uv_timer_init(loop, &s->alive);
 	uv_timer_init(loop, &s->idle);
@@ -482,6 +438,11 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 		    s->port, lip, lport);
 	else
 		log_verbose("Connection from %s port %d", s->ip, s->port);
+	if (sess_match_apply(s, NULL) != 0) {
+		s->closing = true;
+		net_conn_close(s->nc, "out of memory");
+		return 0;
+	}
 	if (source_full(s)) {
 		log_info("drop connection from [%s]:%d: past "
 		    "PerSourceMaxStartups (%d unauthenticated from its block)",

@@ -20,11 +20,16 @@ struct server_policy {
 	struct server_config	 cfg;
 	struct key		*hostkeys[SC_MAX_HOSTKEYS];
 	int			 nhostkeys;
-	char			*banner;	/* Banner's text, NULL: none */
 	/* RevokedKeys as read with cfg (owned), NULL: none */
 	struct revoked		*revoked;
 	struct authcmd_conf	 akc;		/* AuthorizedKeysCommand */
+	/* cfg's values for a connection no Match block matches: set by
+	 * server_policy_conn_init once cfg is finished and its banners
+	 * read */
+	struct server_conn_cfg	 conn;
 };
+
+void	server_policy_conn_init(struct server_policy *p);
 
 /* What a policy reads besides its configuration: RevokedKeys and who
  * AuthorizedKeysCommand runs as (sess_revoked.c). 0, or -1 with err. */

@@ -225,6 +225,14 @@ ssh_auth_user_asked(const struct ssh_conn *c)
 	return c->auth_user;
 }
 
+void
+ssh_server_set_auth(struct ssh_conn *c, const char *banner,
+    unsigned max_auth_tries)
+{
+	c->cfg.banner = banner;
+	c->cfg.max_auth_tries = max_auth_tries;
+}
+
 /* Server: the configured banner, once, before the first answer. */
 static int
 send_banner(struct ssh_conn *c)

@@ -292,6 +292,11 @@ const char	*ssh_auth_user(const struct ssh_conn *c);
 /* Server: the user name the client's auth requests carry, whatever their
  * method ("" before the first request). */
 const char	*ssh_auth_user_asked(const struct ssh_conn *c);
+/* Server: replaces the banner (borrowed, as ssh_config's; it goes out
+ * only before the answer to the first auth request) and MaxAuthTries (0:
+ * 6) once the caller knows more of the connection (sshd's Match). */
+void		 ssh_server_set_auth(struct ssh_conn *c, const char *banner,
+		    unsigned max_auth_tries);
 /* Sends SSH_MSG_DEBUG with text and always_display: ferryd tells the
  * client where it bound a forward or why it refused one. */
 int		 ssh_send_debug(struct ssh_conn *c, bool display,
