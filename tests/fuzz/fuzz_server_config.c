@@ -2,7 +2,9 @@
  * its first line as a -o option. A file that parses is finished and
  * printed as ferryd -T does; that printout must read back (unless the
  * expansion of ListenAddress by Port overflows the list) and print the
- * same again. Error messages must name the file and be printable. */
+ * same again. Its Match blocks are resolved for a few connections and
+ * printed as ferryd -T -C does. Error messages must name the file and be
+ * printable. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,6 +39,32 @@ print(const struct server_config *c, size_t *len)
 	server_config_print(c, fp);
 	fclose(fp);
 	return buf;
+}
+
+/* Match blocks against connections that the corpus's criteria name. */
+static void
+resolve_some(const struct server_config *c)
+{
+	static const struct sc_conninfo conns[] = {
+		{ "alice", "10.0.0.1", "10.0.0.1", "127.0.0.1", 22 },
+		{ "bob", "::1", "::1", "::1", 2222 },
+		{ NULL, "127.0.0.2", "127.0.0.2", NULL, -1 },
+		{ "root", NULL, NULL, NULL, -1 },
+	};
+	struct server_conn_cfg v;
+	FILE *fp;
+	size_t i;
+
+	for (i = 0; i < sizeof(conns) / sizeof(conns[0]); i++) {
+		if (server_conn_resolve(c, &conns[i], &v) < 0 ||
+		    v.max_auth_tries < 0 || v.npermit_open < -1 ||
+		    v.pubkey_algs == NULL)
+			abort();
+		if ((fp = fopen("/dev/null", "w")) != NULL) {
+			server_config_print_conn(c, &conns[i], fp);
+			fclose(fp);
+		}
+	}
 }
 
 static void
@@ -84,6 +112,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (server_config_finish(&c, err, sizeof(err)) != 0)
 			abort();
 		round_trip(&c);
+		resolve_some(&c);
 	} else
 		check_err(err, "fuzz.conf line ");
 	server_config_free(&c);

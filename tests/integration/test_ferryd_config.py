@@ -213,7 +213,7 @@ REFUSED = {
     'ChrootDirectory': '/srv/%u', 'HostKeyAgent': '/run/agent.sock',
     'AddressFamily': 'inet',
     'AuthenticationMethods': 'publickey,keyboard-interactive',
-    'RequiredRSASize': '3072', 'Match': 'User alice',
+    'RequiredRSASize': '3072',
 }
 NONE_OK = {'AuthorizedPrincipalsCommand', 'AuthorizedPrincipalsFile',
            'TrustedUserCAKeys', 'ChrootDirectory', 'HostKeyAgent'}
@@ -236,7 +236,7 @@ VALUES = {
     'DenyUsers': 'mallory', 'SyslogFacility': 'AUTHPRIV', 'Banner': 'none',
     'Include': '/nonexistent/sshd_config.d/*.conf',
     'PerSourceMaxStartups': '10', 'PerSourceNetBlockSize': '24:56',
-    'UnusedConnectionTimeout': '2m',
+    'UnusedConnectionTimeout': '2m', 'Match': 'User alice',
     # (test_ferryd_akc.py and test_ferryd_revoked.py run them)
     'AuthorizedKeysCommand': 'none', 'AuthorizedKeysCommandUser': 'nobody',
     'RevokedKeys': '/etc/ssh/revoked_keys',
