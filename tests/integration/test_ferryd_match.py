@@ -97,6 +97,48 @@ def test_match_user_forwarding(lab, ferryd, kind):
 
 
 @pytest.mark.parametrize('kind', KINDS)
+def test_match_user_authorized_keys(lab, ferryd, kind):
+    """Match User alice / AuthorizedKeysFile elsewhere: alice's key is
+    looked up there (the block applies before the account check), while
+    another user's file stays the global one."""
+    key = lab.keys.user_pub('ed25519')
+    other = lab.dir / 'other_keys'
+    other.mkdir()
+    (other / 'alice').write_text(key + '\n')
+    srv = ferryd(config=[_blocks(lab, ['Match User alice',
+                                       f'  AuthorizedKeysFile {other}/%u'])],
+                 authorized={USER: [key]})
+    echo = lab.echo()
+    cp, [port] = _local(lab, kind, srv, [echo.addr], user='alice')
+    assert srv.wait_log(r'^ferryd: Accepted publickey for alice from ', 1, 10), \
+        fl.tail(srv.log_text())
+    assert _sha_through(port) == (PAYLOAD, fl.pattern_sha256(PAYLOAD))
+    fdl.terminate(cp)
+    cp, [port] = _local(lab, kind, srv, [echo.addr])
+    assert _sha_through(port) == (PAYLOAD, fl.pattern_sha256(PAYLOAD))
+    assert f'{other}/alice' in srv.log_text()
+
+
+def test_match_user_max_auth_tries(lab, ferryd):
+    """Match User alice / MaxAuthTries 1: alice's one wrong key ends her
+    connection with sshd's "maximum authentication attempts exceeded"
+    (the engine takes the block's limit once the user is named); another
+    user's wrong key is only refused (MaxAuthTries 6)."""
+    wrong = lab.keys.user_pub('ecdsa')
+    srv = ferryd(config=[_blocks(lab, ['Match User alice', '  MaxAuthTries 1'])],
+                 authorized={USER: [wrong], 'alice': [wrong]})
+    for user in ('alice', USER):
+        cp = fdl.start_client(lab, 'ssh', srv, user=user,
+                              local=[f'{LOCALHOST}:{fl.pick_free_port()}:{LOCALHOST}:9'])
+        assert cp.wait_exit(20) == 255, cp.stderr()
+    assert srv.wait_log(r'^ferryd: maximum authentication attempts exceeded for alice from ',
+                        1, 10), fl.tail(srv.log_text())
+    time.sleep(0.2)
+    assert srv.count(r'maximum authentication attempts exceeded for ') == 1, \
+        fl.tail(srv.log_text())
+
+
+@pytest.mark.parametrize('kind', KINDS)
 def test_match_address_permit_open(lab, ferryd, kind):
     """PermitOpen allows the first echo server; Match Address 127.0.0.2
     allows only the second. A client from 127.0.0.1 reaches the first, one
