@@ -83,7 +83,7 @@ match_line(struct server_config *c, char **w, int n, const char *where,
 		return -1;
 	}
 	why[0] = '\0';
-	if (sc_match_begin(c, w + 1, n - 1, why, sizeof(why)) != 0) {
+	if (sc_match_begin(c, where, w + 1, n - 1, why, sizeof(why)) != 0) {
 		seterr(err, errlen, "%s: %s", where, why[0] ? why :
 		    "out of memory");
 		return -1;

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "fwd/policy.h"
@@ -209,6 +210,7 @@ struct server_conn_cfg {
 	const char	*banner_text;		/* NULL: none */
 	const char	*pubkey_algs;
 	const char	*ca_sign_algs;
+	uint64_t	 matched;	/* bit i: Match block i applied */
 };
 
 void	server_config_init(struct server_config *c);
@@ -244,8 +246,11 @@ void	server_config_print_conn(const struct server_config *c,
  * strings point into spec (modified). 0, or -1 with the reason. */
 int	server_conninfo_parse(char *spec, struct sc_conninfo *ci, char *err,
 	    size_t errlen);
-/* The configuration of Match block i (0..nmatch-1), to load its Banner. */
+/* The configuration of Match block i (0..nmatch-1), to load its Banner,
+ * and where its Match line is ("FILE line N"). */
 struct server_config *server_config_match_cfg(const struct server_config *c,
+	    int i);
+const char	*server_config_match_where(const struct server_config *c,
 	    int i);
 /* Logs (verbose) each keyword given that has no effect in ferryd. */
 void	server_config_log_notes(const struct server_config *c);

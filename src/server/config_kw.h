@@ -113,13 +113,14 @@ int	sc_yesno(const char *kw, const char *v, int *out, char *err,
 	    size_t errlen);
 
 /* Match blocks (config_match.c). sc_match_begin starts the block of a
- * Match line's criteria a[0..n-1] (lines then go to it); 0, or -1 with
+ * Match line's criteria a[0..n-1] (lines then go to it), where naming
+ * the line; 0, or -1 with
  * the reason in err. sc_match_target is the configuration a line of kw
  * goes to: c itself outside a block, else the block's (NULL, with the
  * reason in err, when kw is not allowed there). sc_match_free frees
  * every block. */
-int	sc_match_begin(struct server_config *c, char **a, int n, char *err,
-	    size_t errlen);
+int	sc_match_begin(struct server_config *c, const char *where, char **a,
+	    int n, char *err, size_t errlen);
 struct server_config *sc_match_target(struct server_config *c,
 	    const struct sc_keyword *kw, char *err, size_t errlen);
 void	sc_match_free(struct server_config *c);

@@ -14,6 +14,7 @@
  * resolves a connection by walking the blocks in order. */
 #include "config_kw.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -48,6 +49,7 @@ struct sc_match {
 	struct sc_criterion crit[SC_MAX_CRITERIA];
 	int		 ncrit;
 	bool		 needs_user;	/* a User criterion */
+	char		 where[160];	/* its Match line, for the log */
 	struct server_config cfg;
 };
 
@@ -297,8 +299,8 @@ block_criteria(struct sc_match *m, char **a, int n, char *err,
 }
 
 int
-sc_match_begin(struct server_config *c, char **a, int n, char *err,
-    size_t errlen)
+sc_match_begin(struct server_config *c, const char *where, char **a, int n,
+    char *err, size_t errlen)
 {
 	struct sc_match *m;
 
@@ -312,6 +314,7 @@ sc_match_begin(struct server_config *c, char **a, int n, char *err,
 		return -1;
 	}
 	server_config_init(&m->cfg);
+	snprintf(m->where, sizeof(m->where), "%s", where);
 	if (block_criteria(m, a, n, err, errlen) != 0) {
 		block_free(m);
 		return -1;
@@ -369,6 +372,12 @@ struct server_config *
 server_config_match_cfg(const struct server_config *c, int i)
 {
 	return &c->match[i]->cfg;
+}
+
+const char *
+server_config_match_where(const struct server_config *c, int i)
+{
+	return c->match[i]->where;
 }
 
 static bool
@@ -480,6 +489,7 @@ server_conn_resolve(const struct server_config *c,
 	for (i = 0; i < c->nmatch; i++)
 		if (ci != NULL && block_match(c->match[i], ci)) {
 			fill(out, &banner_set, &c->match[i]->cfg);
+			out->matched |= (uint64_t)1 << i;
 			n++;
 		}
 	fill(out, &banner_set, c);

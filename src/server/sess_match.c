@@ -62,6 +62,25 @@ server_policy_conn_init(struct server_policy *p)
 	server_conn_resolve(&p->cfg, NULL, &p->conn);
 }
 
+/* Which blocks apply, by their Match lines: the operator's answer to
+ * "why does this connection get that". */
+static void
+log_matched(const struct session *s, const char *user,
+    const struct server_conn_cfg *v)
+{
+	char list[600] = "";
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < s->pol->cfg.nmatch && len < sizeof(list); i++)
+		if (v->matched & ((uint64_t)1 << i))
+			len += (size_t)snprintf(list + len, sizeof(list) - len,
+			    "%s%s", len ? ", " : "",
+			    server_config_match_where(&s->pol->cfg, i));
+	log_verbose("Match for %s%s%s port %d: %s", user ? user : "",
+	    user ? " from " : "", s->ip, s->port, list);
+}
+
 int
 sess_match_apply(struct session *s, const char *user)
 {
@@ -86,9 +105,7 @@ sess_match_apply(struct session *s, const char *user)
 			return -1;
 		*s->own_cc = v;
 		s->cc = s->own_cc;
-		log_debug("%s port %d%s%s: %d Match block%s apply", s->ip,
-		    s->port, user ? " user " : "", user ? user : "", n,
-		    n == 1 ? "" : "s");
+		log_matched(s, user, &v);
 	}
 	rules_init(&s->rules, s->cc, &s->pol->cfg);
 	if (s->nc != NULL)

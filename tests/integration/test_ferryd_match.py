@@ -94,6 +94,10 @@ def test_match_user_forwarding(lab, ferryd, kind):
         fl.tail(srv.log_text())
     assert cp.alive()
     assert srv.count(r'^ferryd: refused for ') == 1, srv.refusals()
+    # the log names the block that applied
+    assert srv.wait_log(r'^debug1: Match for alice from 127\.0\.0\.1 port \d+: '
+                        r'\S+/match0\.conf line 1$', 1, 5), fl.tail(srv.log_text())
+    assert not re.search(rf'Match for {re.escape(USER)} ', srv.log_text())
 
 
 @pytest.mark.parametrize('kind', KINDS)

@@ -265,6 +265,9 @@ test_match_resolve(void **state)
 	/* the address block first, then alice's, then All */
 	ci = conn("alice", "127.0.0.2", "127.0.0.1", 22);
 	assert_int_equal(server_conn_resolve(&cfg, &ci, &v), 3);
+	assert_true(v.matched == 7);
+	assert_string_equal(server_config_match_where(&cfg, 1),
+	    "m.conf line 7");
 	assert_int_equal(v.npermit_open, 2);
 	assert_string_equal(v.permit_open[1].host, "b");
 	assert_int_equal(v.max_auth_tries, 2);
@@ -276,6 +279,7 @@ test_match_resolve(void **state)
 	/* before the user is named, alice's block waits */
 	ci = conn(NULL, "127.0.0.2", "127.0.0.1", 22);
 	assert_int_equal(server_conn_resolve(&cfg, &ci, &v), 2);
+	assert_true(v.matched == 5);
 	assert_int_equal(v.allow_tcp_forwarding, FWD_ALLOW_LOCAL);
 	/* no connection: the global values */
 	assert_int_equal(server_conn_resolve(&cfg, NULL, &v), 0);
