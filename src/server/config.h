@@ -134,6 +134,9 @@ struct server_config {
 	int		 forward_connect_timeout;	/* seconds, direct-* */
 	int		 max_pending_connects;	/* per user, in progress */
 	int		 max_user_channels;	/* per user, tunnelled sockets */
+	/* connections that may compress at once (0: none does): each holds
+	 * zlib's state and an inflate store once authenticated */
+	int		 max_compressed;
 	int		 max_forward_connections;	/* per -R listener */
 	int		 log_level;		/* enum log_level of util/log.h */
 	char		*user;			/* drop to this user when root */

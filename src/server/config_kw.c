@@ -24,6 +24,7 @@
 #define DEF_CONNECT_TIMEOUT	10
 #define DEF_PENDING_CONNECTS	64
 #define DEF_USER_CHANNELS	1024
+#define DEF_COMPRESSED	128	/* ~0.8 MiB each: ~100 MiB in all */
 #define DEF_FORWARD_CONNS	256
 #define DEF_SL_MASK		0177
 
@@ -188,6 +189,7 @@ const struct sc_keyword sc_keywords[] = {
 	KW_IGNORED("LogVerbose", ANY_WORDS),
 	KW_ALGS("MACs", macs, mac_algs),
 	KW_INT("MaxAuthTries", max_auth_tries, DEF_AUTH_TRIES),
+	KW_INT("MaxCompressedSessions", max_compressed, DEF_COMPRESSED),
 	KW_INT("MaxForwardConnections", max_forward_connections,
 	    DEF_FORWARD_CONNS),
 	KW_INT("MaxListeners", max_listeners, DEF_LISTENERS),

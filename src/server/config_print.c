@@ -288,6 +288,7 @@ static const struct {
 	{ "ForwardConnectTimeout", NULL },
 	{ "MaxPendingConnects", NULL },
 	{ "MaxUserChannels", NULL },
+	{ "MaxCompressedSessions", NULL },
 	{ "MaxForwardConnections", NULL },
 	{ "LogLevel", NULL },
 	{ "SyslogFacility", NULL },

@@ -74,6 +74,9 @@ struct session {
 	int			 timers_open;
 	int			 alive_missed;	/* keepalives unanswered */
 	bool			 authenticated;
+	/* holds one of list->compress_slots: offered compression, and the
+	 * first key exchange has not shown it declined */
+	bool			 compress_slot;
 	bool			 closing;	/* the connection is going */
 	char			 ip[64];	/* the peer's */
 	int			 port;

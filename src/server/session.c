@@ -107,6 +107,8 @@ session_free(struct session *s)
 	s->list->all.fds--;
 	if (!s->authenticated)
 		s->list->unauthenticated--;
+	if (s->compress_slot)
+		s->list->compress_slots--;
 	user_put(s->list, s->user);
 	stats_flows_free(&s->flows, &s->list->stats);
 	for (i = 0; i < s->nnotes; i++)
@@ -273,6 +275,36 @@ auth_success(struct session *s)
 	idle_arm(s, 0);
 }
 
+/* MaxCompressedSessions: compression is offered while fewer sessions
+ * hold a slot than the bound; a session holds one from the offer until
+ * its first key exchange shows that neither direction compresses, or
+ * until it goes. zlib's state and the inflate store (about 0.8 MiB) are
+ * made only for a slot holder that authenticates, so at most that many
+ * sessions hold them. */
+static bool
+compress_offer(struct session *s)
+{
+	const struct server_config *c = &s->pol->cfg;
+
+	if (!c->compression || s->list->compress_slots >= c->max_compressed)
+		return false;
+	s->compress_slot = true;
+	s->list->compress_slots++;
+	return true;
+}
+
+static void
+compress_declined(struct session *s)
+{
+	struct ssh_conn *c = sess_ssh(s);
+
+	if (!s->compress_slot || strcmp(ssh_comp_name(c, true), "none") != 0 ||
+	    strcmp(ssh_comp_name(c, false), "none") != 0)
+		return;
+	s->compress_slot = false;
+	s->list->compress_slots--;
+}
+
 /* The connection's own events; the channels' go straight to their
  * handlers (net/chan.h). */
 static void
@@ -292,6 +324,9 @@ on_event(void *ud, struct ssh_event *ev)
 		break;
 	case SSH_EV_CHAN_OPEN_REQUEST:
 		sess_open_request(s, ev);
+		break;
+	case SSH_EV_KEX_DONE:
+		compress_declined(s);
 		break;
 	default:
 		break;
@@ -397,7 +432,7 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 	cfg.max_auth_tries = (unsigned)pol->cfg.max_auth_tries;
 	cfg.ciphers = pol->cfg.ciphers;
 	cfg.macs = pol->cfg.macs;
-	cfg.compression = pol->cfg.compression ? ssh_comp_no : "none";
+	cfg.compression = compress_offer(s) ? ssh_comp_no : "none";
 	cfg.kex_algs = pol->cfg.kex_algs;
 	cfg.hostkey_algs = pol->cfg.hostkey_algs;
 	cfg.pubkey_algs = pol->cfg.pubkey_algs;
@@ -438,6 +473,10 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 		    s->port, lip, lport);
 	else
 		log_verbose("Connection from %s port %d", s->ip, s->port);
+	if (pol->cfg.compression && !s->compress_slot)
+		log_verbose("Compression not offered to %s port %d: "
+		    "MaxCompressedSessions (%d) reached", s->ip, s->port,
+		    pol->cfg.max_compressed);
 	if (sess_match_apply(s, NULL) != 0) {
 		s->closing = true;
 		net_conn_close(s->nc, "out of memory");

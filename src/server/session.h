@@ -55,6 +55,9 @@ struct session_list {
 	struct session	*head;
 	int		 count;
 	int		 unauthenticated;	/* for MaxStartups */
+	/* sessions offered compression and not known to have declined it
+	 * (MaxCompressedSessions) */
+	int		 compress_slots;
 	struct user_usage *users;
 	/* descriptors held by sessions, tunnels and listeners, and how many
 	 * tunnels may use (the rest is kept for logins) */

@@ -16,6 +16,7 @@ import re
 import shutil
 import socket
 import threading
+import time
 
 import pytest
 
@@ -207,6 +208,38 @@ def test_ferryd_compression_no(lab, ferryd):  # noqa: F811
     t = fdl.start_local(lab, 'ssh', srv, [echo.addr], extra=['-C', '-v'])
     echo_through(t.port, DATA['text'][:MiB])
     assert negotiated(t.proc.stderr()) == ['none', 'none']
+
+
+def test_ferryd_max_compressed_sessions(lab, ferryd):  # noqa: F811
+    """MaxCompressedSessions 1 bounds the sessions that may compress (each
+    holds zlib's state and an inflate store): a client that declines
+    compression (ssh without -C) takes no slot, the first ssh -C takes the
+    only one, a second ssh -C is offered none and says so in its kex line
+    while its data still flows, and once the first ends the slot is free."""
+    srv = ferryd(config=['MaxCompressedSessions 1'])
+    echo = lab.echo()
+    plain = fdl.start_local(lab, 'ssh', srv, [echo.addr], extra=['-v'])
+    echo_through(plain.port, DATA['text'][:MiB])
+    assert negotiated(plain.proc.stderr()) == ['none', 'none']
+    first = fdl.start_local(lab, 'ssh', srv, [echo.addr], extra=['-C', '-v'])
+    echo_through(first.port, DATA['text'][:MiB])
+    assert negotiated(first.proc.stderr()) == [ZLIB, ZLIB]
+    second = fdl.start_local(lab, 'ssh', srv, [echo.addr], extra=['-C', '-v'])
+    echo_through(second.port, DATA['text'][:MiB])
+    assert negotiated(second.proc.stderr()) == ['none', 'none']
+    assert srv.wait_log(r'Compression not offered to 127\.0\.0\.1 port \d+: '
+                        r'MaxCompressedSessions \(1\) reached', timeout=10), \
+        fl.tail(srv.log_text())
+    first.proc.stop()
+    deadline = Deadline(20, 'the slot of the first session')
+    while True:
+        third = fdl.start_local(lab, 'ssh', srv, [echo.addr], extra=['-C', '-v'])
+        echo_through(third.port, DATA['text'][:64 * KiB])
+        if negotiated(third.proc.stderr()) == [ZLIB, ZLIB]:
+            break
+        third.proc.stop()
+        assert not deadline.expired(), 'the slot was never given back'
+        time.sleep(0.2)
 
 
 @pytest.mark.parametrize('rekey', [False, True], ids=['plain', 'rekey'])
