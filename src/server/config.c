@@ -46,6 +46,8 @@ server_config_free(struct server_config *c)
 		free(c->listen[i]);
 	for (i = 0; i < c->nhostkeys; i++)
 		free(c->hostkeys[i]);
+	for (i = 0; i < c->nhostcerts; i++)
+		free(c->hostcerts[i]);
 	for (i = 0; i < c->nauthorized_keys; i++)
 		free(c->authorized_keys[i]);
 	for (i = 0; i < c->nallow_users; i++)

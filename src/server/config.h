@@ -51,7 +51,7 @@ struct sc_chan_timeout {
 struct sc_match;	/* a Match block (config_match.c) */
 
 /* Ownership: the struct owns every string it points at (listen,
- * hostkeys, authorized_keys, the algorithm lists and the other char *
+ * hostkeys, hostcerts, authorized_keys, the algorithm lists and the other char *
  * fields), all freed by server_config_free; noeffect points into the
  * static keyword table. Between server_config_init and
  * server_config_finish a value not given yet is unset (-1 for an int,
@@ -65,6 +65,8 @@ struct server_config {
 	int		 nlisten;
 	char		*hostkeys[SC_MAX_HOSTKEYS];	/* HostKey */
 	int		 nhostkeys;
+	char		*hostcerts[SC_MAX_HOSTKEYS];	/* HostCertificate */
+	int		 nhostcerts;
 	/* AuthorizedKeysFile: tried in order; %u the user, %h and a
 	 * relative path StateDirectory, %%; "none" entries are skipped */
 	char		*authorized_keys[SC_MAX_AKFILES];

@@ -71,8 +71,16 @@ static const struct sc_algs cipher_algs = {
 };
 static const struct sc_algs mac_algs = { ssh_mac_default, ssh_mac_all };
 static const struct sc_algs kex_algs = { ssh_kex_default, ssh_kex_default };
+/* sshd's order: the certificate algorithms (HostCertificate) first */
+#define HOSTKEY_CERT_ALGS						\
+	"ssh-ed25519-cert-v01@openssh.com,"				\
+	"ecdsa-sha2-nistp256-cert-v01@openssh.com,"			\
+	"rsa-sha2-512-cert-v01@openssh.com,"				\
+	"rsa-sha2-256-cert-v01@openssh.com,"
+static const char server_hostkey_default[] = HOSTKEY_CERT_ALGS
+	"ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256";
 static const struct sc_algs hostkey_algs = {
-	ssh_hostkey_default, ssh_hostkey_default
+	server_hostkey_default, server_hostkey_default
 };
 /* PubkeyAcceptedAlgorithms, and CASignatureAlgorithms (checked now, used
  * once ferryd accepts certificates) */
@@ -168,7 +176,7 @@ const struct sc_keyword sc_keywords[] = {
 	KW_IGNORED("HostbasedAcceptedKeyTypes", 1),
 	KW_IGNORED("HostbasedAuthentication", 1),
 	KW_IGNORED("HostbasedUsesNameFromPacketOnly", 1),
-	KW_IGNORED("HostCertificate", 1),
+	KW_CODE("HostCertificate", 1, sc_kw_hostcert),
 	KW_CODE("HostKey", 1, sc_kw_hostkey),
 	KW_NONE_ONLY("HostKeyAgent", 1,
 	    "ferryd reads its host keys from HostKey files"),

@@ -136,6 +136,7 @@ sc_set_fn	sc_kw_chan_timeout;
 sc_set_fn	sc_kw_unused_timeout;
 sc_set_fn	sc_kw_netblock;
 sc_set_fn	sc_kw_hostkey;
+sc_set_fn	sc_kw_hostcert;
 /* Who may log in and what they may forward (config_access.c). */
 sc_set_fn	sc_kw_authkeys;
 sc_set_fn	sc_kw_pubkey;

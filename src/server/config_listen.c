@@ -1,6 +1,7 @@
 /* sshd_config keywords for where ferryd listens and how it takes
- * connections: Port, ListenAddress, AddressFamily, MaxStartups, HostKey.
- * Port, ListenAddress and HostKey accumulate, as in sshd. */
+ * connections: Port, ListenAddress, AddressFamily, MaxStartups, HostKey,
+ * HostCertificate. Port, ListenAddress, HostKey and HostCertificate
+ * accumulate, as in sshd. */
 #include "config_kw.h"
 
 #include <limits.h>
@@ -244,5 +245,22 @@ sc_kw_hostkey(struct server_config *c, const struct sc_keyword *kw,
 		return -1;
 	}
 	c->nhostkeys++;
+	return 0;
+}
+
+int
+sc_kw_hostcert(struct server_config *c, const struct sc_keyword *kw,
+    char **a, int n, char *err, size_t errlen)
+{
+	if (c->nhostcerts >= SC_MAX_HOSTKEYS) {
+		seterr(err, errlen, "%s: too many host certificates (max %d)",
+		    kw->name, SC_MAX_HOSTKEYS);
+		return -1;
+	}
+	if ((c->hostcerts[c->nhostcerts] = strdup(a[0])) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	c->nhostcerts++;
 	return 0;
 }

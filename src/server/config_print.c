@@ -132,6 +132,15 @@ print_hostkeys(const struct server_config *c, FILE *fp)
 }
 
 static void
+print_hostcerts(const struct server_config *c, FILE *fp)
+{
+	int i;
+
+	for (i = 0; i < c->nhostcerts; i++)
+		print_kv(fp, "hostcertificate", c->hostcerts[i]);
+}
+
+static void
 print_authkeys(const struct server_config *c, FILE *fp)
 {
 	int i;
@@ -258,6 +267,7 @@ static const struct {
 	{ "Port", print_ports },
 	{ "ListenAddress", print_listens },
 	{ "HostKey", print_hostkeys },
+	{ "HostCertificate", print_hostcerts },
 	{ "AuthorizedKeysFile", print_authkeys },
 	{ "Ciphers", NULL },
 	{ "MACs", NULL },

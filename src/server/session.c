@@ -27,6 +27,7 @@ server_policy_unref(struct server_policy *p)
 		return;
 	for (i = 0; i < p->nhostkeys; i++)
 		key_free(p->hostkeys[i]);
+	server_policy_free_hostcerts(p);
 	revoked_free(p->revoked);
 	server_config_free(&p->cfg);
 	free(p);
@@ -429,6 +430,7 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 	cfg.role = SSH_ROLE_SERVER;
 	cfg.hostkeys = pol->hostkeys;
 	cfg.nhostkeys = (size_t)pol->nhostkeys;
+	cfg.hostcerts = pol->hostcerts, cfg.nhostcerts = (size_t)pol->nhostcerts;
 	cfg.max_auth_tries = (unsigned)pol->cfg.max_auth_tries;
 	cfg.ciphers = pol->cfg.ciphers;
 	cfg.macs = pol->cfg.macs;

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "fwd/pump.h"
+#include "keys/cert.h"
 #include "keys/key.h"
 #include "server/authcmd.h"
 #include "server/config.h"
@@ -20,6 +21,9 @@ struct server_policy {
 	struct server_config	 cfg;
 	struct key		*hostkeys[SC_MAX_HOSTKEYS];
 	int			 nhostkeys;
+	/* HostCertificate, each certifying one of hostkeys (owned) */
+	struct cert		*hostcerts[SC_MAX_HOSTKEYS];
+	int			 nhostcerts;
 	/* RevokedKeys as read with cfg (owned), NULL: none */
 	struct revoked		*revoked;
 	struct authcmd_conf	 akc;		/* AuthorizedKeysCommand */
@@ -35,6 +39,13 @@ void	server_policy_conn_init(struct server_policy *p);
  * AuthorizedKeysCommand runs as (sess_revoked.c). 0, or -1 with err. */
 int	server_policy_load_auth(struct server_policy *p, char *err,
 	    size_t errlen);
+
+/* HostCertificate files read and paired with the loaded host keys
+ * (hostcerts.c): 0, or -1 with err naming the file. Freed by the free
+ * function, which server_policy_unref calls. */
+int	server_policy_load_hostcerts(struct server_policy *p, char *err,
+	    size_t errlen);
+void	server_policy_free_hostcerts(struct server_policy *p);
 
 void	server_policy_ref(struct server_policy *p);
 void	server_policy_unref(struct server_policy *p);

@@ -19,6 +19,7 @@ against ferryd on 127.0.0.1 with a kernel-chosen port.
 
 import gzip
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -187,7 +188,8 @@ def test_print_algorithm_lists(lab):
                  'macs hmac-sha2-512,hmac-sha2-256-etm@openssh.com,'
                  'hmac-sha2-512-etm@openssh.com,hmac-sha2-256',
                  'kexalgorithms curve25519-sha256',
-                 'hostkeyalgorithms ssh-ed25519,rsa-sha2-512,rsa-sha2-256',
+                 'hostkeyalgorithms ssh-ed25519,rsa-sha2-512-cert-v01@openssh.com,'
+                 'rsa-sha2-256-cert-v01@openssh.com,rsa-sha2-512,rsa-sha2-256',
                  'pubkeyacceptedalgorithms ssh-ed25519']:
         assert want in lines, f'{want!r} not in:\n{r.stdout}'
     bad = lab.dir / 'bad_algs'
@@ -282,6 +284,19 @@ def _check(lab, name, line, extra=()):
     return fdl.run_ferryd(['-t', '-f', p] + list(extra)), p
 
 
+def _host_cert(lab):
+    """A certificate of the ed25519 host key (test_ferryd_hostcert.py
+    checks the keyword itself)."""
+    d = lab.dir / 'hostcert'
+    d.mkdir(exist_ok=True)
+    subprocess.run([fl.SSH_KEYGEN, '-q', '-t', 'ed25519', '-N', '', '-f', str(d / 'ca')],
+                   check=True, capture_output=True, timeout=60)
+    shutil.copy(str(lab.keys.host['ed25519']) + '.pub', d / 'host.pub')
+    subprocess.run([fl.SSH_KEYGEN, '-q', '-s', str(d / 'ca'), '-I', 'h', '-h', '-n', 'x',
+                    str(d / 'host.pub')], check=True, capture_output=True, timeout=30)
+    return d / 'host-cert.pub'
+
+
 def test_every_sshd_keyword_known(lab):
     """Each keyword of sshd_config(5) with a typical value: accepted by
     `ferryd -t`, or (REFUSED) an error naming file, line and keyword with
@@ -299,6 +314,8 @@ def test_every_sshd_keyword_known(lab):
                     wrong.append(f'{kw} none: {r.stderr.strip()}')
             continue
         value = lab.keys.host['ed25519'] if kw == 'HostKey' else VALUES.get(kw, 'yes')
+        if kw == 'HostCertificate':
+            value = _host_cert(lab)
         r, p = _check(lab, f'kw_{kw}', f'{kw} {value}')
         if r.returncode != 0:
             wrong.append(f'{kw}: {r.stderr.strip()}')

@@ -30,7 +30,11 @@
 	"macs hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"\
 	"hmac-sha2-256,hmac-sha2-512\n"					\
 	"kexalgorithms curve25519-sha256,curve25519-sha256@libssh.org\n"	\
-	"hostkeyalgorithms ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,"	\
+	"hostkeyalgorithms ssh-ed25519-cert-v01@openssh.com,"		\
+	"ecdsa-sha2-nistp256-cert-v01@openssh.com,"			\
+	"rsa-sha2-512-cert-v01@openssh.com,"				\
+	"rsa-sha2-256-cert-v01@openssh.com,"				\
+	"ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,"			\
 	"rsa-sha2-256\n"						\
 	"pubkeyacceptedalgorithms ssh-ed25519,ecdsa-sha2-nistp256,"	\
 	"rsa-sha2-512,rsa-sha2-256\n"					\
@@ -1159,6 +1163,8 @@ test_alg_lists(void **state)
 	    "curve25519-sha256@libssh.org,curve25519-sha256");
 	line_ok("HostKeyAlgorithms rsa-sha2-*,ssh-ed25519,rsa-sha2-512");
 	assert_string_equal(cfg.hostkey_algs,
+	    "rsa-sha2-512-cert-v01@openssh.com,"
+	    "rsa-sha2-256-cert-v01@openssh.com,"
 	    "rsa-sha2-512,rsa-sha2-256,ssh-ed25519");
 	line_ok("PubkeyAcceptedKeyTypes +ssh-ed25519");
 	assert_string_equal(cfg.pubkey_algs, "ssh-ed25519,ecdsa-sha2-nistp256,"
@@ -1193,6 +1199,10 @@ test_alg_errors(void **state)
 	    "curve25519-sha256@libssh.org)");
 	line_bad("HostKeyAlgorithms ^ssh-dss", WHERE ": HostKeyAlgorithms: "
 	    "'ssh-dss' is not an algorithm ferryd implements (it has "
+	    "ssh-ed25519-cert-v01@openssh.com,"
+	    "ecdsa-sha2-nistp256-cert-v01@openssh.com,"
+	    "rsa-sha2-512-cert-v01@openssh.com,"
+	    "rsa-sha2-256-cert-v01@openssh.com,"
 	    "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256)");
 	line_bad("PubkeyAcceptedAlgorithms +ssh-rsa", WHERE
 	    ": PubkeyAcceptedAlgorithms: 'ssh-rsa' is not an algorithm ferryd "
@@ -1235,7 +1245,10 @@ test_print_algs(void **state)
 	out = printed(&cfg);
 	assert_non_null(strstr(out, "\nciphers aes256-gcm@openssh.com,"
 	    "aes128-ctr\n"));
-	assert_non_null(strstr(out, "\nhostkeyalgorithms ssh-ed25519,"
+	assert_non_null(strstr(out, "\nhostkeyalgorithms "
+	    "ssh-ed25519-cert-v01@openssh.com,"
+	    "rsa-sha2-512-cert-v01@openssh.com,"
+	    "rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519,"
 	    "rsa-sha2-512,rsa-sha2-256\n"));
 	assert_non_null(strstr(out, "\nmacs hmac-sha2-256-etm@openssh.com,"
 	    "hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512\n"));
