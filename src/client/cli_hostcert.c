@@ -139,7 +139,7 @@ cli_hostcert_check(struct client *cl, const struct cert *c)
 			log_info("%s", err);
 	}
 	if (hk.status == KH_REVOKED || ca.status == KH_REVOKED) {
-		cli_hostkey_revoked(o, label, name);
+		cli_hostkey_revoked(cl, label, name);
 		return HC_REFUSE;
 	}
 	if (ca.status == KH_CHANGED) {

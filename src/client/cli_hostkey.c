@@ -143,16 +143,6 @@ cli_hostkey_algs(const struct client *cl)
 
 #define AT_LINE	"@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@"
 
-/* How a refusal ends, in ssh's words where ssh refuses too; with
- * StrictHostKeyChecking no ssh would go on without forwarding, which is
- * all ferry does, so it stops there. */
-static const char *
-refusal_end(const struct options *o)
-{
-	return o->strict == SHK_NO ? "ferry refuses to connect" :
-	    "you have requested strict checking";
-}
-
 /* A warning of several lines: the log escapes a newline inside one, so
  * each goes out on its own. */
 static void __attribute__((format(printf, 1, 2)))
@@ -190,25 +180,44 @@ changed_warning(const struct options *o, const struct key *k,
 	    "Add correct host key in %s to get rid of this message.\n"
 	    "Offending %s key in %s:%d\n"
 	    "  remove with:\n"
-	    "  ssh-keygen -f \"%s\" -R \"%s\"\n"
-	    "Host key for %s has changed and %s.",
+	    "  ssh-keygen -f \"%s\" -R \"%s\"",
 	    key_type_label(k), fp, o->nknown_hosts > 0 ? o->known_hosts[0] :
-	    "none", key_type_label(k), res->file, res->line, res->file, name,
-	    name, refusal_end(o));
+	    "none", key_type_label(k), res->file, res->line, res->file, name);
+	if (o->strict != SHK_NO)
+		log_plain("Host key for %s has changed and you have requested "
+		    "strict checking.", name);
+}
+
+/* A changed or revoked key under StrictHostKeyChecking no. ssh goes on,
+ * but with port forwarding disabled "to avoid man-in-the-middle attacks"
+ * (and with ExitOnForwardFailure it exits with the error below). ferry's
+ * only purpose is forwarding, so a connection without it is useless:
+ * ferry says what ssh says and refuses, whatever ExitOnForwardFailure
+ * says. Its publickey authentication, which ssh keeps, would prove
+ * nothing to a host that may be an impostor either. */
+static void
+unsafe_refused(struct client *cl)
+{
+	log_plain("%sPort forwarding is disabled to avoid man-in-the-middle "
+	    "attacks.", cl->tag);
+	cl->fail_why = "Error: forwarding disabled due to host key check "
+	    "failure";
 }
 
 void
-cli_hostkey_revoked(const struct options *o, const char *label,
-    const char *name)
+cli_hostkey_revoked(struct client *cl, const char *label, const char *name)
 {
 	plain_lines(AT_LINE "\n"
 	    "@       WARNING: REVOKED HOST KEY DETECTED!               @\n"
 	    AT_LINE "\n"
 	    "The %s host key for %s is marked as revoked.\n"
 	    "This could mean that a stolen key is being used to\n"
-	    "impersonate this host.\n"
-	    "%s host key for %s was revoked and %s.", label, name, label,
-	    name, refusal_end(o));
+	    "impersonate this host.", label, name);
+	if (cl->o->strict == SHK_NO)
+		unsafe_refused(cl);
+	else
+		log_plain("%s host key for %s was revoked and you have "
+		    "requested strict checking.", label, name);
 }
 
 /* Records the key in the first user file, as ssh does once trusted. */
@@ -425,9 +434,10 @@ lookup(const struct client *cl, const struct key *k, struct kh_result *res)
 			log_info("%s", err);
 }
 
-/* Decides on the server's key by ssh's rules; a changed key is refused
- * whatever StrictHostKeyChecking says, since forwarding over it is
- * exactly what an attacker would want. */
+/* Decides on the server's key by ssh's rules; a changed or revoked key is
+ * refused whatever StrictHostKeyChecking says (with "no" in ssh's words
+ * for disabling forwarding, see unsafe_refused), since forwarding over it
+ * is exactly what an attacker would want. */
 void
 cli_host_key_event(struct client *cl, struct ssh_event *ev)
 {
@@ -466,10 +476,12 @@ cli_host_key_event(struct client *cl, struct ssh_event *ev)
 		ev->u.hostkey.accept = true;
 		return;
 	case KH_REVOKED:
-		cli_hostkey_revoked(o, key_type_label(k), name);
+		cli_hostkey_revoked(cl, key_type_label(k), name);
 		break;
 	case KH_CHANGED:
 		changed_warning(o, k, &res, name);
+		if (o->strict == SHK_NO)
+			unsafe_refused(cl);
 		break;
 	case KH_NEW:
 		if (o->strict == SHK_NO || o->strict == SHK_ACCEPT_NEW) {

@@ -107,6 +107,9 @@ struct client {
 	int			 rfwd_attempt;
 	bool			 ever_up;	/* a connection authenticated */
 	bool			 fatal;		/* never retried (host key) */
+	/* said instead of the engine's reason when the connection fails
+	 * (static text; NULL: the engine's) */
+	const char		*fail_why;
 	uint64_t		 down_since;	/* uv_now when it was lost */
 	char			*hk_algs;	/* owned: cfg.hostkey_algs */
 	/* "ALIAS: " before the lines that concern this host when several
@@ -166,8 +169,9 @@ void		 cli_kh_lookup_name(const struct options *o, const char **host,
 /* The i-th known_hosts file (user files first), "" for "none", NULL past
  * the last. */
 const char	*cli_kh_file(const struct options *o, int i);
-/* ssh's warning about a revoked host key (label: "ED25519", ...). */
-void		 cli_hostkey_revoked(const struct options *o, const char *label,
+/* ssh's warning about a revoked host key (label: "ED25519", ...); the
+ * caller refuses the key. */
+void		 cli_hostkey_revoked(struct client *cl, const char *label,
 		    const char *name);
 /* SSH_EV_HOSTKEY: trusts the key, refuses it (logged; never retried), or
  * with StrictHostKeyChecking ask on a terminal defers the verdict until

@@ -258,6 +258,8 @@ on_closed(void *ud, enum net_end end, const char *why)
 		return;
 	}
 	uv_timer_stop(&cl->rfwd_retry);
+	if (cl->fail_why != NULL)
+		why = cl->fail_why;
 	if (why[0] != '\0')
 		snprintf(cl->last_error, sizeof(cl->last_error), "%s", why);
 	if (was_up && end == NET_END_PEER_CLOSED)

@@ -42,6 +42,33 @@ def test_changed_host_key_refused(lab, client):
     assert kh.read_text() == sshd.known_hosts_line('ed25519-other')
 
 
+@pytest.mark.parametrize('known', ['changed', 'revoked'])
+def test_changed_host_key_strict_no(lab, client, known):
+    """StrictHostKeyChecking no with a changed (or @revoked) key: ssh warns,
+    disables port forwarding ("to avoid man-in-the-middle attacks") and,
+    with ExitOnForwardFailure (which the lab gives ssh), exits 255 before
+    authenticating. ferry, which only forwards, says the same and exits the
+    same way; nothing is forwarded and known_hosts is left alone."""
+    sshd = lab.sshd()
+    kh = lab.known_hosts(sshd, ['ed25519-other'] if known == 'changed' else [])
+    if known == 'revoked':
+        kh.write_text('@revoked ' + sshd.known_hosts_line('ed25519'))
+    before = kh.read_text()
+    cp = lab.run(client, sshd, known_hosts=kh, strict='no')
+    err = cp.stderr()
+    assert cp.proc.returncode == 255, f'exit status {cp.proc.returncode}, expected 255:\n{err}'
+    banner = ('REMOTE HOST IDENTIFICATION HAS CHANGED' if known == 'changed'
+              else 'REVOKED HOST KEY DETECTED')
+    assert banner in err, err
+    assert 'Port forwarding is disabled to avoid man-in-the-middle attacks.' in err, err
+    assert 'Error: forwarding disabled due to host key check failure' in err, err
+    assert 'requested strict checking' not in err, err
+    assert 'Host key verification failed.' not in err, err
+    assert ALLOC not in err, 'the forward was set up despite the changed host key'
+    assert_never_authenticated(sshd)
+    assert kh.read_text() == before
+
+
 def test_unknown_host_strict_refused(lab, client):
     sshd = lab.sshd()
     kh = lab.known_hosts(sshd, [])                       # empty file
