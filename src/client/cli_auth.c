@@ -31,6 +31,14 @@ load_public(const char *path, struct key **out)
 	return ok;
 }
 
+static void
+add_identity(struct client *cl, const char *path, struct key *k)
+{
+	cl->ids[cl->nids++] = k;
+	log_verbose("Will attempt key: %s %s", path, key_type_name(k));
+	cli_load_cert_beside(cl, path, cl->nids - 1);
+}
+
 void
 cli_load_identities(struct client *cl)
 {
@@ -42,22 +50,32 @@ cli_load_identities(struct client *cl)
 	for (i = 0; i < o->nidentity; i++) {
 		r = keyfile_load_private(o->identity[i], &k, err, sizeof(err));
 		if (r == 0) {
-			cl->ids[cl->nids++] = k;
-			log_verbose("Will attempt key: %s %s", o->identity[i],
-			    key_type_name(k));
-			cli_load_cert_beside(cl, o->identity[i], cl->nids - 1);
+			add_identity(cl, o->identity[i], k);
 			continue;
 		}
 		/* Default keys that do not exist are not worth a word. */
 		if (!o->identity_given && r == KEYFILE_MISSING)
 			continue;
-		if (r == KEYFILE_ENCRYPTED && load_public(o->identity[i], &k)) {
+		if ((r == KEYFILE_ENCRYPTED || r == KEYFILE_ENCRYPTED_V1) &&
+		    load_public(o->identity[i], &k)) {
 			cl->id_pubs[cl->npubs++] = k;
 			if (cl->o->identity_agent != NULL) {
 				log_verbose("%s is encrypted: its key is used "
 				    "through the agent", o->identity[i]);
 				continue;
 			}
+		}
+		if (r == KEYFILE_ENCRYPTED_V1) {
+			log_error("key %s is encrypted in OpenSSH's format "
+			    "(bcrypt-pbkdf), which ferry cannot decrypt: add "
+			    "it to ssh-agent with ssh-add, or convert it with "
+			    "ssh-keygen -p -m PEM", o->identity[i]);
+			continue;
+		}
+		if (r == KEYFILE_ENCRYPTED && cli_key_passphrase(cl,
+		    o->identity[i], &k, err, sizeof(err)) == 0) {
+			add_identity(cl, o->identity[i], k);
+			continue;
 		}
 		log_error("Load key \"%s\": %s", o->identity[i], err);
 	}

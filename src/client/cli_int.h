@@ -147,8 +147,16 @@ bool		 cli_try_cert(struct client *cl, struct ssh_conn *ssh);
 void		 cli_free_certs(struct client *cl);
 
 /* cli_auth.c */
-/* Loads the IdentityFile keys into ids and id_pubs. */
+/* Loads the IdentityFile keys into ids and id_pubs (an encrypted PEM
+ * or PKCS#8 key through cli_key_passphrase). */
 void		 cli_load_identities(struct client *cl);
+/* cli_pass.c */
+/* Asks for the passphrase of the encrypted key file path on /dev/tty (no
+ * echo), up to three times as ssh; never with BatchMode, without a
+ * terminal, or once the loop runs (o->may_prompt false). Returns 0 with
+ * *out, or -1 with err saying why the key is skipped. */
+int		 cli_key_passphrase(struct client *cl, const char *path,
+		    struct key **out, char *err, size_t errlen);
 /* Offers the next key, or fails the connection when none is left. */
 void		 cli_try_next_key(struct client *cl);
 /* The server refused a key or a method (methods: what it allows). */

@@ -168,6 +168,9 @@ struct options {
 	char		*stdio_host;
 	int		 stdio_port;
 	bool		 print_config;	/* -G */
+	/* the host's keys are read before the event loop runs (a host of
+	 * the command line), so a key's passphrase may be asked then */
+	bool		 may_prompt;
 
 	/* what reading obtained, for options_finish */
 	struct options_parsed parsed;

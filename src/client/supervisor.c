@@ -542,6 +542,7 @@ supervisor_run(const struct sup_config *sc)
 			log_error("%s", err);
 			goto out;
 		}
+		o->may_prompt = true;	/* the loop is not running yet */
 		if (add_client(&s, o, false) != 0) {
 			log_error("out of memory");
 			goto out;

@@ -22,6 +22,13 @@ int
 keyfile_parse_private(const char *text, size_t len, struct key **out,
     char *err, size_t errlen)
 {
+	return keyfile_parse_private_pass(text, len, NULL, out, err, errlen);
+}
+
+int
+keyfile_parse_private_pass(const char *text, size_t len, const char *pass,
+    struct key **out, char *err, size_t errlen)
+{
 	size_t off = 0;
 
 	*out = NULL;
@@ -32,7 +39,7 @@ keyfile_parse_private(const char *text, size_t len, struct key **out,
 		return keyfile_v1_parse(text + off, len - off, out, err,
 		    errlen);
 	if (memmem(text, len, "-----BEGIN ", 11) != NULL)
-		return keyfile_pem_parse(text, len, out, err, errlen);
+		return keyfile_pem_parse(text, len, pass, out, err, errlen);
 	seterr(err, errlen, "not a private key file");
 	return -1;
 }
@@ -40,6 +47,13 @@ keyfile_parse_private(const char *text, size_t len, struct key **out,
 int
 keyfile_load_private(const char *path, struct key **out, char *err,
     size_t errlen)
+{
+	return keyfile_load_private_pass(path, NULL, out, err, errlen);
+}
+
+int
+keyfile_load_private_pass(const char *path, const char *pass,
+    struct key **out, char *err, size_t errlen)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -71,7 +85,7 @@ keyfile_load_private(const char *path, struct key **out, char *err,
 		seterr(err, errlen, "%s: changed while being read", path);
 		goto out;
 	}
-	rc = keyfile_parse_private(buf, len, out, err, errlen);
+	rc = keyfile_parse_private_pass(buf, len, pass, out, err, errlen);
 out:
 	if (buf != NULL) {
 		OPENSSL_cleanse(buf, len);

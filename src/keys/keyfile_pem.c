@@ -13,17 +13,30 @@
 #include <openssl/pem.h>
 
 #include <limits.h>
+#include <stdbool.h>
 #include <string.h>
 
-/* Refuses to prompt: ferry has no terminal for passphrases. */
+/* OpenSSL's question for the passphrase of an encrypted key: the one
+ * the caller gave, or a refusal when none was given. Notes that it was
+ * asked (the key is encrypted). */
+struct pem_pass {
+	const char	*pass;		/* NULL: none */
+	bool		 asked;
+};
+
 static int
-pem_no_passphrase(char *buf, int size, int rwflag, void *u)
+pem_passphrase(char *buf, int size, int rwflag, void *u)
 {
-	(void)buf;
-	(void)size;
+	struct pem_pass *pp = u;
+	size_t n;
+
 	(void)rwflag;
-	*(int *)u = 1;
-	return -1;
+	pp->asked = true;
+	if (pp->pass == NULL || size <= 0 ||
+	    (n = strlen(pp->pass)) > (size_t)size)
+		return -1;
+	memcpy(buf, pp->pass, n);
+	return (int)n;
 }
 
 static int
@@ -84,25 +97,29 @@ out:
 }
 
 int
-keyfile_pem_parse(const char *text, size_t len, struct key **out, char *err,
-    size_t errlen)
+keyfile_pem_parse(const char *text, size_t len, const char *pass,
+    struct key **out, char *err, size_t errlen)
 {
+	struct pem_pass pp = { pass, false };
 	BIO *bio;
 	EVP_PKEY *pkey;
 	enum key_type type;
 	struct key *k;
-	int asked = 0;
 
 	if (len > INT_MAX || (bio = BIO_new_mem_buf(text, (int)len)) == NULL) {
 		seterr(err, errlen, "cannot read private key");
 		return -1;
 	}
-	pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, pem_no_passphrase, &asked,
+	pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, pem_passphrase, &pp,
 	    NULL, NULL);
 	BIO_free(bio);
 	ERR_clear_error();
 	if (pkey == NULL) {
-		if (asked || memmem(text, len, "ENCRYPTED", 9) != NULL) {
+		if (pp.asked || memmem(text, len, "ENCRYPTED", 9) != NULL) {
+			if (pass != NULL) {
+				seterr(err, errlen, KEYFILE_MSG_BAD_PASS);
+				return KEYFILE_BAD_PASSPHRASE;
+			}
 			seterr(err, errlen, KEYFILE_MSG_ENCRYPTED);
 			return KEYFILE_ENCRYPTED;
 		}

@@ -355,8 +355,10 @@ parse_v1_blob(const uint8_t *p, size_t len, struct key **out, char *err,
 		return -1;
 	}
 	if (clen != 4 || memcmp(cipher, "none", 4) != 0) {
-		seterr(err, errlen, KEYFILE_MSG_ENCRYPTED);
-		return KEYFILE_ENCRYPTED;
+		/* bcrypt-pbkdf is not in OpenSSL 3 and ferry writes no
+		 * crypto of its own */
+		seterr(err, errlen, KEYFILE_MSG_V1_ENCRYPTED);
+		return KEYFILE_ENCRYPTED_V1;
 	}
 	rd_string(&r, &kdf, &kdflen);
 	rd_string(&r, NULL, &optlen);

@@ -28,6 +28,9 @@
 #define DATA		"data/keys/"
 #define MSG_ENC		"key is encrypted with a passphrase; load it into " \
 			"ssh-agent"
+#define MSG_V1_ENC	"key is encrypted in OpenSSH's format (bcrypt-pbkdf), " \
+			"which ferry cannot decrypt: add it to ssh-agent with " \
+			"ssh-add, or convert it with ssh-keygen -p -m PEM"
 #define MARK_BEGIN	"-----BEGIN OPENSSH PRIVATE KEY-----"
 #define MARK_END	"-----END OPENSSH PRIVATE KEY-----"
 
@@ -328,19 +331,26 @@ test_rsa_crt_params(void **state)
 static void
 test_encrypted(void **state)
 {
-	static const char *enc[] = { "id_ed25519_enc", "id_rsa_pem_enc" };
+	static const struct {
+		const char	*name;
+		int		 rc;
+		const char	*msg;
+	} enc[] = {
+		{ "id_ed25519_enc", KEYFILE_ENCRYPTED_V1, MSG_V1_ENC },
+		{ "id_rsa_pem_enc", KEYFILE_ENCRYPTED, MSG_ENC },
+	};
 	struct key *k = (struct key *)1;
 	char *text, err[256];
 	size_t i, len;
 
 	(void)state;
 	for (i = 0; i < sizeof(enc) / sizeof(enc[0]); i++) {
-		text = data_text(enc[i], "", &len);
+		text = data_text(enc[i].name, "", &len);
 		err[0] = '\0';
 		assert_int_equal(keyfile_parse_private(text, len, &k, err,
-		    sizeof(err)), KEYFILE_ENCRYPTED);
+		    sizeof(err)), enc[i].rc);
 		assert_null(k);
-		assert_string_equal(err, MSG_ENC);
+		assert_string_equal(err, enc[i].msg);
 		free(text);
 	}
 }
@@ -598,8 +608,9 @@ test_corrupt_files(void **state)
 
 	text = v1_build("aes256-ctr", "bcrypt", 1, v.pub, v.publen, 7, 7,
 	    v.body, v.bodylen);
-	assert_int_equal(parse_str(text, err, sizeof(err)), KEYFILE_ENCRYPTED);
-	assert_string_equal(err, MSG_ENC);
+	assert_int_equal(parse_str(text, err, sizeof(err)),
+	    KEYFILE_ENCRYPTED_V1);
+	assert_string_equal(err, MSG_V1_ENC);
 	free(text);
 
 	text = v1_build("none", "bcrypt", 1, v.pub, v.publen, 7, 7, v.body,
@@ -763,8 +774,8 @@ test_load_private_file(void **state)
 	text = data_text("id_ed25519_enc", "", &len);
 	write_file(path, text, len, 0600);
 	assert_int_equal(keyfile_load_private(path, &k, err, sizeof(err)),
-	    KEYFILE_ENCRYPTED);
-	assert_string_equal(err, MSG_ENC);
+	    KEYFILE_ENCRYPTED_V1);
+	assert_string_equal(err, MSG_V1_ENC);
 	free(text);
 
 	snprintf(big, sizeof(big), "%s/missing", tmpdir);

@@ -14,6 +14,8 @@ kg -t rsa -b 2048 -m PEM -N '' -C ferry-test-rsa-pem -f id_rsa_pem
 kg -t ecdsa -b 256 -m PEM -N '' -C ferry-test-ecdsa-pem -f id_ecdsa_pem
 kg -t ecdsa -b 256 -m PKCS8 -N '' -C ferry-test-ecdsa-pkcs8 -f id_ecdsa_pkcs8
 kg -t rsa -b 2048 -m PEM -N xxxxx -C ferry-test-rsa-pem-enc -f id_rsa_pem_enc
+kg -t ecdsa -b 256 -m PKCS8 -N xxxxx -C ferry-test-ecdsa-pkcs8-enc \
+    -f id_ecdsa_pkcs8_enc
 openssl genpkey -algorithm ed25519 -out id_ed25519_pkcs8
 chmod 600 id_ed25519_pkcs8
 # ssh-keygen 9.2 cannot read it; build the public line from openssl's.
