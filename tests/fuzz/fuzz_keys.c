@@ -87,6 +87,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (k != NULL || err[0] == '\0')
 		abort();
 	k = NULL;
+	/* an encrypted PEM/PKCS#8 key: the passphrase path too */
+	if (rc == KEYFILE_ENCRYPTED) {
+		rc = keyfile_parse_private_pass(text, size, "xxxxx", &k, err,
+		    sizeof(err));
+		if (rc == 0) {
+			if (k == NULL || !k->has_private)
+				abort();
+			check_key(k);
+			key_free(k);
+		} else if (k != NULL || err[0] == '\0')
+			abort();
+		k = NULL;
+	}
 
 	if (keyfile_parse_public(text, size, &k, err, sizeof(err)) == 0) {
 		check_key(k);
