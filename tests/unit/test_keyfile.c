@@ -328,33 +328,6 @@ test_rsa_crt_params(void **state)
 	key_free(k);
 }
 
-static void
-test_encrypted(void **state)
-{
-	static const struct {
-		const char	*name;
-		int		 rc;
-		const char	*msg;
-	} enc[] = {
-		{ "id_ed25519_enc", KEYFILE_ENCRYPTED_V1, MSG_V1_ENC },
-		{ "id_rsa_pem_enc", KEYFILE_ENCRYPTED, MSG_ENC },
-	};
-	struct key *k = (struct key *)1;
-	char *text, err[256];
-	size_t i, len;
-
-	(void)state;
-	for (i = 0; i < sizeof(enc) / sizeof(enc[0]); i++) {
-		text = data_text(enc[i].name, "", &len);
-		err[0] = '\0';
-		assert_int_equal(keyfile_parse_private(text, len, &k, err,
-		    sizeof(err)), enc[i].rc);
-		assert_null(k);
-		assert_string_equal(err, enc[i].msg);
-		free(text);
-	}
-}
-
 /* Our output parses back, signs, and carries the comment. */
 static void
 test_format_roundtrip(void **state)
@@ -946,7 +919,6 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load_files),
 		cmocka_unit_test(test_rsa_crt_params),
-		cmocka_unit_test(test_encrypted),
 		cmocka_unit_test(test_format_roundtrip),
 		cmocka_unit_test(test_format_matches_openssh),
 		cmocka_unit_test(test_ssh_keygen_reads_ours),

@@ -23,6 +23,9 @@
 #define MSG_BAD		"incorrect passphrase supplied to decrypt private key"
 #define MSG_ENC		"key is encrypted with a passphrase; load it into " \
 			"ssh-agent"
+#define MSG_V1_ENC	"key is encrypted in OpenSSH's format (bcrypt-pbkdf), " \
+			"which ferry cannot decrypt: add it to ssh-agent with " \
+			"ssh-add, or convert it with ssh-keygen -p -m PEM"
 
 static const char *const encrypted[] = { "id_rsa_pem_enc",
 	"id_ecdsa_pkcs8_enc" };
@@ -117,15 +120,22 @@ test_wrong_or_no_passphrase(void **state)
 	}
 }
 
-/* openssh-key-v1 with bcrypt-pbkdf: refused even with its passphrase
- * ("x", gen.sh), the advice in the message. */
+/* openssh-key-v1 with bcrypt-pbkdf: refused, without a passphrase and
+ * even with its own ("x", gen.sh), the advice in the message. */
 static void
 test_openssh_format_refused(void **state)
 {
-	struct key *k;
-	char err[256];
+	struct key *k = (struct key *)1;
+	char *text, err[256];
+	size_t len;
 
 	(void)state;
+	text = data_text("id_ed25519_enc", "", &len);
+	assert_int_equal(keyfile_parse_private(text, len, &k, err,
+	    sizeof(err)), KEYFILE_ENCRYPTED_V1);
+	assert_null(k);
+	assert_string_equal(err, MSG_V1_ENC);
+	free(text);
 	assert_int_equal(parse("id_ed25519_enc", "x", &k, err, sizeof(err)),
 	    KEYFILE_ENCRYPTED_V1);
 	assert_null(k);
