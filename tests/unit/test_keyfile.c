@@ -446,33 +446,6 @@ test_ssh_keygen_reads_ours(void **state)
 	}
 }
 
-static void
-test_format_public(void **state)
-{
-	static const char *names[] = { "id_ed25519", "id_ecdsa", "id_rsa" };
-	char *pub, *comment, *line, *nl;
-	struct key *k;
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < 3; i++) {
-		pub = data_text(names[i], ".pub", NULL);
-		if ((nl = strchr(pub, '\n')) != NULL)
-			*nl = '\0';
-		comment = strrchr(pub, ' ') + 1;
-		k = load_text(names[i]);
-		assert_int_equal(keyfile_format_public(k, comment, &line), 0);
-		assert_string_equal(line, pub);
-		free(line);
-		assert_int_equal(keyfile_format_public(k, NULL, &line), 0);
-		assert_int_equal(strlen(line), (size_t)(comment - pub - 1));
-		assert_memory_equal(line, pub, strlen(line));
-		free(line);
-		free(pub);
-		key_free(k);
-	}
-}
-
 /* Cutting the text anywhere before the end marker is complete fails;
  * nothing crashes (ASan runs check the never-read-past-len part). */
 static void
@@ -773,146 +746,6 @@ test_load_private_file(void **state)
 	free(huge);
 }
 
-static void
-test_parse_public(void **state)
-{
-	struct key *k, *ref;
-	char *line, err[256], *b64end, buf[1024];
-	size_t len, cut;
-
-	(void)state;
-	line = data_text("id_ed25519", ".pub", &len);
-	assert_int_equal(keyfile_parse_public(line, len, &ref, err,
-	    sizeof(err)), 0);
-	assert_int_equal(ref->type, KEY_ED25519);
-
-	/* without the comment, with leading blanks, CRLF */
-	b64end = strchr(line + 12, ' ');
-	snprintf(buf, sizeof(buf), "  %.*s\r\n", (int)(b64end - line), line);
-	assert_int_equal(keyfile_parse_public(buf, strlen(buf), &k, err,
-	    sizeof(err)), 0);
-	assert_true(key_equal(k, ref));
-	key_free(k);
-
-	/* every cut inside the type or base64 fails */
-	for (cut = 0; cut < (size_t)(b64end - line); cut++) {
-		char *copy = malloc(cut > 0 ? cut : 1);
-
-		memcpy(copy, line, cut);
-		k = NULL;
-		assert_int_equal(keyfile_parse_public(copy, cut, &k, err,
-		    sizeof(err)), -1);
-		assert_null(k);
-		free(copy);
-	}
-
-	/* a type that is not the blob's */
-	snprintf(buf, sizeof(buf), "ssh-rsa %s", line + 12);
-	assert_int_equal(keyfile_parse_public(buf, strlen(buf), &k, err,
-	    sizeof(err)), -1);
-	assert_non_null(strstr(err, "does not match"));
-	snprintf(buf, sizeof(buf), "ssh-ed25519 A%s", line + 12);
-	assert_int_equal(keyfile_parse_public(buf, strlen(buf), &k, err,
-	    sizeof(err)), -1);
-	assert_int_equal(keyfile_parse_public("", 0, &k, err, sizeof(err)),
-	    -1);
-	assert_int_equal(keyfile_parse_public("ssh-ed25519", 11, &k, err,
-	    sizeof(err)), -1);
-	key_free(ref);
-	free(line);
-}
-
-static void
-test_pem_other_keys(void **state)
-{
-	EVP_PKEY *pkey;
-	BIO *bio;
-	char *mem, err[256];
-	long n;
-	struct key *k;
-	static const char *garbage =
-	    "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n"
-	    "-----END RSA PRIVATE KEY-----\n";
-
-	(void)state;
-	pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-	assert_non_null(pkey);
-	bio = BIO_new(BIO_s_mem());
-	assert_int_equal(PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0,
-	    NULL, NULL), 1);
-	n = BIO_get_mem_data(bio, &mem);
-	assert_int_equal(keyfile_parse_private(mem, (size_t)n, &k, err,
-	    sizeof(err)), -1);
-	assert_non_null(strstr(err, "unsupported"));
-	BIO_free(bio);
-	EVP_PKEY_free(pkey);
-
-	/* RSA under 1024 bits */
-	pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)768);
-	assert_non_null(pkey);
-	bio = BIO_new(BIO_s_mem());
-	assert_int_equal(PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0,
-	    NULL, NULL), 1);
-	n = BIO_get_mem_data(bio, &mem);
-	assert_int_equal(keyfile_parse_private(mem, (size_t)n, &k, err,
-	    sizeof(err)), -1);
-	assert_non_null(strstr(err, "too small"));
-	BIO_free(bio);
-	EVP_PKEY_free(pkey);
-
-	/* A P-256 key whose public point is another key's. */
-	{
-		EVP_PKEY *a, *b;
-		BIGNUM *d = NULL;
-		uint8_t q[65];
-		size_t qlen;
-		OSSL_PARAM_BLD *bld;
-		OSSL_PARAM *params;
-		EVP_PKEY_CTX *ctx;
-
-		a = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-		b = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-		assert_int_equal(EVP_PKEY_get_bn_param(a,
-		    OSSL_PKEY_PARAM_PRIV_KEY, &d), 1);
-		assert_int_equal(EVP_PKEY_get_octet_string_param(b,
-		    OSSL_PKEY_PARAM_PUB_KEY, q, sizeof(q), &qlen), 1);
-		bld = OSSL_PARAM_BLD_new();
-		OSSL_PARAM_BLD_push_utf8_string(bld,
-		    OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0);
-		OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-		    q, qlen);
-		OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d);
-		params = OSSL_PARAM_BLD_to_param(bld);
-		ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-		pkey = NULL;
-		assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
-		assert_int_equal(EVP_PKEY_fromdata(ctx, &pkey,
-		    EVP_PKEY_KEYPAIR, params), 1);
-		bio = BIO_new(BIO_s_mem());
-		assert_int_equal(PEM_write_bio_PrivateKey(bio, pkey, NULL,
-		    NULL, 0, NULL, NULL), 1);
-		n = BIO_get_mem_data(bio, &mem);
-		assert_int_equal(keyfile_parse_private(mem, (size_t)n, &k,
-		    err, sizeof(err)), -1);
-		assert_non_null(strstr(err, "invalid ecdsa"));
-		BIO_free(bio);
-		EVP_PKEY_free(pkey);
-		EVP_PKEY_CTX_free(ctx);
-		OSSL_PARAM_free(params);
-		OSSL_PARAM_BLD_free(bld);
-		BN_free(d);
-		EVP_PKEY_free(a);
-		EVP_PKEY_free(b);
-	}
-
-	assert_int_equal(keyfile_parse_private(garbage, strlen(garbage), &k,
-	    err, sizeof(err)), -1);
-	assert_int_equal(keyfile_parse_private("hello", 5, &k, err,
-	    sizeof(err)), -1);
-	assert_int_equal(keyfile_parse_private("", 0, &k, err, sizeof(err)),
-	    -1);
-}
-
 int
 main(void)
 {
@@ -922,13 +755,10 @@ main(void)
 		cmocka_unit_test(test_format_roundtrip),
 		cmocka_unit_test(test_format_matches_openssh),
 		cmocka_unit_test(test_ssh_keygen_reads_ours),
-		cmocka_unit_test(test_format_public),
 		cmocka_unit_test(test_text_truncation),
 		cmocka_unit_test(test_binary_truncation),
 		cmocka_unit_test(test_corrupt_files),
 		cmocka_unit_test(test_load_private_file),
-		cmocka_unit_test(test_parse_public),
-		cmocka_unit_test(test_pem_other_keys),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,13 +1,21 @@
-/* Unit tests for encrypted private key files (keys/keyfile.h, the _pass
- * variants): PEM ("Proc-Type: 4,ENCRYPTED") and PKCS#8 keys ssh-keygen
- * wrote with -N xxxxx (data/keys, see gen.sh), opened with the right
- * passphrase, refused with a wrong or missing one; OpenSSH's own format
- * refused with its advice. */
+/* Unit tests for PEM and PKCS#8 private key files (keys/keyfile_pem.c):
+ * keys ferry refuses (other curves, small RSA, a point not the private
+ * key's), and encrypted ones (the _pass variants of keys/keyfile.h): keys
+ * ssh-keygen wrote with -N xxxxx (data/keys, see gen.sh) opened with the
+ * right passphrase, refused with a wrong or missing one; OpenSSH's own
+ * encrypted format refused with its advice. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +195,97 @@ test_load_file(void **state)
 	rmdir(dir);
 }
 
+static void
+test_pem_other_keys(void **state)
+{
+	EVP_PKEY *pkey;
+	BIO *bio;
+	char *mem, err[256];
+	long n;
+	struct key *k;
+	static const char *garbage =
+	    "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n"
+	    "-----END RSA PRIVATE KEY-----\n";
+
+	(void)state;
+	pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	assert_non_null(pkey);
+	bio = BIO_new(BIO_s_mem());
+	assert_int_equal(PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0,
+	    NULL, NULL), 1);
+	n = BIO_get_mem_data(bio, &mem);
+	assert_int_equal(keyfile_parse_private(mem, (size_t)n, &k, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "unsupported"));
+	BIO_free(bio);
+	EVP_PKEY_free(pkey);
+
+	/* RSA under 1024 bits */
+	pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)768);
+	assert_non_null(pkey);
+	bio = BIO_new(BIO_s_mem());
+	assert_int_equal(PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0,
+	    NULL, NULL), 1);
+	n = BIO_get_mem_data(bio, &mem);
+	assert_int_equal(keyfile_parse_private(mem, (size_t)n, &k, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "too small"));
+	BIO_free(bio);
+	EVP_PKEY_free(pkey);
+
+	/* A P-256 key whose public point is another key's. */
+	{
+		EVP_PKEY *a, *b;
+		BIGNUM *d = NULL;
+		uint8_t q[65];
+		size_t qlen;
+		OSSL_PARAM_BLD *bld;
+		OSSL_PARAM *params;
+		EVP_PKEY_CTX *ctx;
+
+		a = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		b = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		assert_int_equal(EVP_PKEY_get_bn_param(a,
+		    OSSL_PKEY_PARAM_PRIV_KEY, &d), 1);
+		assert_int_equal(EVP_PKEY_get_octet_string_param(b,
+		    OSSL_PKEY_PARAM_PUB_KEY, q, sizeof(q), &qlen), 1);
+		bld = OSSL_PARAM_BLD_new();
+		OSSL_PARAM_BLD_push_utf8_string(bld,
+		    OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0);
+		OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
+		    q, qlen);
+		OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d);
+		params = OSSL_PARAM_BLD_to_param(bld);
+		ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+		pkey = NULL;
+		assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
+		assert_int_equal(EVP_PKEY_fromdata(ctx, &pkey,
+		    EVP_PKEY_KEYPAIR, params), 1);
+		bio = BIO_new(BIO_s_mem());
+		assert_int_equal(PEM_write_bio_PrivateKey(bio, pkey, NULL,
+		    NULL, 0, NULL, NULL), 1);
+		n = BIO_get_mem_data(bio, &mem);
+		assert_int_equal(keyfile_parse_private(mem, (size_t)n, &k,
+		    err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "invalid ecdsa"));
+		BIO_free(bio);
+		EVP_PKEY_free(pkey);
+		EVP_PKEY_CTX_free(ctx);
+		OSSL_PARAM_free(params);
+		OSSL_PARAM_BLD_free(bld);
+		BN_free(d);
+		EVP_PKEY_free(a);
+		EVP_PKEY_free(b);
+	}
+
+	assert_int_equal(keyfile_parse_private(garbage, strlen(garbage), &k,
+	    err, sizeof(err)), -1);
+	assert_int_equal(keyfile_parse_private("hello", 5, &k, err,
+	    sizeof(err)), -1);
+	assert_int_equal(keyfile_parse_private("", 0, &k, err, sizeof(err)),
+	    -1);
+}
+
 int
 main(void)
 {
@@ -196,6 +295,7 @@ main(void)
 		cmocka_unit_test(test_openssh_format_refused),
 		cmocka_unit_test(test_plain_key_ignores_passphrase),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_pem_other_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
