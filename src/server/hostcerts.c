@@ -6,6 +6,7 @@
 
 #include "keys/cert.h"
 #include "server/session.h"
+#include "ssh/ssh.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/readfile.h"
@@ -43,6 +44,12 @@ load_one(struct server_policy *p, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	p->hostcerts[p->nhostcerts++] = c;
+	if (!ssh_algs_has(p->cfg.hostkey_algs, cert_auth_alg(c, false)) &&
+	    (c->key->type != KEY_RSA ||
+	    !ssh_algs_has(p->cfg.hostkey_algs, cert_auth_alg(c, true))))
+		log_info("HostCertificate %s: HostKeyAlgorithms allows no "
+		    "algorithm of it (%s): it is not offered", path,
+		    c->type_name);
 	text_safe(id, sizeof(id), c->key_id, false);
 	log_debug("host certificate %s: %s, serial %llu, id \"%s\"", path,
 	    c->type_name, (unsigned long long)c->serial, id);

@@ -93,7 +93,8 @@ def _conf(lab, name, lines):
 
 def test_certificate_without_its_hostkey(lab):
     """A certificate for a key that no HostKey holds: ferryd -t fails naming
-    the file; with its key it passes and -T prints it."""
+    the file; with its key it passes and -T prints it; HostKeyAlgorithms
+    leaving its algorithm out is said."""
     ca = _ca(lab)
     cert = _sign(lab, ca, key='ecdsa')
     bad = _conf(lab, 'bad.conf', [f'HostKey {lab.keys.host["ed25519"]}',
@@ -110,6 +111,11 @@ def test_certificate_without_its_hostkey(lab):
     r = fdl.run_ferryd(['-T', '-f', good])
     assert r.returncode == 0, r.stderr
     assert f'hostcertificate {cert}\n' in r.stdout, r.stdout
+    # HostKeyAlgorithms without its algorithm: accepted, said not offered
+    r = fdl.run_ferryd(['-t', '-f', good, '-o', 'HostKeyAlgorithms ssh-ed25519'])
+    assert r.returncode == 0, r.stderr
+    assert f'HostCertificate {cert}: HostKeyAlgorithms allows no algorithm' in r.stderr, \
+        r.stderr
 
 
 def test_bad_certificate_files(lab):
