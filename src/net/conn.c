@@ -287,6 +287,18 @@ hostkey_event(struct net_conn *nc, struct ssh_event *ev)
 	uv_timer_start(&nc->deadline, deadline_cb, left, 0);
 }
 
+/* Input the engine held for a verdict was processed when the verdict
+ * came: what follows a batch of input follows it too. */
+static void
+held_input_done(struct net_conn *nc)
+{
+	net_chans_flush(&nc->chans);
+	if (nc->ops.input_done != NULL && !nc->closing)
+		nc->ops.input_done(nc->ud);
+	if (!nc->closing)
+		watch_backlog(nc);
+}
+
 int
 net_conn_hostkey_verdict(struct net_conn *nc, bool accept)
 {
@@ -301,12 +313,7 @@ net_conn_hostkey_verdict(struct net_conn *nc, bool accept)
 		engine_failed(nc);
 		return -1;
 	}
-	/* what was held is processed now, as after a read */
-	net_chans_flush(&nc->chans);
-	if (nc->ops.input_done != NULL && !nc->closing)
-		nc->ops.input_done(nc->ud);
-	if (!nc->closing)
-		watch_backlog(nc);
+	held_input_done(nc);
 	return 0;
 }
 
@@ -319,12 +326,7 @@ net_conn_auth_answer(struct net_conn *nc, bool allow)
 		engine_failed(nc);
 		return -1;
 	}
-	/* what was held is processed now, as after a read */
-	net_chans_flush(&nc->chans);
-	if (nc->ops.input_done != NULL && !nc->closing)
-		nc->ops.input_done(nc->ud);
-	if (!nc->closing)
-		watch_backlog(nc);
+	held_input_done(nc);
 	return 0;
 }
 
