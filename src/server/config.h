@@ -141,6 +141,12 @@ struct server_config {
 	char		*syslog_facility;
 	/* Banner: a file sent before authentication, or "none" */
 	char		*banner;
+	/* TrustedUserCAKeys: a file of CA keys whose user certificates
+	 * are accepted, or "none"; AuthorizedPrincipalsFile: the names a
+	 * certificate may log in under (%u %h %%, relative to
+	 * StateDirectory), or "none" (the user name must be a principal) */
+	char		*trusted_ca_keys;
+	char		*principals_file;
 };
 
 void	server_config_init(struct server_config *c);

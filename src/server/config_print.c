@@ -241,6 +241,8 @@ static const struct {
 	{ "ListenAddress", print_listens },
 	{ "HostKey", print_hostkeys },
 	{ "AuthorizedKeysFile", print_authkeys },
+	{ "AuthorizedPrincipalsFile", NULL },
+	{ "TrustedUserCAKeys", NULL },
 	{ "Ciphers", NULL },
 	{ "MACs", NULL },
 	{ "KexAlgorithms", NULL },

@@ -1,10 +1,12 @@
-/* Client user authentication (RFC 4252): publickey with a signature over
- * the session identifier. */
+/* User authentication (RFC 4252): publickey with a signature over the
+ * session identifier, with a plain key or an OpenSSH certificate
+ * (PROTOCOL.certkeys). */
 #include "ssh_int.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "../keys/cert.h"
 #include "../keys/key.h"
 
 /* The signature algorithm for a key: RSA keys use rsa-sha2-512 unless the
@@ -140,18 +142,66 @@ auth_failed(struct ssh_conn *c)
 	return send_failure(c);
 }
 
+/* The key of a publickey request: a plain key blob, or for a
+ * *-cert-v01@openssh.com algorithm a certificate whose key is of the
+ * algorithm's type. *sigalg gets the algorithm the signature must use.
+ * Returns 0, or -1 when the blob does not fit alg. */
+static int
+request_key(const char *alg, const uint8_t *blob, size_t bloblen,
+    struct key **key, struct cert **cert, const char **sigalg)
+{
+	enum key_type type;
+	char err[128];
+
+	*key = NULL;
+	*cert = NULL;
+	*sigalg = cert_sig_alg(alg, &type);
+	if (*sigalg == NULL) {
+		*sigalg = alg;
+		if (key_from_blob(blob, bloblen, key, err, sizeof(err)) != 0 ||
+		    !key_alg_ok(*key, alg))
+			return -1;
+		return 0;
+	}
+	if (cert_parse(blob, bloblen, cert, err, sizeof(err)) != 0 ||
+	    (*cert)->key->type != type || !key_alg_ok((*cert)->key, *sigalg))
+		return -1;
+	return 0;
+}
+
+/* Whether sig is key's signature under sigalg over the request. */
+static int
+request_verify(const struct ssh_conn *c, const struct key *key,
+    const char *alg, const char *sigalg, const uint8_t *blob, size_t bloblen,
+    const uint8_t *sig, size_t siglen)
+{
+	struct wb sd;
+	int ret;
+
+	wb_init(&sd);
+	wb_string(&sd, c->session_id, c->session_id_len);
+	wb_u8(&sd, MSG_USERAUTH_REQUEST);
+	request_body(c, &sd, c->auth_user, alg, blob, bloblen);
+	ret = sd.err ? -1 : key_verify(key, sigalg, sig, siglen, sd.p,
+	    sd.len);
+	wb_free(&sd);
+	return ret;
+}
+
 /* Server side of publickey: a query gets PK_OK, a signed request is
  * verified over the session id; either way the handler decides whether
- * this key may log in as user. */
+ * this key (or certificate) may log in as user. */
 static int
 server_pubkey(struct ssh_conn *c, struct rd *r)
 {
 	struct ssh_event ev;
-	struct key *key = NULL;
+	struct key *plain = NULL;
+	struct cert *cert = NULL;
+	const struct key *key;
 	const uint8_t *blob, *sig = NULL;
+	const char *sigalg;
 	size_t bloblen, siglen = 0;
-	char alg[64], err[128];
-	struct wb sd;
+	char alg[64];
 	bool has_sig;
 	int ret;
 
@@ -160,39 +210,35 @@ server_pubkey(struct ssh_conn *c, struct rd *r)
 	    (has_sig && rd_string(r, &sig, &siglen) != 0))
 		return conn_fail(c, DISC_PROTOCOL_ERROR,
 		    "malformed publickey request");
-	if (key_from_blob(blob, bloblen, &key, err, sizeof(err)) != 0 ||
-	    !key_alg_ok(key, alg)) {
-		key_free(key);
+	if (request_key(alg, blob, bloblen, &plain, &cert, &sigalg) != 0) {
+		key_free(plain);
+		cert_free(cert);
 		return auth_failed(c);
 	}
+	key = cert != NULL ? cert->key : plain;
 	memset(&ev, 0, sizeof(ev));
 	ev.type = SSH_EV_AUTH_REQUEST;
 	ev.u.auth_request.user = c->auth_user;
 	ev.u.auth_request.key = key;
+	ev.u.auth_request.cert = cert;
 	ev.u.auth_request.alg = alg;
 	ev.u.auth_request.has_sig = has_sig;
 	conn_emit(c, &ev);
-	if (!ev.u.auth_request.allow) {
-		key_free(key);
+	ret = ev.u.auth_request.allow ? 0 : -1;
+	if (ret == 0 && has_sig)
+		ret = request_verify(c, key, alg, sigalg, blob, bloblen, sig,
+		    siglen);
+	key_free(plain);
+	cert_free(cert);
+	if (ret != 0)
 		return auth_failed(c);
-	}
 	if (!has_sig) {
-		key_free(key);
 		if (pkt_begin(c, MSG_USERAUTH_PK_OK) != 0)
 			return -1;
 		wb_cstring(&c->out, alg);
 		wb_string(&c->out, blob, bloblen);
 		return pkt_end(c);
 	}
-	wb_init(&sd);
-	wb_string(&sd, c->session_id, c->session_id_len);
-	wb_u8(&sd, MSG_USERAUTH_REQUEST);
-	request_body(c, &sd, c->auth_user, alg, blob, bloblen);
-	ret = sd.err ? -1 : key_verify(key, alg, sig, siglen, sd.p, sd.len);
-	wb_free(&sd);
-	key_free(key);
-	if (ret != 0)
-		return auth_failed(c);
 	c->authenticated = true;
 	c->state = ST_OPEN;
 	if (pkt_begin(c, MSG_USERAUTH_SUCCESS) != 0 || pkt_end(c) != 0)

@@ -131,9 +131,17 @@ struct ssh_event {
 			size_t		 len;
 			void		*ud;	/* given with the request */
 		} global_reply;
+		/* key is the key that signs; for an algorithm named
+		 * *-cert-v01@openssh.com, cert is the parsed certificate
+		 * (key is cert->key) and NULL otherwise. The engine checked
+		 * the certificate's format and that its key matches alg,
+		 * not its CA, principals or validity: that is the
+		 * handler's. Both are the engine's and live only during
+		 * the event. */
 		struct {
 			const char	*user;
 			const struct key *key;
+			const struct cert *cert;
 			const char	*alg;
 			bool		 has_sig;	/* else a query */
 			bool		 allow;		/* set by handler */
