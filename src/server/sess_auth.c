@@ -69,8 +69,9 @@ sess_who(const struct session *s, char *out, size_t outlen)
 		    s->ip, s->port);
 }
 
-/* Whether one of the user's AuthorizedKeysFile paths exists: ferryd's
- * account check (it has no system accounts). */
+/* Whether one of the user's AuthorizedKeysFile paths, or the user's
+ * AuthorizedPrincipalsFile, exists: ferryd's account check (it has no
+ * system accounts). */
 static bool
 user_has_keys(const struct server_config *c, const char *user)
 {
@@ -81,7 +82,8 @@ user_has_keys(const struct server_config *c, const char *user)
 		if (sess_keys_path(c, c->authorized_keys[i], user, path,
 		    sizeof(path)) == 0 && access(path, F_OK) == 0)
 			return true;
-	return false;
+	return sess_keys_path(c, c->principals_file, user, path,
+	    sizeof(path)) == 0 && access(path, F_OK) == 0;
 }
 
 /* The first request names the user: sshd's account checks in sshd's
