@@ -193,9 +193,11 @@ sess_auth_request(struct session *s, struct ssh_event *ev)
 		return;
 	}
 	if (alg == NULL || !ssh_algs_has(c->pubkey_algs, alg)) {
-		log_info("refused publickey for %s from %s port %d: %s: "
+		log_info("refused publickey for %s from %s port %d: %s%s%s: "
 		    "signature algorithm %s not in PubkeyAcceptedAlgorithms",
-		    user, s->ip, s->port, what, alg != NULL ? alg : "?");
+		    user, s->ip, s->port, cert != NULL ? what :
+		    key_type_name(key), cert != NULL ? "" : " ",
+		    cert != NULL ? "" : fp, alg != NULL ? alg : "?");
 		refused(s, what);
 		return;
 	}

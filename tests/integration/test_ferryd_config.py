@@ -208,15 +208,14 @@ def test_print_algorithm_lists(lab):
 REFUSED = {
     'AllowGroups': 'wheel', 'DenyGroups': 'nogroup', 'AuthorizedKeysCommand': '/usr/bin/keys %u',
     'AuthorizedPrincipalsCommand': '/usr/bin/principals %u',
-    'AuthorizedPrincipalsFile': '/etc/ssh/principals/%u',
-    'TrustedUserCAKeys': '/etc/ssh/ca.pub', 'RevokedKeys': '/etc/ssh/revoked',
+    'RevokedKeys': '/etc/ssh/revoked',
     'ChrootDirectory': '/srv/%u', 'HostKeyAgent': '/run/agent.sock',
     'AddressFamily': 'inet',
     'AuthenticationMethods': 'publickey,keyboard-interactive',
     'RequiredRSASize': '3072', 'Match': 'User alice',
 }
-NONE_OK = {'AuthorizedKeysCommand', 'AuthorizedPrincipalsCommand', 'AuthorizedPrincipalsFile',
-           'TrustedUserCAKeys', 'RevokedKeys', 'ChrootDirectory', 'HostKeyAgent'}
+NONE_OK = {'AuthorizedKeysCommand', 'AuthorizedPrincipalsCommand', 'RevokedKeys',
+           'ChrootDirectory', 'HostKeyAgent'}
 # an accepted value for keywords whose values are checked
 VALUES = {
     'AddressFamily': 'any', 'AllowStreamLocalForwarding': 'yes', 'AllowTcpForwarding': 'yes',
@@ -236,7 +235,8 @@ VALUES = {
     'DenyUsers': 'mallory', 'SyslogFacility': 'AUTHPRIV', 'Banner': 'none',
     'Include': '/nonexistent/sshd_config.d/*.conf',
     'PerSourceMaxStartups': '10', 'PerSourceNetBlockSize': '24:56',
-    'UnusedConnectionTimeout': '2m',
+    'UnusedConnectionTimeout': '2m', 'TrustedUserCAKeys': '/etc/ssh/ca.pub',
+    'AuthorizedPrincipalsFile': '/etc/ssh/principals/%u',
 }
 # OpenSSH 9.2 sshd_config(5) (Debian's, with its own DebianBanner and GSSAPI
 # key exchange); compared with the installed page when there is one
