@@ -72,10 +72,11 @@ ssh_auth_send(struct ssh_conn *c, const char *user, const char *alg,
 	return 0;
 }
 
-/* Signs the request for alg and blob with key and sends it. */
+/* Signs the request for alg and blob with key under sigalg and sends
+ * it. */
 static int
 send_signed(struct ssh_conn *c, const char *user, const struct key *key,
-    const char *alg, const uint8_t *blob, size_t bloblen)
+    const char *alg, const char *sigalg, const uint8_t *blob, size_t bloblen)
 {
 	struct wb sd, sig;
 	int ret = -1;
@@ -83,7 +84,7 @@ send_signed(struct ssh_conn *c, const char *user, const struct key *key,
 	wb_init(&sd);
 	wb_init(&sig);
 	if (ssh_auth_sigdata(c, user, alg, blob, bloblen, &sd) == 0 &&
-	    key_sign(key, sig_alg(c, key), sd.p, sd.len, &sig) == 0)
+	    key_sign(key, sigalg, sd.p, sd.len, &sig) == 0)
 		ret = ssh_auth_send(c, user, alg, blob, bloblen, sig.p,
 		    sig.len);
 	wb_free(&sd);
@@ -101,8 +102,8 @@ ssh_auth_pubkey(struct ssh_conn *c, const char *user, const struct key *key)
 		return -1;
 	wb_init(&blob);
 	if (key_to_blob(key, &blob) == 0 && !blob.err)
-		ret = send_signed(c, user, key, sig_alg(c, key), blob.p,
-		    blob.len);
+		ret = send_signed(c, user, key, sig_alg(c, key), sig_alg(c, key),
+		    blob.p, blob.len);
 	wb_free(&blob);
 	return ret;
 }
@@ -112,9 +113,15 @@ ssh_auth_pubkey_cert(struct ssh_conn *c, const char *user,
     const struct key *key, const char *cert_alg, const uint8_t *cert,
     size_t certlen)
 {
-	if (c->state != ST_AUTH || c->auth_pending)
+	enum key_type type;
+	const char *sigalg = cert_sig_alg(cert_alg, &type);
+
+	/* the signature is of the certificate algorithm's hash (RFC 8332
+	 * for rsa-sha2-256-cert-v01) */
+	if (c->state != ST_AUTH || c->auth_pending || sigalg == NULL ||
+	    type != key->type)
 		return -1;
-	return send_signed(c, user, key, cert_alg, cert, certlen);
+	return send_signed(c, user, key, cert_alg, sigalg, cert, certlen);
 }
 
 #define DEFAULT_MAX_AUTH_TRIES	6

@@ -276,8 +276,9 @@ int		 ssh_auth_pubkey(struct ssh_conn *c, const char *user,
 /* The same with a certificate for key (OpenSSH's PROTOCOL.certkeys): the
  * request names cert_alg ("ssh-ed25519-cert-v01@openssh.com",
  * "rsa-sha2-512-cert-v01@openssh.com"...) and carries the certificate
- * blob (not owned) as the public key; key signs, with the algorithm
- * ssh_auth_sig_alg gives, which an RSA cert_alg must match. */
+ * blob (not owned) as the public key; key signs with the signature
+ * algorithm cert_alg implies (cert_sig_alg). -1 if cert_alg is not one
+ * for key's type. */
 int		 ssh_auth_pubkey_cert(struct ssh_conn *c, const char *user,
 		    const struct key *key, const char *cert_alg,
 		    const uint8_t *cert, size_t certlen);
