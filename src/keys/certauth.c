@@ -123,8 +123,14 @@ check_critical(const struct cert *c, const struct certauth_req *r,
 			    "critical option and ferryd runs no commands");
 			return CERTAUTH_FORCE_COMMAND;
 		}
-		if (strcmp(name, "verify-required") == 0)
-			continue;	/* FIDO keys only; ferryd takes none */
+		if (strcmp(name, "verify-required") == 0) {
+			/* only a FIDO key's signature can show it, and
+			 * ferryd takes none */
+			seterr(why, whylen, "certificate requires user "
+			    "verification (verify-required), which only FIDO "
+			    "keys give");
+			return CERTAUTH_VERIFY;
+		}
 		if (strcmp(name, "source-address") != 0) {
 			text_safe(safe, sizeof(safe), name, false);
 			seterr(why, whylen, "certificate has critical option "

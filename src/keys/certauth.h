@@ -34,6 +34,7 @@ enum certauth_verdict {
 	CERTAUTH_INVALID,	/* type, validity or principal */
 	CERTAUTH_SOURCE,	/* source-address does not list the client */
 	CERTAUTH_FORCE_COMMAND,	/* ferryd runs no commands */
+	CERTAUTH_VERIFY,	/* verify-required: only FIDO keys verify */
 	CERTAUTH_UNKNOWN_OPT,	/* a critical option ferryd does not know */
 };
 

@@ -138,5 +138,7 @@ sess_cert_allow(struct session *s, const struct cert *c, const char *desc)
 	}
 	if (!g.port_forwarding)
 		s->ak_pending->port_forwarding = false;
+	log_verbose("Accepted certificate %s via %s:%d", desc,
+	    s->ak_pending->file, s->ak_pending->line);
 	return true;
 }

@@ -100,6 +100,8 @@ def test_trusted_ca_tunnel(lab, ferryd, tmp_path, kind):
     ident = certify(lab, tmp_path / 'k', ca, key_id='alice@example', serial=42)
     srv = ca_ferryd(ferryd, ca)
     check_tunnel(lab, kind, srv, ident)
+    assert srv.wait_log(rf'^(?:ferryd|debug1): Accepted certificate ED25519-CERT .* via '
+                        rf'{re.escape(str(ca))}\.pub:1$', 1, 10), fl.tail(srv.log_text())
     line = accepted_line(srv)
     want = (rf'^ferryd: Accepted publickey for {re.escape(USER)} from 127\.0\.0\.1 port \d+ '
             rf'ssh2: ED25519-CERT {re.escape(fdl.fingerprint_of(ident))} ID alice@example '
@@ -246,12 +248,19 @@ def test_source_address(lab, ferryd, tmp_path, kind):
     check_tunnel(lab, kind, srv, good)
 
 
-def test_force_command(lab, ferryd, tmp_path):
+@pytest.mark.parametrize('opt,reason', [
+    ('force-command=/bin/true', r'certificate has a force-command critical option and ferryd '
+                                r'runs no commands'),
+    ('verify-required', r'certificate requires user verification \(verify-required\), which '
+                        r'only FIDO keys give'),
+], ids=['force-command', 'verify-required'])
+def test_critical_option_refused(lab, ferryd, tmp_path, opt, reason):
+    """force-command (ferryd runs no commands) and verify-required (no
+    FIDO keys) refuse the certificate, with the reason logged."""
     ca = make_ca(tmp_path)
-    ident = certify(lab, tmp_path / 'k', ca, opts=['force-command=/bin/true'])
+    ident = certify(lab, tmp_path / 'k', ca, opts=[opt])
     srv = ca_ferryd(ferryd, ca)
-    refused(lab, 'ssh', srv, ident, r'^ferryd: Refusing certificate for .*: certificate has a '
-            r'force-command critical option and ferryd runs no commands$')
+    refused(lab, 'ssh', srv, ident, rf'^ferryd: Refusing certificate for .*: {reason}$')
 
 
 @pytest.mark.parametrize('kind', CLIENTS)
