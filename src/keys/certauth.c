@@ -104,9 +104,8 @@ opt_string(const struct cert_opt *o, char *out, size_t outlen)
 	return 0;
 }
 
-/* The critical options, each of which ferryd must honour or refuse. */
-static enum certauth_verdict
-check_critical(const struct cert *c, const struct certauth_req *r,
+enum certauth_verdict
+certauth_critical(const struct cert *c, const struct certauth_req *r,
     char *why, size_t whylen)
 {
 	char name[64], list[SOURCE_MAX], safe[2 * SOURCE_MAX];
@@ -177,5 +176,5 @@ certauth_check(const struct cert *c, const struct certauth_req *r,
 	}
 	g->port_forwarding = cert_opt(c->ext, c->next,
 	    "permit-port-forwarding") != NULL;
-	return check_critical(c, r, why, whylen);
+	return certauth_critical(c, r, why, whylen);
 }

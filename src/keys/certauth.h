@@ -42,6 +42,10 @@ enum certauth_verdict {
 enum certauth_verdict certauth_check(const struct cert *c,
 	    const struct certauth_req *r, struct certauth_grant *g,
 	    char *why, size_t whylen);
+/* The critical options alone (the last step of certauth_check): each
+ * must be one ferryd honours and be met. */
+enum certauth_verdict certauth_critical(const struct cert *c,
+	    const struct certauth_req *r, char *why, size_t whylen);
 /* Whether the comma-separated CIDR list (source-address's syntax) lists
  * ip; -1 when the list is malformed. */
 int	certauth_source_match(const char *list, const char *ip);
