@@ -192,6 +192,12 @@ sess_auth_request(struct session *s, struct ssh_event *ev)
 		refused(s, what);
 		return;
 	}
+	if (ev->u.auth_request.bad_sig) {
+		log_info("refused publickey for %s from %s port %d: %s: the "
+		    "signature does not verify", user, s->ip, s->port, what);
+		refused(s, what);
+		return;
+	}
 	if (alg == NULL || !ssh_algs_has(c->pubkey_algs, alg)) {
 		log_info("refused publickey for %s from %s port %d: %s%s%s: "
 		    "signature algorithm %s not in PubkeyAcceptedAlgorithms",

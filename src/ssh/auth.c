@@ -196,8 +196,8 @@ request_verify(const struct ssh_conn *c, const struct key *key,
 }
 
 /* Server side of publickey: a query gets PK_OK, a signed request is
- * verified over the session id; either way the handler decides whether
- * this key (or certificate) may log in as user. */
+ * verified over the session id first; either way the handler decides
+ * whether this key (or certificate) may log in as user. */
 static int
 server_pubkey(struct ssh_conn *c, struct rd *r)
 {
@@ -230,11 +230,12 @@ server_pubkey(struct ssh_conn *c, struct rd *r)
 	ev.u.auth_request.cert = cert;
 	ev.u.auth_request.alg = alg;
 	ev.u.auth_request.has_sig = has_sig;
+	/* proved before the handler hears of it, so that it never takes (or
+	 * logs as accepted) a key whose holder did not sign */
+	ev.u.auth_request.bad_sig = has_sig && request_verify(c, key, alg,
+	    sigalg, blob, bloblen, sig, siglen) != 0;
 	conn_emit(c, &ev);
-	ret = ev.u.auth_request.allow ? 0 : -1;
-	if (ret == 0 && has_sig)
-		ret = request_verify(c, key, alg, sigalg, blob, bloblen, sig,
-		    siglen);
+	ret = ev.u.auth_request.allow && !ev.u.auth_request.bad_sig ? 0 : -1;
 	key_free(plain);
 	cert_free(cert);
 	if (ret != 0)

@@ -137,13 +137,16 @@ struct ssh_event {
 		 * the certificate's format and that its key matches alg,
 		 * not its CA, principals or validity: that is the
 		 * handler's. Both are the engine's and live only during
-		 * the event. */
+		 * the event. A signed request's signature is checked
+		 * before the event: bad_sig says it failed (the request
+		 * fails whatever allow says; the handler only logs). */
 		struct {
 			const char	*user;
 			const struct key *key;
 			const struct cert *cert;
 			const char	*alg;
 			bool		 has_sig;	/* else a query */
+			bool		 bad_sig;	/* has_sig, not valid */
 			bool		 allow;		/* set by handler */
 		} auth_request;
 		/* SSH_EV_GLOBAL_REQUEST and SSH_EV_CHAN_REQUEST */

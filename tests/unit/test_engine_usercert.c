@@ -23,7 +23,7 @@ static struct cert *ed_cert, *rsa_cert;
 
 /* What the server's auth event saw. */
 static int requests;
-static bool seen_cert, seen_key_is_certified;
+static bool seen_cert, seen_key_is_certified, seen_bad_sig;
 static char seen_key_id[64], seen_alg[64];
 
 static void
@@ -38,6 +38,7 @@ record(void *ud, struct ssh_event *ev)
 	requests++;
 	snprintf(seen_alg, sizeof(seen_alg), "%s", ev->u.auth_request.alg);
 	seen_cert = ev->u.auth_request.cert != NULL;
+	seen_bad_sig = ev->u.auth_request.bad_sig;
 	seen_key_id[0] = '\0';
 	if (seen_cert) {
 		snprintf(seen_key_id, sizeof(seen_key_id), "%s",
@@ -160,6 +161,7 @@ test_ed25519_cert(void **state)
 	assert_true(seen_cert);
 	assert_true(seen_key_is_certified);
 	assert_string_equal(seen_key_id, "ferry-user");
+	assert_false(seen_bad_sig);
 	assert_string_equal(seen_alg, "ssh-ed25519-cert-v01@openssh.com");
 }
 
@@ -173,8 +175,8 @@ test_rsa_cert_both_hashes(void **state)
 	assert_string_equal(seen_alg, "rsa-sha2-256-cert-v01@openssh.com");
 }
 
-/* Signed by a key that is not the certified one: the handler is asked
- * (it judges the certificate), the signature check then fails. */
+/* Signed by a key that is not the certified one: the handler hears of it
+ * with bad_sig set (to log it) and the request fails though it allows. */
 static void
 test_wrong_signer(void **state)
 {
@@ -183,13 +185,16 @@ test_wrong_signer(void **state)
 	assert_int_equal(key_generate(KEY_ED25519, &other), 0);
 	assert_false(offer(other, ed_cert, cert_auth_alg(ed_cert, false)));
 	assert_int_equal(requests, 1);
+	assert_true(seen_bad_sig);
 	key_free(other);
 	/* the right key, the wrong hash for the algorithm named */
 	assert_false(offer_raw(rsa_user, "rsa-sha2-512", rsa_cert,
 	    "rsa-sha2-256-cert-v01@openssh.com"));
 	assert_int_equal(requests, 1);
+	assert_true(seen_bad_sig);
 	assert_true(offer_raw(rsa_user, "rsa-sha2-256", rsa_cert,
 	    "rsa-sha2-256-cert-v01@openssh.com"));
+	assert_false(seen_bad_sig);
 }
 
 /* A certificate under another type's algorithm, or a plain key's
