@@ -1,9 +1,11 @@
 /* authorized_keys files (sshd(8) AUTHORIZED_KEYS FILE FORMAT) for ferryd:
  * "[options] keytype base64 [comment]" with the options that matter to a
  * tunnel-only server: restrict, port-forwarding, no-port-forwarding,
- * permitopen="host:port", permitlisten="[host:]port", from="patterns".
+ * permitopen="host:port", permitlisten="[host:]port", from="patterns",
+ * and cert-authority with principals="a,b" for user certificates.
  * Options ferryd does not know, or malformed ones, make the line be
- * ignored with a reason naming the file and line. */
+ * ignored with a reason naming the file and line. AuthorizedPrincipalsFile
+ * files ("[options] principal" a line) take the same options. */
 #ifndef FERRY_KEYS_AUTHKEYS_H
 #define FERRY_KEYS_AUTHKEYS_H
 
@@ -11,6 +13,8 @@
 #include <stddef.h>
 
 #include "key.h"
+
+struct cert;
 
 #define AK_MAX_PERMITS	32
 
@@ -29,6 +33,7 @@ struct ak_opts {
 	struct ak_permit listen[AK_MAX_PERMITS];	/* permitlisten= */
 	int		 nlisten;
 	char		 from[1024];		/* from= patterns, "" if none */
+	char		 principals[1024];	/* principals=, "" if none */
 	char		 file[512];		/* where the line is */
 	int		 line;
 };
@@ -50,6 +55,29 @@ int	ak_find_text(const char *text, size_t len, const char *fname,
 int	ak_find_file(const char *path, const struct key *key,
 	    const char *client_ip, struct ak_opts *opts, ak_warn_fn warn,
 	    void *ud, char *err, size_t errlen);
+/* For a user certificate c offered to log in as user: looks for a
+ * cert-authority line whose key is c's CA and whose principals= names a
+ * principal of c (without principals=, user must be one). Does not check
+ * the certificate itself (cert_verify, cert_check). Returns as
+ * ak_find_text. */
+int	ak_find_ca_text(const char *text, size_t len, const char *fname,
+	    const struct cert *c, const char *user, const char *client_ip,
+	    struct ak_opts *opts, ak_warn_fn warn, void *ud);
+int	ak_find_ca_file(const char *path, const struct cert *c,
+	    const char *user, const char *client_ip, struct ak_opts *opts,
+	    ak_warn_fn warn, void *ud, char *err, size_t errlen);
+/* An AuthorizedPrincipalsFile: looks for a line naming a principal of c
+ * ("[options] principal", the last word the name). Returns as
+ * ak_find_text; the line's options go to opts. */
+int	ak_find_principal_text(const char *text, size_t len,
+	    const char *fname, const struct cert *c, const char *client_ip,
+	    struct ak_opts *opts, ak_warn_fn warn, void *ud);
+int	ak_find_principal_file(const char *path, const struct cert *c,
+	    const char *client_ip, struct ak_opts *opts, ak_warn_fn warn,
+	    void *ud, char *err, size_t errlen);
+/* Whether the comma-separated list names one of c's principals
+ * exactly. */
+bool	ak_principal_listed(const char *list, const struct cert *c);
 /* from= style pattern lists: comma-separated, '*' and '?', '!' negation,
  * and CIDR "10.0.0.0/8", "2001:db8::/32" for addresses. */
 bool	ak_match_from(const char *patterns, const char *client_ip);

@@ -77,8 +77,8 @@ opt_harmless(struct ak_parse *p, bool on, const char *v)
 static int
 opt_cert_authority(struct ak_parse *p, bool on, const char *v)
 {
-	fail(p, "cert-authority: certificates are not supported");
-	return -1;
+	p->cert_authority = true;
+	return 0;
 }
 
 /* ferryd runs no commands; like sshd it still allows forwarding with a
@@ -266,12 +266,21 @@ opt_permitlisten(struct ak_parse *p, bool on, const char *v)
 	return add_permit(p, true, v);
 }
 
-/* Only meaningful on cert-authority lines, which ferryd skips anyway;
- * the line stays usable and the caller hears about it. */
+/* The names a cert-authority line's certificates may log in under. */
 static int
 opt_principals(struct ak_parse *p, bool on, const char *v)
 {
+	if (p->principals) {
+		fail(p, "principals: given more than once");
+		return -1;
+	}
+	if (strlen(v) >= sizeof(p->o->principals)) {
+		fail(p, "principals: list too long (max %zu)",
+		    sizeof(p->o->principals) - 1);
+		return -1;
+	}
 	p->principals = true;
+	snprintf(p->o->principals, sizeof(p->o->principals), "%s", v);
 	return 0;
 }
 

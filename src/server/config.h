@@ -166,6 +166,12 @@ struct server_config {
 	char		*akc_argv[SC_MAX_CMD_ARGS];
 	int		 akc_argc;
 	char		*akc_user;
+	/* TrustedUserCAKeys: a file of CA keys whose user certificates
+	 * are accepted, or "none"; AuthorizedPrincipalsFile: the names a
+	 * certificate may log in under (%u %h %%, relative to
+	 * StateDirectory), or "none" (the user name must be a principal) */
+	char		*trusted_ca_keys;
+	char		*principals_file;
 	char		*banner_text;
 	/* Match blocks in file order, owned; cur_match is the block the
 	 * lines being read go to (-1: the global values) */

@@ -82,8 +82,8 @@ static const char server_hostkey_default[] = HOSTKEY_CERT_ALGS
 static const struct sc_algs hostkey_algs = {
 	server_hostkey_default, server_hostkey_default
 };
-/* PubkeyAcceptedAlgorithms, and CASignatureAlgorithms (checked now, used
- * once ferryd accepts certificates) */
+/* PubkeyAcceptedAlgorithms, and CASignatureAlgorithms (the algorithms a
+ * CA may sign a user certificate with) */
 static const struct sc_algs pubkey_algs = {
 	ssh_pubkey_default, ssh_pubkey_default
 };
@@ -121,7 +121,6 @@ static sc_check_fn check_abs_path;
  * would give less protection than the file asks for. */
 #define AUTHZ	"ferryd would let in every user whose key is in the user's " \
 		"AuthorizedKeysFile"
-#define CERTS	"ferryd does not accept certificates yet"
 #define GROUPS	"ferryd has no system accounts, so users have no groups " \
 		"(AllowUsers and DenyUsers name users)"
 
@@ -141,9 +140,10 @@ const struct sc_keyword sc_keywords[] = {
 	KW_CODE("AuthorizedKeysCommand", SC_MAX_CMD_ARGS, sc_kw_akc),
 	KW_STR("AuthorizedKeysCommandUser", akc_user, NULL),
 	KW_CODE("AuthorizedKeysFile", ANY_WORDS, sc_kw_authkeys),
-	KW_NONE_ONLY("AuthorizedPrincipalsCommand", ANY_WORDS, CERTS),
+	KW_NONE_ONLY("AuthorizedPrincipalsCommand", ANY_WORDS,
+	    "ferryd reads principals only from AuthorizedPrincipalsFile"),
 	KW_IGNORED("AuthorizedPrincipalsCommandUser", 1),
-	KW_NONE_ONLY("AuthorizedPrincipalsFile", 1, CERTS),
+	KW_STR("AuthorizedPrincipalsFile", principals_file, NULL),
 	KW_STR("Banner", banner, NULL),
 	KW_ALGS("CASignatureAlgorithms", ca_sign_algs, pubkey_algs),
 	KW_IGNORED("ChallengeResponseAuthentication", 1),
@@ -243,7 +243,7 @@ const struct sc_keyword sc_keywords[] = {
 	KW_IGNORED("Subsystem", ANY_WORDS),
 	KW_STR("SyslogFacility", syslog_facility, sc_check_facility),
 	KW_IGNORED("TCPKeepAlive", 1),
-	KW_NONE_ONLY("TrustedUserCAKeys", 1, CERTS),
+	KW_STR("TrustedUserCAKeys", trusted_ca_keys, NULL),
 	KW_CODE("UnusedConnectionTimeout", 1, sc_kw_unused_timeout),
 	KW_IGNORED("UseDNS", 1),
 	KW_IGNORED("UsePAM", 1),

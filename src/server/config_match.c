@@ -55,7 +55,11 @@ struct sc_match {
 
 /* Keywords sshd allows inside a Match block that ferryd knows. A row with
  * a reason is refused there with it; every other keyword of ferryd's
- * table is not allowed within a Match block (sshd's words). */
+ * table is not allowed within a Match block (sshd's words). WHOLE_SERVER:
+ * keywords ferryd reads once for the whole server (with the host keys
+ * and the revocation list), not per connection. */
+#define WHOLE_SERVER	"ferryd reads it for the whole server only"
+
 static const struct {
 	const char	*name;
 	const char	*refuse;
@@ -67,12 +71,12 @@ static const struct {
 	{ "AllowTcpForwarding", NULL },
 	{ "AllowUsers", "ferryd checks AllowUsers for the whole server only" },
 	{ "AuthenticationMethods", NULL },
-	{ "AuthorizedKeysCommand", NULL },
-	{ "AuthorizedKeysCommandUser", NULL },
+	{ "AuthorizedKeysCommand", WHOLE_SERVER },
+	{ "AuthorizedKeysCommandUser", WHOLE_SERVER },
 	{ "AuthorizedKeysFile", NULL },
 	{ "AuthorizedPrincipalsCommand", NULL },
 	{ "AuthorizedPrincipalsCommandUser", NULL },
-	{ "AuthorizedPrincipalsFile", NULL },
+	{ "AuthorizedPrincipalsFile", WHOLE_SERVER },
 	{ "Banner", NULL },
 	{ "CASignatureAlgorithms", NULL },
 	{ "ChallengeResponseAuthentication", NULL },
@@ -114,11 +118,11 @@ static const struct {
 	{ "PubkeyAuthOptions", NULL },
 	{ "RekeyLimit", NULL },
 	{ "RequiredRSASize", NULL },
-	{ "RevokedKeys", NULL },
+	{ "RevokedKeys", WHOLE_SERVER },
 	{ "SetEnv", NULL },
 	{ "StreamLocalBindMask", NULL },
 	{ "StreamLocalBindUnlink", NULL },
-	{ "TrustedUserCAKeys", NULL },
+	{ "TrustedUserCAKeys", WHOLE_SERVER },
 	{ "UnusedConnectionTimeout", NULL },
 	{ "X11DisplayOffset", NULL },
 	{ "X11Forwarding", NULL },

@@ -269,6 +269,8 @@ static const struct {
 	{ "HostKey", print_hostkeys },
 	{ "HostCertificate", print_hostcerts },
 	{ "AuthorizedKeysFile", print_authkeys },
+	{ "AuthorizedPrincipalsFile", NULL },
+	{ "TrustedUserCAKeys", NULL },
 	{ "Ciphers", NULL },
 	{ "MACs", NULL },
 	{ "KexAlgorithms", NULL },

@@ -44,6 +44,7 @@ akc_done(void *ud, bool ok, const char *out, size_t len, const char *why)
 	struct session *s = ud;
 	struct key *key = s->akc_key;
 	bool allow = false;
+	char what[160];
 
 	s->akc_job = NULL;
 	s->akc_key = NULL;
@@ -59,10 +60,13 @@ akc_done(void *ud, bool ok, const char *out, size_t len, const char *why)
 			    s->auth_user, key_type_name(key), s->akc_fp,
 			    AKC_NAME);
 	}
-	if (allow)
-		sess_auth_accepted(s, key, s->akc_fp, s->akc_has_sig);
-	else
-		sess_auth_refused(s, key, s->akc_fp);
+	snprintf(what, sizeof(what), "%s %s", key_type_label(key), s->akc_fp);
+	if (allow) {
+		log_verbose("Accepted key %s found at %s:%d", what,
+		    s->ak_pending->file, s->ak_pending->line);
+		sess_auth_accepted(s, what, s->akc_fp, s->akc_has_sig);
+	} else
+		sess_auth_refused(s, what);
 	key_free(key);
 	net_conn_auth_answer(s->nc, allow);
 }

@@ -1,6 +1,7 @@
 /* ferryd's publickey authentication: the key a client offers is looked
- * up in the user's authorized_keys files; the line that allowed it is
- * kept for the forwarding decisions. */
+ * up in the user's authorized_keys files (a certificate goes to
+ * sess_cert.c); the line that allowed it is kept for the forwarding
+ * decisions. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "keys/authkeys.h"
+#include "keys/cert.h"
 #include "keys/key.h"
 #include "server/sess_int.h"
 #include "server/users.h"
@@ -24,8 +26,8 @@ ak_warn(void *ud, const char *file, int line, const char *why)
 /* One AuthorizedKeysFile entry with %u, %h and %% expanded; %h and a
  * relative path mean StateDirectory (ferryd has no home directories).
  * "none" names no file. */
-static int
-keys_path(const struct server_config *c, const char *tmpl, const char *user,
+int
+sess_keys_path(const struct server_config *c, const char *tmpl, const char *user,
     char *out, size_t outlen)
 {
 	struct tokens t;
@@ -67,20 +69,23 @@ sess_who(const struct session *s, char *out, size_t outlen)
 		    s->ip, s->port);
 }
 
-/* Whether one of the user's AuthorizedKeysFile paths exists: ferryd's
- * account check (it has no system accounts). */
+/* Whether one of the user's AuthorizedKeysFile paths (as Match left
+ * them), or the user's AuthorizedPrincipalsFile, exists: ferryd's account
+ * check (it has no system accounts). */
 static bool
 user_has_keys(const struct session *s, const char *user)
 {
+	const struct server_config *c = &s->pol->cfg;
 	const struct server_conn_cfg *cc = s->cc;
 	char path[1024];
 	int i;
 
 	for (i = 0; i < cc->nauthorized_keys; i++)
-		if (keys_path(&s->pol->cfg, cc->authorized_keys[i], user, path,
+		if (sess_keys_path(c, cc->authorized_keys[i], user, path,
 		    sizeof(path)) == 0 && access(path, F_OK) == 0)
 			return true;
-	return false;
+	return sess_keys_path(c, c->principals_file, user, path,
+	    sizeof(path)) == 0 && access(path, F_OK) == 0;
 }
 
 /* The first request names the user: sshd's account checks in sshd's
@@ -116,9 +121,10 @@ sess_auth_judge(struct session *s, const char *user)
 }
 
 /* A refused request: sshd's "Failed publickey" line, at info once half
- * of MaxAuthTries were used before it (sshd's rule), else verbose. */
+ * of MaxAuthTries were used before it (sshd's rule), else verbose. what
+ * is the key as sshd names it ("ED25519 SHA256:..."). */
 void
-sess_auth_refused(struct session *s, const struct key *key, const char *fp)
+sess_auth_refused(struct session *s, const char *what)
 {
 	enum log_level lv = s->auth_failures++ >= s->cc->max_auth_tries / 2 ?
 	    LOG_INFO : LOG_VERBOSE;
@@ -126,46 +132,21 @@ sess_auth_refused(struct session *s, const struct key *key, const char *fp)
 	if (s->user_state != SESS_USER_VALID)
 		return;
 	log_msg(lv, __func__, "Failed publickey for %s from %s port %d ssh2: "
-	    "%s %s", s->auth_user, s->ip, s->port, key_type_label(key), fp);
+	    "%s", s->auth_user, s->ip, s->port, what);
 }
 
-/* A key offered (and, once signed, proved): allowed when a line of the
- * user's AuthorizedKeysFile holds it and its options let this client in;
- * the line's parse stays in ak_pending for sess_auth_keep. */
-void
-sess_auth_request(struct session *s, struct ssh_event *ev)
+/* The AuthorizedKeysFile line that lists key: true with it in
+ * s->ak_pending, else false (logged). */
+static bool
+key_listed(struct session *s, const struct key *key, const char *fp)
 {
-	const char *user = ev->u.auth_request.user;
 	const struct server_config *c = &s->pol->cfg;
-	const struct key *key = ev->u.auth_request.key;
-	char path[1024], tried[1100] = "", err[256], fp[128];
+	const struct server_conn_cfg *cc = s->cc;
+	char path[1024], tried[1100] = "", err[256];
 	int r = 0, i;
 
-	ev->u.auth_request.allow = false;
-	key_fingerprint(key, fp, sizeof(fp));
-	if (s->user_state == SESS_USER_UNSEEN)
-		sess_auth_judge(s, user);
-	if (s->user_state != SESS_USER_VALID) {
-		sess_auth_refused(s, key, fp);
-		return;
-	}
-	if (!ssh_algs_has(s->cc->pubkey_algs, ev->u.auth_request.alg)) {
-		log_info("refused publickey for %s from %s port %d: %s %s: "
-		    "signature algorithm %s not in PubkeyAcceptedAlgorithms",
-		    user, s->ip, s->port, key_type_name(key), fp,
-		    ev->u.auth_request.alg);
-		sess_auth_refused(s, key, fp);
-		return;
-	}
-	if (sess_revoked(s, key, NULL)) {
-		sess_auth_refused(s, key, fp);
-		return;
-	}
-	if (s->ak_pending == NULL &&
-	    (s->ak_pending = malloc(sizeof(*s->ak_pending))) == NULL)
-		return;
-	for (i = 0; i < s->cc->nauthorized_keys && r != 1; i++) {
-		if (keys_path(c, s->cc->authorized_keys[i], user, path,
+	for (i = 0; i < cc->nauthorized_keys && r != 1; i++) {
+		if (sess_keys_path(c, cc->authorized_keys[i], s->auth_user, path,
 		    sizeof(path)) != 0)
 			continue;
 		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried),
@@ -177,34 +158,98 @@ sess_auth_request(struct session *s, struct ssh_event *ev)
 			log_info("%s", err);
 	}
 	if (r != 1) {
-		log_verbose("%s key %s %s not in %s", user, key_type_name(key),
-		    fp, tried[0] ? tried : "any file (AuthorizedKeysFile "
-		    "none)");
-		/* then AuthorizedKeysCommand, whose verdict comes later */
-		if (sess_akc_start(s, ev, fp) == 0)
-			return;
-		sess_auth_refused(s, key, fp);
+		log_verbose("%s key %s %s not in %s", s->auth_user,
+		    key_type_name(key), fp, tried[0] ? tried : "any file "
+		    "(AuthorizedKeysFile none)");
+		return false;
+	}
+	log_verbose("Accepted key %s %s found at %s:%d", key_type_label(key), fp,
+	    s->ak_pending->file, s->ak_pending->line);
+	return true;
+}
+
+/* A key or certificate offered (and, once signed, proved): a key is
+ * allowed when a line of the user's AuthorizedKeysFile holds it and its
+ * options let this client in, a certificate when sess_cert_allow says so;
+ * the line's parse stays in ak_pending for sess_auth_keep. A
+ * certificate's algorithm is held against PubkeyAcceptedAlgorithms by
+ * the signature algorithm it uses (ferryd's lists name no certificate
+ * types). */
+void
+sess_auth_request(struct session *s, struct ssh_event *ev)
+{
+	const char *user = ev->u.auth_request.user;
+	const struct key *key = ev->u.auth_request.key;
+	const struct cert *cert = ev->u.auth_request.cert;
+	const char *alg = ev->u.auth_request.alg;
+	char fp[128], what[2400];
+	enum key_type kt;
+	bool ok;
+
+	ev->u.auth_request.allow = false;
+	key_fingerprint(key, fp, sizeof(fp));
+	if (cert != NULL) {
+		sess_cert_describe(cert, what, sizeof(what));
+		alg = cert_sig_alg(alg, &kt);
+	} else
+		snprintf(what, sizeof(what), "%s %s", key_type_label(key), fp);
+	if (s->user_state == SESS_USER_UNSEEN)
+		sess_auth_judge(s, user);
+	if (s->user_state != SESS_USER_VALID) {
+		sess_auth_refused(s, what);
+		return;
+	}
+	if (ev->u.auth_request.bad_sig) {
+		log_info("refused publickey for %s from %s port %d: %s: the "
+		    "signature does not verify", user, s->ip, s->port, what);
+		sess_auth_refused(s, what);
+		return;
+	}
+	if (alg == NULL || !ssh_algs_has(s->cc->pubkey_algs, alg)) {
+		log_info("refused publickey for %s from %s port %d: %s%s%s: "
+		    "signature algorithm %s not in PubkeyAcceptedAlgorithms",
+		    user, s->ip, s->port, cert != NULL ? what :
+		    key_type_name(key), cert != NULL ? "" : " ",
+		    cert != NULL ? "" : fp, alg != NULL ? alg : "?");
+		sess_auth_refused(s, what);
+		return;
+	}
+	if (sess_revoked(s, key, cert)) {
+		sess_auth_refused(s, what);
+		return;
+	}
+	if (s->ak_pending == NULL &&
+	    (s->ak_pending = malloc(sizeof(*s->ak_pending))) == NULL)
+		return;
+	memset(s->ak_pending, 0, sizeof(*s->ak_pending));
+	ok = cert != NULL ? sess_cert_allow(s, cert, what) :
+	    key_listed(s, key, fp);
+	/* a key no file lists goes to AuthorizedKeysCommand, whose verdict
+	 * comes later */
+	if (!ok && cert == NULL && sess_akc_start(s, ev, fp) == 0)
+		return;
+	if (!ok) {
+		sess_auth_refused(s, what);
 		return;
 	}
 	ev->u.auth_request.allow = true;
-	sess_auth_accepted(s, key, fp, ev->u.auth_request.has_sig);
+	sess_auth_accepted(s, what, fp, ev->u.auth_request.has_sig);
 }
 
-/* The key was found (s->ak_pending says where): sshd's lines. */
+/* The key or certificate what (fingerprint fp) is allowed: sshd's lines
+ * for a query and for a proved request. */
 void
-sess_auth_accepted(struct session *s, const struct key *key, const char *fp,
+sess_auth_accepted(struct session *s, const char *what, const char *fp,
     bool has_sig)
 {
-	log_verbose("Accepted key %s %s found at %s:%d", key_type_label(key), fp,
-	    s->ak_pending->file, s->ak_pending->line);
 	if (!has_sig) {
 		log_verbose("Postponed publickey for %s from %s port %d ssh2 "
 		    "[preauth]", s->auth_user, s->ip, s->port);
 		return;
 	}
 	snprintf(s->key_fp, sizeof(s->key_fp), "%s", fp);
-	log_info("Accepted publickey for %s from %s port %d ssh2: %s %s",
-	    s->auth_user, s->ip, s->port, key_type_label(key), fp);
+	log_info("Accepted publickey for %s from %s port %d ssh2: %s",
+	    s->auth_user, s->ip, s->port, what);
 }
 
 /* The engine's reason when MaxAuthTries ran out (src/ssh/auth.c). */

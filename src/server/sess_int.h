@@ -1,6 +1,7 @@
 /* Inside a ferryd client connection, shared by the files that serve it:
  *   session.c       its lifetime and its connection's events
  *   sess_auth.c     publickey authentication against authorized_keys
+ *   sess_cert.c     user certificates: trusted CAs and principals
  *   sess_rfwd.c     remote forwards (tcpip-forward, streamlocal-forward)
  *   sess_direct.c   the channels the client opens (direct-tcpip,
  *                   direct-streamlocal)
@@ -26,6 +27,8 @@
 #define MAX_NOTES		32
 #define SESSION_CHAN_NONE	UINT32_MAX
 
+struct cert;
+struct server_config;
 struct slpath;
 struct stat;
 
@@ -143,9 +146,20 @@ void		 sess_auth_judge(struct session *s, const char *user);
 void		 sess_who(const struct session *s, char *out, size_t outlen);
 void		 sess_auth_log_close(struct session *s, enum net_end end,
 		    const char *why);
-void		 sess_auth_refused(struct session *s, const struct key *key,
-		    const char *fp);
-void		 sess_auth_accepted(struct session *s, const struct key *key,
+int		 sess_keys_path(const struct server_config *c,
+		    const char *tmpl, const char *user, char *out,
+		    size_t outlen);
+
+/* sess_cert.c */
+bool		 sess_cert_allow(struct session *s, const struct cert *c,
+		    const char *desc);
+void		 sess_cert_describe(const struct cert *c, char *out,
+		    size_t outlen);
+
+/* what: the key as sshd names it ("ED25519 SHA256:..."), fp its
+ * fingerprint */
+void		 sess_auth_refused(struct session *s, const char *what);
+void		 sess_auth_accepted(struct session *s, const char *what,
 		    const char *fp, bool has_sig);
 
 /* sess_revoked.c: key is the key that signs (a certificate's own key),

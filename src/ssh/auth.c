@@ -1,10 +1,12 @@
-/* Client user authentication (RFC 4252): publickey with a signature over
- * the session identifier. */
+/* User authentication (RFC 4252): publickey with a signature over the
+ * session identifier, with a plain key or an OpenSSH certificate
+ * (PROTOCOL.certkeys). */
 #include "ssh_int.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "../keys/cert.h"
 #include "../keys/key.h"
 
 /* The signature algorithm for a key: RSA keys use rsa-sha2-512 unless the
@@ -70,10 +72,11 @@ ssh_auth_send(struct ssh_conn *c, const char *user, const char *alg,
 	return 0;
 }
 
-/* Signs the request for alg and blob with key and sends it. */
+/* Signs the request for alg and blob with key under sigalg and sends
+ * it. */
 static int
 send_signed(struct ssh_conn *c, const char *user, const struct key *key,
-    const char *alg, const uint8_t *blob, size_t bloblen)
+    const char *alg, const char *sigalg, const uint8_t *blob, size_t bloblen)
 {
 	struct wb sd, sig;
 	int ret = -1;
@@ -81,7 +84,7 @@ send_signed(struct ssh_conn *c, const char *user, const struct key *key,
 	wb_init(&sd);
 	wb_init(&sig);
 	if (ssh_auth_sigdata(c, user, alg, blob, bloblen, &sd) == 0 &&
-	    key_sign(key, sig_alg(c, key), sd.p, sd.len, &sig) == 0)
+	    key_sign(key, sigalg, sd.p, sd.len, &sig) == 0)
 		ret = ssh_auth_send(c, user, alg, blob, bloblen, sig.p,
 		    sig.len);
 	wb_free(&sd);
@@ -99,8 +102,8 @@ ssh_auth_pubkey(struct ssh_conn *c, const char *user, const struct key *key)
 		return -1;
 	wb_init(&blob);
 	if (key_to_blob(key, &blob) == 0 && !blob.err)
-		ret = send_signed(c, user, key, sig_alg(c, key), blob.p,
-		    blob.len);
+		ret = send_signed(c, user, key, sig_alg(c, key), sig_alg(c, key),
+		    blob.p, blob.len);
 	wb_free(&blob);
 	return ret;
 }
@@ -110,9 +113,15 @@ ssh_auth_pubkey_cert(struct ssh_conn *c, const char *user,
     const struct key *key, const char *cert_alg, const uint8_t *cert,
     size_t certlen)
 {
-	if (c->state != ST_AUTH || c->auth_pending)
+	enum key_type type;
+	const char *sigalg = cert_sig_alg(cert_alg, &type);
+
+	/* the signature is of the certificate algorithm's hash (RFC 8332
+	 * for rsa-sha2-256-cert-v01) */
+	if (c->state != ST_AUTH || c->auth_pending || sigalg == NULL ||
+	    type != key->type)
 		return -1;
-	return send_signed(c, user, key, cert_alg, cert, certlen);
+	return send_signed(c, user, key, cert_alg, sigalg, cert, certlen);
 }
 
 #define DEFAULT_MAX_AUTH_TRIES	6
@@ -140,62 +149,69 @@ auth_failed(struct ssh_conn *c)
 	return send_failure(c);
 }
 
-/* Server side of publickey: a query gets PK_OK, a signed request is
- * verified over the session id; either way the handler decides whether
- * this key may log in as user. */
+/* The key of a publickey request: a plain key blob, or for a
+ * *-cert-v01@openssh.com algorithm a certificate whose key is of the
+ * algorithm's type. *sigalg gets the algorithm the signature must use.
+ * Returns 0, or -1 when the blob does not fit alg. */
 static int
-server_pubkey(struct ssh_conn *c, struct rd *r)
+request_key(const char *alg, const uint8_t *blob, size_t bloblen,
+    struct key **key, struct cert **cert, const char **sigalg)
 {
-	struct ssh_event ev;
-	struct key *key = NULL;
-	const uint8_t *blob, *sig = NULL;
-	size_t bloblen, siglen = 0;
-	char alg[64], err[128];
+	enum key_type type;
+	char err[128];
+
+	*key = NULL;
+	*cert = NULL;
+	*sigalg = cert_sig_alg(alg, &type);
+	if (*sigalg == NULL) {
+		*sigalg = alg;
+		if (key_from_blob(blob, bloblen, key, err, sizeof(err)) != 0 ||
+		    !key_alg_ok(*key, alg))
+			return -1;
+		return 0;
+	}
+	if (cert_parse(blob, bloblen, cert, err, sizeof(err)) != 0 ||
+	    (*cert)->key->type != type || !key_alg_ok((*cert)->key, *sigalg))
+		return -1;
+	return 0;
+}
+
+/* Whether sig is key's signature under sigalg over the request. */
+static int
+request_verify(const struct ssh_conn *c, const struct key *key,
+    const char *alg, const char *sigalg, const uint8_t *blob, size_t bloblen,
+    const uint8_t *sig, size_t siglen)
+{
 	struct wb sd;
-	bool has_sig;
 	int ret;
 
-	if (rd_bool(r, &has_sig) != 0 || rd_cstring(r, alg, sizeof(alg)) != 0 ||
-	    rd_string(r, &blob, &bloblen) != 0 ||
-	    (has_sig && rd_string(r, &sig, &siglen) != 0))
-		return conn_fail(c, DISC_PROTOCOL_ERROR,
-		    "malformed publickey request");
-	if (key_from_blob(blob, bloblen, &key, err, sizeof(err)) != 0 ||
-	    !key_alg_ok(key, alg)) {
-		key_free(key);
+	wb_init(&sd);
+	wb_string(&sd, c->session_id, c->session_id_len);
+	wb_u8(&sd, MSG_USERAUTH_REQUEST);
+	request_body(c, &sd, c->auth_user, alg, blob, bloblen);
+	ret = sd.err ? -1 : key_verify(key, sigalg, sig, siglen, sd.p,
+	    sd.len);
+	wb_free(&sd);
+	return ret;
+}
+
+/* The handler's verdict on a request whose signature (if any) verified:
+ * a refusal, PK_OK for a query (echoing alg and blob), or success. */
+int
+auth_verdict(struct ssh_conn *c, bool allow, const char *alg,
+    const uint8_t *blob, size_t bloblen, bool has_sig)
+{
+	struct ssh_event ev;
+
+	if (!allow)
 		return auth_failed(c);
-	}
-	memset(&ev, 0, sizeof(ev));
-	ev.type = SSH_EV_AUTH_REQUEST;
-	ev.u.auth_request.user = c->auth_user;
-	ev.u.auth_request.key = key;
-	ev.u.auth_request.alg = alg;
-	ev.u.auth_request.has_sig = has_sig;
-	conn_emit(c, &ev);
-	if (ev.u.auth_request.defer)	/* auth_wait.c answers later */
-		return auth_defer(c, key, alg, blob, bloblen, sig, siglen,
-		    has_sig);
-	if (!ev.u.auth_request.allow) {
-		key_free(key);
-		return auth_failed(c);
-	}
 	if (!has_sig) {
-		key_free(key);
 		if (pkt_begin(c, MSG_USERAUTH_PK_OK) != 0)
 			return -1;
 		wb_cstring(&c->out, alg);
 		wb_string(&c->out, blob, bloblen);
 		return pkt_end(c);
 	}
-	wb_init(&sd);
-	wb_string(&sd, c->session_id, c->session_id_len);
-	wb_u8(&sd, MSG_USERAUTH_REQUEST);
-	request_body(c, &sd, c->auth_user, alg, blob, bloblen);
-	ret = sd.err ? -1 : key_verify(key, alg, sig, siglen, sd.p, sd.len);
-	wb_free(&sd);
-	key_free(key);
-	if (ret != 0)
-		return auth_failed(c);
 	c->authenticated = true;
 	c->state = ST_OPEN;
 	if (pkt_begin(c, MSG_USERAUTH_SUCCESS) != 0 || pkt_end(c) != 0)
@@ -206,17 +222,53 @@ server_pubkey(struct ssh_conn *c, struct rd *r)
 	return 0;
 }
 
-int
-auth_request_body(const struct ssh_conn *c, struct wb *w, const char *user,
-    const char *alg, const uint8_t *blob, size_t bloblen)
+/* Server side of publickey: a query gets PK_OK, a signed request is
+ * verified over the session id first; either way the handler decides
+ * whether this key (or certificate) may log in as user. */
+static int
+server_pubkey(struct ssh_conn *c, struct rd *r)
 {
-	return request_body(c, w, user, alg, blob, bloblen);
-}
+	struct ssh_event ev;
+	struct key *plain = NULL;
+	struct cert *cert = NULL;
+	const struct key *key;
+	const uint8_t *blob, *sig = NULL;
+	const char *sigalg;
+	size_t bloblen, siglen = 0;
+	char alg[64];
+	bool has_sig;
 
-int
-auth_refuse(struct ssh_conn *c)
-{
-	return auth_failed(c);
+	if (rd_bool(r, &has_sig) != 0 || rd_cstring(r, alg, sizeof(alg)) != 0 ||
+	    rd_string(r, &blob, &bloblen) != 0 ||
+	    (has_sig && rd_string(r, &sig, &siglen) != 0))
+		return conn_fail(c, DISC_PROTOCOL_ERROR,
+		    "malformed publickey request");
+	if (request_key(alg, blob, bloblen, &plain, &cert, &sigalg) != 0) {
+		key_free(plain);
+		cert_free(cert);
+		return auth_failed(c);
+	}
+	key = cert != NULL ? cert->key : plain;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = SSH_EV_AUTH_REQUEST;
+	ev.u.auth_request.user = c->auth_user;
+	ev.u.auth_request.key = key;
+	ev.u.auth_request.cert = cert;
+	ev.u.auth_request.alg = alg;
+	ev.u.auth_request.has_sig = has_sig;
+	/* proved before the handler hears of it, so that it never takes (or
+	 * logs as accepted) a key whose holder did not sign */
+	ev.u.auth_request.bad_sig = has_sig && request_verify(c, key, alg,
+	    sigalg, blob, bloblen, sig, siglen) != 0;
+	conn_emit(c, &ev);
+	key_free(plain);
+	cert_free(cert);
+	if (ev.u.auth_request.bad_sig)
+		return auth_failed(c);
+	if (ev.u.auth_request.defer)	/* auth_wait.c answers later */
+		return auth_defer(c, alg, blob, bloblen, has_sig);
+	return auth_verdict(c, ev.u.auth_request.allow, alg, blob, bloblen,
+	    has_sig);
 }
 
 const char *

@@ -131,15 +131,27 @@ struct ssh_event {
 			size_t		 len;
 			void		*ud;	/* given with the request */
 		} global_reply;
+		/* key is the key that signs; for an algorithm named
+		 * *-cert-v01@openssh.com, cert is the parsed certificate
+		 * (key is cert->key) and NULL otherwise. The engine checked
+		 * the certificate's format and that its key matches alg,
+		 * not its CA, principals or validity: that is the
+		 * handler's. Both are the engine's and live only during
+		 * the event. A signed request's signature is checked
+		 * before the event: bad_sig says it failed (the request
+		 * fails whatever allow says; the handler only logs). */
 		struct {
 			const char	*user;
 			const struct key *key;
+			const struct cert *cert;
 			const char	*alg;
 			bool		 has_sig;	/* else a query */
+			bool		 bad_sig;	/* has_sig, not valid */
 			bool		 allow;		/* set by handler */
-			/* set by handler: the verdict comes later through
-			 * ssh_auth_answer (the event's pointers are gone
-			 * by then: copy what is needed) */
+			/* set by handler (not heeded with bad_sig): the
+			 * verdict comes later through ssh_auth_answer (the
+			 * event's pointers are gone by then: copy what is
+			 * needed) */
 			bool		 defer;
 		} auth_request;
 		/* SSH_EV_GLOBAL_REQUEST and SSH_EV_CHAN_REQUEST */
@@ -272,8 +284,9 @@ int		 ssh_auth_pubkey(struct ssh_conn *c, const char *user,
 /* The same with a certificate for key (OpenSSH's PROTOCOL.certkeys): the
  * request names cert_alg ("ssh-ed25519-cert-v01@openssh.com",
  * "rsa-sha2-512-cert-v01@openssh.com"...) and carries the certificate
- * blob (not owned) as the public key; key signs, with the algorithm
- * ssh_auth_sig_alg gives, which an RSA cert_alg must match. */
+ * blob (not owned) as the public key; key signs with the signature
+ * algorithm cert_alg implies (cert_sig_alg). -1 if cert_alg is not one
+ * for key's type. */
 int		 ssh_auth_pubkey_cert(struct ssh_conn *c, const char *user,
 		    const struct key *key, const char *cert_alg,
 		    const uint8_t *cert, size_t certlen);

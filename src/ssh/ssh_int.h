@@ -222,18 +222,15 @@ int	 kex_derive(const uint8_t *sid, size_t sidlen, const struct wb *kmp,
 int	 auth_input(struct ssh_conn *c, uint8_t type, const uint8_t *p,
 	    size_t len);
 
-/* auth_wait.c: a publickey request whose verdict the handler deferred.
- * auth_defer takes key; the other arguments are copied. */
-int	 auth_defer(struct ssh_conn *c, struct key *key, const char *alg,
-	    const uint8_t *blob, size_t bloblen, const uint8_t *sig,
-	    size_t siglen, bool has_sig);
+/* auth_wait.c: a publickey request whose verdict the handler deferred
+ * (its signature, if any, verified already); alg and blob are copied. */
+int	 auth_defer(struct ssh_conn *c, const char *alg, const uint8_t *blob,
+	    size_t bloblen, bool has_sig);
 void	 auth_wait_free(struct ssh_conn *c);
-/* auth.c, for auth_wait.c: the signed request's body, a refusal
- * (counting towards MaxAuthTries), and the end of authentication */
-int	 auth_request_body(const struct ssh_conn *c, struct wb *w,
-	    const char *user, const char *alg, const uint8_t *blob,
-	    size_t bloblen);
-int	 auth_refuse(struct ssh_conn *c);
+/* auth.c: the handler's verdict on a proved request (refusal, PK_OK or
+ * success), for server_pubkey and auth_wait.c */
+int	 auth_verdict(struct ssh_conn *c, bool allow, const char *alg,
+	    const uint8_t *blob, size_t bloblen, bool has_sig);
 
 /* chan.c */
 int	 chan_input(struct ssh_conn *c, uint8_t type, const uint8_t *p,

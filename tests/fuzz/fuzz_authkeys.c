@@ -1,9 +1,11 @@
 /* libFuzzer target: authorized_keys text. The input's first line is the
  * client address, the rest the file, looked up for three fixed keys (the
- * seed corpus lists them). A match must give sane options, and its from=
- * must let the address in; every reason given must be printable. The
- * first line is also tried as a from= pattern list, with invariants that
- * follow from the rule that a negated match vetoes. */
+ * seed corpus lists them), for a certificate whose CA is the first key
+ * (cert-authority lines) and as an AuthorizedPrincipalsFile. A match must
+ * give sane options, and its from= must let the address in; every reason
+ * given must be printable. The first line is also tried as a from=
+ * pattern list, with invariants that follow from the rule that a negated
+ * match vetoes, and as a source-address list. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +13,8 @@
 #include <string.h>
 
 #include "keys/authkeys.h"
+#include "keys/cert.h"
+#include "keys/certauth.h"
 #include "keys/keyfile.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -36,6 +40,10 @@ static const char rsa_pub[] =
 #define FNAME	"fuzz_keys"
 
 static struct key *keys[3];
+static void check_match(const struct ak_opts *o, const char *ip, int nlines);
+static void warn_cb(void *ud, const char *file, int line, const char *why);
+static char *fuzz_principals[] = { "alice", "ops" };
+static struct cert fuzz_cert;	/* only what the lookups read */
 
 static void
 load_keys(void)
@@ -48,6 +56,32 @@ load_keys(void)
 		if (keyfile_parse_public(lines[i], strlen(lines[i]), &keys[i],
 		    err, sizeof(err)) != 0)
 			abort();
+	fuzz_cert.ca = keys[0];
+	fuzz_cert.key = keys[1];
+	fuzz_cert.principals = fuzz_principals;
+	fuzz_cert.nprincipals = 2;
+}
+
+/* The certificate lookups: a result of 0 or 1, sane options on a
+ * match. */
+static void
+cert_lookups(const char *copy, size_t rest, const char *ip, int *nlines)
+{
+	struct ak_opts opts;
+	int r;
+
+	r = ak_find_ca_text(copy, rest, FNAME, &fuzz_cert, "alice", ip, &opts,
+	    warn_cb, nlines);
+	if (r != 0 && r != 1)
+		abort();
+	if (r == 1)
+		check_match(&opts, ip, *nlines);
+	r = ak_find_principal_text(copy, rest, FNAME, &fuzz_cert, ip, &opts,
+	    warn_cb, nlines);
+	if (r != 0 && r != 1)
+		abort();
+	if (r == 1)
+		check_match(&opts, ip, *nlines);
 }
 
 static void
@@ -160,14 +194,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    !opts.port_forwarding)
 			abort();
 	}
+	cert_lookups(copy, rest, ip, &nlines);
 	free(copy);
 
 	if ((pats = malloc(iplen + 1)) != NULL) {
 		memcpy(pats, text, iplen);
 		pats[iplen] = '\0';
 		if (strlen(pats) == iplen)
-			for (i = 0; i < 3; i++)
+			for (i = 0; i < 3; i++) {
 				check_patterns(pats, ips[i]);
+				r = certauth_source_match(pats, ips[i]);
+				if (r < -1 || r > 1)
+					abort();
+			}
 		free(pats);
 	}
 	return 0;

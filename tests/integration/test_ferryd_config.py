@@ -210,15 +210,12 @@ def test_print_algorithm_lists(lab):
 REFUSED = {
     'AllowGroups': 'wheel', 'DenyGroups': 'nogroup',
     'AuthorizedPrincipalsCommand': '/usr/bin/principals %u',
-    'AuthorizedPrincipalsFile': '/etc/ssh/principals/%u',
-    'TrustedUserCAKeys': '/etc/ssh/ca.pub',
     'ChrootDirectory': '/srv/%u', 'HostKeyAgent': '/run/agent.sock',
     'AddressFamily': 'inet',
     'AuthenticationMethods': 'publickey,keyboard-interactive',
     'RequiredRSASize': '3072',
 }
-NONE_OK = {'AuthorizedPrincipalsCommand', 'AuthorizedPrincipalsFile',
-           'TrustedUserCAKeys', 'ChrootDirectory', 'HostKeyAgent'}
+NONE_OK = {'AuthorizedPrincipalsCommand', 'ChrootDirectory', 'HostKeyAgent'}
 # an accepted value for keywords whose values are checked
 VALUES = {
     'AddressFamily': 'any', 'AllowStreamLocalForwarding': 'yes', 'AllowTcpForwarding': 'yes',
@@ -242,6 +239,8 @@ VALUES = {
     # (test_ferryd_akc.py and test_ferryd_revoked.py run them)
     'AuthorizedKeysCommand': 'none', 'AuthorizedKeysCommandUser': 'nobody',
     'RevokedKeys': '/etc/ssh/revoked_keys',
+    'TrustedUserCAKeys': '/etc/ssh/ca.pub',
+    'AuthorizedPrincipalsFile': '/etc/ssh/principals/%u',
 }
 # OpenSSH 9.2 sshd_config(5) (Debian's, with its own DebianBanner and GSSAPI
 # key exchange); compared with the installed page when there is one

@@ -491,8 +491,8 @@ test_expiry_zone(void **state)
 	free(old);
 }
 
-/* principals= is ignored (no certificates): the key still matches, and
- * the caller is told. */
+/* principals= on a plain key's line is ignored: the key still matches,
+ * and the caller is told. */
 static void
 test_principals(void **state)
 {
@@ -508,8 +508,8 @@ test_principals(void **state)
 static void
 test_cert_authority(void **state)
 {
-	opts_bad("cert-authority", "cert-authority: certificates are not "
-	    "supported");
+	opts_bad("cert-authority", "cert-authority: the key offered is not a "
+	    "certificate");
 	opts_bad("cert-authority,principals=\"x\"", "cert-authority");
 }
 

@@ -118,6 +118,13 @@ test_match_errors(void **state)
 	    "ForceCommand within a Match block is not supported: ferryd runs "
 	    "no commands (a session only lists its forwards), so a block "
 	    "forcing one cannot be honoured");
+	/* read once for the whole server: a block cannot change them */
+	bad("Match User bob\nTrustedUserCAKeys /ca.pub\n", "m.conf line 2: "
+	    "TrustedUserCAKeys within a Match block is not supported: ferryd "
+	    "reads it for the whole server only");
+	bad("Match User bob\nRevokedKeys /krl\n", "m.conf line 2: "
+	    "RevokedKeys within a Match block is not supported: ferryd "
+	    "reads it for the whole server only");
 	bad("Match Address 10.0.0.0/8\nLogLevel DEBUG\n", "m.conf line 2: "
 	    "LogLevel within a Match block is not supported: ferryd has one "
 	    "log level for all its connections");
@@ -162,8 +169,7 @@ test_match_accepts(void **state)
 	    "  StreamLocalBindUnlink yes\n  StreamLocalBindMask 0077\n"
 	    "  PubkeyAcceptedAlgorithms ssh-ed25519\n"
 	    "  PasswordAuthentication no\n  PermitTTY no\n"
-	    "  X11Forwarding no\n  AuthorizedPrincipalsFile none\n"
-	    "  TrustedUserCAKeys none\n"
+	    "  X11Forwarding no\n"
 	    "match all # comment\n  Banner none\n");
 	assert_int_equal(cfg.nmatch, 2);
 	/* none of it touched the global values */

@@ -1001,6 +1001,8 @@ test_print(void **state)
 	    "hostkey /etc/ferryd/k1\n"
 	    "hostkey \"/etc/ferry d/k2\"\n"
 	    "authorizedkeysfile /etc/ferryd/%u\n"
+	    "authorizedprincipalsfile none\n"
+	    "trustedusercakeys none\n"
 	    DEFAULT_ALGS
 	    "gatewayports clientspecified\n"
 	    "allowtcpforwarding yes\n"
@@ -1057,6 +1059,8 @@ test_print_defaults(void **state)
 	    "listenaddress [::]:22\n"
 	    "listenaddress 0.0.0.0:22\n"
 	    "authorizedkeysfile .ssh/authorized_keys\n"
+	    "authorizedprincipalsfile none\n"
+	    "trustedusercakeys none\n"
 	    DEFAULT_ALGS
 	    "gatewayports no\n"
 	    "allowtcpforwarding yes\n"
@@ -1335,6 +1339,27 @@ test_syslog_facility(void **state)
 	assert_string_equal(cfg.banner, "none");
 }
 
+/* TrustedUserCAKeys and AuthorizedPrincipalsFile: the first value wins,
+ * as printed by -T. */
+static void
+test_cert_keywords(void **state)
+{
+	char *out;
+
+	line_ok("TrustedUserCAKeys /etc/ssh/user_ca.pub");
+	line_ok("TrustedUserCAKeys /ignored");
+	line_ok("AuthorizedPrincipalsFile principals/%u");
+	line_ok("CASignatureAlgorithms ssh-ed25519");
+	finish();
+	assert_string_equal(cfg.trusted_ca_keys, "/etc/ssh/user_ca.pub");
+	assert_string_equal(cfg.principals_file, "principals/%u");
+	out = printed(&cfg);
+	assert_non_null(strstr(out, "\nauthorizedprincipalsfile "
+	    "principals/%u\ntrustedusercakeys /etc/ssh/user_ca.pub\n"));
+	assert_non_null(strstr(out, "\ncasignaturealgorithms ssh-ed25519\n"));
+	free(out);
+}
+
 /* Keywords a config may rely on for protection that ferryd lacks are
  * refused with the reason; their harmless values are accepted. */
 static void
@@ -1351,12 +1376,9 @@ test_refused(void **state)
 	line_bad("AuthorizedKeysCommand /usr/bin/keys %u %h", WHERE
 	    ": AuthorizedKeysCommand: '%h': unknown key %h (ferryd knows %u, "
 	    "%f, %t, %k and %%)");
-	line_bad("TrustedUserCAKeys /etc/ssh/ca.pub", WHERE
-	    ": TrustedUserCAKeys is not supported: ferryd does not accept "
-	    "certificates yet");
-	line_bad("AuthorizedPrincipalsFile /p/%u", WHERE
-	    ": AuthorizedPrincipalsFile is not supported: ferryd does not "
-	    "accept certificates yet");
+	line_bad("AuthorizedPrincipalsCommand /usr/bin/p %u", WHERE
+	    ": AuthorizedPrincipalsCommand is not supported: ferryd reads "
+	    "principals only from AuthorizedPrincipalsFile");
 	line_bad("ChrootDirectory /srv/%u", WHERE ": ChrootDirectory is not "
 	    "supported: ferryd has no chroot (Unix-socket paths are confined "
 	    "by StreamLocalDirectory)");
@@ -1439,6 +1461,7 @@ main(void)
 		T(test_alg_errors),
 		T(test_print_algs),
 		T(test_refused),
+		T(test_cert_keywords),
 		T(test_users),
 		T(test_syslog_facility),
 		T(test_noeffect_notes),

@@ -17,6 +17,8 @@ done
 cp ../keys/id_ed25519.pub host_ed25519.pub
 cp ../keys/id_ed25519.pub expired_ed25519.pub
 cp ../keys/id_ed25519.pub any_ed25519.pub
+cp ../keys/id_ed25519.pub crit_ed25519.pub
+cp ../keys/id_ed25519.pub source_ed25519.pub
 # ed25519 user key, ed25519 CA, two principals, a fixed window.
 kg -s ca_ed25519 -I ferry-user -n alice,bob -V 20200101:20400101 -z 42 \
     user_ed25519.pub
@@ -35,8 +37,15 @@ kg -s ca_ed25519 -I ferry-old -n alice -V 20000101:20010101 \
     expired_ed25519.pub
 # No principals, valid forever.
 kg -s ca_ed25519 -I ferry-any any_ed25519.pub
+# A critical option nobody knows; source-address without port forwarding
+# (test_certauth.c).
+kg -s ca_ed25519 -I ferry-crit -n alice -V 20200101:20400101 \
+    -O critical:frobnicate=yes crit_ed25519.pub
+kg -s ca_ed25519 -I ferry-source -n alice -V 20200101:20400101 \
+    -O source-address=10.0.0.0/8,2001:db8::/32 -O no-port-forwarding \
+    source_ed25519.pub
 rm -f ca_ed25519 ca_ecdsa ca_rsa user_*.pub.tmp
 for k in user_ed25519 user_ecdsa user_rsa host_ed25519 expired_ed25519 \
-    any_ed25519; do
+    any_ed25519 crit_ed25519 source_ed25519; do
 	rm -f $k.pub
 done
