@@ -730,3 +730,9 @@ key_generate(enum key_type type, struct key **out)
 	*out = k;
 	return 0;
 }
+
+int
+key_bits(const struct key *k)
+{
+	return EVP_PKEY_get_bits(k->pkey);
+}

@@ -17,6 +17,10 @@ enum key_type {
 	KEY_RSA,
 };
 
+/* The smallest RSA key accepted anywhere (sshd's RequiredRSASize
+ * default). */
+#define KEY_RSA_MIN_BITS	1024
+
 /* Owns pkey. has_private says whether it can sign. */
 struct key {
 	enum key_type	 type;
@@ -52,6 +56,8 @@ int	 key_sign(const struct key *k, const char *sigalg,
 	    const uint8_t *data, size_t dlen, struct wb *w);
 /* Generates a new private key (for tests and ferryd's host key). */
 int	 key_generate(enum key_type type, struct key **out);
+/* The key's size in bits (an RSA key's modulus). */
+int	 key_bits(const struct key *k);
 
 
 #endif

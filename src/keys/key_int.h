@@ -13,7 +13,7 @@
 #define ED25519_SIG_LEN		64
 #define P256_POINT_LEN		65	/* 0x04 || X || Y */
 #define P256_SCALAR_LEN		32
-#define RSA_MIN_BITS		1024
+#define RSA_MIN_BITS		KEY_RSA_MIN_BITS
 /* OpenSSH's SSHBUF_MAX_BIGNUM; bounds the cost of a hostile key. */
 #define RSA_MAX_BITS		16384
 

@@ -57,6 +57,7 @@ server_config_free(struct server_config *c)
 	for (i = 0; i < c->akc_argc; i++)
 		free(c->akc_argv[i]);
 	sc_fields_free(c);
+	free(c->algs_left_out);
 	free(c->banner_text);
 	sc_match_free(c);
 	memset(c, 0, sizeof(*c));
@@ -322,9 +323,15 @@ void
 server_config_log_notes(const struct server_config *c)
 {
 	int i;
+	const char *p, *nl;
 
 	for (i = 0; i < c->nnoeffect; i++)
 		log_verbose("%s has no effect in ferryd", c->noeffect[i]);
+	for (p = c->algs_left_out; p != NULL && *p != '\0'; p = nl + 1) {
+		nl = strchr(p, '\n');
+		log_verbose("%.*s: not implemented by ferryd, left out",
+		    (int)(nl - p), p);
+	}
 	for (i = 0; i < c->nmatch; i++)
 		server_config_log_notes(server_config_match_cfg(c, i));
 }

@@ -86,6 +86,10 @@ struct server_config {
 	 * owned), each once: ferryd -d says so */
 	const char	*noeffect[SC_MAX_NOTES];
 	int		 nnoeffect;
+	/* algorithms sshd knows that an algorithm keyword named and ferryd
+	 * lacks, one "Keyword: names" line each (owned; NULL: none): ferryd
+	 * -d says they were left out */
+	char		*algs_left_out;
 	int		 include_depth;	/* Include files being read */
 	char		*state_dir;		/* where a generated host key goes */
 	enum gateway_ports gateway_ports;
@@ -130,6 +134,7 @@ struct server_config {
 	int		 per_source_v4_bits;
 	int		 per_source_v6_bits;
 	int		 max_auth_tries;
+	int		 required_rsa_size;	/* RequiredRSASize, bits */
 	int		 max_sessions;		/* channels per connection */
 	int		 max_listeners;		/* tcpip-forwards per connection */
 	/* bounds on what one user can make ferryd hold (0: none) */
@@ -206,6 +211,7 @@ struct server_conn_cfg {
 	int		 client_alive_interval;
 	int		 client_alive_count_max;
 	int		 max_auth_tries;
+	int		 required_rsa_size;
 	int		 max_sessions;
 	int		 unused_connection_timeout;
 	const struct sc_chan_timeout *chan_timeouts;

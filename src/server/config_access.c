@@ -1,6 +1,6 @@
 /* sshd_config keywords for who may log in and what they may forward,
  * where the value has a rule of its own: AuthorizedKeysFile,
- * PubkeyAuthentication, AuthenticationMethods, RequiredRSASize,
+ * PubkeyAuthentication, AuthenticationMethods,
  * DisableForwarding, PermitOpen, PermitListen, ChannelTimeout,
  * UnusedConnectionTimeout, AllowUsers, DenyUsers and the checks of
  * StreamLocalDirectory and SyslogFacility. */
@@ -18,9 +18,6 @@
 #include "util/err.h"
 #include "util/syslogout.h"
 #include "util/tokens.h"
-
-/* RSA keys ferryd accepts (keys/key.c) */
-#define RSA_MIN_BITS	1024
 
 /* Several files, tried in order; the first line's list wins, as in sshd.
  * %u, %h and %% are expanded per user by the caller; any other token is
@@ -96,28 +93,6 @@ sc_kw_auth_methods(struct server_config *c, const struct sc_keyword *kw,
 	    "one publickey, and no alternative here is 'publickey' alone",
 	    kw->name);
 	return -1;
-}
-
-/* ferryd takes RSA keys from 1024 bits (sshd's default); a higher minimum
- * is not implemented yet. */
-int
-sc_kw_required_rsa(struct server_config *c, const struct sc_keyword *kw,
-    char **a, int n, char *err, size_t errlen)
-{
-	int bits;
-
-	if (cfgval_uint(a[0], 0, INT_MAX, &bits) != 0) {
-		seterr(err, errlen, "%s: bad value '%s' (a number of bits)",
-		    kw->name, a[0]);
-		return -1;
-	}
-	if (bits > RSA_MIN_BITS) {
-		seterr(err, errlen, "%s %d is not supported yet: ferryd "
-		    "accepts RSA keys from %d bits (PubkeyAcceptedAlgorithms "
-		    "-rsa-* refuses RSA keys)", kw->name, bits, RSA_MIN_BITS);
-		return -1;
-	}
-	return 0;
 }
 
 /* DisableForwarding overrides every other forwarding option (sshd), so

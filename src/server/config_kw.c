@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "keys/key.h"
+#include "ssh/alglist.h"
 #include "ssh/cipher.h"
 #include "ssh/ssh.h"
 #include "util/cfgtok.h"
@@ -66,28 +68,6 @@ static const struct sc_choices level_choices = {
 	"QUIET, FATAL, ERROR, INFO, VERBOSE, DEBUG, DEBUG1, DEBUG2 or DEBUG3"
 };
 
-static const struct sc_algs cipher_algs = {
-	ssh_cipher_default, ssh_cipher_all
-};
-static const struct sc_algs mac_algs = { ssh_mac_default, ssh_mac_all };
-static const struct sc_algs kex_algs = { ssh_kex_default, ssh_kex_default };
-/* sshd's order: the certificate algorithms (HostCertificate) first */
-#define HOSTKEY_CERT_ALGS						\
-	"ssh-ed25519-cert-v01@openssh.com,"				\
-	"ecdsa-sha2-nistp256-cert-v01@openssh.com,"			\
-	"rsa-sha2-512-cert-v01@openssh.com,"				\
-	"rsa-sha2-256-cert-v01@openssh.com,"
-static const char server_hostkey_default[] = HOSTKEY_CERT_ALGS
-	"ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256";
-static const struct sc_algs hostkey_algs = {
-	server_hostkey_default, server_hostkey_default
-};
-/* PubkeyAcceptedAlgorithms, and CASignatureAlgorithms (the algorithms a
- * CA may sign a user certificate with) */
-static const struct sc_algs pubkey_algs = {
-	ssh_pubkey_default, ssh_pubkey_default
-};
-
 static sc_check_fn check_abs_path;
 
 #define OFF(f)		offsetof(struct server_config, f)
@@ -102,6 +82,9 @@ static sc_check_fn check_abs_path;
 #define KW_FLAG(n, f, d) { n, SC_FLAG, 1, 1, INT_AT(f), d, { .note = NULL } }
 #define KW_INT(n, f, d)	{ n, SC_INT, 1, 1, INT_AT(f), d,		\
 			    { .range = { 0, INT_MAX } } }
+/* sshd: the minimum may only be raised from the default */
+#define KW_RSA(n, f)	{ n, SC_INT, 1, 1, INT_AT(f), KEY_RSA_MIN_BITS,	\
+			    { .range = { KEY_RSA_MIN_BITS, 16384 } } }
 #define KW_TIME(n, f, d) { n, SC_TIME, 1, 1, INT_AT(f), d, { .note = NULL } }
 #define KW_ENUM(n, f, d, ch) { n, SC_ENUM, 1, 1, INT_AT(f), d,		\
 			    { .choices = &(ch) } }
@@ -145,13 +128,13 @@ const struct sc_keyword sc_keywords[] = {
 	KW_IGNORED("AuthorizedPrincipalsCommandUser", 1),
 	KW_STR("AuthorizedPrincipalsFile", principals_file, NULL),
 	KW_STR("Banner", banner, NULL),
-	KW_ALGS("CASignatureAlgorithms", ca_sign_algs, pubkey_algs),
+	KW_ALGS("CASignatureAlgorithms", ca_sign_algs, alg_kind_ca_sign),
 	KW_IGNORED("ChallengeResponseAuthentication", 1),
 	KW_CODE("ChannelTimeout", SC_MAX_CHAN_TIMEOUTS, sc_kw_chan_timeout),
 	KW_NONE_ONLY("ChrootDirectory", 1,
 	    "ferryd has no chroot (Unix-socket paths are confined by "
 	    "StreamLocalDirectory)"),
-	KW_ALGS("Ciphers", ciphers, cipher_algs),
+	KW_ALGS("Ciphers", ciphers, alg_kind_cipher),
 	KW_INT("ClientAliveCountMax", client_alive_count_max, DEF_ALIVE_COUNT),
 	KW_TIME("ClientAliveInterval", client_alive_interval, 0),
 	KW_ENUM("Compression", compression, 1, comp_choices),
@@ -180,7 +163,7 @@ const struct sc_keyword sc_keywords[] = {
 	KW_CODE("HostKey", 1, sc_kw_hostkey),
 	KW_NONE_ONLY("HostKeyAgent", 1,
 	    "ferryd reads its host keys from HostKey files"),
-	KW_ALGS("HostKeyAlgorithms", hostkey_algs, hostkey_algs),
+	KW_ALGS("HostKeyAlgorithms", hostkey_algs, alg_kind_hostkey_server),
 	KW_IGNORED("IgnoreRhosts", 1),
 	KW_IGNORED("IgnoreUserKnownHosts", 1),
 	KW_IGNORED("IPQoS", 2),
@@ -189,13 +172,13 @@ const struct sc_keyword sc_keywords[] = {
 	KW_IGNORED("KerberosGetAFSToken", 1),
 	KW_IGNORED("KerberosOrLocalPasswd", 1),
 	KW_IGNORED("KerberosTicketCleanup", 1),
-	KW_ALGS("KexAlgorithms", kex_algs, kex_algs),
+	KW_ALGS("KexAlgorithms", kex_algs, alg_kind_kex),
 	KW_FLAG("KeyPermitsCoverStreamLocal", key_permits_cover_sl, 1),
 	KW_CODE("ListenAddress", 3, sc_kw_listen),
 	KW_TIME("LoginGraceTime", login_grace_time, DEF_GRACE),
 	KW_ENUM("LogLevel", log_level, LOG_INFO, level_choices),
 	KW_IGNORED("LogVerbose", ANY_WORDS),
-	KW_ALGS("MACs", macs, mac_algs),
+	KW_ALGS("MACs", macs, alg_kind_mac),
 	KW_INT("MaxAuthTries", max_auth_tries, DEF_AUTH_TRIES),
 	KW_INT("MaxCompressedSessions", max_compressed, DEF_COMPRESSED),
 	KW_INT("MaxForwardConnections", max_forward_connections,
@@ -224,13 +207,15 @@ const struct sc_keyword sc_keywords[] = {
 	KW_IGNORED("PrintLastLog", 1),
 	KW_IGNORED("PrintMotd", 1),
 	KW_IGNORED("Protocol", 1),
-	KW_ALGS("PubkeyAcceptedAlgorithms", pubkey_algs, pubkey_algs),
-	KW_ALGS("PubkeyAcceptedKeyTypes", pubkey_algs, pubkey_algs),
+	KW_ALGS("PubkeyAcceptedAlgorithms", pubkey_algs,
+	    alg_kind_pubkey_server),
+	KW_ALGS("PubkeyAcceptedKeyTypes", pubkey_algs,
+	    alg_kind_pubkey_server),
 	KW_CODE("PubkeyAuthentication", 1, sc_kw_pubkey),
 	KW_IGNORED("PubkeyAuthOptions", ANY_WORDS),
 	KW_FLAG("ReclaimForwards", reclaim_forwards, 1),
 	KW_IGNORED("RekeyLimit", 2),
-	KW_CODE("RequiredRSASize", 1, sc_kw_required_rsa),
+	KW_RSA("RequiredRSASize", required_rsa_size),
 	KW_STR("RevokedKeys", revoked_keys, NULL),
 	KW_STR("RunAsUser", user, NULL),
 	KW_IGNORED("SecurityKeyProvider", 1),
@@ -401,30 +386,43 @@ check_abs_path(const char *kw, const char *v, char *err, size_t errlen)
 	return -1;
 }
 
-/* Assembled against ferryd's default and every name it implements; each
- * value is checked, as sshd does. */
+/* Adds "name: dropped" to c's lines for ferryd -d. */
+static int
+note_left_out(struct server_config *c, const char *name,
+    const char *dropped, char *err, size_t errlen)
+{
+	char *more;
+
+	if (asprintf(&more, "%s%s: %s\n", c->algs_left_out != NULL ?
+	    c->algs_left_out : "", name, dropped) == -1) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	free(c->algs_left_out);
+	c->algs_left_out = more;
+	return 0;
+}
+
+/* Read as sshd reads it; the names sshd knows that ferryd does not
+ * implement are left out, which keeps the list's meaning (alglist.h). */
 static int
 set_algs(struct server_config *c, const struct sc_keyword *kw, char **a,
     int n, char *err, size_t errlen)
 {
-	const struct sc_algs *al = kw->u.algs;
-	char bad[128], *list, **field = str_field(c, kw);
+	char why[1024], dropped[512], *list, **field = str_field(c, kw);
 
-	if (ssh_algs_assemble(a[0], al->def, al->all, &list, bad,
-	    sizeof(bad)) != 0) {
-		if (bad[0] == '\0')
-			seterr(err, errlen, "%s: '%s' leaves no algorithm",
-			    kw->name, a[0]);
-		else
-			seterr(err, errlen, "%s: '%s' is not an algorithm "
-			    "ferryd implements (it has %s)", kw->name, bad,
-			    al->all);
+	if (alglist_assemble(a[0], kw->u.algs, &list, dropped,
+	    sizeof(dropped), why, sizeof(why)) != 0) {
+		seterr(err, errlen, "%s: %s", kw->name, why);
 		return -1;
 	}
-	if (*field == NULL)
-		*field = list;
-	else
+	if (*field != NULL) {
 		free(list);
+		return 0;
+	}
+	*field = list;
+	if (dropped[0] != '\0')
+		return note_left_out(c, kw->name, dropped, err, errlen);
 	return 0;
 }
 

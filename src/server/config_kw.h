@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "server/config.h"
+#include "ssh/alglist.h"
 #include "util/cfgval.h"
 
 /* An int field nobody has set yet; server_config_finish replaces it. */
@@ -53,13 +54,6 @@ struct sc_choices {
 	const char	*allowed;	/* "no, yes or clientspecified" */
 };
 
-/* SC_ALGS: the list "+", "-" and "^" work on, and every name ferryd
- * implements (strings of src/ssh, static). */
-struct sc_algs {
-	const char	*def;
-	const char	*all;
-};
-
 /* One keyword. Static data: nothing here is owned. */
 struct sc_keyword {
 	const char	*name;		/* as sshd_config(5) spells it */
@@ -75,7 +69,7 @@ struct sc_keyword {
 		} range;			/* SC_INT */
 		const struct sc_choices *choices;	/* SC_ENUM */
 		sc_check_fn	*check;		/* SC_STR, may be NULL */
-		const struct sc_algs *algs;	/* SC_ALGS */
+		const struct alg_kind *algs;	/* SC_ALGS */
 		const char	*note;		/* SC_REFUSED, SC_NONE_ONLY */
 		sc_set_fn	*fn;		/* SC_CODE */
 	} u;
@@ -141,7 +135,6 @@ sc_set_fn	sc_kw_hostcert;
 sc_set_fn	sc_kw_authkeys;
 sc_set_fn	sc_kw_pubkey;
 sc_set_fn	sc_kw_auth_methods;
-sc_set_fn	sc_kw_required_rsa;
 sc_set_fn	sc_kw_disable_fwd;
 sc_set_fn	sc_kw_permit_open;
 sc_set_fn	sc_kw_permit_listen;

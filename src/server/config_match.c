@@ -435,6 +435,7 @@ fill(struct server_conn_cfg *o, bool *banner_set,
 	TAKE(client_alive_interval);
 	TAKE(client_alive_count_max);
 	TAKE(max_auth_tries);
+	TAKE(required_rsa_size);
 	TAKE(max_sessions);
 	TAKE(unused_connection_timeout);
 #undef TAKE
@@ -485,6 +486,7 @@ server_conn_resolve(const struct server_config *c,
 	out->client_alive_interval = SC_UNSET;
 	out->client_alive_count_max = SC_UNSET;
 	out->max_auth_tries = SC_UNSET;
+	out->required_rsa_size = SC_UNSET;
 	out->max_sessions = SC_UNSET;
 	out->unused_connection_timeout = SC_UNSET;
 	out->nchan_timeouts = SC_UNSET;

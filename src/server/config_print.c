@@ -295,6 +295,7 @@ static const struct {
 	{ "MaxStartups", print_startups },
 	{ "PerSourceMaxStartups", print_per_source },
 	{ "MaxAuthTries", NULL },
+	{ "RequiredRSASize", NULL },
 	{ "MaxSessions", NULL },
 	{ "MaxListeners", NULL },
 	{ "ForwardConnectTimeout", NULL },
@@ -346,6 +347,7 @@ apply_conn(struct server_config *t, const struct server_conn_cfg *v)
 	t->client_alive_interval = v->client_alive_interval;
 	t->client_alive_count_max = v->client_alive_count_max;
 	t->max_auth_tries = v->max_auth_tries;
+	t->required_rsa_size = v->required_rsa_size;
 	t->max_sessions = v->max_sessions;
 	t->unused_connection_timeout = v->unused_connection_timeout;
 	t->nchan_timeouts = v->nchan_timeouts;

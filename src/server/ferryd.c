@@ -123,6 +123,12 @@ load_hostkeys(struct server_policy *p, bool dry, char *err, size_t errlen)
 			return -1;
 		}
 		p->hostkeys[p->nhostkeys++] = k;
+		if (k->type == KEY_RSA && key_bits(k) < c->required_rsa_size) {
+			snprintf(err, errlen, "host key %.500s: RSA key of %d "
+			    "bits is smaller than RequiredRSASize %d",
+			    c->hostkeys[i], key_bits(k), c->required_rsa_size);
+			return -1;
+		}
 	}
 	if (p->nhostkeys > 0)
 		goto check;

@@ -171,10 +171,10 @@ key_listed(struct session *s, const struct key *key, const char *fp)
 /* A key or certificate offered (and, once signed, proved): a key is
  * allowed when a line of the user's AuthorizedKeysFile holds it and its
  * options let this client in, a certificate when sess_cert_allow says so;
- * the line's parse stays in ak_pending for sess_auth_keep. A
- * certificate's algorithm is held against PubkeyAcceptedAlgorithms by
- * the signature algorithm it uses (ferryd's lists name no certificate
- * types). */
+ * the line's parse stays in ak_pending for sess_auth_keep. The
+ * request's algorithm is held against PubkeyAcceptedAlgorithms as sshd
+ * does: a certificate by its certificate algorithm
+ * (ssh-ed25519-cert-v01@openssh.com), a key by its signature algorithm. */
 void
 sess_auth_request(struct session *s, struct ssh_event *ev)
 {
@@ -183,15 +183,13 @@ sess_auth_request(struct session *s, struct ssh_event *ev)
 	const struct cert *cert = ev->u.auth_request.cert;
 	const char *alg = ev->u.auth_request.alg;
 	char fp[128], what[2400];
-	enum key_type kt;
 	bool ok;
 
 	ev->u.auth_request.allow = false;
 	key_fingerprint(key, fp, sizeof(fp));
-	if (cert != NULL) {
+	if (cert != NULL)
 		sess_cert_describe(cert, what, sizeof(what));
-		alg = cert_sig_alg(alg, &kt);
-	} else
+	else
 		snprintf(what, sizeof(what), "%s %s", key_type_label(key), fp);
 	if (s->user_state == SESS_USER_UNSEEN)
 		sess_auth_judge(s, user);
@@ -211,6 +209,14 @@ sess_auth_request(struct session *s, struct ssh_event *ev)
 		    user, s->ip, s->port, cert != NULL ? what :
 		    key_type_name(key), cert != NULL ? "" : " ",
 		    cert != NULL ? "" : fp, alg != NULL ? alg : "?");
+		sess_auth_refused(s, what);
+		return;
+	}
+	if (key->type == KEY_RSA && key_bits(key) < s->cc->required_rsa_size) {
+		log_info("refusing %s key: Invalid key length (%d bits, "
+		    "RequiredRSASize %d) for %s from %s port %d", cert != NULL ?
+		    "RSA-CERT" : "RSA", key_bits(key), s->cc->required_rsa_size,
+		    user, s->ip, s->port);
 		sess_auth_refused(s, what);
 		return;
 	}

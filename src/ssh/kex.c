@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alglist.h"
 #include "../keys/cert.h"
 #include "../keys/key.h"
 
@@ -505,17 +506,27 @@ kex_hostkey_verdict(struct ssh_conn *c, bool accept)
 	return send_newkeys(c);
 }
 
-/* EXT_INFO right after the server's first NEWKEYS (RFC 8308 §2.4). */
+/* EXT_INFO right after the server's first NEWKEYS (RFC 8308 §2.4).
+ * server-sig-algs names signature algorithms: the certificate names of
+ * pubkey_algs are left out, as sshd does. */
 static int
 send_ext_info(struct ssh_conn *c)
 {
-	if (pkt_begin(c, MSG_EXT_INFO) != 0)
-		return -1;
-	wb_u32(&c->out, 1);
-	wb_cstring(&c->out, "server-sig-algs");
-	wb_cstring(&c->out, c->cfg.pubkey_algs != NULL ? c->cfg.pubkey_algs :
+	char *sig;
+	int r;
+
+	sig = alglist_plain(c->cfg.pubkey_algs != NULL ? c->cfg.pubkey_algs :
 	    ssh_pubkey_default);
-	return pkt_end(c);
+	if (sig == NULL)
+		return conn_fail(c, DISC_BY_APPLICATION, "out of memory");
+	if ((r = pkt_begin(c, MSG_EXT_INFO)) == 0) {
+		wb_u32(&c->out, 1);
+		wb_cstring(&c->out, "server-sig-algs");
+		wb_cstring(&c->out, sig);
+		r = pkt_end(c);
+	}
+	free(sig);
+	return r;
 }
 
 static int

@@ -193,11 +193,10 @@ def test_print_algorithm_lists(lab):
                  'pubkeyacceptedalgorithms ssh-ed25519']:
         assert want in lines, f'{want!r} not in:\n{r.stdout}'
     bad = lab.dir / 'bad_algs'
-    bad.write_text(f'HostKey {lab.keys.host["ed25519"]}\n\nCiphers aes128-ctr,aes192-ctr\n')
+    bad.write_text(f'HostKey {lab.keys.host["ed25519"]}\n\nCiphers aes128-ctr,aes-ctr\n')
     r = fdl.run_ferryd(['-t', '-f', bad])
     assert r.returncode == 1
-    assert f"{bad} line 3: Ciphers: 'aes192-ctr' is not an algorithm ferryd implements" \
-        in r.stderr, r.stderr
+    assert f"{bad} line 3: Ciphers: 'aes-ctr' is no cipher OpenSSH knows" in r.stderr, r.stderr
     # a host key no allowed algorithm can use is an error, not a silent refusal
     r = fdl.run_ferryd(['-t', '-f', cfg, '-o', 'HostKeyAlgorithms rsa-sha2-256'])
     assert r.returncode == 1 and 'allows no algorithm of the host keys' in r.stderr, r.stderr
@@ -213,7 +212,6 @@ REFUSED = {
     'ChrootDirectory': '/srv/%u', 'HostKeyAgent': '/run/agent.sock',
     'AddressFamily': 'inet',
     'AuthenticationMethods': 'publickey,keyboard-interactive',
-    'RequiredRSASize': '3072',
 }
 NONE_OK = {'AuthorizedPrincipalsCommand', 'ChrootDirectory', 'HostKeyAgent'}
 # an accepted value for keywords whose values are checked
