@@ -51,7 +51,7 @@ enum authcmd_kind {
 struct authcmd_conf {
 	enum authcmd_kind kind;
 	bool		 enabled;	/* the command is set */
-	bool		 setid;		/* ferryd is root: switch to uid/gid */
+	bool		 setid;	/* ferryd is root: switch to uid/gid */
 	uid_t		 uid;
 	gid_t		 gid;
 	uid_t		 login_uid;	/* %U: the uid logins are served as */
@@ -89,8 +89,9 @@ int	authcmd_check_word(enum authcmd_kind kind, const char *word,
 /* Resolves the command user of kind for c: required when ferryd runs as
  * root (sshd's rule); when it is not root the user must be the one it
  * runs as (a process cannot switch). 0, or -1 with err. */
-int	authcmd_conf_load(const struct server_config *c, enum authcmd_kind kind,
-	    struct authcmd_conf *out, char *err, size_t errlen);
+int	authcmd_conf_load(const struct server_config *c,
+	    enum authcmd_kind kind, struct authcmd_conf *out, char *err,
+	    size_t errlen);
 /* The argument vector of conf's command for sub: argv gets c's words
  * expanded (at most SC_MAX_CMD_ARGS + 1 pointers plus a NULL), each
  * copied into buf. 0, or -1 with err (a word too long, out of memory). */

@@ -22,8 +22,8 @@
  * from the start until the verdict or the connection's end. */
 struct sess_apc {
 	struct authcmd_job	*job;
-	struct cert		*cert;		/* a copy of the event's */
-	char			*desc;		/* sess_cert_describe's */
+	struct cert		*cert;	/* a copy of the event's */
+	char			*desc;	/* sess_cert_describe's */
 	char			 fp[128];	/* its key's fingerprint */
 	bool			 has_sig;
 };

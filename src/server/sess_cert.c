@@ -43,7 +43,8 @@ enum trust {
 	TRUST_NO_CA,		/* it does not list the CA */
 	TRUST_OK,		/* the CA, and the principal rule lets it in */
 	TRUST_NO_PRINCIPAL,	/* the CA, but no principal found (logged) */
-	TRUST_ASK_COMMAND,	/* the CA: AuthorizedPrincipalsCommand decides */
+	TRUST_ASK_COMMAND,	/* the CA; AuthorizedPrincipalsCommand
+				 * decides */
 };
 
 /* TrustedUserCAKeys: whether it lists c's CA and the principal rule lets
@@ -171,10 +172,10 @@ sess_cert_allow(struct session *s, struct ssh_event *ev, const struct cert *c,
 	}
 	if (t != TRUST_OK && !sess_cert_authkeys(s, c)) {
 		if (t == TRUST_NO_CA)
-			log_info("Refusing certificate for %s from %s port %d: "
-			    "%s: CA not trusted (not in TrustedUserCAKeys nor on "
-			    "a matching cert-authority line)", s->auth_user,
-			    s->ip, s->port, desc);
+			log_info("Refusing certificate for %s from %s port "
+			    "%d: %s: CA not trusted (not in TrustedUserCAKeys "
+			    "nor on a matching cert-authority line)",
+			    s->auth_user, s->ip, s->port, desc);
 		return false;
 	}
 	return sess_cert_finish(s, c, desc, principal);
