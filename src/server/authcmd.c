@@ -1,9 +1,9 @@
-/* AuthorizedKeysCommand runs: spawned on the loop, read through a pipe,
+/* The authentication commands' runs (AuthorizedKeysCommand,
+ * AuthorizedPrincipalsCommand): spawned on the loop, read through a pipe,
  * bounded in time, output and number. */
 #include "server/authcmd.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,6 @@
 
 #include "util/err.h"
 #include "util/log.h"
-#include "util/tokens.h"
 
 /* One run. Owned by its set from authcmd_start until its three handles
  * closed; ud is the waiting side's until the verdict or a cancel. */
@@ -34,122 +33,6 @@ struct authcmd_job {
 	char			*buf;		/* output, AUTHCMD_OUTPUT_MAX */
 	size_t			 len;
 };
-
-static void
-token_set(struct tokens *t, const char *user, const char *fp,
-    const char *type, const char *b64)
-{
-	tokens_init(t);
-	tokens_set(t, 'u', user);
-	tokens_set(t, 'f', fp);
-	tokens_set(t, 't', type);
-	tokens_set(t, 'k', b64);
-}
-
-int
-authcmd_check_word(const char *word, char *why, size_t whylen)
-{
-	struct tokens t;
-	char out[4096], e[128];
-
-	token_set(&t, "u", "f", "t", "k");
-	if (tokens_expand(word, &t, out, sizeof(out), e, sizeof(e)) < 0) {
-		seterr(why, whylen, "%s%s", e, strncmp(e, "unknown key", 11) ==
-		    0 ? " (ferryd knows %u, %f, %t, %k and %%)" : "");
-		return -1;
-	}
-	return 0;
-}
-
-/* The uid ferryd serves logins as: its own, or RunAsUser's when it
- * starts as root and drops to it; -1 if RunAsUser is unknown. */
-static uid_t
-serving_uid(const struct server_config *c)
-{
-	struct passwd *pw;
-
-	if (getuid() != 0 || c->user == NULL)
-		return getuid();
-	pw = getpwnam(c->user);
-	return pw != NULL ? pw->pw_uid : (uid_t)-1;
-}
-
-int
-authcmd_conf_load(const struct server_config *c, struct authcmd_conf *out,
-    char *err, size_t errlen)
-{
-	uid_t serving = serving_uid(c);
-	struct passwd *pw;
-
-	memset(out, 0, sizeof(*out));
-	if (c->akc_argc == 0)
-		return 0;
-	out->enabled = true;
-	if (c->akc_user == NULL || strcmp(c->akc_user, "none") == 0) {
-		if (serving != 0)
-			return 0;	/* runs as ferryd's own user */
-		seterr(err, errlen, "AuthorizedKeysCommand needs "
-		    "AuthorizedKeysCommandUser when ferryd runs as root");
-		return -1;
-	}
-	if ((pw = getpwnam(c->akc_user)) == NULL) {
-		seterr(err, errlen, "AuthorizedKeysCommandUser %s: no such "
-		    "user", c->akc_user);
-		return -1;
-	}
-	out->uid = pw->pw_uid;
-	out->gid = pw->pw_gid;
-	if (serving == 0) {
-		out->setid = true;
-		return 0;
-	}
-	if (pw->pw_uid == serving)
-		return 0;
-	seterr(err, errlen, "AuthorizedKeysCommandUser %s: ferryd does not "
-	    "run as root, so the command can only run as %s", c->akc_user,
-	    c->user != NULL ? c->user : "ferryd's own user");
-	return -1;
-}
-
-int
-authcmd_argv(const struct server_config *c, const char *user,
-    const struct key *key, char **argv, char *buf, size_t buflen,
-    char *err, size_t errlen)
-{
-	char fp[128], b64[4096];
-	struct tokens t;
-	struct wb w;
-	size_t off = 0;
-	int i, n, r;
-
-	wb_init(&w);
-	r = key_to_blob(key, &w) == 0 && !w.err ?
-	    b64_encode(w.p, w.len, b64, sizeof(b64)) : -1;
-	wb_free(&w);
-	if (r < 0 || key_fingerprint(key, fp, sizeof(fp)) < 0) {
-		seterr(err, errlen, "cannot encode the key");
-		return -1;
-	}
-	token_set(&t, user, fp, key_type_name(key), b64);
-	for (i = 0; i < c->akc_argc; i++) {
-		if ((n = tokens_expand(c->akc_argv[i], &t, buf + off,
-		    buflen - off, err, errlen)) < 0)
-			return -1;
-		argv[i] = buf + off;
-		off += (size_t)n + 1;
-	}
-	if (c->akc_argc == 1) {
-		/* sshd: a command alone gets the user name */
-		if ((size_t)snprintf(buf + off, buflen - off, "%s", user) >=
-		    buflen - off) {
-			seterr(err, errlen, "no room for the arguments");
-			return -1;
-		}
-		argv[i++] = buf + off;
-	}
-	argv[i] = NULL;
-	return 0;
-}
 
 static void
 job_unlink(struct authcmd_job *j)

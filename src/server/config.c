@@ -56,6 +56,8 @@ server_config_free(struct server_config *c)
 		free(c->deny_users[i]);
 	for (i = 0; i < c->akc_argc; i++)
 		free(c->akc_argv[i]);
+	for (i = 0; i < c->apc_argc; i++)
+		free(c->apc_argv[i]);
 	sc_fields_free(c);
 	free(c->algs_left_out);
 	free(c->banner_text);

@@ -171,6 +171,12 @@ struct server_config {
 	char		*akc_argv[SC_MAX_CMD_ARGS];
 	int		 akc_argc;
 	char		*akc_user;
+	/* AuthorizedPrincipalsCommand and AuthorizedPrincipalsCommandUser,
+	 * the same way (its output read as AuthorizedPrincipalsFile lines
+	 * for a certificate of a TrustedUserCAKeys CA) */
+	char		*apc_argv[SC_MAX_CMD_ARGS];
+	int		 apc_argc;
+	char		*apc_user;
 	/* TrustedUserCAKeys: a file of CA keys whose user certificates
 	 * are accepted, or "none"; AuthorizedPrincipalsFile: the names a
 	 * certificate may log in under (%u %h %%, relative to

@@ -1,5 +1,6 @@
-/* AuthorizedKeysCommand: the command's words as sshd splits them (the
- * tokenizer's quotes and backslashes), checked when the file is read. */
+/* AuthorizedKeysCommand and AuthorizedPrincipalsCommand: the command's
+ * words as sshd splits them (the tokenizer's quotes and backslashes),
+ * checked when the file is read. */
 #include "config_kw.h"
 
 #include <stdlib.h>
@@ -9,9 +10,11 @@
 #include "server/authcmd.h"
 #include "util/err.h"
 
-int
-sc_kw_akc(struct server_config *c, const struct sc_keyword *kw, char **a,
-    int n, char *err, size_t errlen)
+/* The words a[0..n-1] of kind's command into argv (*argc of them) unless
+ * a command is set already; every value is checked. */
+static int
+set_cmd(enum authcmd_kind kind, char **argv, int *argc,
+    const struct sc_keyword *kw, char **a, int n, char *err, size_t errlen)
 {
 	char why[256];
 	int i;
@@ -29,19 +32,35 @@ sc_kw_akc(struct server_config *c, const struct sc_keyword *kw, char **a,
 		return -1;
 	}
 	for (i = 0; i < n; i++)
-		if (authcmd_check_word(a[i], why, sizeof(why)) != 0) {
+		if (authcmd_check_word(kind, a[i], why, sizeof(why)) != 0) {
 			seterr(err, errlen, "%s: '%s': %s", kw->name, a[i],
 			    why);
 			return -1;
 		}
-	if (c->akc_argc > 0)
+	if (*argc > 0)
 		return 0;	/* the first one given wins */
 	for (i = 0; i < n; i++) {
-		if ((c->akc_argv[i] = strdup(a[i])) == NULL) {
+		if ((argv[i] = strdup(a[i])) == NULL) {
 			seterr(err, errlen, "out of memory");
 			return -1;
 		}
-		c->akc_argc++;
+		(*argc)++;
 	}
 	return 0;
+}
+
+int
+sc_kw_akc(struct server_config *c, const struct sc_keyword *kw, char **a,
+    int n, char *err, size_t errlen)
+{
+	return set_cmd(AUTHCMD_KEYS, c->akc_argv, &c->akc_argc, kw, a, n, err,
+	    errlen);
+}
+
+int
+sc_kw_apc(struct server_config *c, const struct sc_keyword *kw, char **a,
+    int n, char *err, size_t errlen)
+{
+	return set_cmd(AUTHCMD_PRINCIPALS, c->apc_argv, &c->apc_argc, kw, a, n,
+	    err, errlen);
 }

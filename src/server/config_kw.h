@@ -142,7 +142,8 @@ sc_check_fn	sc_check_sl_dir;
 sc_set_fn	sc_kw_allow_users;
 sc_set_fn	sc_kw_deny_users;
 sc_check_fn	sc_check_facility;
-/* AuthorizedKeysCommand (config_akc.c). */
+/* AuthorizedKeysCommand, AuthorizedPrincipalsCommand (config_akc.c). */
 sc_set_fn	sc_kw_akc;
+sc_set_fn	sc_kw_apc;
 
 #endif

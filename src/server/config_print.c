@@ -153,20 +153,33 @@ print_authkeys(const struct server_config *c, FILE *fp)
 	fputc('\n', fp);
 }
 
-/* The command's words as split, each quoted as it needs. */
+/* A command's words as split, each quoted as it needs. */
 static void
-print_akc(const struct server_config *c, FILE *fp)
+print_cmd(FILE *fp, const char *kw, char *const *argv, int argc)
 {
 	int i;
 
-	fprintf(fp, "authorizedkeyscommand");
-	if (c->akc_argc == 0)
+	fprintf(fp, "%s", kw);
+	if (argc == 0)
 		fprintf(fp, " none");
-	for (i = 0; i < c->akc_argc; i++) {
+	for (i = 0; i < argc; i++) {
 		fputc(' ', fp);
-		print_word(fp, c->akc_argv[i]);
+		print_word(fp, argv[i]);
 	}
 	fputc('\n', fp);
+}
+
+static void
+print_akc(const struct server_config *c, FILE *fp)
+{
+	print_cmd(fp, "authorizedkeyscommand", c->akc_argv, c->akc_argc);
+}
+
+static void
+print_apc(const struct server_config *c, FILE *fp)
+{
+	print_cmd(fp, "authorizedprincipalscommand", c->apc_argv,
+	    c->apc_argc);
 }
 
 static void
@@ -309,6 +322,8 @@ static const struct {
 	{ "AuthorizedKeysCommand", print_akc },
 	{ "AuthorizedKeysCommandUser", NULL },
 	{ "RevokedKeys", NULL },
+	{ "AuthorizedPrincipalsCommand", print_apc },
+	{ "AuthorizedPrincipalsCommandUser", NULL },
 	{ "AllowUsers", print_users },
 	{ "PidFile", NULL },
 	{ "StateDirectory", NULL },

@@ -78,19 +78,21 @@ int
 sess_akc_start(struct session *s, struct ssh_event *ev, const char *fp)
 {
 	const struct server_config *c = &s->pol->cfg;
+	struct authcmd_subject sub = { .user = s->auth_user,
+	    .key = ev->u.auth_request.key };
 	char *argv[SC_MAX_CMD_ARGS + 2], buf[16384], err[256];
 
 	if (!s->pol->akc.enabled || s->akc_job != NULL ||
 	    s->ak_pending == NULL)
 		return -1;
-	if (authcmd_argv(c, s->auth_user, ev->u.auth_request.key, argv, buf,
-	    sizeof(buf), err, sizeof(err)) != 0) {
+	if (authcmd_argv(c, &s->pol->akc, &sub, argv, buf, sizeof(buf), err,
+	    sizeof(err)) != 0) {
 		log_error("%s for %s: %s", AKC_NAME, s->auth_user, err);
 		return -1;
 	}
 	if ((s->akc_key = key_copy(ev->u.auth_request.key)) == NULL)
 		return -1;
-	s->akc_job = authcmd_start(&s->list->akc, s->loop, &s->pol->akc,
+	s->akc_job = authcmd_start(&s->list->cmds, s->loop, &s->pol->akc,
 	    argv, s->ip, akc_done, s, err, sizeof(err));
 	if (s->akc_job == NULL) {
 		log_error("%s for %s from %s port %d not run: %s", AKC_NAME,

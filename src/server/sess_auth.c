@@ -102,9 +102,10 @@ sess_auth_judge(struct session *s, const char *user)
 	/* sshd applies Match once the user is named (a refused user too) */
 	if (sess_match_apply(s, user) != 0)
 		return;
-	/* with AuthorizedKeysCommand any user name may have keys */
+	/* with AuthorizedKeysCommand any user name may have keys, with
+	 * AuthorizedPrincipalsCommand any may have certificates */
 	if (!user_ok(user) || (!s->pol->akc.enabled &&
-	    !user_has_keys(s, user))) {
+	    !sess_cert_any_user(s) && !user_has_keys(s, user))) {
 		log_info("Invalid user %s from %s port %d", user, s->ip,
 		    s->port);
 		return;
@@ -228,11 +229,13 @@ sess_auth_request(struct session *s, struct ssh_event *ev)
 	    (s->ak_pending = malloc(sizeof(*s->ak_pending))) == NULL)
 		return;
 	memset(s->ak_pending, 0, sizeof(*s->ak_pending));
-	ok = cert != NULL ? sess_cert_allow(s, cert, what) :
+	ok = cert != NULL ? sess_cert_allow(s, ev, cert, what) :
 	    key_listed(s, key, fp);
-	/* a key no file lists goes to AuthorizedKeysCommand, whose verdict
-	 * comes later */
-	if (!ok && cert == NULL && sess_akc_start(s, ev, fp) == 0)
+	/* a key no file lists goes to AuthorizedKeysCommand, a certificate
+	 * whose principals no file lists may go to
+	 * AuthorizedPrincipalsCommand: their verdict comes later */
+	if (ev->u.auth_request.defer ||
+	    (!ok && cert == NULL && sess_akc_start(s, ev, fp) == 0))
 		return;
 	if (!ok) {
 		sess_auth_refused(s, what);

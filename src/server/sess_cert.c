@@ -1,8 +1,9 @@
 /* ferryd's user certificates (sshd_config(5) TrustedUserCAKeys,
- * AuthorizedPrincipalsFile, CASignatureAlgorithms; cert-authority lines of
- * authorized_keys): whose CA is trusted and under which principal, then
- * keys/certauth.c's checks of the certificate itself. The line that let
- * it in goes to s->ak_pending as a key's line does. */
+ * AuthorizedPrincipalsFile, AuthorizedPrincipalsCommand (sess_apc.c),
+ * CASignatureAlgorithms; cert-authority lines of authorized_keys): whose
+ * CA is trusted and under which principal, then keys/certauth.c's checks
+ * of the certificate itself. The line that let it in goes to
+ * s->ak_pending as a key's line does. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,57 +38,78 @@ sess_cert_describe(const struct cert *c, char *out, size_t outlen)
 	    cafp);
 }
 
-/* TrustedUserCAKeys: 1 if it lists c's CA and the principal rule lets c
- * in (*principal then names what c must list, or NULL when a principals
- * file line matched), 0 if it does not list the CA, -1 (logged) if no
- * line of AuthorizedPrincipalsFile names a principal of c. */
-static int
+/* What TrustedUserCAKeys says of a certificate. */
+enum trust {
+	TRUST_NO_CA,		/* it does not list the CA */
+	TRUST_OK,		/* the CA, and the principal rule lets it in */
+	TRUST_NO_PRINCIPAL,	/* the CA, but no principal found (logged) */
+	TRUST_ASK_COMMAND,	/* the CA; AuthorizedPrincipalsCommand
+				 * decides */
+};
+
+/* TrustedUserCAKeys: whether it lists c's CA and the principal rule lets
+ * c in (*principal then names what c must list, or NULL when a principals
+ * line matched). As sshd: AuthorizedPrincipalsFile first, then
+ * AuthorizedPrincipalsCommand; with neither, the user name must be a
+ * principal. */
+static enum trust
 trusted_ca(struct session *s, const struct cert *c, const char *desc,
     const char **principal)
 {
 	const struct server_config *cfg = &s->pol->cfg;
 	struct ak_opts *o = s->ak_pending;
 	char path[1024], ppath[1024], err[256];
+	bool has_file;
 	int r, line;
 
 	if (sess_keys_path(cfg, cfg->trusted_ca_keys, s->auth_user, path,
 	    sizeof(path)) != 0)
-		return 0;
+		return TRUST_NO_CA;
 	r = ak_find_file(path, c->ca, s->ip, o, cert_warn, s, err,
 	    sizeof(err));
 	if (r < 0)
 		log_info("%s", err);
 	if (r != 1)
-		return 0;
+		return TRUST_NO_CA;
 	line = o->line;
-	if (sess_keys_path(cfg, cfg->principals_file, s->auth_user, ppath,
-	    sizeof(ppath)) != 0) {
+	has_file = sess_keys_path(cfg, cfg->principals_file, s->auth_user,
+	    ppath, sizeof(ppath)) == 0;
+	if (!has_file && !s->pol->apc.enabled) {
 		memset(o, 0, sizeof(*o));
 		o->port_forwarding = true;
 		snprintf(o->file, sizeof(o->file), "%.*s",
 		    (int)sizeof(o->file) - 1, path);
 		o->line = line;
 		*principal = s->auth_user;
-		return 1;
+		return TRUST_OK;
 	}
-	r = ak_find_principal_file(ppath, c, s->ip, o, cert_warn, s, err,
-	    sizeof(err));
-	if (r < 0)
-		log_info("%s", err);
-	if (r == 1) {
-		*principal = NULL;
-		return 1;
+	if (has_file) {
+		r = ak_find_principal_file(ppath, c, s->ip, o, cert_warn, s,
+		    err, sizeof(err));
+		if (r < 0)
+			log_info("%s", err);
+		if (r == 1) {
+			*principal = NULL;
+			return TRUST_OK;
+		}
+	}
+	if (s->pol->apc.enabled) {
+		if (has_file)
+			log_verbose("%s: no principal of it in %s; asking "
+			    "AuthorizedPrincipalsCommand", desc, ppath);
+		return TRUST_ASK_COMMAND;
 	}
 	log_info("Refusing certificate for %s from %s port %d: %s: no "
 	    "principal of it in %s", s->auth_user, s->ip, s->port, desc,
 	    ppath);
-	return -1;
+	return TRUST_NO_PRINCIPAL;
 }
 
 /* A cert-authority line of the user's AuthorizedKeysFile for c's CA,
- * whose principals= (or the user name) c meets: 1, else 0. */
-static int
-authkeys_ca(struct session *s, const struct cert *c)
+ * whose principals= (or the user name) c meets: true, the line in
+ * s->ak_pending. */
+bool
+sess_cert_authkeys(struct session *s, const struct cert *c)
 {
 	const struct server_config *cfg = &s->pol->cfg;
 	char path[1024], err[256];
@@ -105,25 +127,18 @@ authkeys_ca(struct session *s, const struct cert *c)
 	return r == 1;
 }
 
+/* The certificate itself, once its CA and principal were found
+ * acceptable (the line in s->ak_pending): keys/certauth.c's checks;
+ * principal as trusted_ca gives it. */
 bool
-sess_cert_allow(struct session *s, const struct cert *c, const char *desc)
+sess_cert_finish(struct session *s, const struct cert *c, const char *desc,
+    const char *principal)
 {
 	struct certauth_req req;
 	struct certauth_grant g;
 	enum certauth_verdict v;
-	const char *principal = NULL;
 	char why[600];
-	int t;
 
-	if ((t = trusted_ca(s, c, desc, &principal)) != 1 &&
-	    authkeys_ca(s, c) != 1) {
-		if (t == 0)
-				log_info("Refusing certificate for %s from %s port %d: "
-			    "%s: CA not trusted (not in TrustedUserCAKeys nor on "
-			    "a matching cert-authority line)", s->auth_user,
-			    s->ip, s->port, desc);
-		return false;
-	}
 	memset(&req, 0, sizeof(req));
 	req.ca_sign_algs = s->cc->ca_sign_algs;	/* Match may set it */
 	req.client_ip = s->ip;
@@ -140,4 +155,38 @@ sess_cert_allow(struct session *s, const struct cert *c, const char *desc)
 	log_verbose("Accepted certificate %s via %s:%d", desc,
 	    s->ak_pending->file, s->ak_pending->line);
 	return true;
+}
+
+bool
+sess_cert_allow(struct session *s, struct ssh_event *ev, const struct cert *c,
+    const char *desc)
+{
+	const char *principal = NULL;
+	enum trust t;
+
+	t = trusted_ca(s, c, desc, &principal);
+	if (t == TRUST_ASK_COMMAND) {
+		if (sess_apc_start(s, ev, c, desc) == 0)
+			return false;	/* deferred: ev says so */
+		t = TRUST_NO_PRINCIPAL;
+	}
+	if (t != TRUST_OK && !sess_cert_authkeys(s, c)) {
+		if (t == TRUST_NO_CA)
+			log_info("Refusing certificate for %s from %s port "
+			    "%d: %s: CA not trusted (not in TrustedUserCAKeys "
+			    "nor on a matching cert-authority line)",
+			    s->auth_user, s->ip, s->port, desc);
+		return false;
+	}
+	return sess_cert_finish(s, c, desc, principal);
+}
+
+/* Whether any user name may log in with a certificate, whatever files
+ * exist: AuthorizedPrincipalsCommand decides for TrustedUserCAKeys. */
+bool
+sess_cert_any_user(const struct session *s)
+{
+	const char *ca = s->pol->cfg.trusted_ca_keys;
+
+	return s->pol->apc.enabled && ca != NULL && strcasecmp(ca, "none") != 0;
 }

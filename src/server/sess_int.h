@@ -2,6 +2,8 @@
  *   session.c       its lifetime and its connection's events
  *   sess_auth.c     publickey authentication against authorized_keys
  *   sess_cert.c     user certificates: trusted CAs and principals
+ *   sess_akc.c      AuthorizedKeysCommand for a key
+ *   sess_apc.c      AuthorizedPrincipalsCommand for a certificate
  *   sess_rfwd.c     remote forwards (tcpip-forward, streamlocal-forward)
  *   sess_direct.c   the channels the client opens (direct-tcpip,
  *                   direct-streamlocal)
@@ -28,6 +30,7 @@
 #define SESSION_CHAN_NONE	UINT32_MAX
 
 struct cert;
+struct sess_apc;
 struct server_config;
 struct slpath;
 struct stat;
@@ -104,6 +107,9 @@ struct session {
 	struct key		*akc_key;
 	char			 akc_fp[128];
 	bool			 akc_has_sig;
+	/* an AuthorizedPrincipalsCommand deciding the request the engine
+	 * holds (sess_apc.c; owned, cancelled when the connection goes) */
+	struct sess_apc		*apc;
 	/* the remote forwards held: an owned array, nrfwd used of rfwd_cap */
 	struct rfwd		*rfwd;
 	int			 nrfwd;
@@ -150,9 +156,14 @@ int		 sess_keys_path(const struct server_config *c,
 		    const char *tmpl, const char *user, char *out,
 		    size_t outlen);
 
-/* sess_cert.c */
-bool		 sess_cert_allow(struct session *s, const struct cert *c,
-		    const char *desc);
+/* sess_cert.c: sess_cert_allow may defer the verdict (it sets the
+ * event's defer, and returns false) */
+bool		 sess_cert_allow(struct session *s, struct ssh_event *ev,
+		    const struct cert *c, const char *desc);
+bool		 sess_cert_authkeys(struct session *s, const struct cert *c);
+bool		 sess_cert_finish(struct session *s, const struct cert *c,
+		    const char *desc, const char *principal);
+bool		 sess_cert_any_user(const struct session *s);
 void		 sess_cert_describe(const struct cert *c, char *out,
 		    size_t outlen);
 
@@ -172,6 +183,11 @@ bool		 sess_revoked(const struct session *s, const struct key *key,
 int		 sess_akc_start(struct session *s, struct ssh_event *ev,
 		    const char *fp);
 void		 sess_akc_end(struct session *s);
+
+/* sess_apc.c: desc is sess_cert_describe's */
+int		 sess_apc_start(struct session *s, struct ssh_event *ev,
+		    const struct cert *c, const char *desc);
+void		 sess_apc_end(struct session *s);
 
 /* sess_rfwd.c */
 void		 sess_rfwd_request(struct session *s, struct ssh_event *ev);

@@ -14,7 +14,9 @@ server_policy_load_auth(struct server_policy *p, char *err, size_t errlen)
 {
 	const char *path = p->cfg.revoked_keys;
 
-	if (authcmd_conf_load(&p->cfg, &p->akc, err, errlen) != 0)
+	if (authcmd_conf_load(&p->cfg, AUTHCMD_KEYS, &p->akc, err,
+	    errlen) != 0 || authcmd_conf_load(&p->cfg, AUTHCMD_PRINCIPALS,
+	    &p->apc, err, errlen) != 0)
 		return -1;
 	if (path == NULL || strcasecmp(path, "none") == 0)
 		return 0;

@@ -359,6 +359,7 @@ on_closed(void *ud, enum net_end end, const char *why)
 	s->closing = true;
 	s->nc_closed = true;
 	sess_akc_end(s);
+	sess_apc_end(s);
 	if (!s->authenticated)
 		s->list->stats.handshakes_failed++;
 	sess_rfwd_stop_all(s);

@@ -27,6 +27,7 @@ struct server_policy {
 	/* RevokedKeys as read with cfg (owned), NULL: none */
 	struct revoked		*revoked;
 	struct authcmd_conf	 akc;		/* AuthorizedKeysCommand */
+	struct authcmd_conf	 apc;		/* AuthorizedPrincipalsCommand */
 	/* cfg's values for a connection no Match block matches: set by
 	 * server_policy_conn_init once cfg is finished and its banners
 	 * read */
@@ -36,7 +37,8 @@ struct server_policy {
 void	server_policy_conn_init(struct server_policy *p);
 
 /* What a policy reads besides its configuration: RevokedKeys and who
- * AuthorizedKeysCommand runs as (sess_revoked.c). 0, or -1 with err. */
+ * AuthorizedKeysCommand and AuthorizedPrincipalsCommand run as
+ * (sess_revoked.c). 0, or -1 with err. */
 int	server_policy_load_auth(struct server_policy *p, char *err,
 	    size_t errlen);
 
@@ -75,7 +77,9 @@ struct session_list {
 	struct fwd_usage all;
 	size_t		 fd_budget;
 	struct srv_stats stats;		/* for status and metrics */
-	struct authcmd_set akc;		/* AuthorizedKeysCommand runs */
+	/* AuthorizedKeysCommand and AuthorizedPrincipalsCommand runs, under
+	 * one set of bounds */
+	struct authcmd_set cmds;
 };
 
 /* Accepts a connection from server under policy. Returns 0 or -1. */

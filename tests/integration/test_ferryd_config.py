@@ -208,12 +208,11 @@ def test_print_algorithm_lists(lab):
 # run with less protection); "none" (sshd's default) is fine where allowed.
 REFUSED = {
     'AllowGroups': 'wheel', 'DenyGroups': 'nogroup',
-    'AuthorizedPrincipalsCommand': '/usr/bin/principals %u',
     'ChrootDirectory': '/srv/%u', 'HostKeyAgent': '/run/agent.sock',
     'AddressFamily': 'inet',
     'AuthenticationMethods': 'publickey,keyboard-interactive',
 }
-NONE_OK = {'AuthorizedPrincipalsCommand', 'ChrootDirectory', 'HostKeyAgent'}
+NONE_OK = {'ChrootDirectory', 'HostKeyAgent'}
 # an accepted value for keywords whose values are checked
 VALUES = {
     'AddressFamily': 'any', 'AllowStreamLocalForwarding': 'yes', 'AllowTcpForwarding': 'yes',
@@ -234,8 +233,10 @@ VALUES = {
     'Include': '/nonexistent/sshd_config.d/*.conf',
     'PerSourceMaxStartups': '10', 'PerSourceNetBlockSize': '24:56',
     'UnusedConnectionTimeout': '2m', 'Match': 'User alice',
-    # (test_ferryd_akc.py and test_ferryd_revoked.py run them)
+    # (test_ferryd_akc.py, test_ferryd_apc.py and test_ferryd_revoked.py
+    # run them)
     'AuthorizedKeysCommand': 'none', 'AuthorizedKeysCommandUser': 'nobody',
+    'AuthorizedPrincipalsCommand': 'none', 'AuthorizedPrincipalsCommandUser': 'nobody',
     'RevokedKeys': '/etc/ssh/revoked_keys',
     'TrustedUserCAKeys': '/etc/ssh/ca.pub',
     'AuthorizedPrincipalsFile': '/etc/ssh/principals/%u',

@@ -310,6 +310,40 @@ test_principals_file(void **state)
 	    "10.0.0.1", &o), 0);
 }
 
+/* A principals command's output goes through the same reader: CRLF
+ * lines, no final newline, a NUL byte, blank and comment lines, the
+ * line number counted over all of them. */
+static void
+test_principals_command_output(void **state)
+{
+	struct ak_opts o;
+	struct cert *c = load("user_ed25519");
+	static const char out[] = "# printed\r\n\r\nops\0bob\r\n"
+	    "from=\"10.0.0.0/8\",permitopen=\"db:5432\" bob\r\nalice";
+
+	nwarn = 0;
+	assert_int_equal(ak_find_principal_text(out, sizeof(out) - 1,
+	    "AuthorizedPrincipalsCommand", c, "10.0.0.1", &o, warn_cb, NULL),
+	    1);
+	assert_int_equal(nwarn, 1);
+	assert_non_null(strstr(lastwarn, "NUL"));
+	assert_string_equal(o.file, "AuthorizedPrincipalsCommand");
+	assert_int_equal(o.line, 4);
+	assert_int_equal(o.nopen, 1);
+	/* from another address the from= line does not count, the last
+	 * line (no newline) does */
+	assert_int_equal(ak_find_principal_text(out, sizeof(out) - 1,
+	    "AuthorizedPrincipalsCommand", c, "192.0.2.1", &o, warn_cb, NULL),
+	    1);
+	assert_int_equal(o.line, 5);
+	assert_int_equal(o.nopen, 0);
+	/* cut before the last line: nothing */
+	assert_int_equal(ak_find_principal_text(out, sizeof(out) - 6,
+	    "AuthorizedPrincipalsCommand", c, "192.0.2.1", &o, warn_cb, NULL),
+	    0);
+	cert_free(c);
+}
+
 int
 main(void)
 {
@@ -322,6 +356,7 @@ main(void)
 		cmocka_unit_test(test_source_match),
 		cmocka_unit_test(test_cert_authority),
 		cmocka_unit_test(test_principals_file),
+		cmocka_unit_test(test_principals_command_output),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -125,6 +125,12 @@ test_match_errors(void **state)
 	bad("Match User bob\nRevokedKeys /krl\n", "m.conf line 2: "
 	    "RevokedKeys within a Match block is not supported: ferryd "
 	    "reads it for the whole server only");
+	bad("Match User bob\nAuthorizedPrincipalsCommand /p %u\n", "m.conf "
+	    "line 2: AuthorizedPrincipalsCommand within a Match block is not "
+	    "supported: ferryd reads it for the whole server only");
+	bad("Match All\nAuthorizedPrincipalsCommandUser nobody\n", "m.conf "
+	    "line 2: AuthorizedPrincipalsCommandUser within a Match block is "
+	    "not supported: ferryd reads it for the whole server only");
 	bad("Match Address 10.0.0.0/8\nLogLevel DEBUG\n", "m.conf line 2: "
 	    "LogLevel within a Match block is not supported: ferryd has one "
 	    "log level for all its connections");

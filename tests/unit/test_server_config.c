@@ -1039,6 +1039,8 @@ test_print(void **state)
 	    "authorizedkeyscommand none\n"
 	    "authorizedkeyscommanduser none\n"
 	    "revokedkeys none\n"
+	    "authorizedprincipalscommand none\n"
+	    "authorizedprincipalscommanduser none\n"
 	    "allowusers alice\n"
 	    "allowusers bob@10.0.0.0/8,!10.1.*\n"
 	    "allowusers carol\n"
@@ -1098,6 +1100,8 @@ test_print_defaults(void **state)
 	    "authorizedkeyscommand none\n"
 	    "authorizedkeyscommanduser none\n"
 	    "revokedkeys none\n"
+	    "authorizedprincipalscommand none\n"
+	    "authorizedprincipalscommanduser none\n"
 	    "pidfile none\n"
 	    "statedirectory /var/lib/ferryd\n"
 	    "runasuser none\n"
@@ -1329,12 +1333,12 @@ test_refused(void **state)
 	    "(AllowUsers and DenyUsers name users)");
 	line_bad("AuthorizedKeysCommand keys %u", WHERE
 	    ": AuthorizedKeysCommand: 'keys' is not an absolute path");
-	line_bad("AuthorizedKeysCommand /usr/bin/keys %u %h", WHERE
-	    ": AuthorizedKeysCommand: '%h': unknown key %h (ferryd knows %u, "
-	    "%f, %t, %k and %%)");
-	line_bad("AuthorizedPrincipalsCommand /usr/bin/p %u", WHERE
-	    ": AuthorizedPrincipalsCommand is not supported: ferryd reads "
-	    "principals only from AuthorizedPrincipalsFile");
+	line_bad("AuthorizedKeysCommand /usr/bin/keys %u %i", WHERE
+	    ": AuthorizedKeysCommand: '%i': unknown key %i "
+	    "(AuthorizedKeysCommand takes %f, %h, %k, %t, %u, %U and %%)");
+	line_bad("AuthorizedPrincipalsCommand usr/bin/p %u", WHERE
+	    ": AuthorizedPrincipalsCommand: 'usr/bin/p' is not an absolute "
+	    "path");
 	line_bad("ChrootDirectory /srv/%u", WHERE ": ChrootDirectory is not "
 	    "supported: ferryd has no chroot (Unix-socket paths are confined "
 	    "by StreamLocalDirectory)");
