@@ -633,6 +633,35 @@ ssh_global_request(struct ssh_conn *c, const char *name, bool want_reply,
 	return pkt_end(c);
 }
 
+static int
+global_reply(struct ssh_conn *c, bool success, const uint8_t *p, size_t len)
+{
+	int ret;
+
+	ret = pkt_begin(c, success ? MSG_REQUEST_SUCCESS : MSG_REQUEST_FAILURE);
+	if (ret == 0 && success && len > 0)
+		wb_put(&c->out, p, len);
+	return ret == 0 ? pkt_end(c) : ret;
+}
+
+int
+ssh_global_answer(struct ssh_conn *c, bool success, const uint8_t *reply,
+    size_t len)
+{
+	if (c->state == ST_DEAD || !c->greq_wait)
+		return -1;
+	c->greq_wait = false;
+	if (global_reply(c, success, reply, len) != 0 || c->state == ST_DEAD)
+		return -1;
+	return transport_resume(c);
+}
+
+bool
+ssh_global_waiting(const struct ssh_conn *c)
+{
+	return c->greq_wait;
+}
+
 int
 global_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 {
@@ -660,14 +689,11 @@ global_input(struct ssh_conn *c, uint8_t type, const uint8_t *p, size_t len)
 		ev.u.request.reply = &reply;
 		conn_emit(c, &ev);
 		ret = 0;
-		if (want_reply && c->state != ST_DEAD) {
-			ret = pkt_begin(c, ev.u.request.success ?
-			    MSG_REQUEST_SUCCESS : MSG_REQUEST_FAILURE);
-			if (ret == 0 && ev.u.request.success)
-				wb_put(&c->out, reply.p, reply.len);
-			if (ret == 0)
-				ret = pkt_end(c);
-		}
+		if (want_reply && ev.u.request.defer && c->state != ST_DEAD)
+			c->greq_wait = true;
+		else if (want_reply && c->state != ST_DEAD)
+			ret = global_reply(c, ev.u.request.success, reply.p,
+			    reply.len);
 		wb_free(&reply);
 		return ret;
 	}

@@ -162,6 +162,10 @@ struct ssh_event {
 			size_t		 extra_len;
 			bool		 success;	/* set by handler */
 			struct wb	*reply;		/* global: reply data */
+			/* set by handler, global requests with want_reply
+			 * only: the answer comes later through
+			 * ssh_global_answer (extra is gone by then) */
+			bool		 defer;
 		} request;
 	} u;
 };
@@ -300,6 +304,15 @@ bool		 ssh_authenticated(const struct ssh_conn *c);
 int		 ssh_auth_answer(struct ssh_conn *c, bool allow);
 /* Server: whether a deferred publickey request awaits ssh_auth_answer. */
 bool		 ssh_auth_waiting(const struct ssh_conn *c);
+/* Answers the global request whose SSH_EV_GLOBAL_REQUEST the handler
+ * deferred: SUCCESS with reply's bytes (NULL: none) or FAILURE. Until
+ * then input is held, unprocessed (the caller stops reading; replies go
+ * in the order of the requests). Returns 0, or -1 when the connection
+ * failed or no answer was owed. */
+int		 ssh_global_answer(struct ssh_conn *c, bool success,
+		    const uint8_t *reply, size_t len);
+/* Whether a deferred global request awaits ssh_global_answer. */
+bool		 ssh_global_waiting(const struct ssh_conn *c);
 /* Server: the user name that authenticated (NULL before). */
 const char	*ssh_auth_user(const struct ssh_conn *c);
 /* Server: the user name the client's auth requests carry, whatever their

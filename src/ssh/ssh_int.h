@@ -146,6 +146,8 @@ struct ssh_conn {
 	/* a deferred publickey request (auth_wait.c), owned; input is held
 	 * while it is set */
 	struct auth_wait *auth_wait;
+	/* a deferred global request (chan.c): input is held while set */
+	bool		 greq_wait;
 	bool		 ext_info_c;	/* the client asked for EXT_INFO */
 
 	struct chan	*chans;

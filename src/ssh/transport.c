@@ -650,7 +650,8 @@ process(struct ssh_conn *c)
 	for (;;) {
 		if (c->state == ST_DEAD)
 			return -1;
-		if (c->hostkey_wait || c->auth_wait != NULL)
+		if (c->hostkey_wait || c->auth_wait != NULL ||
+		    c->greq_wait)
 			break;
 		if (c->state == ST_VERSION)
 			r = version_input(c);

@@ -101,6 +101,8 @@ on_event(void *ud, struct ssh_event *ev)
 	case SSH_EV_GLOBAL_REQUEST:
 		/* succeed for "yes", reply with a port number */
 		s->global_requests++;
+		/* "defer" waits for ssh_global_answer */
+		ev->u.request.defer = strcmp(ev->u.request.name, "defer") == 0;
 		ev->u.request.success = strcmp(ev->u.request.name, "yes") == 0;
 		wb_u32(ev->u.request.reply, 4242);
 		break;

@@ -314,6 +314,48 @@ test_global_requests_in_order(void **state)
 	free_pair(&cl, &sv);
 }
 
+/* A deferred global request holds what follows it: the replies stay in
+ * the order of the requests, and the answer carries its data. */
+static void
+test_global_request_deferred(void **state)
+{
+	static const uint8_t port[4] = { 0, 0, 0x1f, 0x90 };
+	struct side cl, sv;
+
+	(void)state;
+	connect_pair(&cl, &sv, NULL);
+	assert_int_equal(ssh_global_answer(sv.c, true, NULL, 0), -1);
+	assert_int_equal(ssh_global_request(cl.c, "defer", true, NULL, 0,
+	    (void *)1), 0);
+	assert_int_equal(ssh_global_request(cl.c, "yes", true, NULL, 0,
+	    (void *)2), 0);
+	assert_int_equal(pump(&cl, &sv), 0);
+	assert_true(ssh_global_waiting(sv.c));
+	assert_int_equal(sv.global_requests, 1);	/* "yes" is held */
+	assert_int_equal(cl.nreplies, 0);
+	assert_int_equal(ssh_global_answer(sv.c, true, port, sizeof(port)), 0);
+	assert_false(ssh_global_waiting(sv.c));
+	assert_int_equal(ssh_global_answer(sv.c, true, NULL, 0), -1);
+	assert_int_equal(pump(&cl, &sv), 0);
+	assert_int_equal(sv.global_requests, 2);
+	assert_int_equal(cl.nreplies, 2);
+	assert_int_equal(cl.replies[0], 1);
+	assert_int_equal(cl.replies[1], 2);
+	/* a refusal, and a request without reply is never deferred */
+	assert_int_equal(ssh_global_request(cl.c, "defer", true, NULL, 0,
+	    (void *)3), 0);
+	assert_int_equal(ssh_global_request(cl.c, "defer", false, NULL, 0,
+	    NULL), 0);
+	assert_int_equal(pump(&cl, &sv), 0);
+	assert_int_equal(ssh_global_answer(sv.c, false, NULL, 0), 0);
+	assert_int_equal(pump(&cl, &sv), 0);
+	assert_false(ssh_global_waiting(sv.c));
+	assert_int_equal(sv.global_requests, 4);
+	assert_int_equal(cl.nreplies, 3);
+	assert_int_equal(cl.replies[2], -1);
+	free_pair(&cl, &sv);
+}
+
 /* The server refuses connection-protocol messages before auth. */
 static void
 test_server_pre_auth_channel_open(void **state)
@@ -353,6 +395,7 @@ main(void)
 		cmocka_unit_test(test_hostkey_deferred_accept),
 		cmocka_unit_test(test_hostkey_deferred_refuse),
 		cmocka_unit_test(test_global_requests_in_order),
+		cmocka_unit_test(test_global_request_deferred),
 		cmocka_unit_test(test_server_pre_auth_channel_open),
 	};
 
