@@ -65,7 +65,7 @@ lis_closed(uv_handle_t *h)
 	struct fwd_listener *fl = h->data;
 
 	if (fl->all != NULL)
-		fl->all->fds--;
+		FWD_SUB(fl->all->fds, 1);
 	if (--fl->open == 0)
 		listener_free(fl);
 }
@@ -366,7 +366,7 @@ fwd_listener_start_unix_at(uv_loop_t *loop, int dirfd, const char *name,
 	uv_pipe_init(loop, &fl->lis[0].pipe, 0);
 	fl->lis[0].h.data = fl;
 	if (fl->all != NULL)
-		fl->all->fds++;
+		FWD_ADD(fl->all->fds, 1);
 	if ((fd = bind_path(shown, mask)) < 0)
 		r = uv_translate_sys_error(-fd);
 	else if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
@@ -452,7 +452,7 @@ fwd_listener_start(uv_loop_t *loop, const struct sockaddr_storage *addrs,
 		t->data = fl;
 		fl->open++;
 		if (fl->all != NULL)
-			fl->all->fds++;
+			FWD_ADD(fl->all->fds, 1);
 		r = uv_tcp_bind(t, (struct sockaddr *)&a,
 		    a.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
 		if (r == 0)

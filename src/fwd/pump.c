@@ -37,9 +37,9 @@ pump_release(struct pump *p)
 	net_chan_detach(&p->nch);
 	set->count--;
 	if (set->user != NULL)
-		set->user->chans--;
+		FWD_SUB(set->user->chans, 1);
 	if (p->stats != NULL)
-		p->stats->open--;
+		FWD_SUB(p->stats->open, 1);
 	wb_free(&p->pend);
 	wb_free(&p->inflight);
 	wb_free(&p->early);
@@ -101,7 +101,7 @@ pump_close(struct pump *p, bool reset)
 	/* the descriptor is closed now (its close callback comes a loop
 	 * iteration later): the reserve counts it free at once */
 	if (p->set->all != NULL)
-		p->set->all->fds--;
+		FWD_SUB(p->set->all->fds, 1);
 	/* A reset is refused while a shutdown is pending: close then. A
 	 * Unix socket (or a pipe) has no reset. */
 	if (!reset || p->sock.h.type != UV_TCP ||
@@ -260,7 +260,7 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 			return;
 		}
 		if (p->stats != NULL)
-			p->stats->bytes_out += (uint64_t)n;
+			FWD_ADD(p->stats->bytes_out, (uint64_t)n);
 		p->active_ms = uv_now(s->loop);
 		if (!can_read(p))
 			pump_stop_reading(p);
@@ -289,7 +289,7 @@ delivered(struct pump *p, size_t n)
 	if (n == 0)
 		return;
 	if (p->stats != NULL)
-		p->stats->bytes_in += n;
+		FWD_ADD(p->stats->bytes_in, (uint64_t)n);
 	if (p->has_chan)
 		ssh_chan_consumed(pump_ssh(p), p->chan, n);
 }
@@ -529,8 +529,20 @@ pump_forget_stats(struct pump_set *set, const struct fwd_stats *stats)
 }
 
 void
-fwd_stats_json(struct wb *out, const struct fwd_stats *st)
+fwd_stats_read(const struct fwd_stats *st, struct fwd_stats *out)
 {
+	out->bytes_out = FWD_GET(st->bytes_out);
+	out->bytes_in = FWD_GET(st->bytes_in);
+	out->conns = FWD_GET(st->conns);
+	out->open = FWD_GET(st->open);
+}
+
+void
+fwd_stats_json(struct wb *out, const struct fwd_stats *st0)
+{
+	struct fwd_stats st[1];
+
+	fwd_stats_read(st0, st);
 	wb_printf(out, "\"open\":%u,\"connections\":%llu,\"bytes_in\":%llu,"
 	    "\"bytes_out\":%llu", st->open, (unsigned long long)st->conns,
 	    (unsigned long long)st->bytes_in,

@@ -21,7 +21,15 @@ struct pump;
 struct fwd_permit;
 struct wb;
 
-/* What one forward carried, for status: its pumps count into it. */
+/* Counters that other threads read (ferryd's status) or change too (its
+ * per-user and process-wide usage, shared by its event loops) are only
+ * touched through these. */
+#define FWD_ADD(x, d)	((void)__atomic_fetch_add(&(x), (d), __ATOMIC_RELAXED))
+#define FWD_SUB(x, d)	((void)__atomic_fetch_sub(&(x), (d), __ATOMIC_RELAXED))
+#define FWD_GET(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+/* What one forward carried, for status: its pumps count into it (with
+ * FWD_ADD; fwd_stats_read reads one from another thread). */
 struct fwd_stats {
 	uint64_t	 bytes_out;	/* socket -> channel (into the tunnel) */
 	uint64_t	 bytes_in;	/* channel -> socket */
@@ -32,6 +40,8 @@ struct fwd_stats {
 /* Appends st as the JSON members "open", "connections", "bytes_in" and
  * "bytes_out" (no braces, no comma around them): both roles' status-json. */
 void	fwd_stats_json(struct wb *out, const struct fwd_stats *st);
+/* A consistent-enough copy of st while its pumps may be counting. */
+void	fwd_stats_read(const struct fwd_stats *st, struct fwd_stats *out);
 
 /* The channel a listener's connection becomes. */
 enum pump_open {

@@ -20,8 +20,8 @@ pump_new(struct pump_set *set, uv_loop_t *loop, bool pipe, const char *label,
 		return NULL;
 	p->set = set;
 	if ((p->stats = stats) != NULL) {
-		stats->conns++;
-		stats->open++;
+		FWD_ADD(stats->conns, 1);
+		FWD_ADD(stats->open, 1);
 	}
 	snprintf(p->label, sizeof(p->label), "%s", label);
 	if (pipe)
@@ -39,9 +39,9 @@ pump_new(struct pump_set *set, uv_loop_t *loop, bool pipe, const char *label,
 	set->head = p;
 	set->count++;
 	if (set->user != NULL)
-		set->user->chans++;
+		FWD_ADD(set->user->chans, 1);
 	if (set->all != NULL)
-		set->all->fds++;
+		FWD_ADD(set->all->fds, 1);
 	return p;
 }
 
@@ -53,17 +53,17 @@ pump_admit(const struct pump_set *set, bool connect, char *why,
 
 	if (l == NULL || set->user == NULL || set->all == NULL)
 		return true;
-	if (l->user_chans > 0 && set->user->chans >= l->user_chans)
+	if (l->user_chans > 0 && FWD_GET(set->user->chans) >= l->user_chans)
 		snprintf(why, whylen, "MaxUserChannels %zu reached for this "
 		    "user", l->user_chans);
 	else if (connect && l->user_pending > 0 &&
-	    set->user->pending >= l->user_pending)
+	    FWD_GET(set->user->pending) >= l->user_pending)
 		snprintf(why, whylen, "MaxPendingConnects %zu reached for this "
 		    "user", l->user_pending);
-	else if (l->fd_budget > 0 && set->all->fds >= l->fd_budget)
+	else if (l->fd_budget > 0 && FWD_GET(set->all->fds) >= l->fd_budget)
 		snprintf(why, whylen, "descriptor reserve: %zu descriptors in "
 		    "use by tunnels, the rest is kept for logins",
-		    set->all->fds);
+		    FWD_GET(set->all->fds));
 	else
 		return true;
 	return false;
@@ -190,7 +190,7 @@ connect_begin(struct pump *p, void (*connected)(struct pump *, int))
 	p->connecting = true;
 	p->connected = connected;
 	if (p->set->user != NULL)
-		p->set->user->pending++;
+		FWD_ADD(p->set->user->pending, 1);
 	return l != NULL ? l->connect_timeout_ms : 0;
 }
 
@@ -202,7 +202,7 @@ pump_connect_over(struct pump *p)
 		return;
 	p->connecting = false;
 	if (p->set->user != NULL)
-		p->set->user->pending--;
+		FWD_SUB(p->set->user->pending, 1);
 	if (p->connector != NULL) {
 		connector_cancel(p->connector);
 		p->connector = NULL;

@@ -141,10 +141,13 @@ stats_recent(const struct srv_stats *ss, unsigned i)
 void
 stats_add(struct fwd_stats *to, const struct fwd_stats *from)
 {
-	to->bytes_in += from->bytes_in;
-	to->bytes_out += from->bytes_out;
-	to->conns += from->conns;
-	to->open += from->open;
+	struct fwd_stats f;
+
+	fwd_stats_read(from, &f);
+	FWD_ADD(to->bytes_in, f.bytes_in);
+	FWD_ADD(to->bytes_out, f.bytes_out);
+	FWD_ADD(to->conns, f.conns);
+	FWD_ADD(to->open, f.open);
 }
 
 static struct flow *
@@ -217,7 +220,8 @@ stats_flow_end(struct flow_list *fl, struct pump_set *set, struct flow *f)
 		return;
 	*pp = f->next;
 	pump_forget_stats(set, &f->st);
-	f->st.open = 0;		/* its open connections go uncounted */
+	/* its open connections go uncounted */
+	__atomic_store_n(&f->st.open, 0, __ATOMIC_RELAXED);
 	stats_add(&fl->gone, &f->st);
 	free(f);
 }
@@ -227,7 +231,7 @@ stats_flow_totals(const struct flow_list *fl, struct fwd_stats *out)
 {
 	const struct flow *f;
 
-	*out = fl->gone;
+	fwd_stats_read(&fl->gone, out);
 	for (f = fl->head; f != NULL; f = f->next)
 		stats_add(out, &f->st);
 }
