@@ -88,6 +88,12 @@ struct pump_set {
 	const struct fwd_limits *lim;
 	struct pump	*head;
 	size_t		 count;
+	/* outbound connects in progress, and those waiting for one of them
+	 * to end (past MaxPendingConnects; pump_open.c) */
+	size_t		 pending;
+	struct pump	*qhead;
+	struct pump	*qtail;
+	bool		 dequeuing;
 	/* called when the last pump's memory is gone, so an owner that
 	 * embeds the set knows when it may free it */
 	void		(*on_empty)(void *ud);
@@ -143,7 +149,10 @@ int	pump_stdio(struct pump_set *set, uv_loop_t *loop, const char *host,
  * Returns 0, or -1 with err naming which is not and what it is. */
 int	pump_stdio_check(int in_fd, int out_fd, char *err, size_t errlen);
 /* Whether one more pump (connect: one more outbound connect too) fits
- * the set's bounds; if not, why names the bound. */
+ * the set's bounds; if not, why names the bound. A connect past the
+ * user's MaxPendingConnects fits when the set has connects of its own in
+ * progress: it waits for one of them to end (bounded by MaxUserChannels,
+ * each wait by ForwardConnectTimeout). */
 bool	pump_admit(const struct pump_set *set, bool connect, char *why,
 	    size_t whylen);
 /* ChannelTimeout: every pump idle (no data either way) for idle_s of its

@@ -90,6 +90,13 @@ struct pump {
 	void		(*connected)(struct pump *, int);
 	bool		 connecting;	/* outbound connect for a pending open */
 	bool		 timed_out;	/* ForwardConnectTimeout ran out */
+	/* waiting past MaxPendingConnects for one of the set's connects to
+	 * end: host (owned) and port to connect to, in the set's queue */
+	bool		 queued;
+	char		*qhost;
+	uint32_t	 qport;
+	struct pump	*qnext;
+	const char	*why;		/* the connect did not start: why */
 	bool		 sock_closed;	/* the handle's close callback ran */
 	uint32_t	 chan;		/* the engine's channel id */
 	bool		 has_chan;	/* chan is ours */

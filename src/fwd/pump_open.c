@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "net/connector.h"
 #include "util/log.h"
@@ -56,7 +57,7 @@ pump_admit(const struct pump_set *set, bool connect, char *why,
 	if (l->user_chans > 0 && FWD_GET(set->user->chans) >= l->user_chans)
 		snprintf(why, whylen, "MaxUserChannels %zu reached for this "
 		    "user", l->user_chans);
-	else if (connect && l->user_pending > 0 &&
+	else if (connect && l->user_pending > 0 && set->pending == 0 &&
 	    FWD_GET(set->user->pending) >= l->user_pending)
 		snprintf(why, whylen, "MaxPendingConnects %zu reached for this "
 		    "user", l->user_pending);
@@ -189,24 +190,121 @@ connect_begin(struct pump *p, void (*connected)(struct pump *, int))
 
 	p->connecting = true;
 	p->connected = connected;
+	p->set->pending++;
 	if (p->set->user != NULL)
 		FWD_ADD(p->set->user->pending, 1);
 	return l != NULL ? l->connect_timeout_ms : 0;
+}
+
+/* Whether the user's connects in progress are at MaxPendingConnects. */
+static bool
+at_limit(const struct pump_set *set)
+{
+	const struct fwd_limits *l = set->lim;
+
+	return l != NULL && set->user != NULL && l->user_pending > 0 &&
+	    FWD_GET(set->user->pending) >= l->user_pending;
+}
+
+static void
+enqueue(struct pump *p, const char *host, uint32_t port,
+    void (*connected)(struct pump *, int))
+{
+	struct pump_set *set = p->set;
+
+	p->connected = connected;
+	if ((p->qhost = strdup(host)) == NULL) {
+		connected(p, UV_ENOMEM);
+		return;
+	}
+	p->qport = port;
+	p->queued = true;
+	p->qnext = NULL;
+	if (set->qtail != NULL)
+		set->qtail->qnext = p;
+	else
+		set->qhead = p;
+	set->qtail = p;
+}
+
+static struct pump *
+dequeue(struct pump_set *set)
+{
+	struct pump *p = set->qhead;
+
+	if ((set->qhead = p->qnext) == NULL)
+		set->qtail = NULL;
+	p->queued = false;
+	p->qnext = NULL;
+	return p;
+}
+
+/* A connect of the set ended: the waiting ones start while the user is
+ * under the bound; with none of the set's own left to wait for, they
+ * are refused rather than left waiting for others' (no wake-up comes). */
+static void
+start_waiting(struct pump_set *set)
+{
+	struct pump *p;
+	char *host;
+
+	if (set->dequeuing)	/* a start below failed at once */
+		return;
+	set->dequeuing = true;
+	while (set->qhead != NULL && (!at_limit(set) || set->pending == 0)) {
+		p = dequeue(set);
+		host = p->qhost;
+		p->qhost = NULL;
+		if (at_limit(set)) {
+			p->why = "MaxPendingConnects reached for this user";
+			p->connected(p, UV_EBUSY);
+		} else
+			pump_start_connect(p, host, p->qport, p->connected);
+		free(host);
+	}
+	set->dequeuing = false;
+}
+
+/* A waiting pump closes: it leaves the queue. */
+static void
+unqueue(struct pump *p)
+{
+	struct pump_set *set = p->set;
+	struct pump **pp;
+
+	for (pp = &set->qhead; *pp != NULL && *pp != p; pp = &(*pp)->qnext)
+		;
+	if (*pp != NULL)
+		*pp = p->qnext;
+	if (set->qtail == p) {
+		for (set->qtail = set->qhead; set->qtail != NULL &&
+		    set->qtail->qnext != NULL; set->qtail = set->qtail->qnext)
+			;
+	}
+	p->queued = false;
+	free(p->qhost);
+	p->qhost = NULL;
 }
 
 /* The connect is over: done, failed, timed out or abandoned. */
 void
 pump_connect_over(struct pump *p)
 {
+	if (p->queued) {
+		unqueue(p);
+		return;
+	}
 	if (!p->connecting)
 		return;
 	p->connecting = false;
+	p->set->pending--;
 	if (p->set->user != NULL)
 		FWD_SUB(p->set->user->pending, 1);
 	if (p->connector != NULL) {
 		connector_cancel(p->connector);
 		p->connector = NULL;
 	}
+	start_waiting(p->set);
 }
 
 static void
@@ -226,8 +324,8 @@ connect_done(struct pump *p, int status)
 
 	if (status < 0) {
 		/* the client prefixes "connect failed" from the reason */
-		snprintf(msg, sizeof(msg), "%s", p->timed_out ?
-		    "connect timed out" : uv_strerror(status));
+		snprintf(msg, sizeof(msg), "%s", p->why != NULL ? p->why :
+		    p->timed_out ? "connect timed out" : uv_strerror(status));
 		log_info("%s: connect failed: %s", p->label, msg);
 		if (p->has_chan)
 			ssh_chan_refuse(ssh, p->chan, SSH_OPEN_CONNECT_FAILED,
@@ -263,10 +361,16 @@ void
 pump_start_connect(struct pump *p, const char *host, uint32_t port,
     void (*connected)(struct pump *, int))
 {
-	unsigned ms = connect_begin(p, connected);
+	unsigned ms;
 	char portstr[16];
 	int r;
 
+	/* past MaxPendingConnects, after one of the set's own */
+	if (at_limit(p->set) && p->set->pending > 0) {
+		enqueue(p, host, port, connected);
+		return;
+	}
+	ms = connect_begin(p, connected);
 	snprintf(portstr, sizeof(portstr), "%u", port);
 	if ((r = connector_tcp(&p->connector, &p->sock.tcp, host, portstr,
 	    AF_UNSPEC, NULL, ms, connector_done, p)) < 0)
