@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: unit tests (plain and ASan+UBSan),
 # the integration suite against real OpenSSH and Dropbear (plain and
-# ASan+UBSan), the fuzz targets for a short while, and quick benchmark
-# smoke runs (ferry vs ssh, ferryd vs sshd).
+# ASan+UBSan; ferryd's multi-loop tests under ThreadSanitizer too), the
+# fuzz targets for a short while, and quick benchmark smoke runs (ferry vs
+# ssh, ferryd vs sshd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,15 @@ FERRY_BIN="$PWD/build/ferry" /usr/bin/pytest -q -p no:cacheprovider tests/integr
 # (FERRY_SANITIZED deselects, by count, the tests where only OpenSSH runs)
 echo "== integration tests (ASan+UBSan)"
 FERRY_BIN="$PWD/build-asan/ferry" FERRY_SANITIZED=1 /usr/bin/pytest -q -p no:cacheprovider tests/integration
+
+# ferryd's event loops under ThreadSanitizer: the tests that drive several
+# loops at once (sessions spread, reclaim across loops, reload and stop
+# while busy, status while traffic runs)
+echo "== integration tests (ThreadSanitizer, several event loops)"
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" FERRY_BIN="$PWD/build-tsan/ferry" \
+	FERRY_SANITIZED=1 /usr/bin/pytest -q -p no:cacheprovider \
+	tests/integration/test_ferryd_loops.py tests/integration/test_reclaim.py \
+	tests/integration/test_ferryd_status.py
 
 echo "== fuzz targets (${FUZZ_SECONDS:-10}s each)"
 bash tests/fuzz/run.sh "${FUZZ_SECONDS:-10}"

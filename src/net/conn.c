@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "net/connector.h"
 #include "net/proxy.h"
@@ -71,6 +72,7 @@ struct net_conn {
 	bool			 writing;
 	bool			 was_congested;
 	bool			 input_paused;	/* by the output backlog */
+	bool			 input_held;	/* a global request deferred */
 	bool			 closing;
 	size_t			 read_want;	/* see READ_MIN */
 	uint64_t		 read_full_at;	/* loop ms of the last full read */
@@ -330,6 +332,25 @@ net_conn_auth_answer(struct net_conn *nc, bool allow)
 	return 0;
 }
 
+int
+net_conn_global_answer(struct net_conn *nc, bool success,
+    const uint8_t *reply, size_t len)
+{
+	if (nc->closing || nc->ssh == NULL || !ssh_global_waiting(nc->ssh))
+		return -1;
+	if (ssh_global_answer(nc->ssh, success, reply, len) != 0) {
+		engine_failed(nc);
+		return -1;
+	}
+	if (nc->input_held && !ssh_global_waiting(nc->ssh)) {
+		nc->input_held = false;
+		if (!nc->input_paused)
+			uv_read_start(&nc->sock.s, alloc_cb, read_cb);
+	}
+	held_input_done(nc);
+	return 0;
+}
+
 /* A key exchange ended: the first one ends the setup deadline, and each
  * one restarts RekeyLimit's clock. */
 static void
@@ -416,7 +437,8 @@ watch_backlog(struct net_conn *nc)
 		uv_read_stop(&nc->sock.s);
 	} else if (nc->input_paused && n <= CONGESTED) {
 		nc->input_paused = false;
-		uv_read_start(&nc->sock.s, alloc_cb, read_cb);
+		if (!nc->input_held)
+			uv_read_start(&nc->sock.s, alloc_cb, read_cb);
 	}
 	return 0;
 }
@@ -569,6 +591,12 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	if (ssh_in_commit(nc->ssh, (size_t)n) != 0) {
 		engine_failed(nc);
 		return;
+	}
+	/* a deferred global request holds the rest: read no more of it */
+	if (ssh_global_waiting(nc->ssh) && !nc->input_held) {
+		nc->input_held = true;
+		if (!nc->input_paused)
+			uv_read_stop(&nc->sock.s);
 	}
 	/* channel data points into the input buffer until it is fed again:
 	 * written now, once per batch */
@@ -737,15 +765,18 @@ net_conn_start(struct net_loop *nl, const struct net_conn_opts *o,
 }
 
 struct net_conn *
-net_conn_accept(struct net_loop *nl, uv_stream_t *server,
+net_conn_accept(struct net_loop *nl, uv_os_sock_t fd,
     const struct ssh_config *cfg, const struct net_conn_ops *ops, void *ud)
 {
 	struct net_conn *nc;
 
-	if ((nc = nc_new(nl, false, cfg, ops, ud)) == NULL)
+	if ((nc = nc_new(nl, false, cfg, ops, ud)) == NULL) {
+		close(fd);
 		return NULL;
+	}
 	nc->tcp_keepalive = true;
-	if (uv_accept(server, &nc->sock.s) != 0) {
+	if (uv_tcp_open(&nc->sock.tcp, fd) != 0) {
+		close(fd);
 		/* closed() must not run for a connection never handed out */
 		nc->ops.closed = closed_quietly;
 		net_conn_close(nc, "accept failed");

@@ -78,9 +78,10 @@ struct net_conn_opts {
 struct net_conn	*net_conn_start(struct net_loop *nl, const struct net_conn_opts *o,
 		    const struct ssh_config *cfg, const struct net_conn_ops *ops,
 		    void *ud);
-/* Accepts a connection from server and starts an engine on it at once
- * (ferryd). Returns NULL if the accept failed. */
-struct net_conn	*net_conn_accept(struct net_loop *nl, uv_stream_t *server,
+/* Starts an engine at once on fd, a TCP connection accepted on another
+ * loop's listener (ferryd); the connection owns fd, closed on failure
+ * too. Returns NULL if fd could not be used. */
+struct net_conn	*net_conn_accept(struct net_loop *nl, uv_os_sock_t fd,
 		    const struct ssh_config *cfg, const struct net_conn_ops *ops,
 		    void *ud);
 /* The peer's port (0 if unknown). */
@@ -104,6 +105,12 @@ int		 net_conn_hostkey_verdict(struct net_conn *nc, bool accept);
  * the role deferred (ssh_auth_answer). Returns 0, or -1 if the connection
  * failed (closed() was called) or no answer was owed. */
 int		 net_conn_auth_answer(struct net_conn *nc, bool allow);
+/* Server: the answer to a global request whose SSH_EV_GLOBAL_REQUEST the
+ * role deferred (ssh_global_answer); the socket is not read meanwhile.
+ * Returns 0, or -1 if the connection failed (closed() was called) or no
+ * answer was owed. */
+int		 net_conn_global_answer(struct net_conn *nc, bool success,
+		    const uint8_t *reply, size_t len);
 /* The address connected to, for known_hosts and logs. */
 const char	*net_conn_peer_ip(const struct net_conn *nc);
 /* The local end of a TCP connection (ferryd's "Connection from A port P

@@ -39,12 +39,27 @@ job_unlink(struct authcmd_job *j)
 {
 	struct authcmd_job **pp;
 
+	uv_mutex_lock(&j->set->lock);
 	for (pp = &j->set->head; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == j) {
 			*pp = j->next;
 			break;
 		}
 	j->set->running--;
+	uv_mutex_unlock(&j->set->lock);
+}
+
+int
+authcmd_set_init(struct authcmd_set *set)
+{
+	memset(set, 0, sizeof(*set));
+	return uv_mutex_init(&set->lock) == 0 ? 0 : -1;
+}
+
+void
+authcmd_set_destroy(struct authcmd_set *set)
+{
+	uv_mutex_destroy(&set->lock);
 }
 
 /* The memory goes with the last handle. */
@@ -237,8 +252,6 @@ authcmd_start(struct authcmd_set *set, uv_loop_t *loop,
 {
 	struct authcmd_job *j;
 
-	if (room(set, source, err, errlen) != 0)
-		return NULL;
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
 	    (j->buf = malloc(AUTHCMD_OUTPUT_MAX + 1)) == NULL) {
 		if (j != NULL)
@@ -246,17 +259,27 @@ authcmd_start(struct authcmd_set *set, uv_loop_t *loop,
 		seterr(err, errlen, "out of memory");
 		return NULL;
 	}
+	/* the bounds are checked and the job counted at once: every loop
+	 * starts commands */
+	uv_mutex_lock(&set->lock);
+	if (room(set, source, err, errlen) != 0) {
+		uv_mutex_unlock(&set->lock);
+		free(j->buf);
+		free(j);
+		return NULL;
+	}
+	snprintf(j->source, sizeof(j->source), "%s", source);
+	j->next = set->head;
+	set->head = j;
+	set->running++;
+	uv_mutex_unlock(&set->lock);
 	j->set = set;
 	j->done = done;
 	j->ud = ud;
-	snprintf(j->source, sizeof(j->source), "%s", source);
 	uv_pipe_init(loop, &j->out, 0);
 	uv_timer_init(loop, &j->timer);
 	j->proc.data = j->out.data = j->timer.data = j;
 	j->open = 2;
-	j->next = set->head;
-	set->head = j;
-	set->running++;
 	if (spawn(j, loop, conf, argv, err, errlen) != 0) {
 		/* uv_spawn closes nothing of ours: no done, free when the
 		 * pipe and the timer closed (the process handle was not

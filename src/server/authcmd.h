@@ -67,12 +67,18 @@ struct authcmd_subject {
 
 struct authcmd_job;
 
-/* The commands running, for the bounds. Lives as long as the loop (the
- * session list's); jobs unlink themselves when their handles closed. */
+/* The commands running, for the bounds, on every event loop. Lives as
+ * long as the loops (the session list's); jobs unlink themselves when
+ * their handles closed. lock guards head, running and the jobs' links. */
 struct authcmd_set {
+	uv_mutex_t		 lock;
 	struct authcmd_job	*head;
 	int			 running;
 };
+
+/* 0, or -1 if no lock could be made. */
+int	authcmd_set_init(struct authcmd_set *set);
+void	authcmd_set_destroy(struct authcmd_set *set);
 
 /* The outcome: ok when the command exited with 0 within the bounds; out
  * and len its output (valid during the call only); why says what went

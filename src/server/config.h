@@ -21,6 +21,7 @@
 #define SC_MAX_CHAN_TIMEOUTS	16
 #define SC_MAX_CMD_ARGS		64	/* AuthorizedKeysCommand's words */
 #define SC_MAX_MATCH		64	/* Match blocks in all files */
+#define MAX_EVENT_LOOPS		64	/* EventLoops (SRV_LOOPS_MAX) */
 #define SC_MAX_CRITERIA		8	/* criteria on one Match line */
 /* Include: how deep files may include files (sshd's bound), and where a
  * relative pattern is looked for (sshd's) */
@@ -137,6 +138,9 @@ struct server_config {
 	int		 required_rsa_size;	/* RequiredRSASize, bits */
 	int		 max_sessions;		/* channels per connection */
 	int		 max_listeners;		/* tcpip-forwards per connection */
+	/* EventLoops: loops serving sessions (0 in the file: one per
+	 * online CPU, resolved by server_config_finish) */
+	int		 event_loops;
 	/* bounds on what one user can make ferryd hold (0: none) */
 	int		 forward_connect_timeout;	/* seconds, direct-* */
 	int		 max_pending_connects;	/* per user, in progress */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "config_kw.h"
 #include "ssh/buf.h"
@@ -122,5 +123,12 @@ server_config_finish(struct server_config *c, char *err, size_t errlen)
 		return -1;
 	}
 	facility_upper(c);
+	/* one loop per CPU this process may run on */
+	if (c->event_loops == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		c->event_loops = n < 1 ? 1 : n > MAX_EVENT_LOOPS ?
+		    MAX_EVENT_LOOPS : (int)n;
+	}
 	return 0;
 }

@@ -82,6 +82,9 @@ static sc_check_fn check_abs_path;
 #define KW_FLAG(n, f, d) { n, SC_FLAG, 1, 1, INT_AT(f), d, { .note = NULL } }
 #define KW_INT(n, f, d)	{ n, SC_INT, 1, 1, INT_AT(f), d,		\
 			    { .range = { 0, INT_MAX } } }
+/* 0: one per online CPU */
+#define KW_LOOPS(n, f)	{ n, SC_INT, 1, 1, INT_AT(f), 0,		\
+			    { .range = { 0, MAX_EVENT_LOOPS } } }
 /* sshd: the minimum may only be raised from the default */
 #define KW_RSA(n, f)	{ n, SC_INT, 1, 1, INT_AT(f), KEY_RSA_MIN_BITS,	\
 			    { .range = { KEY_RSA_MIN_BITS, 16384 } } }
@@ -142,6 +145,7 @@ const struct sc_keyword sc_keywords[] = {
 	KW_REFUSED("DenyGroups", GROUPS),
 	KW_CODE("DenyUsers", ANY_WORDS, sc_kw_deny_users),
 	KW_CODE("DisableForwarding", 1, sc_kw_disable_fwd),
+	KW_LOOPS("EventLoops", event_loops),
 	KW_IGNORED("ExposeAuthInfo", 1),
 	KW_IGNORED("FingerprintHash", 1),
 	KW_IGNORED("ForceCommand", ANY_WORDS),

@@ -316,6 +316,7 @@ static const struct {
 	{ "MaxUserChannels", NULL },
 	{ "MaxCompressedSessions", NULL },
 	{ "MaxForwardConnections", NULL },
+	{ "EventLoops", NULL },
 	{ "LogLevel", NULL },
 	{ "SyslogFacility", NULL },
 	{ "Banner", NULL },

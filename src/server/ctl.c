@@ -82,7 +82,7 @@ ctl_is_default(const char *path, const char *state_dir)
 
 int
 ctl_start(struct ctl_server *c, uv_loop_t *loop,
-    const struct session_list *sessions, const char *path, bool optional,
+    struct session_list *sessions, const char *path, bool optional,
     const char *metrics, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;

@@ -15,7 +15,7 @@
 
 /* Embedded in the daemon; the sessions it reports outlive it. */
 struct ctl_server {
-	const struct session_list	*sessions;
+	struct session_list	*sessions;
 	struct reqsrv			 req;
 };
 
@@ -25,7 +25,7 @@ struct ctl_server {
  * metrics ("address:port" on loopback; NULL: none). Returns 0, or -1 with
  * err (nothing left open). */
 int	ctl_start(struct ctl_server *c, uv_loop_t *loop,
-	    const struct session_list *sessions, const char *path,
+	    struct session_list *sessions, const char *path,
 	    bool optional, const char *metrics, char *err, size_t errlen);
 /* Whether path is the default ControlSocket under state_dir. The default
  * is optional: a StateDirectory that is missing, or whose name is too long

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "fwd/pump.h"
+#include "server/loops.h"
 #include "util/text.h"
 
 static void
@@ -20,7 +21,7 @@ utc(time_t t, char *out, size_t outlen)
 
 /* The daemon's totals: sessions that ended plus the live ones. */
 static void
-totals(const struct session_list *l, struct fwd_stats *t, int *nauth,
+totals(struct session_list *l, struct fwd_stats *t, int *nauth,
     int *npre, int fwds[4])
 {
 	const struct session *s = NULL;
@@ -57,14 +58,14 @@ flow_where(const struct flow *f, char *out, size_t outlen)
 		snprintf(out, outlen, "%s", safe);
 }
 
-void
-report_text(const struct session_list *l, struct wb *out)
+static void
+text_locked(struct session_list *l, struct wb *out)
 {
 	const struct session *s = NULL;
 	const struct refusal *r;
 	const struct flow *f;
 	struct session_view v;
-	struct fwd_stats t;
+	struct fwd_stats t, st;
 	char when[40], user[300], where[STATS_WHERE_MAX * 4 + 20];
 	char msg[sizeof(r->msg) * 4];
 	time_t now = time(NULL);
@@ -85,11 +86,12 @@ report_text(const struct session_list *l, struct wb *out)
 		    "BOUND / DESTINATION", "OPEN", "CONNS", "IN", "OUT");
 		for (f = v.flows->head; f != NULL; f = f->next) {
 			flow_where(f, where, sizeof(where));
+			fwd_stats_read(&f->st, &st);
 			wb_printf(out, "  %-14s %-36s %5u %6llu %14llu %14llu\n",
-			    stats_flow_kind_name(f->kind), where, f->st.open,
-			    (unsigned long long)f->st.conns,
-			    (unsigned long long)f->st.bytes_in,
-			    (unsigned long long)f->st.bytes_out);
+			    stats_flow_kind_name(f->kind), where, st.open,
+			    (unsigned long long)st.conns,
+			    (unsigned long long)st.bytes_in,
+			    (unsigned long long)st.bytes_out);
 		}
 		wb_printf(out, "  %-14s %-36s %5u %6llu %14llu %14llu\n",
 		    "(session)", "", t.open, (unsigned long long)t.conns,
@@ -110,8 +112,8 @@ report_text(const struct session_list *l, struct wb *out)
 	}
 }
 
-void
-report_json(const struct session_list *l, struct wb *out)
+static void
+json_locked(struct session_list *l, struct wb *out)
 {
 	const struct session *s = NULL;
 	const struct refusal *r;
@@ -132,9 +134,9 @@ report_json(const struct session_list *l, struct wb *out)
 		wb_json_member(out, "key", v.key_fp);
 		wb_json_member(out, "peer", v.ip);
 		wb_printf(out, ",\"peer_port\":%d,\"since\":%lld,\"since_s\":%lld,"
-		    "\"authenticated\":%s,", v.port, (long long)v.since,
-		    (long long)(now - v.since), v.authenticated ? "true" :
-		    "false");
+		    "\"authenticated\":%s,\"loop\":%d,", v.port,
+		    (long long)v.since, (long long)(now - v.since),
+		    v.authenticated ? "true" : "false", v.loop);
 		fwd_stats_json(out, &t);
 		wb_printf(out, ",\"forwards\":[");
 		for (f = v.flows->head, m = 0; f != NULL; f = f->next, m++) {
@@ -172,8 +174,8 @@ family(struct wb *out, const char *name, const char *type, const char *help)
 	wb_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-void
-report_metrics(const struct session_list *l, struct wb *out)
+static void
+metrics_locked(struct session_list *l, struct wb *out)
 {
 	const struct srv_stats *ss = &l->stats;
 	struct fwd_stats t;
@@ -184,6 +186,11 @@ report_metrics(const struct session_list *l, struct wb *out)
 	    "they authenticated");
 	wb_printf(out, "ferryd_sessions{state=\"authenticated\"} %d\n"
 	    "ferryd_sessions{state=\"preauth\"} %d\n", nauth, npre);
+	family(out, "ferryd_loop_sessions", "gauge", "connections now, by the "
+	    "event loop serving them (EventLoops)");
+	for (i = 0; i < l->loops->n; i++)
+		wb_printf(out, "ferryd_loop_sessions{loop=\"%d\"} %d\n", i,
+		    l->loops->l[i].sessions);
 	family(out, "ferryd_sessions_total", "counter", "connections "
 	    "accepted");
 	wb_printf(out, "ferryd_sessions_total %llu\n",
@@ -226,4 +233,30 @@ report_metrics(const struct session_list *l, struct wb *out)
 		wb_label_str(out, stats_limit_name((enum limit_kind)i));
 		wb_printf(out, "} %llu\n", (unsigned long long)ss->limits[i]);
 	}
+}
+
+/* The list's lock is held while a report is made: sessions on other loops
+ * neither come nor go meanwhile. */
+void
+report_text(struct session_list *l, struct wb *out)
+{
+	uv_mutex_lock(&l->lock);
+	text_locked(l, out);
+	uv_mutex_unlock(&l->lock);
+}
+
+void
+report_json(struct session_list *l, struct wb *out)
+{
+	uv_mutex_lock(&l->lock);
+	json_locked(l, out);
+	uv_mutex_unlock(&l->lock);
+}
+
+void
+report_metrics(struct session_list *l, struct wb *out)
+{
+	uv_mutex_lock(&l->lock);
+	metrics_locked(l, out);
+	uv_mutex_unlock(&l->lock);
 }

@@ -8,8 +8,8 @@
 #include "server/session.h"
 #include "ssh/buf.h"
 
-void	report_text(const struct session_list *l, struct wb *out);
-void	report_json(const struct session_list *l, struct wb *out);
-void	report_metrics(const struct session_list *l, struct wb *out);
+void	report_text(struct session_list *l, struct wb *out);
+void	report_json(struct session_list *l, struct wb *out);
+void	report_metrics(struct session_list *l, struct wb *out);
 
 #endif

@@ -24,10 +24,13 @@ static struct fwd_stats *
 direct_stats(void *ud, const struct fwd_req *req)
 {
 	struct session *s = ud;
-	struct flow *f = stats_flow_direct(&s->flows,
-	    req->kind == FWD_REQ_OPEN_TCP ? FLOW_DIRECT_TCP : FLOW_DIRECT_UNIX,
-	    req->name, req->kind == FWD_REQ_OPEN_TCP ? req->port : 0);
+	struct flow *f;
 
+	uv_mutex_lock(&s->list->lock);
+	f = stats_flow_direct(&s->flows, req->kind == FWD_REQ_OPEN_TCP ?
+	    FLOW_DIRECT_TCP : FLOW_DIRECT_UNIX, req->name,
+	    req->kind == FWD_REQ_OPEN_TCP ? req->port : 0);
+	uv_mutex_unlock(&s->list->lock);
 	return f != NULL ? &f->st : NULL;
 }
 
@@ -44,11 +47,11 @@ static enum fwd_sock
 direct_socket(void *ud, const char *path, int *fdp, char *why,
     size_t whylen)
 {
-	struct session *s = ud, *o;
-	char canon[SLPATH_ROOT_MAX + SLPATH_MAX];
+	struct session *s = ud;
+	char canon[SLPATH_ROOT_MAX + SLPATH_MAX], holder[256];
 	struct slpath p;
 	struct stat st;
-	int dirfd, fd, i;
+	int dirfd, fd;
 
 	if ((dirfd = sess_sl_place(s, path, false, &p, canon, sizeof(canon),
 	    why, whylen)) < 0)
@@ -61,8 +64,8 @@ direct_socket(void *ud, const char *path, int *fdp, char *why,
 			close(fd);
 		return FWD_SOCK_MISSING;
 	}
-	if (S_ISSOCK(st.st_mode) && ((o = sess_sl_holder(s, NULL, &st,
-	    &i)) == NULL || strcmp(ssh_auth_user(sess_ssh(o)),
+	if (S_ISSOCK(st.st_mode) && (sess_sl_holder_user(s, &st, holder,
+	    sizeof(holder)) == NULL || strcmp(holder,
 	    ssh_auth_user(sess_ssh(s))) == 0)) {
 		*fdp = fd;
 		return FWD_SOCK_OK;

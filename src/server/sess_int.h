@@ -31,6 +31,8 @@
 
 struct cert;
 struct sess_apc;
+struct sess_greq;
+struct srv_loop;
 struct server_config;
 struct slpath;
 struct stat;
@@ -49,9 +51,17 @@ struct rfwd {
  * into at accept; freed (session_free) once its net_conn closed, both
  * timers closed and its last pump went, since their callbacks use it. */
 struct session {
+	/* Other loops read, with the list's lock held: next, prev, id,
+	 * home, ip, port, authenticated, closing, user, key_fp, since, the
+	 * rfwd array (req_host, req_port, where its listener is) and flows;
+	 * the session's own loop writes them with the lock held (key_fp
+	 * and ip before it links in or logs in). Everything else is its
+	 * loop's alone. */
 	struct session		*next;		/* the list's, newest first */
 	struct session		*prev;
 	struct session_list	*list;		/* the daemon's, outlives it */
+	struct srv_loop		*home;		/* the loop that serves it */
+	uint64_t		 id;		/* unique in the list */
 	struct server_policy	*pol;		/* a reference, freed with it */
 	/* the values Match blocks may change: pol->conn, or own_cc (owned)
 	 * when some block matched; its lists point into pol */
@@ -126,6 +136,9 @@ struct session {
 	struct flow_list	 flows;		/* status: forwards, traffic */
 	/* the channels it opens out from here, once logged in */
 	struct fwd_direct	 direct;
+	/* a global request deferred while another loop gives up a forward
+	 * this one takes over (sess_rfwd.c; owned) */
+	struct sess_greq	*greq;
 };
 
 /* A handler chosen by its name from a table ended by a NULL name: the
@@ -137,6 +150,24 @@ struct sess_handler {
 
 /* The functions the files share; each is described where it is
  * defined. */
+
+/* sess_takeover.c: ReclaimForwards. 0: nothing in the way, 1: ev
+ * deferred while another loop gives the forward up, -1: refused */
+int		 sess_reclaim_tcp(struct session *s, struct ssh_event *ev,
+		    const char *host, int port, const char *what);
+int		 sess_reclaim_socket(struct session *s, struct ssh_event *ev,
+		    const char *canon, const struct stat *st, const char *what);
+/* the user (copied to out) whose forward listens on the socket st, or
+ * NULL */
+const char	*sess_sl_holder_user(struct session *s, const struct stat *st,
+		    char *out, size_t outlen);
+void		 sess_greq_free(struct session *s);
+
+/* sesslist.c: the session in the shared list (lock held inside) */
+void		 sess_list_remove(struct session *s);
+int		 sess_list_logged_in(struct session *s);
+void		 sess_set_closing(struct session *s, bool closed);
+void		 sess_list_refusal(struct session *s, const char *msg);
 
 /* session.c */
 struct ssh_conn	*sess_ssh(struct session *s);
@@ -192,8 +223,7 @@ void		 sess_apc_end(struct session *s);
 /* sess_rfwd.c */
 void		 sess_rfwd_request(struct session *s, struct ssh_event *ev);
 void		 sess_rfwd_stop_all(struct session *s);
-struct session	*sess_sl_holder(struct session *s, const char *canon,
-		    const struct stat *st, int *idx);
+void		 sess_rfwd_drop(struct session *s, struct rfwd *f);
 int		 sess_sl_place(struct session *s, const char *path,
 		    bool create, struct slpath *p, char *canon,
 		    size_t canonlen, char *why, size_t whylen);

@@ -53,8 +53,7 @@ sess_refuse(struct session *s, const char *fmt, ...)
 	log_info("refused for %s from %s port %d: %s",
 	    ssh_auth_user(sess_ssh(s)) ? ssh_auth_user(sess_ssh(s)) : "?",
 	    s->ip, s->port, msg);
-	stats_refusal(&s->list->stats, ssh_auth_user(sess_ssh(s)), s->ip,
-	    s->port, msg);
+	sess_list_refusal(s, msg);
 	ssh_send_debug(sess_ssh(s), true, msg);
 	snprintf(line, sizeof(line), "Refused: %s", msg);
 	sess_note(s, line);

@@ -13,6 +13,7 @@
 
 #include "fwd/listener.h"
 #include "fwd/slpath.h"
+#include "server/registry.h"
 #include "server/sess_int.h"
 #include "util/log.h"
 
@@ -25,18 +26,51 @@ listener_refused(void *ud, const char *why)
 {
 	struct session *s = ud;
 
-	stats_refusal(&s->list->stats, ssh_auth_user(sess_ssh(s)), s->ip,
-	    s->port, why);
+	sess_list_refusal(s, why);
 }
 
-/* A remote forward goes: its listener stops, its counters leave the
- * listing, and its slot is filled by the last one. */
+/* A TCP forward's record in the registry goes (port 0 and paths have
+ * none). */
 static void
-rfwd_drop(struct session *s, struct rfwd *f)
+unclaim(struct session *s, const char *host, int port)
 {
-	fwd_listener_stop(f->fl);
+	if (port > 0)
+		registry_release(s->list->reg, host, port, s->id);
+}
+
+/* A remote forward goes: its counters leave the listing, its slot is
+ * filled by the last one, and its listener stops. */
+void
+sess_rfwd_drop(struct session *s, struct rfwd *f)
+{
+	struct fwd_listener *fl = f->fl;
+
+	unclaim(s, f->req_host, f->req_port);
+	uv_mutex_lock(&s->list->lock);
 	stats_flow_end(&s->flows, &s->pumps, f->flow);
 	*f = s->rfwd[--s->nrfwd];
+	uv_mutex_unlock(&s->list->lock);
+	fwd_listener_stop(fl);
+}
+
+/* A forward's counters join the listing. */
+static struct flow *
+flow_add(struct session *s, enum flow_kind kind, const char *name, int port)
+{
+	struct flow *f;
+
+	uv_mutex_lock(&s->list->lock);
+	f = stats_flow_add(&s->flows, kind, name, port);
+	uv_mutex_unlock(&s->list->lock);
+	return f;
+}
+
+static void
+flow_drop(struct session *s, struct flow *f)
+{
+	uv_mutex_lock(&s->list->lock);
+	stats_flow_end(&s->flows, &s->pumps, f);
+	uv_mutex_unlock(&s->list->lock);
 }
 
 /* Status shows where a remote forward's listener really is. */
@@ -60,107 +94,6 @@ rfwd_find(struct session *s, const char *host, int port)
 		    fwd_listener_port(s->rfwd[i].fl) == port)))
 			return &s->rfwd[i];
 	return NULL;
-}
-
-/* ReclaimForwards: the remote forward o->rfwd[i], which another session
- * holds, goes to this one if both logged in as the same user with the
- * same key; a client that reconnects gets its listener back at once
- * instead of waiting for the stale session to time out. Returns 0 when
- * it was taken over, -1 when the request was refused (and the reason
- * told). */
-static int
-take_over(struct session *s, struct session *o, int i, const char *what)
-{
-	const char *user = ssh_auth_user(sess_ssh(s));
-
-	if (!s->pol->cfg.reclaim_forwards) {
-		sess_refuse(s, "%s: held by another session from %s port %d "
-		    "(ReclaimForwards no)", what, o->ip, o->port);
-		return -1;
-	}
-	if (strcmp(o->key_fp, s->key_fp) != 0 ||
-	    strcmp(ssh_auth_user(sess_ssh(o)), user) != 0) {
-		sess_refuse(s, "%s: held by a session from %s port %d that "
-		    "logged in with another user or key; only that user and "
-		    "key may take it over", what, o->ip, o->port);
-		return -1;
-	}
-	log_info("%s: %s: taken over from the older session from %s port %d "
-	    "(same key %s; ReclaimForwards yes)", user, what, o->ip, o->port,
-	    s->key_fp);
-	sess_note(o, "A newer session with the same key took over a forward "
-	    "of this session.");
-	rfwd_drop(o, &o->rfwd[i]);
-	return 0;
-}
-
-/* The TCP forward (host and port) another session holds: take_over.
- * Returns 0 when nothing stands in the way, -1 when refused. */
-static int
-reclaim(struct session *s, const char *host, int port, const char *what)
-{
-	struct session *o;
-	int i;
-
-	if (port == 0)
-		return 0;
-	for (o = s->list->head; o != NULL; o = o->next) {
-		if (o == s || !o->authenticated || o->closing)
-			continue;
-		for (i = 0; i < o->nrfwd; i++)
-			if (o->rfwd[i].req_port == port &&
-			    strcmp(o->rfwd[i].req_host, host) == 0)
-				return take_over(s, o, i, what);
-	}
-	return 0;
-}
-
-/* The session (and in *idx its forward) whose live Unix listener is the
- * socket canon names (NULL: any) or the file st (NULL: none there). A
- * socket's identity is its file, never the spelling of a request. */
-struct session *
-sess_sl_holder(struct session *s, const char *canon, const struct stat *st,
-    int *idx)
-{
-	struct fwd_listener *fl;
-	struct session *o;
-	int i;
-
-	for (o = s->list->head; o != NULL; o = o->next) {
-		if (!o->authenticated || o->closing)
-			continue;
-		for (i = 0; i < o->nrfwd; i++) {
-			fl = o->rfwd[i].fl;
-			if (o->rfwd[i].req_port == -1 && ((canon != NULL &&
-			    strcmp(fwd_listener_where(fl), canon) == 0) ||
-			    (st != NULL && fwd_listener_is_file(fl, st->st_dev,
-			    st->st_ino)))) {
-				*idx = i;
-				return o;
-			}
-		}
-	}
-	return NULL;
-}
-
-/* ReclaimForwards for a Unix socket, checked before anything at the path
- * is unlinked: whoever holds the same file (canonical path, or device
- * and inode) decides, however this request spells the path. */
-static int
-reclaim_socket(struct session *s, const char *canon, const struct stat *st,
-    const char *what)
-{
-	struct session *o;
-	int i;
-
-	if ((o = sess_sl_holder(s, canon, st, &i)) == NULL)
-		return 0;
-	if (o == s) {
-		sess_refuse(s, "%s: this session already forwards %s", what,
-		    canon);
-		return -1;
-	}
-	return take_over(s, o, i, what);
 }
 
 /* Where a peer's path lands for this session's user (StreamLocalDirectory;
@@ -254,12 +187,15 @@ static void
 rfwd_add(struct session *s, struct ssh_event *ev, const char *name,
     int port, struct fwd_listener *fl, struct flow *flow)
 {
-	struct rfwd *f = &s->rfwd[s->nrfwd++];
+	struct rfwd *f;
 
+	uv_mutex_lock(&s->list->lock);
+	f = &s->rfwd[s->nrfwd++];
 	snprintf(f->req_host, sizeof(f->req_host), "%s", name);
 	f->req_port = port;
 	f->fl = fl;
 	f->flow = flow_placed(flow, fl);
+	uv_mutex_unlock(&s->list->lock);
 	ev->u.request.success = true;
 }
 
@@ -297,9 +233,6 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 		    "listeners, the most allowed", host, port, s->nrfwd);
 		return;
 	}
-	snprintf(label, sizeof(label), "remote forward \"%s\":%u", host, port);
-	if (reclaim(s, host, (int)port, label) != 0)
-		return;
 	if ((d = fwd_srv_bind(&s->rules, &req, &scope, &addr, why,
 	    sizeof(why))) != FWD_OK) {
 		sess_refuse_rule(s, d, &req);
@@ -311,10 +244,15 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 		    label);
 		return;
 	}
+	/* the registry's record, taken over from an older session if need
+	 * be (then perhaps later: the request waits for another loop) */
+	snprintf(label, sizeof(label), "remote forward \"%s\":%u", host, port);
+	if (sess_reclaim_tcp(s, ev, host, (int)port, label) != 0)
+		return;
 	snprintf(label, sizeof(label), "remote forward for %s from %s "
 	    "(\"%s\":%u)", ssh_auth_user(sess_ssh(s)), s->ip, host, port);
-	if ((flow = stats_flow_add(&s->flows, FLOW_REMOTE_TCP, host,
-	    (int)port)) == NULL) {
+	if ((flow = flow_add(s, FLOW_REMOTE_TCP, host, (int)port)) == NULL) {
+		unclaim(s, host, (int)port);
 		sess_refuse(s, "remote forward \"%s\":%u: out of memory", host,
 		    port);
 		return;
@@ -323,7 +261,8 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 	fl = fwd_listener_start(s->loop, addrs, n, (int)port, &lc, &s->pumps,
 	    line, sizeof(line));
 	if (fl == NULL) {
-		stats_flow_end(&s->flows, &s->pumps, flow);
+		flow_drop(s, flow);
+		unclaim(s, host, (int)port);
 		sess_refuse(s, "remote forward \"%s\":%u: %s", host, port,
 		    line);
 		return;
@@ -357,7 +296,7 @@ cancel_forward(struct session *s, struct ssh_event *ev)
 	snprintf(line, sizeof(line), "Cancelled forwarding of port %d",
 	    fwd_listener_port(f->fl));
 	log_info("%s: %s", ssh_auth_user(sess_ssh(s)), line);
-	rfwd_drop(s, f);
+	sess_rfwd_drop(s, f);
 	ev->u.request.success = true;
 	sess_note(s, line);
 }
@@ -399,15 +338,14 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 		return;
 	}
 	snprintf(label, sizeof(label), "remote forward of socket %s", path);
-	if (reclaim_socket(s, canon, fstatat(dirfd, p.name, &st,
+	if (sess_reclaim_socket(s, ev, canon, fstatat(dirfd, p.name, &st,
 	    AT_SYMLINK_NOFOLLOW) == 0 ? &st : NULL, label) != 0) {
 		close(dirfd);
 		return;
 	}
 	snprintf(label, sizeof(label), "remote forward for %s from %s "
 	    "(socket %s)", ssh_auth_user(sess_ssh(s)), s->ip, path);
-	if ((flow = stats_flow_add(&s->flows, FLOW_REMOTE_UNIX, path,
-	    0)) == NULL) {
+	if ((flow = flow_add(s, FLOW_REMOTE_UNIX, path, 0)) == NULL) {
 		close(dirfd);
 		sess_refuse(s, "remote forward of socket %s: out of memory",
 		    path);
@@ -420,7 +358,7 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 	    &lc, &s->pumps, why, sizeof(why));
 	close(dirfd);
 	if (fl == NULL) {
-		stats_flow_end(&s->flows, &s->pumps, flow);
+		flow_drop(s, flow);
 		sess_refuse(s, "remote forward of socket %s: %s", path, why);
 		return;
 	}
@@ -449,7 +387,7 @@ cancel_streamlocal(struct session *s, struct ssh_event *ev)
 	snprintf(line, sizeof(line), "Cancelled forwarding of socket %s",
 	    path);
 	log_info("%s: %s", ssh_auth_user(sess_ssh(s)), line);
-	rfwd_drop(s, f);
+	sess_rfwd_drop(s, f);
 	ev->u.request.success = true;
 	sess_note(s, line);
 }
@@ -479,9 +417,15 @@ sess_rfwd_request(struct session *s, struct ssh_event *ev)
 void
 sess_rfwd_stop_all(struct session *s)
 {
-	int i;
+	struct fwd_listener *fl;
+	struct rfwd *f;
 
-	for (i = 0; i < s->nrfwd; i++)
-		fwd_listener_stop(s->rfwd[i].fl);
-	s->nrfwd = 0;
+	while (s->nrfwd > 0) {
+		f = &s->rfwd[s->nrfwd - 1];
+		unclaim(s, f->req_host, f->req_port);
+		uv_mutex_lock(&s->list->lock);
+		fl = s->rfwd[--s->nrfwd].fl;
+		uv_mutex_unlock(&s->list->lock);
+		fwd_listener_stop(fl);
+	}
 }

@@ -5,17 +5,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "server/loops.h"
 #include "server/revoked.h"
 #include "server/sess_int.h"
 #include "util/log.h"
 #include "util/match.h"
-#include "util/netaddr.h"
 
 void
 server_policy_ref(struct server_policy *p)
 {
-	p->refs++;
+	__atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
 }
 
 void
@@ -23,7 +24,8 @@ server_policy_unref(struct server_policy *p)
 {
 	int i;
 
-	if (p == NULL || --p->refs > 0)
+	/* the last reference may go on any loop */
+	if (p == NULL || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	for (i = 0; i < p->nhostkeys; i++)
 		key_free(p->hostkeys[i]);
@@ -60,58 +62,13 @@ sess_handler_find(const struct sess_handler *t, const char *name)
 	return NULL;
 }
 
-/* The user's shared counters, made at its first login. */
-static struct user_usage *
-user_get(struct session_list *list, const char *name)
-{
-	struct user_usage *u;
-
-	for (u = list->users; u != NULL; u = u->next)
-		if (strcmp(u->name, name) == 0)
-			break;
-	if (u == NULL) {
-		if ((u = calloc(1, sizeof(*u))) == NULL)
-			return NULL;
-		snprintf(u->name, sizeof(u->name), "%s", name);
-		u->next = list->users;
-		list->users = u;
-	}
-	u->refs++;
-	return u;
-}
-
-static void
-user_put(struct session_list *list, struct user_usage *u)
-{
-	struct user_usage **pp;
-
-	if (u == NULL || --u->refs > 0)
-		return;
-	for (pp = &list->users; *pp != u; pp = &(*pp)->next)
-		;
-	*pp = u->next;
-	free(u);
-}
-
 static void
 session_free(struct session *s)
 {
 	int i;
 
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		s->list->head = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	s->list->count--;
-	s->list->all.fds--;
-	if (!s->authenticated)
-		s->list->unauthenticated--;
-	if (s->compress_slot)
-		s->list->compress_slots--;
-	user_put(s->list, s->user);
-	stats_flows_free(&s->flows, &s->list->stats);
+	sess_list_remove(s);
+	sess_greq_free(s);
 	for (i = 0; i < s->nnotes; i++)
 		free(s->notes[i]);
 	free(s->ak_pending);
@@ -159,7 +116,7 @@ grace_expired(uv_timer_t *t)
 	snprintf(msg, sizeof(msg), "Timeout before authentication for %s "
 	    "port %d", s->ip, s->port);
 	log_info("%s", msg);
-	s->list->stats.limits[LIM_LOGIN_GRACE_TIME]++;
+	session_list_limit(s->list, LIM_LOGIN_GRACE_TIME);
 	sess_end(s, SSH_DISC_PROTOCOL_ERROR, "Timeout before authentication",
 	    msg);
 }
@@ -255,10 +212,7 @@ idle_tick(uv_timer_t *t)
 static void
 auth_success(struct session *s)
 {
-	s->authenticated = true;
-	s->list->stats.handshakes_ok++;
-	s->list->unauthenticated--;
-	if ((s->user = user_get(s->list, ssh_auth_user(sess_ssh(s)))) != NULL)
+	if (sess_list_logged_in(s) == 0)
 		s->pumps.user = &s->user->u;
 	sess_direct_init(s);
 	uv_timer_stop(&s->grace);
@@ -287,11 +241,15 @@ compress_offer(struct session *s)
 {
 	const struct server_config *c = &s->pol->cfg;
 
-	if (!c->compression || s->list->compress_slots >= c->max_compressed)
+	if (!c->compression)
 		return false;
-	s->compress_slot = true;
-	s->list->compress_slots++;
-	return true;
+	uv_mutex_lock(&s->list->lock);
+	if (s->list->compress_slots < c->max_compressed) {
+		s->compress_slot = true;
+		s->list->compress_slots++;
+	}
+	uv_mutex_unlock(&s->list->lock);
+	return s->compress_slot;
 }
 
 static void
@@ -302,8 +260,10 @@ compress_declined(struct session *s)
 	if (!s->compress_slot || strcmp(ssh_comp_name(c, true), "none") != 0 ||
 	    strcmp(ssh_comp_name(c, false), "none") != 0)
 		return;
+	uv_mutex_lock(&s->list->lock);
 	s->compress_slot = false;
 	s->list->compress_slots--;
+	uv_mutex_unlock(&s->list->lock);
 }
 
 /* The connection's own events; the channels' go straight to their
@@ -356,12 +316,10 @@ on_closed(void *ud, enum net_end end, const char *why)
 {
 	struct session *s = ud;
 
-	s->closing = true;
+	sess_set_closing(s, true);
 	s->nc_closed = true;
 	sess_akc_end(s);
 	sess_apc_end(s);
-	if (!s->authenticated)
-		s->list->stats.handshakes_failed++;
 	sess_rfwd_stop_all(s);
 	if (!s->authenticated && end == NET_END_NEGOTIATION)
 		log_error("Unable to negotiate with %s port %d: %s [preauth]",
@@ -381,52 +339,34 @@ on_closed(void *ud, enum net_end end, const char *why)
 		uv_close((uv_handle_t *)&s->idle, timer_closed);
 }
 
-/* PerSourceMaxStartups: whether as many connections from the block of s
- * (PerSourceNetBlockSize) are not authenticated yet. */
-static bool
-source_full(const struct session *s)
+struct srv_loop *
+session_home(const struct session *s)
 {
-	const struct server_config *c = &s->pol->cfg;
-	const struct session *o;
-	int n = 0;
+	return s->home;
+}
 
-	if (c->per_source_max_startups == 0)
-		return false;
-	for (o = s->list->head; o != NULL; o = o->next)
-		if (o != s && !o->authenticated && !o->closing &&
-		    netaddr_same_block(o->ip, s->ip,
-		    (unsigned)c->per_source_v4_bits,
-		    (unsigned)c->per_source_v6_bits) &&
-		    ++n >= c->per_source_max_startups)
-			return true;
-	return false;
+void
+session_abandon(struct session *s)
+{
+	session_free(s);
 }
 
 int
-session_accept(struct net_loop *nl, uv_stream_t *server,
-    struct server_policy *pol, struct session_list *list)
+session_start(struct session *s, uv_os_sock_t fd)
 {
 	static const struct net_conn_ops ops = {
 		.event = on_event,
 		.input_done = on_input_done,
 		.closed = on_closed,
 	};
-	uv_loop_t *loop;
+	struct server_policy *pol = s->pol;
 	struct ssh_config cfg;
-	struct session *s;
 	char lip[64];
 	int lport;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return -1;
-	s->loop = loop = nl->uv;
-	s->list = list;
-	s->pol = pol;
+	s->loop = s->home->uv;
 	s->cc = &pol->conn;
 	s->session_chan = SESSION_CHAN_NONE;
-	s->since = time(NULL);
-	list->stats.sessions_total++;
-	server_policy_ref(pol);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.role = SSH_ROLE_SERVER;
 	cfg.hostkeys = pol->hostkeys;
@@ -440,19 +380,13 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 	cfg.hostkey_algs = pol->cfg.hostkey_algs;
 	cfg.pubkey_algs = pol->cfg.pubkey_algs;
 	cfg.banner = pol->conn.banner_text;	/* the session's policy */
-	uv_timer_init(loop, &s->grace);
-	uv_timer_init(loop, &s->alive);
-	uv_timer_init(loop, &s->idle);
+	uv_timer_init(s->loop, &s->grace);
+	uv_timer_init(s->loop, &s->alive);
+	uv_timer_init(s->loop, &s->idle);
 	s->grace.data = s->alive.data = s->idle.data = s;
 	s->timers_open = 3;
-	s->next = list->head;
-	if (list->head != NULL)
-		list->head->prev = s;
-	list->head = s;
-	list->count++;
-	list->all.fds++;
-	list->unauthenticated++;
-	if ((s->nc = net_conn_accept(nl, server, &cfg, &ops, s)) == NULL) {
+	if ((s->nc = net_conn_accept(&s->home->nl, fd, &cfg, &ops,
+	    s)) == NULL) {
 		s->nc_closed = true;
 		uv_close((uv_handle_t *)&s->grace, timer_closed);
 		uv_close((uv_handle_t *)&s->alive, timer_closed);
@@ -462,15 +396,13 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 	s->pumps.nc = s->nc;
 	s->pumps.on_empty = pumps_empty;
 	s->pumps.ud = s;
-	s->pumps.all = &list->all;
+	s->pumps.all = &s->list->all;
 	s->pumps.lim = &s->lim;
 	s->lim.user_chans = (size_t)pol->cfg.max_user_channels;
 	s->lim.user_pending = (size_t)pol->cfg.max_pending_connects;
-	s->lim.fd_budget = list->fd_budget;
+	s->lim.fd_budget = s->list->fd_budget;
 	s->lim.connect_timeout_ms = (unsigned)pol->cfg.forward_connect_timeout *
 	    1000;
-	snprintf(s->ip, sizeof(s->ip), "%s", net_conn_peer_ip(s->nc));
-	s->port = net_conn_peer_port(s->nc);
 	if (net_conn_local(s->nc, lip, sizeof(lip), &lport) == 0)
 		log_verbose("Connection from %s port %d on %s port %d", s->ip,
 		    s->port, lip, lport);
@@ -481,17 +413,8 @@ session_accept(struct net_loop *nl, uv_stream_t *server,
 		    "MaxCompressedSessions (%d) reached", s->ip, s->port,
 		    pol->cfg.max_compressed);
 	if (sess_match_apply(s, NULL) != 0) {
-		s->closing = true;
+		sess_set_closing(s, false);
 		net_conn_close(s->nc, "out of memory");
-		return 0;
-	}
-	if (source_full(s)) {
-		log_info("drop connection from [%s]:%d: past "
-		    "PerSourceMaxStartups (%d unauthenticated from its block)",
-		    s->ip, s->port, pol->cfg.per_source_max_startups);
-		list->stats.limits[LIM_PER_SOURCE]++;
-		s->closing = true;
-		net_conn_close(s->nc, "past PerSourceMaxStartups");
 		return 0;
 	}
 	if (pol->cfg.login_grace_time > 0)
@@ -515,18 +438,6 @@ session_view(const struct session *s, struct session_view *v)
 	v->port = s->port;
 	v->since = s->since;
 	v->authenticated = s->authenticated;
+	v->loop = s->home->index;
 	v->flows = &s->flows;
-}
-
-void
-session_close_all(struct session_list *list, const char *why)
-{
-	struct session *s;
-
-	for (s = list->head; s != NULL; s = s->next) {
-		if (s->closing || s->nc == NULL)
-			continue;
-		s->closing = true;
-		sess_end(s, SSH_DISC_BY_APPLICATION, why, why);
-	}
 }

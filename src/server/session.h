@@ -55,36 +55,68 @@ void	server_policy_unref(struct server_policy *p);
 struct session;
 
 /* What one user holds across all of its sessions. Owned by the session
- * list; freed with the user's last session. */
+ * list; freed with the user's last session. name is the whole user name
+ * (as long as the engine takes). */
 struct user_usage {
 	struct user_usage *next;
 	int		 refs;		/* sessions logged in as the user */
-	struct fwd_usage u;
-	char		 name[64];
+	struct fwd_usage u;		/* FWD_ADD and FWD_GET only */
+	char		 name[256];
 };
 
-/* The daemon's view of its sessions. */
+struct srv_loop;
+struct srv_loops;
+
+/* The daemon's view of its sessions, on every event loop (loops.h).
+ * lock guards the members below it but fd_budget and all (which are
+ * FWD_ADD/FWD_GET counters), and the parts of each session that other
+ * loops read (sess_int.h says which). It is held only briefly and never
+ * across a call into another layer, and no other lock is taken under it
+ * but the authcmd set's. */
 struct session_list {
+	uv_mutex_t	 lock;
+	struct srv_loops *loops;
+	/* who holds which remote TCP forward (registry.h; its own lock) */
+	struct registry	*reg;
 	struct session	*head;
 	int		 count;
+	uint64_t	 next_id;		/* each session's id */
 	int		 unauthenticated;	/* for MaxStartups */
 	/* sessions offered compression and not known to have declined it
 	 * (MaxCompressedSessions) */
 	int		 compress_slots;
 	struct user_usage *users;
+	struct srv_stats stats;		/* for status and metrics */
 	/* descriptors held by sessions, tunnels and listeners, and how many
 	 * tunnels may use (the rest is kept for logins) */
 	struct fwd_usage all;
 	size_t		 fd_budget;
-	struct srv_stats stats;		/* for status and metrics */
 	/* AuthorizedKeysCommand and AuthorizedPrincipalsCommand runs, under
-	 * one set of bounds */
+	 * one set of bounds (its own lock) */
 	struct authcmd_set cmds;
 };
 
-/* Accepts a connection from server under policy. Returns 0 or -1. */
-int	session_accept(struct net_loop *nl, uv_stream_t *server,
-	    struct server_policy *policy, struct session_list *list);
+/* sesslist.c: 0, or -1 if no lock could be made. */
+int	session_list_init(struct session_list *list, struct srv_loops *loops);
+void	session_list_destroy(struct session_list *list);
+/* On loop 0, for a connection just accepted from ip and port: NULL if
+ * PerSourceMaxStartups turns it away (logged) or out of memory; else its
+ * session, in the list and counted as unauthenticated from now (for
+ * MaxStartups and PerSourceMaxStartups), with a reference to pol, given
+ * to the loop with the fewest sessions (session_home), which must then
+ * run session_start. */
+struct session *session_admit(struct session_list *list,
+	    struct server_policy *pol, const char *ip, int port);
+struct srv_loop *session_home(const struct session *s);
+/* On loop 0: an admitted session that will not start goes. */
+void	session_abandon(struct session *s);
+int	session_unauthenticated(struct session_list *list);
+/* Counts a limit that turned a connection away (status, metrics). */
+void	session_list_limit(struct session_list *list, enum limit_kind k);
+
+/* On the session's loop: serves fd, its connection (closed on failure
+ * too; the session then goes). Returns 0 or -1. */
+int	session_start(struct session *s, uv_os_sock_t fd);
 /* What status shows of a session; valid until the loop runs again. */
 struct session_view {
 	const char		*user;		/* "" before authentication */
@@ -93,14 +125,16 @@ struct session_view {
 	int			 port;
 	time_t			 since;
 	bool			 authenticated;
+	int			 loop;		/* the event loop serving it */
 	const struct flow_list	*flows;
 };
 
-/* The sessions in the list, newest first: NULL after the last. */
+/* The sessions in the list, newest first: NULL after the last (with the
+ * list's lock held). */
 const struct session *session_next(const struct session_list *list,
 		    const struct session *prev);
 void	session_view(const struct session *s, struct session_view *v);
-/* Disconnects every session (SIGTERM). */
+/* Disconnects every session of the calling thread's loop (SIGTERM). */
 void	session_close_all(struct session_list *list, const char *why);
 
 #endif

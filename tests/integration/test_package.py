@@ -187,7 +187,10 @@ def test_ferryd_T_keywords_and_defaults_in_page(tmp_path):
     for line in r.stdout.splitlines():
         kw, value = line.split(' ', 1)
         assert kw in entries, f'-T prints {kw}, ferryd_config(5) lacks it'
-        if re.fullmatch(r'[\d:]+', value):
+        if kw == 'eventloops':     # the default is one per CPU
+            assert int(value) == min(64, os.cpu_count()), line
+            assert 'one per online CPU' in man_entry_text(page, 'EventLoops')
+        elif re.fullmatch(r'[\d:]+', value):
             entry = man_entry_text(page, entries[kw])
             assert re.search(r'(?<![\d:])%s(?![\d:])' % re.escape(value), entry), \
                 f'{entries[kw]}: -T says {value}, the page says {entry!r}'

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -346,6 +347,31 @@ static const struct net_conn_ops srv_ops = {
 };
 
 static void
+free_handle(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* The accepted connection's descriptor, as ferryd's acceptor hands it to
+ * a loop (-1: none). */
+static uv_os_sock_t
+accept_fd(uv_stream_t *server)
+{
+	uv_tcp_t *t = malloc(sizeof(*t));
+	uv_os_fd_t fd;
+	int r = -1;
+
+	if (t == NULL)
+		return -1;
+	uv_tcp_init(server->loop, t);
+	if (uv_accept(server, (uv_stream_t *)t) == 0 &&
+	    uv_fileno((uv_handle_t *)t, &fd) == 0)
+		r = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	uv_close((uv_handle_t *)t, free_handle);
+	return r;
+}
+
+static void
 on_ssh(uv_stream_t *server, int status)
 {
 	struct lab *lab = server->data;
@@ -358,8 +384,8 @@ on_ssh(uv_stream_t *server, int status)
 	cfg.hostkeys = &lab_hostkey;
 	cfg.nhostkeys = 1;
 	cfg.window = lab->srv_window;
-	lab->srv.nc = net_conn_accept(&lab->nl, server, &cfg, &srv_ops,
-	    &lab->srv);
+	lab->srv.nc = net_conn_accept(&lab->nl, accept_fd(server), &cfg,
+	    &srv_ops, &lab->srv);
 	lab->srv.pumps.nc = lab->srv.nc;
 }
 
