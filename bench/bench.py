@@ -60,7 +60,6 @@ import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -72,6 +71,10 @@ sys.path.insert(0, str(HERE.parent / 'tests' / 'integration'))
 import ferrylab as fl  # noqa: E402
 from ferrylab import MiB, Deadline  # noqa: E402
 import burst  # noqa: E402
+from measure import conn_rates, pct, raw_ceiling, timed_download, timed_upload  # noqa: E402
+from procstat import CpuMeter  # noqa: E402
+from report import Table  # noqa: E402
+from tunnels import start_remote_tunnel  # noqa: E402
 
 CIPHERS = ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com']
 CONN_CIPHER = 'aes128-gcm@openssh.com'
@@ -80,10 +83,6 @@ MODES = {'local': '-L', 'remote': '-R', 'dynamic': '-D'}
 MODE_CHOICES = {'local': ['local'], 'remote': ['remote'], 'dynamic': ['dynamic'],
                 'both': ['local', 'remote'], 'all': ['local', 'remote', 'dynamic']}
 
-# ferry and OpenSSH ssh (LogLevel INFO, the default) both print this on stderr
-# once the server accepted a port-0 remote forward
-ALLOCATED_REMOTE_RE = re.compile(
-    r'^Allocated port (\d+) for remote forward to (\S+?):(\d+)\s*$', re.M)
 # ferry prints this for `-D host:0` once the SOCKS listener is up
 ALLOCATED_DYNAMIC_RE = re.compile(r'^Allocated port (\d+) for dynamic forward\s*$', re.M)
 
@@ -94,47 +93,6 @@ class BenchTimeout(Exception):
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
-
-
-# ------------------------------------------------------------------ -R tunnels
-
-def start_remote_tunnel(kind, sshd, targets, *, identity, known_hosts, env, cipher=None,
-                        label=None, timeout=fl.READY_TIMEOUT):
-    """Start `kind` with one `-R 127.0.0.1:0:HOST:PORT` per target; return a
-    ferrylab.Tunnel whose ports are the ones sshd allocated (in target order),
-    once each was announced on stderr and is in LISTEN state."""
-    targets = [(fl._norm_host(h), int(p)) for h, p in targets]
-    extra = []
-    for h, p in targets:
-        extra += ['-R', f'{fl.LOCALHOST}:0:{fl.fmt_host(h)}:{p}']
-    argv = fl.client_argv(kind, sshd, forwards=(), identity=identity,
-                          known_hosts=known_hosts, cipher=cipher, extra=extra)
-    cp = fl.ClientProc(kind, argv, env, label)
-    try:
-        ms = cp.wait_for(ALLOCATED_REMOTE_RE, count=len(targets), timeout=timeout)
-        if ms is None:
-            raise fl.TunnelError(
-                f'{kind} did not report {len(targets)} "Allocated port ... for remote '
-                f'forward" line(s) within {timeout:g}s (alive: {cp.alive()}).\n'
-                f'argv: {" ".join(cp.argv)}\nstderr:\n{cp.stderr()}\n'
-                f'sshd log tail:\n{fl.tail(sshd.log_text())}')
-        ports = [None] * len(targets)
-        for m in ms:
-            key = (fl._norm_host(m.group(2)), int(m.group(3)))
-            free = [i for i, t in enumerate(targets) if t == key and ports[i] is None]
-            if not free:
-                raise fl.TunnelError(f'{kind} announced a remote forward to {key} that '
-                                     f'was not asked for ({targets}):\n{cp.stderr()}')
-            ports[free[0]] = int(m.group(1))
-        d = Deadline(5, 'remote listener')
-        for p in ports:                              # bounded poll (5 s in all)
-            if not fl.wait_until(lambda: fl.listening_inodes(p), d.remaining(), 0.01):
-                raise fl.TunnelError(f'{kind} announced remote port {p} but nothing '
-                                     f'listens there:\n{cp.stderr()}')
-    except BaseException:
-        cp.stop()
-        raise
-    return fl.Tunnel(cp, ports, targets, sshd)
 
 
 # ------------------------------------------------------------------ -D tunnels
@@ -218,71 +176,12 @@ def open_conn(port, socks_to=None, timeout=fl.IO_TIMEOUT):
     return s
 
 
+def socks(to_port):
+    """A conn_round handshake: SOCKS5 CONNECT to 127.0.0.1:to_port (None: none)."""
+    return None if to_port is None else (lambda s: socks5_handshake(s, to_port))
+
+
 # ------------------------------------------------------------------ measurements
-
-def timed_upload(port, sink, n, socks_to=None):
-    s = open_conn(port, socks_to)
-    try:
-        t0 = time.perf_counter()
-        fl.send_pattern(s, n, 0, Deadline(300, 'bench upload'))
-        s.shutdown(socket.SHUT_WR)
-        res = sink.result(timeout=120)
-        dt = time.perf_counter() - t0
-    finally:
-        s.close()
-    if res.error or res.count != n:
-        raise RuntimeError(f'upload: sink got {res}')
-    return n / dt / 1e6
-
-
-def cpu_seconds(pid):
-    """User+system CPU time of a process, from /proc (clock ticks)."""
-    with open(f'/proc/{pid}/stat') as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
-
-
-def timed_download(port, n, socks_to=None):
-    s = open_conn(port, socks_to)
-    try:
-        t0 = time.perf_counter()
-        count, _ = fl.recv_to_eof(s, Deadline(300, 'bench download'), hash=False)
-        dt = time.perf_counter() - t0
-    finally:
-        s.close()
-    if count != n:
-        raise RuntimeError(f'download: got {count} of {n} bytes')
-    return n / dt / 1e6
-
-
-def conn_round(port, n, deadline, socks_to=None):
-    """n sequential connect / 1-byte echo / close (with socks_to: connect /
-    SOCKS5 handshake to 127.0.0.1:socks_to / 1-byte echo / close, all timed).
-    Returns (conn_per_s, latencies_s)."""
-    lat = []
-    t0 = time.perf_counter()
-    for _ in range(n):
-        if deadline.expired():
-            break
-        a = time.perf_counter()
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.settimeout(10)
-        try:
-            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            s.connect((fl.LOCALHOST, port))
-            if socks_to is not None:
-                socks5_handshake(s, socks_to)
-            s.sendall(b'x')
-            if s.recv(1) != b'x':
-                raise RuntimeError('echo through the tunnel returned nothing')
-        finally:
-            s.close()
-        lat.append(time.perf_counter() - a)
-    total = time.perf_counter() - t0
-    if not lat:
-        raise RuntimeError('no connection completed')
-    return len(lat) / total, lat
-
 
 def open_many(port, n, socks_to=None):
     socks = []
@@ -299,12 +198,6 @@ def open_many(port, n, socks_to=None):
             s.close()
         raise
     return socks
-
-
-def pct(xs, p):
-    xs = sorted(xs)
-    k = min(len(xs) - 1, max(0, int(round(p / 100 * (len(xs) - 1)))))
-    return xs[k]
 
 
 # ------------------------------------------------------------------ main
@@ -408,12 +301,14 @@ def main():
                 cpu = {k: 0.0 for k in kinds}
                 for _ in range(repeat):
                     for k in kinds:
-                        c0 = cpu_seconds(ts[k].pid)
+                        meter = CpuMeter(lambda: [ts[k].pid])
                         if direction == 'up':
-                            v = timed_upload(ts[k].ports[0], sink, size, to_sink)
+                            v, (c,) = timed_upload(open_conn(ts[k].ports[0], to_sink), sink,
+                                                   size, [meter])
                         else:
-                            v = timed_download(ts[k].ports[1], size, to_source)
-                        cpu[k] += cpu_seconds(ts[k].pid) - c0
+                            v, (c,) = timed_download(open_conn(ts[k].ports[1], to_source),
+                                                     size, [meter])
+                        cpu[k] += c
                         best[k] = max(best[k], v)
                 for k in kinds:
                     put((mode, 'throughput', short, direction), k, best[k])
@@ -429,20 +324,12 @@ def main():
 
         # connection rate and latency
         ts = {k: tunnel(mode, k, [echo.addr], CONN_CIPHER) for k in kinds}
-        for k in kinds:                                   # warm up
-            conn_round(ts[k].port, 20, Deadline(30, 'warmup'), to_echo)
+        # each (round, client) gets an equal slice of the time cap
         rounds = 2
-        rate = {k: 0.0 for k in kinds}
-        lats = {k: [] for k in kinds}
-        # each (round, client) gets an equal slice of the time cap, so a slow
-        # forward yields fewer samples but never starves the other client
-        per_call = conn_seconds / (rounds * len(kinds))
-        for _ in range(rounds):
-            for k in kinds:
-                r, lat = conn_round(ts[k].port, max(1, nconn // rounds),
-                                    Deadline(per_call, f'{flag} connection rate'), to_echo)
-                rate[k] = max(rate[k], r)
-                lats[k] += lat
+        cr = conn_rates({k: ts[k].port for k in kinds}, rounds, nconn,
+                        conn_seconds / (rounds * len(kinds)), socks(to_echo))
+        rate = {k: cr[k]['rate'] for k in kinds}
+        lats = {k: cr[k]['lat_s'] for k in kinds}
         results['conn_samples'][mode] = {k: len(lats[k]) for k in kinds}
         for k in kinds:
             put((mode, 'conn_rate'), k, rate[k])
@@ -456,11 +343,11 @@ def main():
         for k in kinds:
             t = tunnel(mode, k, [echo.addr], CONN_CIPHER)
             put((mode, 'rss_idle'), k, t.rss_kib())
-            socks = open_many(t.port, args.open_conns, to_echo)
+            held = open_many(t.port, args.open_conns, to_echo)
             try:
                 put((mode, 'rss_open'), k, t.rss_kib())
             finally:
-                for s in socks:
+                for s in held:
                     s.close()
             t.close()
         # a burst of connections at once into a fresh tunnel (-L, -R)
@@ -505,10 +392,9 @@ def main():
             f'{args.open_conns} open conns; {os.cpu_count()} CPUs')
 
         # the ceiling: same Python source/sink, no tunnel
-        up = max(timed_upload(sink.port, sink, size) for _ in range(repeat))
-        down = max(timed_download(source.port, size) for _ in range(repeat))
-        results['raw'] = {'up_MBps': up, 'down_MBps': down}
-        log(f'bench: raw loopback (no tunnel): up {up:.0f} MB/s, down {down:.0f} MB/s')
+        raw = results['raw'] = raw_ceiling(sink, source, size, repeat)
+        log(f'bench: raw loopback (no tunnel): up {raw["up_MBps"]:.0f} MB/s, '
+            f'down {raw["down_MBps"]:.0f} MB/s')
 
         for mode in modes:
             bench_mode(mode)
@@ -530,16 +416,10 @@ def main():
             log(f'bench: work directory kept: {work}')
 
     # ------------------------------------------------------------ report
-    rows = []
+    table = Table(vals, ('ssh', 'ferry'), 'ferry/ssh')
 
     def row(mode, label, unit, key, better, scale=1.0):
-        v = vals.get((mode,) + key, {})
-        s, f = v.get('ssh'), v.get('ferry')
-        s = s * scale if s is not None else None
-        f = f * scale if f is not None else None
-        ratio = (f / s) if (s and f is not None) else None
-        rows.append({'mode': mode, 'metric': f'{MODES[mode]} {label}', 'unit': unit,
-                     'ssh': s, 'ferry': f, 'ratio': ratio, 'better': better})
+        table.row(mode, f'{MODES[mode]} {label}', unit, (mode,) + key, better, scale)
 
     for mode in modes:
         for cipher in mode_ciphers(mode):
@@ -568,12 +448,7 @@ def main():
         for cipher in mode_ciphers(mode):
             short = cipher.replace('@openssh.com', '')
             row(mode, f'peak RSS after bulk {short}', 'MiB', ('hwm', short), 'lower', 1 / 1024)
-    results['rows'] = rows
-
-    def fmt(x):
-        if x is None:
-            return '-'
-        return f'{x:.0f}' if abs(x) >= 100 else f'{x:.2f}'
+    rows = results['rows'] = table.rows
 
     raw = results.get('raw') or {}
     print(f'\nferry vs OpenSSH ({", ".join(MODES[m] for m in modes)} over one sshd, '
@@ -594,25 +469,11 @@ def main():
     if raw:
         print(f'harness ceiling, raw loopback without tunnel: up {raw["up_MBps"]:.0f} MB/s, '
               f'down {raw["down_MBps"]:.0f} MB/s')
-    w = max(len(r['metric']) for r in rows)
-    print(f'{"metric":<{w}}  {"unit":<6} {"ssh":>9} {"ferry":>9} {"ferry/ssh":>9}  better')
-    print('-' * (w + 46))
-    prev = None
-    for r in rows:
-        if prev is not None and r['mode'] != prev:
-            print('-' * (w + 46))
-        prev = r['mode']
-        ratio = f'{r["ratio"]:.2f}' if r['ratio'] is not None else '-'
-        print(f'{r["metric"]:<{w}}  {r["unit"]:<6} {fmt(r["ssh"]):>9} {fmt(r["ferry"]):>9} '
-              f'{ratio:>9}  {r["better"]}')
-    if raw:
-        ceiling = min(raw['up_MBps'], raw['down_MBps'])
-        top = max([x for r in rows if r['unit'] == 'MB/s' for x in (r['ssh'], r['ferry'])
-                   if x is not None] or [0])
-        if top > 0.5 * ceiling:
-            print(f'WARNING: a tunnel reached {top:.0f} MB/s, over half the harness ceiling '
-                  f'({ceiling:.0f} MB/s): throughput numbers may be limited by Python')
-    slow = [r for r in rows if r['mode'] == 'remote' and r['unit'] == 'ms' and
+    table.print()
+    warning = table.ceiling_warning(raw)
+    if warning:
+        print(warning)
+    slow = [r for r in rows if r['section'] == 'remote' and r['unit'] == 'ms' and
             'p50' in r['metric'] and any(x is not None and x >= 30 for x in (r['ssh'], r['ferry']))]
     if slow:
         print('NOTE: -R connection latency near 40 ms: back-to-back -R channels wait for a '

@@ -17,8 +17,9 @@ Measured in one run, server = sshd and ferryd, client = /usr/bin/ssh for both
      With -L the client listens and the server connects out to sink/source
      (up = client->server); with -R the server listens on a port it allocated
      and the client connects out (up = server->client). Also the server's CPU
-     time per GiB moved (run time of all its processes' threads, from
-     /proc/PID/task/*/schedstat, in nanoseconds).
+     time per GiB moved (run time of all its processes' threads: each
+     process's CPU-time clock, the nanoseconds /proc/PID/task/*/schedstat
+     shows, threads that ended included; bench/procstat.py).
   2. connection rate through `ssh -L`: sequential connect + 1-byte echo +
      close, conn/s (best of 10 short rounds, servers interleaved) and p50/p99
      latency over all of them; the server connects to an echo server.
@@ -61,366 +62,30 @@ import argparse
 import atexit
 import json
 import os
-import platform
-import pwd
 import random
-import re
-import resource
 import selectors
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / 'tests' / 'integration'))
 import ferrylab as fl  # noqa: E402
-from bench import conn_round, pct  # noqa: E402  (the same measurement)
 import opener  # noqa: E402
 from ferrylab import MiB, Deadline  # noqa: E402
+from benchrun import BenchTimeout, Run, arm_alarm, log  # noqa: E402
+from measure import (conn_rates, interleaved_best, pct, raw_ceiling,  # noqa: E402
+                     timed_download, timed_upload)
+from procstat import CpuMeter, raise_nofile  # noqa: E402
+from report import Table  # noqa: E402
+from servers import FERRYD  # noqa: E402
+from tunnels import ALLOCATED_REMOTE_RE  # noqa: E402
 
 CIPHER = 'aes128-gcm@openssh.com'
 KINDS = ('sshd', 'ferryd')
-FERRYD = Path(os.environ.get('FERRYD_BIN', str(fl.REPO_ROOT / 'build' / 'ferryd')))
-CLK_TCK = os.sysconf('SC_CLK_TCK')
 GiB = 1 << 30
-
-ALLOCATED_REMOTE_RE = re.compile(
-    r'^Allocated port (\d+) for remote forward to (\S+?):(\d+)\s*$', re.M)
-FERRYD_LISTENING_RE = re.compile(r'Server listening on 127\.0\.0\.1 port (\d+)\.')
-
-
-class BenchTimeout(Exception):
-    pass
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-# ------------------------------------------------------------------ /proc
-
-def _stat_fields(pid):
-    """Fields of /proc/PID/stat after the command name (state is [0])."""
-    try:
-        s = Path(f'/proc/{pid}/stat').read_text()
-    except OSError:
-        return None
-    return s[s.rfind(')') + 2:].split()
-
-
-def ppid_map():
-    """{pid: ppid} of every process (one pass over /proc)."""
-    out = {}
-    for e in os.listdir('/proc'):
-        if not e.isdigit():
-            continue
-        f = _stat_fields(e)
-        if f and len(f) > 1:
-            out[int(e)] = int(f[1])
-    return out
-
-
-def process_tree(root, limit=20000):
-    """root and all its descendants (recursively, by parent pid), bounded."""
-    children = {}
-    for pid, ppid in ppid_map().items():
-        children.setdefault(ppid, []).append(pid)
-    out, todo = [], [root]
-    while todo and len(out) < limit:
-        p = todo.pop()
-        out.append(p)
-        todo += children.get(p, [])
-    return out
-
-
-def cpu_seconds(pids):
-    """{pid: CPU seconds used so far} (processes that vanished are left out):
-    the nanosecond run time of every thread from /proc/PID/task/*/schedstat,
-    else utime+stime in clock ticks from /proc/PID/stat."""
-    out = {}
-    for p in pids:
-        ns, ok = 0, False
-        try:
-            for t in os.listdir(f'/proc/{p}/task'):
-                try:
-                    ns += int(Path(f'/proc/{p}/task/{t}/schedstat').read_text().split()[0])
-                    ok = True
-                except (OSError, ValueError, IndexError):
-                    pass
-        except OSError:
-            continue
-        if ok:
-            out[p] = ns / 1e9
-            continue
-        f = _stat_fields(p)
-        if f and len(f) > 12:
-            out[p] = (int(f[11]) + int(f[12])) / CLK_TCK
-    return out
-
-
-def pss_kib(pid):
-    try:
-        for ln in Path(f'/proc/{pid}/smaps_rollup').read_text().splitlines():
-            if ln.startswith('Pss:'):
-                return int(ln.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def default_user():
-    """The SSH user. As root, sshd skips its post-auth privilege-separated
-    child for root logins (1 process per session instead of 2), which is not
-    how a server with ordinary accounts runs: prefer 'nobody' then (its shell
-    is never started, `ssh -N`). ferryd takes the name as a label only."""
-    if os.geteuid() != 0:
-        return fl.USER
-    try:
-        pwd.getpwnam('nobody')
-        return 'nobody'
-    except KeyError:
-        return fl.USER
-
-
-def kill_stray_children(marker):
-    """SIGKILL our own child processes whose command line mentions `marker`
-    (the run's work directory): a client spawned just as an exception hit."""
-    me = os.getpid()
-    for pid, ppid in ppid_map().items():
-        if ppid != me:
-            continue
-        try:
-            cmd = Path(f'/proc/{pid}/cmdline').read_bytes().decode(errors='replace')
-        except OSError:
-            continue
-        if marker in cmd:
-            try:
-                os.killpg(pid, signal.SIGKILL) if os.getpgid(pid) == pid else \
-                    os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-
-
-def raise_nofile():
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = 65536
-    for new_hard in (max(hard, want), hard):
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (new_hard, new_hard))
-            break
-        except (ValueError, OSError):
-            continue
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-# ------------------------------------------------------------------ servers
-
-class Server:
-    """A running ferryd or sshd daemon (a ferrylab.ClientProc underneath, so
-    its stderr is drained by reader threads)."""
-
-    host = fl.LOCALHOST
-
-    def __init__(self, kind, proc, port, host_pub, workdir):
-        self.kind, self.proc, self.port, self.host_pub = kind, proc, port, host_pub
-        self.pid = proc.pid
-        self.dir = workdir
-
-    def log_text(self):
-        return self.proc.stderr()
-
-    def alive(self):
-        return self.proc.alive()
-
-    def write_known_hosts(self, path):
-        path = Path(path)
-        path.write_text(f'[{fl.LOCALHOST}]:{self.port} {self.host_pub}\n')
-        return path
-
-    def pids(self):
-        return process_tree(self.pid)
-
-    def memory(self):
-        """(sum VmRSS KiB, sum Pss KiB, process count) over the server's tree."""
-        rss = pss = n = 0
-        for p in self.pids():
-            r = fl.proc_status(p, 'VmRSS')
-            if r is None:
-                continue               # exited meanwhile
-            n += 1
-            rss += r
-            pss += pss_kib(p) or 0
-        return rss, pss, n
-
-    def close(self):
-        # sshd's per-connection processes live in sessions of their own
-        # (setsid): kill every descendant by pid before the listener
-        for _ in range(3):
-            rest = [p for p in self.pids() if p != self.pid]
-            if not rest:
-                break
-            for p in rest:
-                try:
-                    os.kill(p, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-            time.sleep(0.05)
-        return self.proc.stop()
-
-
-def start_ferryd(workdir, authorized_keys, timeout=20):
-    workdir.mkdir(parents=True, exist_ok=True)
-    state = workdir / 'state'
-    cfg = workdir / 'ferryd_config'
-    cfg.write_text('\n'.join([
-        f'ListenAddress {fl.LOCALHOST}',
-        'Port 0',
-        f'AuthorizedKeysFile {authorized_keys}',
-        f'StateDirectory {state}',
-        'GatewayPorts no',
-        'LogLevel INFO',
-        'MaxStartups 2000:30:4000',
-    ]) + '\n')
-    if not (FERRYD.is_file() and os.access(FERRYD, os.X_OK)):
-        raise RuntimeError(f'ferryd not found at {FERRYD} (build it, or set FERRYD_BIN)')
-    cp = fl.ClientProc('ferryd', [FERRYD, '-D', '-e', '-f', cfg], label='ferryd')
-    try:
-        ms = cp.wait_for(FERRYD_LISTENING_RE, timeout=timeout)
-        if ms is None:
-            raise RuntimeError(f'ferryd did not report "Server listening" within {timeout}s '
-                               f'(alive: {cp.alive()}):\n{cp.stderr()}')
-        port = int(ms[0].group(1))
-        if not fl.listens_on(cp.pid, port):
-            raise RuntimeError(f'ferryd announced port {port} but does not listen there')
-        r = subprocess.run([fl.SSH_KEYGEN, '-y', '-f', str(state / 'ssh_host_ed25519_key')],
-                           capture_output=True, text=True, timeout=20)
-        if r.returncode != 0:
-            raise RuntimeError(f'ssh-keygen -y on ferryd host key: {r.stderr}')
-        host_pub = ' '.join(r.stdout.split()[:2])
-    except BaseException:
-        cp.stop()
-        raise
-    return Server('ferryd', cp, port, host_pub, workdir)
-
-
-def start_sshd(workdir, keys, authorized_keys, timeout=20):
-    os.makedirs('/run/sshd', mode=0o755, exist_ok=True)      # privsep dir
-    workdir.mkdir(parents=True, exist_ok=True)
-    cfg = workdir / 'sshd_config'
-    cfg.write_text('\n'.join([
-        f'HostKey {keys.host["ed25519"]}',
-        f'AuthorizedKeysFile {authorized_keys}',
-        'PidFile none',
-        'UsePAM no',
-        'StrictModes no',
-        'PermitRootLogin prohibit-password',
-        'AllowTcpForwarding yes',
-        'GatewayPorts no',
-        'PubkeyAuthentication yes',
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'PrintMotd no',
-        'UseDNS no',
-        'MaxStartups 2000:30:4000',
-        'MaxSessions 10',
-        'LogLevel ERROR',
-    ]) + '\n')
-    t = subprocess.run([fl.SSHD, '-t', '-f', str(cfg)], stdin=subprocess.DEVNULL,
-                       capture_output=True, text=True, timeout=20)
-    if t.returncode != 0:
-        raise RuntimeError(f'sshd rejected {cfg}:\n{t.stderr}')
-    last = ''
-    for attempt in range(5):                      # the port may be taken meanwhile
-        port = fl.pick_free_port()
-        cp = fl.ClientProc('sshd', [fl.SSHD, '-D', '-e', '-f', cfg,
-                                    '-o', f'ListenAddress={fl.LOCALHOST}', '-p', str(port)],
-                           label='sshd')
-        d = Deadline(timeout, 'sshd listening')
-        while cp.alive() and not d.expired():
-            if fl.listens_on(cp.pid, port):
-                return Server('sshd', cp, port, keys.host_pub('ed25519'), workdir)
-            cp.wait_exit(0.02)                    # bounded poll of /proc/net/tcp
-        rc = cp.stop()
-        last = f'exit status {rc}; stderr:\n{cp.stderr()}'
-        if 'Address already in use' not in cp.stderr() and 'Cannot bind' not in cp.stderr():
-            break
-    raise RuntimeError(f'sshd did not listen within {timeout}s: {last}')
-
-
-# ------------------------------------------------------------------ tunnels
-
-def start_local_tunnel(server, targets, *, identity, known_hosts, env, cipher, label, user,
-                       timeout=fl.READY_TIMEOUT):
-    """ssh with one `-L 127.0.0.1:PORT:HOST:PORT` per target, local ports from
-    bind-0-and-close (retried); ready once ssh holds them in LISTEN state
-    (/proc/net/tcp, no probe connection)."""
-    last = ''
-    for attempt in range(5):
-        ports = [fl.pick_free_port() for _ in targets]
-        if len(set(ports)) != len(ports):
-            continue
-        specs = [f'{fl.LOCALHOST}:{lp}:{h}:{p}' for lp, (h, p) in zip(ports, targets)]
-        argv = fl.client_argv('ssh', server, forwards=specs, identity=identity,
-                              known_hosts=known_hosts, cipher=cipher, user=user)
-        cp = fl.ClientProc('ssh', argv, env, label)
-        d = Deadline(timeout, 'ssh -L listening')
-        while cp.alive() and not d.expired():
-            if all(fl.listens_on(cp.pid, p) for p in ports):
-                return fl.Tunnel(cp, ports, list(targets), server)
-            cp.wait_exit(0.01)
-        rc = cp.stop()
-        last = f'exit status {rc}\nargv: {" ".join(argv)}\nstderr:\n{cp.stderr()}'
-        if 'Address already in use' not in cp.stderr():
-            break
-    raise fl.TunnelError(f'ssh -L did not come up within {timeout:g}s: {last}\n'
-                         f'{server.kind} log tail:\n{fl.tail(server.log_text())}')
-
-
-def start_remote_tunnel(server, targets, *, identity, known_hosts, env, cipher, label, user,
-                        timeout=fl.READY_TIMEOUT):
-    """ssh with one `-R 127.0.0.1:0:HOST:PORT` per target; a ferrylab.Tunnel
-    whose ports are the server's (in target order) once announced and listening."""
-    targets = [(h, int(p)) for h, p in targets]
-    extra = []
-    for h, p in targets:
-        extra += ['-R', f'{fl.LOCALHOST}:0:{h}:{p}']
-    argv = fl.client_argv('ssh', server, identity=identity, known_hosts=known_hosts,
-                          cipher=cipher, extra=extra, user=user)
-    cp = fl.ClientProc('ssh', argv, env, label)
-    try:
-        ms = cp.wait_for(ALLOCATED_REMOTE_RE, count=len(targets), timeout=timeout)
-        if ms is None:
-            raise fl.TunnelError(
-                f'ssh did not report {len(targets)} "Allocated port" line(s) within '
-                f'{timeout:g}s (alive: {cp.alive()})\nargv: {" ".join(cp.argv)}\n'
-                f'stderr:\n{cp.stderr()}\n{server.kind} log tail:\n'
-                f'{fl.tail(server.log_text())}')
-        ports = [None] * len(targets)
-        for m in ms:
-            key = (m.group(2), int(m.group(3)))
-            free = [i for i, t in enumerate(targets) if t == key and ports[i] is None]
-            if not free:
-                raise fl.TunnelError(f'ssh announced an unexpected forward {key}')
-            ports[free[0]] = int(m.group(1))
-        d = Deadline(5, 'remote listener')
-        for p in ports:
-            while not fl.listening_inodes(p):            # bounded poll
-                if d.expired():
-                    raise fl.TunnelError(f'remote port {p} announced but not listening')
-                time.sleep(0.01)
-    except BaseException:
-        cp.stop()
-        raise
-    return fl.Tunnel(cp, ports, targets, server)
 
 
 # ------------------------------------------------------------------ session swarm
@@ -565,52 +230,6 @@ def _kill_all_swarms():
 atexit.register(_kill_all_swarms)
 
 
-# ------------------------------------------------------------------ measurements
-
-class CpuMeter:
-    """CPU seconds used by a server's processes between start() and stop()."""
-
-    def __init__(self, server):
-        self.server = server
-        self.before = cpu_seconds(server.pids())
-
-    def stop(self):
-        after = cpu_seconds(self.server.pids())
-        return sum(v - self.before.get(p, 0.0) for p, v in after.items())
-
-
-def timed_upload(port, sink, n, server):
-    s = fl.connect(port)
-    try:
-        cpu = CpuMeter(server) if server else None
-        t0 = time.perf_counter()
-        fl.send_pattern(s, n, 0, Deadline(300, 'bench upload'))
-        s.shutdown(socket.SHUT_WR)
-        res = sink.result(timeout=120)
-        dt = time.perf_counter() - t0
-        c = cpu.stop() if cpu else None
-    finally:
-        s.close()
-    if res.error or res.count != n:
-        raise RuntimeError(f'upload: sink got {res}')
-    return n / dt / 1e6, c
-
-
-def timed_download(port, n, server):
-    s = fl.connect(port)
-    try:
-        cpu = CpuMeter(server) if server else None
-        t0 = time.perf_counter()
-        count, _ = fl.recv_to_eof(s, Deadline(300, 'bench download'), hash=False)
-        dt = time.perf_counter() - t0
-        c = cpu.stop() if cpu else None
-    finally:
-        s.close()
-    if count != n:
-        raise RuntimeError(f'download: got {count} of {n} bytes')
-    return n / dt / 1e6, c
-
-
 # ------------------------------------------------------------------ main
 
 def main():
@@ -639,7 +258,6 @@ def main():
                     help='global alarm in seconds (quick 240, else 1500 + 2 x --session-seconds)')
     ap.add_argument('--keep', action='store_true', help='keep the work directory')
     args = ap.parse_args()
-    user = args.user or default_user()
 
     size = (args.size_mib or (32 if args.quick else 256)) * MiB
     repeat = args.repeat or (1 if args.quick else 2)
@@ -665,19 +283,9 @@ def main():
 
     started = time.monotonic()
 
-    def on_alarm(signum, frame):
-        raise BenchTimeout(f'benchmark exceeded its {budget}s budget')
-
-    def on_term(signum, frame):
-        raise SystemExit(f'bench: signal {signum}')
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.signal(signal.SIGTERM, on_term)
-    signal.alarm(budget)
-
-    work = Path(tempfile.mkdtemp(prefix='ferryd-bench-'))
-    os.chmod(work, 0o755)       # sshd reads authorized_keys as the (maybe unprivileged) user
-    servers, targets, tunnels = [], [], []
+    arm_alarm(budget)
+    run = Run('ferryd-bench-', args.user, args.keep)
+    user, ident, env = run.user, run.ident, run.env
     results = {'meta': {}, 'raw': {}, 'rows': [], 'conn_samples': {}, 'sessions': {},
                'opener': {}}
     vals = {}   # key tuple -> {kind: value}
@@ -685,49 +293,24 @@ def main():
     def put(key, kind, v):
         vals.setdefault(key, {})[kind] = v
 
-    def new_server(kind, tag):
-        if kind == 'ferryd':
-            s = start_ferryd(work / f'{kind}-{tag}', authorized)
-        else:
-            s = start_sshd(work / f'{kind}-{tag}', keys, authorized)
-        servers.append(s)
-        s.kh = s.write_known_hosts(work / f'known_hosts-{kind}-{tag}')
-        return s
-
-    def close_server(s):
-        s.close()
-        if s in servers:
-            servers.remove(s)
+    new_server, close_server, close_tunnel = run.new_server, run.close_server, run.close_tunnel
 
     def tunnel(mode, s, tgts):
-        label = f'ssh{mode}->{s.kind}'
-        start = start_local_tunnel if mode == '-L' else start_remote_tunnel
-        t = start(s, tgts, identity=ident, known_hosts=s.kh, env=env, cipher=CIPHER,
-                  label=label, user=user)
-        tunnels.append(t)
-        return t
-
-    def close_tunnel(t):
-        t.close()
-        if t in tunnels:
-            tunnels.remove(t)
+        return run.tunnel('ssh', mode, s, tgts, CIPHER, f'ssh{mode}->{s.kind}')
 
     def phase_bulk_and_conns():
         srv = {k: new_server(k, 'bulk') for k in KINDS}
         for mode in ('-L', '-R'):
             ts = {k: tunnel(mode, srv[k], [sink.addr, source.addr]) for k in KINDS}
             for direction in ('up', 'down'):
-                best = {k: 0.0 for k in KINDS}
-                cpu = {k: None for k in KINDS}
-                for _ in range(repeat):
-                    for k in KINDS:                     # servers interleaved
-                        if direction == 'up':
-                            v, c = timed_upload(ts[k].ports[0], sink, size, srv[k])
-                        else:
-                            v, c = timed_download(ts[k].ports[1], size, srv[k])
-                        best[k] = max(best[k], v)
-                        per_gib = c / (size / GiB)
-                        cpu[k] = per_gib if cpu[k] is None else min(cpu[k], per_gib)
+                def one(k):
+                    meter = CpuMeter(srv[k].pids)
+                    if direction == 'up':
+                        return timed_upload(fl.connect(ts[k].ports[0]), sink, size, [meter])
+                    return timed_download(fl.connect(ts[k].ports[1]), size, [meter])
+                got = interleaved_best(repeat, KINDS, one)
+                best = {k: got[k]['best'] for k in KINDS}
+                cpu = {k: got[k]['low'][0] / (size / GiB) for k in KINDS}
                 for k in KINDS:
                     put(('tput', mode, direction), k, best[k])
                     put(('cpu', mode, direction), k, cpu[k])
@@ -738,22 +321,14 @@ def main():
 
         # connection rate through -L
         ts = {k: tunnel('-L', srv[k], [echo.addr]) for k in KINDS}
-        for k in KINDS:
-            conn_round(ts[k].port, 20, Deadline(20, 'warm-up'))
         # many short rounds, servers interleaved, best round kept: a burst of
         # load from elsewhere on the machine hits one round, not one server
         rounds = 5 if args.quick else 10
-        rates = {k: [] for k in KINDS}
-        lats = {k: [] for k in KINDS}
-        for _ in range(rounds):
-            for k in KINDS:
-                r, lat = conn_round(ts[k].port, max(1, nconn // rounds),
-                                    Deadline(conn_seconds / rounds, 'connection rate'))
-                rates[k].append(r)
-                lats[k] += lat
-        rate = {k: max(rates[k]) for k in KINDS}
+        cr = conn_rates({k: ts[k].port for k in KINDS}, rounds, nconn, conn_seconds / rounds)
+        rate = {k: cr[k]['rate'] for k in KINDS}
+        lats = {k: cr[k]['lat_s'] for k in KINDS}
         results['conn_samples'] = {k: len(lats[k]) for k in KINDS}
-        results['conn_round_rates'] = rates
+        results['conn_round_rates'] = {k: cr[k]['rounds'] for k in KINDS}
         for k in KINDS:
             put(('conn_rate',), k, rate[k])
             put(('lat_p50',), k, pct(lats[k], 50) * 1e3)
@@ -836,35 +411,23 @@ def main():
             f'({o.get("rss_per_kib", 0):.1f} KiB/session), {o["processes"]} process(es)')
 
     try:
-        keys = fl.KeySet(work / 'keys', host=['ed25519'], user=['ed25519'])
-        ident = keys.user['ed25519']
-        authorized = work / 'authorized_keys'
-        authorized.write_text(keys.user_pub('ed25519') + '\n')
-        os.chmod(authorized, 0o644)
-        env = fl.client_env(work)
         lifetime = budget + 120
-        sink = fl.SinkServer(hash=False, lifetime=lifetime)
-        source = fl.SourceServer(size, lifetime=lifetime)
-        echo = fl.EchoServer(max_conns=4 * nconn + 1000, lifetime=lifetime)
-        targets += [sink, source, echo]
-        ssh_version = subprocess.run([fl.SSH, '-V'], capture_output=True, text=True,
-                                     timeout=10).stderr.strip()
-        results['meta'] = {
+        sink = run.target(fl.SinkServer(hash=False, lifetime=lifetime))
+        source = run.target(fl.SourceServer(size, lifetime=lifetime))
+        echo = run.target(fl.EchoServer(max_conns=4 * nconn + 1000, lifetime=lifetime))
+        results['meta'] = dict(run.meta(), **{
             'quick': args.quick, 'size_bytes': size, 'repeat': repeat, 'conns': nconn,
             'conn_seconds': conn_seconds, 'session_levels': levels, 'batch': args.batch,
-            'cipher': CIPHER, 'user': user, 'cpus': os.cpu_count(), 'kernel': platform.release(),
-            'ssh': ssh_version, 'sshd': fl.SSHD, 'ferryd': str(FERRYD), 'nofile': nofile,
-            'time': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
-            'loadavg_start': Path('/proc/loadavg').read_text().split()[:3],
-        }
-        log(f'bench: sshd vs ferryd with {ssh_version}, user {user}; bulk {size // MiB} MiB x{repeat}, '
-            f'{nconn} conns, sessions {levels[1:]}; {os.cpu_count()} CPUs')
+            'cipher': CIPHER, 'user': user, 'sshd': fl.SSHD, 'ferryd': str(FERRYD),
+            'nofile': nofile})
+        log(f'bench: sshd vs ferryd with {results["meta"]["ssh"]}, user {user}; '
+            f'bulk {size // MiB} MiB x{repeat}, {nconn} conns, sessions {levels[1:]}; '
+            f'{os.cpu_count()} CPUs')
 
         # the ceiling: same Python source/sink, no tunnel
-        up = max(timed_upload(sink.port, sink, size, None)[0] for _ in range(repeat))
-        down = max(timed_download(source.port, size, None)[0] for _ in range(repeat))
-        results['raw'] = {'up_MBps': up, 'down_MBps': down}
-        log(f'bench: raw loopback (no tunnel): up {up:.0f} MB/s, down {down:.0f} MB/s')
+        raw = results['raw'] = raw_ceiling(sink, source, size, repeat)
+        log(f'bench: raw loopback (no tunnel): up {raw["up_MBps"]:.0f} MB/s, '
+            f'down {raw["down_MBps"]:.0f} MB/s')
 
         phase_bulk_and_conns()
         for kind in KINDS:
@@ -878,31 +441,13 @@ def main():
     finally:
         signal.alarm(0)
         _kill_all_swarms()
-        for t in list(tunnels):
-            t.close()
-        for s in list(servers):
-            s.close()
-        for s in targets:
-            s.close()
-        kill_stray_children(str(work))
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            log(f'bench: work directory kept: {work}')
+        run.close()
     elapsed = time.monotonic() - started
     results['meta']['elapsed_s'] = elapsed
 
     # ------------------------------------------------------------ report
-    rows = []
-
-    def row(section, label, unit, key, better, scale=1.0):
-        v = vals.get(key, {})
-        s, f = v.get('sshd'), v.get('ferryd')
-        s = s * scale if s is not None else None
-        f = f * scale if f is not None else None
-        ratio = (f / s) if (s and f is not None) else None
-        rows.append({'section': section, 'metric': label, 'unit': unit,
-                     'sshd': s, 'ferryd': f, 'ratio': ratio, 'better': better})
+    table = Table(vals, KINDS, 'ferryd/sshd')
+    row = table.row
 
     for mode in ('-L', '-R'):
         for direction in ('up', 'down'):
@@ -949,12 +494,7 @@ def main():
         ('opener', 'open_rate'), 'higher')
     row('opener', 'connect-to-authenticated p50 (opener)', 'ms', ('opener', 'p50_ms'), 'lower')
     row('opener', 'connect-to-authenticated p99 (opener)', 'ms', ('opener', 'p99_ms'), 'lower')
-    results['rows'] = rows
-
-    def fmt(x):
-        if x is None:
-            return '-'
-        return f'{x:.0f}' if abs(x) >= 100 else f'{x:.2f}'
+    results['rows'] = table.rows
 
     raw = results.get('raw') or {}
     print(f'\nferryd vs OpenSSH sshd, client OpenSSH ssh, {CIPHER}, 127.0.0.1; '
@@ -969,7 +509,7 @@ def main():
         print(f'harness ceiling, raw loopback without tunnel: up {raw["up_MBps"]:.0f} MB/s, '
               f'down {raw["down_MBps"]:.0f} MB/s')
     print('server CPU = run time of all threads of all server processes during the '
-          'transfer (/proc/PID/task/*/schedstat), lowest of the repetitions')
+          'transfer (schedstat ns, ended threads included), lowest of the repetitions')
     if results['conn_samples'] and any(c < nconn for c in results['conn_samples'].values()):
         print('connection rows: time cap reached: ' + ', '.join(
             f'{k} {c} conns' for k, c in results['conn_samples'].items()))
@@ -980,26 +520,12 @@ def main():
         if short or info.get('failures'):
             print(f'{k} sessions: ' + (', '.join(short) or 'all targets reached') +
                   (f'; {info["failures"]} client(s) failed' if info.get('failures') else ''))
-    w = max(len(r['metric']) for r in rows)
-    print(f'{"metric":<{w}}  {"unit":<6} {"sshd":>9} {"ferryd":>9} {"ferryd/sshd":>11}  better')
-    print('-' * (w + 48))
-    prev = None
-    for r in rows:
-        if prev is not None and r['section'] != prev:
-            print('-' * (w + 48))
-        prev = r['section']
-        ratio = f'{r["ratio"]:.2f}' if r['ratio'] is not None else '-'
-        print(f'{r["metric"]:<{w}}  {r["unit"]:<6} {fmt(r["sshd"]):>9} {fmt(r["ferryd"]):>9} '
-              f'{ratio:>11}  {r["better"]}')
+    table.print()
     print('RSS sums count shared pages (libc, libcrypto) once per sshd process; PSS splits '
           'them among the processes mapping them.')
-    if raw:
-        ceiling = min(raw['up_MBps'], raw['down_MBps'])
-        top_t = max([x for r in rows if r['unit'] == 'MB/s' for x in (r['sshd'], r['ferryd'])
-                     if x is not None] or [0])
-        if top_t > 0.5 * ceiling:
-            print(f'WARNING: a tunnel reached {top_t:.0f} MB/s, over half the harness ceiling '
-                  f'({ceiling:.0f} MB/s): throughput numbers may be limited by Python')
+    warning = table.ceiling_warning(raw)
+    if warning:
+        print(warning)
     print(f'runtime {elapsed:.0f}s')
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + '\n')

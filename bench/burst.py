@@ -4,8 +4,8 @@ Opens n non-blocking connections to 127.0.0.1:port in one go, sends one
 byte on each as soon as it is connected and waits for its echo; each
 connection's time runs from its connect() to its echo. Bounded by a
 deadline: whatever has not echoed by then counts as failed. Used by
-bench.py (client side, the same sshd behind both clients) and meant for
-the end-to-end pair too.
+bench.py (client side, the same sshd behind both clients) and
+bench_pair.py (the end-to-end pair).
 """
 import errno
 import selectors

@@ -38,3 +38,4 @@ bash tests/fuzz/run.sh "${FUZZ_SECONDS:-10}"
 echo "== benchmark smoke runs"
 FERRY_BIN="$PWD/build/ferry" /usr/bin/python3 bench/bench.py --quick
 /usr/bin/python3 bench/bench_server.py --quick
+FERRY_BIN="$PWD/build/ferry" /usr/bin/python3 bench/bench_pair.py --quick

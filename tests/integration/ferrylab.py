@@ -1026,7 +1026,7 @@ def _norm_host(h):
 
 def start_tunnel(kind, sshd, targets, *, identity, known_hosts, env, cipher=None,
                  extra=(), spelling='flag', config_dir=None, listen=LOCALHOST,
-                 strict='yes', timeout=READY_TIMEOUT, label=None):
+                 strict='yes', timeout=READY_TIMEOUT, label=None, user=USER):
     """Start `kind` with one -L per (host, port) target; return a Tunnel once
     every listener is up. ferry: -L listen:0:... and its 'Allocated port' lines.
     ssh: ports picked by bind-0-and-close (retried), readiness = the port shows
@@ -1037,7 +1037,8 @@ def start_tunnel(kind, sshd, targets, *, identity, known_hosts, env, cipher=None
         specs = [f'{fmt_host(listen)}:0:{fmt_host(h)}:{p}' for h, p in targets]
         argv = client_argv(kind, sshd, forwards=specs, identity=identity,
                            known_hosts=known_hosts, cipher=cipher, extra=extra,
-                           spelling=spelling, config_dir=config_dir, strict=strict)
+                           spelling=spelling, config_dir=config_dir, strict=strict,
+                           user=user)
         cp = ClientProc(kind, argv, env, label)
         ms = cp.wait_for(ALLOCATED_RE, count=len(targets), timeout=timeout)
         if ms is None:
@@ -1070,7 +1071,8 @@ def start_tunnel(kind, sshd, targets, *, identity, known_hosts, env, cipher=None
                  for lp, (h, p) in zip(ports, targets)]
         argv = client_argv(kind, sshd, forwards=specs, identity=identity,
                            known_hosts=known_hosts, cipher=cipher, extra=extra,
-                           spelling=spelling, config_dir=config_dir, strict=strict)
+                           spelling=spelling, config_dir=config_dir, strict=strict,
+                           user=user)
         return ClientProc(kind, argv, env, label)
 
     cp, ports = start_listening(start, len(targets), what=f'{kind} tunnel', server=sshd,
