@@ -31,9 +31,33 @@ load_public(const char *path, struct key **out)
 	return ok;
 }
 
+/* RequiredRSASize: an RSA key below it is refused, in ssh's words (and
+ * freed); false for any other key. */
+static bool
+rsa_too_small(const struct client *cl, const char *path, struct key *k)
+{
+	if (k->type != KEY_RSA || key_bits(k) >= cl->o->required_rsa_size)
+		return false;
+	log_error("load pubkey \"%s\": Invalid key length (%d bits, "
+	    "RequiredRSASize %d)", path, key_bits(k), cl->o->required_rsa_size);
+	key_free(k);
+	return true;
+}
+
+void
+cli_skip_key(const char *alg, const char *what)
+{
+	log_verbose("Skipping %s key %s - corresponding algorithm not in "
+	    "PubkeyAcceptedAlgorithms%s", alg, what,
+	    strncmp(alg, "rsa-", 4) == 0 || strncmp(alg, "ssh-rsa", 7) == 0 ?
+	    " (or not in the server's server-sig-algs)" : "");
+}
+
 static void
 add_identity(struct client *cl, const char *path, struct key *k)
 {
+	if (rsa_too_small(cl, path, k))
+		return;
 	cl->ids[cl->nids++] = k;
 	log_verbose("Will attempt key: %s %s", path, key_type_name(k));
 	cli_load_cert_beside(cl, path, cl->nids - 1);
@@ -58,6 +82,8 @@ cli_load_identities(struct client *cl)
 			continue;
 		if ((r == KEYFILE_ENCRYPTED || r == KEYFILE_ENCRYPTED_V1) &&
 		    load_public(o->identity[i], &k)) {
+			if (rsa_too_small(cl, o->identity[i], k))
+				continue;
 			cl->id_pubs[cl->npubs++] = k;
 			if (cl->o->identity_agent != NULL) {
 				log_verbose("%s is encrypted: its key is used "
@@ -133,7 +159,18 @@ try_agent_key(struct client *cl)
 		id = &cl->agent_ids[cl->next_agent++];
 		if (!agent_key_allowed(cl, id))
 			continue;
-		alg = ssh_auth_sig_alg(ssh, id->key);
+		if (id->key->type == KEY_RSA &&
+		    key_bits(id->key) < cl->o->required_rsa_size) {
+			log_verbose("ignoring %s agent key: Invalid key length "
+			    "(%d bits, RequiredRSASize %d)",
+			    key_type_name(id->key), key_bits(id->key),
+			    cl->o->required_rsa_size);
+			continue;
+		}
+		if ((alg = ssh_auth_sig_alg(ssh, id->key)) == NULL) {
+			cli_skip_key(key_type_name(id->key), id->comment);
+			continue;
+		}
 		wb_reset(&cl->sigdata);
 		if (ssh_auth_sigdata(ssh, cl->o->user, alg, id->blob,
 		    id->bloblen, &cl->sigdata) != 0)
@@ -168,7 +205,10 @@ cli_try_next_key(struct client *cl)
 		if (cl->next_id >= cl->nids)
 			break;
 		k = cl->ids[cl->next_id++];
-
+		if (ssh_auth_sig_alg(ssh, k) == NULL) {
+			cli_skip_key(key_type_name(k), "(identity file)");
+			continue;
+		}
 		log_verbose("Offering public key: %s", key_type_name(k));
 		if (ssh_auth_pubkey(ssh, cl->o->user, k) == 0)
 			return;

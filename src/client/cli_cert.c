@@ -106,14 +106,15 @@ cli_try_cert(struct client *cl, struct ssh_conn *ssh)
 	const struct key *k;
 	const struct cert *c;
 	const char *alg;
-	bool rsa256;
 
 	while (cl->next_cert < cl->ncerts &&
 	    cl->cert_after[cl->next_cert] <= cl->next_id) {
 		c = cl->certs[cl->next_cert];
 		k = cl->ids[cl->cert_id[cl->next_cert++]];
-		rsa256 = strcmp(ssh_auth_sig_alg(ssh, k), "rsa-sha2-256") == 0;
-		alg = cert_auth_alg(c, rsa256);
+		if ((alg = ssh_auth_cert_alg(ssh, c)) == NULL) {
+			cli_skip_key(cert_auth_alg(c, false), "(certificate)");
+			continue;
+		}
 		log_verbose("Offering public key: %s serial %llu (certificate)",
 		    alg, (unsigned long long)c->serial);
 		if (ssh_auth_pubkey_cert(ssh, cl->o->user, k, alg, c->blob,

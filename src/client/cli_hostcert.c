@@ -13,6 +13,7 @@
 #include "keys/cert.h"
 #include "keys/key.h"
 #include "keys/known_hosts.h"
+#include "ssh/alglist.h"
 #include "util/log.h"
 #include "util/text.h"
 
@@ -36,7 +37,7 @@ static bool
 sig_alg_allowed(const struct options *o, const char *alg)
 {
 	return ssh_algs_has(o->ca_sign_algs != NULL ? o->ca_sign_algs :
-	    OPTIONS_CA_SIGN_DEFAULT, alg);
+	    alg_kind_ca_sign.def, alg);
 }
 
 /* ssh's authority checks on a certificate from a trusted CA; NULL if it

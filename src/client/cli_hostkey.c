@@ -14,7 +14,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "client/sshkw.h"
 #include "keys/key.h"
 #include "keys/known_hosts.h"
 #include "util/log.h"
@@ -78,11 +77,9 @@ alg_for_type(unsigned type)
 	}
 }
 
-/* The certificate algorithms that HostKeyAlgorithms leaves in: a list
- * that replaces ssh's (no +, - or ^) keeps those it names (patterns
- * too); "-list" drops those it names. */
+/* The certificate algorithms ferry has, after what buf holds. */
 static void
-add_cert_algs(const struct options *o, char *buf, size_t len)
+add_cert_algs(char *buf, size_t len)
 {
 	static const char *const algs[] = {
 		"ssh-ed25519-cert-v01@openssh.com",
@@ -90,17 +87,10 @@ add_cert_algs(const struct options *o, char *buf, size_t len)
 		"rsa-sha2-512-cert-v01@openssh.com",
 		"rsa-sha2-256-cert-v01@openssh.com",
 	};
-	const char *list = sshkw_first(o, "HostKeyAlgorithms");
 	size_t i;
-	bool keep;
 
 	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-		keep = true;
-		if (list != NULL && list[0] == '-')
-			keep = !options_match_host(list + 1, algs[i]);
-		else if (list != NULL && list[0] != '+' && list[0] != '^')
-			keep = options_match_host(list, algs[i]);
-		if (!keep || strlen(buf) + strlen(algs[i]) + 2 > len)
+		if (strlen(buf) + strlen(algs[i]) + 2 > len)
 			continue;
 		if (buf[0] != '\0')
 			strcat(buf, ",");
@@ -108,10 +98,11 @@ add_cert_algs(const struct options *o, char *buf, size_t len)
 	}
 }
 
-/* Host key algorithms with the types known_hosts lists for this host
- * first, as ssh orders them, so a known key is asked for; when an
- * @cert-authority line is for the host, the certificate algorithms come
- * before all (ssh prefers the algorithms known_hosts has keys for). */
+/* HostKeyAlgorithms as given, as ssh takes it. Without it, the types
+ * known_hosts lists for this host first, as ssh orders them, so a known
+ * key is asked for; when an @cert-authority line is for the host, the
+ * certificate algorithms come before all (ssh prefers the algorithms
+ * known_hosts has keys for). */
 char *
 cli_hostkey_algs(const struct client *cl)
 {
@@ -123,12 +114,14 @@ cli_hostkey_algs(const struct client *cl)
 	bool ca = false;
 	int i, pass, port;
 
+	if (cl->o->hostkey_algs != NULL)
+		return strdup(cl->o->hostkey_algs);
 	cli_kh_lookup_name(cl->o, &host, &port);
 	for (i = 0; (f = kh_file(cl->o, i)) != NULL; i++)
 		if (!is_none(f))
 			kh_known_types(f, host, port, &known, &ca);
 	if (ca)
-		add_cert_algs(cl->o, buf, sizeof(buf));
+		add_cert_algs(buf, sizeof(buf));
 	for (pass = 0; pass < 2; pass++)
 		for (i = 0; i < 3; i++) {
 			t = order[i];
@@ -449,6 +442,13 @@ cli_host_key_event(struct client *cl, struct ssh_event *ev)
 	int port;
 
 	ev->u.hostkey.accept = false;
+	if (k->type == KEY_RSA && key_bits(k) < o->required_rsa_size) {
+		log_error("%sBad server host key: Invalid key length (%d bits, "
+		    "RequiredRSASize %d)", cl->tag, key_bits(k),
+		    o->required_rsa_size);
+		cl->fatal = true;	/* never retried */
+		return;
+	}
 	if (ev->u.hostkey.cert != NULL) {
 		switch (cli_hostcert_check(cl, ev->u.hostkey.cert)) {
 		case HC_ACCEPT:

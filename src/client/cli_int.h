@@ -157,6 +157,9 @@ void		 cli_load_identities(struct client *cl);
  * *out, or -1 with err saying why the key is skipped. */
 int		 cli_key_passphrase(struct client *cl, const char *path,
 		    struct key **out, char *err, size_t errlen);
+/* ssh's -v line for a key (alg, what: its file or comment) that
+ * PubkeyAcceptedAlgorithms leaves out. */
+void		 cli_skip_key(const char *alg, const char *what);
 /* Offers the next key, or fails the connection when none is left. */
 void		 cli_try_next_key(struct client *cl);
 /* The server refused a key or a method (methods: what it allows). */

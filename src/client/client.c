@@ -379,6 +379,8 @@ client_new(struct net_loop *nl, struct options *o,
 	cl->cfg.role = SSH_ROLE_CLIENT;
 	cl->cfg.ciphers = o->ciphers;
 	cl->cfg.macs = o->macs;
+	cl->cfg.kex_algs = o->kex_algs;
+	cl->cfg.pubkey_algs = o->pubkey_algs;
 	cl->cfg.compression = o->compression ? ssh_comp_yes : ssh_comp_no;
 	cl->cfg.hostkey_algs = cl->hk_algs;
 	cl->cfg.rekey_bytes = (uint64_t)o->rekey_bytes;

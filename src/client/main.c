@@ -94,8 +94,10 @@ load_host(void *ud, const char *host, struct options **out, char *err,
 		o->parsed.reconnect = 1;	/* ferry up supervises */
 	if (options_finish(o, err, errlen) != 0)
 		goto fail;
-	if (l->logging)
+	if (l->logging) {
 		sshkw_note_unused(o);
+		options_note_algs(o);
+	}
 	*out = o;
 	return 0;
 fail:
@@ -401,6 +403,7 @@ main(int argc, char **argv)
 		log_syslog(syslogout_facility("USER"));
 	l.logging = true;
 	sshkw_note_unused(o);
+	options_note_algs(o);
 	if (o->session_flags[0] != '\0')
 		log_verbose("-%s: ferry opens no session; these flags change "
 		    "nothing", o->session_flags);

@@ -167,8 +167,6 @@ flag_keyword(int ch)
 	switch (ch) {
 	case 'e':
 		return "EscapeChar";
-	case 'm':
-		return "MACs";
 	case 'b':
 		return "BindAddress";
 	case 'B':
@@ -209,9 +207,10 @@ parse_flag(struct options *o, int ch, int *verbose, bool *quiet, char *err,
 		o->parsed.family = ch == '4' ? AFAM_INET : AFAM_INET6;
 		return 0;
 	case 'c':
+	case 'm':
+		return options_algs_flag(o, ch, optarg, err, errlen);
 	case 'o':
-		snprintf(line, sizeof(line), ch == 'c' ? "Ciphers %s" : "%s",
-		    optarg);
+		snprintf(line, sizeof(line), "%s", optarg);
 		return options_apply_line(o, line, "command line", err,
 		    errlen);
 	case 'g':

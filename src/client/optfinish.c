@@ -91,6 +91,7 @@ finish_numbers(struct options *o)
 	    o->batch_mode ? 300 : 0);
 	default_int(&o->server_alive_count_max, 3);
 	default_int(&o->stream_local_bind_mask, 0177);
+	default_int(&o->required_rsa_size, 1024);	/* ssh 9.2's */
 	if (o->npermit_remote_open == FWD_PERMIT_UNSET)
 		o->npermit_remote_open = -1;
 }

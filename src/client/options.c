@@ -36,6 +36,7 @@ options_init(struct options *o)
 	o->reconnect_max_delay_ms = -1;
 	o->server_alive_interval = -1;
 	o->server_alive_count_max = -1;
+	o->required_rsa_size = -1;
 }
 
 void
@@ -59,7 +60,11 @@ options_free(struct options *o)
 	}
 	free(o->ciphers);
 	free(o->macs);
+	free(o->kex_algs);
+	free(o->hostkey_algs);
+	free(o->pubkey_algs);
 	free(o->ca_sign_algs);
+	free(o->algs_left_out);
 	free(o->config_file);
 	free(o->log_file);
 	free(o->stdio_host);

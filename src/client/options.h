@@ -76,14 +76,6 @@ struct sshkw_value;
  * unset" keeps -1 until options_finish gives it its default; the fields
  * after parsed are set by options_finish alone, so they mean something
  * only once it succeeded. */
-/* ssh's default CASignatureAlgorithms (ferry verifies the ed25519,
- * nistp256 and rsa-sha2 ones), and every name the keyword takes. */
-#define OPTIONS_CA_SIGN_DEFAULT "ssh-ed25519,ecdsa-sha2-nistp256," \
-	"ecdsa-sha2-nistp384,ecdsa-sha2-nistp521," \
-	"sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com," \
-	"rsa-sha2-512,rsa-sha2-256"
-#define OPTIONS_CA_SIGN_ALL OPTIONS_CA_SIGN_DEFAULT ",ssh-rsa,ssh-dss"
-
 struct options {
 	/* destination */
 	char		*host;		/* as typed: the known_hosts name */
@@ -109,11 +101,20 @@ struct options {
 	/* HostKeyAlias, lower case once finished: the known_hosts name
 	 * instead of the host's; NULL if none */
 	char		*host_key_alias;
-	char		*ciphers;
-	char		*macs;
-	/* CASignatureAlgorithms with +-^ applied: the algorithms a host
-	 * certificate's CA may have signed with; NULL: the default */
-	char		*ca_sign_algs;
+	/* The algorithm keywords as ssh assembles them (+, -, ^, patterns)
+	 * less the names ferry does not implement, in ssh's order; NULL:
+	 * the default (optalgs.c). hostkey_algs NULL also means the
+	 * known_hosts order; ca_sign_algs: what a host certificate's CA
+	 * may have signed with. */
+	char		*ciphers;	/* Ciphers, -c */
+	char		*macs;		/* MACs, -m */
+	char		*kex_algs;	/* KexAlgorithms */
+	char		*hostkey_algs;	/* HostKeyAlgorithms */
+	char		*pubkey_algs;	/* PubkeyAcceptedAlgorithms */
+	char		*ca_sign_algs;	/* CASignatureAlgorithms */
+	/* "Keyword: names\n" for each list that left names out (-v) */
+	char		*algs_left_out;
+	int		 required_rsa_size;	/* RequiredRSASize, -1 unset */
 	int64_t		 rekey_bytes;	/* -1 unset, 0 default */
 	int		 rekey_seconds;	/* RekeyLimit's time, for -G */
 	int		 connect_timeout;	/* seconds, -1 unset */
@@ -238,6 +239,24 @@ bool	options_raw_keyword(const char *keyword);
 /* Fills in defaults once everything was read and resolves parsed into
  * the typed fields. Returns 0, or -1 with err. */
 int	options_finish(struct options *o, char *err, size_t errlen);
+/* optalgs.c: an algorithm keyword's value (spec) read as ssh reads it
+ * against k's vocabulary (ssh/alglist.h), where patterns says whether ssh
+ * takes '*' and '?' in a list that is not "-" (only for key
+ * algorithms). Every value is checked; only the first is stored, into
+ * *field (its left-out names into o->algs_left_out). Returns 0, or -1
+ * with "name: why" in err. */
+struct alg_kind;
+int	options_set_algs(struct options *o, const char *name,
+	    const struct alg_kind *k, bool patterns, char **field,
+	    const char *spec, char *err, size_t errlen);
+/* -c and -m: a plain list of names (-c also "+list" or "^list") that
+ * replaces any value before it, as ssh's flags do. */
+int	options_algs_flag(struct options *o, int flag, const char *list,
+	    char *err, size_t errlen);
+/* The algorithm lines of -G, in ssh's words. */
+void	options_print_algs(const struct options *o, FILE *fp);
+/* Says at -v (once per process) which names each list left out. */
+void	options_note_algs(const struct options *o);
 /* Prints the effective configuration as `ssh -G` does. */
 void	options_print(const struct options *o, FILE *fp);
 /* The same without the forwards and PermitRemoteOpen: what the

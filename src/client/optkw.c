@@ -5,13 +5,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client/jump.h"
 #include "client/sshkw.h"
-#include "ssh/cipher.h"
+#include "ssh/alglist.h"
 #include "util/cfgtok.h"
 #include "util/cfgval.h"
 
@@ -46,10 +47,11 @@ struct choices {
 	const char	*mid;
 };
 
-/* A list of algorithms, checked against everything the engine has. */
+/* An algorithm list (optalgs.c): its vocabulary, and whether ssh takes
+ * patterns in it. */
 struct alg_kw {
-	const char	*all;
-	const char	*what;
+	const struct alg_kind *kind;
+	bool		 patterns;
 };
 
 /* LocalForward, RemoteForward, DynamicForward. */
@@ -220,37 +222,10 @@ static int
 kw_algs(struct options *o, const struct keyword *kw, char **a, int n,
     char *err, size_t errlen)
 {
-	const struct alg_kw *alg = kw->arg;
-	char bad[128];
+	const struct alg_kw *ak = kw->arg;
 
-	if (ssh_algs_validate(a[0], alg->all, bad, sizeof(bad)) >= 0) {
-		snprintf(err, errlen, "Unknown %s '%s' (supported: %s)",
-		    alg->what, bad, alg->all);
-		return -1;
-	}
-	return set_str(FIELD(o, kw, char *), a[0]);
-}
-
-/* CASignatureAlgorithms, stored with +, - and ^ applied as ssh does. */
-static int
-kw_ca_algs(struct options *o, const struct keyword *kw, char **a, int n,
-    char *err, size_t errlen)
-{
-	char bad[128], *list = NULL;
-	int rc;
-
-	(void)n;
-	if (o->ca_sign_algs != NULL)
-		return 0;
-	if (ssh_algs_assemble(a[0], OPTIONS_CA_SIGN_DEFAULT,
-	    OPTIONS_CA_SIGN_ALL, &list, bad, sizeof(bad)) != 0) {
-		snprintf(err, errlen, "Bad key types '%s' for %s", bad[0] ?
-		    bad : a[0], kw->name);
-		return -1;
-	}
-	rc = set_str(&o->ca_sign_algs, list);
-	free(list);
-	return rc;
+	return options_set_algs(o, kw->name, ak->kind, ak->patterns,
+	    FIELD(o, kw, char *), a[0], err, errlen);
 }
 
 /* Seconds, fractions allowed (0.1 to 3600), into milliseconds. */
@@ -452,8 +427,16 @@ static const struct number_kw sl_mask = {
 	"StreamLocalBindMask takes an octal mask 0-0777, not"
 };
 
-static const struct alg_kw ciphers = { ssh_cipher_all, "cipher type" };
-static const struct alg_kw macs = { ssh_mac_all, "MAC" };
+static const struct number_kw rsa_size = {
+	NUM_DECIMAL, 0, INT_MAX, false, "Bad RequiredRSASize"
+};
+
+static const struct alg_kw ciphers = { &alg_kind_cipher, false };
+static const struct alg_kw macs = { &alg_kind_mac, false };
+static const struct alg_kw kex = { &alg_kind_kex, false };
+static const struct alg_kw hostkey = { &alg_kind_hostkey_client, true };
+static const struct alg_kw pubkey = { &alg_kind_pubkey_client, true };
+static const struct alg_kw ca_sign = { &alg_kind_ca_sign, true };
 
 static const struct fwd_kw local_fwd = {
 	FWD_LOCAL, 2, 2, "[bind_address:]port host:hostport"
@@ -473,7 +456,7 @@ static const struct keyword keywords[] = {
 	{ "BatchMode", kw_choice, 1, 1, F(parsed.batch_mode), &yesno },
 	{ "BindAddress", kw_string, 1, 1, F(bind_address), NULL },
 	{ "BindInterface", kw_string, 1, 1, F(bind_interface), NULL },
-	{ "CASignatureAlgorithms", kw_ca_algs, 1, 1, 0, NULL },
+	{ "CASignatureAlgorithms", kw_algs, 1, 1, F(ca_sign_algs), &ca_sign },
 	{ "CertificateFile", kw_certificate, 1, 1, 0, NULL },
 	{ "Ciphers", kw_algs, 1, 1, F(ciphers), &ciphers },
 	{ "Compression", kw_choice, 1, 1, F(parsed.compression), &yesno },
@@ -490,12 +473,14 @@ static const struct keyword keywords[] = {
 	    F(global_known_hosts), &global_kh_count },
 	{ "HashKnownHosts", kw_choice, 1, 1, F(parsed.hash_known_hosts),
 	    &yesno },
+	{ "HostKeyAlgorithms", kw_algs, 1, 1, F(hostkey_algs), &hostkey },
 	{ "HostKeyAlias", kw_string, 1, 1, F(host_key_alias), NULL },
 	{ "HostName", kw_string, 1, 1, F(hostname), NULL },
 	{ "IdentitiesOnly", kw_choice, 1, 1, F(parsed.identities_only),
 	    &yesno },
 	{ "IdentityAgent", kw_string, 1, 1, F(identity_agent), NULL },
 	{ "IdentityFile", kw_identity, 1, 1, 0, NULL },
+	{ "KexAlgorithms", kw_algs, 1, 1, F(kex_algs), &kex },
 	{ "LocalForward", kw_forward, 1, 2, 0, &local_fwd },
 	{ "LogLevel", kw_choice, 1, 1, F(parsed.log_level), &loglevel },
 	{ "MACs", kw_algs, 1, 1, F(macs), &macs },
@@ -505,12 +490,15 @@ static const struct keyword keywords[] = {
 	{ "Port", kw_number, 1, 1, F(port), &port },
 	{ "ProxyCommand", kw_proxy_command, 1, 1, 0, NULL },
 	{ "ProxyJump", kw_proxy_jump, 1, 1, 0, NULL },
+	{ "PubkeyAcceptedAlgorithms", kw_algs, 1, 1, F(pubkey_algs), &pubkey },
 	{ "Reconnect", kw_choice, 1, 1, F(parsed.reconnect), &yesno },
 	{ "ReconnectDelay", kw_delay, 1, 1, F(reconnect_delay_ms), NULL },
 	{ "ReconnectMaxDelay", kw_delay, 1, 1, F(reconnect_max_delay_ms),
 	    NULL },
 	{ "RekeyLimit", kw_rekey, 1, 2, 0, NULL },
 	{ "RemoteForward", kw_forward, 1, 2, 0, &remote_fwd },
+	{ "RequiredRSASize", kw_number, 1, 1, F(required_rsa_size),
+	    &rsa_size },
 	{ "ServerAliveCountMax", kw_number, 1, 1,
 	    F(server_alive_count_max), &alive_count },
 	{ "ServerAliveInterval", kw_number, 1, 1,
@@ -541,6 +529,7 @@ static const struct {
 } aliases[] = {
 	{ "IdentityFile2", "IdentityFile" },
 	{ "KeepAlive", "TCPKeepAlive" },
+	{ "PubkeyAcceptedKeyTypes", "PubkeyAcceptedAlgorithms" },
 	{ "ProtocolKeepAlives", "ServerAliveInterval" },
 	{ "SetupTimeOut", "ConnectTimeout" },
 };
@@ -627,7 +616,7 @@ options_apply_words(struct options *o, char **w, int n, const char *where,
 {
 	const struct keyword *kw;
 	const char *name;
-	char why[512];
+	char why[1024];
 
 	if (file_only(w[0])) {
 		snprintf(err, errlen, "%s: %s directive not supported as a "
@@ -653,14 +642,20 @@ options_check_words(struct options *o, char **w, int n, const char *where,
     char *err, size_t errlen)
 {
 	const struct keyword *kw;
+	const struct alg_kw *ak;
 	const char *name;
-	char why[512];
+	char why[1024];
 	int ext;
 
 	/* ssh checks a ProxyJump's hops in any block */
 	if ((kw = keyword_find(w[0], &name)) != NULL &&
 	    kw->fn == kw_proxy_jump && n == 2 &&
 	    jump_check(w[1], why, sizeof(why)) != 0)
+		return located(err, errlen, where, why);
+	/* and an algorithm list's names */
+	ak = kw != NULL && kw->fn == kw_algs ? kw->arg : NULL;
+	if (ak != NULL && n == 2 && options_set_algs(o, kw->name, ak->kind,
+	    ak->patterns, NULL, w[1], why, sizeof(why)) != 0)
 		return located(err, errlen, where, why);
 	if (kw != NULL)
 		return 0;

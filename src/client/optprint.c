@@ -7,7 +7,6 @@
 #include <strings.h>
 
 #include "client/sshkw.h"
-#include "ssh/cipher.h"
 
 static void
 print_yesno(FILE *fp, const char *kw, bool v)
@@ -126,11 +125,7 @@ options_print_connection(const struct options *o, FILE *fp)
 	fprintf(fp, "serveraliveinterval %d\n", o->server_alive_interval);
 	fprintf(fp, "stricthostkeychecking %s\n", strict[o->strict]);
 	print_yesno(fp, "tcpkeepalive", o->tcp_keepalive);
-	fprintf(fp, "ciphers %s\n", o->ciphers ? o->ciphers :
-	    ssh_cipher_default);
-	fprintf(fp, "macs %s\n", o->macs ? o->macs : ssh_mac_default);
-	fprintf(fp, "casignaturealgorithms %s\n", o->ca_sign_algs ?
-	    o->ca_sign_algs : OPTIONS_CA_SIGN_DEFAULT);
+	options_print_algs(o, fp);
 	fprintf(fp, "rekeylimit %lld %d\n", (long long)o->rekey_bytes,
 	    o->rekey_seconds);
 	print_files(o, fp);

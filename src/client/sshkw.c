@@ -28,10 +28,6 @@ enum refusal {
 	RF_ALWAYS,	/* any value but "none" */
 	RF_YES,		/* any value but no/false */
 	RF_NO,		/* the value no/false */
-	RF_RSA,		/* a number above what ferry enforces */
-	RF_KEX,		/* an algorithm list that excludes one ferry uses */
-	RF_HOSTKEY,
-	RF_PUBKEY,
 };
 
 struct kw {
@@ -45,10 +41,6 @@ struct kw {
 };
 
 #define MANY	256
-/* the host key, user key and CA signature algorithms ferry has */
-#define FERRY_HOSTKEY_ALGS "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512," \
-	"rsa-sha2-256"
-
 /* In the order ssh -G prints them, roughly. */
 static const struct kw table[] = {
 	{ "CanonicalizeFallbackLocal", NULL, PK_FLAG, NULL, 1, RF_NONE, NULL },
@@ -100,13 +92,7 @@ static const struct kw table[] = {
 	{ "CanonicalizeMaxDots", NULL, PK_INT, NULL, 1, RF_NONE, NULL },
 	{ "ForwardX11Timeout", NULL, PK_TIME, NULL, 1, RF_NONE, NULL },
 	{ "NumberOfPasswordPrompts", NULL, PK_INT, NULL, 1, RF_NONE, NULL },
-	{ "RequiredRSASize", NULL, PK_INT, NULL, 1, RF_RSA,
-	    "ferry accepts RSA keys from 1024 bits" },
-	{ "KexAlgorithms", NULL, PK_STR, NULL, 1, RF_KEX, NULL },
-	{ "HostKeyAlgorithms", NULL, PK_STR, NULL, 1, RF_HOSTKEY, NULL },
 	{ "HostbasedAcceptedAlgorithms", NULL, PK_STR, NULL, 1, RF_NONE,
-	    NULL },
-	{ "PubkeyAcceptedAlgorithms", NULL, PK_STR, NULL, 1, RF_PUBKEY,
 	    NULL },
 	{ "KbdInteractiveDevices", NULL, PK_STR, NULL, 1, RF_NONE, NULL },
 	{ "LocalCommand", NULL, PK_ARGS, NULL, MANY, RF_NONE, NULL },
@@ -145,8 +131,6 @@ static const struct kw table[] = {
 	    RF_NONE, NULL },
 	{ "HostbasedKeyTypes", "HostbasedAcceptedAlgorithms", PK_STR, NULL, 1,
 	    RF_NONE, NULL },
-	{ "PubkeyAcceptedKeyTypes", "PubkeyAcceptedAlgorithms", PK_STR, NULL,
-	    1, RF_NONE, NULL },
 	{ "SmartcardDevice", "PKCS11Provider", PK_STR, NULL, 1, RF_NONE,
 	    NULL },
 	/* deprecated or unsupported in OpenSSH 9.2: ssh ignores them too */
@@ -172,14 +156,6 @@ static const struct kw table[] = {
 };
 
 #define NTABLE	((int)(sizeof(table) / sizeof(table[0])))
-
-/* What ferry itself would use: an algorithm list that leaves one of these
- * out is refused (ferry cannot narrow its offer yet). The two curve25519
- * names are one algorithm. */
-static const char *const ferry_kex[] = { "curve25519-sha256",
-    "curve25519-sha256@libssh.org" };
-static const char *const ferry_hostkey[] = { "ssh-ed25519",
-    "ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256" };
 
 /* Keywords whose value "none" means unset: ssh -G leaves them out, and
  * "none" is never refused. */
@@ -321,56 +297,10 @@ bad:
 	return -1;
 }
 
-/* Whether ferry's list of algorithms is within the user's list. */
-static int
-algs_within(const char *kwname, const char *list, const char *const *mine,
-    size_t nmine, bool one_of, char *err, size_t errlen)
-{
-	size_t i, ok = 0;
-	const char *patterns = list;
-
-	if (list[0] == '+' || list[0] == '^')
-		return 0;	/* additions only */
-	if (list[0] == '-') {
-		patterns = list + 1;
-		for (i = 0; i < nmine; i++)
-			if (options_match_host(patterns, mine[i]) &&
-			    !one_of) {
-				snprintf(err, errlen, "%s removes %s, which "
-				    "ferry would still use", kwname, mine[i]);
-				return -1;
-			} else if (!options_match_host(patterns, mine[i]))
-				ok++;
-		if (one_of && ok == 0) {
-			snprintf(err, errlen, "%s removes every algorithm "
-			    "ferry has", kwname);
-			return -1;
-		}
-		return 0;
-	}
-	for (i = 0; i < nmine; i++) {
-		if (options_match_host(patterns, mine[i]))
-			ok++;
-		else if (!one_of) {
-			snprintf(err, errlen, "%s leaves out %s, which ferry "
-			    "would still use (it cannot narrow its list "
-			    "yet)", kwname, mine[i]);
-			return -1;
-		}
-	}
-	if (ok == 0) {
-		snprintf(err, errlen, "%s allows none of ferry's algorithms",
-		    kwname);
-		return -1;
-	}
-	return 0;
-}
-
 static int
 refuse(const struct kw *k, char **a, char *err, size_t errlen)
 {
 	const char *v = a[0];
-	long bits;
 
 	switch (k->refuse) {
 	case RF_NONE:
@@ -387,18 +317,6 @@ refuse(const struct kw *k, char **a, char *err, size_t errlen)
 		if (!is_no(v))
 			return 0;
 		break;
-	case RF_RSA:
-		bits = strtol(v, NULL, 10);
-		if (bits <= 1024)
-			return 0;
-		break;
-	case RF_KEX:
-		return algs_within(k->name, v, ferry_kex, 2, true, err,
-		    errlen);
-	case RF_HOSTKEY:
-	case RF_PUBKEY:
-		return algs_within(k->name, v, ferry_hostkey, 4, false, err,
-		    errlen);
 	}
 	snprintf(err, errlen, "%s %s is not supported: %s", k->name, v,
 	    k->why);
@@ -527,8 +445,7 @@ print_one(const struct sshkw_value *v, FILE *fp)
 	}
 }
 
-/* What ssh -G prints for a keyword nobody set (OpenSSH 9.2's defaults),
- * and for the algorithm lists what ferry itself offers. */
+/* What ssh -G prints for a keyword nobody set (OpenSSH 9.2's defaults). */
 static const struct {
 	const char	*name;
 	const char	*text;
@@ -561,16 +478,13 @@ static const struct {
 	    "ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,"
 	    "sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256" },
 	{ "HostbasedAuthentication", "no" },
-	{ "HostKeyAlgorithms", FERRY_HOSTKEY_ALGS }, { "IPQoS",
-	    "lowdelay throughput" },
+	{ "IPQoS", "lowdelay throughput" },
 	{ "KbdInteractiveAuthentication", "yes" },
-	{ "KexAlgorithms", "curve25519-sha256,curve25519-sha256@libssh.org" },
 	{ "LogVerbose", "none" }, { "NoHostAuthenticationForLocalhost", "no" },
 	{ "NumberOfPasswordPrompts", "3" }, { "PasswordAuthentication", "yes" },
 	{ "PermitLocalCommand", "no" }, { "ProxyUseFdpass", "no" },
-	{ "PubkeyAcceptedAlgorithms", FERRY_HOSTKEY_ALGS },
 	{ "PubkeyAuthentication", "true" }, { "RequestTTY", "auto" },
-	{ "RequiredRSASize", "1024" }, { "SecurityKeyProvider", "internal" },
+	{ "SecurityKeyProvider", "internal" },
 	{ "SessionType", "default" }, { "StdinNull", "no" },
 	{ "SyslogFacility", "USER" }, { "Tunnel", "false" },
 	{ "TunnelDevice", "any:any" },

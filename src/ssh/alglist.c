@@ -33,23 +33,28 @@ static const char openssh_kex[] =
     "diffie-hellman-group1-sha1,diffie-hellman-group-exchange-sha1,"
     "gss-gex-sha1-,gss-group1-sha1-,gss-group14-sha1-,gss-group14-sha256-,"
     "gss-group16-sha512-,gss-nistp256-sha256-,gss-curve25519-sha256-";
-#define OPENSSH_CERT_ALGS						\
-    "ssh-ed25519-cert-v01@openssh.com,"					\
-    "ecdsa-sha2-nistp256-cert-v01@openssh.com,"				\
-    "ecdsa-sha2-nistp384-cert-v01@openssh.com,"				\
-    "ecdsa-sha2-nistp521-cert-v01@openssh.com,"				\
-    "sk-ssh-ed25519-cert-v01@openssh.com,"				\
-    "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,"			\
-    "rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com," \
-    "ssh-rsa-cert-v01@openssh.com,ssh-dss-cert-v01@openssh.com,"
-#define OPENSSH_PLAIN_ALGS						\
-    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"		\
-    "ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,"			\
-    "sk-ecdsa-sha2-nistp256@openssh.com,"				\
-    "webauthn-sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,"		\
-    "rsa-sha2-256,ssh-rsa,ssh-dss"
-static const char openssh_keys[] = OPENSSH_CERT_ALGS OPENSSH_PLAIN_ALGS;
-static const char openssh_plain[] = OPENSSH_PLAIN_ALGS;
+/* Key and signature algorithms in OpenSSH's own order (ssh -Q key-sig),
+ * the order in which a pattern expands: every name, and the names that
+ * are no certificate (CASignatureAlgorithms). */
+static const char openssh_keys[] =
+    "ssh-ed25519,ssh-ed25519-cert-v01@openssh.com,"
+    "sk-ssh-ed25519@openssh.com,sk-ssh-ed25519-cert-v01@openssh.com,"
+    "ecdsa-sha2-nistp256,ecdsa-sha2-nistp256-cert-v01@openssh.com,"
+    "ecdsa-sha2-nistp384,ecdsa-sha2-nistp384-cert-v01@openssh.com,"
+    "ecdsa-sha2-nistp521,ecdsa-sha2-nistp521-cert-v01@openssh.com,"
+    "sk-ecdsa-sha2-nistp256@openssh.com,"
+    "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,"
+    "webauthn-sk-ecdsa-sha2-nistp256@openssh.com,"
+    "ssh-dss,ssh-dss-cert-v01@openssh.com,ssh-rsa,"
+    "ssh-rsa-cert-v01@openssh.com,rsa-sha2-256,"
+    "rsa-sha2-256-cert-v01@openssh.com,rsa-sha2-512,"
+    "rsa-sha2-512-cert-v01@openssh.com";
+static const char openssh_plain[] =
+    "ssh-ed25519,sk-ssh-ed25519@openssh.com,ecdsa-sha2-nistp256,"
+    "ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
+    "sk-ecdsa-sha2-nistp256@openssh.com,"
+    "webauthn-sk-ecdsa-sha2-nistp256@openssh.com,ssh-dss,ssh-rsa,"
+    "rsa-sha2-256,rsa-sha2-512";
 
 /* The certificate algorithms the engine has, in sshd's order. */
 #define CERT_ALGS							\
@@ -72,6 +77,14 @@ const struct alg_kind alg_kind_hostkey_server = {
 	"host key algorithm", with_certs, with_certs, openssh_keys
 };
 const struct alg_kind alg_kind_pubkey_server = {
+	"public key algorithm", with_certs, with_certs, openssh_keys
+};
+/* ssh 9.2's client defaults for both are the server's: certificates
+ * first. */
+const struct alg_kind alg_kind_hostkey_client = {
+	"host key algorithm", with_certs, with_certs, openssh_keys
+};
+const struct alg_kind alg_kind_pubkey_client = {
 	"public key algorithm", with_certs, with_certs, openssh_keys
 };
 const struct alg_kind alg_kind_ca_sign = {

@@ -23,6 +23,7 @@ struct alg_kind {
 	const char	*known;		/* every name OpenSSH knows */
 };
 
+/* Ciphers, MACs and KexAlgorithms: the same for both roles. */
 extern const struct alg_kind alg_kind_cipher;
 extern const struct alg_kind alg_kind_mac;
 extern const struct alg_kind alg_kind_kex;
@@ -31,6 +32,10 @@ extern const struct alg_kind alg_kind_hostkey_server;
 /* user keys a server accepts: plain and certificate algorithms, the
  * certificates first as sshd orders them */
 extern const struct alg_kind alg_kind_pubkey_server;
+/* host keys a client asks for (HostKeyAlgorithms) and user keys it
+ * offers (PubkeyAcceptedAlgorithms): ssh 9.2's defaults */
+extern const struct alg_kind alg_kind_hostkey_client;
+extern const struct alg_kind alg_kind_pubkey_client;
 /* the signature algorithms a CA may use (no certificate names) */
 extern const struct alg_kind alg_kind_ca_sign;
 

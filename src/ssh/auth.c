@@ -9,26 +9,80 @@
 #include "../keys/cert.h"
 #include "../keys/key.h"
 
-/* The signature algorithm for a key: RSA keys use rsa-sha2-512 unless the
- * server lists only rsa-sha2-256 in server-sig-algs (RFC 8332/8308). */
-static const char *
-sig_alg(const struct ssh_conn *c, const struct key *k)
+/* The place of name in a comma-separated list, -1 if it is not there. */
+static int
+list_pos(const char *l, const char *name)
+{
+	size_t n = strlen(name);
+	int pos = 0;
+
+	for (; l != NULL; pos++) {
+		if (strncmp(l, name, n) == 0 && (l[n] == ',' || l[n] == '\0'))
+			return pos;
+		if ((l = strchr(l, ',')) != NULL)
+			l++;
+	}
+	return -1;
+}
+
+static bool
+server_lists(const struct ssh_conn *c, const char *sig)
 {
 	const char *l = c->server_sig_algs;
 
+	return l != NULL && algs_has((const uint8_t *)l, strlen(l), sig);
+}
+
+/* The algorithm a client offers key under (ct: a certificate of it) by
+ * cfg.pubkey_algs (PubkeyAcceptedAlgorithms; NULL: all, RSA's SHA-512
+ * first). For RSA, as ssh picks: the first allowed rsa-sha2 name whose
+ * signature server-sig-algs lists (RFC 8332/8308), or the first allowed
+ * when it lists neither. NULL when nothing fits. */
+static const char *
+offer_alg(const struct ssh_conn *c, const struct key *k, const struct cert *ct)
+{
+	static const char *const sig[2] = { "rsa-sha2-512", "rsa-sha2-256" };
+	const char *cand[2], *l = c->cfg.pubkey_algs;
+	int pos[2], i, j, first = -1;
+
+	cand[0] = ct != NULL ? cert_auth_alg(ct, false) : key_type_name(k);
 	if (k->type != KEY_RSA)
-		return key_type_name(k);
-	if (l != NULL && !algs_has((const uint8_t *)l, strlen(l),
-	    "rsa-sha2-512") && algs_has((const uint8_t *)l, strlen(l),
-	    "rsa-sha2-256"))
-		return "rsa-sha2-256";
-	return "rsa-sha2-512";
+		return l == NULL || list_pos(l, cand[0]) >= 0 ? cand[0] : NULL;
+	for (i = 0; i < 2; i++) {
+		cand[i] = ct != NULL ? cert_auth_alg(ct, i == 1) : sig[i];
+		pos[i] = l == NULL ? i : list_pos(l, cand[i]);
+	}
+	for (i = 0; i < 2; i++) {
+		/* the list's order: SHA-256 first if it comes first */
+		j = pos[1] >= 0 && (pos[0] < 0 || pos[1] < pos[0]) ? 1 - i : i;
+		if (pos[j] < 0)
+			continue;
+		if (first < 0)
+			first = j;
+		if (server_lists(c, sig[j]))
+			return cand[j];
+	}
+	if (first < 0 || server_lists(c, sig[0]) || server_lists(c, sig[1]))
+		return NULL;	/* none the server takes */
+	return cand[first];
+}
+
+static const char *
+sig_alg(const struct ssh_conn *c, const struct key *k)
+{
+	return offer_alg(c, k, NULL);
 }
 
 const char *
 ssh_auth_sig_alg(const struct ssh_conn *c, const struct key *k)
 {
 	return sig_alg(c, k);
+}
+
+const char *
+ssh_auth_cert_alg(const struct ssh_conn *c, const struct cert *ct)
+{
+	return offer_alg(c, ct->key, ct);
 }
 
 /* The signed data minus the leading session id is the request itself. */
@@ -95,15 +149,15 @@ send_signed(struct ssh_conn *c, const char *user, const struct key *key,
 int
 ssh_auth_pubkey(struct ssh_conn *c, const char *user, const struct key *key)
 {
+	const char *alg = sig_alg(c, key);
 	struct wb blob;
 	int ret = -1;
 
-	if (c->state != ST_AUTH || c->auth_pending)
+	if (c->state != ST_AUTH || c->auth_pending || alg == NULL)
 		return -1;
 	wb_init(&blob);
 	if (key_to_blob(key, &blob) == 0 && !blob.err)
-		ret = send_signed(c, user, key, sig_alg(c, key), sig_alg(c, key),
-		    blob.p, blob.len);
+		ret = send_signed(c, user, key, alg, alg, blob.p, blob.len);
 	wb_free(&blob);
 	return ret;
 }

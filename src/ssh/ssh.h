@@ -181,6 +181,8 @@ struct ssh_config {
 	const char	*macs;
 	const char	*hostkey_algs;
 	const char	*kex_algs;
+	/* a client: the user key algorithms it may offer, in order
+	 * (PubkeyAcceptedAlgorithms: ssh_auth_sig_alg) */
 	const char	*pubkey_algs;
 	/* compression methods, from ssh_comp_all (NULL: "none"). The
 	 * client's order decides; zlib@openssh.com compresses both ways
@@ -282,7 +284,8 @@ int		 ssh_rekey(struct ssh_conn *c);
 int		 ssh_hostkey_verdict(struct ssh_conn *c, bool accept);
 
 /* Client authentication: sends a signed publickey request for key as
- * user. The answer arrives as AUTH_SUCCESS or AUTH_FAILURE. */
+ * user. The answer arrives as AUTH_SUCCESS or AUTH_FAILURE. -1 also when
+ * cfg.pubkey_algs leaves the key out (ssh_auth_sig_alg NULL). */
 int		 ssh_auth_pubkey(struct ssh_conn *c, const char *user,
 		    const struct key *key);
 /* The same with a certificate for key (OpenSSH's PROTOCOL.certkeys): the
@@ -327,9 +330,16 @@ void		 ssh_server_set_auth(struct ssh_conn *c, const char *banner,
  * client where it bound a forward or why it refused one. */
 int		 ssh_send_debug(struct ssh_conn *c, bool display,
 		    const char *text);
-/* For keys held elsewhere (ssh-agent): the signature algorithm to use
- * for k, the data to sign, and the request with the signature. */
+/* The algorithm a client offers k under, by cfg.pubkey_algs: for RSA the
+ * first rsa-sha2 name allowed that server-sig-algs lists (ssh's choice);
+ * NULL when cfg.pubkey_algs allows none (the key is not to be offered).
+ * For keys held elsewhere (ssh-agent) it names the signature to ask for;
+ * then come the data to sign and the request with the signature. */
 const char	*ssh_auth_sig_alg(const struct ssh_conn *c, const struct key *k);
+/* The same for a certificate of a key (cert.h): the *-cert-v01 algorithm
+ * to pass to ssh_auth_pubkey_cert, or NULL. */
+const char	*ssh_auth_cert_alg(const struct ssh_conn *c,
+		    const struct cert *ct);
 int		 ssh_auth_sigdata(const struct ssh_conn *c, const char *user,
 		    const char *alg, const uint8_t *blob, size_t bloblen,
 		    struct wb *out);

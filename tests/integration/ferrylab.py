@@ -544,6 +544,14 @@ def keygen(path, alg, passphrase='', comment=None):
                             stderr=subprocess.STDOUT)
 
 
+def algs_as_ferry(ssh_list, ferry_default):
+    """What ferry -G prints for an algorithm list that ssh -G prints as
+    ssh_list: its names less those ferry does not implement (all of which
+    ferry's default lists), in ssh's order."""
+    have = set(ferry_default.split(','))
+    return ','.join(n for n in ssh_list.split(',') if n in have)
+
+
 def read_pub(path):
     """'alg base64' of a .pub file (comment dropped)."""
     fields = Path(str(path) + '.pub').read_text().split()

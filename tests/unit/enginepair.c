@@ -126,6 +126,9 @@ mk(struct side *s, enum ssh_role role, const char *cipher)
 	cfg.role = role;
 	cfg.ciphers = cipher;
 	cfg.compression = s->compression;
+	cfg.kex_algs = s->kex_algs;
+	cfg.hostkey_algs = s->hostkey_algs;
+	cfg.pubkey_algs = s->pubkey_algs;
 	cfg.event = on_event;
 	cfg.event_ud = s;
 	cfg.hostkeys = &hostkey;

@@ -32,6 +32,10 @@ struct side {
 	int		 nreplies;
 	const struct key *user_key;
 	const char	*compression;	/* ssh_config.compression */
+	/* ssh_config's algorithm lists (NULL: the defaults) */
+	const char	*kex_algs;
+	const char	*hostkey_algs;
+	const char	*pubkey_algs;
 	const char	*banner;	/* server: its cfg.banner */
 	char		 banner_text[256];	/* client: the last banner */
 	int		 banners;	/* client: SSH_EV_AUTH_BANNER */

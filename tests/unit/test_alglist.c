@@ -1,6 +1,7 @@
 /* Unit tests for ssh/alglist.c: algorithm keywords read as OpenSSH reads
- * them (+, -, ^, patterns), names OpenSSH knows that ferry lacks left
- * out, unknown names and empty results refused. */
+ * them (+, -, ^, patterns in OpenSSH's order), names OpenSSH knows that
+ * ferry lacks left out, unknown names and empty results refused; the
+ * client kinds against ssh -G. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -55,10 +56,10 @@ test_syntax(void **state)
 	gives("+aes128-ctr", &alg_kind_cipher, "chacha20-poly1305@openssh.com,"
 	    "aes128-ctr,aes256-ctr,aes128-gcm@openssh.com,"
 	    "aes256-gcm@openssh.com", "");
+	/* a pattern expands in OpenSSH's order (ssh -Q key-sig) */
 	gives("rsa-sha2-*,ssh-ed25519,rsa-sha2-512", &alg_kind_hostkey_server,
-	    "rsa-sha2-512-cert-v01@openssh.com,"
-	    "rsa-sha2-256-cert-v01@openssh.com,rsa-sha2-512,rsa-sha2-256,"
-	    "ssh-ed25519", "");
+	    "rsa-sha2-256,rsa-sha2-256-cert-v01@openssh.com,rsa-sha2-512,"
+	    "rsa-sha2-512-cert-v01@openssh.com,ssh-ed25519", "");
 	/* inside "-" any name is harmless */
 	gives("-3des-cbc,aes192-ctr,chacha20-poly1305@openssh.com",
 	    &alg_kind_cipher, "aes128-ctr,aes256-ctr,aes128-gcm@openssh.com,"
@@ -109,10 +110,9 @@ test_openssh_names_left_out(void **state)
 	/* a pattern over OpenSSH's names (certificates too): what matches
 	 * here stays */
 	gives("ecdsa-sha2-*", &alg_kind_hostkey_server,
-	    "ecdsa-sha2-nistp256-cert-v01@openssh.com,ecdsa-sha2-nistp256",
-	    "ecdsa-sha2-nistp384-cert-v01@openssh.com,"
-	    "ecdsa-sha2-nistp521-cert-v01@openssh.com,ecdsa-sha2-nistp384,"
-	    "ecdsa-sha2-nistp521");
+	    "ecdsa-sha2-nistp256,ecdsa-sha2-nistp256-cert-v01@openssh.com",
+	    "ecdsa-sha2-nistp384,ecdsa-sha2-nistp384-cert-v01@openssh.com,"
+	    "ecdsa-sha2-nistp521,ecdsa-sha2-nistp521-cert-v01@openssh.com");
 }
 
 static void
@@ -147,6 +147,45 @@ test_errors(void **state)
 	    "rsa-sha2-512,rsa-sha2-256)");
 }
 
+/* The client kinds: ssh -G's list for spec, less what ferry lacks. */
+static void
+test_client_kinds(void **state)
+{
+	(void)state;
+	/* ssh -G -o HostKeyAlgorithms='*cert*' */
+	gives("*cert*", &alg_kind_hostkey_client,
+	    "ssh-ed25519-cert-v01@openssh.com,"
+	    "ecdsa-sha2-nistp256-cert-v01@openssh.com,"
+	    "rsa-sha2-256-cert-v01@openssh.com,"
+	    "rsa-sha2-512-cert-v01@openssh.com",
+	    "sk-ssh-ed25519-cert-v01@openssh.com,"
+	    "ecdsa-sha2-nistp384-cert-v01@openssh.com,"
+	    "ecdsa-sha2-nistp521-cert-v01@openssh.com,"
+	    "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,"
+	    "ssh-dss-cert-v01@openssh.com,ssh-rsa-cert-v01@openssh.com");
+	/* ssh -G -o PubkeyAcceptedAlgorithms='rsa*' */
+	gives("rsa*", &alg_kind_pubkey_client, "rsa-sha2-256,"
+	    "rsa-sha2-256-cert-v01@openssh.com,rsa-sha2-512,"
+	    "rsa-sha2-512-cert-v01@openssh.com", "");
+	gives("-*cert*", &alg_kind_pubkey_client, "ssh-ed25519,"
+	    "ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256", "");
+	gives("^rsa-sha2-256,ssh-rsa", &alg_kind_hostkey_client,
+	    "rsa-sha2-256,ssh-ed25519-cert-v01@openssh.com,"
+	    "ecdsa-sha2-nistp256-cert-v01@openssh.com,"
+	    "rsa-sha2-512-cert-v01@openssh.com,"
+	    "rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519,"
+	    "ecdsa-sha2-nistp256,rsa-sha2-512", "ssh-rsa");
+	/* the defaults are ssh 9.2's, narrowed */
+	assert_string_equal(alg_kind_hostkey_client.def,
+	    "ssh-ed25519-cert-v01@openssh.com,"
+	    "ecdsa-sha2-nistp256-cert-v01@openssh.com,"
+	    "rsa-sha2-512-cert-v01@openssh.com,"
+	    "rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519,"
+	    "ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256");
+	assert_string_equal(alg_kind_pubkey_client.def,
+	    alg_kind_hostkey_client.def);
+}
+
 static void
 test_plain(void **state)
 {
@@ -169,6 +208,7 @@ main(void)
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_openssh_names_left_out),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_client_kinds),
 		cmocka_unit_test(test_plain),
 	};
 

@@ -553,11 +553,12 @@ test_bad_values(void **state)
 	apply_bad("StrictHostKeyChecking maybe", "StrictHostKeyChecking",
 	    "'maybe'");
 	assert_int_equal(opts.parsed.strict, OPT_UNSET);
-	apply_bad("Ciphers nosuch", "Unknown cipher type", "'nosuch'");
+	apply_bad("Ciphers nosuch", "no cipher OpenSSH knows", "'nosuch'");
 	apply_bad("Ciphers aes128-ctr,nosuch2", "cipher", "'nosuch2'");
-	apply_bad("Ciphers aes128-ctr,,aes256-ctr", "cipher", NULL);
+	apply_bad("Ciphers aes*", "no pattern", "'aes*'");
 	assert_null(opts.ciphers);
-	apply_bad("MACs hmac-md5", "Unknown MAC", "'hmac-md5'");
+	apply_bad("MACs hmac-md5", "leaves no MAC implemented",
+	    "'hmac-md5'");
 	assert_null(opts.macs);
 	apply_bad("RekeyLimit 1Q", "RekeyLimit", "'1Q'");
 	apply_bad("RekeyLimit 8", "RekeyLimit", "'8'");
@@ -1457,8 +1458,8 @@ test_readconf_ignore_unknown(void **state)
 	options_free(&opts);
 	options_init(&opts);
 	assert_int_equal(read_text("HostKeyAlgorithms ssh-ed25519\n", "x"),
-	    -1);
-	assert_non_null(strstr(err, "ecdsa-sha2-nistp256"));
+	    0);
+	assert_string_equal(opts.hostkey_algs, "ssh-ed25519");
 	options_free(&opts);
 	options_init(&opts);
 	assert_int_equal(read_text("HostKeyAlgorithms +ssh-rsa\n"
