@@ -512,8 +512,9 @@ main(int argc, char **argv)
 	srv_loops_join(&srv.loops);
 	uv_run(srv.loop, UV_RUN_DEFAULT);
 	uv_loop_close(srv.loop);
-	session_list_destroy(&srv.sessions);
 out:
+	if (srv.sessions.reg != NULL)	/* made */
+		session_list_destroy(&srv.sessions);
 	server_policy_unref(srv.pol);
 	for (i = 0; i < srv.ncmd_lines; i++)
 		free(srv.cmd_lines[i]);
