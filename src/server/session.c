@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/revoked.h"
+#include "keys/revoked.h"
 #include "server/sess_int.h"
 #include "util/log.h"
 #include "util/match.h"
