@@ -32,18 +32,18 @@ is_loopback(const char *addr)
 	    memcmp(a.b, v6_one, sizeof(v6_one)) == 0;
 }
 
-/* Whether ssh would look the address up at all. */
+bool
+cli_hostip_wanted(const struct options *o, const char *addr)
+{
+	return o->check_host_ip && o->proxy_run == NULL && addr[0] != '\0' &&
+	    !is_loopback(addr) && strcasecmp(o->hostname, addr) != 0;
+}
+
 static bool
 applies(const struct client *cl)
 {
-	const struct options *o = cl->o;
-	const char *addr;
-
-	if (!o->check_host_ip || o->proxy_run != NULL || cl->nc == NULL)
-		return false;
-	addr = net_conn_peer_ip(cl->nc);
-	return addr[0] != '\0' && !is_loopback(addr) &&
-	    strcasecmp(o->hostname, addr) != 0;
+	return cl->nc != NULL && cli_hostip_wanted(cl->o,
+	    net_conn_peer_ip(cl->nc));
 }
 
 void

@@ -229,6 +229,9 @@ enum hc_verdict {
 enum hc_verdict	 cli_hostcert_check(struct client *cl, const struct cert *c);
 
 /* cli_hostip.c: CheckHostIP */
+/* Whether ssh would look the server's numeric address addr up: asked
+ * for, no proxy, not loopback, not the destination as written. */
+bool		 cli_hostip_wanted(const struct options *o, const char *addr);
 /* Fills ip for the server's key k (host: the host's own lookup; cert: the
  * server showed a certificate, whose address part follows the host's). */
 void		 cli_hostip_lookup(const struct client *cl, const struct key *k,
