@@ -293,6 +293,39 @@ def test_where_ssh_leaves_it_off(lab, client, how):
     assert 'IP address' not in stderr(t.proc), stderr(t.proc)
 
 
+def pty_client(h, client, kh, echo, port):
+    """client under StrictHostKeyChecking ask on a pty, -L to echo (ssh on
+    port, ferry on a port of its own)."""
+    prog = fl.require_ferry() if client == 'ferry' else fl.SSH
+    argv = h.wrap + [prog, '-F', '/dev/null', '-N', '-o', 'StrictHostKeyChecking=ask',
+                     '-o', f'UserKnownHostsFile={kh}', '-o', 'GlobalKnownHostsFile=/dev/null',
+                     '-o', 'ExitOnForwardFailure=yes', '-o', 'IdentitiesOnly=yes',
+                     '-L', f'{LOCALHOST}:{0 if client == "ferry" else port}:'
+                           f'{LOCALHOST}:{echo.port}',
+                     '-i', str(h.lab.keys.user['ed25519']), '-p', str(h.sshd.port),
+                     '-l', USER] + h.extra() + [LOCALHOST]
+    cp = PtyClient(client, argv, h.lab.env)
+    h.lab.clients.append(cp)
+    return cp
+
+
+def check_forward(cp, client, port):
+    if client == 'ferry':
+        ms = cp.wait_for(fl.ALLOCATED_RE)
+        assert ms, cp.stderr()
+        port = int(ms[0].group(1))
+    else:
+        assert fl.wait_until(lambda: fl.listens_on(cp.pid, port), 20), cp.stderr()
+    s = fl.connect(port)
+    try:
+        assert fl.exchange(s, MIB) == (MIB, fl.pattern_sha256(MIB))
+    finally:
+        s.close()
+
+
+ASK_END = 'Are you sure you want to continue connecting (yes/no)? '
+
+
 @pytest.mark.parametrize('answer', ['yes', 'no'])
 def test_ask_on_the_terminal(lab, client, answer):
     """StrictHostKeyChecking ask: ssh's yes/no question on the terminal;
@@ -300,38 +333,38 @@ def test_ask_on_the_terminal(lab, client, answer):
     h = HostIP(lab)
     before = h.line(h.host_name) + h.line(h.ip_name, 'ed25519-other')
     kh = h.kh(before)
-    echo = lab.echo()
     port = fl.pick_free_port()
-    prog = fl.require_ferry() if client == 'ferry' else fl.SSH
-    argv = h.wrap + [prog, '-F', '/dev/null', '-N', '-o', 'StrictHostKeyChecking=ask',
-                     '-o', f'UserKnownHostsFile={kh}', '-o', 'GlobalKnownHostsFile=/dev/null',
-                     '-o', 'ExitOnForwardFailure=yes', '-o', 'IdentitiesOnly=yes',
-                     '-L', f'{LOCALHOST}:{0 if client == "ferry" else port}:'
-                           f'{LOCALHOST}:{echo.port}',
-                     '-i', str(lab.keys.user['ed25519']), '-p', str(h.sshd.port),
-                     '-l', USER] + h.extra() + [LOCALHOST]
-    cp = PtyClient(client, argv, lab.env)
-    lab.clients.append(cp)
-    end = 'Are you sure you want to continue connecting (yes/no)? '
-    assert cp.wait_tty(end), f'no question:\n{cp.stderr()}\n{cp.tty()!r}'
-    assert differs(h, kh, 2, 1).replace('\n', '\r\n') + '\r\n' + end in cp.tty(), cp.tty()
+    cp = pty_client(h, client, kh, lab.echo(), port)
+    assert cp.wait_tty(ASK_END), f'no question:\n{cp.stderr()}\n{cp.tty()!r}'
+    assert differs(h, kh, 2, 1).replace('\n', '\r\n') + '\r\n' + ASK_END in cp.tty(), \
+        cp.tty()
     assert 'Accepted publickey' not in h.sshd.log_text()
     cp.type(answer)
     if answer == 'no':
         assert cp.wait_exit() == 255 and FAILED in cp.stderr(), cp.stderr()
     else:
-        if client == 'ferry':
-            ms = cp.wait_for(fl.ALLOCATED_RE)
-            assert ms, cp.stderr()
-            port = int(ms[0].group(1))
-        else:
-            assert fl.wait_until(lambda: fl.listens_on(cp.pid, port), 20), cp.stderr()
-        s = fl.connect(port)
-        try:
-            assert fl.exchange(s, MIB) == (MIB, fl.pattern_sha256(MIB))
-        finally:
-            s.close()
+        check_forward(cp, client, port)
     assert kh.read_text() == before
     cp = h.run(client, kh, strict='ask')             # BatchMode: refused, no question
     assert cp.proc.returncode == 255 and FAILED in cp.stderr(), cp.stderr()
     assert 'differs' not in cp.stderr(), cp.stderr()
+
+
+def test_ask_new_host_then_address(lab, client):
+    """A new host whose address lists another key: ssh's first question
+    (the host), the host recorded on yes, then the yes/no question about
+    the address; yes again goes on."""
+    h = HostIP(lab)
+    kh = h.kh(h.line(h.ip_name, 'ed25519-other'))
+    port = fl.pick_free_port()
+    cp = pty_client(h, client, kh, lab.echo(), port)
+    first = 'Are you sure you want to continue connecting (yes/no/[fingerprint])? '
+    assert cp.wait_tty(first), f'no question:\n{cp.stderr()}\n{cp.tty()!r}'
+    assert f"The authenticity of host '{h.host_name} ({h.ip_name})'" in cp.tty(), cp.tty()
+    assert ASK_END not in cp.tty()
+    cp.type('yes')
+    assert cp.wait_tty(ASK_END), f'no second question:\n{cp.stderr()}\n{cp.tty()!r}'
+    assert differs(h, kh, 1).replace('\n', '\r\n') + '\r\n' + ASK_END in cp.tty(), cp.tty()
+    assert kh.read_text() == h.line(h.ip_name, 'ed25519-other') + h.line(h.host_name)
+    cp.type('yes')
+    check_forward(cp, client, port)

@@ -15,10 +15,10 @@ import pytest
 
 import ferrylab as fl
 from ferrylab import LOCALHOST, USER
-from test_hostcerts import ca_line, cert_sshd, make_ca, write_kh
+from test_hostcerts import ca_line, cert_sshd, make_ca, move_data, write_kh
+import test_proxy
 
 FAILED = 'Host key verification failed.'
-MIB = 1 << 20
 
 
 def fingerprint(pub):
@@ -58,15 +58,6 @@ def assert_refused(cp, sshd, line):
     assert fl.ALLOCATED_RE.search(err) is None, err
     assert 'Accepted publickey' not in sshd.log_text(), \
         'the client authenticated although the host key was revoked'
-
-
-def move_data(t, n=MIB):
-    s = fl.connect(t.port)
-    try:
-        count, digest = fl.exchange(s, n)
-    finally:
-        s.close()
-    assert (count, digest) == (n, fl.pattern_sha256(n)), 'the data came back different'
 
 
 @pytest.mark.parametrize('how', ['list', 'krl', 'krl-sha256'])
@@ -192,15 +183,8 @@ def test_host_certificate_other_serial_accepted(lab, client):
 
 def jump_config(lab, kh, revoked):
     """What each hop reads: ferry and ssh pass -F down the chain (and no -o)."""
-    p = lab._sub('cfg') / 'jump.conf'
-    p.write_text(f'Host {LOCALHOST}\n'
-                 f'  IdentityFile {lab.keys.user["ed25519"]}\n'
-                 f'  IdentitiesOnly yes\n'
-                 f'  UserKnownHostsFile {kh}\n'
-                 f'  GlobalKnownHostsFile /dev/null\n'
-                 f'  StrictHostKeyChecking yes\n'
-                 f'  BatchMode yes\n'
-                 f'  RevokedHostKeys {revoked}\n')
+    p = test_proxy.jump_config(lab, kh)
+    p.write_text(p.read_text() + f'  RevokedHostKeys {revoked}\n')
     return p
 
 
