@@ -16,6 +16,7 @@
 
 #include "keys/key.h"
 #include "keys/known_hosts.h"
+#include "keys/revoked.h"
 #include "util/log.h"
 #include "util/text.h"
 
@@ -136,10 +137,8 @@ cli_hostkey_algs(const struct client *cl)
 
 #define AT_LINE	"@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@"
 
-/* A warning of several lines: the log escapes a newline inside one, so
- * each goes out on its own. */
-static void __attribute__((format(printf, 1, 2)))
-plain_lines(const char *fmt, ...)
+void
+cli_plain_lines(const char *fmt, ...)
 {
 	char text[4096], *line, *nl;
 	va_list ap;
@@ -161,7 +160,7 @@ changed_warning(const struct options *o, const struct key *k,
 	char fp[128];
 
 	key_fingerprint(k, fp, sizeof(fp));
-	plain_lines(AT_LINE "\n"
+	cli_plain_lines(AT_LINE "\n"
 	    "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n"
 	    AT_LINE "\n"
 	    "IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\n"
@@ -200,7 +199,7 @@ unsafe_refused(struct client *cl)
 void
 cli_hostkey_revoked(struct client *cl, const char *label, const char *name)
 {
-	plain_lines(AT_LINE "\n"
+	cli_plain_lines(AT_LINE "\n"
 	    "@       WARNING: REVOKED HOST KEY DETECTED!               @\n"
 	    AT_LINE "\n"
 	    "The %s host key for %s is marked as revoked.\n"
@@ -213,28 +212,51 @@ cli_hostkey_revoked(struct client *cl, const char *label, const char *name)
 		    "requested strict checking.", label, name);
 }
 
-/* Records the key in the first user file, as ssh does once trusted. */
+/* Records the key in the first user file, as ssh does once trusted:
+ * under the host's name (name), and the address's too when CheckHostIP
+ * found it missing. */
 static void
-record(struct client *cl, const struct key *k, const char *name)
+record(struct client *cl, const struct key *k, const char *name,
+    const struct hostip *ip)
 {
 	struct options *o = cl->o;
-	const char *host;
+	const char *names[2] = { name, ip->name };
+	int n = ip->on && ip->res.status == KH_NEW ? 2 : 1;
 	char err[256];
-	int port;
 
-	cli_kh_lookup_name(o, &host, &port);
 	if (o->nknown_hosts == 0 || is_none(o->known_hosts[0])) {
 		log_plain("Failed to add the host to the list of known hosts "
 		    "(none).");
 		return;
 	}
-	if (kh_add(o->known_hosts[0], host, port, k, o->hash_known_hosts,
+	if (kh_add_names(o->known_hosts[0], names, n, k, o->hash_known_hosts,
 	    err, sizeof(err)) != 0)
 		log_error("Failed to add the host to the list of known hosts "
 		    "(%s): %s", o->known_hosts[0], err);
 	else
-		log_plain("%sWarning: Permanently added '%s' (%s) to the list "
-		    "of known hosts.", cl->tag, name, key_type_label(k));
+		log_plain("%sWarning: Permanently added '%s%s%s' (%s) to the "
+		    "list of known hosts.", cl->tag, name, n == 2 ? "," : "",
+		    n == 2 ? ip->name : "", key_type_label(k));
+}
+
+/* The host's key is trusted: CheckHostIP's last word, then the verdict
+ * (now, or once a question on the terminal was answered). */
+static void
+trusted(struct client *cl, const struct key *k, const char *name,
+    const struct kh_result *host, const struct hostip *ip, bool *accept,
+    bool *defer)
+{
+	switch (cli_hostip_differs(cl, k, name, host, ip)) {
+	case HIP_GO:
+		*accept = true;
+		return;
+	case HIP_ASKING:
+		*defer = true;
+		return;
+	case HIP_REFUSE:
+		cl->fatal = true;	/* never retried */
+		return;
+	}
 }
 
 /* The names other lines give the same key, for the question. */
@@ -348,21 +370,26 @@ answered(void *ud, bool yes)
 {
 	struct client *cl = ud;
 	struct key *k = cl->hk_key;
-	const char *host;
+	struct kh_result host;
+	const char *h;
 	char name[1100];
+	bool accept = false, defer = false;
 	int port;
 
 	cl->hk_prompt = NULL;
 	cl->hk_key = NULL;
 	if (yes) {
-		cli_kh_lookup_name(cl->o, &host, &port);
-		kh_hostname(host, port, name, sizeof(name));
-		record(cl, k, name);
+		cli_kh_lookup_name(cl->o, &h, &port);
+		kh_hostname(h, port, name, sizeof(name));
+		record(cl, k, name, &cl->hk_ip);
+		memset(&host, 0, sizeof(host));
+		host.status = KH_NEW;
+		trusted(cl, k, name, &host, &cl->hk_ip, &accept, &defer);
 	} else
 		cl->fatal = true;	/* never retried */
 	key_free(k);
-	if (cl->nc != NULL)
-		net_conn_hostkey_verdict(cl->nc, yes);
+	if (!defer && cl->nc != NULL)
+		net_conn_hostkey_verdict(cl->nc, accept);
 }
 
 /* Keeps a copy of the key beyond the event. */
@@ -427,43 +454,58 @@ lookup(const struct client *cl, const struct key *k, struct kh_result *res)
 			log_info("%s", err);
 }
 
-/* Decides on the server's key by ssh's rules; a changed or revoked key is
- * refused whatever StrictHostKeyChecking says (with "no" in ssh's words
- * for disabling forwarding, see unsafe_refused), since forwarding over it
- * is exactly what an attacker would want. */
-void
-cli_host_key_event(struct client *cl, struct ssh_event *ev)
+/* RequiredRSASize and RevokedHostKeys (read at every check, as ssh reads
+ * it): whether the key, or the certificate c (NULL: none) it came in,
+ * may be judged at all. A file that cannot be used refuses, as in ssh. */
+static bool
+key_allowed(struct client *cl, const struct key *k, const struct cert *c)
 {
-	const struct key *k = ev->u.hostkey.key;
-	struct options *o = cl->o;
-	struct kh_result res;
-	const char *host;
-	char name[1100], fp[128];
-	int port;
+	const struct options *o = cl->o;
+	const char *path = o->revoked_host_keys;
+	char label[48], fp[128], why[300];
 
-	ev->u.hostkey.accept = false;
 	if (k->type == KEY_RSA && key_bits(k) < o->required_rsa_size) {
 		log_error("%sBad server host key: Invalid key length (%d bits, "
 		    "RequiredRSASize %d)", cl->tag, key_bits(k),
 		    o->required_rsa_size);
-		cl->fatal = true;	/* never retried */
-		return;
+		return false;
 	}
-	if (ev->u.hostkey.cert != NULL) {
-		switch (cli_hostcert_check(cl, ev->u.hostkey.cert)) {
-		case HC_ACCEPT:
-			ev->u.hostkey.accept = true;
-			return;
-		case HC_REFUSE:
-			cl->fatal = true;	/* never retried */
-			return;
-		case HC_PLAIN:
-			log_verbose("No matching CA found. Retry with plain "
-			    "key");
-			break;
-		}
+	if (path == NULL)
+		return true;
+	snprintf(label, sizeof(label), "%s%s", key_type_label(k),
+	    c != NULL ? "-CERT" : "");
+	key_fingerprint(k, fp, sizeof(fp));
+	switch (revoked_file_check(path, k, c, why, sizeof(why))) {
+	case REVOKED_NO:
+		return true;
+	case REVOKED_YES:
+		log_error("%sHost key %s %s revoked by file %s", cl->tag, label,
+		    fp, path);
+		return false;
+	default:
+		log_error("%sError checking host key %s %s in revoked keys "
+		    "file %s: %s", cl->tag, label, fp, path, why);
+		return false;
 	}
+}
+
+/* The plain key against the known_hosts files, by ssh's rules; a changed
+ * or revoked key is refused whatever StrictHostKeyChecking says (with
+ * "no" in ssh's words for disabling forwarding, see unsafe_refused),
+ * since forwarding over it is exactly what an attacker would want. */
+static void
+by_known_hosts(struct client *cl, struct ssh_event *ev)
+{
+	const struct key *k = ev->u.hostkey.key;
+	struct options *o = cl->o;
+	struct kh_result res;
+	struct hostip *ip = &cl->hk_ip;
+	const char *host;
+	char name[1100], fp[128];
+	int port;
+
 	lookup(cl, k, &res);
+	cli_hostip_lookup(cl, k, ev->u.hostkey.cert != NULL, &res, ip);
 	cli_kh_lookup_name(o, &host, &port);
 	kh_hostname(host, port, name, sizeof(name));
 	key_fingerprint(k, fp, sizeof(fp));
@@ -473,20 +515,24 @@ cli_host_key_event(struct client *cl, struct ssh_event *ev)
 	case KH_MATCH:
 		log_verbose("Host '%s' is known and matches the %s host key.",
 		    name, key_type_label(k));
-		ev->u.hostkey.accept = true;
+		cli_hostip_record(cl, k, ip);
+		trusted(cl, k, name, &res, ip, &ev->u.hostkey.accept,
+		    &ev->u.hostkey.defer);
 		return;
 	case KH_REVOKED:
 		cli_hostkey_revoked(cl, key_type_label(k), name);
 		break;
 	case KH_CHANGED:
+		cli_hostip_spoofing(cl, k, name, &res, ip);
 		changed_warning(o, k, &res, name);
 		if (o->strict == SHK_NO)
 			unsafe_refused(cl);
 		break;
 	case KH_NEW:
 		if (o->strict == SHK_NO || o->strict == SHK_ACCEPT_NEW) {
-			record(cl, k, name);
-			ev->u.hostkey.accept = true;
+			record(cl, k, name, ip);
+			trusted(cl, k, name, &res, ip, &ev->u.hostkey.accept,
+			    &ev->u.hostkey.defer);
 			return;
 		}
 		if (o->strict == SHK_YES)
@@ -500,6 +546,33 @@ cli_host_key_event(struct client *cl, struct ssh_event *ev)
 		break;
 	}
 	cl->fatal = true;	/* never retried */
+}
+
+void
+cli_host_key_event(struct client *cl, struct ssh_event *ev)
+{
+	const struct cert *c = ev->u.hostkey.cert;
+
+	ev->u.hostkey.accept = false;
+	if (!key_allowed(cl, ev->u.hostkey.key, c)) {
+		cl->fatal = true;	/* never retried */
+		return;
+	}
+	if (c != NULL) {
+		switch (cli_hostcert_check(cl, c)) {
+		case HC_ACCEPT:
+			ev->u.hostkey.accept = true;
+			return;
+		case HC_REFUSE:
+			cl->fatal = true;	/* never retried */
+			return;
+		case HC_PLAIN:
+			log_verbose("No matching CA found. Retry with plain "
+			    "key");
+			break;
+		}
+	}
+	by_known_hosts(cl, ev);
 }
 
 void

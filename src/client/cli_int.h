@@ -14,6 +14,7 @@
 #include "fwd/remote.h"
 #include "fwd/spec.h"
 #include "hkprompt.h"
+#include "keys/known_hosts.h"
 #include "net/agent.h"
 #include "net/conn.h"
 #include "ssh/buf.h"
@@ -34,6 +35,22 @@ struct lfwd {
 	 * before the forward is freed, as pumps may outlive it */
 	struct fwd_stats	 stats;
 	char			 error[300];	/* why it failed; "" if not */
+};
+
+/* CheckHostIP's part of one host key check (cli_hostip.c): whether it
+ * applies, the server's address as known_hosts names it, and what the
+ * files say of the server's key under that name. */
+struct hostip {
+	bool			 on;
+	char			 addr[64];	/* numeric */
+	char			 name[96];	/* "addr" or "[addr]:port" */
+	struct kh_result	 res;
+};
+
+enum hostip_verdict {
+	HIP_GO,
+	HIP_REFUSE,
+	HIP_ASKING,	/* a question is on the terminal: the verdict later */
 };
 
 /* Everything one destination owns. Allocated by client_new, freed by
@@ -123,6 +140,9 @@ struct client {
 	 * the key asked about (owned); both NULL when none is asked */
 	struct hk_prompt	*hk_prompt;
 	struct key		*hk_key;
+	/* CheckHostIP's lookup for the key asked about, kept for the
+	 * answer */
+	struct hostip		 hk_ip;
 };
 
 /* client.c */
@@ -180,6 +200,10 @@ void		 cli_kh_lookup_name(const struct options *o, const char **host,
 /* The i-th known_hosts file (user files first), "" for "none", NULL past
  * the last. */
 const char	*cli_kh_file(const struct options *o, int i);
+/* Logs a text of several lines, each on its own (the log escapes a
+ * newline inside one). */
+void		 cli_plain_lines(const char *fmt, ...)
+		    __attribute__((format(printf, 1, 2)));
 /* ssh's warning about a revoked host key (label: "ED25519", ...); the
  * caller refuses the key. */
 void		 cli_hostkey_revoked(struct client *cl, const char *label,
@@ -203,6 +227,31 @@ enum hc_verdict {
  * HostKeyAlias), no critical options, and a CA signature that verifies
  * with an algorithm CASignatureAlgorithms allows. */
 enum hc_verdict	 cli_hostcert_check(struct client *cl, const struct cert *c);
+
+/* cli_hostip.c: CheckHostIP */
+/* Whether ssh would look the server's numeric address addr up: asked
+ * for, no proxy, not loopback, not the destination as written. */
+bool		 cli_hostip_wanted(const struct options *o, const char *addr);
+/* Fills ip for the server's key k (host: the host's own lookup; cert: the
+ * server showed a certificate, whose address part follows the host's). */
+void		 cli_hostip_lookup(const struct client *cl, const struct key *k,
+		    bool cert, const struct kh_result *host, struct hostip *ip);
+/* The host's key was known and the address is not: records the key under
+ * the address in the first user file, with ssh's line. */
+void		 cli_hostip_record(struct client *cl, const struct key *k,
+		    const struct hostip *ip);
+/* Before ssh's changed-key warning: the DNS spoofing one, when the
+ * address's key did not change with the host's (name: the host's
+ * known_hosts name). */
+void		 cli_hostip_spoofing(const struct client *cl,
+		    const struct key *k, const char *name,
+		    const struct kh_result *host, const struct hostip *ip);
+/* Once the host's key is trusted: a different key listed for the address
+ * is warned about; StrictHostKeyChecking decides whether to go on (ask:
+ * a yes/no question, whose answer gives net_conn_hostkey_verdict). */
+enum hostip_verdict cli_hostip_differs(struct client *cl,
+		    const struct key *k, const char *name,
+		    const struct kh_result *host, const struct hostip *ip);
 
 /* cli_fwd.c */
 /* Appends a forward (not started). Returns 0, or -1 out of memory. */

@@ -15,6 +15,7 @@
 #define TTY_PATH	"/dev/tty"
 #define LINE_MAX_LEN	512
 #define AGAIN		"\rPlease type 'yes', 'no' or the fingerprint: "
+#define AGAIN_YESNO	"\rPlease type 'yes' or 'no': "
 
 struct hk_prompt {
 	struct hk_prompt *next;		/* the queue */
@@ -152,7 +153,7 @@ line_done(struct hk_prompt *p)
 	p->len = 0;
 	p->overlong = false;
 	if (a < 0) {
-		say(p, AGAIN);
+		say(p, p->fp[0] != '\0' ? AGAIN : AGAIN_YESNO);
 		return false;
 	}
 	finish(p, a == 1);
@@ -240,7 +241,8 @@ hk_prompt_ask(uv_loop_t *loop, const char *text, const char *fingerprint,
 		return NULL;
 	}
 	p->loop = loop;
-	snprintf(p->fp, sizeof(p->fp), "%s", fingerprint);
+	snprintf(p->fp, sizeof(p->fp), "%s", fingerprint != NULL ?
+	    fingerprint : "");
 	p->cb = cb;
 	p->ud = ud;
 	for (pp = &queue; *pp != NULL; pp = &(*pp)->next)

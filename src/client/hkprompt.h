@@ -24,8 +24,9 @@ typedef void (*hk_prompt_cb)(void *ud, bool yes);
 /* Whether a question could be asked now: /dev/tty opens. Without one,
  * err says why. */
 bool		 hk_prompt_have_tty(char *err, size_t errlen);
-/* Queues text (the question, ending in "? ") with fingerprint as a third
- * accepted answer. Returns NULL when out of memory. */
+/* Queues text (the question, ending in "? ") with fingerprint (NULL: a
+ * yes/no question) as a third accepted answer. Returns NULL when out of
+ * memory. */
 struct hk_prompt *hk_prompt_ask(uv_loop_t *loop, const char *text,
 		    const char *fingerprint, hk_prompt_cb cb, void *ud);
 /* The asker goes away: cb is never called. */

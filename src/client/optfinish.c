@@ -30,6 +30,7 @@ resolve_parsed(struct options *o)
 	const struct options_parsed *p = &o->parsed;
 
 	o->batch_mode = yes_or(p->batch_mode, false);
+	o->check_host_ip = yes_or(p->check_host_ip, false);	/* ssh 9.x */
 	o->compression = yes_or(p->compression, false);
 	/* -f waits for every forward, as ssh -f with ExitOnForwardFailure */
 	o->exit_on_forward_failure = yes_or(p->exit_on_forward_failure,
@@ -198,6 +199,7 @@ options_finish(struct options *o, char *err, size_t errlen)
 	finish_stdio(o);
 	finish_numbers(o);
 	none_to_null(&o->control_path, false);
+	none_to_null(&o->revoked_host_keys, false);
 	if (options_expand(o, err, errlen) != 0)
 		return -1;
 	none_to_null(&o->metrics_listen, false);

@@ -15,7 +15,8 @@ void
 options_init(struct options *o)
 {
 	static const struct options_parsed unset = {
-		.batch_mode = OPT_UNSET, .compression = OPT_UNSET,
+		.batch_mode = OPT_UNSET, .check_host_ip = OPT_UNSET,
+		.compression = OPT_UNSET,
 		.exit_on_forward_failure = OPT_UNSET,
 		.gateway_ports = OPT_UNSET, .hash_known_hosts = OPT_UNSET,
 		.identities_only = OPT_UNSET, .reconnect = OPT_UNSET,
@@ -54,6 +55,7 @@ options_free(struct options *o)
 	for (i = 0; i < o->nglobal_known_hosts; i++)
 		free(o->global_known_hosts[i]);
 	free(o->host_key_alias);
+	free(o->revoked_host_keys);
 	for (i = 0; i < o->ncertificate; i++) {
 		free(o->certificate[i]);
 		free(o->certificate_path[i]);

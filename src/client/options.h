@@ -56,6 +56,7 @@ enum addr_family {
  * field of the same name in struct options. Only reading uses these. */
 struct options_parsed {
 	int		 batch_mode;
+	int		 check_host_ip;
 	int		 compression;	/* -C, Compression */
 	int		 exit_on_forward_failure;
 	int		 gateway_ports;	/* -g, GatewayPorts */
@@ -101,6 +102,9 @@ struct options {
 	/* HostKeyAlias, lower case once finished: the known_hosts name
 	 * instead of the host's; NULL if none */
 	char		*host_key_alias;
+	/* RevokedHostKeys as written: ssh 9.2 expands neither ~ nor tokens
+	 * in it. NULL if none ("none" is made NULL by options_finish). */
+	char		*revoked_host_keys;
 	/* The algorithm keywords as ssh assembles them (+, -, ^, patterns)
 	 * less the names ferry does not implement, in ssh's order; NULL:
 	 * the default (optalgs.c). hostkey_algs NULL also means the
@@ -178,6 +182,7 @@ struct options {
 
 	/* resolved by options_finish from parsed, defaults filled in */
 	bool		 batch_mode;
+	bool		 check_host_ip;	/* CheckHostIP (cli_hostip.c) */
 	bool		 compression;	/* offer zlib@openssh.com first */
 	bool		 exit_on_forward_failure;
 	bool		 gateway_ports;

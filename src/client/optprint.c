@@ -72,6 +72,8 @@ print_files(const struct options *o, FILE *fp)
 		fprintf(fp, "certificatefile %s\n", o->certificate[i]);
 	if (o->host_key_alias != NULL)
 		fprintf(fp, "hostkeyalias %s\n", o->host_key_alias);
+	if (o->revoked_host_keys != NULL)	/* ssh -G leaves "none" out */
+		fprintf(fp, "revokedhostkeys %s\n", o->revoked_host_keys);
 	fprintf(fp, "globalknownhostsfile");
 	for (i = 0; i < o->nglobal_known_hosts; i++)
 		fprintf(fp, " %s", o->global_known_hosts[i]);
@@ -111,6 +113,7 @@ options_print_connection(const struct options *o, FILE *fp)
 	fprintf(fp, "addressfamily %s\n", family_name(o->family));
 	fprintf(fp, "loglevel %s\n", levels[o->log_level]);
 	print_yesno(fp, "batchmode", o->batch_mode);
+	print_yesno(fp, "checkhostip", o->check_host_ip);
 	print_yesno(fp, "compression", o->compression);
 	fprintf(fp, "connectionattempts %d\n", o->connection_attempts);
 	if (o->connect_timeout > 0)

@@ -46,7 +46,6 @@ static const struct kw table[] = {
 	{ "CanonicalizeFallbackLocal", NULL, PK_FLAG, NULL, 1, RF_NONE, NULL },
 	{ "CanonicalizeHostname", NULL, PK_MAP,
 	    "yes:true no:false always:always", 1, RF_NONE, NULL },
-	{ "CheckHostIP", NULL, PK_FLAG, NULL, 1, RF_NONE, NULL },
 	{ "ControlMaster", NULL, PK_MAP,
 	    "yes:true no:false auto:auto ask:ask autoask:autoask", 1,
 	    RF_NONE, NULL },
@@ -100,8 +99,6 @@ static const struct kw table[] = {
 	{ "SecurityKeyProvider", NULL, PK_STR, NULL, 1, RF_NONE, NULL },
 	{ "PKCS11Provider", NULL, PK_STR, NULL, 1, RF_NONE, NULL },
 	{ "PreferredAuthentications", NULL, PK_STR, NULL, 1, RF_NONE, NULL },
-	{ "RevokedHostKeys", NULL, PK_STR, NULL, 1, RF_ALWAYS,
-	    "ferry does not read revoked host key lists" },
 	{ "XAuthLocation", NULL, PK_STR, NULL, 1, RF_NONE, NULL },
 	{ "KnownHostsCommand", NULL, PK_ARGS, NULL, MANY, RF_NONE, NULL },
 	{ "GSSAPIClientIdentity", NULL, PK_STR, NULL, 1, RF_NONE, NULL },
@@ -160,8 +157,8 @@ static const struct kw table[] = {
 /* Keywords whose value "none" means unset: ssh -G leaves them out, and
  * "none" is never refused. */
 static const char *const none_off[] = { "KnownHostsCommand", "LocalCommand",
-    "PKCS11Provider", "RemoteCommand",
-    "RevokedHostKeys", "SecurityKeyProvider", "SetEnv", "TunnelDevice" };
+    "PKCS11Provider", "RemoteCommand", "SecurityKeyProvider", "SetEnv",
+    "TunnelDevice" };
 
 static bool
 is_none_off(const struct kw *k, const char *v)
@@ -454,7 +451,7 @@ static const struct {
 	{ "CanonicalizeFallbackLocal", "yes" },
 	{ "CanonicalizeHostname", "false" }, { "CanonicalizeMaxDots", "1" },
 	{ "CanonicalizePermittedCNAMEs", "none" },
-	{ "CheckHostIP", "no" }, { "ClearAllForwardings", "no" },
+	{ "ClearAllForwardings", "no" },
 	{ "ControlMaster", "false" }, { "ControlPersist", "no" },
 	{ "EnableEscapeCommandline", "no" }, { "EnableSSHKeysign", "no" },
 	{ "EscapeChar", "~" }, { "FingerprintHash", "SHA256" },

@@ -172,8 +172,10 @@ note_key(struct kh_ctx *c, const struct key *k, int lineno)
 		if (res->status != KH_MATCH)
 			note_line(c, KH_MATCH, lineno);
 	} else if ((c->ca || k->type == c->key->type) &&
-	    res->status == KH_NEW)
+	    res->status == KH_NEW) {
 		note_line(c, KH_CHANGED, lineno);
+		key_fingerprint(k, res->listed_fp, sizeof(res->listed_fp));
+	}
 }
 
 /* Parses one line (without its newline) and folds it into the result.
@@ -511,75 +513,114 @@ write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* One line's host field: the names joined by commas, or one name hashed
+ * with a random salt. */
+static int
+put_names(struct wb *line, const char *const *names, int n, int hash,
+    char *err, size_t errlen)
+{
+	uint8_t salt[SHA1_LEN], mac[SHA1_LEN];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!name_ok(names[i]) || strlen(names[i]) + 1 >= KH_NAME_MAX) {
+			seterr(err, errlen, "refusing to record a host name "
+			    "with blanks, commas, control characters or "
+			    "wildcards");
+			return -1;
+		}
+		if (i > 0)
+			wb_u8(line, ',');
+		if (!hash) {
+			wb_put(line, names[i], strlen(names[i]));
+			continue;
+		}
+		if (RAND_bytes(salt, sizeof(salt)) != 1 ||
+		    hmac_sha1(salt, sizeof(salt), names[i], mac) != 0) {
+			seterr(err, errlen, "cannot hash host name");
+			return -1;
+		}
+		wb_put(line, HASH_MAGIC, strlen(HASH_MAGIC));
+		put_b64(line, salt, sizeof(salt));
+		wb_u8(line, '|');
+		put_b64(line, mac, sizeof(mac));
+	}
+	return 0;
+}
+
+/* Appends text to path (see kh_add). */
+static int
+append(const char *path, const struct wb *text, char *err, size_t errlen)
+{
+	struct stat st;
+	char last;
+	int fd, rc = -1;
+
+	if (make_parent(path, err, errlen) != 0)
+		return -1;
+	if ((fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0600)) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Do not glue our line onto an unterminated last line. */
+	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n' &&
+	    write_all(fd, (const uint8_t *)"\n", 1) != 0)
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+	else if (write_all(fd, text->p, text->len) != 0)
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+	else
+		rc = 0;
+	if (close(fd) == -1 && rc == 0) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	return rc;
+}
+
+int
+kh_add_names(const char *path, const char *const *names, int n,
+    const struct key *key, int hash, char *err, size_t errlen)
+{
+	struct wb text, blob;
+	int i, rc = -1;
+
+	wb_init(&text);
+	wb_init(&blob);
+	if (key_to_blob(key, &blob) != 0) {
+		seterr(err, errlen, "cannot encode host key");
+		goto out;
+	}
+	/* a hashed name stands alone on its line */
+	for (i = 0; i < n; i += hash ? 1 : n) {
+		if (put_names(&text, names + i, hash ? 1 : n, hash, err,
+		    errlen) != 0)
+			goto out;
+		wb_u8(&text, ' ');
+		wb_put(&text, key_type_name(key), strlen(key_type_name(key)));
+		wb_u8(&text, ' ');
+		put_b64(&text, blob.p, blob.len);
+		wb_u8(&text, '\n');
+	}
+	if (text.err) {
+		seterr(err, errlen, "out of memory");
+		goto out;
+	}
+	rc = append(path, &text, err, errlen);
+out:
+	wb_free(&text);
+	wb_free(&blob);
+	return rc;
+}
+
 int
 kh_add(const char *path, const char *host, int port, const struct key *key,
     int hash, char *err, size_t errlen)
 {
 	char name[KH_NAME_MAX];
-	uint8_t salt[SHA1_LEN], mac[SHA1_LEN];
-	struct wb line, blob;
-	struct stat st;
-	char last;
-	int fd = -1, rc = -1;
+	const char *names[1] = { name };
 
-	wb_init(&line);
-	wb_init(&blob);
 	kh_hostname(host, port, name, sizeof(name));
-	if (!name_ok(name) || strlen(name) + 1 >= sizeof(name)) {
-		seterr(err, errlen, "refusing to record a host name with "
-		    "blanks, commas, control characters or wildcards");
-		goto out;
-	}
-	if (key_to_blob(key, &blob) != 0) {
-		seterr(err, errlen, "cannot encode host key");
-		goto out;
-	}
-	if (hash) {
-		if (RAND_bytes(salt, sizeof(salt)) != 1 ||
-		    hmac_sha1(salt, sizeof(salt), name, mac) != 0) {
-			seterr(err, errlen, "cannot hash host name");
-			goto out;
-		}
-		wb_put(&line, HASH_MAGIC, strlen(HASH_MAGIC));
-		put_b64(&line, salt, sizeof(salt));
-		wb_u8(&line, '|');
-		put_b64(&line, mac, sizeof(mac));
-	} else
-		wb_put(&line, name, strlen(name));
-	wb_u8(&line, ' ');
-	wb_put(&line, key_type_name(key), strlen(key_type_name(key)));
-	wb_u8(&line, ' ');
-	put_b64(&line, blob.p, blob.len);
-	wb_u8(&line, '\n');
-	if (line.err) {
-		seterr(err, errlen, "out of memory");
-		goto out;
-	}
-	if (make_parent(path, err, errlen) != 0)
-		goto out;
-	if ((fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0600)) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	/* Do not glue our line onto an unterminated last line. */
-	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
-	    pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n' &&
-	    write_all(fd, (const uint8_t *)"\n", 1) != 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (write_all(fd, line.p, line.len) != 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd != -1 && close(fd) == -1 && rc == 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		rc = -1;
-	}
-	wb_free(&line);
-	wb_free(&blob);
-	return rc;
+	return kh_add_names(path, names, 1, key, hash, err, errlen);
 }

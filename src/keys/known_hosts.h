@@ -24,6 +24,8 @@ struct kh_result {
 	/* for KH_CHANGED, KH_MATCH and KH_REVOKED: where the listed key is */
 	char		 file[512];
 	int		 line;
+	/* for KH_CHANGED: the fingerprint of the key listed there */
+	char		 listed_fp[64];
 	/* types of keys listed for the host (bit per enum key_type), to
 	 * prefer those host key algorithms in KEX */
 	unsigned	 types_known;
@@ -64,6 +66,11 @@ int	kh_known_types(const char *path, const char *host, int port,
 /* Appends "hostname keytype base64" to path (creating it 0600 and its
  * directory 0700 if missing); hashed with a random salt if hash is set. */
 int	kh_add(const char *path, const char *host, int port,
+	    const struct key *key, int hash, char *err, size_t errlen);
+/* The same for n names already in kh_hostname form: one line "a,b"
+ * unhashed, one line per name hashed (a hash stands for one name), as
+ * ssh records a host with its address (CheckHostIP). */
+int	kh_add_names(const char *path, const char *const *names, int n,
 	    const struct key *key, int hash, char *err, size_t errlen);
 /* Called for a line that lists the key under names that are not
  * host:port's: hosts is the line's host field as written (hlen bytes,

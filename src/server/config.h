@@ -167,7 +167,7 @@ struct server_config {
 	 * as the daemon read it (ferryd.c, NULL: none), owned */
 	char		*banner;
 	/* RevokedKeys: a KRL or a list of keys, read when the configuration
-	 * loads (server/revoked.h); NULL or "none": none */
+	 * loads (keys/revoked.h); NULL or "none": none */
 	char		*revoked_keys;
 	/* AuthorizedKeysCommand as split into words (owned; 0 words: none),
 	 * its %-tokens expanded per word when it runs (server/authcmd.h),

@@ -4,7 +4,7 @@
 #include <strings.h>
 
 #include "keys/cert.h"
-#include "server/revoked.h"
+#include "keys/revoked.h"
 #include "server/sess_int.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -24,6 +24,12 @@ server_policy_load_auth(struct server_policy *p, char *err, size_t errlen)
 		seterr(err, errlen, "RevokedKeys %s: out of memory", path);
 		return -1;
 	}
+	if (p->revoked->kind == REVOKED_BAD)
+		log_error("RevokedKeys %s cannot be used, every key will be "
+		    "refused: %s", path, p->revoked->why);
+	else if (p->revoked->nskipped > 0)
+		log_info("RevokedKeys %s: %zu keys of types ferryd does not "
+		    "have (ignored)", path, p->revoked->nskipped);
 	return 0;
 }
 

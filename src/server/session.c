@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "keys/revoked.h"
 #include "server/loops.h"
-#include "server/revoked.h"
 #include "server/sess_int.h"
 #include "util/log.h"
 #include "util/match.h"

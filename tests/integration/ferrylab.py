@@ -596,7 +596,8 @@ class KeySet:
 # ---------------------------------------------------------------- sshd
 
 class Sshd(AcceptThread):
-    """OpenSSH sshd in inetd mode behind a listener we own on 127.0.0.1:0.
+    """OpenSSH sshd in inetd mode behind a listener we own on 127.0.0.1:0
+    (or `host`:0, an IPv4 address of this machine).
 
     `config` lines come first in sshd_config, so they win over the defaults
     (sshd keeps the first value it reads for a keyword). No Match blocks.
@@ -604,7 +605,7 @@ class Sshd(AcceptThread):
 
     def __init__(self, workdir, keys, *, host_keys=('ed25519',), config=(),
                  log_level='VERBOSE', authorized=('ed25519', 'ecdsa', 'rsa', 'encrypted'),
-                 max_conns=500, lifetime=SSHD_LIFETIME):
+                 max_conns=500, lifetime=SSHD_LIFETIME, host=LOCALHOST):
         os.makedirs('/run/sshd', mode=0o755, exist_ok=True)   # privsep dir
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -636,9 +637,9 @@ class Sshd(AcceptThread):
         self.log_path = self.dir / 'sshd.log'
         self._log = open(self.log_path, 'ab', buffering=0)
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.bind((LOCALHOST, 0))
+        self.listener.bind((host, 0))
         self.listener.listen(128)
-        self.host = LOCALHOST
+        self.host = host
         self.port = self.listener.getsockname()[1]
         self.max_conns = max_conns
         self.lifetime = lifetime
@@ -963,12 +964,22 @@ def client_env(home):
 
 
 def client_argv(kind, sshd, *, forwards=(), identity, known_hosts, strict='yes',
-                cipher=None, extra=(), spelling='flag', config_dir=None, user=USER):
+                cipher=None, extra=(), spelling='flag', config_dir=None, user=USER,
+                wrap=()):
     """Command line for `kind` ('ferry' or 'ssh') with formatted -L specs.
 
     spelling: 'flag' (-L ... -l user), 'option' (-o LocalForward=...),
     'config' (everything in a -F file Host block), 'user@host' (no -l).
+    wrap: argv the client's command line is given to (it execs it).
     """
+    return list(wrap) + _client_argv(kind, sshd, forwards=forwards, identity=identity,
+                                     known_hosts=known_hosts, strict=strict,
+                                     cipher=cipher, extra=extra, spelling=spelling,
+                                     config_dir=config_dir, user=user)
+
+
+def _client_argv(kind, sshd, *, forwards, identity, known_hosts, strict, cipher, extra,
+                 spelling, config_dir, user):
     if kind == 'ferry':
         prog = require_ferry()
         fixed = []                               # ferry never opens a shell
@@ -1034,7 +1045,7 @@ def _norm_host(h):
 
 def start_tunnel(kind, sshd, targets, *, identity, known_hosts, env, cipher=None,
                  extra=(), spelling='flag', config_dir=None, listen=LOCALHOST,
-                 strict='yes', timeout=READY_TIMEOUT, label=None, user=USER):
+                 strict='yes', timeout=READY_TIMEOUT, label=None, user=USER, wrap=()):
     """Start `kind` with one -L per (host, port) target; return a Tunnel once
     every listener is up. ferry: -L listen:0:... and its 'Allocated port' lines.
     ssh: ports picked by bind-0-and-close (retried), readiness = the port shows
@@ -1046,7 +1057,7 @@ def start_tunnel(kind, sshd, targets, *, identity, known_hosts, env, cipher=None
         argv = client_argv(kind, sshd, forwards=specs, identity=identity,
                            known_hosts=known_hosts, cipher=cipher, extra=extra,
                            spelling=spelling, config_dir=config_dir, strict=strict,
-                           user=user)
+                           user=user, wrap=wrap)
         cp = ClientProc(kind, argv, env, label)
         ms = cp.wait_for(ALLOCATED_RE, count=len(targets), timeout=timeout)
         if ms is None:
@@ -1080,7 +1091,7 @@ def start_tunnel(kind, sshd, targets, *, identity, known_hosts, env, cipher=None
         argv = client_argv(kind, sshd, forwards=specs, identity=identity,
                            known_hosts=known_hosts, cipher=cipher, extra=extra,
                            spelling=spelling, config_dir=config_dir, strict=strict,
-                           user=user)
+                           user=user, wrap=wrap)
         return ClientProc(kind, argv, env, label)
 
     cp, ports = start_listening(start, len(targets), what=f'{kind} tunnel', server=sshd,
@@ -1198,7 +1209,7 @@ class Lab:
 
     def run(self, kind, sshd, *, forwards=None, identity='ed25519', known_hosts=None,
             timeout=EXIT_TIMEOUT, extra=(), strict="yes", cipher=None,
-            argv=None):
+            argv=None, wrap=()):
         """Run a client that is expected to exit by itself; returns the ClientProc
         after it exited (fails the test if it does not exit within `timeout`)."""
         if argv is None:
@@ -1210,7 +1221,7 @@ class Lab:
             try:
                 argv = client_argv(kind, sshd, forwards=forwards, identity=ident,
                                    known_hosts=kh, strict=strict, cipher=cipher,
-                                   extra=extra)
+                                   extra=extra, wrap=wrap)
             except FerryMissing as e:
                 raise AssertionError(str(e)) from None
         cp = ClientProc(kind, argv, self.env)

@@ -181,13 +181,14 @@ def test_errors_name_file_and_line(tmp_path):
 def test_verbose_mentions_stored_keywords_once(tmp_path):
     """-v says once per keyword that a stored keyword has no effect."""
     cfg = tmp_path / 'c.conf'
-    cfg.write_text('Host x\n  CheckHostIP yes\n  SendEnv A\n  SendEnv B\n'
-                   'Host *\n  CheckHostIP no\n')
+    cfg.write_text('Host x\n  VisualHostKey yes\n  SendEnv A\n  SendEnv B\n'
+                   'Host *\n  VisualHostKey no\n  CheckHostIP yes\n')
     r = run_ferry(['-v', '-G', '-F', str(cfg), 'x'])
     assert r.returncode == 0, r.stderr
     err = r.stderr
-    assert err.count('keyword CheckHostIP is accepted but has no effect in ferry') == 1, err
+    assert err.count('keyword VisualHostKey is accepted but has no effect in ferry') == 1, err
     assert err.count('keyword SendEnv is accepted but has no effect in ferry') == 1, err
+    assert 'CheckHostIP is accepted' not in err, err      # ferry acts on it
     r = run_ferry(['-G', '-F', str(cfg), 'x'])
     assert 'accepted but has no effect' not in r.stderr
 

@@ -378,7 +378,7 @@ test_other_names(void **state)
 static void
 test_changed(void **state)
 {
-	char text[2048];
+	char text[2048], fp[128];
 	struct kh_result res;
 
 	(void)state;
@@ -393,6 +393,9 @@ test_changed(void **state)
 	assert_int_equal(res.status, KH_CHANGED);
 	assert_string_equal(res.file, "kh");
 	assert_int_equal(res.line, 3);
+	/* the key listed there, for CheckHostIP's comparison */
+	key_fingerprint(ed2, fp, sizeof(fp));
+	assert_string_equal(res.listed_fp, fp);
 	assert_int_equal(res.types_known,
 	    (1u << KEY_ED25519) | (1u << KEY_ECDSA_P256));
 	/* the ecdsa key in the same file matches */
@@ -567,6 +570,52 @@ test_add_plain(void **state)
 	free(text);
 }
 
+/* kh_add_names: a host with its address (CheckHostIP), on one line
+ * plain, one hashed line each; a bad name refuses them all. */
+static void
+test_add_names(void **state)
+{
+	const char *pair[2] = { "[gw.example]:2222", "[192.0.2.7]:2222" };
+	const char *bad[2] = { "gw.example", "a b" };
+	char path[128], want[1024], err[256], *text, *nl;
+	struct kh_result res;
+	int i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/kh_names", tmpdir);
+	assert_int_equal(kh_add_names(path, pair, 2, ed, 0, err,
+	    sizeof(err)), 0);
+	text = read_text(path, NULL);
+	snprintf(want, sizeof(want), "[gw.example]:2222,[192.0.2.7]:2222 "
+	    "%s\n", ed_line);
+	assert_string_equal(text, want);
+	free(text);
+	assert_int_equal(kh_add_names(path, bad, 2, ed, 0, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "refusing"));
+
+	snprintf(path, sizeof(path), "%s/kh_names_hashed", tmpdir);
+	assert_int_equal(kh_add_names(path, pair, 2, ec, 1, err,
+	    sizeof(err)), 0);
+	text = read_text(path, NULL);
+	nl = strchr(text, '\n');
+	assert_non_null(nl);
+	assert_non_null(strchr(nl + 1, '\n'));
+	assert_string_equal(strchr(nl + 1, '\n') + 1, "");
+	assert_int_equal(kh_match_hashed(text, 31 + 29, pair[0]), 1);
+	assert_int_equal(kh_match_hashed(nl + 1, 31 + 29, pair[1]), 1);
+	assert_int_equal(kh_match_hashed(text, 31 + 29, pair[1]), 0);
+	free(text);
+	for (i = 0; i < 2; i++) {
+		memset(&res, 0, sizeof(res));
+		res.status = KH_NEW;
+		assert_int_equal(kh_check_file(path, i == 0 ? "gw.example" :
+		    "192.0.2.7", 2222, ec, &res, err, sizeof(err)), 0);
+		assert_int_equal(res.status, KH_MATCH);
+		assert_int_equal(res.line, i + 1);
+	}
+}
+
 /* kh_add appends after a last line that lacks its newline. */
 static void
 test_add_unterminated(void **state)
@@ -722,6 +771,7 @@ main(void)
 		cmocka_unit_test(test_other_names),
 		cmocka_unit_test(test_other_type_only),
 		cmocka_unit_test(test_revoked),
+		cmocka_unit_test(test_add_names),
 		cmocka_unit_test(test_garbage_skipped),
 		cmocka_unit_test(test_accumulate),
 		cmocka_unit_test(test_add_plain),

@@ -213,7 +213,7 @@ test_keywords(void **state)
 	options_free(&opts);
 	options_init(&opts);
 	options_init(&fresh);
-	apply_ok("CheckHostIP yes");
+	apply_ok("VisualHostKey yes");
 	apply_ok("RequestTTY no");
 	apply_ok("SendEnv LANG LC_*");
 	apply_ok("SetEnv FOO=bar BAZ=1");
@@ -1377,7 +1377,7 @@ test_readconf_include(void **state)
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ferry-test-XXXXXX");
 	assert_non_null(mkdtemp(tmpdir));
 	write_file("a.conf", "Host x\n  User from-a\n", 0644);
-	write_file("b.conf", "Port 2001\nCheckHostIP yes\n", 0644);
+	write_file("b.conf", "Port 2001\nVisualHostKey yes\n", 0644);
 	write_file("inner.conf", "Host *\n  ConnectTimeout 4\n", 0644);
 	snprintf(text, sizeof(text), "Include %s/[ab].conf %s/none*.conf\n"
 	    "Host y\n  Include %s/inner.conf\nHost *\n  User last\n",
@@ -1485,7 +1485,7 @@ test_readconf_match(void **state)
 	    "Match user bob localuser !%s\n  ConnectTimeout 3\n"
 	    "Match exec \"test %%r = bob && test %%n = x && test %%u = %s\"\n"
 	    "  BatchMode yes\n"
-	    "Match !exec false\n  CheckHostIP yes\n"
+	    "Match !exec false\n  VisualHostKey yes\n"
 	    "Match exec false\n  HashKnownHosts yes\n"
 	    "Match final\n  TCPKeepAlive no\n", pw->pw_name, pw->pw_name,
 	    pw->pw_name);
@@ -1494,7 +1494,7 @@ test_readconf_match(void **state)
 	assert_int_equal(opts.port, -1);	/* before User was set */
 	assert_int_equal(opts.connect_timeout, -1);
 	assert_int_equal(opts.parsed.batch_mode, 1);
-	assert_int_equal(opts.nsshkw, 1);	/* CheckHostIP */
+	assert_int_equal(opts.nsshkw, 1);	/* VisualHostKey */
 	assert_int_equal(opts.parsed.hash_known_hosts, OPT_UNSET);
 	/* Match final: the first pass only */
 	assert_int_equal(opts.parsed.tcp_keepalive, OPT_UNSET);

@@ -1,4 +1,4 @@
-/* Unit tests for server/revoked.c: RevokedKeys files (KRLs of data/krl,
+/* Unit tests for keys/revoked.c: revoked key files (KRLs of data/krl,
  * lists of keys written here) asked about plain keys and about the
  * certificates of data/certs that ssh-keygen -s made and cert_parse
  * reads (user_ed25519: serial 42, key ID ferry-user, CA ca_ed25519). */
@@ -16,7 +16,7 @@
 #include "keys/cert.h"
 #include "keys/key.h"
 #include "keys/keyfile.h"
-#include "server/revoked.h"
+#include "keys/revoked.h"
 
 #define ED_CERT		"data/certs/user_ed25519-cert.pub"
 #define ECDSA_CERT	"data/certs/user_ecdsa-cert.pub"
@@ -37,6 +37,17 @@ pub(const char *path)
 	if (keyfile_parse_public(line, strlen(line), &k, err,
 	    sizeof(err)) != 0)
 		fail_msg("%s: %s", path, err);
+	return k;
+}
+
+/* data/keys/id_ed25519.pub, loaded once and kept for the run. */
+static const struct key *
+pub_key_for_test(void)
+{
+	static struct key *k;
+
+	if (k == NULL)
+		k = pub("data/keys/id_ed25519.pub");
 	return k;
 }
 
@@ -68,16 +79,18 @@ verdict(const char *path, const char *keypath, const char *certpath)
 	else
 		k = pub(keypath);
 	v = revoked_check(r, c != NULL ? c->key : k, c, why, sizeof(why));
-	if (v == REVOKED_UNUSABLE && strstr(why, "KRL") == NULL &&
-	    strstr(why, path) == NULL)
-		fail_msg("reason '%s' names neither the KRL nor %s", why, path);
+	/* a reason, without the path: the caller names the file */
+	if (v == REVOKED_UNUSABLE && (why[0] == '\0' ||
+	    strstr(why, path) != NULL))
+		fail_msg("reason '%s' for %s", why, path);
 	cert_free(c);
 	key_free(k);
 	revoked_free(r);
 	return v;
 }
 
-/* A list file in dir with the lines of these files, and a comment. */
+/* A list file in dir with the lines of these files, a comment, a blank
+ * line and a key of a type only OpenSSH has (skipped). */
 static const char *
 list(const char *name, const char *a, const char *b)
 {
@@ -98,7 +111,7 @@ list(const char *name, const char *a, const char *b)
 		fclose(in);
 		fputs(line, out);
 	}
-	fprintf(out, "not a key line\n");
+	fprintf(out, "  ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQ= x\n");
 	fclose(out);
 	return path;
 }
@@ -168,16 +181,89 @@ test_list(void **state)
 	    REVOKED_NO);
 }
 
+/* A list whose only line is line (and a comment before it). */
+static const char *
+one_line(const char *name, const char *line)
+{
+	static char path[128];
+	FILE *out;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_non_null(out = fopen(path, "w"));
+	fprintf(out, "# one line\n%s\n", line);
+	fclose(out);
+	return path;
+}
+
+/* A certificate line lists the key it certifies (OpenSSH compares the
+ * public parts): the key, its certificates, not the CA's others. */
+static void
+test_list_cert_line(void **state)
+{
+	char line[16384];
+	FILE *in;
+	const char *p;
+
+	(void)state;
+	assert_non_null(in = fopen("data/certs/host_ed25519-cert.pub", "r"));
+	assert_non_null(fgets(line, sizeof(line), in));
+	fclose(in);
+	line[strcspn(line, "\r\n")] = '\0';
+	p = one_line("certline", line);
+	assert_int_equal(verdict(p, "data/keys/id_ed25519.pub", NULL),
+	    REVOKED_YES);
+	assert_int_equal(verdict(p, NULL, ED_CERT), REVOKED_YES);
+	assert_int_equal(verdict(p, NULL, ECDSA_CERT), REVOKED_NO);
+}
+
+/* A line that is not a key: OpenSSH's "invalid format", every key
+ * refused, the line named; the path is left to the caller. */
+static void
+test_list_invalid_line(void **state)
+{
+	struct revoked *r;
+	const char *p;
+	char why[300];
+
+	(void)state;
+	p = one_line("garbage", "hello world");
+	assert_int_equal(verdict(p, "data/keys/id_ecdsa.pub", NULL),
+	    REVOKED_UNUSABLE);
+	assert_int_equal(revoked_load(p, &r), 0);
+	assert_int_equal(r->kind, REVOKED_BAD);
+	assert_string_equal(r->why,
+	    "invalid format (line 2 is not a public key)");
+	revoked_free(r);
+	/* a known type with a broken body is not skipped */
+	p = one_line("broken", "ssh-ed25519 AAAA!!!!");
+	assert_int_equal(verdict(p, "data/keys/id_ecdsa.pub", NULL),
+	    REVOKED_UNUSABLE);
+	p = one_line("options", "from=\"*\" ssh-ed25519 AAAA");
+	assert_int_equal(verdict(p, "data/keys/id_ecdsa.pub", NULL),
+	    REVOKED_UNUSABLE);
+	/* only OpenSSH's types: skipped, and counted */
+	p = one_line("dsa", "ssh-dss AAAAB3NzaC1kc3M= old");
+	assert_int_equal(revoked_load(p, &r), 0);
+	assert_int_equal(r->kind, REVOKED_LIST);
+	assert_int_equal(r->nskipped, 1);
+	revoked_free(r);
+	assert_int_equal(revoked_file_check(p, pub_key_for_test(), NULL, why,
+	    sizeof(why)), REVOKED_NO);
+}
+
 static void
 test_unusable(void **state)
 {
-	char path[128];
+	char path[128], why[300];
 	FILE *f;
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/absent", dir);
 	assert_int_equal(verdict(path, "data/keys/id_ed25519.pub", NULL),
 	    REVOKED_UNUSABLE);
+	assert_int_equal(revoked_file_check(path, pub_key_for_test(), NULL,
+	    why, sizeof(why)), REVOKED_UNUSABLE);
+	assert_string_equal(why, "No such file or directory");
 	snprintf(path, sizeof(path), "%s/bad.krl", dir);
 	assert_non_null(f = fopen(path, "wb"));
 	fwrite("SSHKRL\n\0\0\0\0\1\0\0", 1, 14, f);
@@ -193,6 +279,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_krl_certs),
 		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_list_cert_line),
+		cmocka_unit_test(test_list_invalid_line),
 		cmocka_unit_test(test_unusable),
 	};
 
