@@ -123,8 +123,9 @@ enum etcd_watch_note_kind {
 				 * progress) */
 	ETCD_WATCH_RESUMING,	/* the stream ended; it goes on elsewhere */
 	ETCD_WATCH_END,		/* over for good (status, err): compacted,
-				 * a stream that is not etcd's; the watcher
-				 * is freed after this call */
+				 * an accepted stream that turned out not
+				 * etcd's; the watcher is freed after this
+				 * call */
 };
 
 struct etcd_watch_note {

@@ -204,7 +204,10 @@ on_end(void *arg, const struct etcd_http_outcome *o)
 	if (w->status == ETCD_OK)
 		snprintf(w->why, sizeof(w->why), "%s", o->result !=
 		    ETCD_HTTP_OK ? o->err : "the stream ended");
-	if (w->status == ETCD_COMPACTED || w->status == ETCD_BAD_ANSWER)
+	/* what a member that never accepted the watch sends may not be
+	 * etcd's (a proxy's page): only an accepted stream gone bad ends it */
+	if (w->status == ETCD_COMPACTED || (w->status == ETCD_BAD_ANSWER &&
+	    w->created))
 		end(w, w->status, w->why);
 	else
 		resume(w, w->why);

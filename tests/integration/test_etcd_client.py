@@ -8,6 +8,8 @@ with no event lost or repeated. What the client did is checked with etcdctl,
 an independent client.
 """
 
+import socket
+import threading
 import time
 
 import pytest
@@ -144,6 +146,15 @@ def test_lease_keeper(etcd):
     t.pump(6.5)
     assert cluster.get(key) == {key: 'node'}
     assert not [o for o in t.notes['t1'] if o['lease'] == 'lost']
+    # the lease revoked behind its back (etcdctl takes the ID in hex):
+    # the keeper says LOST and holds a new lease within a keepalive or two
+    cluster.ctl('lease', 'revoke', format(granted['id'], 'x'))
+    lost = t.wait_note('t1', lambda o: o['lease'] == 'lost', 5, 'lease lost')
+    assert lost['id'] == granted['id'] and 'is gone' in lost['err']
+    again = t.wait_note('t1', lambda o: o['lease'] == 'granted' and o['id'] != granted['id'],
+                        5, 'a new lease')
+    assert cluster.get(key) == {}
+    assert ok(t.call('put', key, 'node', again['id']))['ok']
     a = t.call('keeper-stop', 't1', timeout=15)
     assert a['status'] == 'ok', a
     assert cluster.get(key) == {}
@@ -241,8 +252,11 @@ def test_every_member_down(etcd):
     cluster = etcd.cluster
     t = etcd.tool(attempt_ms=500, call_ms=3000)
     assert ok(t.call('put', PREFIX + '1', 'v'))['ok']
+    ok(t.call('keeper', 2))
+    granted = t.wait_note('t2', lambda o: o['lease'] == 'granted', 10, 'lease granted')
     for m in cluster.members:
         cluster.kill(m)
+    killed = time.monotonic()
     start = time.monotonic()
     a = t.call('put', PREFIX + '2', 'v', timeout=20)
     took = time.monotonic() - start
@@ -251,3 +265,109 @@ def test_every_member_down(etcd):
     assert any(m.client_url in a['err'] for m in cluster.members)
     assert 2.5 < took < 6, took
     assert ok(t.call('member'))
+    # the keeper gives its lease up once a whole TTL passed without a
+    # keepalive that succeeded
+    lost = t.wait_note('t2', lambda o: o['lease'] == 'lost', 10, 'lease lost')
+    assert lost['id'] == granted['id'] and 'no keepalive succeeded' in lost['err']
+    assert time.monotonic() - killed < 2 + 3
+
+
+class FakeMember:
+    """A listening socket on 127.0.0.1 that is not etcd: 'silent' accepts and
+    never answers; 'junk' answers every request with an HTTP 404 page;
+    'huge' with 2 MiB of JSON-looking bytes."""
+
+    def __init__(self, kind):
+        self.kind = kind
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(16)
+        self.url = f'http://127.0.0.1:{self.sock.getsockname()[1]}'
+        self.conns = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.conns.append(c)
+            if self.kind != 'silent':
+                threading.Thread(target=self._answer, args=(c,), daemon=True).start()
+
+    def _answer(self, c):
+        c.settimeout(5)
+        try:
+            while not self.stop.is_set():
+                req = b''
+                while b'\r\n\r\n' not in req:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        return
+                    req += chunk
+                head, body = req.split(b'\r\n\r\n', 1)
+                n = int(next((h.split(b':')[1] for h in head.split(b'\r\n')
+                              if h.lower().startswith(b'content-length:')), b'0'))
+                while len(body) < n:
+                    body += c.recv(65536)
+                if self.kind == 'junk':
+                    page = b'\x1b[31m<html>not etcd</html>'
+                    c.sendall(b'HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n%s'
+                              % (len(page), page))
+                else:
+                    page = b'{"header":{},"x":"' + b'A' * (2 << 20) + b'"}'
+                    c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n' % len(page))
+                    c.sendall(page)
+        except OSError:
+            pass
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+def test_members_that_are_not_etcd(etcd):
+    """Members that never answer, answer a 404 page or an answer over the
+    bound: each attempt ends (its time, the parse, the bound), the call and
+    the watch go on to the real member, and the reasons are logged escaped."""
+    fakes = [FakeMember('silent'), FakeMember('junk'), FakeMember('huge')]
+    try:
+        real = etcd.cluster.members[0]
+        t = etcd.tool([f.url for f in fakes] + [real.client_url], attempt_ms=700,
+                      call_ms=10000)
+        start = time.monotonic()
+        a = ok(t.call('put', PREFIX + '1', 'v'))
+        took = time.monotonic() - start
+        assert a['ok'] and a['member'] == real.client_url
+        assert 0.6 < took < 3, took
+        log = t.log_text()
+        assert f'{fakes[0].url}: Operation timed out after' in log
+        assert f'{fakes[1].url}: HTTP 404, not JSON' in log
+        # the page's escape byte reached the log escaped, never raw
+        assert "near '\\x1b" in log and '\x1b' not in log
+        assert f'{fakes[2].url}: an answer over 1048576 bytes' in log
+        # calls now go to the member that answered
+        start = time.monotonic()
+        ok(t.call('get', PREFIX))
+        assert time.monotonic() - start < 0.5
+
+        # a watch started on the fakes ends up on the real member
+        t2 = etcd.tool([fakes[1].url, fakes[2].url, real.client_url])
+        ok(t2.call('watch', PREFIX))
+        created = t2.wait_note('t1', lambda o: o.get('created'), 15, 'watch created')
+        assert created['member'] == real.client_url
+        etcd.cluster.ctl('put', PREFIX + '2', 'seen')
+        t2.wait_note('t1', lambda o: any(e['value'] == 'seen' for e in o.get('events', [])),
+                     10, 'the event')
+        resuming = [o for o in t2.notes['t1'] if o['note'] == 'resuming']
+        assert {o['member'] for o in resuming} >= {fakes[1].url, fakes[2].url}
+    finally:
+        for f in fakes:
+            f.close()
