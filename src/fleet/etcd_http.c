@@ -388,6 +388,9 @@ setup_easy(struct etcd_http_xfer *x, const struct etcd_http_req *r)
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PROXY, "");
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+	/* etcd serves gRPC and the gateway on one port: HTTP/2 (ALPN over
+	 * TLS) would reach gRPC, not the gateway */
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(e, CURLOPT_POST, 1L);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
