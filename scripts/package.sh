@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 DEPS=(build-essential debhelper dpkg-dev lintian git
-	meson ninja-build pkg-config libuv1-dev libssl-dev zlib1g-dev libcmocka-dev)
+	meson ninja-build pkg-config libuv1-dev libssl-dev zlib1g-dev libcmocka-dev
+	libcurl4-openssl-dev libjansson-dev)
 missing=()
 for p in "${DEPS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

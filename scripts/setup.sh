@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(
 	build-essential clang meson ninja-build pkg-config
 	libuv1-dev libssl-dev zlib1g-dev libcmocka-dev
+	libcurl4-openssl-dev libjansson-dev etcd-server etcd-client
 	python3 python3-pytest
 	python3-asyncssh python3-paramiko putty-tools libssh-dev
 	openssh-server openssh-client dropbear-bin

@@ -1,0 +1,352 @@
+"""A real etcd cluster on 127.0.0.1 for the fleet tests, and the driver of
+ferry's etcd client (tests/tools/etcdtool.c).
+
+EtcdCluster   three (or n) members of Debian's etcd-server 3.4 with their own
+              data directories; etcd needs its ports on the command line, so
+              they are picked by bind-0-and-close and the whole cluster is
+              started again on fresh ports (at most 3 times) if a member could
+              not bind. Readiness is `etcdctl endpoint health` on every member.
+              leader() asks `etcdctl endpoint status`; kill() is SIGKILL.
+EtcdTool      one `ferry-etcdtool` process: send a command, get its JSON answer;
+              the notes of watches and lease keepers are collected by tag.
+
+Environment: FERRY_ETCDTOOL_BIN (default <build dir of FERRY_BIN>/tests/tools/
+ferry-etcdtool), FERRY_TEST_ETCD, FERRY_TEST_ETCDCTL (default /usr/bin/etcd,
+/usr/bin/etcdctl). A missing binary fails the test: it is an install or build
+failure, not a skip.
+"""
+
+import base64
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import ferrylab as fl
+from ferrylab import Deadline, LOCALHOST
+
+ETCD = os.environ.get('FERRY_TEST_ETCD', '/usr/bin/etcd')
+ETCDCTL = os.environ.get('FERRY_TEST_ETCDCTL', '/usr/bin/etcdctl')
+START_TIMEOUT = 30.0
+CTL_TIMEOUT = 15.0
+
+
+def require(path, what):
+    if not (Path(path).is_file() and os.access(path, os.X_OK)):
+        raise AssertionError(f'{what} not found at {path} (scripts/setup.sh installs it); '
+                             f'this is an install failure, not a skip')
+    return path
+
+
+def etcdtool_bin():
+    v = os.environ.get('FERRY_ETCDTOOL_BIN')
+    b = Path(v) if v else fl.ferry_bin().parent / 'tests' / 'tools' / 'ferry-etcdtool'
+    return require(str(b), 'ferry-etcdtool (built with ferry: ninja -C BUILDDIR)')
+
+
+def free_ports(n):
+    """n distinct ports the kernel handed out and that are free again now
+    (another process may take one before etcd binds it: the caller retries)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((LOCALHOST, 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def etcdctl(endpoints, *args, timeout=CTL_TIMEOUT, check=True):
+    """etcdctl (API 3) against a comma list of client URLs; its stdout."""
+    env = dict(os.environ, ETCDCTL_API='3')
+    p = subprocess.run([require(ETCDCTL, 'etcdctl'), '--endpoints', endpoints,
+                        '--dial-timeout', '3s', '--command-timeout', '5s', *args],
+                       env=env, capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f'etcdctl {" ".join(args)} failed ({p.returncode}): '
+                             f'{p.stderr.strip()}')
+    return p.stdout
+
+
+class Member:
+    def __init__(self, name, client_port, peer_port, workdir):
+        self.name = name
+        self.client_url = f'http://{LOCALHOST}:{client_port}'
+        self.peer_url = f'http://{LOCALHOST}:{peer_port}'
+        self.data_dir = workdir / f'{name}.etcd'
+        self.log_path = workdir / f'{name}.log'
+        self.proc = None
+        self.member_id = None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+
+class EtcdCluster:
+    def __init__(self, workdir, n=3):
+        self.workdir = Path(workdir)
+        self.n = n
+        self.members = []
+        self._start_with_retries()
+
+    def _start_with_retries(self):
+        last = None
+        for attempt in range(3):
+            try:
+                self._start(attempt)
+                return
+            except PortTaken as e:
+                last = e
+                self._kill_all()
+        raise AssertionError(f'etcd cluster did not start after 3 tries: {last}')
+
+    def _start(self, attempt):
+        ports = free_ports(2 * self.n)
+        self.members = [Member(f'm{i}', ports[2 * i], ports[2 * i + 1], self.workdir)
+                        for i in range(self.n)]
+        initial = ','.join(f'{m.name}={m.peer_url}' for m in self.members)
+        token = f'ferry-test-{os.getpid()}-{time.monotonic_ns()}'
+        for m in self.members:
+            self._spawn(m, initial, token)
+        d = Deadline(START_TIMEOUT, 'etcd cluster health')
+        while True:
+            for m in self.members:
+                if not m.alive():
+                    text = m.log_path.read_text(errors='replace')
+                    if 'address already in use' in text:
+                        raise PortTaken(f'{m.name}: a port was taken (try {attempt + 1})')
+                    raise AssertionError(f'etcd {m.name} exited {m.proc.returncode}:\n'
+                                         f'{text[-3000:]}')
+            out = etcdctl(self.endpoints(), 'endpoint', 'health', '-w', 'json', check=False,
+                          timeout=d.left(CTL_TIMEOUT))
+            if out and self._all_healthy(out):
+                break
+            d.left()
+            time.sleep(0.1)
+        for st in self.status():
+            for m in self.members:
+                if m.client_url == st['Endpoint']:
+                    m.member_id = st['Status']['header']['member_id']
+
+    def _all_healthy(self, out):
+        try:
+            rows = json.loads(out)
+        except ValueError:
+            return False
+        return len(rows) == self.n and all(r.get('health') for r in rows)
+
+    def _spawn(self, m, initial, token):
+        argv = [require(ETCD, 'etcd'), '--name', m.name, '--data-dir', str(m.data_dir),
+                '--listen-client-urls', m.client_url, '--advertise-client-urls', m.client_url,
+                '--listen-peer-urls', m.peer_url, '--initial-advertise-peer-urls', m.peer_url,
+                '--initial-cluster', initial, '--initial-cluster-token', token,
+                '--initial-cluster-state', 'new', '--heartbeat-interval', '100',
+                '--election-timeout', '1000', '--logger', 'zap', '--log-outputs', 'stderr']
+        with open(m.log_path, 'ab') as log:
+            m.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+
+    def endpoints(self, members=None):
+        return ','.join(m.client_url for m in (members or self.members))
+
+    def alive_members(self):
+        return [m for m in self.members if m.alive()]
+
+    def status(self):
+        """`etcdctl endpoint status` of the live members (JSON rows)."""
+        out = etcdctl(self.endpoints(self.alive_members()), 'endpoint', 'status', '-w', 'json')
+        return json.loads(out)
+
+    def leader(self, timeout=15.0):
+        """The member the live ones agree leads (waits out an election)."""
+        d = Deadline(timeout, 'etcd leader')
+        while True:
+            rows = self.status()
+            leaders = {r['Status']['leader'] for r in rows}
+            if len(leaders) == 1 and 0 not in leaders:
+                lid = leaders.pop()
+                for m in self.alive_members():
+                    if m.member_id == lid:
+                        return m
+            d.left()
+            time.sleep(0.1)
+
+    def member(self, url):
+        for m in self.members:
+            if m.client_url == url:
+                return m
+        raise KeyError(url)
+
+    def kill(self, m):
+        if m.alive():
+            m.proc.send_signal(signal.SIGKILL)
+            m.proc.wait(timeout=10)
+
+    def ctl(self, *args, **kw):
+        """etcdctl against the live members."""
+        return etcdctl(self.endpoints(self.alive_members()), *args, **kw)
+
+    def get(self, key, prefix=False):
+        """{key: value} as etcdctl sees it (an independent client)."""
+        out = self.ctl('get', key, '-w', 'json', *(['--prefix'] if prefix else []))
+        kvs = json.loads(out).get('kvs', [])
+        return {base64.b64decode(kv['key']).decode(): base64.b64decode(kv.get('value', '')).decode()
+                for kv in kvs}
+
+    def _kill_all(self):
+        for m in self.members:
+            self.kill(m)
+
+    def logs(self):
+        return '\n'.join(f'--- {m.name}\n' + m.log_path.read_text(errors='replace')[-4000:]
+                         for m in self.members if m.log_path.exists())
+
+    def close(self):
+        self._kill_all()
+
+
+class PortTaken(Exception):
+    pass
+
+
+class EtcdTool:
+    """ferry-etcdtool on a comma list of member URLs."""
+
+    def __init__(self, workdir, urls, attempt_ms=1000, call_ms=15000):
+        self.log_path = Path(workdir) / 'etcdtool.log'
+        self.lines = queue.Queue()
+        self.notes = {}
+        self.answers = {}
+        self.seq = 0
+        self.lock = threading.Lock()
+        argv = [etcdtool_bin(), '-v', '-a', str(attempt_ms), '-c', str(call_ms),
+                'etcd:' + ','.join(urls)]
+        self.log = open(self.log_path, 'ab')
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.log, start_new_session=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.ready = self._wait(lambda o: o.get('ready') == 'yes', 10, 'ready line')
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            try:
+                self.lines.put(json.loads(raw))
+            except ValueError:
+                self.lines.put({'unparsed': raw.decode(errors='replace')})
+        self.lines.put(None)
+
+    def _take(self, timeout):
+        o = self.lines.get(timeout=timeout)
+        if o is None:
+            raise AssertionError(f'ferry-etcdtool exited ({self.proc.poll()}):\n'
+                                 f'{self.log_text()}')
+        tag = o.get('tag')
+        if tag is not None and ('note' in o or 'lease' in o):
+            self.notes.setdefault(tag, []).append(o)
+        elif tag is not None:
+            self.answers[tag] = o
+        return o
+
+    def _wait(self, pred, timeout, what):
+        d = Deadline(timeout, what)
+        while True:
+            try:
+                o = self._take(d.left())
+            except queue.Empty:
+                raise TimeoutError(f'{what}: nothing within {timeout:g}s\n{self.log_text()}')
+            if pred(o):
+                return o
+
+    def pump(self, seconds):
+        """Collect notes for a while (bounded)."""
+        d = Deadline(seconds)
+        while not d.expired():
+            try:
+                self._take(max(0.01, d.remaining()))
+            except queue.Empty:
+                pass
+
+    def call(self, *words, timeout=30.0):
+        """Send one command; its answer (a dict)."""
+        self.seq += 1
+        tag = f't{self.seq}'
+        self.proc.stdin.write((' '.join([tag, *map(str, words)]) + '\n').encode())
+        self.proc.stdin.flush()
+        if tag in self.answers:
+            return self.answers.pop(tag)
+        return self._wait(lambda o: o.get('tag') == tag and 'status' in o and
+                          'note' not in o and 'lease' not in o, timeout, f'answer to {words}')
+
+    def wait_note(self, tag, pred, timeout, what='note'):
+        """The first note of tag (past or coming) for which pred holds."""
+        for o in self.notes.get(tag, []):
+            if pred(o):
+                return o
+        return self._wait(lambda o: o.get('tag') == tag and ('note' in o or 'lease' in o)
+                          and pred(o), timeout, what)
+
+    def log_text(self):
+        self.log.flush()
+        return self.log_path.read_text(errors='replace')[-6000:]
+
+    def close(self):
+        """Quit, and check the tool closed cleanly (exit 0, no sanitizer
+        report)."""
+        problems = []
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write(b'q quit\n')
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+                problems.append('ferry-etcdtool did not exit within 15 s of quit')
+        if self.proc.returncode != 0 and not problems:
+            problems.append(f'ferry-etcdtool exited {self.proc.returncode}')
+        self.log.close()
+        text = self.log_path.read_text(errors='replace')
+        if fl.SANITIZER_RE.search(text):
+            problems.append('sanitizer report in ferry-etcdtool\'s log')
+        if problems:
+            problems.append(text[-6000:])
+        return problems
+
+
+class EtcdLab:
+    """A test's cluster and tools; diagnostics() for conftest's failure
+    report, close() kills everything and says what went wrong."""
+
+    def __init__(self, workdir, n=3):
+        self.workdir = Path(workdir)
+        self.cluster = EtcdCluster(self.workdir, n)
+        self.tools = []
+
+    def tool(self, urls=None, **kw):
+        t = EtcdTool(self.workdir, urls or [m.client_url for m in self.cluster.members], **kw)
+        self.tools.append(t)
+        return t
+
+    def diagnostics(self):
+        out = [('etcd members', self.cluster.logs())]
+        out += [('ferry-etcdtool', t.log_text()) for t in self.tools]
+        return out
+
+    def close(self):
+        problems = []
+        for t in self.tools:
+            problems += t.close()
+        self.cluster.close()
+        return problems
