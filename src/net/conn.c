@@ -24,6 +24,8 @@
  * busy one never reallocates. */
 #define READ_CHUNK	(256 * 1024)
 #define READ_MIN	(4 * 1024)
+/* reads smaller than this are ACKed at once (quickack) */
+#define QUICKACK_BELOW	(16 * 1024)
 #define READ_SHRINK_MS	2000
 /* Output queued beyond this pauses the socket readers feeding it. */
 #define CONGESTED	(4 * 1024 * 1024)
@@ -561,7 +563,10 @@ read_size_adapt(struct net_conn *nc, size_t got, size_t room)
 /* ACK the peer's data at once. An OpenSSH server does not set
  * TCP_NODELAY on its SSH socket, so its small packets (a forwarded
  * connection's open, a 1-byte echo) wait for our ACK under Nagle; a
- * delayed ACK would cost 40 ms each. Linux clears the flag after use. */
+ * delayed ACK would cost 40 ms each. Linux clears the flag after use.
+ * Only after a small read: a stream of full segments is ACKed every
+ * other segment anyway, and a system call per read is a cost on the
+ * bulk path. */
 static void
 quickack(struct net_conn *nc)
 {
@@ -587,7 +592,8 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	if (n == 0)
 		return;
 	read_size_adapt(nc, (size_t)n, buf->len);
-	quickack(nc);
+	if (n < QUICKACK_BELOW)
+		quickack(nc);
 	if (ssh_in_commit(nc->ssh, (size_t)n) != 0) {
 		engine_failed(nc);
 		return;
