@@ -54,17 +54,17 @@ holds(const struct session *o, int i, const char *host, int port,
 	    fwd_listener_is_file(f->fl, st->st_dev, st->st_ino)));
 }
 
-/* The session other than skip holding the socket (by canonical path or
- * file); *idx its slot. With the lock held. */
+/* The session holding the socket (by canonical path or file); *idx its
+ * slot. With the lock held. */
 static struct session *
-unix_holder_locked(struct session_list *list, const struct session *skip,
-    const char *canon, const struct stat *st, int *idx)
+unix_holder_locked(struct session_list *list, const char *canon,
+    const struct stat *st, int *idx)
 {
 	struct session *o;
 	int i;
 
 	for (o = list->head; o != NULL; o = o->next) {
-		if (o == skip || !o->authenticated || o->closing)
+		if (!o->authenticated || o->closing)
 			continue;
 		for (i = 0; i < o->nrfwd; i++)
 			if (holds(o, i, canon, -1, st)) {
@@ -99,7 +99,7 @@ unix_holder(struct session *s, const char *canon, const struct stat *st,
 	int i;
 
 	uv_mutex_lock(&s->list->lock);
-	if ((o = unix_holder_locked(s->list, NULL, canon, st, &i)) != NULL)
+	if ((o = unix_holder_locked(s->list, canon, st, &i)) != NULL)
 		owner_of(o, h);
 	uv_mutex_unlock(&s->list->lock);
 	return o != NULL;
@@ -135,7 +135,7 @@ sess_sl_holder_user(struct session *s, const struct stat *st, char *out,
 	int i;
 
 	uv_mutex_lock(&s->list->lock);
-	o = unix_holder_locked(s->list, NULL, NULL, st, &i);
+	o = unix_holder_locked(s->list, NULL, st, &i);
 	if (o != NULL)
 		snprintf(out, outlen, "%s", o->user != NULL ? o->user->name :
 		    "");
