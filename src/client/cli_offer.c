@@ -31,13 +31,15 @@ same_id(const struct file_id *f, const struct agent_id *id)
 	    memcmp(f->cert->blob, id->cert->blob, id->cert->bloblen) == 0;
 }
 
-/* RequiredRSASize and ssh's certificate rules for an agent identity:
- * false (and why, at -v) for one not to use. */
+/* RequiredRSASize for an agent identity, as ssh, and no host
+ * certificate (ssh would offer one; a server can only refuse it): false
+ * (and why, at -v) for one not to use. */
 static bool
 agent_id_usable(const struct client *cl, const struct agent_id *id)
 {
 	const char *name = id->cert != NULL ? id->cert->type_name :
 	    key_type_name(id->key);
+	char safe[256];
 
 	if (id->key->type == KEY_RSA &&
 	    key_bits(id->key) < cl->o->required_rsa_size) {
@@ -47,8 +49,9 @@ agent_id_usable(const struct client *cl, const struct agent_id *id)
 		return false;
 	}
 	if (id->cert != NULL && id->cert->type != CERT_USER) {
+		text_safe(safe, sizeof(safe), id->comment, false);
 		log_verbose("ignoring %s agent key %s: not a user certificate",
-		    name, id->comment);
+		    name, safe);
 		return false;
 	}
 	return true;
@@ -113,31 +116,18 @@ signable(const struct offer *of)
 	return of->cert != NULL || of->agent != NULL || has_private(of);
 }
 
-void
-cli_offers_build(struct client *cl)
+/* The agent's identities, in its order: those the files hold take their
+ * files entry (taken) and go now, the others after them (none with
+ * IdentitiesOnly). A CertificateFile's certificate that the agent holds
+ * too is thus offered twice, as ssh does. */
+static int
+add_agent_ids(struct client *cl, bool *taken)
 {
-	bool taken[MAX_FILE_IDS] = { false };
-	const struct agent_id **rest = NULL;
-	const struct agent_id *id;
-	char what[512];
+	const struct agent_id **rest, *id;
 	int i, j, nrest = 0;
 
-	cl->offers_built = true;
-	cl->next_offer = 0;
-	cl->noffers = 0;
-	cl->offers = calloc((size_t)cl->nfiles + (size_t)cl->nagent_ids + 1,
-	    sizeof(*cl->offers));
-	rest = calloc((size_t)cl->nagent_ids + 1, sizeof(*rest));
-	if (cl->offers == NULL || rest == NULL) {
-		log_error("out of memory listing the identities to offer");
-		free(rest);
-		return;
-	}
-	for (i = 0; i < cl->nfiles; i++)
-		if (cl->files[i].certfile) {
-			taken[i] = true;
-			add_offer(cl, &cl->files[i], NULL);
-		}
+	if ((rest = calloc((size_t)cl->nagent_ids + 1, sizeof(*rest))) == NULL)
+		return -1;
 	for (i = 0; i < cl->nagent_ids; i++) {
 		id = &cl->agent_ids[i];
 		if (!agent_id_usable(cl, id))
@@ -145,33 +135,60 @@ cli_offers_build(struct client *cl)
 		if ((j = file_of(cl, id, taken)) >= 0) {
 			taken[j] = true;
 			add_offer(cl, &cl->files[j], id);
-			continue;
-		}
-		/* (ssh would offer a CertificateFile's certificate again) */
-		for (j = 0; j < cl->noffers; j++)
-			if (cl->offers[j].file->certfile &&
-			    same_id(cl->offers[j].file, id) &&
-			    cl->offers[j].agent == NULL)
-				break;
-		if (j < cl->noffers)
-			cl->offers[j].agent = id;
-		else if (!cl->o->identities_only)
+		} else if (!cl->o->identities_only)
 			rest[nrest++] = id;
 	}
 	for (i = 0; i < nrest; i++)
 		add_offer(cl, NULL, rest[i]);
 	free(rest);
+	return 0;
+}
+
+/* Drops what cannot be signed and lists the rest as ssh does. */
+static void
+keep_signable(struct client *cl)
+{
+	char what[512];
+	int i, n = 0;
+
+	for (i = 0; i < cl->noffers; i++) {
+		describe(&cl->offers[i], what, sizeof(what));
+		if (signable(&cl->offers[i])) {
+			cl->offers[n++] = cl->offers[i];
+			log_verbose("Will attempt key: %s", what);
+		} else
+			log_verbose("Skipping %s: no private key here, and the "
+			    "agent does not hold it", what);
+	}
+	cl->noffers = n;
+}
+
+void
+cli_offers_build(struct client *cl)
+{
+	bool taken[MAX_FILE_IDS] = { false };
+	int i;
+
+	cl->offers_built = true;
+	cl->next_offer = 0;
+	cl->noffers = 0;
+	cl->offers = calloc((size_t)cl->nfiles + (size_t)cl->nagent_ids + 1,
+	    sizeof(*cl->offers));
+	if (cl->offers == NULL) {
+		log_error("out of memory listing the identities to offer");
+		return;
+	}
+	for (i = 0; i < cl->nfiles; i++)
+		if (cl->files[i].certfile) {
+			taken[i] = true;
+			add_offer(cl, &cl->files[i], NULL);
+		}
+	if (add_agent_ids(cl, taken) != 0)
+		log_error("out of memory listing the agent's identities");
 	for (i = 0; i < cl->nfiles; i++)
 		if (!taken[i])
 			add_offer(cl, &cl->files[i], NULL);
-	for (i = j = 0; i < cl->noffers; i++)
-		if (signable(&cl->offers[i]))
-			cl->offers[j++] = cl->offers[i];
-	cl->noffers = j;
-	for (i = 0; i < cl->noffers; i++) {
-		describe(&cl->offers[i], what, sizeof(what));
-		log_verbose("Will attempt key: %s", what);
-	}
+	keep_signable(cl);
 }
 
 /* What signs certificate of's request, as ssh picks it: an offer of the
@@ -192,6 +209,16 @@ cert_signer(const struct client *cl, const struct offer *of)
 	return of->agent != NULL ? of : NULL;
 }
 
+/* The public key blob of of's request: its certificate's, or the key's
+ * as the agent listed it (id: of's agent identity). */
+static const uint8_t *
+request_blob(const struct offer *of, const struct agent_id *id,
+    size_t *len)
+{
+	*len = of->cert != NULL ? of->cert->bloblen : id->bloblen;
+	return of->cert != NULL ? of->cert->blob : id->blob;
+}
+
 static void
 agent_signed(void *ud, const uint8_t *sig, size_t siglen, const char *err)
 {
@@ -210,8 +237,7 @@ agent_signed(void *ud, const uint8_t *sig, size_t siglen, const char *err)
 		cli_try_next_key(cl);
 		return;
 	}
-	blob = of->cert != NULL ? of->cert->blob : of->agent->blob;
-	bloblen = of->cert != NULL ? of->cert->bloblen : of->agent->bloblen;
+	blob = request_blob(of, of->agent, &bloblen);
 	if (ssh_auth_send(ssh, cl->o->user, cl->signing_alg, blob, bloblen,
 	    sig, siglen) != 0)
 		cli_try_next_key(cl);
@@ -223,11 +249,12 @@ static bool
 agent_offer(struct client *cl, struct ssh_conn *ssh, const struct offer *of,
     const char *alg, const struct agent_id *id)
 {
-	const uint8_t *blob = of->cert != NULL ? of->cert->blob : id->blob;
-	size_t bloblen = of->cert != NULL ? of->cert->bloblen : id->bloblen;
 	enum key_type type;
+	const uint8_t *blob;
 	const char *sigalg;
+	size_t bloblen;
 
+	blob = request_blob(of, id, &bloblen);
 	if ((sigalg = cert_sig_alg(alg, &type)) == NULL)
 		sigalg = alg;
 	wb_reset(&cl->sigdata);
@@ -250,18 +277,19 @@ cli_offer(struct client *cl, const struct offer *of)
 	struct ssh_conn *ssh = net_conn_ssh(cl->nc);
 	const struct offer *by = of;
 	const char *alg;
-	char what[512];
+	char what[512], label[256];
 
+	text_safe(label, sizeof(label), of->label, false);
 	alg = of->cert != NULL ? ssh_auth_cert_alg(ssh, of->cert) :
 	    ssh_auth_sig_alg(ssh, of->key);
 	if (alg == NULL) {
 		cli_skip_key(of->cert != NULL ? of->cert->type_name :
-		    key_type_name(of->key), of->label);
+		    key_type_name(of->key), label);
 		return false;
 	}
 	if (of->cert != NULL && (by = cert_signer(cl, of)) == NULL) {
 		log_error("Certificate \"%s\": neither an IdentityFile nor the "
-		    "agent holds its private key; not offered", of->label);
+		    "agent holds its private key; not offered", label);
 		return false;
 	}
 	describe(of, what, sizeof(what));
