@@ -1,6 +1,6 @@
-/* One destination's side of authentication: publickey with the agent's
- * keys and the IdentityFile keys, one at a time, and the server's banner
- * (the host key before it: cli_hostkey.c). */
+/* One destination's side of authentication: the IdentityFile keys
+ * loaded, publickey offers (made in cli_offer.c) one at a time, and the
+ * server's banner (the host key before it: cli_hostkey.c). */
 #include "cli_int.h"
 
 #include <stdio.h>
@@ -12,22 +12,29 @@
 #include "util/log.h"
 #include "util/text.h"
 
-/* The public half of an identity from "path.pub". */
+/* The public half of an identity, as ssh reads it: "path.pub", or path
+ * itself when it is a public key file (IdentityFile naming a .pub to
+ * pick the agent key under IdentitiesOnly). */
 static bool
 load_public(const char *path, struct key **out)
 {
 	char pub[1100], line[16384], err[128];
-	FILE *fp;
+	FILE *fp = NULL;
 	bool ok = false;
+	int i;
 
-	snprintf(pub, sizeof(pub), "%s.pub", path);
-	if ((fp = fopen(pub, "r")) == NULL)
-		return false;
-	if (fgets(line, sizeof(line), fp) != NULL &&
-	    keyfile_parse_public(line, strcspn(line, "\r\n"), out, err,
-	    sizeof(err)) == 0)
-		ok = true;
-	fclose(fp);
+	for (i = 0; i < 2 && !ok; i++) {
+		if (i == 0 && (size_t)snprintf(pub, sizeof(pub), "%s.pub",
+		    path) >= sizeof(pub))
+			continue;
+		if ((fp = fopen(i == 0 ? pub : path, "r")) == NULL)
+			continue;
+		if (fgets(line, sizeof(line), fp) != NULL &&
+		    keyfile_parse_public(line, strcspn(line, "\r\n"), out,
+		    err, sizeof(err)) == 0)
+			ok = true;
+		fclose(fp);
+	}
 	return ok;
 }
 
@@ -53,14 +60,51 @@ cli_skip_key(const char *alg, const char *what)
 	    " (or not in the server's server-sig-algs)" : "");
 }
 
+/* The key of path (private, or public only) goes into files, its
+ * -cert.pub after it. */
 static void
 add_identity(struct client *cl, const char *path, struct key *k)
 {
-	if (rsa_too_small(cl, path, k))
+	if (rsa_too_small(cl, path, k) ||
+	    !cli_add_file(cl, path, k, NULL, false))
 		return;
-	cl->ids[cl->nids++] = k;
-	log_verbose("Will attempt key: %s %s", path, key_type_name(k));
-	cli_load_cert_beside(cl, path, cl->nids - 1);
+	cli_load_cert_beside(cl, path);
+}
+
+/* An IdentityFile whose private key did not load (r says why, err in
+ * words): with an agent its public half ("path.pub", or path itself) is
+ * enough, the agent signs; otherwise a passphrase makes an encrypted
+ * PEM or PKCS#8 key usable. */
+static void
+load_failed(struct client *cl, const char *path, int r, char *err,
+    size_t errlen)
+{
+	const struct options *o = cl->o;
+	bool encrypted = r == KEYFILE_ENCRYPTED || r == KEYFILE_ENCRYPTED_V1;
+	struct key *k;
+
+	if (o->identity_agent != NULL && load_public(path, &k)) {
+		if (encrypted)
+			log_verbose("%s is encrypted: its key is used "
+			    "through the agent", path);
+		add_identity(cl, path, k);
+		return;
+	}
+	if (r == KEYFILE_ENCRYPTED &&
+	    cli_key_passphrase(cl, path, &k, err, errlen) == 0) {
+		add_identity(cl, path, k);
+		return;
+	}
+	/* Default keys that do not exist are not worth a word. */
+	if (!o->identity_given && r == KEYFILE_MISSING)
+		return;
+	if (r == KEYFILE_ENCRYPTED_V1)
+		log_error("key %s is encrypted in OpenSSH's format "
+		    "(bcrypt-pbkdf), which ferry cannot decrypt: add it to "
+		    "ssh-agent with ssh-add, or convert it with ssh-keygen "
+		    "-p -m PEM", path);
+	else
+		log_error("Load key \"%s\": %s", path, err);
 }
 
 void
@@ -73,146 +117,26 @@ cli_load_identities(struct client *cl)
 
 	for (i = 0; i < o->nidentity; i++) {
 		r = keyfile_load_private(o->identity[i], &k, err, sizeof(err));
-		if (r == 0) {
+		if (r == 0)
 			add_identity(cl, o->identity[i], k);
-			continue;
-		}
-		/* Default keys that do not exist are not worth a word. */
-		if (!o->identity_given && r == KEYFILE_MISSING)
-			continue;
-		if ((r == KEYFILE_ENCRYPTED || r == KEYFILE_ENCRYPTED_V1) &&
-		    load_public(o->identity[i], &k)) {
-			if (rsa_too_small(cl, o->identity[i], k))
-				continue;
-			cl->id_pubs[cl->npubs++] = k;
-			if (cl->o->identity_agent != NULL) {
-				log_verbose("%s is encrypted: its key is used "
-				    "through the agent", o->identity[i]);
-				continue;
-			}
-		}
-		if (r == KEYFILE_ENCRYPTED_V1) {
-			log_error("key %s is encrypted in OpenSSH's format "
-			    "(bcrypt-pbkdf), which ferry cannot decrypt: add "
-			    "it to ssh-agent with ssh-add, or convert it with "
-			    "ssh-keygen -p -m PEM", o->identity[i]);
-			continue;
-		}
-		if (r == KEYFILE_ENCRYPTED && cli_key_passphrase(cl,
-		    o->identity[i], &k, err, sizeof(err)) == 0) {
-			add_identity(cl, o->identity[i], k);
-			continue;
-		}
-		log_error("Load key \"%s\": %s", o->identity[i], err);
+		else
+			load_failed(cl, o->identity[i], r, err, sizeof(err));
 	}
 	cli_load_cert_files(cl);
-}
-
-/* With IdentitiesOnly only agent keys named by an IdentityFile count. */
-static bool
-agent_key_allowed(const struct client *cl, const struct agent_id *id)
-{
-	int i;
-
-	if (!cl->o->identities_only)
-		return true;
-	for (i = 0; i < cl->nids; i++)
-		if (key_equal(cl->ids[i], id->key))
-			return true;
-	for (i = 0; i < cl->npubs; i++)
-		if (key_equal(cl->id_pubs[i], id->key))
-			return true;
-	return false;
-}
-
-static void
-agent_signed(void *ud, const uint8_t *sig, size_t siglen, const char *err)
-{
-	struct client *cl = ud;
-	const struct agent_id *id = cl->signing;
-	struct ssh_conn *ssh;
-
-	cl->signing = NULL;
-	if (cl->stopping || cl->nc == NULL ||
-	    (ssh = net_conn_ssh(cl->nc)) == NULL)
-		return;
-	if (err != NULL) {
-		log_verbose("agent: %s", err);
-		cli_try_next_key(cl);
-		return;
-	}
-	if (ssh_auth_send(ssh, cl->o->user, ssh_auth_sig_alg(ssh, id->key),
-	    id->blob, id->bloblen, sig, siglen) != 0)
-		cli_try_next_key(cl);
-}
-
-/* Asks the agent to sign for its next usable key; false when none is
- * left. */
-static bool
-try_agent_key(struct client *cl)
-{
-	struct ssh_conn *ssh = net_conn_ssh(cl->nc);
-	const struct agent_id *id;
-	const char *alg;
-
-	while (cl->agent != NULL && cl->next_agent < cl->nagent_ids) {
-		id = &cl->agent_ids[cl->next_agent++];
-		if (!agent_key_allowed(cl, id))
-			continue;
-		if (id->key->type == KEY_RSA &&
-		    key_bits(id->key) < cl->o->required_rsa_size) {
-			log_verbose("ignoring %s agent key: Invalid key length "
-			    "(%d bits, RequiredRSASize %d)",
-			    key_type_name(id->key), key_bits(id->key),
-			    cl->o->required_rsa_size);
-			continue;
-		}
-		if ((alg = ssh_auth_sig_alg(ssh, id->key)) == NULL) {
-			cli_skip_key(key_type_name(id->key), id->comment);
-			continue;
-		}
-		wb_reset(&cl->sigdata);
-		if (ssh_auth_sigdata(ssh, cl->o->user, alg, id->blob,
-		    id->bloblen, &cl->sigdata) != 0)
-			continue;
-		log_verbose("Offering public key: %s %s (agent)",
-		    key_type_name(id->key), id->comment);
-		cl->signing = id;
-		if (agent_sign(cl->agent, id, alg, cl->sigdata.p,
-		    cl->sigdata.len, agent_signed, cl) == 0)
-			return true;
-		cl->signing = NULL;
-		log_verbose("agent: %s", agent_error(cl->agent));
-	}
-	return false;
 }
 
 void
 cli_try_next_key(struct client *cl)
 {
-	struct ssh_conn *ssh = net_conn_ssh(cl->nc);
-	struct key *k;
-
 	if (cl->agent_pending) {
 		cl->auth_waiting = true;
 		return;
 	}
-	if (try_agent_key(cl))
-		return;
-	for (;;) {
-		if (cli_try_cert(cl, ssh))
+	if (!cl->offers_built)
+		cli_offers_build(cl);
+	while (cl->next_offer < cl->noffers)
+		if (cli_offer(cl, &cl->offers[cl->next_offer++]))
 			return;
-		if (cl->next_id >= cl->nids)
-			break;
-		k = cl->ids[cl->next_id++];
-		if (ssh_auth_sig_alg(ssh, k) == NULL) {
-			cli_skip_key(key_type_name(k), "(identity file)");
-			continue;
-		}
-		log_verbose("Offering public key: %s", key_type_name(k));
-		if (ssh_auth_pubkey(ssh, cl->o->user, k) == 0)
-			return;
-	}
 	log_plain("%s@%s: Permission denied (publickey).", cl->o->user,
 	    cl->o->hostname);
 	cli_conn_failed(cl, "Permission denied (publickey)");

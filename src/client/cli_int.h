@@ -53,6 +53,30 @@ enum hostip_verdict {
 	HIP_ASKING,	/* a question is on the terminal: the verdict later */
 };
 
+/* One identity of the files, as ssh lists them: an IdentityFile's key
+ * (its private half loaded, or only the public one), that file's
+ * -cert.pub right after it, and the CertificateFile certificates. */
+struct file_id {
+	const char	*path;	/* borrowed from o; a -cert.pub's is its key's */
+	struct key	*key;	/* owned; NULL for a certificate */
+	struct cert	*cert;	/* owned; NULL for a plain key */
+	bool		 certfile;	/* named by CertificateFile */
+	bool		 explicit;	/* named by the user (ssh's word) */
+};
+
+#define MAX_FILE_IDS	(3 * MAX_IDENTITIES)
+
+/* One identity to offer (cli_offer.c), borrowed from files and the
+ * agent's identities. key is the public key, a certificate's key for a
+ * certificate. */
+struct offer {
+	const char		*label;	/* the file, or the agent's comment */
+	const struct key	*key;
+	const struct cert	*cert;	/* NULL: a plain key */
+	const struct file_id	*file;	/* NULL: only the agent has it */
+	const struct agent_id	*agent;	/* NULL: the agent does not list it */
+};
+
 /* Everything one destination owns. Allocated by client_new, freed by
  * client_free once the done hook ran: nothing below is then left in the
  * loop (check_done waits for the timers, the connection and the pumps). */
@@ -73,16 +97,13 @@ struct client {
 	/* The data pumps of every forward; embedded. Its nc follows the
 	 * one above; pumps_empty tells check_done when the last is gone. */
 	struct pump_set		 pumps;
-	/* Keys to offer, in order: the agent's, then the files'. A file key
-	 * that only has its public half (encrypted) selects agent keys.
-	 * Both arrays own their keys (loaded once in client_new, freed in
-	 * client_free); they stay across reconnects. */
-	struct key		*ids[MAX_IDENTITIES];
-	struct key		*id_pubs[MAX_IDENTITIES];
-	int			 nids;
-	int			 npubs;
+	/* The identities of the files (cli_auth.c, cli_cert.c), in ssh's
+	 * order; loaded once in client_new, freed in client_free, kept
+	 * across reconnects. */
+	struct file_id		 files[MAX_FILE_IDS];
+	int			 nfiles;
 	/* Owned; opened per connection attempt, closed once authenticated,
-	 * when the connection ends and in stop. */
+	 * when the connection ends and in stop (cli_drop_agent). */
 	struct agent		*agent;
 	/* The agent's identities: borrowed from agent, valid while it is
 	 * open; reset by connect_now. */
@@ -90,20 +111,19 @@ struct client {
 	int			 nagent_ids;
 	bool			 agent_pending;	/* identities not in yet */
 	bool			 auth_waiting;	/* AUTH_READY came first */
-	int			 next_agent;	/* next of agent_ids to offer */
-	int			 next_id;	/* next of ids to offer */
-	/* User certificates (cli_cert.c), in the order offered: certs[i]
-	 * goes once cert_after[i] ids keys were offered, signed by
-	 * ids[cert_id[i]]. Owned like ids. */
-	struct cert		*certs[2 * MAX_IDENTITIES];
-	int			 cert_id[2 * MAX_IDENTITIES];
-	int			 cert_after[2 * MAX_IDENTITIES];
-	int			 ncerts;
-	int			 next_cert;	/* next of certs to offer */
+	/* What this connection offers, in order (cli_offer.c): built once
+	 * the agent answered, freed with the agent (they point into its
+	 * identities). offers_built: the list is made (it may be empty). */
+	struct offer		*offers;
+	int			 noffers;
+	int			 next_offer;
+	bool			 offers_built;
 	struct wb		 sigdata;	/* owned: what the agent signs */
-	/* The agent key being signed for: points into agent_ids; NULL when
-	 * no signature is outstanding. */
-	const struct agent_id	*signing;
+	/* The offer the agent is signing for (in offers) and the
+	 * algorithm of its request; NULL when no signature is
+	 * outstanding. */
+	const struct offer	*signing;
+	const char		*signing_alg;
 	struct lfwd		*lfwds;		/* owned list, in order given */
 	bool			 locals_started; /* lfwds were bound once */
 	/* The remote forwards: embedded; their pumps count in pumps. */
@@ -157,18 +177,34 @@ uint64_t	 cli_backoff_ms(const struct options *o, int attempt);
 void		 cli_changed(struct client *cl);
 
 /* cli_cert.c */
-/* Loads path-cert.pub for ids[id], if there is one. */
-void		 cli_load_cert_beside(struct client *cl, const char *path,
-		    int id);
-/* Loads the CertificateFile certificates for the ids keys they certify. */
+/* Adds path-cert.pub, if there is one, after the files entry of its
+ * key (the last one added); ssh reads it only when no CertificateFile
+ * is given. */
+void		 cli_load_cert_beside(struct client *cl, const char *path);
+/* Adds the CertificateFile certificates. */
 void		 cli_load_cert_files(struct client *cl);
-/* Offers the next certificate due before ids[next_id]; false if none. */
-bool		 cli_try_cert(struct client *cl, struct ssh_conn *ssh);
-void		 cli_free_certs(struct client *cl);
+/* Adds an entry to files (taking key or c); false, with both freed,
+ * when files is full. */
+bool		 cli_add_file(struct client *cl, const char *path,
+		    struct key *key, struct cert *c, bool certfile);
+void		 cli_free_files(struct client *cl);
+
+/* cli_offer.c */
+/* Makes offers from files and the agent's identities in ssh's order
+ * (OpenSSH 9.2 pubkey_prepare): the CertificateFile certificates, the
+ * agent's identities that files list (in the agent's order), the
+ * agent's other ones (none with IdentitiesOnly), the rest of files. */
+void		 cli_offers_build(struct client *cl);
+/* Sends a publickey request for the offer, or asks the agent to sign
+ * one; false when it cannot be offered (algorithm, nothing to sign). */
+bool		 cli_offer(struct client *cl, const struct offer *of);
+/* Closes the agent and drops the offers, which point into it. */
+void		 cli_drop_agent(struct client *cl);
 
 /* cli_auth.c */
-/* Loads the IdentityFile keys into ids and id_pubs (an encrypted PEM
- * or PKCS#8 key through cli_key_passphrase). */
+/* Loads the IdentityFile keys into files (an encrypted PEM or PKCS#8
+ * key through cli_key_passphrase), each followed by its -cert.pub, then
+ * the CertificateFile certificates. */
 void		 cli_load_identities(struct client *cl);
 /* cli_pass.c */
 /* Asks for the passphrase of the encrypted key file path on /dev/tty (no
@@ -180,7 +216,7 @@ int		 cli_key_passphrase(struct client *cl, const char *path,
 /* ssh's -v line for a key (alg, what: its file or comment) that
  * PubkeyAcceptedAlgorithms leaves out. */
 void		 cli_skip_key(const char *alg, const char *what);
-/* Offers the next key, or fails the connection when none is left. */
+/* Offers the next identity, or fails the connection when none is left. */
 void		 cli_try_next_key(struct client *cl);
 /* The server refused a key or a method (methods: what it allows). */
 void		 cli_auth_failure(struct client *cl, const char *methods);

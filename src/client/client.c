@@ -63,9 +63,7 @@ cli_stop(struct client *cl, int code, const char *why)
 		log_error("%s", why);
 		snprintf(cl->last_error, sizeof(cl->last_error), "%s", why);
 	}
-	agent_close(cl->agent);
-	cl->agent = NULL;
-	cl->agent_pending = false;
+	cli_drop_agent(cl);
 	cli_free_locals(cl);
 	uv_close((uv_handle_t *)&cl->alive, handle_closed);
 	uv_close((uv_handle_t *)&cl->retry, handle_closed);
@@ -167,8 +165,7 @@ on_event(void *ud, struct ssh_event *ev)
 		break;
 	case SSH_EV_AUTH_SUCCESS:
 		cl->authenticated = true;
-		agent_close(cl->agent);		/* no agent forwarding */
-		cl->agent = NULL;
+		cli_drop_agent(cl);		/* no agent forwarding */
 		log_verbose("Authenticated to %s ([%s]:%d) using \"publickey\".",
 		    cl->o->hostname, net_conn_peer_ip(cl->nc), cl->o->port);
 		if (cl->ever_up && cl->attempt > 0)
@@ -250,9 +247,7 @@ on_closed(void *ud, enum net_end end, const char *why)
 	cl->pumps.nc = NULL;
 	cl->authenticated = false;
 	cli_hostkey_reset(cl);
-	agent_close(cl->agent);
-	cl->agent = NULL;
-	cl->agent_pending = false;
+	cli_drop_agent(cl);
 	if (cl->stopping) {
 		check_done(cl);
 		return;
@@ -310,15 +305,10 @@ connect_now(struct client *cl)
 {
 	struct options *o = cl->o;
 
-	cl->next_agent = 0;
-	cl->next_id = 0;
-	cl->next_cert = 0;
+	cli_drop_agent(cl);
 	cl->auth_waiting = false;
-	cl->signing = NULL;
-	cl->agent_ids = NULL;
-	cl->nagent_ids = 0;
 	cl->alive_missed = 0;
-	if (o->identity_agent != NULL && cl->agent == NULL) {
+	if (o->identity_agent != NULL) {
 		cl->agent = agent_open(cl->loop, o->identity_agent, cli_agent_ready,
 		    cl);
 		cl->agent_pending = cl->agent != NULL;
@@ -442,17 +432,11 @@ client_stop(struct client *cl, int code)
 void
 client_free(struct client *cl)
 {
-	int i;
-
 	if (cl == NULL)
 		return;
 	cli_free_locals(cl);
 	fwd_remote_set_free(&cl->remotes);
-	for (i = 0; i < cl->nids; i++)
-		key_free(cl->ids[i]);
-	for (i = 0; i < cl->npubs; i++)
-		key_free(cl->id_pubs[i]);
-	cli_free_certs(cl);
+	cli_free_files(cl);
 	wb_free(&cl->sigdata);
 	free(cl->hk_algs);
 	cli_hostkey_reset(cl);

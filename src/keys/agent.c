@@ -1,7 +1,9 @@
 /* ssh-agent protocol codec, client side: no sockets here, so the parsers
  * can be fed truncated and hostile input by unit tests and fuzzers. */
 #include "agent.h"
+#include "cert.h"
 #include "util/err.h"
+#include "util/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +22,17 @@ agent_req_identities(struct wb *w)
 	return w->err ? -1 : 0;
 }
 
+/* The signature algorithm of sigalg: a certificate algorithm's
+ * signature's, any other name itself. */
+static const char *
+plain_sig_alg(const char *sigalg)
+{
+	enum key_type type;
+	const char *s = cert_sig_alg(sigalg, &type);
+
+	return s != NULL ? s : sigalg;
+}
+
 /* The flag asking an RSA key for a SHA-2 signature (RFC 8332); other key
  * types have only one signature algorithm. */
 static uint32_t
@@ -27,6 +40,7 @@ sign_flags(const char *sigalg)
 {
 	if (sigalg == NULL)
 		return 0;
+	sigalg = plain_sig_alg(sigalg);
 	if (strcmp(sigalg, "rsa-sha2-256") == 0)
 		return SSH_AGENT_RSA_SHA2_256;
 	if (strcmp(sigalg, "rsa-sha2-512") == 0)
@@ -117,11 +131,34 @@ agent_ids_free(struct agent_id *ids, int n)
 	if (ids == NULL)
 		return;
 	for (i = 0; i < n; i++) {
-		key_free(ids[i].key);
+		if (ids[i].cert != NULL)
+			cert_free(ids[i].cert);
+		else
+			key_free(ids[i].key);
 		free(ids[i].blob);
 		free(ids[i].comment);
 	}
 	free(ids);
+}
+
+/* The key or certificate of a blob, 0; -1 when ferry cannot use it. */
+static int
+parse_key_blob(const uint8_t *blob, size_t len, struct agent_id *id)
+{
+	struct rd r;
+	const uint8_t *name;
+	size_t nlen;
+	char err[128];
+
+	rd_init(&r, blob, len);
+	if (rd_string(&r, &name, &nlen) == 0 &&
+	    cert_is_type_name((const char *)name, nlen)) {
+		if (cert_parse(blob, len, &id->cert, err, sizeof(err)) != 0)
+			return -1;
+		id->key = id->cert->key;
+		return 0;
+	}
+	return key_from_blob(blob, len, &id->key, err, sizeof(err));
 }
 
 int
@@ -130,12 +167,10 @@ agent_parse_identities(const uint8_t *msg, size_t len, struct agent_id **ids,
 {
 	struct rd r;
 	struct agent_id *v = NULL, *id;
-	struct key *k;
 	const uint8_t *blob, *comment;
 	size_t bloblen, clen;
 	uint32_t nkeys, i;
 	int got = 0, rv = -1;
-	char kerr[128];
 
 	*ids = NULL;
 	*n = 0;
@@ -163,10 +198,10 @@ agent_parse_identities(const uint8_t *msg, size_t len, struct agent_id **ids,
 			    "agent (key %u of %u)", i + 1, nkeys);
 			goto out;
 		}
-		if (key_from_blob(blob, bloblen, &k, kerr, sizeof(kerr)) != 0)
+		id = &v[got];
+		if (parse_key_blob(blob, bloblen, id) != 0)
 			continue;
-		id = &v[got++];
-		id->key = k;
+		got++;
 		if ((id->blob = malloc(bloblen)) == NULL ||
 		    (id->comment = malloc(clen + 1)) == NULL) {
 			seterr(err, errlen, "out of memory");
@@ -222,5 +257,29 @@ agent_parse_sign(const uint8_t *msg, size_t len, const uint8_t **sig,
 	}
 	*sig = s;
 	*siglen = slen;
+	return 0;
+}
+
+int
+agent_sig_check(const uint8_t *sig, size_t siglen, const char *sigalg,
+    char *err, size_t errlen)
+{
+	char got[64], safe[sizeof(got) * 4];
+	struct rd r;
+
+	if (sigalg == NULL)
+		return 0;
+	sigalg = plain_sig_alg(sigalg);
+	rd_init(&r, sig, siglen);
+	if (rd_cstring(&r, got, sizeof(got)) != 0) {
+		seterr(err, errlen, "malformed signature from agent");
+		return -1;
+	}
+	if (strcmp(got, sigalg) != 0) {
+		text_safe(safe, sizeof(safe), got, false);
+		seterr(err, errlen, "agent signed with %s, not the %s asked "
+		    "for", safe, sigalg);
+		return -1;
+	}
 	return 0;
 }

@@ -27,11 +27,17 @@
 #define SSH_AGENT_RSA_SHA2_256		2
 #define SSH_AGENT_RSA_SHA2_512		4
 
-/* One key the agent holds. Owns key, blob and comment (NUL-terminated;
- * it may be empty). */
+struct cert;
+
+/* One key the agent holds: a plain key, or an OpenSSH certificate
+ * (*-cert-v01@openssh.com; ssh-add adds one with its key when KEY-cert.pub
+ * lies beside it). Owns blob and comment (NUL-terminated; it may be
+ * empty), and cert. key is the public key: owned for a plain key; for a
+ * certificate it is the certified key, cert->key, owned by cert. */
 struct agent_id {
 	struct key	*key;
-	uint8_t		*blob;
+	struct cert	*cert;		/* NULL: a plain key */
+	uint8_t		*blob;		/* the key's or certificate's blob */
 	size_t		 bloblen;
 	char		*comment;
 };
@@ -39,8 +45,11 @@ struct agent_id {
 /* Append a whole framed request to w. Return 0, or -1 if w failed to grow
  * or the message would exceed AGENT_MAX_MSG. */
 int	agent_req_identities(struct wb *w);
-/* The flags come from sigalg: "rsa-sha2-256" and "rsa-sha2-512" ask for
- * those hashes; anything else (NULL included) sends 0. */
+/* The flags come from sigalg: "rsa-sha2-256" and "rsa-sha2-512" (or the
+ * rsa-sha2-*-cert-v01@openssh.com names, as ssh passes them for an RSA
+ * certificate) ask for those hashes; anything else (NULL included) sends
+ * 0. blob is the key's or the certificate's: the agent signs with the
+ * private key it holds for either. */
 int	agent_req_sign(struct wb *w, const uint8_t *blob, size_t bloblen,
 	    const uint8_t *data, size_t dlen, const char *sigalg);
 
@@ -50,10 +59,12 @@ int	agent_req_sign(struct wb *w, const uint8_t *blob, size_t bloblen,
  * AGENT_MAX_MSG). */
 int	agent_frame(const uint8_t *p, size_t len, size_t *msglen);
 
-/* Parses SSH_AGENT_IDENTITIES_ANSWER. Keys ferry cannot use (ssh-dss, sk-*,
- * certificates, other curves, anything key_from_blob refuses) are skipped:
- * a key blob is opaque to the agent protocol, so only the message's
- * structure can be malformed. On success *ids is a new array of *n entries
+/* Parses SSH_AGENT_IDENTITIES_ANSWER. Certificates of the three key types
+ * are parsed with cert_parse (keys/cert.h; the CA signature is not
+ * checked: the server does that). Keys ferry cannot use (ssh-dss, sk-*,
+ * other curves, anything key_from_blob or cert_parse refuses) are
+ * skipped: a key blob is opaque to the agent protocol, so only the
+ * message's structure can be malformed. On success *ids is a new array of *n entries
  * (never NULL, *n may be 0) for agent_ids_free; on failure *ids is NULL,
  * *n is 0 and err says why (SSH_AGENT_FAILURE: "agent refused to list
  * keys"). */
@@ -66,5 +77,13 @@ void	agent_ids_free(struct agent_id *ids, int n);	/* NULL allowed */
  * SSH_AGENT_FAILURE gives -1 and "agent refused to sign". */
 int	agent_parse_sign(const uint8_t *msg, size_t len, const uint8_t **sig,
 	    size_t *siglen, char *err, size_t errlen);
+
+/* Whether sig (an SSH signature blob, as agent_parse_sign gives it) is
+ * of the signature algorithm sigalg names (a certificate algorithm names
+ * its signature's, as cert_sig_alg; NULL accepts any): an agent that
+ * ignored the rsa-sha2 flags answers "ssh-rsa", which the server would
+ * refuse. Returns 0, or -1 with err naming both. */
+int	agent_sig_check(const uint8_t *sig, size_t siglen, const char *sigalg,
+	    char *err, size_t errlen);
 
 #endif

@@ -48,6 +48,7 @@ struct agent {
 	struct agent_id		*ids;
 	int			 nids;
 	struct wb		 in;	/* read, not yet a whole message */
+	char			 sigalg[64];	/* asked of the pending sign; "" any */
 	char			 path[PATH_MAX_SUN];
 	char			 why[512];
 };
@@ -180,6 +181,9 @@ dispatch(struct agent *a, const uint8_t *msg, size_t len)
 		 * connection usable for the next request. */
 		r = agent_parse_sign(msg, len, &sig, &siglen, err,
 		    sizeof(err));
+		if (r == 0)
+			r = agent_sig_check(sig, siglen, a->sigalg[0] != '\0' ?
+			    a->sigalg : NULL, err, sizeof(err));
 		cb = a->sign_cb;
 		a->sign_cb = NULL;
 		a->state = AGENT_IDLE;
@@ -370,6 +374,8 @@ agent_sign(struct agent *a, const struct agent_id *id, const char *sigalg,
 		    uv_strerror(r));
 		return -1;
 	}
+	snprintf(a->sigalg, sizeof(a->sigalg), "%s", sigalg != NULL ? sigalg :
+	    "");
 	a->state = AGENT_SIGNING;
 	a->sign_cb = cb;
 	a->sign_ud = ud;

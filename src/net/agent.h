@@ -28,8 +28,9 @@ typedef void	(*agent_sign_cb)(void *ud, const uint8_t *sig, size_t siglen,
  * when out of memory. The caller always ends with agent_close. */
 struct agent	*agent_open(uv_loop_t *loop, const char *path,
 		    agent_ready_cb cb, void *ud);
-/* Asks the agent to sign data with id's key (the flags follow sigalg, see
- * agent_req_sign). One request at a time: a second one while the first
+/* Asks the agent to sign data with id's key or certificate (the flags
+ * follow sigalg, see agent_req_sign; a signature of another algorithm
+ * than sigalg's is an error, agent_sig_check). One request at a time: a second one while the first
  * is pending, before cb of agent_open, or after the connection failed is
  * refused. Returns 0 and later calls cb exactly once (unless agent_close
  * comes first), or -1 without calling cb; agent_error says why. May be

@@ -320,11 +320,7 @@ def ferryd(lab):
     for c in live:
         if c.wait_exit(max(0.01, d.remaining())) is None:
             c.signal(signal.SIGTERM)
-    for c in lab.clients:
-        try:
-            c.stop()
-        except Exception:  # noqa: BLE001 - lab.close() reports it
-            pass
+    lab.stop_clients()
     problems = []
     for s in servers:
         problems += s.close()

@@ -1234,6 +1234,15 @@ class Lab:
         return cp
 
     # --- teardown and reporting
+    def stop_clients(self):
+        """Stops every client now (a fixture's servers go after them);
+        close() reports what went wrong."""
+        for c in self.clients:
+            try:
+                c.stop()
+            except Exception:  # noqa: BLE001 - close() reports it
+                pass
+
     def diagnostics(self):
         out = []
         for c in self.clients:

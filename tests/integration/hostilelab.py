@@ -193,11 +193,7 @@ def hferryd(lab):
         return s
 
     yield make
-    for c in lab.clients:
-        try:
-            c.stop()
-        except Exception:  # noqa: BLE001 - lab.close() reports it
-            pass
+    lab.stop_clients()
     problems = []
     for s in servers:
         problems += s.close()

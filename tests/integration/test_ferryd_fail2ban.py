@@ -154,11 +154,7 @@ def syslog_ferryd(lab):
         return s
 
     yield make
-    for c in lab.clients:
-        try:
-            c.stop()
-        except Exception:  # noqa: BLE001 - lab.close() reports it
-            pass
+    lab.stop_clients()
     problems = []
     for s in servers:
         problems += s.close()

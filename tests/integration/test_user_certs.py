@@ -138,19 +138,28 @@ def test_dash_G_certificatefile(tmp_path):
     assert lines(fl.require_ferry()) == want
 
 
+def offers(cp):
+    """The "Offering public key:" lines of a -v run, without the prefix."""
+    return [ln.split('Offering public key: ', 1)[1]
+            for ln in cp.stderr().splitlines() if 'Offering public key: ' in ln]
+
+
 @pytest.mark.parametrize('where', ['beside', 'certificatefile'])
 def test_offer_order(lab, tmp_path, where):
     """ssh's order (OpenSSH 9.2 -v): a CertificateFile certificate before
     the IdentityFile keys, a -cert.pub right after its own key. Both are
-    refused here (another principal), so both are offered."""
+    refused here (another principal), so both are offered; ferry's -v
+    lines are ssh's, word for word."""
     ca = make_ca(tmp_path)
     ident, cert = certified_key(lab, tmp_path / 'k', 'ed25519', ca,
                                 principal='somebody-else', beside=where == 'beside')
     sshd = ca_sshd(lab, ca)
     extra = ['-v'] + ([] if where == 'beside' else ['-o', f'CertificateFile={cert}'])
-    cp = lab.run('ferry', sshd, identity=str(ident), extra=extra)
-    assert cp.proc.returncode == 255
-    offers = ['cert' if '(certificate)' in ln else 'key'
-              for ln in cp.stderr().splitlines() if 'Offering public key' in ln]
-    assert offers == (['key', 'cert'] if where == 'beside' else ['cert', 'key']), \
-        cp.stderr()
+    got = {}
+    for kind in ('ssh', 'ferry'):
+        cp = lab.run(kind, sshd, identity=str(ident), extra=extra)
+        assert cp.proc.returncode == 255
+        got[kind] = offers(cp)
+    kinds = ['cert' if ' ED25519-CERT ' in ln else 'key' for ln in got['ferry']]
+    assert kinds == (['key', 'cert'] if where == 'beside' else ['cert', 'key']), got
+    assert got['ferry'] == got['ssh'], got

@@ -9,12 +9,9 @@
 #include <cmocka.h>
 
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,6 +27,7 @@
 #include "keys/keyfile.h"
 #include "net/agent.h"
 #include "ssh/buf.h"
+#include "agentlab.h"
 
 #define RUN_LIMIT_NS	(20ULL * 1000 * 1000 * 1000)
 
@@ -1020,31 +1018,6 @@ test_fake_unsolicited(void **state)
 /* End to end with OpenSSH's ssh-agent. */
 
 static int
-run(char *const argv[], const char *auth_sock)
-{
-	pid_t pid;
-	int st, fd;
-
-	if ((pid = fork()) < 0)
-		return -1;
-	if (pid == 0) {
-		if ((fd = open("/dev/null", O_RDWR)) >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		if (auth_sock != NULL)
-			setenv("SSH_AUTH_SOCK", auth_sock, 1);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int
 keygen(const char *type, const char *bits, const char *name)
 {
 	char path[160], comment[64];
@@ -1055,17 +1028,7 @@ keygen(const char *type, const char *bits, const char *name)
 	snprintf(comment, sizeof(comment), "ferry test %s", name);
 	if (bits == NULL)
 		argv[10] = NULL;
-	return run(argv, NULL);
-}
-
-static void
-stop_agent(void)
-{
-	if (agent_pid > 0) {
-		kill(agent_pid, SIGTERM);
-		waitpid(agent_pid, NULL, 0);
-		agent_pid = -1;
-	}
+	return agentlab_run(argv, NULL);
 }
 
 static int
@@ -1073,8 +1036,6 @@ setup_agent(void **state)
 {
 	char k1[160], k2[160];
 	char *add[] = { "ssh-add", k1, k2, NULL };
-	struct stat sb;
-	int i, fd;
 
 	(void)state;
 	snprintf(agent_sock, sizeof(agent_sock), "%s/agent.sock", tmpdir);
@@ -1083,39 +1044,13 @@ setup_agent(void **state)
 		fprintf(stderr, "ssh-keygen failed\n");
 		return -1;
 	}
-	if ((agent_pid = fork()) < 0)
+	if ((agent_pid = agentlab_start(agent_sock)) < 0)
 		return -1;
-	if (agent_pid == 0) {
-		if ((fd = open("/dev/null", O_RDWR)) >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execlp("ssh-agent", "ssh-agent", "-D", "-a", agent_sock,
-		    (char *)NULL);
-		_exit(127);
-	}
-	/* Bounded wait for the socket: 5 s. */
-	for (i = 0; i < 500; i++) {
-		if (stat(agent_sock, &sb) == 0 && S_ISSOCK(sb.st_mode))
-			break;
-		if (waitpid(agent_pid, NULL, WNOHANG) == agent_pid) {
-			agent_pid = -1;
-			fprintf(stderr, "ssh-agent exited\n");
-			return -1;
-		}
-		usleep(10000);
-	}
-	if (i == 500) {
-		fprintf(stderr, "ssh-agent did not create %s\n", agent_sock);
-		stop_agent();
-		return -1;
-	}
 	snprintf(k1, sizeof(k1), "%s/id_ed25519", tmpdir);
 	snprintf(k2, sizeof(k2), "%s/id_rsa", tmpdir);
-	if (run(add, agent_sock) != 0) {
+	if (agentlab_run(add, agent_sock) != 0) {
 		fprintf(stderr, "ssh-add failed\n");
-		stop_agent();
+		agentlab_stop(&agent_pid);
 		return -1;
 	}
 	return 0;
@@ -1130,7 +1065,7 @@ teardown_agent(void **state)
 	size_t i;
 
 	(void)state;
-	stop_agent();
+	agentlab_stop(&agent_pid);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", tmpdir, files[i]);
 		unlink(path);
