@@ -296,16 +296,36 @@ on_lease(void *arg, enum etcd_lease_event ev, int64_t id, const char *why)
 		    why);
 }
 
+#define STOP_MS		1500	/* SIGTERM: the revoke's time at most */
+
+/* The client goes (its calls cancelled) once the lease was revoked, or
+ * when the revoke took too long. */
+static void
+leave(struct ereg *e, const char *how)
+{
+	struct etcd_client *ec = e->ec;
+
+	if (ec == NULL)
+		return;
+	/* closing calls the revoke back, cancelled: here again */
+	e->ec = NULL;
+	log_info("fleet: node %s left the fleet (%s)", e->node, how);
+	uv_close((uv_handle_t *)&e->stop_timer, NULL);
+	etcd_client_close(ec, NULL, NULL);
+}
+
 static void
 revoked(void *arg, int status)
 {
-	struct ereg *e = arg;
+	leave(arg, status == ETCD_OK ? "its lease revoked" : "its lease could "
+	    "not be revoked and runs out");
+}
 
-	log_info("fleet: node %s left the fleet (%s)", e->node,
-	    status == ETCD_OK ? "its lease revoked" : "its lease could not be "
-	    "revoked and runs out");
-	etcd_client_close(e->ec, NULL, NULL);
-	e->ec = NULL;
+static void
+stop_late(uv_timer_t *t)
+{
+	leave(t->data, "etcd did not answer the revoke in time; its lease "
+	    "runs out");
 }
 
 static void
@@ -319,6 +339,9 @@ ereg_stop(struct registry *r)
 	if (e->watcher != NULL)
 		etcd_watch_stop(e->watcher);
 	e->watcher = NULL;
+	uv_timer_init(e->loop0->uv, &e->stop_timer);
+	e->stop_timer.data = e;
+	uv_timer_start(&e->stop_timer, stop_late, STOP_MS, 0);
 	etcd_lease_keeper_stop(e->keeper, revoked, e);
 	e->keeper = NULL;
 }

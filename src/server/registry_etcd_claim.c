@@ -43,6 +43,9 @@ deliver(struct srv_loop *l, void *arg)
 	struct cjob *j = arg;
 
 	(void)l;
+	log_debug("fleet: claim of port %d for session %llu: %s", j->port,
+	    (unsigned long long)j->c.me.session, j->a.status == 0 ? "held" :
+	    j->a.why);
 	j->cb(j->arg, &j->a);
 	free(j->used);
 	free(j);
@@ -147,7 +150,7 @@ held(struct cjob *j, const struct etcd_kv *kv)
 	size_t n;
 
 	if (ereg_rec_decode(kv->value, kv->valuelen, h) != 0) {
-		refuse(j, "port %d: its record in the fleet registry is not "
+		refuse(j, "its record in the fleet registry (port %d) is not "
 		    "ferryd's", j->port);
 		return;
 	}
@@ -172,12 +175,11 @@ held(struct cjob *j, const struct etcd_kv *kv)
 	}
 	if (strcmp(h->user, j->c.me.user) == 0 && strcmp(h->key_fp,
 	    j->c.me.key_fp) == 0)
-		refuse(j, "port %d: held by node %s for %s", j->port, h->node,
+		refuse(j, "held by node %s for %s", h->node,
 		    j->c.reclaim ? "a newer session of the same key" :
 		    "another session (ReclaimForwards no)");
 	else
-		refuse(j, "port %d: held by node %s for another key", j->port,
-		    h->node);
+		refuse(j, "held by node %s for another key", h->node);
 }
 
 static void
@@ -284,6 +286,8 @@ start(struct srv_loop *l, void *arg)
 	struct cjob *j = arg;
 
 	(void)l;
+	log_debug("fleet: claim of port %d for session %llu", j->c.port,
+	    (unsigned long long)j->c.me.session);
 	if (j->e->stopping)
 		refuse(j, "the fleet registry is unavailable (this node is "
 		    "leaving the fleet)");

@@ -41,6 +41,7 @@ struct ereg {
 	struct etcd_lease_keeper *keeper;
 	struct etcd_watcher *watcher;
 	bool		 stopping;
+	uv_timer_t	 stop_timer;	/* bounds the lease's revoke */
 	/* under lock */
 	uv_mutex_t	 lock;
 	int64_t		 lease;		/* 0: none now */
