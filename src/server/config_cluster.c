@@ -11,21 +11,37 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "fleet/etcd.h"
 #include "util/cfgval.h"
 #include "util/err.h"
 
 #define DEF_PREFIX	"/ferry"
 #define NAME_MAX_LEN	63
 
+/* "none", or etcd: and the members' URLs as the client reads them. */
 int
 sc_check_cluster_registry(const char *kw, const char *v, char *err,
     size_t errlen)
 {
-	if (strcasecmp(v, "none") == 0 || strncmp(v, "etcd:", 5) == 0)
+	struct etcd_endpoints *ep;
+	char why[300];
+	int r;
+
+	if (strcasecmp(v, "none") == 0)
 		return 0;
-	seterr(err, errlen, "%s: '%s' is neither none nor etcd:URL[,URL...]",
-	    kw, v);
-	return -1;
+	if (strncmp(v, "etcd:", 5) != 0) {
+		seterr(err, errlen, "%s: '%s' is neither none nor "
+		    "etcd:URL[,URL...]", kw, v);
+		return -1;
+	}
+	if ((ep = malloc(sizeof(*ep))) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((r = etcd_endpoints_parse(v, ep, why, sizeof(why))) != 0)
+		seterr(err, errlen, "%s: %s", kw, why);
+	free(ep);
+	return r == 0 ? 0 : -1;
 }
 
 /* A node's name goes into records and refusals: letters, digits, '-',

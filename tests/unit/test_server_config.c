@@ -1104,6 +1104,8 @@ test_cluster_bad(void **state)
 	fresh();
 	line_bad("ClusterRegistry http://a:2379", WHERE ": ClusterRegistry: "
 	    "'http://a:2379' is neither none nor etcd:URL[,URL...]");
+	line_bad("ClusterRegistry etcd:ftp://a:2379", WHERE ": ClusterRegistry: "
+	    "URL ftp://a:2379 is not http[s]://HOST[:PORT]");
 	line_bad("ClusterPortRange 9-3", WHERE ": ClusterPortRange: bad value "
 	    "'9-3' (LOW-HIGH, ports from 1 to 65535 with LOW <= HIGH, or "
 	    "none)");
