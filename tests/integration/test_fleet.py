@@ -180,12 +180,12 @@ def test_another_key_after_graceful_stop(fleet, lab):
     port = fleet.low + 11
     fleet.client('ferry', 0, port, echo)
     assert fleet.forwarding(0, port)
-    assert fleet.nodes[0].close() == []
     t0 = time.monotonic()
+    assert fleet.nodes[0].close() == []
     fleet.client('ssh', 2, port, echo, identity='ecdsa')
     assert fleet.forwarding(2, port, timeout=5), fl.tail(fleet.nodes[2].log_text())
     took = time.monotonic() - t0
-    print(f'another key on n3 after SIGTERM of n1: {took:.3f} s')
+    print(f'another key on n3 after SIGTERM to n1: {took:.3f} s')
     assert took < 1.0, took
     assert echo_sha(bind_addr(2), port)
 
