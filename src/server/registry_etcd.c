@@ -81,19 +81,33 @@ ereg_held_find(struct ereg *e, int port)
 	return NULL;
 }
 
+void
+ereg_held_cut(struct ereg *e, struct ereg_held *h)
+{
+	free(h->val);
+	*h = e->held[--e->nheld];
+}
+
 int
 ereg_held_set(struct ereg *e, int port, uint64_t session,
-    struct srv_loop *loop, int64_t rev, struct ereg_held *prev)
+    struct srv_loop *loop, int64_t rev, const char *val, size_t vallen,
+    struct ereg_held *prev)
 {
 	struct ereg_held *h, *n;
+	char *copy;
 	size_t cap;
 	int ret = 0;
 
 	memset(prev, 0, sizeof(*prev));
+	if ((copy = malloc(vallen)) == NULL)
+		return -1;
+	memcpy(copy, val, vallen);
 	uv_mutex_lock(&e->lock);
 	if ((h = ereg_held_find(e, port)) != NULL) {
 		if (h->session != session)
 			*prev = *h;
+		free(h->val);
+		prev->val = NULL;
 	} else if (e->nheld == e->capheld && (n = realloc(e->held,
 	    (cap = e->capheld ? e->capheld * 2 : 16) * sizeof(*n))) == NULL)
 		ret = -1;
@@ -105,7 +119,10 @@ ereg_held_set(struct ereg *e, int port, uint64_t session,
 		h = &e->held[e->nheld++];
 	}
 	if (h != NULL)
-		*h = (struct ereg_held){ port, session, loop, rev };
+		*h = (struct ereg_held){ port, session, loop, rev, copy,
+		    vallen };
+	else
+		free(copy);
 	uv_mutex_unlock(&e->lock);
 	return ret;
 }
@@ -121,7 +138,7 @@ held_remove(struct ereg *e, int port, uint64_t session)
 	if ((h = ereg_held_find(e, port)) != NULL && (session == 0 ||
 	    h->session == session)) {
 		rev = h->rev;
-		*h = e->held[--e->nheld];
+		ereg_held_cut(e, h);
 	}
 	uv_mutex_unlock(&e->lock);
 	return rev;
@@ -234,7 +251,8 @@ on_put(struct ereg *e, const struct etcd_kv *kv)
 	if ((h = ereg_held_find(e, port)) != NULL && (strcmp(rec.node,
 	    e->node) != 0 || rec.session != h->session)) {
 		prev = *h;
-		*h = e->held[--e->nheld];
+		prev.val = NULL;
+		ereg_held_cut(e, h);
 	}
 	uv_mutex_unlock(&e->lock);
 	snprintf(why, sizeof(why), "a newer session of the same key on node "
@@ -287,10 +305,11 @@ on_lease(void *arg, enum etcd_lease_event ev, int64_t id, const char *why)
 	snprintf(e->lease_why, sizeof(e->lease_why), "%s", why != NULL &&
 	    why[0] != '\0' ? why : "no lease from etcd yet");
 	uv_mutex_unlock(&e->lock);
-	if (ev == ETCD_LEASE_GRANTED)
+	if (ev == ETCD_LEASE_GRANTED) {
 		log_info("fleet: node %s joined with lease %lld at %s", e->node,
 		    (long long)id, etcd_client_member(e->ec));
-	else
+		ereg_reregister(e, id);
+	} else
 		log_error("fleet: node %s lost its lease (%s); new fleet-wide "
 		    "forwards are refused until it has one again", e->node,
 		    why);
@@ -370,6 +389,8 @@ ereg_free(struct registry *r)
 	struct ereg *e = (struct ereg *)r;
 
 	registry_free(e->local);
+	while (e->nheld > 0)
+		ereg_held_cut(e, &e->held[0]);
 	free(e->held);
 	uv_mutex_destroy(&e->lock);
 	free(e);

@@ -35,6 +35,8 @@ struct cjob {
 	int64_t		 list_rev;	/* the listing's snapshot */
 	struct ereg_rec	 prev;		/* the record taken over */
 	struct wide_answer a;
+	char		 val[ETCD_VALUE_MAX];	/* the record written */
+	size_t		 vallen;
 };
 
 static void
@@ -101,7 +103,7 @@ won(struct cjob *j, int64_t rev)
 	j->a.status = 0;
 	j->a.port = j->port;
 	if (ereg_held_set(j->e, j->port, j->c.me.session, j->c.me.loop, rev,
-	    &prev) != 0) {
+	    j->val, j->vallen, &prev) != 0) {
 		refuse(j, "out of memory");
 		return;
 	}
@@ -145,7 +147,7 @@ static void pick(struct cjob *j);
 static void
 held(struct cjob *j, const struct etcd_kv *kv)
 {
-	char key[EREG_KEYDIR_MAX + 8], val[ETCD_VALUE_MAX], err[200];
+	char key[EREG_KEYDIR_MAX + 8], err[200];
 	struct ereg_rec *h = &j->prev;
 	size_t n;
 
@@ -161,8 +163,9 @@ held(struct cjob *j, const struct etcd_kv *kv)
 	}
 	if (yields(j, h)) {
 		key_of(j, key, sizeof(key));
-		if ((n = ereg_rec_encode(j->e, &j->c, val, sizeof(val))) == 0 ||
-		    etcd_cas(j->e->ec, key, kv->mod_revision, val, n,
+		if ((n = j->vallen = ereg_rec_encode(j->e, &j->c, j->val,
+		    sizeof(j->val))) == 0 ||
+		    etcd_cas(j->e->ec, key, kv->mod_revision, j->val, n,
 		    j->e->lease, swapped, j, err, sizeof(err)) != 0)
 			refuse(j, "port %d: %s", j->port, n ? err : "record "
 			    "too long");
@@ -203,7 +206,7 @@ put_done(void *arg, const struct etcd_reply *r)
 static void
 put(struct cjob *j)
 {
-	char key[EREG_KEYDIR_MAX + 8], val[ETCD_VALUE_MAX], err[300];
+	char key[EREG_KEYDIR_MAX + 8], err[300];
 	int64_t lease;
 	size_t n;
 
@@ -217,9 +220,10 @@ put(struct cjob *j)
 		return;
 	}
 	key_of(j, key, sizeof(key));
-	if ((n = ereg_rec_encode(j->e, &j->c, val, sizeof(val))) == 0 ||
-	    etcd_put_if_absent(j->e->ec, key, val, n, lease, put_done, j, err,
-	    sizeof(err)) != 0)
+	if ((n = j->vallen = ereg_rec_encode(j->e, &j->c, j->val,
+	    sizeof(j->val))) == 0 ||
+	    etcd_put_if_absent(j->e->ec, key, j->val, n, lease, put_done, j,
+	    err, sizeof(err)) != 0)
 		refuse(j, "port %d: %s", j->port, n ? err : "record too long");
 }
 

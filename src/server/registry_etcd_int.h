@@ -24,6 +24,9 @@ struct ereg_held {
 	uint64_t	 session;
 	struct srv_loop	*loop;
 	int64_t		 rev;		/* its record's mod_revision */
+	char		*val;		/* its record, owned (re-registered
+					 * under a new lease) */
+	size_t		 vallen;
 };
 
 struct ereg {
@@ -71,15 +74,24 @@ int	 ereg_key_port(const struct ereg *e, const char *key);
 
 /* With lock held: the entry for port, or NULL. */
 struct ereg_held *ereg_held_find(struct ereg *e, int port);
-/* The entry for port becomes session's (added or replaced); *prev gets
- * what it held before (session 0: nothing). -1: out of memory. */
+/* The entry for port becomes session's (added or replaced) with a copy
+ * of its record; *prev gets what it held before (session 0: nothing;
+ * its val is not kept). -1: out of memory. */
 int	 ereg_held_set(struct ereg *e, int port, uint64_t session,
-	    struct srv_loop *loop, int64_t rev, struct ereg_held *prev);
+	    struct srv_loop *loop, int64_t rev, const char *val, size_t vallen,
+	    struct ereg_held *prev);
+/* With lock held: h goes from the table. */
+void	 ereg_held_cut(struct ereg *e, struct ereg_held *h);
 /* Asks the holder's loop to drop prev's forward (why says who took it),
  * then runs then(arg) on then_loop; without a holder, then at once. */
 void	 ereg_drop_then(struct ereg *e, const struct ereg_held *prev,
 	    const char *why, struct srv_loop *then_loop,
 	    void (*then)(struct srv_loop *, void *), void *arg);
+
+/* registry_etcd_rereg.c: after a new lease, every record of the table
+ * is written again on it (create-if-absent, or moved onto it when it is
+ * still this node's); a port someone else took meanwhile is dropped. */
+void	 ereg_reregister(struct ereg *e, int64_t lease);
 
 /* registry_etcd_claim.c: the claim_wide op. */
 int	 ereg_claim_wide(struct registry *r, const struct wide_claim *c,

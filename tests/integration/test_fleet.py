@@ -16,7 +16,9 @@ one user with the ed25519 key (the owner) or the ecdsa key (another key).
   port within 1 s after the owner's node stopped with SIGTERM (its lease
   revoked);
 - with etcd gone, a forward up keeps carrying data and a new fleet-wide
-  one is refused with the reason.
+  one is refused with the reason;
+- a node whose lease ran out while etcd was frozen (SIGSTOP) keeps its
+  forward and registers it again on its new lease.
 """
 
 import random
@@ -58,8 +60,8 @@ def echo_sha(host, port, size=64 * 1024, start=0, seconds=5.0):
 
 
 class Fleet:
-    def __init__(self, lab, ferryd, etcd):
-        self.lab, self.etcd = lab, etcd
+    def __init__(self, lab, ferryd, etcd, lease=10):
+        self.lab, self.etcd, self.lease = lab, etcd, lease
         self.low = random.randrange(20000, 30000 - SPAN)
         self.high = self.low + SPAN - 1
         self.prefix = f'/ferry-test-{random.randrange(1 << 30)}'
@@ -74,6 +76,7 @@ class Fleet:
                            f'ClusterBindAddress {bind_addr(i)}',
                            f'ClusterPortRange {self.low}-{self.high}',
                            f'ClusterPrefix {self.prefix}',
+                           f'ClusterLeaseTime {self.lease}',
                            'GatewayPorts yes'], log_level='DEBUG1')
         n.name, n.bind = f'n{i + 1}', bind_addr(i)
         return n
@@ -201,3 +204,35 @@ def test_etcd_gone_tunnels_flow_new_refused(fleet, lab):
     assert fleet.refused(1, rf'"":{fleet.low + 14}: the fleet registry is unavailable',
                          timeout=15), fl.tail(fleet.nodes[1].log_text())
     assert echo_sha(bind_addr(0), port, start=3), 'the forward stopped with etcd'
+
+
+def test_lost_lease_registers_again(etcd, lab, ferryd):
+    """etcd frozen past the lease's 3 s: the node says it lost its lease,
+    the forward keeps carrying data; after etcd resumes its record is back
+    on the new lease, outlives the old one, and still refuses another
+    key."""
+    fleet = Fleet(lab, ferryd, etcd, lease=3)
+    echo = lab.echo()
+    port = fleet.low + 17
+    fleet.client('ferry', 0, port, echo)
+    assert fleet.forwarding(0, port)
+    members = fleet.etcd.cluster.alive_members()
+    for m in members:
+        m.proc.send_signal(signal.SIGSTOP)
+    try:
+        assert fleet.nodes[0].wait_log(r'fleet: node n1 lost its lease', 1, 15), \
+            fl.tail(fleet.nodes[0].log_text())
+        assert echo_sha(bind_addr(0), port), 'the forward stopped without etcd'
+    finally:
+        for m in members:
+            m.proc.send_signal(signal.SIGCONT)
+    assert fleet.nodes[0].wait_log(rf'fleet: port {port} registered again on lease', 1,
+                                   20), fl.tail(fleet.nodes[0].log_text())
+    time.sleep(fleet.lease + 2)            # the old lease is over by now
+    key = f'{fleet.prefix}/fwd/tcp/{port}'
+    held = fleet.etcd.cluster.get(key)
+    assert key in held and '"node":"n1"' in held[key], held
+    fleet.client('ssh', 1, port, echo, identity='ecdsa')
+    assert fleet.refused(1, rf'"":{port}: held by node n1 for another key'), \
+        fl.tail(fleet.nodes[1].log_text())
+    assert echo_sha(bind_addr(0), port, start=5)
