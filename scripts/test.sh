@@ -25,12 +25,13 @@ FERRY_BIN="$PWD/build-asan/ferry" FERRY_SANITIZED=1 /usr/bin/pytest -q -p no:cac
 
 # ferryd's event loops under ThreadSanitizer: the tests that drive several
 # loops at once (sessions spread, reclaim across loops, reload and stop
-# while busy, status while traffic runs)
+# while busy, status while traffic runs, the fleet's claims answered
+# from loop 0)
 echo "== integration tests (ThreadSanitizer, several event loops)"
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" FERRY_BIN="$PWD/build-tsan/ferry" \
 	FERRY_SANITIZED=1 /usr/bin/pytest -q -p no:cacheprovider \
 	tests/integration/test_ferryd_loops.py tests/integration/test_reclaim.py \
-	tests/integration/test_ferryd_status.py
+	tests/integration/test_ferryd_status.py tests/integration/test_fleet.py
 
 echo "== fuzz targets (${FUZZ_SECONDS:-10}s each)"
 bash tests/fuzz/run.sh "${FUZZ_SECONDS:-10}"

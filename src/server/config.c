@@ -27,6 +27,7 @@ server_config_init(struct server_config *c)
 	c->npermit_open = FWD_PERMIT_UNSET;
 	c->npermit_listen = FWD_PERMIT_UNSET;
 	c->max_startups_begin = SC_UNSET;
+	c->cluster_port_low = SC_UNSET;
 	c->max_startups_rate = SC_UNSET;
 	c->max_startups_full = SC_UNSET;
 	c->per_source_max_startups = SC_UNSET;

@@ -154,6 +154,17 @@ struct server_config {
 	char		*pid_file;
 	char		*control_socket;	/* ControlSocket, "none" */
 	char		*metrics_listen;	/* MetricsListen addr:port */
+	/* the fleet (issue 14; server/fleet.h): ClusterRegistry "none" or
+	 * etcd:URL[,URL...], ClusterNodeName, ClusterBindAddress "any" or
+	 * an address literal, ClusterPortRange (0 0: none),
+	 * ClusterLeaseTime in seconds, ClusterPrefix */
+	char		*cluster_registry;
+	char		*cluster_node_name;
+	char		*cluster_bind_address;
+	int		 cluster_port_low;
+	int		 cluster_port_high;
+	int		 cluster_lease_time;
+	char		*cluster_prefix;
 	/* AllowUsers / DenyUsers words (server/users.h), every line's
 	 * appended as sshd does; owned */
 	char		*allow_users[SC_MAX_USERPATS];

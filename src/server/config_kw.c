@@ -29,6 +29,7 @@
 #define DEF_COMPRESSED	128	/* ~0.8 MiB each: ~100 MiB in all */
 #define DEF_FORWARD_CONNS	256
 #define DEF_SL_MASK		0177
+#define DEF_LEASE_TIME		10	/* ClusterLeaseTime, seconds */
 
 static const struct cfgval_word gateway_words[] = {
 	{ "no", GW_NO }, { "yes", GW_YES },
@@ -139,6 +140,15 @@ const struct sc_keyword sc_keywords[] = {
 	KW_ALGS("Ciphers", ciphers, alg_kind_cipher),
 	KW_INT("ClientAliveCountMax", client_alive_count_max, DEF_ALIVE_COUNT),
 	KW_TIME("ClientAliveInterval", client_alive_interval, 0),
+	KW_STR("ClusterBindAddress", cluster_bind_address,
+	    sc_check_bind_address),
+	{ "ClusterLeaseTime", SC_INT, 1, 1, INT_AT(cluster_lease_time),
+	    DEF_LEASE_TIME, { .range = { 2, 3600 } } },
+	KW_STR("ClusterNodeName", cluster_node_name, sc_check_node_name),
+	KW_CODE("ClusterPortRange", 1, sc_kw_cluster_ports),
+	KW_STR("ClusterPrefix", cluster_prefix, sc_check_cluster_prefix),
+	KW_STR("ClusterRegistry", cluster_registry,
+	    sc_check_cluster_registry),
 	KW_ENUM("Compression", compression, 1, comp_choices),
 	KW_STR("ControlSocket", control_socket, NULL),
 	KW_IGNORED("DebianBanner", 1),

@@ -11,6 +11,7 @@
 #define FERRY_SERVER_CONFIG_KW_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "server/config.h"
 #include "ssh/alglist.h"
@@ -145,5 +146,15 @@ sc_check_fn	sc_check_facility;
 /* AuthorizedKeysCommand, AuthorizedPrincipalsCommand (config_akc.c). */
 sc_set_fn	sc_kw_akc;
 sc_set_fn	sc_kw_apc;
+/* The fleet's keywords (config_cluster.c): checks, ClusterPortRange,
+ * the defaults (0, or -1 out of memory) and -T's line of the range. */
+sc_check_fn	sc_check_cluster_registry;
+sc_check_fn	sc_check_node_name;
+sc_check_fn	sc_check_bind_address;
+sc_check_fn	sc_check_cluster_prefix;
+sc_set_fn	sc_kw_cluster_ports;
+int		sc_cluster_default(struct server_config *c);
+void		sc_print_cluster_ports(const struct server_config *c,
+		    FILE *fp);
 
 #endif

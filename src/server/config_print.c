@@ -331,6 +331,12 @@ static const struct {
 	{ "RunAsUser", NULL },
 	{ "ControlSocket", NULL },
 	{ "MetricsListen", NULL },
+	{ "ClusterRegistry", NULL },
+	{ "ClusterNodeName", NULL },
+	{ "ClusterBindAddress", NULL },
+	{ "ClusterPortRange", sc_print_cluster_ports },
+	{ "ClusterLeaseTime", NULL },
+	{ "ClusterPrefix", NULL },
 };
 
 void

@@ -19,6 +19,7 @@
 #include "server/config.h"
 #include "server/ctl.h"
 #include "server/loops.h"
+#include "server/registry.h"
 #include "server/session.h"
 #include "ssh/ssh.h"
 #include "util/log.h"
@@ -349,6 +350,8 @@ on_signal(uv_signal_t *h, int signum)
 	}
 	log_info("Received signal %d; terminating.", signum);
 	sd_notify_send("STOPPING=1");
+	/* the fleet first: its clients may reclaim elsewhere at once */
+	registry_stop(srv->sessions.reg);
 	acceptor_stop(&srv->acc);
 	ctl_stop(&srv->ctl);
 	for (i = 0; i < 3; i++)
@@ -356,6 +359,27 @@ on_signal(uv_signal_t *h, int signum)
 	/* each loop ends its sessions, then ends once they closed */
 	srv_loops_call_all(&srv->loops, close_sessions, &srv->sessions);
 	srv_loops_close(&srv->loops);
+}
+
+/* ClusterRegistry: the fleet's registry on etcd takes the node-local one
+ * in (loop 0 is running by then: etcd's calls are its). 0, or -1 with
+ * err. */
+static int
+join_fleet(struct server *srv, char *err, size_t errlen)
+{
+	const struct server_config *c = &srv->pol->cfg;
+	struct registry *r;
+
+	if (strcasecmp(c->cluster_registry, "none") == 0)
+		return 0;
+	if ((r = registry_etcd_new(&srv->loops.l[0], c, srv->sessions.reg,
+	    session_wide_drop, &srv->sessions, err, errlen)) == NULL)
+		return -1;
+	srv->sessions.reg = r;
+	log_info("fleet: node %s on %s, fleet-wide forwards on %s",
+	    c->cluster_node_name, c->cluster_registry,
+	    c->cluster_bind_address);
+	return 0;
 }
 
 int
@@ -496,6 +520,11 @@ main(int argc, char **argv)
 	/* the threads after daemon(): a fork keeps only the caller's */
 	if (srv_loops_start(&srv.loops, srv.loop, srv.pol->cfg.event_loops,
 	    err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		code = 1;
+		goto out;
+	}
+	if (join_fleet(&srv, err, sizeof(err)) != 0) {
 		log_error("%s", err);
 		code = 1;
 		goto out;

@@ -23,6 +23,8 @@
 #include "fwd/pump.h"
 #include "keys/authkeys.h"
 #include "net/conn.h"
+#include "fwd/listener.h"
+#include "server/registry.h"
 #include "server/session.h"
 #include "ssh/ssh.h"
 
@@ -37,12 +39,24 @@ struct server_config;
 struct slpath;
 struct stat;
 
+/* A global request deferred (a take-over on another loop, a fleet-wide
+ * claim), kept to run again; owned by the session. */
+struct sess_greq {
+	char		 name[64];
+	uint8_t		*extra;
+	size_t		 len;
+	bool		 again;		/* running again: no second wait */
+	bool		 wide_done;	/* the fleet's answer came: */
+	struct wide_answer wide;
+};
+
 /* A remote forward a session holds. The listener is the session's: it
  * is stopped when the forward is cancelled, taken over or when the
  * connection closes (stopping frees it once its handles closed). */
 struct rfwd {
 	char			 req_host[256];	/* as the client sent it */
 	int			 req_port;	/* -1: req_host is a path */
+	int			 wide_port;	/* fleet-wide: its port, else 0 */
 	struct fwd_listener	*fl;
 	struct flow		*flow;		/* its counters, in s->flows */
 };
@@ -104,6 +118,7 @@ struct session {
 	int			 auth_failures;	/* refused requests */
 	bool			 greeted;	/* its SSH version line came */
 	time_t			 since;		/* accepted at */
+	uint64_t		 epoch;		/* the same, microseconds */
 	/* the key that logged in: its line's rules (file, open and listen
 	 * are owned) and its fingerprint */
 	struct fwd_key_rules	 ak;
@@ -162,6 +177,21 @@ int		 sess_reclaim_socket(struct session *s, struct ssh_event *ev,
 const char	*sess_sl_holder_user(struct session *s, const struct stat *st,
 		    char *out, size_t outlen);
 void		 sess_greq_free(struct session *s);
+int		 sess_greq_save(struct session *s, struct ssh_event *ev);
+void		 sess_greq_rerun(struct session *s);
+/* the session id of the list (NULL: none); from any loop, but only its
+ * own loop may use it after */
+struct session	*sess_find(struct session_list *list, uint64_t id);
+
+/* sess_wide.c: fleet-wide forwards (ClusterRegistry). Whether a forward
+ * of scope is one, and then where it binds (ClusterBindAddress); its
+ * claim: 0 when s holds *port now, 1 when ev waits for the answer, -1
+ * refused (told); its release. */
+bool		 sess_wide_place(struct session *s, enum bind_scope *scope,
+		    const char **addr);
+int		 sess_wide_claim(struct session *s, struct ssh_event *ev,
+		    const char *host, int *port, const char *what);
+void		 sess_wide_release(struct session *s, int port);
 
 /* sesslist.c: the session in the shared list (lock held inside) */
 void		 sess_list_remove(struct session *s);

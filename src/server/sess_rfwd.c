@@ -30,11 +30,13 @@ listener_refused(void *ud, const char *why)
 }
 
 /* A TCP forward's record in the registry goes (port 0 and paths have
- * none). */
+ * none; a fleet-wide forward's is by the port it holds). */
 static void
-unclaim(struct session *s, const char *host, int port)
+unclaim(struct session *s, const char *host, int port, int wide_port)
 {
-	if (port > 0)
+	if (wide_port > 0)
+		sess_wide_release(s, wide_port);
+	else if (port > 0)
 		registry_release(s->list->reg, host, port, s->id);
 }
 
@@ -45,7 +47,7 @@ sess_rfwd_drop(struct session *s, struct rfwd *f)
 {
 	struct fwd_listener *fl = f->fl;
 
-	unclaim(s, f->req_host, f->req_port);
+	unclaim(s, f->req_host, f->req_port, f->wide_port);
 	uv_mutex_lock(&s->list->lock);
 	stats_flow_end(&s->flows, &s->pumps, f->flow);
 	*f = s->rfwd[--s->nrfwd];
@@ -185,7 +187,7 @@ rfwd_listener_cfg(struct session *s, struct fwd_listener_cfg *lc,
  * rfwd_room made, and the request succeeds. */
 static void
 rfwd_add(struct session *s, struct ssh_event *ev, const char *name,
-    int port, struct fwd_listener *fl, struct flow *flow)
+    int port, int wide_port, struct fwd_listener *fl, struct flow *flow)
 {
 	struct rfwd *f;
 
@@ -193,10 +195,29 @@ rfwd_add(struct session *s, struct ssh_event *ev, const char *name,
 	f = &s->rfwd[s->nrfwd++];
 	snprintf(f->req_host, sizeof(f->req_host), "%s", name);
 	f->req_port = port;
+	f->wide_port = wide_port;
 	f->fl = fl;
 	f->flow = flow_placed(flow, fl);
 	uv_mutex_unlock(&s->list->lock);
 	ev->u.request.success = true;
+}
+
+/* The record of host:port (or of a fleet-wide port, then *wide its port
+ * and *lport where to listen): 0 when s holds it, else the request is
+ * refused or waits (sess_reclaim_tcp's, sess_wide_claim's answers). */
+static int
+rfwd_claim(struct session *s, struct ssh_event *ev, const char *host,
+    int port, bool wide, int *wide_port, int *lport, const char *what)
+{
+	int r;
+
+	*wide_port = 0;
+	*lport = port;
+	if (!wide)
+		return sess_reclaim_tcp(s, ev, host, port, what);
+	if ((r = sess_wide_claim(s, ev, host, lport, what)) == 0)
+		*wide_port = *lport;
+	return r;
 }
 
 static void
@@ -213,7 +234,8 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 	enum fwd_deny d;
 	uint32_t port;
 	struct rd r;
-	int n = 0;
+	int n = 0, wide_port, lport;
+	bool wide;
 
 	rd_init(&r, ev->u.request.extra, ev->u.request.extra_len);
 	if (rd_cstring(&r, host, sizeof(host)) != 0 || rd_u32(&r, &port) != 0 ||
@@ -238,6 +260,7 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 		sess_refuse_rule(s, d, &req);
 		return;
 	}
+	wide = sess_wide_place(s, &scope, &addr);
 	if (fwd_bind_addrs(scope, addr, AF_UNSPEC, addrs, &n, label,
 	    sizeof(label)) != 0) {
 		sess_refuse(s, "remote forward \"%s\":%u: %s", host, port,
@@ -245,36 +268,38 @@ tcpip_forward(struct session *s, struct ssh_event *ev)
 		return;
 	}
 	/* the registry's record, taken over from an older session if need
-	 * be (then perhaps later: the request waits for another loop) */
+	 * be (then perhaps later: the request waits for another loop or for
+	 * the fleet's registry) */
 	snprintf(label, sizeof(label), "remote forward \"%s\":%u", host, port);
-	if (sess_reclaim_tcp(s, ev, host, (int)port, label) != 0)
+	if (rfwd_claim(s, ev, host, (int)port, wide, &wide_port, &lport,
+	    label) != 0)
 		return;
 	snprintf(label, sizeof(label), "remote forward for %s from %s "
 	    "(\"%s\":%u)", ssh_auth_user(sess_ssh(s)), s->ip, host, port);
 	if ((flow = flow_add(s, FLOW_REMOTE_TCP, host, (int)port)) == NULL) {
-		unclaim(s, host, (int)port);
+		unclaim(s, host, (int)port, wide_port);
 		sess_refuse(s, "remote forward \"%s\":%u: out of memory", host,
 		    port);
 		return;
 	}
 	rfwd_listener_cfg(s, &lc, OPEN_FORWARDED_TCPIP, host, -1, flow, label);
-	fl = fwd_listener_start(s->loop, addrs, n, (int)port, &lc, &s->pumps,
+	fl = fwd_listener_start(s->loop, addrs, n, lport, &lc, &s->pumps,
 	    line, sizeof(line));
 	if (fl == NULL) {
 		flow_drop(s, flow);
-		unclaim(s, host, (int)port);
+		unclaim(s, host, (int)port, wide_port);
 		sess_refuse(s, "remote forward \"%s\":%u: %s", host, port,
 		    line);
 		return;
 	}
-	rfwd_add(s, ev, host, (int)port, fl, flow);
+	rfwd_add(s, ev, host, (int)port, wide_port, fl, flow);
 	if (port == 0)
 		wb_u32(ev->u.request.reply, (uint32_t)fwd_listener_port(fl));
 	/* line: "" or why an address could not be bound */
 	snprintf(said, sizeof(said), "Forwarding %s port %d to the client "
-	    "(asked \"%s\":%u; %s)%s%s", fwd_listener_where(fl),
-	    fwd_listener_port(fl), host, port, why, line[0] ? "; " : "",
-	    line);
+	    "(asked \"%s\":%u; %s%s)%s%s", fwd_listener_where(fl),
+	    fwd_listener_port(fl), host, port, why, wide ? "; fleet-wide" :
+	    "", line[0] ? "; " : "", line);
 	log_info("%s: %s", ssh_auth_user(sess_ssh(s)), said);
 	/* the client learns where it was bound and why (ferry shows it) */
 	ssh_send_debug(sess_ssh(s), true, said);
@@ -362,7 +387,7 @@ streamlocal_forward(struct session *s, struct ssh_event *ev)
 		sess_refuse(s, "remote forward of socket %s: %s", path, why);
 		return;
 	}
-	rfwd_add(s, ev, path, -1, fl, flow);
+	rfwd_add(s, ev, path, -1, 0, fl, flow);
 	if (strcmp(path, canon) == 0)
 		snprintf(line, sizeof(line), "Forwarding socket %s to the "
 		    "client", path);
@@ -422,7 +447,7 @@ sess_rfwd_stop_all(struct session *s)
 
 	while (s->nrfwd > 0) {
 		f = &s->rfwd[s->nrfwd - 1];
-		unclaim(s, f->req_host, f->req_port);
+		unclaim(s, f->req_host, f->req_port, f->wide_port);
 		uv_mutex_lock(&s->list->lock);
 		fl = s->rfwd[--s->nrfwd].fl;
 		uv_mutex_unlock(&s->list->lock);

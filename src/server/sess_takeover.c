@@ -31,14 +31,6 @@ struct takeover {
 	char		 what[400];
 };
 
-/* The deferred request, kept to run again (owned by the session). */
-struct sess_greq {
-	char		 name[64];
-	uint8_t		*extra;
-	size_t		 len;
-	bool		 again;		/* running again: no second wait */
-};
-
 /* Whether o's forward i is the one asked for: TCP by host and port, a
  * socket by its canonical path or its file. */
 static bool
@@ -165,6 +157,18 @@ free_greq(struct session *s)
 	s->greq = NULL;
 }
 
+struct session *
+sess_find(struct session_list *list, uint64_t id)
+{
+	struct session *s;
+
+	uv_mutex_lock(&list->lock);
+	for (s = list->head; s != NULL && s->id != id; s = s->next)
+		;
+	uv_mutex_unlock(&list->lock);
+	return s;
+}
+
 /* On the asking session's loop: the forward was given up (or its holder
  * went); the request runs again and is answered. */
 static void
@@ -172,18 +176,21 @@ run_again(struct srv_loop *l, void *arg)
 {
 	struct takeover *t = arg;
 	struct session *s;
+
+	(void)l;
+	s = sess_find(t->list, t->to);
+	free(t);
+	/* a session of this loop stays while this loop runs this */
+	if (s != NULL && !s->closing && s->greq != NULL)
+		sess_greq_rerun(s);
+}
+
+void
+sess_greq_rerun(struct session *s)
+{
 	struct ssh_event ev;
 	struct wb reply;
 
-	(void)l;
-	uv_mutex_lock(&t->list->lock);
-	for (s = t->list->head; s != NULL && s->id != t->to; s = s->next)
-		;
-	uv_mutex_unlock(&t->list->lock);
-	free(t);
-	/* a session of this loop stays while this loop runs this */
-	if (s == NULL || s->closing || s->greq == NULL)
-		return;
 	wb_init(&reply);
 	memset(&ev, 0, sizeof(ev));
 	ev.type = SSH_EV_GLOBAL_REQUEST;
@@ -224,19 +231,11 @@ defer_to(struct session *s, struct ssh_event *ev, const struct fwd_owner *h,
 {
 	struct takeover *t;
 
-	if (!ev->u.request.want_reply || (s->greq = calloc(1,
-	    sizeof(*s->greq))) == NULL)
-		return -1;
-	if ((t = calloc(1, sizeof(*t))) == NULL ||
-	    (s->greq->extra = malloc(ev->u.request.extra_len + 1)) == NULL) {
+	if ((t = calloc(1, sizeof(*t))) == NULL || sess_greq_save(s, ev) !=
+	    0) {
 		free(t);
-		free_greq(s);
 		return -1;
 	}
-	snprintf(s->greq->name, sizeof(s->greq->name), "%s",
-	    ev->u.request.name);
-	memcpy(s->greq->extra, ev->u.request.extra, ev->u.request.extra_len);
-	s->greq->len = ev->u.request.extra_len;
 	t->list = s->list;
 	t->from = h->session;
 	t->to = s->id;
@@ -251,7 +250,6 @@ defer_to(struct session *s, struct ssh_event *ev, const struct fwd_owner *h,
 		free_greq(s);
 		return -1;
 	}
-	ev->u.request.defer = true;
 	return 0;
 }
 
@@ -346,6 +344,26 @@ sess_reclaim_socket(struct session *s, struct ssh_event *ev,
 		return -1;
 	}
 	return take_over(s, ev, &h, canon, -1, st, what);
+}
+
+/* ev is kept in s->greq to run again (sess_greq_rerun) and deferred:
+ * 0, or -1 (no reply wanted, out of memory). */
+int
+sess_greq_save(struct session *s, struct ssh_event *ev)
+{
+	if (!ev->u.request.want_reply || (s->greq = calloc(1,
+	    sizeof(*s->greq))) == NULL)
+		return -1;
+	if ((s->greq->extra = malloc(ev->u.request.extra_len + 1)) == NULL) {
+		free_greq(s);
+		return -1;
+	}
+	snprintf(s->greq->name, sizeof(s->greq->name), "%s",
+	    ev->u.request.name);
+	memcpy(s->greq->extra, ev->u.request.extra, ev->u.request.extra_len);
+	s->greq->len = ev->u.request.extra_len;
+	ev->u.request.defer = true;
+	return 0;
 }
 
 void

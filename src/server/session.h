@@ -137,4 +137,9 @@ void	session_view(const struct session *s, struct session_view *v);
 /* Disconnects every session of the calling thread's loop (SIGTERM). */
 void	session_close_all(struct session_list *list, const char *why);
 
+/* The fleet registry's drop function (registry.h), on the holder's loop
+ * (sess_wide.c): session id of list ctx gives up its fleet-wide forward
+ * on port, which another session took (why says whose). */
+void	session_wide_drop(void *ctx, uint64_t id, int port, const char *why);
+
 #endif

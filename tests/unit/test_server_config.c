@@ -994,7 +994,10 @@ test_print(void **state)
 	    "StateDirectory /var/lib/ferryd\nRunAsUser nobody\n"
 	    "SyslogFacility local3\nBanner /etc/issue.net\n"
 	    "AllowUsers alice bob@10.0.0.0/8,!10.1.*\nDenyUsers mallory\n"
-	    "AllowUsers carol\n");
+	    "AllowUsers carol\nClusterRegistry etcd:http://10.0.0.1:2379\n"
+	    "ClusterNodeName n1\nClusterBindAddress 127.0.0.2\n"
+	    "ClusterPortRange 20000-20099\nClusterLeaseTime 5\n"
+	    "ClusterPrefix /f2\n");
 	finish();
 	out = printed(&cfg);
 	assert_string_equal(out,
@@ -1054,25 +1057,71 @@ test_print(void **state)
 	    "statedirectory /var/lib/ferryd\n"
 	    "runasuser nobody\n"
 	    "controlsocket /var/lib/ferryd/ferryd.sock\n"
-	    "metricslisten none\n");
+	    "metricslisten none\n"
+	    "clusterregistry etcd:http://10.0.0.1:2379\n"
+	    "clusternodename n1\n"
+	    "clusterbindaddress 127.0.0.2\n"
+	    "clusterportrange 20000-20099\n"
+	    "clusterleasetime 5\n"
+	    "clusterprefix /f2\n");
 	free(out);
 }
 
-/* EventLoops' default is one loop per online CPU: out's line says so,
- * and goes (what remains is the same on every machine). */
-static void __attribute__((noinline))
-cut_event_loops(char *out)
+/* The defaults that depend on the machine: EventLoops' (one loop per
+ * online CPU) and ClusterNodeName's (the host name). out's lines say so,
+ * and go (what remains is the same on every machine). */
+static void
+cut_line(char *out, const char *want)
 {
-	char want[40], *p;
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t at, len;
+	size_t at, len = strlen(want);
+	char *p;
 
-	len = (size_t)snprintf(want, sizeof(want), "\neventloops %ld\n",
-	    n > 64 ? 64 : n);
 	p = strstr(out, want);
 	assert_non_null(p);
 	at = (size_t)(p - out);
 	memmove(out + at + 1, out + at + len, strlen(out + at + len) + 1);
+}
+
+static void __attribute__((noinline))
+cut_machine_lines(char *out)
+{
+	char want[300], host[256];
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	snprintf(want, sizeof(want), "\neventloops %ld\n", n > 64 ? 64 : n);
+	cut_line(out, want);
+	assert_int_equal(gethostname(host, sizeof(host)), 0);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(want, sizeof(want), "\nclusternodename %s\n", host);
+	cut_line(out, want);
+}
+
+/* The fleet's keywords refuse what they cannot use, naming it. */
+static void
+test_cluster_bad(void **state)
+{
+	(void)state;
+	fresh();
+	line_bad("ClusterRegistry http://a:2379", WHERE ": ClusterRegistry: "
+	    "'http://a:2379' is neither none nor etcd:URL[,URL...]");
+	line_bad("ClusterRegistry etcd:ftp://a:2379", WHERE ": ClusterRegistry: "
+	    "URL ftp://a:2379 is not http[s]://HOST[:PORT]");
+	line_bad("ClusterPortRange 9-3", WHERE ": ClusterPortRange: bad value "
+	    "'9-3' (LOW-HIGH, ports from 1 to 65535 with LOW <= HIGH, or "
+	    "none)");
+	line_bad("ClusterPortRange 80", WHERE ": ClusterPortRange: bad value "
+	    "'80' (LOW-HIGH, ports from 1 to 65535 with LOW <= HIGH, or "
+	    "none)");
+	line_bad("ClusterBindAddress example.org", WHERE ": ClusterBindAddress:"
+	    " 'example.org' is neither any nor an IP address literal");
+	line_bad("ClusterNodeName a/b", WHERE ": ClusterNodeName: 'a/b' is not "
+	    "a name of at most 63 letters, digits, '-', '_' or '.'");
+	line_bad("ClusterPrefix ferry", WHERE ": ClusterPrefix: 'ferry' is not "
+	    "a key prefix such as /ferry (starting with '/', not ending with "
+	    "one, under 128 bytes)");
+	line_bad("ClusterLeaseTime 1", WHERE ": ClusterLeaseTime: bad value "
+	    "'1' (a number from 2 to 3600)");
+	finish();
 }
 
 static void
@@ -1082,7 +1131,7 @@ test_print_defaults(void **state)
 
 	finish();
 	out = printed(&cfg);
-	cut_event_loops(out);
+	cut_machine_lines(out);
 	assert_string_equal(out,
 	    "port 22\n"
 	    "listenaddress [::]:22\n"
@@ -1129,7 +1178,12 @@ test_print_defaults(void **state)
 	    "statedirectory /var/lib/ferryd\n"
 	    "runasuser none\n"
 	    "controlsocket /var/lib/ferryd/ferryd.sock\n"
-	    "metricslisten none\n");
+	    "metricslisten none\n"
+	    "clusterregistry none\n"
+	    "clusterbindaddress any\n"
+	    "clusterportrange none\n"
+	    "clusterleasetime 10\n"
+	    "clusterprefix /ferry\n");
 	free(out);
 
 	fresh();
@@ -1438,6 +1492,7 @@ main(void)
 		T(test_config_file),
 		T(test_print),
 		T(test_print_defaults),
+		T(test_cluster_bad),
 		T(test_print_round_trip),
 		T(test_alg_lists),
 		T(test_alg_errors),

@@ -1,0 +1,100 @@
+/* Inside the fleet's registry on etcd (registry_etcd.c: the node's
+ * lease, the watch, the forwards this node holds and their release;
+ * registry_etcd_claim.c: a claim's steps). Nothing else includes this.
+ *
+ * Threads: the etcd client, the keeper, the watcher and every claim run
+ * on loop 0; the table of held forwards and the lease are under lock,
+ * since sessions release from their own loops. */
+#ifndef FERRY_SERVER_REGISTRY_ETCD_INT_H
+#define FERRY_SERVER_REGISTRY_ETCD_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "fleet/etcd_client.h"
+#include "server/registry.h"
+
+#define EREG_NODE_MAX	64
+#define EREG_KEYDIR_MAX	160
+
+/* A fleet-wide forward a session of this node holds. */
+struct ereg_held {
+	int		 port;
+	uint64_t	 session;
+	struct srv_loop	*loop;
+	int64_t		 rev;		/* its record's mod_revision */
+	char		*val;		/* its record, owned (re-registered
+					 * under a new lease) */
+	size_t		 vallen;
+};
+
+struct ereg {
+	struct registry	 r;		/* first: the interface */
+	struct registry	*local;		/* node-local forwards (owned) */
+	struct srv_loop	*loop0;
+	registry_drop_fn drop;
+	void		*ctx;
+	char		 node[EREG_NODE_MAX];
+	char		 keydir[EREG_KEYDIR_MAX];	/* <prefix>/fwd/tcp/ */
+	int		 low;		/* ClusterPortRange; 0: none */
+	int		 high;
+	/* loop 0's alone */
+	struct etcd_client *ec;
+	struct etcd_lease_keeper *keeper;
+	struct etcd_watcher *watcher;
+	bool		 stopping;
+	uv_timer_t	 stop_timer;	/* bounds the lease's revoke */
+	/* under lock */
+	uv_mutex_t	 lock;
+	int64_t		 lease;		/* 0: none now */
+	char		 lease_why[300];
+	struct ereg_held *held;
+	size_t		 nheld;
+	size_t		 capheld;
+};
+
+/* A record's fields (registry_etcd.c). */
+struct ereg_rec {
+	char		 node[EREG_NODE_MAX];	/* printable */
+	uint64_t	 session;
+	char		 user[256];
+	char		 key_fp[128];
+	uint64_t	 epoch;
+};
+
+/* The record of c's session as etcd keeps it (JSON): its length, or 0
+ * when it does not fit. */
+size_t	 ereg_rec_encode(const struct ereg *e, const struct wide_claim *c,
+	    char *out, size_t outlen);
+/* 0, or -1: not a record of ours. */
+int	 ereg_rec_decode(const uint8_t *v, size_t len, struct ereg_rec *r);
+/* The port a key of keydir names, or -1. */
+int	 ereg_key_port(const struct ereg *e, const char *key);
+
+/* With lock held: the entry for port, or NULL. */
+struct ereg_held *ereg_held_find(struct ereg *e, int port);
+/* The entry for port becomes session's (added or replaced) with a copy
+ * of its record; *prev gets what it held before (session 0: nothing;
+ * its val is not kept). -1: out of memory. */
+int	 ereg_held_set(struct ereg *e, int port, uint64_t session,
+	    struct srv_loop *loop, int64_t rev, const char *val, size_t vallen,
+	    struct ereg_held *prev);
+/* With lock held: h goes from the table. */
+void	 ereg_held_cut(struct ereg *e, struct ereg_held *h);
+/* Asks the holder's loop to drop prev's forward (why says who took it),
+ * then runs then(arg) on then_loop; without a holder, then at once. */
+void	 ereg_drop_then(struct ereg *e, const struct ereg_held *prev,
+	    const char *why, struct srv_loop *then_loop,
+	    void (*then)(struct srv_loop *, void *), void *arg);
+
+/* registry_etcd_rereg.c: after a new lease, every record of the table
+ * is written again on it (create-if-absent, or moved onto it when it is
+ * still this node's); a port someone else took meanwhile is dropped. */
+void	 ereg_reregister(struct ereg *e, int64_t lease);
+
+/* registry_etcd_claim.c: the claim_wide op. */
+int	 ereg_claim_wide(struct registry *r, const struct wide_claim *c,
+	    registry_wide_cb cb, void *arg, char *why, size_t whylen);
+
+#endif
