@@ -83,9 +83,9 @@ static sc_check_fn check_abs_path;
 #define KW_FLAG(n, f, d) { n, SC_FLAG, 1, 1, INT_AT(f), d, { .note = NULL } }
 #define KW_INT(n, f, d)	{ n, SC_INT, 1, 1, INT_AT(f), d,		\
 			    { .range = { 0, INT_MAX } } }
-/* 0: one per online CPU */
-#define KW_LOOPS(n, f)	{ n, SC_INT, 1, 1, INT_AT(f), 0,		\
-			    { .range = { 0, MAX_EVENT_LOOPS } } }
+/* a number from lo to hi */
+#define KW_RANGE(n, f, d, lo, hi) { n, SC_INT, 1, 1, INT_AT(f), d,	\
+			    { .range = { lo, hi } } }
 /* sshd: the minimum may only be raised from the default */
 #define KW_RSA(n, f)	{ n, SC_INT, 1, 1, INT_AT(f), KEY_RSA_MIN_BITS,	\
 			    { .range = { KEY_RSA_MIN_BITS, 16384 } } }
@@ -142,8 +142,8 @@ const struct sc_keyword sc_keywords[] = {
 	KW_TIME("ClientAliveInterval", client_alive_interval, 0),
 	KW_STR("ClusterBindAddress", cluster_bind_address,
 	    sc_check_bind_address),
-	{ "ClusterLeaseTime", SC_INT, 1, 1, INT_AT(cluster_lease_time),
-	    DEF_LEASE_TIME, { .range = { 2, 3600 } } },
+	KW_RANGE("ClusterLeaseTime", cluster_lease_time, DEF_LEASE_TIME, 2,
+	    3600),
 	KW_STR("ClusterNodeName", cluster_node_name, sc_check_node_name),
 	KW_CODE("ClusterPortRange", 1, sc_kw_cluster_ports),
 	KW_STR("ClusterPrefix", cluster_prefix, sc_check_cluster_prefix),
@@ -155,7 +155,8 @@ const struct sc_keyword sc_keywords[] = {
 	KW_REFUSED("DenyGroups", GROUPS),
 	KW_CODE("DenyUsers", ANY_WORDS, sc_kw_deny_users),
 	KW_CODE("DisableForwarding", 1, sc_kw_disable_fwd),
-	KW_LOOPS("EventLoops", event_loops),
+	/* 0: one per online CPU */
+	KW_RANGE("EventLoops", event_loops, 0, 0, MAX_EVENT_LOOPS),
 	KW_IGNORED("ExposeAuthInfo", 1),
 	KW_IGNORED("FingerprintHash", 1),
 	KW_IGNORED("ForceCommand", ANY_WORDS),
