@@ -225,12 +225,12 @@ def start_remote(lab, kind, server, targets, *, bind=LOCALHOST, known_hosts=None
 
 # ---------------------------------------------------------------- transfers
 
-def upload(port, sink, n, start=0, seconds=120):
+def upload(port, sink, n, start=0, seconds=120, host=LOCALHOST):
     """Send n pattern bytes to 127.0.0.1:port (a forward ending at `sink`);
     returns the sink's result. Also checks that our socket is closed once the
     sink closed its side (EOF travelled back)."""
     d = Deadline(seconds, f'upload of {n} bytes')
-    s = fl.connect(port)
+    s = fl.connect(port, host)
     try:
         fl.send_pattern(s, n, start, d)
         s.shutdown(socket.SHUT_WR)
@@ -242,9 +242,9 @@ def upload(port, sink, n, start=0, seconds=120):
         s.close()
 
 
-def download(port, seconds=120):
+def download(port, seconds=120, host=LOCALHOST):
     d = Deadline(seconds, 'download')
-    s = fl.connect(port)
+    s = fl.connect(port, host)
     try:
         return fl.recv_to_eof(s, d)
     finally:
