@@ -4,7 +4,7 @@
     /usr/bin/python3 bench/bench_pair.py [--quick] [--json PATH] [--keep]
         [--size-mib N] [--repeat N] [--conns N] [--conn-seconds S] [--burst N]
         [--sessions K,K,...] [--k-size-mib N] [--ferryd-option LINE]...
-        [--user NAME] [--budget SECONDS]
+        [--phases bulk,conns,burst,k] [--user NAME] [--budget SECONDS]
 
 Full run: bulk 1024 MiB best of 3, 5000 connections in 10 rounds, a burst of
 1000, K-session aggregate of 2048 MiB best of 3 (about three minutes on 2 CPUs).
@@ -22,10 +22,13 @@ Ed25519 keys for both; the ratio column is (ferry+ferryd) / (ssh+sshd):
      it allocated (`-R 127.0.0.1:0:...`) and the client connects out (up =
      server->client). Also the CPU time of client and server together per GiB
      (the JSON has each alone), lowest of the repetitions.
-  2. connection rate through -L (aes128-gcm): sequential connect + 1-byte
-     echo + close, conn/s (the best of 10 short rounds, quick 5, the pairs
-     interleaved, each round capped at --conn-seconds / rounds) and p50/p99
-     latency over all of them.
+  2. connection rate through -L (aes128-gcm), measured by ferry-connrate
+     (bench/connrate.c: connects and echo server in C, so the generator costs
+     little next to the tunnel): connect + 1-byte echo + close, one at a time
+     and 8 at once; conn/s (the best of 10 rounds, quick 5, the pairs
+     interleaved, each round capped at --conn-seconds / rounds), the median
+     of the rounds' connect-to-echo p50 and p99, and the CPU seconds server
+     and client spent per 1000 connections (lowest round).
   3. a burst of 1000 connections opened at once into a fresh -L tunnel
      (bench/burst.py), each sending one byte as soon as it is connected:
      connections completed (echoed) and failed, the time until the last echo
@@ -65,6 +68,7 @@ import collections
 import json
 import os
 import re
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -73,9 +77,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / 'tests' / 'integration'))
 import ferrylab as fl  # noqa: E402
 import burst  # noqa: E402
+import connrate  # noqa: E402
 from benchrun import BenchTimeout, Run, arm_alarm, log  # noqa: E402
 from ferrylab import MiB  # noqa: E402
-from measure import (conn_rates, interleaved_best, parallel_bulk, pct,  # noqa: E402
+from measure import (interleaved_best, parallel_bulk, pct,  # noqa: E402
                      raw_ceiling, timed_download, timed_upload)
 from procstat import CpuMeter, raise_nofile, task_count  # noqa: E402
 from report import Table  # noqa: E402
@@ -86,6 +91,8 @@ CLIENT = {'ssh+sshd': 'ssh', 'ferry+ferryd': 'ferry'}
 SERVER = {'ssh+sshd': 'sshd', 'ferry+ferryd': 'ferryd'}
 CIPHERS = ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com']
 CIPHER = 'aes128-gcm@openssh.com'       # connections, burst and the K sessions
+CONN_CONCURRENCY = (1, 8)               # connections at once in the rate phase
+PHASES = ('bulk', 'conns', 'burst', 'k')
 DIRECTIONS = ('up', 'down')
 GiB = 1 << 30
 # ssh: "channel 7: open failed: resource shortage: WHY"; ferry: "channel open failed: WHY"
@@ -129,6 +136,8 @@ def parse_args():
     ap.add_argument('--ferryd-option', action='append', default=[], metavar='LINE',
                     help='a ferryd_config line added to its defaults (repeatable), '
                          'e.g. "MaxPendingConnects 1024"')
+    ap.add_argument('--phases', default=','.join(PHASES), metavar='P,P,...',
+                    help=f'which phases run ({",".join(PHASES)}: all)')
     ap.add_argument('--user', help='SSH user (default: the current user, "nobody" as root)')
     ap.add_argument('--budget', type=int, help='global alarm in seconds (1800, quick 420)')
     ap.add_argument('--keep', action='store_true', help='keep the work directory')
@@ -147,6 +156,10 @@ def main():
     ks = k_levels(args.sessions, os.cpu_count() or 1)
     k_total = (args.k_size_mib or (256 if args.quick else 2048)) * MiB
     budget = args.budget or (420 if args.quick else 1800)
+    phases = set(args.phases.split(','))
+    if not phases <= set(PHASES):
+        raise SystemExit(f'bench_pair: --phases takes {",".join(PHASES)}, got {args.phases!r}')
+    crbin = connrate.connrate_path(FERRYD)
     raise_nofile()
     fl.require_ferry()
     started = time.monotonic()
@@ -189,18 +202,30 @@ def main():
             close_all(ts)
 
     def phase_conns():
-        ts = tunnels('-L', [echo.addr], CIPHER)
-        cr = conn_rates({p: ts[p].port for p in PAIRS}, rounds, nconn, conn_seconds / rounds)
+        cecho = run.target(connrate.Echo(crbin))
+        ts = tunnels('-L', [cecho.addr], CIPHER)
+        for conc in CONN_CONCURRENCY:
+            reports = {p: [] for p in PAIRS}
+
+            def one(p):
+                meters = [CpuMeter(srv[p].pids).start(), CpuMeter(lambda: [ts[p].pid]).start()]
+                r = connrate.run(crbin, ts[p].port, max(1, nconn // rounds), conc,
+                                 conn_seconds / rounds)
+                reports[p].append(r)
+                return r['rate'], [m.stop() * 1000 / r['done'] for m in meters]
+            got = interleaved_best(rounds, PAIRS, one)
+            for p in PAIRS:
+                rs = reports[p]
+                results['conn'].setdefault(conc, {})[p] = {'rounds': rs}
+                put(('conn_rate', conc), p, got[p]['best'])
+                put(('conn_cpu', conc), p, got[p]['low'][0])
+                put(('conn_cpu_client', conc), p, got[p]['low'][1])
+                put(('lat_p50', conc), p, statistics.median(r['p50_ms'] for r in rs))
+                put(('lat_p99', conc), p, statistics.median(r['p99_ms'] for r in rs))
+                put(('conn_failed', conc), p, sum(r['failed'] for r in rs))
+            log(f'bench: -L conn/s, {conc} at once: ' + ', '.join(
+                f'{p} {got[p]["best"]:.0f}' for p in PAIRS))
         close_all(ts)
-        for p in PAIRS:
-            lat = cr[p]['lat_s']
-            results['conn'][p] = {'rate': cr[p]['rate'], 'rounds': cr[p]['rounds'],
-                                  'samples': len(lat)}
-            put(('conn_rate',), p, cr[p]['rate'])
-            put(('lat_p50',), p, pct(lat, 50) * 1e3)
-            put(('lat_p99',), p, pct(lat, 99) * 1e3)
-        log('bench: -L conn/s: ' + ', '.join(
-            f'{p} {cr[p]["rate"]:.0f} ({len(cr[p]["lat_s"])} conns)' for p in PAIRS))
 
     def phase_burst():
         for p in PAIRS:
@@ -284,13 +309,16 @@ def main():
         log(f'bench: raw loopback (no tunnel): up {raw["up_MBps"]:.0f} MB/s, '
             f'down {raw["down_MBps"]:.0f} MB/s, generator {raw["meters_per_gib"][0]:.2f} '
             f'CPU-s/GiB')
-        for mode in ('-L', '-R'):
-            phase_bulk(mode)
-        phase_conns()
-        if args.burst > 0:
+        if 'bulk' in phases:
+            for mode in ('-L', '-R'):
+                phase_bulk(mode)
+        if 'conns' in phases:
+            phase_conns()
+        if 'burst' in phases and args.burst > 0:
             phase_burst()
-        for k in ks:
-            phase_k(k)
+        if 'k' in phases:
+            for k in ks:
+                phase_k(k)
     except BenchTimeout as e:
         log(f'bench: {e}; partial results follow')
         results['error'] = str(e)
@@ -317,9 +345,16 @@ def report(results, vals, args, ks):
             for d in DIRECTIONS:
                 row(f'bulk {mode}', f'{mode} {short(cipher)} {d}: CPU client+server', 's/GiB',
                     (mode, 'cpu', cipher, d), 'lower')
-    row('conn', '-L connections/s (connect+1B echo+close)', 'conn/s', ('conn_rate',), 'higher')
-    row('conn', '-L connection latency p50', 'ms', ('lat_p50',), 'lower')
-    row('conn', '-L connection latency p99', 'ms', ('lat_p99',), 'lower')
+    for c in CONN_CONCURRENCY:
+        row('conn', f'-L connections/s, {c} at once (connect+1B echo+close)', 'conn/s',
+            ('conn_rate', c), 'higher')
+        row('conn', f'-L connect-to-echo p50, {c} at once', 'ms', ('lat_p50', c), 'lower')
+        row('conn', f'-L connect-to-echo p99, {c} at once', 'ms', ('lat_p99', c), 'lower')
+        row('conn', f'-L server CPU per 1000 connections, {c} at once', 's',
+            ('conn_cpu', c), 'lower')
+        row('conn', f'-L client CPU per 1000 connections, {c} at once', 's',
+            ('conn_cpu_client', c), 'lower')
+        row('conn', f'-L connections failed, {c} at once', 'count', ('conn_failed', c), 'lower')
     if args.burst > 0:
         row('burst', f'burst of {args.burst} -L connects: completed', 'count', ('burst_ok',),
             'higher')
