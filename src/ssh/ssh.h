@@ -32,7 +32,7 @@ enum ssh_role {
 #define SSH_CHAN_MAX_PACKET	(128 * 1024)
 /* Our largest outgoing channel data chunk (the peer's max packet may cap
  * it further). */
-#define SSH_SEND_CHUNK		(32 * 1024)
+#define SSH_SEND_CHUNK		(128 * 1024)
 
 /* Channel open failure reasons (RFC 4254 §5.1). */
 #define SSH_OPEN_ADMINISTRATIVELY_PROHIBITED	1
