@@ -8,7 +8,7 @@ on the data path. One run, the servers alternating.
         [--user NAME] [--budget SECONDS]
 
 Full run: 300 forwards per server and variant in 6 rounds, bulk 1024 MiB
-best of 3 (about a minute on 2 CPUs). --quick: 60 forwards in 2 rounds,
+best of 5 (about a minute on 2 CPUs). --quick: 60 forwards in 2 rounds,
 bulk 128 MiB x1 (about 10 seconds, etcd's start included).
 
 Three servers on 127.0.0.1, one authorized key (Ed25519) for all, GatewayPorts
@@ -21,14 +21,17 @@ ClusterNodeName of its own) and OpenSSH sshd as the reference.
      address ("" bind: fleet-wide on ferryd+etcd, so each is claimed in
      etcd, put-if-absent, before ferryd answers), one at a time, each timed
      from the request to its reply; the held forwards are cancelled every
-     50 (cancel-tcpip-forward, timed as well; ferryd answers a cancel
-     before etcd's delete is done, so the registry shows little there). Two
+     50 (cancel-tcpip-forward, timed as well). Two
      variants: port 0 (ferryd+etcd takes a free port of ClusterPortRange
      fleet-wide; the others the kernel's) and fixed ports (distinct ones per
      server, inside ClusterPortRange, checked free beforehand). The servers
      take turns in rounds, the order reversed every other round; each round
      is a new session with 2 untimed warm-up forwards. Reported: p50 and p99
-     over all forwards of a server, and forwards/s.
+     over all forwards of a server, and forwards/s. A third variant is plain
+     OpenSSH ssh: a ControlMaster (`ssh -N -M`) per round and server, and
+     this process asking it for `-R *:0:...` forwards over the control
+     socket (bench/muxfwd.py); the master answers once the server did, so
+     this is the opening as ssh sees it, the master's own turn included.
   2. the data path on ferryd+etcd: `ferry -R` with a fleet-wide forward
      (`-R :0:...`, registered in etcd) and a node-local one (`-R
      127.0.0.1:0:...`, not registered) to the same sink and source,
@@ -58,6 +61,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / 'tests' / 'integration'))
 import etcdlab  # noqa: E402
 import ferrylab as fl  # noqa: E402
+import muxfwd  # noqa: E402
 from benchrun import BenchTimeout, Run, arm_alarm, log  # noqa: E402
 from ferrylab import Deadline, MiB  # noqa: E402
 from fwdopen import fwdopen_path, open_forwards  # noqa: E402
@@ -68,6 +72,7 @@ from servers import FERRYD  # noqa: E402
 
 KINDS = ('sshd', 'ferryd', 'ferryd+etcd')
 VARIANTS = ('port 0', 'fixed port')
+MUX = 'ssh -M, port 0'                      # the variant through OpenSSH's ControlMaster
 PATHS = ('node-local', 'fleet-wide')
 CIPHER = 'aes128-gcm@openssh.com'
 GiB = 1 << 30
@@ -84,7 +89,7 @@ def parse_args():
                     help='forwards per server and variant (300, quick 60)')
     ap.add_argument('--rounds', type=int, help='rounds the forwards are split in (6, quick 2)')
     ap.add_argument('--size-mib', type=int, help='bulk size per transfer (1024, quick 128)')
-    ap.add_argument('--repeat', type=int, help='transfers per point, best kept (3, quick 1)')
+    ap.add_argument('--repeat', type=int, help='transfers per point, best kept (5, quick 1)')
     ap.add_argument('--user', help='SSH user (default: the current user, "nobody" as root)')
     ap.add_argument('--budget', type=int, help='global alarm in seconds (1200, quick 55)')
     ap.add_argument('--keep', action='store_true', help='keep the work directory')
@@ -150,7 +155,7 @@ def main():
     nfwd = args.forwards or (60 if args.quick else 300)
     rounds = min(nfwd, args.rounds or (2 if args.quick else 6))
     size = (args.size_mib or (128 if args.quick else 1024)) * MiB
-    repeat = args.repeat or (1 if args.quick else 3)
+    repeat = args.repeat or (1 if args.quick else 5)
     budget = args.budget or (55 if args.quick else 1200)
     fl.require_ferry()
     tool = fwdopen_path(FERRYD)
@@ -167,18 +172,27 @@ def main():
         per = [nfwd // rounds + (1 if r < nfwd % rounds else 0) for r in range(rounds)]
         got = {k: {'open_ms': [], 'cancel_ms': [], 'failed': 0, 'cancel_failed': 0,
                    'errors': []} for k in KINDS}
+        wide0 = srv['ferryd+etcd'].log_text().count('; fleet-wide)')
         for r in range(rounds):
             for k in (KINDS if r % 2 == 0 else KINDS[::-1]):
-                first = bases[k] + sum(per[:r]) if variant == 'fixed port' else 0
-                rep = open_forwards(tool, srv[k], run.ident, run.user, per[r],
-                                    first_port=first, cap_s=max(30, per[r]))
+                if variant == MUX:
+                    rep = muxfwd.open_forwards(run, srv[k], f'{k}-{r}', per[r],
+                                               seconds=max(30, per[r]))
+                else:
+                    first = bases[k] + sum(per[:r]) if variant == 'fixed port' else 0
+                    rep = open_forwards(tool, srv[k], run.ident, run.user, per[r],
+                                        first_port=first, cap_s=max(30, per[r]))
                 g = got[k]
                 g['open_ms'] += rep['open_ms']
-                g['cancel_ms'] += rep['cancel_ms']
+                g['cancel_ms'] += rep.get('cancel_ms', [])
                 g['failed'] += rep['failed']
-                g['cancel_failed'] += rep['cancel_failed']
+                g['cancel_failed'] += rep.get('cancel_failed', 0)
                 if rep['first_error']:
                     g['errors'].append(rep['first_error'])
+        wide = srv['ferryd+etcd'].log_text().count('; fleet-wide)') - wide0
+        if wide < len(got['ferryd+etcd']['open_ms']):
+            raise RuntimeError(f'{variant}: ferryd+etcd took {wide} forwards fleet-wide, '
+                               f'fewer than the {len(got["ferryd+etcd"]["open_ms"])} timed')
         for k in KINDS:
             g = got[k]
             if not g['open_ms']:
@@ -250,7 +264,7 @@ def main():
         log(f'bench: ferryd vs ferryd+etcd (3 members) vs sshd, user {run.user}; {nfwd} '
             f'forwards per variant in {rounds} rounds, bulk {size // MiB} MiB x{repeat}; '
             f'{os.cpu_count()} CPUs, load {" ".join(results["meta"]["loadavg_start"])}')
-        for v in VARIANTS:
+        for v in VARIANTS + (MUX,):
             phase_open(v, bases)
         gen = CpuMeter(lambda: [os.getpid()])
         results['raw'] = raw_ceiling(sink, source, size, 1, [gen])
@@ -276,6 +290,8 @@ def open_rows(t):
         t.row('open', f'open {v} p50', 'ms', (v, 'open_p50_ms'), 'lower')
         t.row('open', f'open {v} p99', 'ms', (v, 'open_p99_ms'), 'lower')
         t.row('open', f'opens/s {v} (one session)', '/s', (v, 'opens_per_s'), 'higher')
+    t.row('ssh', f'open {MUX} p50', 'ms', (MUX, 'open_p50_ms'), 'lower')
+    t.row('ssh', f'open {MUX} p99', 'ms', (MUX, 'open_p99_ms'), 'lower')
     for v in VARIANTS:
         t.row('cancel', f'cancel {v} p50', 'ms', (v, 'cancel_p50_ms'), 'lower')
         t.row('cancel', f'cancel {v} p99', 'ms', (v, 'cancel_p99_ms'), 'lower')

@@ -1,8 +1,7 @@
 """One benchmark run against daemons (bench_server.py, bench_pair.py,
-bench_fleet.py): the
-work directory with the keys, authorized_keys and the clients' HOME; the
-servers, tunnels and targets started in it, all ended by close(); and the
-global alarm that ends a run which overstays its budget.
+bench_fleet.py): the work directory with the keys, authorized_keys and the
+clients' HOME; the servers, tunnels and targets started in it, all ended by
+close(); and the global alarm that ends a run which overstays its budget.
 """
 import os
 import shutil
