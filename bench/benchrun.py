@@ -1,7 +1,7 @@
-"""One benchmark run against daemons (bench_server.py, bench_pair.py): the
-work directory with the keys, authorized_keys and the clients' HOME; the
-servers, tunnels and targets started in it, all ended by close(); and the
-global alarm that ends a run which overstays its budget.
+"""One benchmark run against daemons (bench_server.py, bench_pair.py,
+bench_fleet.py): the work directory with the keys, authorized_keys and the
+clients' HOME; the servers, tunnels and targets started in it, all ended by
+close(); and the global alarm that ends a run which overstays its budget.
 """
 import os
 import shutil
@@ -84,13 +84,14 @@ class Run:
         if s in self.servers:
             self.servers.remove(s)
 
-    def tunnel(self, client, mode, server, targets, cipher, label=None):
+    def tunnel(self, client, mode, server, targets, cipher, label=None, **kw):
         """`client` (ferry or ssh) with one `mode` (-L or -R) forward per
-        target to `server`, as the run's user; ports[i] reaches targets[i]."""
+        target to `server`, as the run's user; ports[i] reaches targets[i]
+        (kw: start_remote_tunnel's bind for -R)."""
         start = fl.start_tunnel if mode == '-L' else start_remote_tunnel
         t = start(client, server, targets, identity=self.ident, known_hosts=server.kh,
                   env=self.env, cipher=cipher, user=self.user,
-                  label=label or f'{client}{mode}->{server.kind}')
+                  label=label or f'{client}{mode}->{server.kind}', **kw)
         self.tunnels.append(t)
         return t
 

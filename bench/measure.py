@@ -2,7 +2,7 @@
 ferrylab (pattern sent with 1 MiB sendall, read with 1 MiB recv_into and
 not hashed: on this kind of machine about 0.4 CPU-seconds per GiB for both
 ends together, cheaper than sendfile or splice on loopback). Shared by
-bench.py, bench_server.py and bench_pair.py.
+bench.py, bench_server.py, bench_pair.py and bench_fleet.py.
 
 A meter is anything with start() and stop() -> number (procstat.CpuMeter):
 started right before the timed part, stopped right after it.

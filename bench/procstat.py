@@ -1,6 +1,7 @@
 """What /proc says about the processes a benchmark started: process trees
 by parent pid, CPU time of every thread, PSS, and the last-resort kill of
-stray children. Shared by bench.py, bench_server.py and bench_pair.py.
+stray children. Shared by bench.py, bench_server.py,
+bench_pair.py and bench_fleet.py.
 """
 import os
 import resource

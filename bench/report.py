@@ -1,6 +1,7 @@
 """The result table of the benchmarks: one row per metric, a baseline
 column (OpenSSH), a candidate column (ferry's), their ratio and which
-direction is better. Shared by bench.py, bench_server.py and bench_pair.py.
+direction is better. Shared by bench.py, bench_server.py,
+bench_pair.py and bench_fleet.py.
 """
 
 

@@ -3,7 +3,7 @@ OpenSSH sshd (`sshd -D -e -f CONFIG -o ListenAddress=127.0.0.1 -p PORT`, the
 port from bind-0-and-close with retries, ready once its socket is in LISTEN
 state: no probe connection) and ferryd (`ferryd -D -e -f CONFIG` with Port 0,
 ready once it printed "Server listening on ... port N"). Shared by
-bench_server.py and bench_pair.py.
+bench_server.py, bench_pair.py and bench_fleet.py.
 """
 import os
 import pwd
@@ -90,11 +90,12 @@ class Server:
 
 def start_ferryd(workdir, authorized_keys, config=(), timeout=20):
     """ferryd on 127.0.0.1 port 0 with its own state directory (the host key
-    is made on first start); `config` lines are added to its configuration."""
+    is made on first start); `config` lines come before the defaults, so
+    they override them (the first value of a keyword wins)."""
     workdir.mkdir(parents=True, exist_ok=True)
     state = workdir / 'state'
     cfg = workdir / 'ferryd_config'
-    cfg.write_text('\n'.join([
+    cfg.write_text('\n'.join(list(config) + [
         f'ListenAddress {fl.LOCALHOST}',
         'Port 0',
         f'AuthorizedKeysFile {authorized_keys}',
@@ -102,7 +103,7 @@ def start_ferryd(workdir, authorized_keys, config=(), timeout=20):
         'GatewayPorts no',
         'LogLevel INFO',
         'MaxStartups 2000:30:4000',
-    ] + list(config)) + '\n')
+    ]) + '\n')
     if not (FERRYD.is_file() and os.access(FERRYD, os.X_OK)):
         raise RuntimeError(f'ferryd not found at {FERRYD} (build it, or set FERRYD_BIN)')
     cp = fl.ClientProc('ferryd', [FERRYD, '-D', '-e', '-f', cfg], label='ferryd')
@@ -127,11 +128,12 @@ def start_ferryd(workdir, authorized_keys, config=(), timeout=20):
 
 def start_sshd(workdir, keys, authorized_keys, config=(), timeout=20):
     """sshd as a normal daemon with keys.host['ed25519'] on 127.0.0.1 and a
-    port from bind-0-and-close (retried); `config` lines are added."""
+    port from bind-0-and-close (retried); `config` lines come first and
+    override the defaults (sshd keeps the first value of a keyword)."""
     os.makedirs('/run/sshd', mode=0o755, exist_ok=True)      # privsep dir
     workdir.mkdir(parents=True, exist_ok=True)
     cfg = workdir / 'sshd_config'
-    cfg.write_text('\n'.join([
+    cfg.write_text('\n'.join(list(config) + [
         f'HostKey {keys.host["ed25519"]}',
         f'AuthorizedKeysFile {authorized_keys}',
         'PidFile none',
@@ -148,7 +150,7 @@ def start_sshd(workdir, keys, authorized_keys, config=(), timeout=20):
         'MaxStartups 2000:30:4000',
         'MaxSessions 10',
         'LogLevel ERROR',
-    ] + list(config)) + '\n')
+    ]) + '\n')
     t = subprocess.run([fl.SSHD, '-t', '-f', str(cfg)], stdin=subprocess.DEVNULL,
                        capture_output=True, text=True, timeout=20)
     if t.returncode != 0:

@@ -1,6 +1,6 @@
 """Tunnels for the benchmarks: -R forwards with the port the server
 allocates, for ferry and ssh alike (-L is ferrylab.start_tunnel). Shared by
-bench.py, bench_server.py and bench_pair.py.
+bench.py, bench_server.py, bench_pair.py and bench_fleet.py.
 """
 import re
 
@@ -14,15 +14,16 @@ ALLOCATED_REMOTE_RE = re.compile(
 
 
 def start_remote_tunnel(kind, server, targets, *, identity, known_hosts, env, cipher=None,
-                        label=None, user=fl.USER, timeout=fl.READY_TIMEOUT):
-    """Start `kind` (ferry or ssh) with one `-R 127.0.0.1:0:HOST:PORT` per
-    target; return a ferrylab.Tunnel whose ports are the ones the server
-    allocated (in target order), once each was announced on stderr and is in
-    LISTEN state (bounded poll, no probe connection)."""
+                        label=None, user=fl.USER, timeout=fl.READY_TIMEOUT, bind=fl.LOCALHOST):
+    """Start `kind` (ferry or ssh) with one `-R BIND:0:HOST:PORT` per
+    target (BIND 127.0.0.1; '' is the empty bind field: every address
+    where GatewayPorts allows it); return a ferrylab.Tunnel whose ports are
+    the ones the server allocated (in target order), once each was announced
+    on stderr and is in LISTEN state (bounded poll, no probe connection)."""
     targets = [(fl._norm_host(h), int(p)) for h, p in targets]
     extra = []
     for h, p in targets:
-        extra += ['-R', f'{fl.LOCALHOST}:0:{fl.fmt_host(h)}:{p}']
+        extra += ['-R', f'{fl.fmt_host(bind) if bind else ""}:0:{fl.fmt_host(h)}:{p}']
     argv = fl.client_argv(kind, server, forwards=(), identity=identity,
                           known_hosts=known_hosts, cipher=cipher, extra=extra, user=user)
     cp = fl.ClientProc(kind, argv, env, label)

@@ -3,7 +3,7 @@
 # the integration suite against real OpenSSH and Dropbear (plain and
 # ASan+UBSan; ferryd's multi-loop tests under ThreadSanitizer too), the
 # fuzz targets for a short while, and quick benchmark smoke runs (ferry vs
-# ssh, ferryd vs sshd).
+# ssh, ferryd vs sshd, ferryd with and without a fleet registry).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,3 +40,4 @@ echo "== benchmark smoke runs"
 FERRY_BIN="$PWD/build/ferry" /usr/bin/python3 bench/bench.py --quick
 /usr/bin/python3 bench/bench_server.py --quick
 FERRY_BIN="$PWD/build/ferry" /usr/bin/python3 bench/bench_pair.py --quick
+FERRY_BIN="$PWD/build/ferry" /usr/bin/python3 bench/bench_fleet.py --quick
