@@ -268,7 +268,8 @@ test_data_valid_until_next_feed(void **state)
 	ssh_out_peek(cl.c, &p, &len);
 	assert_int_equal(ssh_feed(sv.c, p, len), 0);
 	ssh_out_consume(cl.c, len);
-	assert_true(gathered.count > 40);
+	/* one event per packet: many of them from one feed */
+	assert_true(gathered.count >= (int)(sizeof(data) / SSH_SEND_CHUNK));
 	for (i = 0, off = 0; i < gathered.count; off += gathered.n[i++])
 		assert_memory_equal(gathered.p[i], data + off, gathered.n[i]);
 	assert_int_equal(off, sizeof(data));
