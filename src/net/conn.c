@@ -1,6 +1,6 @@
 /* Drives one SSH engine over a libuv TCP socket, or a ProxyCommand's
  * stdio (net/proxy.h). */
-#include "conn.h"
+#include "conn_int.h"
 
 #include <stddef.h>
 #include <netinet/in.h>
@@ -36,61 +36,15 @@
  * ended. */
 #define OUTPUT_MAX	(64 * 1024 * 1024)
 
-/* Owns the engine and every libuv handle below; freed when the last
- * handle's close callback has run (libuv design: memory a handle uses is
- * freed only in its close callback). While connecting, the connector
- * owns its own handles and connects sock.tcp (connector.h); closing
- * cancels it. With a ProxyCommand sock is a pipe and proc the command,
- * which is closed once it has exited (asked to by SIGHUP when the
- * connection ends first). */
-struct net_conn {
-	struct connector	*connector;	/* while connecting */
-	union {
-		uv_handle_t	 h;
-		uv_stream_t	 s;
-		uv_tcp_t	 tcp;	/* unless proxied */
-		uv_pipe_t	 pipe;	/* proxied */
-	}			 sock;
-	uv_process_t		 proc;
-	bool			 proxied;
-	bool			 proc_running;
-	uv_timer_t		 deadline;	/* until the first KEX ends */
-	/* the host key verdict was deferred; hk_left: what the deadline
-	 * had left then (0: it was not running) */
-	bool			 hk_deferred;
-	uint64_t		 hk_left;
-	uv_timer_t		 rekey;		/* RekeyLimit's time part */
-	uv_write_t		 wreq;
-	struct net_loop		*nl;
-	struct net_wake		 wake;		/* owes a flush */
-	struct net_chans	 chans;
-	struct ssh_conn		*ssh;
-	struct ssh_config	 cfg;
-	struct net_conn_ops	 ops;
-	void			*ud;
-	struct wb		 wbuf;		/* bytes handed to uv_write */
-	size_t			 woff;
-	size_t			 wlen;
-	bool			 writing;
-	bool			 was_congested;
-	bool			 input_paused;	/* by the output backlog */
-	bool			 input_held;	/* a global request deferred */
-	bool			 closing;
-	size_t			 read_want;	/* see READ_MIN */
-	uint64_t		 read_full_at;	/* loop ms of the last full read */
-	int			 handles;	/* open libuv handles */
-	char			*why;
-	enum net_end		 end;
-	char			 host[256];
-	char			 port[32];
-	char			 peer_ip[64];
-	int			 peer_port;
-	bool			 tcp_keepalive;
-	uint64_t		 rekey_interval_ms;	/* 0: none */
-};
 
 static void	alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void	read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
+void
+conn_read_start(struct net_conn *nc)
+{
+	uv_read_start(&nc->sock.s, alloc_cb, read_cb);
+}
 
 static void
 closed_quietly(void *ud, enum net_end end, const char *why)
@@ -210,8 +164,8 @@ fail(struct net_conn *nc, enum net_end end, const char *fmt, ...)
 }
 
 /* The engine failed: its error, classified. */
-static void
-engine_failed(struct net_conn *nc)
+void
+conn_engine_failed(struct net_conn *nc)
 {
 	static const enum net_end ends[] = {
 		[SSH_FAIL_NONE] = NET_END_PROTOCOL,
@@ -226,8 +180,8 @@ engine_failed(struct net_conn *nc)
 
 /* ConnectTimeout ran out before the first key exchange ended: ssh's
  * words for the stage it stopped in. */
-static void
-deadline_cb(uv_timer_t *t)
+void
+conn_deadline_cb(uv_timer_t *t)
 {
 	struct net_conn *nc = t->data;
 
@@ -255,102 +209,7 @@ rekey_cb(uv_timer_t *t)
 	log_verbose("%s: rekeying after %llu s (RekeyLimit)", nc->peer_ip,
 	    (unsigned long long)nc->rekey_interval_ms / 1000);
 	if (ssh_rekey(nc->ssh) != 0)
-		engine_failed(nc);
-}
-
-static int	watch_backlog(struct net_conn *nc);
-
-/* The host key check may wait for the user (StrictHostKeyChecking ask):
- * that time is not the server's, so the deadline gets it back. A verdict
- * the role defers stops the deadline until net_conn_hostkey_verdict. */
-static void
-hostkey_event(struct net_conn *nc, struct ssh_event *ev)
-{
-	uint64_t left;
-
-	if (!uv_is_active((uv_handle_t *)&nc->deadline)) {
-		nc->ops.event(nc->ud, ev);
-		nc->hk_deferred = ev->u.hostkey.defer;
-		nc->hk_left = 0;
-		return;
-	}
-	left = uv_timer_get_due_in(&nc->deadline);
-	if (left == 0)
-		left = 1;
-	nc->ops.event(nc->ud, ev);
-	if (nc->closing)
-		return;
-	if (ev->u.hostkey.defer) {
-		/* the clock stops until net_conn_hostkey_verdict */
-		uv_timer_stop(&nc->deadline);
-		nc->hk_deferred = true;
-		nc->hk_left = left;
-		return;
-	}
-	uv_update_time(nc->nl->uv);
-	uv_timer_start(&nc->deadline, deadline_cb, left, 0);
-}
-
-/* Input the engine held for a verdict was processed when the verdict
- * came: what follows a batch of input follows it too. */
-static void
-held_input_done(struct net_conn *nc)
-{
-	net_chans_flush(&nc->chans);
-	if (nc->ops.input_done != NULL && !nc->closing)
-		nc->ops.input_done(nc->ud);
-	if (!nc->closing)
-		watch_backlog(nc);
-}
-
-int
-net_conn_hostkey_verdict(struct net_conn *nc, bool accept)
-{
-	if (nc->closing || nc->ssh == NULL || !nc->hk_deferred)
-		return -1;
-	nc->hk_deferred = false;
-	if (nc->hk_left > 0) {
-		uv_update_time(nc->nl->uv);
-		uv_timer_start(&nc->deadline, deadline_cb, nc->hk_left, 0);
-	}
-	if (ssh_hostkey_verdict(nc->ssh, accept) != 0) {
-		engine_failed(nc);
-		return -1;
-	}
-	held_input_done(nc);
-	return 0;
-}
-
-int
-net_conn_auth_answer(struct net_conn *nc, bool allow)
-{
-	if (nc->closing || nc->ssh == NULL || !ssh_auth_waiting(nc->ssh))
-		return -1;
-	if (ssh_auth_answer(nc->ssh, allow) != 0) {
-		engine_failed(nc);
-		return -1;
-	}
-	held_input_done(nc);
-	return 0;
-}
-
-int
-net_conn_global_answer(struct net_conn *nc, bool success,
-    const uint8_t *reply, size_t len)
-{
-	if (nc->closing || nc->ssh == NULL || !ssh_global_waiting(nc->ssh))
-		return -1;
-	if (ssh_global_answer(nc->ssh, success, reply, len) != 0) {
-		engine_failed(nc);
-		return -1;
-	}
-	if (nc->input_held && !ssh_global_waiting(nc->ssh)) {
-		nc->input_held = false;
-		if (!nc->input_paused)
-			uv_read_start(&nc->sock.s, alloc_cb, read_cb);
-	}
-	held_input_done(nc);
-	return 0;
+		conn_engine_failed(nc);
 }
 
 /* A key exchange ended: the first one ends the setup deadline, and each
@@ -374,7 +233,7 @@ ssh_event_cb(void *ud, struct ssh_event *ev)
 	if (nc->closing || net_chans_route(ev))
 		return;
 	if (ev->type == SSH_EV_HOSTKEY)
-		hostkey_event(nc, ev);
+		conn_hostkey_event(nc, ev);
 	else
 		nc->ops.event(nc->ud, ev);
 	if (ev->type == SSH_EV_KEX_DONE && !nc->closing)
@@ -423,8 +282,8 @@ net_conn_congested(struct net_conn *nc)
 /* Stops reading the peer while its output is backed up, resumes once it
  * drained, and ends a connection whose queue passed the hard cap.
  * Returns -1 when the connection was closed. */
-static int
-watch_backlog(struct net_conn *nc)
+int
+conn_watch_backlog(struct net_conn *nc)
 {
 	size_t n = backlog(nc);
 
@@ -440,7 +299,7 @@ watch_backlog(struct net_conn *nc)
 	} else if (nc->input_paused && n <= CONGESTED) {
 		nc->input_paused = false;
 		if (!nc->input_held)
-			uv_read_start(&nc->sock.s, alloc_cb, read_cb);
+			conn_read_start(nc);
 	}
 	return 0;
 }
@@ -517,11 +376,11 @@ flush(struct net_conn *nc)
 	goto check_drained;
 check_dead:
 	if (ssh_error(nc->ssh) != NULL) {
-		engine_failed(nc);
+		conn_engine_failed(nc);
 		return;
 	}
 check_drained:
-	if (watch_backlog(nc) != 0)
+	if (conn_watch_backlog(nc) != 0)
 		return;
 	if (nc->was_congested && backlog(nc) <= CONGESTED) {
 		nc->was_congested = false;
@@ -595,7 +454,7 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	if (n < QUICKACK_BELOW)
 		quickack(nc);
 	if (ssh_in_commit(nc->ssh, (size_t)n) != 0) {
-		engine_failed(nc);
+		conn_engine_failed(nc);
 		return;
 	}
 	/* a deferred global request holds the rest: read no more of it */
@@ -609,7 +468,7 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	net_chans_flush(&nc->chans);
 	if (nc->ops.input_done != NULL && !nc->closing)
 		nc->ops.input_done(nc->ud);
-	watch_backlog(nc);
+	conn_watch_backlog(nc);
 }
 
 /* The socket is connected (either way): the SSH engine takes over. */
@@ -642,7 +501,7 @@ start_engine(struct net_conn *nc)
 		nc->ops.connected(nc->ud);
 	if (nc->closing)
 		return;
-	uv_read_start(&nc->sock.s, alloc_cb, read_cb);
+	conn_read_start(nc);
 }
 
 /* The connector is done: the engine starts on the socket, or the
@@ -757,9 +616,9 @@ net_conn_start(struct net_loop *nl, const struct net_conn_opts *o,
 	snprintf(nc->port, sizeof(nc->port), "%s", o->port);
 	snprintf(nc->peer_ip, sizeof(nc->peer_ip), "%s", o->host);
 	/* one deadline for connect, banner and KEX: the connector gets
-	 * none of its own, and deadline_cb cancels it */
+	 * none of its own, and conn_deadline_cb cancels it */
 	if (o->connect_timeout_ms > 0)
-		uv_timer_start(&nc->deadline, deadline_cb, o->connect_timeout_ms,
+		uv_timer_start(&nc->deadline, conn_deadline_cb, o->connect_timeout_ms,
 		    0);
 	if (nc->proxied)
 		start_proxy(nc, o->proxy_command);
