@@ -336,7 +336,8 @@ def report(results, vals, args, ks):
     meta, raw = results['meta'], results.get('raw') or {}
     table = Table(vals, PAIRS, 'ratio')
     row = table.row
-    for mode in ('-L', '-R'):
+    phases = set(args.phases.split(','))
+    for mode in (('-L', '-R') if 'bulk' in phases else ()):
         for cipher in CIPHERS:
             for d in DIRECTIONS:
                 row(f'bulk {mode}', f'{mode} {short(cipher)} {d}', 'MB/s',
@@ -345,7 +346,7 @@ def report(results, vals, args, ks):
             for d in DIRECTIONS:
                 row(f'bulk {mode}', f'{mode} {short(cipher)} {d}: CPU client+server', 's/GiB',
                     (mode, 'cpu', cipher, d), 'lower')
-    for c in CONN_CONCURRENCY:
+    for c in (CONN_CONCURRENCY if 'conns' in phases else ()):
         row('conn', f'-L connections/s, {c} at once (connect+1B echo+close)', 'conn/s',
             ('conn_rate', c), 'higher')
         row('conn', f'-L connect-to-echo p50, {c} at once', 'ms', ('lat_p50', c), 'lower')
@@ -355,14 +356,14 @@ def report(results, vals, args, ks):
         row('conn', f'-L client CPU per 1000 connections, {c} at once', 's',
             ('conn_cpu_client', c), 'lower')
         row('conn', f'-L connections failed, {c} at once', 'count', ('conn_failed', c), 'lower')
-    if args.burst > 0:
+    if args.burst > 0 and 'burst' in phases:
         row('burst', f'burst of {args.burst} -L connects: completed', 'count', ('burst_ok',),
             'higher')
         row('burst', 'burst: failed', 'count', ('burst_failed',), 'lower')
         row('burst', 'burst: time to last echo', 's', ('burst_s',), 'lower')
         row('burst', 'burst: connect-to-echo p50', 'ms', ('burst_p50',), 'lower')
         row('burst', 'burst: connect-to-echo p99', 'ms', ('burst_p99',), 'lower')
-    for k in ks:
+    for k in (ks if 'k' in phases else ()):
         for d in DIRECTIONS:
             row(f'k{k}', f'K={k} sessions aggregate {d}', 'MB/s', ('k', k, 'tput', d), 'higher')
         for d in DIRECTIONS:
