@@ -46,8 +46,9 @@ struct fwd_owner {
 /* A fleet-wide forward asked for. */
 struct wide_claim {
 	struct fwd_owner me;
-	uint64_t	 epoch;		/* the session's start, microseconds
-					 * since 1970: the newer one wins */
+	uint64_t	 epoch;		/* the session's start on the
+					 * process's hybrid logical clock
+					 * (util/hlc.h): the newer wins */
 	int		 port;		/* 0: a free port of ClusterPortRange */
 	char		 bind[256];	/* the address as the client asked */
 	bool		 reclaim;	/* ReclaimForwards */

@@ -12,6 +12,7 @@
 #include "server/config.h"
 #include "server/loops.h"
 #include "server/registry_etcd_int.h"
+#include "util/hlc.h"
 #include "util/log.h"
 #include "util/text.h"
 
@@ -51,6 +52,8 @@ ereg_rec_decode(const uint8_t *v, size_t len, struct ereg_rec *r)
 		snprintf(r->key_fp, sizeof(r->key_fp), "%s", key);
 		r->session = (uint64_t)session;
 		r->epoch = (uint64_t)epoch;
+		/* a session accepted from now on is newer than this one */
+		hlc_observe(r->epoch);
 		ret = 0;
 	}
 	json_decref(j);
