@@ -7,7 +7,7 @@ and carries data (SHA-256 checked). `ferryd --cluster-reset-settings` makes
 a node's settings the fleet's; the old ones are refused from then on. A node
 that started while etcd did not answer serves, checks once etcd is back, and
 then refuses new fleet-wide forwards with the reason while its tunnels
-flow.
+flow. Cluster* keywords are read at start only: a SIGHUP says so.
 
 The etcd cluster, echo helpers and log patterns are test_fleet.py's.
 """
@@ -170,3 +170,23 @@ def test_checked_once_etcd_answers(nodes):
                        rf'from the fleet\'s \(GatewayPorts clientspecified', 1, 15), \
         fl.tail(n2.log_text())
     assert n2.alive()
+
+
+def test_reload_keeps_cluster_settings(nodes, lab):
+    """SIGHUP with another ClusterBindAddress and ClusterPortRange: ferryd
+    says they take effect at the next start, and a forward after the
+    reload is still bound on the start's address."""
+    n1 = nodes.start(0)
+    nodes.joined(n1)
+    text = n1.config_path.read_text()
+    text = text.replace(f'ClusterBindAddress {bind_addr(0)}', 'ClusterBindAddress 127.0.0.9')
+    text = text.replace(f'ClusterPortRange {nodes.low}-{nodes.high}',
+                        f'ClusterPortRange {nodes.low}-{nodes.high + 1}')
+    n1.config_path.write_text(text)
+    n1.proc.send_signal(signal.SIGHUP)
+    assert n1.wait_log(r'^ferryd: ClusterBindAddress, ClusterPortRange take effect at the '
+                       r'next start; the values read at start serve meanwhile$', 1, 10), \
+        fl.tail(n1.log_text())
+    assert n1.wait_log(r'configuration reloaded', 1, 10)
+    port = nodes.forward(0, n1)
+    assert (bind_addr(0), port) in n1.listens(), n1.listens()
