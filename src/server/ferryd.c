@@ -423,8 +423,10 @@ fleet_settled(void *arg, const char *differ)
 }
 
 /* ClusterRegistry: the fleet's registry on etcd takes the node-local one
- * in (loop 0 is running by then: etcd's calls are its). 0, or -1 with
- * err. */
+ * in (etcd's calls are loop 0's, which runs once main's uv_run does);
+ * connections wait for the verdict on the node's fleet settings
+ * (fleet_settled). Every Cluster* value in force is start's. 0, or -1
+ * with err. */
 static int
 join_fleet(struct server *srv, char *err, size_t errlen)
 {

@@ -1,5 +1,5 @@
 /* The fleet's settings at joining (fleet_settings.h, registry.h's
- * registry_etcd_settled): once the node has a lease, it writes its
+ * registry_etcd_settle): once the node has a lease, it writes its
  * settings to <prefix>/settings if absent (on no lease: the record
  * outlives every node) and otherwise compares them with the record.
  * Started with --cluster-reset-settings, it replaces the record with its
