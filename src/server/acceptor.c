@@ -141,6 +141,12 @@ on_connection(uv_stream_t *server, int status)
 		log_info("accept: %s", uv_strerror(status));
 		return;
 	}
+	if (a->held) {
+		/* libuv keeps the connection and stops watching the
+		 * listener until it is accepted (acceptor_release) */
+		a->waiting[(uv_tcp_t *)server - a->lis] = true;
+		return;
+	}
 	if ((t = malloc(sizeof(*t))) == NULL)
 		return;
 	uv_tcp_init(a->loop, t);
@@ -278,6 +284,18 @@ acceptor_listen(struct acceptor *a, char *err, size_t errlen)
 	return 0;
 }
 
+void
+acceptor_release(struct acceptor *a)
+{
+	int i;
+
+	a->held = false;
+	for (i = 0; i < a->nlis; i++)
+		if (a->waiting[i] && !a->stopping) {
+			a->waiting[i] = false;
+			on_connection((uv_stream_t *)&a->lis[i], 0);
+		}
+}
 
 void
 acceptor_stop(struct acceptor *a)

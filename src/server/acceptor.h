@@ -34,6 +34,10 @@ struct acceptor {
 	uv_tcp_t		 lis[ACCEPTOR_MAX_LISTENERS];
 	int			 nlis;
 	bool			 stopping;
+	/* ClusterRegistry: nothing is accepted before the node knows it
+	 * may join (the kernel queues connections meanwhile) */
+	bool			 held;
+	bool			 waiting[ACCEPTOR_MAX_LISTENERS];
 	unsigned		 drops;		/* connections turned away */
 	size_t			 fd_limit;	/* RLIMIT_NOFILE */
 };
@@ -49,6 +53,8 @@ size_t	acceptor_open_fds(void);
  * "Server listening" line for each (with the kernel's port when 0 was
  * asked). 0, or -1 with err. */
 int	acceptor_listen(struct acceptor *a, char *err, size_t errlen);
+/* The connections held back (held) are accepted from now on. */
+void	acceptor_release(struct acceptor *a);
 /* SIGTERM: the listeners close; nothing more is accepted. */
 void	acceptor_stop(struct acceptor *a);
 

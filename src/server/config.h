@@ -292,5 +292,9 @@ const char	*server_config_match_where(const struct server_config *c,
 	    int i);
 /* Logs (verbose) each keyword given that has no effect in ferryd. */
 void	server_config_log_notes(const struct server_config *c);
+/* SIGHUP: the Cluster* keywords are read at start only; logs the ones
+ * whose value in now differs from start's (config_cluster.c). */
+void	sc_cluster_reload_note(const struct server_config *start,
+	    const struct server_config *now);
 
 #endif

@@ -14,6 +14,7 @@
 #include "fleet/etcd.h"
 #include "util/cfgval.h"
 #include "util/err.h"
+#include "util/log.h"
 
 #define DEF_PREFIX	"/ferry"
 #define NAME_MAX_LEN	63
@@ -150,4 +151,39 @@ sc_print_cluster_ports(const struct server_config *c, FILE *fp)
 	else
 		fprintf(fp, "clusterportrange %d-%d\n", c->cluster_port_low,
 		    c->cluster_port_high);
+}
+
+void
+sc_cluster_reload_note(const struct server_config *start,
+    const struct server_config *now)
+{
+	const struct {
+		const char	*kw;
+		bool		 changed;
+	} kws[] = {
+		{ "ClusterRegistry", strcmp(start->cluster_registry,
+		    now->cluster_registry) != 0 },
+		{ "ClusterNodeName", strcmp(start->cluster_node_name,
+		    now->cluster_node_name) != 0 },
+		{ "ClusterBindAddress", strcmp(start->cluster_bind_address,
+		    now->cluster_bind_address) != 0 },
+		{ "ClusterPortRange", start->cluster_port_low !=
+		    now->cluster_port_low || start->cluster_port_high !=
+		    now->cluster_port_high },
+		{ "ClusterLeaseTime", start->cluster_lease_time !=
+		    now->cluster_lease_time },
+		{ "ClusterPrefix", strcmp(start->cluster_prefix,
+		    now->cluster_prefix) != 0 },
+	};
+	char list[200];
+	size_t i, at = 0;
+
+	for (i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
+		if (kws[i].changed)
+			at += (size_t)snprintf(list + at, sizeof(list) - at,
+			    "%s%s", at ? ", " : "", kws[i].kw);
+	if (at > 0)
+		log_info("%s %s at the next start; the values read at start "
+		    "serve meanwhile", list, strchr(list, ',') != NULL ?
+		    "take effect" : "takes effect");
 }

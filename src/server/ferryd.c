@@ -19,6 +19,7 @@
 #include "server/config.h"
 #include "server/ctl.h"
 #include "server/loops.h"
+#include "server/fleet_settings.h"
 #include "server/registry.h"
 #include "server/session.h"
 #include "ssh/ssh.h"
@@ -31,6 +32,9 @@
 #define DEFAULT_CONFIG	"/etc/ferryd/ferryd_config"
 /* A Banner longer than this is cut (it travels in one packet). */
 #define BANNER_MAX	(32 * 1024)
+/* ClusterRegistry: how long a start waits for etcd to check the fleet's
+ * settings (a grant and a put; the etcd client gives a call 3 s) */
+#define JOIN_WAIT_MS	4000
 
 /* The daemon: its listeners, the policy new connections get, sessions. */
 struct server {
@@ -48,6 +52,12 @@ struct server {
 	struct session_list	 sessions;
 	struct ctl_server	 ctl;		/* ControlSocket, MetricsListen */
 	uv_signal_t		 sig[3];
+	bool			 terminated;
+	int			 code;		/* the exit status */
+	bool			 reset_settings;	/* --cluster-reset-settings */
+	/* the Cluster* values in force (read at start only): the start's
+	 * policy, referenced */
+	struct server_policy	*start_pol;
 };
 
 static void
@@ -56,6 +66,7 @@ usage_to(FILE *fp)
 	fprintf(fp, "usage: ferryd [-DdeTtV] [-C connection_spec] "
 	    "[-f config_file]\n"
 	    "              [-h host_key_file] [-o option] [-p port]\n"
+	    "              [--cluster-reset-settings]\n"
 	    "       ferryd status [-j] [-f config_file] [-S control_socket]\n"
 	    "       ferryd metrics [-f config_file] [-S control_socket]\n");
 }
@@ -64,6 +75,22 @@ static void
 usage(void)
 {
 	usage_to(stderr);
+}
+
+/* A long flag (getopt's short ones stay sshd's) taken out of argv,
+ * wherever it is: the new argc; *on tells whether it was there. */
+static int
+take_long_flag(int argc, char **argv, const char *flag, bool *on)
+{
+	int i, n = 1;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], flag) == 0)
+			*on = true;
+		else
+			argv[n++] = argv[i];
+	argv[n] = NULL;
+	return n;
 }
 
 /* ferryd -V: "ferryd 0.1.0 (git describe)". */
@@ -321,13 +348,34 @@ close_sessions(struct srv_loop *l, void *arg)
 	session_close_all(arg, "server shutting down");
 }
 
+/* SIGTERM, or settings that differ from the fleet's at start: the node
+ * leaves the fleet, stops listening and ends its sessions; the loops end
+ * then. */
+static void
+terminate(struct server *srv)
+{
+	int i;
+
+	if (srv->terminated)
+		return;
+	srv->terminated = true;
+	/* the fleet first: its clients may reclaim elsewhere at once */
+	registry_stop(srv->sessions.reg);
+	acceptor_stop(&srv->acc);
+	ctl_stop(&srv->ctl);
+	for (i = 0; i < 3; i++)
+		uv_close((uv_handle_t *)&srv->sig[i], NULL);
+	/* each loop ends its sessions, then ends once they closed */
+	srv_loops_call_all(&srv->loops, close_sessions, &srv->sessions);
+	srv_loops_close(&srv->loops);
+}
+
 static void
 on_signal(uv_signal_t *h, int signum)
 {
 	struct server *srv = h->data;
 	struct server_policy *p;
 	char err[1024];
-	int i;
 
 	if (signum == SIGHUP) {
 		/* new connections get the new keys and policy */
@@ -342,6 +390,7 @@ on_signal(uv_signal_t *h, int signum)
 			log_info("EventLoops %d takes effect at the next start; "
 			    "%d loops serve meanwhile", p->cfg.event_loops,
 			    srv->loops.n);
+		sc_cluster_reload_note(&srv->start_pol->cfg, &p->cfg);
 		server_policy_unref(srv->pol);
 		srv->pol = p;
 		log_info("Received SIGHUP; configuration reloaded.");
@@ -350,35 +399,67 @@ on_signal(uv_signal_t *h, int signum)
 	}
 	log_info("Received signal %d; terminating.", signum);
 	sd_notify_send("STOPPING=1");
-	/* the fleet first: its clients may reclaim elsewhere at once */
-	registry_stop(srv->sessions.reg);
-	acceptor_stop(&srv->acc);
-	ctl_stop(&srv->ctl);
-	for (i = 0; i < 3; i++)
-		uv_close((uv_handle_t *)&srv->sig[i], NULL);
-	/* each loop ends its sessions, then ends once they closed */
-	srv_loops_call_all(&srv->loops, close_sessions, &srv->sessions);
-	srv_loops_close(&srv->loops);
+	terminate(srv);
+}
+
+/* ClusterRegistry, on loop 0: the node serves once its fleet settings
+ * are the fleet's; settings that differ end it at start. */
+static void
+fleet_settled(void *arg, const char *differ)
+{
+	struct server *srv = arg;
+
+	if (differ == NULL) {
+		acceptor_release(&srv->acc);
+		sd_notify_send("READY=1\nSTATUS=accepting connections");
+		return;
+	}
+	log_error("fleet settings differ from the fleet's: %s; node %s does "
+	    "not start (to make its settings the fleet's: ferryd "
+	    "--cluster-reset-settings)", differ,
+	    srv->pol->cfg.cluster_node_name);
+	srv->code = 1;
+	terminate(srv);
 }
 
 /* ClusterRegistry: the fleet's registry on etcd takes the node-local one
- * in (loop 0 is running by then: etcd's calls are its). 0, or -1 with
- * err. */
+ * in (etcd's calls are loop 0's, which runs once main's uv_run does);
+ * connections wait for the verdict on the node's fleet settings
+ * (fleet_settled). Every Cluster* value in force is start's. 0, or -1
+ * with err. */
 static int
 join_fleet(struct server *srv, char *err, size_t errlen)
 {
 	const struct server_config *c = &srv->pol->cfg;
-	struct registry *r;
+	struct fleet_settings *fs;
+	struct registry *r = NULL;
 
+	srv->start_pol = srv->pol;
+	server_policy_ref(srv->pol);
+	snprintf(srv->sessions.wide_bind, sizeof(srv->sessions.wide_bind),
+	    "%s", c->cluster_bind_address);
 	if (strcasecmp(c->cluster_registry, "none") == 0)
 		return 0;
-	if ((r = registry_etcd_new(&srv->loops.l[0], c, srv->sessions.reg,
-	    session_wide_drop, &srv->sessions, err, errlen)) == NULL)
+	if ((fs = malloc(sizeof(*fs))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (fleet_settings_make(c, srv->pol->hostkeys, srv->pol->nhostkeys,
+	    fs, err, errlen) == 0)
+		r = registry_etcd_new(&srv->loops.l[0], c, fs,
+		    srv->reset_settings, srv->sessions.reg, session_wide_drop,
+		    &srv->sessions, err, errlen);
+	free(fs);
+	if (r == NULL)
 		return -1;
 	srv->sessions.reg = r;
 	log_info("fleet: node %s on %s, fleet-wide forwards on %s",
 	    c->cluster_node_name, c->cluster_registry,
 	    c->cluster_bind_address);
+	/* not serving before the fleet's settings are known to be ours
+	 * (or etcd did not answer in time) */
+	srv->acc.held = true;
+	registry_etcd_settle(r, JOIN_WAIT_MS, fleet_settled, srv);
 	return 0;
 }
 
@@ -410,6 +491,8 @@ main(int argc, char **argv)
 	if (argc > 1 && (strcmp(argv[1], "status") == 0 ||
 	    strcmp(argv[1], "metrics") == 0))
 		return ctl_client_main(argc - 1, argv + 1, DEFAULT_CONFIG);
+	argc = take_long_flag(argc, argv, "--cluster-reset-settings",
+	    &srv.reset_settings);
 	while ((ch = getopt(argc, argv, "C:Dedf:h:o:p:TtV")) != -1) {
 		switch (ch) {
 		case 'C':
@@ -535,15 +618,19 @@ main(int argc, char **argv)
 		srv.sig[i].data = &srv;
 		uv_signal_start(&srv.sig[i], on_signal, sigs[i]);
 	}
-	/* Type=notify: the listeners are up */
-	sd_notify_send("READY=1\nSTATUS=accepting connections");
+	/* Type=notify: the listeners are up (a fleet's node: once it may
+	 * join, fleet_settled) */
+	if (!srv.acc.held)
+		sd_notify_send("READY=1\nSTATUS=accepting connections");
 	uv_run(srv.loop, UV_RUN_DEFAULT);
 	srv_loops_join(&srv.loops);
 	uv_run(srv.loop, UV_RUN_DEFAULT);
 	uv_loop_close(srv.loop);
+	code = srv.code;
 out:
 	if (srv.sessions.reg != NULL)	/* made */
 		session_list_destroy(&srv.sessions);
+	server_policy_unref(srv.start_pol);
 	server_policy_unref(srv.pol);
 	for (i = 0; i < srv.ncmd_lines; i++)
 		free(srv.cmd_lines[i]);

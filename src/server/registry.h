@@ -46,8 +46,9 @@ struct fwd_owner {
 /* A fleet-wide forward asked for. */
 struct wide_claim {
 	struct fwd_owner me;
-	uint64_t	 epoch;		/* the session's start, microseconds
-					 * since 1970: the newer one wins */
+	uint64_t	 epoch;		/* the session's start on the
+					 * process's hybrid logical clock
+					 * (util/hlc.h): the newer wins */
 	int		 port;		/* 0: a free port of ClusterPortRange */
 	char		 bind[256];	/* the address as the client asked */
 	bool		 reclaim;	/* ReclaimForwards */
@@ -98,15 +99,31 @@ struct registry {
 struct registry *registry_local_new(void);
 
 struct server_config;
+struct fleet_settings;
 
 /* The fleet's registry on etcd (registry_etcd.c), for ClusterRegistry
  * etcd:...: node-local forwards go to local (which it then owns), the
  * fleet-wide ones to etcd, whose calls run on loop0. drop(ctx) is how
- * it takes a forward from a session of this node. NULL with err. */
+ * it takes a forward from a session of this node. settings (copied) are
+ * this node's fleet settings (fleet_settings.h), compared with the
+ * fleet's once the node has a lease; reset makes them the fleet's
+ * instead. NULL with err. */
 struct registry *registry_etcd_new(struct srv_loop *loop0,
-		    const struct server_config *c, struct registry *local,
-		    registry_drop_fn drop, void *ctx, char *err,
-		    size_t errlen);
+		    const struct server_config *c,
+		    const struct fleet_settings *settings, bool reset,
+		    struct registry *local, registry_drop_fn drop, void *ctx,
+		    char *err, size_t errlen);
+/* The verdict on the node's fleet settings at start: differ NULL when
+ * they are the fleet's or etcd did not answer in time (they are checked
+ * once it does, and a difference found then only refuses new fleet-wide
+ * forwards); else the differing keywords with both values. */
+typedef void	(*registry_settled_fn)(void *arg, const char *differ);
+
+/* On loop 0, before it runs, on what registry_etcd_new made: settled
+ * (arg) is called once, on loop 0, with the verdict, or after ms without
+ * one; never after registry_stop. */
+void	 registry_etcd_settle(struct registry *r, unsigned ms,
+	    registry_settled_fn settled, void *arg);
 
 static inline bool
 registry_is_fleet(const struct registry *r)

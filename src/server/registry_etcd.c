@@ -12,6 +12,7 @@
 #include "server/config.h"
 #include "server/loops.h"
 #include "server/registry_etcd_int.h"
+#include "util/hlc.h"
 #include "util/log.h"
 #include "util/text.h"
 
@@ -51,6 +52,8 @@ ereg_rec_decode(const uint8_t *v, size_t len, struct ereg_rec *r)
 		snprintf(r->key_fp, sizeof(r->key_fp), "%s", key);
 		r->session = (uint64_t)session;
 		r->epoch = (uint64_t)epoch;
+		/* a session accepted from now on is newer than this one */
+		hlc_observe(r->epoch);
 		ret = 0;
 	}
 	json_decref(j);
@@ -308,6 +311,7 @@ on_lease(void *arg, enum etcd_lease_event ev, int64_t id, const char *why)
 	if (ev == ETCD_LEASE_GRANTED) {
 		log_info("fleet: node %s joined with lease %lld at %s", e->node,
 		    (long long)id, etcd_client_member(e->ec));
+		ereg_settings_check(e);
 		ereg_reregister(e, id);
 	} else
 		log_error("fleet: node %s lost its lease (%s); new fleet-wide "
@@ -330,6 +334,7 @@ leave(struct ereg *e, const char *how)
 	e->ec = NULL;
 	log_info("fleet: node %s left the fleet (%s)", e->node, how);
 	uv_close((uv_handle_t *)&e->stop_timer, NULL);
+	ereg_settings_close(e);
 	etcd_client_close(ec, NULL, NULL);
 }
 
@@ -355,6 +360,7 @@ ereg_stop(struct registry *r)
 	if (e->stopping)
 		return;
 	e->stopping = true;
+	e->settled = NULL;
 	if (e->watcher != NULL)
 		etcd_watch_stop(e->watcher);
 	e->watcher = NULL;
@@ -407,8 +413,8 @@ static const struct registry_ops ereg_ops = {
 
 struct registry *
 registry_etcd_new(struct srv_loop *loop0, const struct server_config *c,
-    struct registry *local, registry_drop_fn drop, void *ctx, char *err,
-    size_t errlen)
+    const struct fleet_settings *settings, bool reset, struct registry *local,
+    registry_drop_fn drop, void *ctx, char *err, size_t errlen)
 {
 	struct etcd_client_opts o = { .attempt_ms = 1000, .call_ms = 3000,
 	    .connect_ms = 500 };
@@ -420,7 +426,8 @@ registry_etcd_new(struct srv_loop *loop0, const struct server_config *c,
 	}
 	*e = (struct ereg){ .r.ops = &ereg_ops, .local = local, .loop0 =
 	    loop0, .drop = drop, .ctx = ctx, .low = c->cluster_port_low,
-	    .high = c->cluster_port_high };
+	    .high = c->cluster_port_high, .settings = *settings, .set_reset =
+	    reset };
 	if (uv_mutex_init(&e->lock) != 0) {
 		free(e);
 		snprintf(err, errlen, "out of memory");

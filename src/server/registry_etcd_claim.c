@@ -219,6 +219,10 @@ put(struct cjob *j)
 		    j->e->stopping ? "this node is leaving the fleet" : err);
 		return;
 	}
+	if (ereg_settings_refuse(j->e, err, sizeof(err))) {
+		refuse(j, "%s", err);
+		return;
+	}
 	key_of(j, key, sizeof(key));
 	if ((n = j->vallen = ereg_rec_encode(j->e, &j->c, j->val,
 	    sizeof(j->val))) == 0 ||

@@ -13,10 +13,18 @@
 #include <uv.h>
 
 #include "fleet/etcd_client.h"
+#include "server/fleet_settings.h"
 #include "server/registry.h"
 
 #define EREG_NODE_MAX	64
 #define EREG_KEYDIR_MAX	160
+
+/* The fleet's settings as this node found them (registry_etcd_settings.c) */
+enum ereg_set_state {
+	EREG_SET_UNCHECKED,	/* etcd has not answered yet */
+	EREG_SET_OK,		/* the fleet's, or this node's made the fleet's */
+	EREG_SET_DIFFER,	/* no new fleet-wide forward (set_why) */
+};
 
 /* A fleet-wide forward a session of this node holds. */
 struct ereg_held {
@@ -45,6 +53,20 @@ struct ereg {
 	struct etcd_watcher *watcher;
 	bool		 stopping;
 	uv_timer_t	 stop_timer;	/* bounds the lease's revoke */
+	/* the settings check: this node's, whether to make them the
+	 * fleet's (--cluster-reset-settings), its retry */
+	struct fleet_settings settings;
+	bool		 set_reset;
+	bool		 set_busy;	/* a call is out */
+	int		 set_tries;
+	bool		 set_timer_on;	/* set_timer was initialised */
+	uv_timer_t	 set_timer;
+	/* at start: whom the verdict goes to, and until when (NULL: told,
+	 * the node serves) */
+	registry_settled_fn settled;
+	void		*settled_arg;
+	bool		 settle_timer_on;
+	uv_timer_t	 settle_timer;
 	/* under lock */
 	uv_mutex_t	 lock;
 	int64_t		 lease;		/* 0: none now */
@@ -52,6 +74,8 @@ struct ereg {
 	struct ereg_held *held;
 	size_t		 nheld;
 	size_t		 capheld;
+	enum ereg_set_state set_state;
+	char		 set_why[400];
 };
 
 /* A record's fields (registry_etcd.c). */
@@ -92,6 +116,15 @@ void	 ereg_drop_then(struct ereg *e, const struct ereg_held *prev,
  * is written again on it (create-if-absent, or moved onto it when it is
  * still this node's); a port someone else took meanwhile is dropped. */
 void	 ereg_reregister(struct ereg *e, int64_t lease);
+
+/* registry_etcd_settings.c, on loop 0: this node's settings compared
+ * with the fleet's record (each time it gets a lease, until etcd gave an
+ * answer; retried every second while etcd does not answer). */
+void	 ereg_settings_check(struct ereg *e);
+/* Whether a claim must be refused for the settings (why says so). */
+bool	 ereg_settings_refuse(struct ereg *e, char *why, size_t whylen);
+/* Leaving: the timers close and nobody is told the verdict. */
+void	 ereg_settings_close(struct ereg *e);
 
 /* registry_etcd_claim.c: the claim_wide op. */
 int	 ereg_claim_wide(struct registry *r, const struct wide_claim *c,

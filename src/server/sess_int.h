@@ -118,7 +118,8 @@ struct session {
 	int			 auth_failures;	/* refused requests */
 	bool			 greeted;	/* its SSH version line came */
 	time_t			 since;		/* accepted at */
-	uint64_t		 epoch;		/* the same, microseconds */
+	uint64_t		 epoch;		/* the same on the hybrid
+						 * logical clock (util/hlc.h) */
 	/* the key that logged in: its line's rules (file, open and listen
 	 * are owned) and its fingerprint */
 	struct fwd_key_rules	 ak;

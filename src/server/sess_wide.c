@@ -24,11 +24,12 @@ struct wide_wait {
 bool
 sess_wide_place(struct session *s, enum bind_scope *scope, const char **addr)
 {
-	const char *b = s->pol->cfg.cluster_bind_address;
+	/* start's value: a reload does not move the fleet's forwards */
+	const char *b = s->list->wide_bind;
 
 	if (*scope != SCOPE_ANY || !registry_is_fleet(s->list->reg))
 		return false;
-	if (b != NULL && strcasecmp(b, "any") != 0) {
+	if (b[0] != '\0' && strcasecmp(b, "any") != 0) {
 		*scope = SCOPE_ADDR;
 		*addr = b;
 	}

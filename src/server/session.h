@@ -78,6 +78,9 @@ struct session_list {
 	struct srv_loops *loops;
 	/* who holds which remote TCP forward (registry.h; its own lock) */
 	struct registry	*reg;
+	/* ClusterBindAddress as read at start (set before the loops serve;
+	 * read-only then) */
+	char		 wide_bind[64];
 	struct session	*head;
 	int		 count;
 	uint64_t	 next_id;		/* each session's id */

@@ -9,19 +9,9 @@
 #include "server/loops.h"
 #include "server/registry.h"
 #include "server/sess_int.h"
+#include "util/hlc.h"
 #include "util/log.h"
 #include "util/netaddr.h"
-
-/* Microseconds since 1970: which of two sessions is the newer, across
- * the fleet's nodes. */
-static uint64_t
-now_epoch(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 int
 session_list_init(struct session_list *list, struct srv_loops *loops)
@@ -104,7 +94,7 @@ session_admit(struct session_list *list, struct server_policy *pol,
 	snprintf(s->ip, sizeof(s->ip), "%s", ip);
 	s->port = port;
 	s->since = time(NULL);
-	s->epoch = now_epoch();
+	s->epoch = hlc_now();
 	s->id = ++list->next_id;
 	list->stats.sessions_total++;
 	list->unauthenticated++;
