@@ -52,9 +52,9 @@ ereg_rec_decode(const uint8_t *v, size_t len, struct ereg_rec *r)
 		snprintf(r->key_fp, sizeof(r->key_fp), "%s", key);
 		r->session = (uint64_t)session;
 		r->epoch = (uint64_t)epoch;
-		/* a session accepted from now on is newer than this one */
-		hlc_observe(r->epoch);
-		ret = 0;
+		/* a session accepted from now on is newer than this one; an
+		 * epoch a day ahead of our clock is not a ferryd's record */
+		ret = hlc_observe(r->epoch);
 	}
 	json_decref(j);
 	return ret;

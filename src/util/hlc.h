@@ -19,11 +19,15 @@ struct hlc {
 /* The next epoch at wall time wall (microseconds): above every epoch
  * issued or seen before, and at least wall. */
 uint64_t hlc_tick(struct hlc *c, uint64_t wall);
-/* An epoch read in a record: later ticks are above it. */
-void	 hlc_seen(struct hlc *c, uint64_t epoch);
+/* An epoch read in a record at wall time wall: later ticks are above
+ * it. One more than HLC_AHEAD_MAX ahead of wall is ignored (returns -1):
+ * a record that is not a ferryd's (or a node whose clock is hours off)
+ * must not run the clock to its end, where it would wrap. */
+#define HLC_AHEAD_MAX	(24ULL * 3600 * 1000000)	/* a day, in µs */
+int	 hlc_seen(struct hlc *c, uint64_t epoch, uint64_t wall);
 
 /* The process's clock, on CLOCK_REALTIME. */
 uint64_t hlc_now(void);
-void	 hlc_observe(uint64_t epoch);
+int	 hlc_observe(uint64_t epoch);
 
 #endif

@@ -23,7 +23,7 @@ test_follows_the_wall_clock(void **state)
 	assert_int_equal(hlc_tick(&c, 1000), 1000);
 	assert_int_equal(hlc_tick(&c, 2000), 2000);
 	/* an old record changes nothing */
-	hlc_seen(&c, 1500);
+	assert_int_equal(hlc_seen(&c, 1500, 2000), 0);
 	assert_int_equal(hlc_tick(&c, 3000), 3000);
 }
 
@@ -38,14 +38,14 @@ test_above_a_record_from_a_clock_ahead(void **state)
 
 	(void)state;
 	ea = hlc_tick(&a, 1700000000ULL * 1000000 + hour);
-	hlc_seen(&b, ea);
+	assert_int_equal(hlc_seen(&b, ea, 1700000000ULL * 1000000), 0);
 	eb = hlc_tick(&b, 1700000000ULL * 1000000 + 5);
 	assert_true(eb > ea);
 	assert_int_equal(eb, ea + 1);
 	eb2 = hlc_tick(&b, 1700000000ULL * 1000000 + 6);
 	assert_true(eb2 > eb);
 	/* and A, reading B's, goes above it in turn */
-	hlc_seen(&a, eb2);
+	hlc_seen(&a, eb2, 1700000000ULL * 1000000 + hour);
 	assert_true(hlc_tick(&a, 1700000000ULL * 1000000 + hour) > eb2);
 }
 
@@ -61,7 +61,7 @@ test_never_back_nor_twice(void **state)
 	e3 = hlc_tick(&c, 4000);	/* the wall clock stepped back */
 	assert_true(e2 > e1);
 	assert_true(e3 > e2);
-	hlc_seen(&c, 0);
+	hlc_seen(&c, 0, 5000);
 	assert_true(hlc_tick(&c, 0) > e3);
 }
 
@@ -80,7 +80,7 @@ ticker(void *arg)
 	for (i = 0; i < TICKS; i++) {
 		out[i] = hlc_tick(&shared, 100);
 		if (i % 7 == 0)
-			hlc_seen(&shared, out[i] + 3);
+			hlc_seen(&shared, out[i] + 3, 100);
 	}
 }
 
@@ -129,6 +129,25 @@ test_process_clock(void **state)
 	assert_true(b > a + 60ULL * 1000000);
 }
 
+/* A record's epoch far past the wall clock (a day and more; or the
+ * largest number, which would wrap the next tick to 0) is ignored. */
+static void
+test_far_future_ignored(void **state)
+{
+	struct hlc c = { 0 };
+	uint64_t wall = 1700000000ULL * 1000000, e;
+
+	(void)state;
+	assert_int_equal(hlc_seen(&c, UINT64_MAX, wall), -1);
+	assert_int_equal(hlc_seen(&c, wall + HLC_AHEAD_MAX + 1, wall), -1);
+	assert_int_equal(hlc_tick(&c, wall), wall);
+	assert_int_equal(hlc_seen(&c, wall + HLC_AHEAD_MAX, wall), 0);
+	e = hlc_tick(&c, wall + 1);
+	assert_int_equal(e, wall + HLC_AHEAD_MAX + 1);
+	assert_int_equal(hlc_observe(UINT64_MAX), -1);
+	assert_true(hlc_now() > 1000000ULL * 1000000);
+}
+
 int
 main(void)
 {
@@ -138,6 +157,7 @@ main(void)
 		cmocka_unit_test(test_never_back_nor_twice),
 		cmocka_unit_test(test_unique_across_threads),
 		cmocka_unit_test(test_process_clock),
+		cmocka_unit_test(test_far_future_ignored),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
