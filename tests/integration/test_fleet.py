@@ -71,7 +71,7 @@ class Fleet:
                 fl.tail(n.log_text())
 
     def _node(self, ferryd, i):
-        n = ferryd(config=[f'ClusterRegistry etcd:{self.etcd.cluster.endpoints()}',
+        n = ferryd(config=[f'ClusterRegistry {self.registry(i)}',
                            f'ClusterNodeName n{i + 1}',
                            f'ClusterBindAddress {bind_addr(i)}',
                            f'ClusterPortRange {self.low}-{self.high}',
@@ -80,6 +80,10 @@ class Fleet:
                            'GatewayPorts yes'], log_level='DEBUG1')
         n.name, n.bind = f'n{i + 1}', bind_addr(i)
         return n
+
+    def registry(self, i):
+        """Node i's ClusterRegistry: every member, in the cluster's order."""
+        return f'etcd:{self.etcd.cluster.endpoints()}'
 
     def client(self, kind, i, port, echo, identity='ed25519', **kw):
         spec = f':{port}:{LOCALHOST}:{echo.port}'
