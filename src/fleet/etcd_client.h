@@ -113,7 +113,9 @@ int	 etcd_lease_revoke(struct etcd_client *c, int64_t id, etcd_cb cb,
 	    void *arg, char *err, size_t errlen);
 
 /* A watch on a prefix that outlives its member: when the stream ends
- * (the member died or lost its leader, the connection broke) it is
+ * (the member died or lost its leader, the connection broke, or the
+ * member did not answer the read it is asked every 2 s while the stream
+ * is up: a host gone without a word, a member cut off) it is
  * started again on the next member from the revision after the last one
  * it delivered (etcd_watch_next_rev), at once after a stream that
  * worked, else after a wait (100 ms doubling up to 2 s), for as long as

@@ -1,7 +1,12 @@
 /* A watch that outlives its etcd member (fleet/etcd_client.h): one
  * streamed POST to /v3/watch at a time, parsed as it comes
  * (fleet/etcd.h's watch parser); when the stream ends it starts again on
- * the next member from the revision after the last it delivered. */
+ * the next member from the revision after the last it delivered.
+ * A member whose host vanished (or froze) without closing its
+ * connections, or that is cut off from the others, ends no stream: it
+ * just sends nothing more. So while a stream is up its member is asked
+ * for a one-key range (a linearizable read) every PROBE_MS; a member
+ * that does not answer it within the attempt time ends the stream. */
 #include "fleet/etcd_client_int.h"
 
 #include <stdio.h>
@@ -14,6 +19,7 @@
 #define RETRY_MS	100	/* after a stream that never started, doubling */
 #define RETRY_MAX	2000
 #define GONE		(-2)	/* the watcher was freed */
+#define PROBE_MS	2000	/* a live stream's member is asked this often */
 
 struct etcd_watcher {
 	LIST_ENTRY(etcd_watcher) entry;
@@ -23,6 +29,8 @@ struct etcd_watcher {
 	int64_t		 next_rev;	/* where a new stream starts */
 	int		 member;
 	struct etcd_http_xfer *x;	/* the stream, NULL between two */
+	struct etcd_http_xfer *probe;	/* asks the stream's member */
+	struct etcd_wake probe_wake;	/* the next probe */
 	struct etcd_watch_parser p;
 	bool		 created;	/* this stream was accepted */
 	int		 fails;		/* streams in a row not accepted */
@@ -36,12 +44,23 @@ struct etcd_watcher {
 };
 
 static void	start_stream(struct etcd_watcher *w);
+static void	resume(struct etcd_watcher *w, const char *why);
+
+static void
+probe_stop(struct etcd_watcher *w)
+{
+	etcd_wake_cancel(w->c, &w->probe_wake);
+	if (w->probe != NULL)
+		etcd_http_cancel(w->probe);
+	w->probe = NULL;
+}
 
 static void
 watcher_free(struct etcd_watcher *w)
 {
 	LIST_REMOVE(w, entry);
 	etcd_wake_cancel(w->c, &w->wake);
+	probe_stop(w);
 	if (w->x != NULL)
 		etcd_http_cancel(w->x);
 	etcd_watch_parser_free(&w->p);
@@ -76,6 +95,59 @@ end(struct etcd_watcher *w, int status, const char *why)
 	log_info("etcd watch on %s ended: %s", w->prefix, why);
 	if (note(w, &n))
 		watcher_free(w);
+}
+
+static void	on_probe(struct etcd_wake *wk);
+
+/* The member answered the probe (an HTTP 200): the stream stays, and is
+ * probed again later; else it goes, and the watch resumes elsewhere. */
+static void
+probed(void *arg, const struct etcd_http_outcome *o)
+{
+	struct etcd_watcher *w = arg;
+
+	w->probe = NULL;
+	if (o->result == ETCD_HTTP_OK && o->status == 200) {
+		etcd_wake_at(w->c, &w->probe_wake, PROBE_MS, on_probe);
+		return;
+	}
+	if (o->result == ETCD_HTTP_OK)
+		snprintf(w->why, sizeof(w->why), "the member answered a probe "
+		    "with HTTP %ld", o->status);
+	else
+		snprintf(w->why, sizeof(w->why), "the member did not answer a "
+		    "probe: %s", o->err);
+	if (w->x != NULL)
+		etcd_http_cancel(w->x);
+	w->x = NULL;
+	resume(w, w->why);
+}
+
+static void
+on_probe(struct etcd_wake *wk)
+{
+	struct etcd_watcher *w = (struct etcd_watcher *)((char *)wk -
+	    offsetof(struct etcd_watcher, probe_wake));
+	struct etcd_client *c = w->c;
+	struct etcd_http_req q;
+	char url[ETCD_URL_MAX + 32], err[128];
+
+	if (w->x == NULL)
+		return;
+	memset(&q, 0, sizeof(q));
+	etcd_member_url(c, w->member, ETCD_PATH_RANGE, url, sizeof(url));
+	q.url = url;
+	/* the prefix passed the same builder's checks at the start */
+	if ((q.body = etcd_req_range_prefix(w->prefix, NULL, 1, 0, err,
+	    sizeof(err))) == NULL)
+		return;
+	q.bodylen = strlen(q.body);
+	q.max = ETCD_RESP_MAX;
+	q.timeout_ms = c->opts.attempt_ms;
+	q.connect_ms = c->opts.connect_ms;
+	q.done = probed;
+	q.arg = w;
+	w->probe = etcd_http_post(c->http, &q);
 }
 
 static void
@@ -136,6 +208,7 @@ message(struct etcd_watcher *w, const struct etcd_watch_msg *m)
 	if (m->created) {
 		w->created = true;
 		w->fails = 0;
+		etcd_wake_at(w->c, &w->probe_wake, PROBE_MS, on_probe);
 	}
 	w->next_rev = etcd_watch_next_rev(m, w->next_rev);
 	memset(&n, 0, sizeof(n));
@@ -197,6 +270,7 @@ on_end(void *arg, const struct etcd_http_outcome *o)
 	struct etcd_watcher *w = arg;
 
 	w->x = NULL;
+	probe_stop(w);
 	/* an error answered without a newline (HTTP 5xx) is still held */
 	if (w->status == ETCD_OK && etcd_watch_feed(&w->p, "\n", 1) == 1 &&
 	    drain(w) == GONE)
@@ -284,6 +358,7 @@ etcd_watch_stop(struct etcd_watcher *w)
 	if (w->in_cb > 0) {
 		w->dead = true;
 		etcd_wake_cancel(w->c, &w->wake);
+		probe_stop(w);
 		return;
 	}
 	watcher_free(w);

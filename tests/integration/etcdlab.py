@@ -6,7 +6,9 @@ EtcdCluster   three (or n) members of Debian's etcd-server 3.4 with their own
               they are picked by bind-0-and-close and the whole cluster is
               started again on fresh ports (at most 3 times) if a member could
               not bind. Readiness is `etcdctl endpoint health` on every member.
-              leader() asks `etcdctl endpoint status`; kill() is SIGKILL.
+              leader() asks `etcdctl endpoint status`; kill() is SIGKILL;
+              restart() starts killed members again on their data and ports.
+KeyWatch      `etcdctl watch KEY` in the background: when a key went.
 EtcdTool      one `ferry-etcdtool` process: send a command, get its JSON answer;
               the notes of watches and lease keepers are collected by tag.
 
@@ -112,29 +114,33 @@ class EtcdCluster:
         ports = free_ports(2 * self.n)
         self.members = [Member(f'm{i}', ports[2 * i], ports[2 * i + 1], self.workdir)
                         for i in range(self.n)]
-        initial = ','.join(f'{m.name}={m.peer_url}' for m in self.members)
-        token = f'ferry-test-{os.getpid()}-{time.monotonic_ns()}'
+        self.initial = ','.join(f'{m.name}={m.peer_url}' for m in self.members)
+        self.token = f'ferry-test-{os.getpid()}-{time.monotonic_ns()}'
         for m in self.members:
-            self._spawn(m, initial, token)
+            self._spawn(m)
+        self._wait_healthy(f'try {attempt + 1}')
+        for st in self.status():
+            for m in self.members:
+                if m.client_url == st['Endpoint']:
+                    m.member_id = st['Status']['header']['member_id']
+
+    def _wait_healthy(self, what):
+        """Until every member answers `endpoint health` (START_TIMEOUT)."""
         d = Deadline(START_TIMEOUT, 'etcd cluster health')
         while True:
             for m in self.members:
                 if not m.alive():
                     text = m.log_path.read_text(errors='replace')
                     if 'address already in use' in text:
-                        raise PortTaken(f'{m.name}: a port was taken (try {attempt + 1})')
+                        raise PortTaken(f'{m.name}: a port was taken ({what})')
                     raise AssertionError(f'etcd {m.name} exited {m.proc.returncode}:\n'
                                          f'{text[-3000:]}')
             out = etcdctl(self.endpoints(), 'endpoint', 'health', '-w', 'json', check=False,
                           timeout=d.left(CTL_TIMEOUT))
             if out and self._all_healthy(out):
-                break
+                return
             d.left()
             time.sleep(0.1)
-        for st in self.status():
-            for m in self.members:
-                if m.client_url == st['Endpoint']:
-                    m.member_id = st['Status']['header']['member_id']
 
     def _all_healthy(self, out):
         try:
@@ -143,11 +149,11 @@ class EtcdCluster:
             return False
         return len(rows) == self.n and all(r.get('health') for r in rows)
 
-    def _spawn(self, m, initial, token):
+    def _spawn(self, m):
         argv = [require(ETCD, 'etcd'), '--name', m.name, '--data-dir', str(m.data_dir),
                 '--listen-client-urls', m.client_url, '--advertise-client-urls', m.client_url,
                 '--listen-peer-urls', m.peer_url, '--initial-advertise-peer-urls', m.peer_url,
-                '--initial-cluster', initial, '--initial-cluster-token', token,
+                '--initial-cluster', self.initial, '--initial-cluster-token', self.token,
                 '--initial-cluster-state', 'new', '--heartbeat-interval', '100',
                 '--election-timeout', '1000', '--logger', 'zap', '--log-outputs', 'stderr']
         with open(m.log_path, 'ab') as log:
@@ -190,6 +196,18 @@ class EtcdCluster:
             m.proc.send_signal(signal.SIGKILL)
             m.proc.wait(timeout=10)
 
+    def restart(self, members):
+        """Start killed members again on their data directories and ports;
+        returns once the whole cluster is healthy."""
+        for m in members:
+            assert not m.alive(), f'{m.name} is running'
+            self._spawn(m)
+        self._wait_healthy('restart')
+
+    def watch(self, key):
+        """`etcdctl watch key` running: a KeyWatch."""
+        return KeyWatch(self.endpoints(self.alive_members()), key)
+
     def ctl(self, *args, **kw):
         """etcdctl against the live members."""
         return etcdctl(self.endpoints(self.alive_members()), *args, **kw)
@@ -211,6 +229,39 @@ class EtcdCluster:
 
     def close(self):
         self._kill_all()
+
+
+class KeyWatch:
+    """`etcdctl watch KEY` in the background: when etcd said the key went
+    (deleted(), monotonic time), as an independent witness of a lease's
+    end."""
+
+    def __init__(self, endpoints, key):
+        env = dict(os.environ, ETCDCTL_API='3')
+        self.proc = subprocess.Popen([require(ETCDCTL, 'etcdctl'), '--endpoints', endpoints,
+                                      'watch', key], env=env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        self.events = []            # (monotonic time, 'PUT' or 'DELETE')
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            word = raw.decode(errors='replace').strip()
+            if word in ('PUT', 'DELETE'):
+                self.events.append((time.monotonic(), word))
+
+    def deleted(self, timeout):
+        """When the first DELETE was seen, or None after timeout s."""
+        fl.wait_until(lambda: any(w == 'DELETE' for _, w in self.events), timeout)
+        return next((t for t, w in self.events if w == 'DELETE'), None)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+        self.reader.join(5)
 
 
 class PortTaken(Exception):

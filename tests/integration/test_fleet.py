@@ -59,6 +59,12 @@ def echo_sha(host, port, size=64 * 1024, start=0, seconds=5.0):
     return count == size and digest == fl.pattern_sha256(size, start)
 
 
+def forwarding_re(port):
+    """ferryd's line for a fleet-wide forward of port."""
+    return re.compile(rf'^ferryd: \S+: Forwarding \S+ port {port} to the client '
+                      rf'\(asked "":{port}; .*fleet-wide\)$', re.M)
+
+
 class Fleet:
     def __init__(self, lab, ferryd, etcd, lease=10):
         self.lab, self.etcd, self.lease = lab, etcd, lease
@@ -71,7 +77,7 @@ class Fleet:
                 fl.tail(n.log_text())
 
     def _node(self, ferryd, i):
-        n = ferryd(config=[f'ClusterRegistry etcd:{self.etcd.cluster.endpoints()}',
+        n = ferryd(config=[f'ClusterRegistry {self.registry(i)}',
                            f'ClusterNodeName n{i + 1}',
                            f'ClusterBindAddress {bind_addr(i)}',
                            f'ClusterPortRange {self.low}-{self.high}',
@@ -81,15 +87,17 @@ class Fleet:
         n.name, n.bind = f'n{i + 1}', bind_addr(i)
         return n
 
+    def registry(self, i):
+        """Node i's ClusterRegistry: every member, in the cluster's order."""
+        return f'etcd:{self.etcd.cluster.endpoints()}'
+
     def client(self, kind, i, port, echo, identity='ed25519', **kw):
         spec = f':{port}:{LOCALHOST}:{echo.port}'
         return fdl.start_client(self.lab, kind, self.nodes[i], remote=[spec],
                                 identity=identity, **kw)
 
     def forwarding(self, i, port, timeout=fl.READY_TIMEOUT):
-        rx = re.compile(rf'^ferryd: \S+: Forwarding \S+ port {port} to the client '
-                        rf'\(asked "":{port}; .*fleet-wide\)$', re.M)
-        return self.nodes[i].wait_log(rx, 1, timeout)
+        return self.nodes[i].wait_log(forwarding_re(port), 1, timeout)
 
     def refused(self, i, why, timeout=fl.READY_TIMEOUT):
         return self.nodes[i].wait_log(re.compile(rf'^ferryd: refused for .*{why}', re.M), 1,
