@@ -12,7 +12,6 @@
 #include "server/config.h"
 #include "server/loops.h"
 #include "server/registry_etcd_int.h"
-#include "util/hlc.h"
 #include "util/log.h"
 #include "util/text.h"
 
@@ -32,32 +31,6 @@ ereg_rec_encode(const struct ereg *e, const struct wide_claim *c, char *out,
 	n = json_dumpb(j, out, outlen, JSON_COMPACT);
 	json_decref(j);
 	return n <= outlen ? n : 0;
-}
-
-int
-ereg_rec_decode(const uint8_t *v, size_t len, struct ereg_rec *r)
-{
-	const char *node, *user, *key;
-	json_int_t session, epoch;
-	json_t *j;
-	int ret = -1;
-
-	if ((j = json_loadb((const char *)v, len, 0, NULL)) == NULL)
-		return -1;
-	if (json_unpack(j, "{s:s, s:I, s:s, s:s, s:I}", "node", &node,
-	    "session", &session, "user", &user, "key", &key, "epoch",
-	    &epoch) == 0) {
-		text_safe(r->node, sizeof(r->node), node, false);
-		snprintf(r->user, sizeof(r->user), "%s", user);
-		snprintf(r->key_fp, sizeof(r->key_fp), "%s", key);
-		r->session = (uint64_t)session;
-		r->epoch = (uint64_t)epoch;
-		/* a session accepted from now on is newer than this one; an
-		 * epoch a day ahead of our clock is not a ferryd's record */
-		ret = hlc_observe(r->epoch);
-	}
-	json_decref(j);
-	return ret;
 }
 
 int

@@ -13,10 +13,10 @@
 #include <uv.h>
 
 #include "fleet/etcd_client.h"
+#include "server/fleet_rec.h"
 #include "server/fleet_settings.h"
 #include "server/registry.h"
 
-#define EREG_NODE_MAX	64
 #define EREG_KEYDIR_MAX	160
 
 /* The fleet's settings as this node found them (registry_etcd_settings.c) */
@@ -78,21 +78,10 @@ struct ereg {
 	char		 set_why[400];
 };
 
-/* A record's fields (registry_etcd.c). */
-struct ereg_rec {
-	char		 node[EREG_NODE_MAX];	/* printable */
-	uint64_t	 session;
-	char		 user[256];
-	char		 key_fp[128];
-	uint64_t	 epoch;
-};
-
 /* The record of c's session as etcd keeps it (JSON): its length, or 0
  * when it does not fit. */
 size_t	 ereg_rec_encode(const struct ereg *e, const struct wide_claim *c,
 	    char *out, size_t outlen);
-/* 0, or -1: not a record of ours. */
-int	 ereg_rec_decode(const uint8_t *v, size_t len, struct ereg_rec *r);
 /* The port a key of keydir names, or -1. */
 int	 ereg_key_port(const struct ereg *e, const char *key);
 

@@ -14,7 +14,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$root/build-fuzz
 targets="fuzz_packet fuzz_config fuzz_keys fuzz_authkeys fuzz_server_config
     fuzz_socks fuzz_control fuzz_slpath fuzz_postauth fuzz_cfgtok
-    fuzz_ferryd_ctl fuzz_zstream fuzz_cert fuzz_krl fuzz_etcd fuzz_agent"
+    fuzz_ferryd_ctl fuzz_zstream fuzz_cert fuzz_krl fuzz_etcd fuzz_agent
+    fuzz_fleet"
 
 if [ ! -f "$build/build.ninja" ]; then
 	(cd "$root" && CC=clang meson setup build-fuzz -Dfuzz=true \

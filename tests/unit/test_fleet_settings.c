@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "server/fleet_rec.h"
 #include "server/fleet_settings.h"
 
 static void
@@ -113,6 +114,39 @@ test_not_a_record(void **state)
 	assert_int_equal(diff_of(&a, "{nope", out, sizeof(out)), -1);
 }
 
+static int
+rec_of(const char *json, struct ereg_rec *r)
+{
+	return ereg_rec_decode((const uint8_t *)json, strlen(json), r);
+}
+
+/* A forward's record: its fields, the node's name escaped; what is not a
+ * record of ours, or carries an epoch no clock of the fleet can have
+ * (negative, or a day and more ahead), is refused. */
+static void
+test_forward_record(void **state)
+{
+	struct ereg_rec r;
+
+	(void)state;
+	assert_int_equal(rec_of("{\"node\":\"n1\\u001b[2J\",\"session\":7,"
+	    "\"user\":\"alice\",\"key\":\"SHA256:k\",\"bind\":\"\","
+	    "\"epoch\":1700000000000000}", &r), 0);
+	assert_string_equal(r.node, "n1\\x1b[2J");
+	assert_string_equal(r.user, "alice");
+	assert_string_equal(r.key_fp, "SHA256:k");
+	assert_int_equal(r.session, 7);
+	assert_int_equal(r.epoch, 1700000000000000ULL);
+	assert_int_equal(rec_of("{\"node\":\"n1\",\"session\":7,"
+	    "\"user\":\"a\",\"key\":\"k\",\"epoch\":-1}", &r), -1);
+	assert_int_equal(rec_of("{\"node\":\"n1\",\"session\":7,"
+	    "\"user\":\"a\",\"key\":\"k\",\"epoch\":9000000000000000000}",
+	    &r), -1);
+	assert_int_equal(rec_of("{\"node\":\"n1\",\"user\":\"a\","
+	    "\"key\":\"k\",\"epoch\":1}", &r), -1);
+	assert_int_equal(rec_of("[]", &r), -1);
+}
+
 int
 main(void)
 {
@@ -121,6 +155,7 @@ main(void)
 		cmocka_unit_test(test_differences_named),
 		cmocka_unit_test(test_missing_extra_escaped),
 		cmocka_unit_test(test_not_a_record),
+		cmocka_unit_test(test_forward_record),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
