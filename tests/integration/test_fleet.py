@@ -35,7 +35,7 @@ from ferrydlab import ferryd  # noqa: F401 - fixture
 from ferrylab import Deadline, LOCALHOST
 
 NODES = 3
-SPAN = 64                    # ports in ClusterPortRange
+SPAN = 128                   # ports in ClusterPortRange
 JOIN_RE = re.compile(r'fleet: node (\S+) joined with lease', re.M)
 
 
@@ -118,17 +118,18 @@ def fleet(etcd, lab, ferryd):
 
 
 def test_port0_forwards_distinct_across_nodes(fleet, lab):
-    """30 port-0 forwards, five per client, ssh and ferry on every node:
-    all ports distinct and in ClusterPortRange, each reaching its echo."""
+    """90 port-0 forwards, five per client, 18 clients (ssh and ferry on
+    every node): all ports distinct and in ClusterPortRange, each reaching
+    its echo."""
     # five targets: ssh merges -R specs that are alike
     targets = [(LOCALHOST, lab.echo().port) for _ in range(5)]
     tunnels = []
-    for c in range(6):
+    for c in range(18):
         i, kind = c % NODES, ('ssh', 'ferry')[c % 2]
         t = fdl.start_remote(lab, kind, fleet.nodes[i], targets, bind='')
         tunnels.append((i, t))
     ports = [p for _, t in tunnels for p in t.ports]
-    assert len(ports) == 30 and len(set(ports)) == 30, ports
+    assert len(ports) == 90 and len(set(ports)) == 90, ports
     assert all(fleet.low <= p <= fleet.high for p in ports), (fleet.low, fleet.high, ports)
     for n, (i, t) in enumerate(tunnels):
         for p in t.ports:
