@@ -39,19 +39,23 @@ Ed25519 keys for both; the ratio column is (ferry+ferryd) / (ssh+sshd):
   4. the K-session aggregate: K separate client processes (`ssh -L`, `ferry
      -L`), each with its own SSH session to the server, one bulk stream each at
      the same time (aes128-gcm; the --k-size-mib total split evenly), for K = 1,
-     2, 4, ... up to os.cpu_count() (at least 4). Reported: aggregate MB/s
-     (all bytes / time from the release of the streams until the last byte
-     arrived), the server's CPU seconds per GiB (run time of all threads of all
+     2, 4, ... up to os.cpu_count() (at least 4), driven by ferry-blast
+     (bench/blast.c: the K streams from one C process, into its sink or from
+     its source). Reported: aggregate MB/s (all bytes / time from the release
+     of the streams until the last one ended), the server's CPU seconds per GiB (run time of all threads of all
      its processes, the process tree by parent pid, so sshd's per-session
      processes count: each process's CPU-time clock, the nanoseconds that
      /proc/PID/task/*/schedstat shows, threads that ended included) and the
      CPU cores it kept busy (its CPU time over the wall time), plus how many
      processes and threads the server had with K sessions.
-The load generator is this Python process (sink, source and echo threads and
+The bulk runs' load generator is this Python process (sink, source threads and
 the senders: 1 MiB sendall and recv_into, about 0.4 CPU-seconds per GiB for
-both ends) and shares the CPUs with clients and servers: on a machine with few
-cores it competes for them. The output says how much it used (in the raw run
-without a tunnel and in the K runs) and the raw loopback ceiling.
+both ends); the K runs' is ferry-blast with its sink and source (about the
+same per GiB: the kernel's copies are most of it, but no interpreter lock
+between the streams), the connection rate's ferry-connrate. Each shares the
+CPUs with clients and servers: on a machine with few cores it competes for
+them. The output says how much it used (in the raw run without a tunnel and
+in the K runs) and the raw loopback ceiling.
 
 sshd runs as a normal daemon (bench/servers.py: `sshd -D -e -f CONFIG`,
 MaxStartups 2000:30:4000, port from bind-0-and-close, ready once it holds the
@@ -77,10 +81,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / 'tests' / 'integration'))
 import ferrylab as fl  # noqa: E402
 import burst  # noqa: E402
-import connrate  # noqa: E402
+import loadtools  # noqa: E402
 from benchrun import BenchTimeout, Run, arm_alarm, log  # noqa: E402
 from ferrylab import MiB  # noqa: E402
-from measure import (interleaved_best, parallel_bulk, pct,  # noqa: E402
+from measure import (interleaved_best, pct,  # noqa: E402
                      raw_ceiling, timed_download, timed_upload)
 from procstat import CpuMeter, raise_nofile, task_count  # noqa: E402
 from report import Table  # noqa: E402
@@ -159,7 +163,8 @@ def main():
     phases = set(args.phases.split(','))
     if not phases <= set(PHASES):
         raise SystemExit(f'bench_pair: --phases takes {",".join(PHASES)}, got {args.phases!r}')
-    crbin = connrate.connrate_path(FERRYD)
+    crbin = loadtools.tool_path('ferry-connrate', FERRYD)
+    blbin = loadtools.tool_path('ferry-blast', FERRYD)
     raise_nofile()
     fl.require_ferry()
     started = time.monotonic()
@@ -202,15 +207,15 @@ def main():
             close_all(ts)
 
     def phase_conns():
-        cecho = run.target(connrate.Echo(crbin))
+        cecho = run.target(loadtools.LoadServer(crbin, 'echo'))
         ts = tunnels('-L', [cecho.addr], CIPHER)
         for conc in CONN_CONCURRENCY:
             reports = {p: [] for p in PAIRS}
 
             def one(p):
                 meters = [CpuMeter(srv[p].pids).start(), CpuMeter(lambda: [ts[p].pid]).start()]
-                r = connrate.run(crbin, ts[p].port, max(1, nconn // rounds), conc,
-                                 conn_seconds / rounds)
+                r = loadtools.connrate(crbin, ts[p].port, max(1, nconn // rounds), conc,
+                                       conn_seconds / rounds)
                 reports[p].append(r)
                 return r['rate'], [m.stop() * 1000 / r['done'] for m in meters]
             got = interleaved_best(rounds, PAIRS, one)
@@ -248,29 +253,32 @@ def main():
 
     def phase_k(k):
         per = max(MiB, k_total // k)
-        src = fl.SourceServer(per, lifetime=budget + 120)
+        src = loadtools.LoadServer(blbin, 'source', '-n', str(per))
         try:
-            ts = {p: [run.tunnel(CLIENT[p], '-L', srv[p], [sink.addr, src.addr], CIPHER,
+            ts = {p: [run.tunnel(CLIENT[p], '-L', srv[p], [csink.addr, src.addr], CIPHER,
                                  f'{p}-L-k{k}.{i}') for i in range(k)] for p in PAIRS}
             for p in PAIRS:           # does the server spread K sessions over tasks?
                 n, th = task_count(srv[p].pids())
                 results['ksessions'].setdefault(k, {})[f'{p} server tasks'] = {
                     'processes': n, 'threads': th}
             for direction in DIRECTIONS:
-                k_point(k, per, ts, direction)
+                k_point(k, per, ts, direction, [csink.proc.pid, src.proc.pid])
             for p in PAIRS:
                 close_all(ts[p])
         finally:
             src.close()
 
-    def k_point(k, per, ts, direction):
-        me, gib = os.getpid(), k * per / GiB
+    def k_point(k, per, ts, direction, gen):
+        gib = k * per / GiB
 
         def one(p):
             ports = [t.ports[0 if direction == 'up' else 1] for t in ts[p]]
-            meters = [CpuMeter(srv[p].pids), CpuMeter(lambda: [t.pid for t in ts[p]]),
-                      CpuMeter(lambda: [me])]
-            return parallel_bulk(ports, direction, per, sink, meters)
+            meters = [CpuMeter(srv[p].pids).start(),
+                      CpuMeter(lambda: [t.pid for t in ts[p]]).start(),
+                      CpuMeter(lambda: gen).start()]
+            mbps, _, streams_cpu = loadtools.blast(blbin, direction, ports, per)
+            used = [m.stop() for m in meters]
+            return mbps, used[:2] + [used[2] + streams_cpu]
         got = interleaved_best(k_repeat, PAIRS, one)
         for p in PAIRS:
             srv_gib, cli_gib, gen_gib = (c / gib for c in got[p]['low'])
@@ -291,6 +299,7 @@ def main():
         lifetime = budget + 120
         sink = run.target(fl.SinkServer(hash=False, lifetime=lifetime))
         source = run.target(fl.SourceServer(size, lifetime=lifetime))
+        csink = run.target(loadtools.LoadServer(blbin, 'sink'))
         echo = run.target(fl.EchoServer(
             max_conns=2 * (nconn + 20 * (rounds + 1) + args.burst) + 1000, lifetime=lifetime))
         srv = {p: run.new_server(SERVER[p], 'pair', args.ferryd_option if p == 'ferry+ferryd'
@@ -387,7 +396,8 @@ def report(results, vals, args, ks):
         print(f'load generator (this Python process) shares the {meta.get("cpus")} CPUs: raw '
               f'loopback without tunnel up {raw["up_MBps"]:.0f} MB/s, down '
               f'{raw["down_MBps"]:.0f} MB/s at {raw["meters_per_gib"][0]:.2f} CPU-s/GiB'
-              + (f'; {min(gen):.2f}-{max(gen):.2f} CPU-s/GiB in the K runs' if gen else ''))
+              + (f'; ferry-blast {min(gen):.2f}-{max(gen):.2f} CPU-s/GiB in the K runs'
+                 if gen else ''))
     print('CPU = run time of all threads of all processes (schedstat ns, ended threads '
           'included), lowest of the repetitions; cores busy = server CPU / wall time of '
           'the best repetition')

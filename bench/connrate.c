@@ -23,6 +23,10 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "loadsrv.h"
+
+#define PROG	"ferry-connrate"
+
 struct gen;
 
 /* One connection of the generator: owned by the generator's array, reused
@@ -61,20 +65,6 @@ usage(void)
 	exit(2);
 }
 
-static int
-num(const char *s, int lo, int hi)
-{
-	char	*end;
-	long	 v = strtol(s, &end, 10);
-
-	if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
-		fprintf(stderr, "ferry-connrate: bad number '%s' (%d..%d)\n", s,
-		    lo, hi);
-		exit(2);
-	}
-	return (int)v;
-}
-
 /* ---- the echo server ---------------------------------------------------- */
 
 static void
@@ -84,12 +74,6 @@ echo_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 
 	(void)h, (void)hint;
 	*b = uv_buf_init(buf, sizeof buf);
-}
-
-static void
-echo_closed(uv_handle_t *h)
-{
-	free(h);
 }
 
 static void
@@ -104,7 +88,7 @@ echo_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 			return;
 	} else if (n == 0)
 		return;
-	uv_close((uv_handle_t *)s, echo_closed);
+	uv_close((uv_handle_t *)s, loadsrv_free_cb);
 }
 
 static void
@@ -118,67 +102,11 @@ echo_accept(uv_stream_t *srv, int status)
 		abort();
 	uv_tcp_init(srv->loop, c);
 	if (uv_accept(srv, (uv_stream_t *)c) != 0) {
-		uv_close((uv_handle_t *)c, echo_closed);
+		uv_close((uv_handle_t *)c, loadsrv_free_cb);
 		return;
 	}
 	uv_tcp_nodelay(c, 1);
 	uv_read_start((uv_stream_t *)c, echo_alloc, echo_read);
-}
-
-static void
-stop_on_signal(uv_signal_t *s, int signum)
-{
-	(void)signum;
-	uv_stop(s->loop);
-}
-
-static void
-stdin_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
-{
-	static char	 buf[256];
-
-	(void)h, (void)hint;
-	*b = uv_buf_init(buf, sizeof buf);
-}
-
-static void
-stdin_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
-{
-	(void)b;
-	if (n < 0)
-		uv_stop(s->loop);
-}
-
-static int
-run_echo(uv_loop_t *loop, const char *addr)
-{
-	struct sockaddr_in	 sin;
-	struct sockaddr_storage	 got;
-	uv_tcp_t		 srv;
-	uv_pipe_t		 in;
-	uv_signal_t		 term, intr;
-	int			 len = sizeof got;
-
-	if (uv_ip4_addr(addr, 0, &sin) != 0)
-		usage();
-	uv_tcp_init(loop, &srv);
-	if (uv_tcp_bind(&srv, (struct sockaddr *)&sin, 0) != 0 ||
-	    uv_listen((uv_stream_t *)&srv, 4096, echo_accept) != 0 ||
-	    uv_tcp_getsockname(&srv, (struct sockaddr *)&got, &len) != 0) {
-		fprintf(stderr, "ferry-connrate: cannot listen on %s\n", addr);
-		return 1;
-	}
-	printf("%d\n", ntohs(((struct sockaddr_in *)&got)->sin_port));
-	fflush(stdout);
-	uv_signal_init(loop, &term);
-	uv_signal_start(&term, stop_on_signal, SIGTERM);
-	uv_signal_init(loop, &intr);
-	uv_signal_start(&intr, stop_on_signal, SIGINT);
-	uv_pipe_init(loop, &in, 0);
-	if (uv_pipe_open(&in, 0) == 0)
-		uv_read_start((uv_stream_t *)&in, stdin_alloc, stdin_read);
-	uv_run(loop, UV_RUN_DEFAULT);
-	return 0;
 }
 
 /* ---- the generator ------------------------------------------------------ */
@@ -392,16 +320,16 @@ main(int argc, char **argv)
 	while ((ch = getopt(argc, argv, "a:c:n:p:t:")) != -1) {
 		switch (ch) {
 		case 'a': addr = optarg; break;
-		case 'c': conc = num(optarg, 1, 4096); break;
-		case 'n': count = num(optarg, 1, 10000000); break;
-		case 'p': port = num(optarg, 1, 65535); break;
-		case 't': cap_s = num(optarg, 1, 3600); break;
+		case 'c': conc = (int)loadsrv_num(PROG, optarg, 1, 4096); break;
+		case 'n': count = (int)loadsrv_num(PROG, optarg, 1, 10000000); break;
+		case 'p': port = (int)loadsrv_num(PROG, optarg, 1, 65535); break;
+		case 't': cap_s = (int)loadsrv_num(PROG, optarg, 1, 3600); break;
 		default: usage();
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (echo)
-		return run_echo(uv_default_loop(), addr);
+		return loadsrv_run(uv_default_loop(), addr, echo_accept);
 	if (port == 0)
 		usage();
 	return run_gen(uv_default_loop(), addr, port, conc, count, cap_s);
