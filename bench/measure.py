@@ -53,50 +53,6 @@ def timed_download(sock, n, meters=()):
     return n / dt / 1e6, used
 
 
-def parallel_bulk(ports, direction, n, sink, meters=(), seconds=300):
-    """One stream of n bytes through each port, all released at once (one
-    thread each): 'up' sends into the port (the far end is `sink`), 'down'
-    reads what the port delivers. Connections are made before the clock
-    starts. The aggregate runs from the release to the moment the last
-    stream's bytes all arrived. Returns (aggregate MB/s, [meter values])."""
-    socks = []
-    try:
-        for p in ports:
-            socks.append(fl.connect(p))
-
-        def one(i):
-            s = socks[i]
-            t0 = time.perf_counter()
-            if direction == 'up':
-                fl.send_pattern(s, n, 0, Deadline(seconds, 'parallel upload'))
-                s.shutdown(socket.SHUT_WR)
-                return t0, None, n
-            count, _ = fl.recv_to_eof(s, Deadline(seconds, 'parallel download'), hash=False)
-            return t0, time.perf_counter(), count
-
-        _start(meters)
-        res = fl.run_together(len(socks), one, seconds, what='bulk streams')
-        bad = [r for r in res if isinstance(r, BaseException)]
-        if bad:
-            raise RuntimeError(f'{len(bad)} of {len(res)} streams failed: {bad[0]!r}')
-        ends = [r[1] for r in res]
-        if direction == 'up':
-            d = Deadline(120, 'sink results')
-            got = [sink.result(timeout=d.left()) for _ in socks]
-            ends = [time.perf_counter()]
-            short = [g for g in got if g.error or g.count != n]
-        else:
-            short = [r[2] for r in res if r[2] != n]
-        used = [m.stop() for m in meters]
-    finally:
-        for s in socks:
-            s.close()
-    if short:
-        raise RuntimeError(f'{direction}: {len(short)} stream(s) incomplete, e.g. {short[0]}')
-    dt = max(ends) - min(r[0] for r in res)
-    return len(ports) * n / dt / 1e6, used
-
-
 def conn_round(port, n, deadline, handshake=None):
     """n sequential connect / 1-byte echo / close, all timed (with a
     handshake(sock) done after the connect, e.g. SOCKS5), until the deadline.
