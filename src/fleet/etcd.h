@@ -236,12 +236,13 @@ int64_t	 etcd_watch_next_rev(const struct etcd_watch_msg *m, int64_t next);
 
 /* ClusterRegistry's value: "etcd:" then one or more member URLs
  * (http:// or https://, host and optional port, no path), comma
- * separated. */
+ * separated; all of them http:// or all https://. */
 #define ETCD_ENDPOINTS_MAX	16
 #define ETCD_URL_MAX		256
 
 struct etcd_endpoints {
 	int		 n;
+	bool		 tls;	/* every URL https:// (a mix is refused) */
 	char		 url[ETCD_ENDPOINTS_MAX][ETCD_URL_MAX];	/* no final / */
 };
 

@@ -9,12 +9,15 @@
 
 #include "util/err.h"
 #include "util/log.h"
+#include "util/text.h"
 
 #define ATTEMPT_MS	2000
 #define CALL_MS		10000
 #define CONNECT_MS	1000
 #define ROUND_WAIT_MS	100	/* after a round of every member, doubling */
 #define ROUND_WAIT_MAX	1000
+#define TLS_NOTE_MS	60000	/* the same TLS failure logged again */
+#define CURL_ERROR_MAX	256	/* curl's CURL_ERROR_SIZE */
 
 struct etcd_call {
 	LIST_ENTRY(etcd_call) entry;
@@ -199,6 +202,30 @@ etcd_member_url(const struct etcd_client *c, int m, const char *path,
 	snprintf(buf, len, "%s%s", c->ep.url[m], path);
 }
 
+/* An error line per member and reason, again after TLS_NOTE_MS: a
+ * member that fails every call is not a line per call. */
+void
+etcd_member_outcome(struct etcd_client *c, int m,
+    const struct etcd_http_outcome *o)
+{
+	struct etcd_tls_note *n = &c->tls_notes[m];
+	char safe[CURL_ERROR_MAX * 4];
+	uint64_t now = uv_now(c->loop);
+	uint32_t hash = 2166136261u;
+	const char *p;
+
+	if (o->result != ETCD_HTTP_TLS)
+		return;
+	for (p = o->err; *p != '\0'; p++)
+		hash = (hash ^ (unsigned char)*p) * 16777619u;
+	if (n->at != 0 && n->hash == hash && now - n->at < TLS_NOTE_MS)
+		return;
+	n->hash = hash;
+	n->at = now != 0 ? now : 1;
+	text_safe(safe, sizeof(safe), o->err, false);
+	log_error("etcd member %s: TLS failed: %s", c->ep.url[m], safe);
+}
+
 const char *
 etcd_client_member(const struct etcd_client *c)
 {
@@ -239,10 +266,13 @@ static void
 member_failed(struct etcd_call *k, const char *why)
 {
 	struct etcd_client *c = k->c;
+	char safe[ETCD_ERRMSG_MAX - 1];
 	unsigned wait;
 
-	log_verbose("etcd member %s: %s", k->url, why);
-	snprintf(k->why, sizeof(k->why), "%s: %s", k->url, why);
+	/* curl's reason and etcd's words may quote the peer */
+	text_safe(safe, sizeof(safe), why, false);
+	log_verbose("etcd member %s: %s", k->url, safe);
+	snprintf(k->why, sizeof(k->why), "%s: %s", k->url, safe);
 	k->member = etcd_member_next(c, k->member);
 	if (++k->tried < c->ep.n) {
 		attempt(k);
@@ -265,6 +295,7 @@ on_answer(void *arg, const struct etcd_http_outcome *o)
 	char why[ETCD_ERRMSG_MAX + 32];
 
 	k->x = NULL;
+	etcd_member_outcome(k->c, k->member, o);
 	if (o->result != ETCD_HTTP_OK) {
 		member_failed(k, o->err);
 		return;
@@ -438,13 +469,15 @@ etcd_client_new(uv_loop_t *loop, const char *spec,
 		return -1;
 	}
 	if (etcd_endpoints_parse(spec, &c->ep, err, errlen) != 0 ||
-	    etcd_http_new(loop, &c->http, err, errlen) != 0) {
+	    etcd_http_new(loop, opts != NULL ? opts->tls : NULL, &c->http,
+	    err, errlen) != 0) {
 		free(c);
 		return -1;
 	}
 	c->loop = loop;
 	if (opts != NULL)
 		c->opts = *opts;
+	c->opts.tls = NULL;	/* http has its copy */
 	if (c->opts.attempt_ms == 0)
 		c->opts.attempt_ms = ATTEMPT_MS;
 	if (c->opts.call_ms == 0)

@@ -19,7 +19,10 @@
  * to the next member, and after a round of all of them waits (100 ms,
  * doubling up to 1 s) before the next round, until opts.call_ms has
  * passed since the call started: then ETCD_UNAVAILABLE names the last
- * member's failure. A transaction whose attempt timed out may have been
+ * member's failure. A TLS failure (the member's certificate or name
+ * does not verify, it refuses ours) is such a failure too, and is
+ * logged as an error naming the member and curl's reason (once per
+ * member and reason a minute). A transaction whose attempt timed out may have been
  * applied all the same, and its retry then finds the key held: a
  * put-if-absent whose holder carries the caller's own lease (or value)
  * is the caller's own claim.
@@ -45,6 +48,7 @@
 #include <uv.h>
 
 #include "fleet/etcd.h"
+#include "fleet/etcd_tls.h"
 
 enum etcd_status {
 	ETCD_OK = 0,
@@ -59,6 +63,9 @@ struct etcd_client_opts {
 	unsigned	 attempt_ms;	/* one attempt at one member: 2000 */
 	unsigned	 call_ms;	/* a call, all attempts: 10000 */
 	unsigned	 connect_ms;	/* reaching a member: 1000 */
+	const struct etcd_tls *tls;	/* https:// members (copied);
+					 * NULL: the system's CAs, no
+					 * client certificate */
 };
 
 /* What a call's callback gets. */

@@ -21,10 +21,17 @@ struct etcd_wake {
 
 struct etcd_call;
 
+/* The TLS failure last logged of a member, and when. */
+struct etcd_tls_note {
+	uint32_t	 hash;
+	uint64_t	 at;
+};
+
 struct etcd_client {
 	uv_loop_t	*loop;
 	struct etcd_http *http;		/* owned; closed with the client */
 	struct etcd_endpoints ep;
+	struct etcd_tls_note tls_notes[ETCD_ENDPOINTS_MAX];
 	int		 preferred;	/* the member calls go to first */
 	struct etcd_client_opts opts;
 	uv_timer_t	 timer;		/* the earliest wake */
@@ -58,6 +65,9 @@ void	 etcd_wake_cancel(struct etcd_client *c, struct etcd_wake *w);
 
 /* The member after m, which now comes first for calls too if m did. */
 int	 etcd_member_next(struct etcd_client *c, int m);
+/* A transfer to member m ended (o): a TLS failure goes to the log. */
+void	 etcd_member_outcome(struct etcd_client *c, int m,
+	    const struct etcd_http_outcome *o);
 /* member m's URL with path, into buf. */
 void	 etcd_member_url(const struct etcd_client *c, int m, const char *path,
 	    char *buf, size_t len);

@@ -1,6 +1,7 @@
 /* ClusterRegistry's value, "etcd:URL[,URL...]" (fleet/etcd.h): the etcd
  * members a node talks to, each an http:// or https:// URL of a host and
- * an optional port, nothing a shell or a log would misread. */
+ * an optional port, nothing a shell or a log would misread; all of them
+ * http:// or all https:// (one fleet, one way to reach it). */
 #include "fleet/etcd.h"
 
 #include <stdio.h>
@@ -94,6 +95,14 @@ add_url(const char *s, size_t n, struct etcd_endpoints *out, char *err,
 		return -1;
 	}
 	raw[n] = '\0';
+	if (out->n > 0 && out->tls != (skip == 8)) {
+		seterr(err, errlen, "URL %s is %s while %s is %s: the members "
+		    "are all https:// or all http://", safe, skip == 8 ?
+		    "https://" : "http://", out->url[0], out->tls ? "https://" :
+		    "http://");
+		return -1;
+	}
+	out->tls = skip == 8;
 	for (i = 0; i < out->n; i++) {
 		if (strcmp(out->url[i], raw) == 0) {
 			seterr(err, errlen, "URL %s listed twice", safe);

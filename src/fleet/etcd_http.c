@@ -61,6 +61,7 @@ struct etcd_http {
 	uv_timer_t	 kick;		/* adds and removes transfers */
 	TAILQ_HEAD(, etcd_http_xfer) xfers;
 	LIST_HEAD(, http_sock) socks;
+	struct etcd_tls	 tls;		/* owned: curl reads it, not copies */
 	int		 handles;	/* uv handles not yet closed */
 	bool		 closing;
 	void		(*closed)(void *);
@@ -113,6 +114,7 @@ handle_closed(uv_handle_t *u)
 	while ((x = TAILQ_FIRST(&h->xfers)) != NULL)
 		xfer_free(x);
 	curl_multi_cleanup(h->multi);
+	etcd_tls_free(&h->tls);
 	if (h->closed != NULL)
 		h->closed(h->closed_arg);
 	free(h);
@@ -140,6 +142,21 @@ result_of(CURLcode rc, const struct etcd_http_xfer *x)
 		return ETCD_HTTP_TIMEOUT;
 	case CURLE_WRITE_ERROR:
 		return x->too_big ? ETCD_HTTP_TOO_BIG : ETCD_HTTP_FAILED;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CLIENTCERT:
+		return ETCD_HTTP_TLS;
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+		/* TLS 1.3: a member that refuses our certificate (or its
+		 * absence) says so in an alert after the handshake, which
+		 * OpenSSL reports on the first read */
+		return strstr(x->errbuf, "SSL routines") != NULL ?
+		    ETCD_HTTP_TLS : ETCD_HTTP_FAILED;
 	default:
 		return ETCD_HTTP_FAILED;
 	}
@@ -369,6 +386,38 @@ add_header(struct etcd_http_xfer *x, const char *line)
 	return 0;
 }
 
+/* Verification always on; the CA bundle (else the system's), our
+ * certificate and key from memory: curl reads h's blobs, which outlive
+ * every transfer. */
+static int
+setup_tls(CURL *e, const struct etcd_tls *t)
+{
+	struct curl_blob b;
+
+	if (curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK)
+		return -1;
+	if (t->ca != NULL) {
+		b = (struct curl_blob){ t->ca, t->calen, CURL_BLOB_NOCOPY };
+		if (curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b) != CURLE_OK)
+			return -1;
+		/* the bundle alone, not the system's as well */
+		curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+	}
+	if (t->cert == NULL)
+		return 0;
+	b = (struct curl_blob){ t->cert, t->certlen, CURL_BLOB_NOCOPY };
+	if (curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &b) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM") != CURLE_OK)
+		return -1;
+	b = (struct curl_blob){ t->key, t->keylen, CURL_BLOB_NOCOPY };
+	if (curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &b) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM") != CURLE_OK)
+		return -1;
+	return 0;
+}
+
 static int
 setup_easy(struct etcd_http_xfer *x, const struct etcd_http_req *r)
 {
@@ -381,7 +430,7 @@ setup_easy(struct etcd_http_xfer *x, const struct etcd_http_req *r)
 	x->errbuf[0] = '\0';
 	if (curl_easy_setopt(e, CURLOPT_URL, r->url) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
-	    CURLE_OK)
+	    CURLE_OK || setup_tls(e, &x->h->tls) != 0)
 		return -1;
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
@@ -441,8 +490,8 @@ etcd_http_cancel(struct etcd_http_xfer *x)
 }
 
 int
-etcd_http_new(uv_loop_t *loop, struct etcd_http **out, char *err,
-    size_t errlen)
+etcd_http_new(uv_loop_t *loop, const struct etcd_tls *tls,
+    struct etcd_http **out, char *err, size_t errlen)
 {
 	struct etcd_http *h;
 
@@ -454,7 +503,10 @@ etcd_http_new(uv_loop_t *loop, struct etcd_http **out, char *err,
 		return -1;
 	}
 	if ((h = calloc(1, sizeof(*h))) == NULL ||
+	    etcd_tls_copy(&h->tls, tls) != 0 ||
 	    (h->multi = curl_multi_init()) == NULL) {
+		if (h != NULL)
+			etcd_tls_free(&h->tls);
 		free(h);
 		seterr(err, errlen, "out of memory");
 		return -1;

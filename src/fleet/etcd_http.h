@@ -20,11 +20,16 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "fleet/etcd_tls.h"
+
 enum etcd_http_result {
 	ETCD_HTTP_OK,		/* the whole answer came; see status */
 	ETCD_HTTP_CONNECT,	/* the member was not reached */
 	ETCD_HTTP_TIMEOUT,	/* the transfer's time ran out */
 	ETCD_HTTP_TOO_BIG,	/* an answer over its bound */
+	ETCD_HTTP_TLS,		/* TLS failed: the member's certificate
+				 * or name did not verify, it refused
+				 * ours (or we had none to offer) */
 	ETCD_HTTP_FAILED,	/* any other transport failure */
 };
 
@@ -60,9 +65,10 @@ struct etcd_http_req {
 struct etcd_http;
 struct etcd_http_xfer;
 
-/* 0, or -1 with err. */
-int	 etcd_http_new(uv_loop_t *loop, struct etcd_http **out, char *err,
-	    size_t errlen);
+/* tls (copied; NULL: none) serves https:// URLs: the member's
+ * certificate and name are always verified. 0, or -1 with err. */
+int	 etcd_http_new(uv_loop_t *loop, const struct etcd_tls *tls,
+	    struct etcd_http **out, char *err, size_t errlen);
 /* Starts a POST on the next turn of the loop. NULL when out of memory or
  * closing (r->body is freed all the same). */
 struct etcd_http_xfer *etcd_http_post(struct etcd_http *h,

@@ -15,6 +15,7 @@
 
 #include "util/err.h"
 #include "util/log.h"
+#include "util/text.h"
 
 #define RETRY_MS	100	/* after a stream that never started, doubling */
 #define RETRY_MAX	2000
@@ -271,13 +272,14 @@ on_end(void *arg, const struct etcd_http_outcome *o)
 
 	w->x = NULL;
 	probe_stop(w);
+	etcd_member_outcome(w->c, w->member, o);
 	/* an error answered without a newline (HTTP 5xx) is still held */
 	if (w->status == ETCD_OK && etcd_watch_feed(&w->p, "\n", 1) == 1 &&
 	    drain(w) == GONE)
 		return;
 	if (w->status == ETCD_OK)
-		snprintf(w->why, sizeof(w->why), "%s", o->result !=
-		    ETCD_HTTP_OK ? o->err : "the stream ended");
+		text_safe(w->why, sizeof(w->why), o->result != ETCD_HTTP_OK ?
+		    o->err : "the stream ended", false);
 	/* what a member that never accepted the watch sends may not be
 	 * etcd's (a proxy's page): only an accepted stream gone bad ends it */
 	if (w->status == ETCD_COMPACTED || (w->status == ETCD_BAD_ANSWER &&

@@ -50,6 +50,7 @@ struct sc_chan_timeout {
 };
 
 struct sc_match;	/* a Match block (config_match.c) */
+struct etcd_tls;	/* fleet/etcd_tls.h */
 
 /* Ownership: the struct owns every string it points at (listen,
  * hostkeys, hostcerts, authorized_keys, the algorithm lists and the other char *
@@ -165,6 +166,14 @@ struct server_config {
 	int		 cluster_port_high;
 	int		 cluster_lease_time;
 	char		*cluster_prefix;
+	/* TLS to https:// members: ClusterCAFile, ClusterCertificateFile,
+	 * ClusterKeyFile (absolute paths or "none"), and their text as
+	 * ferryd read them (server/cluster_tls.c; the policy's, not owned
+	 * here; NULL: not read) */
+	char		*cluster_ca_file;
+	char		*cluster_cert_file;
+	char		*cluster_key_file;
+	const struct etcd_tls *cluster_tls;
 	/* AllowUsers / DenyUsers words (server/users.h), every line's
 	 * appended as sshd does; owned */
 	char		*allow_users[SC_MAX_USERPATS];

@@ -94,6 +94,19 @@ sc_check_cluster_prefix(const char *kw, const char *v, char *err,
 	return -1;
 }
 
+/* ClusterCAFile, ClusterCertificateFile, ClusterKeyFile: "none" or an
+ * absolute path (read at start: server/cluster_tls.c). */
+int
+sc_check_cluster_file(const char *kw, const char *v, char *err,
+    size_t errlen)
+{
+	if (v[0] == '/' || strcasecmp(v, "none") == 0)
+		return 0;
+	seterr(err, errlen, "%s: '%s' is neither none nor an absolute path",
+	    kw, v);
+	return -1;
+}
+
 /* ClusterPortRange LOW-HIGH (1 <= LOW <= HIGH <= 65535), or none. */
 int
 sc_kw_cluster_ports(struct server_config *c, const struct sc_keyword *kw,

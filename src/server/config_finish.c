@@ -118,6 +118,9 @@ server_config_finish(struct server_config *c, char *err, size_t errlen)
 	    sc_set_str(&c->banner, "none", NULL, 0) != 0 ||
 	    sc_set_str(&c->trusted_ca_keys, "none", NULL, 0) != 0 ||
 	    sc_set_str(&c->principals_file, "none", NULL, 0) != 0 ||
+	    sc_set_str(&c->cluster_ca_file, "none", NULL, 0) != 0 ||
+	    sc_set_str(&c->cluster_cert_file, "none", NULL, 0) != 0 ||
+	    sc_set_str(&c->cluster_key_file, "none", NULL, 0) != 0 ||
 	    control_socket_default(c) != 0 || sl_dir_default(c) != 0 ||
 	    sc_cluster_default(c) != 0) {
 		seterr(err, errlen, "out of memory");

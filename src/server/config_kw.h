@@ -152,6 +152,7 @@ sc_check_fn	sc_check_cluster_registry;
 sc_check_fn	sc_check_node_name;
 sc_check_fn	sc_check_bind_address;
 sc_check_fn	sc_check_cluster_prefix;
+sc_check_fn	sc_check_cluster_file;
 sc_set_fn	sc_kw_cluster_ports;
 int		sc_cluster_default(struct server_config *c);
 void		sc_print_cluster_ports(const struct server_config *c,

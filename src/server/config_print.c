@@ -337,6 +337,9 @@ static const struct {
 	{ "ClusterPortRange", sc_print_cluster_ports },
 	{ "ClusterLeaseTime", NULL },
 	{ "ClusterPrefix", NULL },
+	{ "ClusterCAFile", NULL },
+	{ "ClusterCertificateFile", NULL },
+	{ "ClusterKeyFile", NULL },
 };
 
 void

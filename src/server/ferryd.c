@@ -292,7 +292,8 @@ load_policy(struct server *srv, char *err, size_t errlen)
 	if (load_banners(&p->cfg, err, errlen) != 0 ||
 	    load_hostkeys(p, srv->dry_run, err, errlen) != 0 ||
 	    server_policy_load_hostcerts(p, err, errlen) != 0 ||
-	    server_policy_load_auth(p, err, errlen) != 0)
+	    server_policy_load_auth(p, err, errlen) != 0 ||
+	    server_policy_load_cluster_tls(p, err, errlen) != 0)
 		goto fail;
 	server_policy_conn_init(p);
 	return p;

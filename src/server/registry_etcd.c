@@ -390,7 +390,7 @@ registry_etcd_new(struct srv_loop *loop0, const struct server_config *c,
     registry_drop_fn drop, void *ctx, char *err, size_t errlen)
 {
 	struct etcd_client_opts o = { .attempt_ms = 1000, .call_ms = 3000,
-	    .connect_ms = 500 };
+	    .connect_ms = 500, .tls = c->cluster_tls };
 	struct ereg *e;
 
 	if ((e = calloc(1, sizeof(*e))) == NULL) {

@@ -31,6 +31,7 @@ server_policy_unref(struct server_policy *p)
 		key_free(p->hostkeys[i]);
 	server_policy_free_hostcerts(p);
 	revoked_free(p->revoked);
+	etcd_tls_free(&p->cluster_tls);
 	server_config_free(&p->cfg);
 	free(p);
 }

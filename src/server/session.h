@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "fleet/etcd_tls.h"
 #include "fwd/pump.h"
 #include "keys/cert.h"
 #include "keys/key.h"
@@ -32,6 +33,9 @@ struct server_policy {
 	 * server_policy_conn_init once cfg is finished and its banners
 	 * read */
 	struct server_conn_cfg	 conn;
+	/* ClusterCAFile, ClusterCertificateFile and ClusterKeyFile as read
+	 * (cluster_tls.c; cfg.cluster_tls points here when they were) */
+	struct etcd_tls		 cluster_tls;
 };
 
 void	server_policy_conn_init(struct server_policy *p);
@@ -49,6 +53,12 @@ int	server_policy_load_hostcerts(struct server_policy *p, char *err,
 	    size_t errlen);
 void	server_policy_free_hostcerts(struct server_policy *p);
 
+/* With an etcd fleet on https:// members: reads and checks the TLS
+ * files (fleet/etcd_tls.h) into p->cluster_tls; TLS files for http://
+ * members are an error. 0, or -1 with err naming keyword, file and
+ * why. server_policy_unref frees what it read. */
+int	server_policy_load_cluster_tls(struct server_policy *p, char *err,
+	    size_t errlen);
 void	server_policy_ref(struct server_policy *p);
 void	server_policy_unref(struct server_policy *p);
 

@@ -11,6 +11,10 @@ EtcdCluster   three (or n) members of Debian's etcd-server 3.4 with their own
 KeyWatch      `etcdctl watch KEY` in the background: when a key went.
 EtcdTool      one `ferry-etcdtool` process: send a command, get its JSON answer;
               the notes of watches and lease keepers are collected by tag.
+Pki           a CA and certificates made with the openssl CLI (server ones for
+              IP:127.0.0.1, client ones); EtcdCluster(tls=pki) serves its
+              clients over https:// with --client-cert-auth (peers stay on
+              http://) and etcdctl then presents pki's client certificate.
 
 Environment: FERRY_ETCDTOOL_BIN (default <build dir of FERRY_BIN>/tests/tools/
 ferry-etcdtool), FERRY_TEST_ETCD, FERRY_TEST_ETCDCTL (default /usr/bin/etcd,
@@ -66,10 +70,72 @@ def free_ports(n):
             s.close()
 
 
-def etcdctl(endpoints, *args, timeout=CTL_TIMEOUT, check=True):
-    """etcdctl (API 3) against a comma list of client URLs; its stdout."""
+class Pki:
+    """Certificates for TLS to etcd, made with the openssl CLI in dir: a CA
+    per name (ca()), and leaves it signs (leaf()): P-256 keys, valid for
+    two days unless days says otherwise (negative: expired)."""
+
+    def __init__(self, workdir):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.cas = {}
+        self.server = self.client = None
+
+    def _openssl(self, *args):
+        p = subprocess.run(['openssl', *map(str, args)], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise AssertionError(f'openssl {" ".join(map(str, args))} failed: {p.stderr}')
+
+    def ca(self, name='ca'):
+        """(cert, key) of the CA called name, made the first time."""
+        if name not in self.cas:
+            cert, key = self.dir / f'{name}.pem', self.dir / f'{name}.key'
+            self._openssl('req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt',
+                          'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key,
+                          '-out', cert, '-days', 2, '-subj', f'/CN=ferry test {name}')
+            self.cas[name] = (cert, key)
+        return self.cas[name]
+
+    def leaf(self, name, ca='ca', server=False, ip=LOCALHOST, days=2):
+        """(cert, key) signed by ca: a server certificate for ip (also good
+        for client auth: etcd's gateway dials etcd with it), else a client
+        one."""
+        ca_cert, ca_key = self.ca(ca)
+        cert, key, csr = (self.dir / f'{name}.pem', self.dir / f'{name}.key',
+                          self.dir / f'{name}.csr')
+        ext = self.dir / f'{name}.ext'
+        lines = ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature',
+                 'extendedKeyUsage=' + ('serverAuth,clientAuth' if server else 'clientAuth')]
+        if server:
+            lines.append(f'subjectAltName=IP:{ip}')
+        ext.write_text('\n'.join(lines) + '\n')
+        self._openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+                      '-nodes', '-keyout', key, '-out', csr, '-subj', f'/CN=ferry test {name}')
+        # OpenSSL 3.0's x509 has no -not_after: -days -1 ends it a day
+        # before it starts
+        self._openssl('x509', '-req', '-in', csr, '-CA', ca_cert, '-CAkey', ca_key,
+                      '-set_serial', str(int.from_bytes(os.urandom(8), 'big')), '-out', cert,
+                      '-extfile', ext, '-days', days)
+        return cert, key
+
+    def standard(self):
+        """The CA, etcd's server certificate and a client one: self."""
+        self.server = self.leaf('etcd-server', server=True)
+        self.client = self.leaf('client')
+        return self
+
+    def ctl_args(self):
+        return ['--cacert', str(self.ca()[0]), '--cert', str(self.client[0]),
+                '--key', str(self.client[1])]
+
+
+def etcdctl(endpoints, *args, timeout=CTL_TIMEOUT, check=True, tls=None):
+    """etcdctl (API 3) against a comma list of client URLs (tls: a Pki whose
+    client certificate it presents); its stdout."""
     env = dict(os.environ, ETCDCTL_API='3')
     p = subprocess.run([require(ETCDCTL, 'etcdctl'), '--endpoints', endpoints,
+                        *(tls.ctl_args() if tls else []),
                         '--dial-timeout', '3s', '--command-timeout', '5s', *args],
                        env=env, capture_output=True, text=True, timeout=timeout)
     if check and p.returncode != 0:
@@ -79,9 +145,9 @@ def etcdctl(endpoints, *args, timeout=CTL_TIMEOUT, check=True):
 
 
 class Member:
-    def __init__(self, name, client_port, peer_port, workdir):
+    def __init__(self, name, client_port, peer_port, workdir, tls=False):
         self.name = name
-        self.client_url = f'http://{LOCALHOST}:{client_port}'
+        self.client_url = f'{"https" if tls else "http"}://{LOCALHOST}:{client_port}'
         self.peer_url = f'http://{LOCALHOST}:{peer_port}'
         self.data_dir = workdir / f'{name}.etcd'
         self.log_path = workdir / f'{name}.log'
@@ -93,9 +159,10 @@ class Member:
 
 
 class EtcdCluster:
-    def __init__(self, workdir, n=3):
+    def __init__(self, workdir, n=3, tls=None):
         self.workdir = Path(workdir)
         self.n = n
+        self.tls = tls
         self.members = []
         self._start_with_retries()
 
@@ -112,8 +179,8 @@ class EtcdCluster:
 
     def _start(self, attempt):
         ports = free_ports(2 * self.n)
-        self.members = [Member(f'm{i}', ports[2 * i], ports[2 * i + 1], self.workdir)
-                        for i in range(self.n)]
+        self.members = [Member(f'm{i}', ports[2 * i], ports[2 * i + 1], self.workdir,
+                               tls=self.tls is not None) for i in range(self.n)]
         self.initial = ','.join(f'{m.name}={m.peer_url}' for m in self.members)
         self.token = f'ferry-test-{os.getpid()}-{time.monotonic_ns()}'
         for m in self.members:
@@ -136,7 +203,7 @@ class EtcdCluster:
                     raise AssertionError(f'etcd {m.name} exited {m.proc.returncode}:\n'
                                          f'{text[-3000:]}')
             out = etcdctl(self.endpoints(), 'endpoint', 'health', '-w', 'json', check=False,
-                          timeout=d.left(CTL_TIMEOUT))
+                          timeout=d.left(CTL_TIMEOUT), tls=self.tls)
             if out and self._all_healthy(out):
                 return
             d.left()
@@ -156,6 +223,10 @@ class EtcdCluster:
                 '--initial-cluster', self.initial, '--initial-cluster-token', self.token,
                 '--initial-cluster-state', 'new', '--heartbeat-interval', '100',
                 '--election-timeout', '1000', '--logger', 'zap', '--log-outputs', 'stderr']
+        if self.tls is not None:
+            argv += ['--cert-file', str(self.tls.server[0]), '--key-file',
+                     str(self.tls.server[1]), '--trusted-ca-file', str(self.tls.ca()[0]),
+                     '--client-cert-auth']
         with open(m.log_path, 'ab') as log:
             m.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                                       stderr=subprocess.STDOUT, start_new_session=True)
@@ -168,7 +239,8 @@ class EtcdCluster:
 
     def status(self):
         """`etcdctl endpoint status` of the live members (JSON rows)."""
-        out = etcdctl(self.endpoints(self.alive_members()), 'endpoint', 'status', '-w', 'json')
+        out = etcdctl(self.endpoints(self.alive_members()), 'endpoint', 'status', '-w', 'json',
+                      tls=self.tls)
         return json.loads(out)
 
     def leader(self, timeout=15.0):
@@ -210,7 +282,7 @@ class EtcdCluster:
 
     def ctl(self, *args, **kw):
         """etcdctl against the live members."""
-        return etcdctl(self.endpoints(self.alive_members()), *args, **kw)
+        return etcdctl(self.endpoints(self.alive_members()), *args, tls=self.tls, **kw)
 
     def get(self, key, prefix=False):
         """{key: value} as etcdctl sees it (an independent client)."""
@@ -271,7 +343,7 @@ class PortTaken(Exception):
 class EtcdTool:
     """ferry-etcdtool on a comma list of member URLs."""
 
-    def __init__(self, workdir, urls, attempt_ms=1000, call_ms=15000):
+    def __init__(self, workdir, urls, attempt_ms=1000, call_ms=15000, tls_args=()):
         self.log_path = Path(workdir) / 'etcdtool.log'
         self.lines = queue.Queue()
         self.notes = {}
@@ -279,7 +351,7 @@ class EtcdTool:
         self.seq = 0
         self.lock = threading.Lock()
         argv = [etcdtool_bin(), '-v', '-a', str(attempt_ms), '-c', str(call_ms),
-                'etcd:' + ','.join(urls)]
+                *map(str, tls_args), 'etcd:' + ','.join(urls)]
         self.log = open(self.log_path, 'ab')
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.log, start_new_session=True)
@@ -380,12 +452,13 @@ class EtcdLab:
     """A test's cluster and tools; diagnostics() for conftest's failure
     report, close() kills everything and says what went wrong."""
 
-    def __init__(self, workdir, n=3):
+    def __init__(self, workdir, n=3, tls=None):
         self.workdir = Path(workdir)
-        self.cluster = EtcdCluster(self.workdir, n)
+        self.cluster = EtcdCluster(self.workdir, n, tls=tls)
         self.tools = []
 
     def tool(self, urls=None, **kw):
+        """ferry-etcdtool on the members (tls_args=[-A CA -E CERT -K KEY])."""
         t = EtcdTool(self.workdir, urls or [m.client_url for m in self.cluster.members], **kw)
         self.tools.append(t)
         return t

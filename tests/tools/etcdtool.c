@@ -16,7 +16,9 @@
  *
  * Every answer has "status" ("ok" or the failure) and "member". EOF or
  * "quit" closes the client; the tool exits 0 once it is closed. Usage:
- * ferry-etcdtool [-v] [-a ATTEMPT_MS] [-c CALL_MS] etcd:URL[,URL...] */
+ * ferry-etcdtool [-v] [-a ATTEMPT_MS] [-c CALL_MS] [-A CAFILE]
+ * [-E CERTFILE -K KEYFILE] etcd:URL[,URL...] (the TLS files for https://
+ * members: the CA bundle, the client certificate and key). */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -379,7 +381,10 @@ on_closed(void *arg)
 int
 main(int argc, char **argv)
 {
+	struct etcd_tls_files f = { .ca_name = "-A", .cert_name = "-E",
+	    .key_name = "-K" };
 	struct etcd_client_opts o;
+	struct etcd_tls tls;
 	enum log_level level = LOG_INFO;
 	struct tool t;
 	char err[512];
@@ -387,7 +392,7 @@ main(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	memset(&t, 0, sizeof(t));
-	while ((ch = getopt(argc, argv, "va:c:")) != -1) {
+	while ((ch = getopt(argc, argv, "va:c:A:E:K:")) != -1) {
 		switch (ch) {
 		case 'v':
 			level = level < LOG_DEBUG2 ? level + 1 : level;
@@ -398,6 +403,15 @@ main(int argc, char **argv)
 		case 'c':
 			o.call_ms = (unsigned)strtoul(optarg, NULL, 10);
 			break;
+		case 'A':
+			f.ca = optarg;
+			break;
+		case 'E':
+			f.cert = optarg;
+			break;
+		case 'K':
+			f.key = optarg;
+			break;
 		default:
 			goto usage;
 		}
@@ -406,11 +420,18 @@ main(int argc, char **argv)
 		goto usage;
 	log_init("ferry-etcdtool", level, stderr);
 	t.loop = uv_default_loop();
-	if (etcd_client_new(t.loop, argv[optind], &o, &t.c, err,
-	    sizeof(err)) != 0) {
+	if (etcd_tls_load(&tls, &f, err, sizeof(err)) != 0) {
 		fprintf(stderr, "ferry-etcdtool: %s\n", err);
 		return 2;
 	}
+	o.tls = &tls;
+	if (etcd_client_new(t.loop, argv[optind], &o, &t.c, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "ferry-etcdtool: %s\n", err);
+		etcd_tls_free(&tls);
+		return 2;
+	}
+	etcd_tls_free(&tls);	/* the client has its copy */
 	uv_pipe_init(t.loop, &t.in, 0);
 	t.in.data = &t;
 	if (uv_pipe_open(&t.in, 0) != 0 ||
@@ -425,6 +446,7 @@ main(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr, "usage: ferry-etcdtool [-v] [-a ATTEMPT_MS] "
-	    "[-c CALL_MS] etcd:URL[,URL...]\n");
+	    "[-c CALL_MS] [-A CAFILE] [-E CERTFILE -K KEYFILE] "
+	    "etcd:URL[,URL...]\n");
 	return 2;
 }

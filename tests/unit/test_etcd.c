@@ -434,14 +434,27 @@ test_endpoints(void **state)
 
 	(void)state;
 	assert_int_equal(etcd_endpoints_parse("etcd:http://127.0.0.1:2379,"
-	    "https://etcd-2.example:2379/,http://[::1]:2379", &ep, err,
+	    "http://etcd-2.example:2379/,http://[::1]:2379", &ep, err,
 	    sizeof(err)), 0);
 	assert_int_equal(ep.n, 3);
+	assert_false(ep.tls);
 	assert_string_equal(ep.url[0], "http://127.0.0.1:2379");
-	assert_string_equal(ep.url[1], "https://etcd-2.example:2379");
+	assert_string_equal(ep.url[1], "http://etcd-2.example:2379");
 	assert_string_equal(ep.url[2], "http://[::1]:2379");
+	assert_int_equal(etcd_endpoints_parse("etcd:https://etcd-1.example,"
+	    "https://[::1]:2379/", &ep, err, sizeof(err)), 0);
+	assert_true(ep.tls);
+	assert_string_equal(ep.url[1], "https://[::1]:2379");
 	assert_int_equal(etcd_endpoints_parse("etcd:http://h", &ep, err,
 	    sizeof(err)), 0);
+	/* one fleet, one way: a mix of http:// and https:// is refused */
+	assert_int_equal(etcd_endpoints_parse("etcd:https://a:1,http://b:2",
+	    &ep, err, sizeof(err)), -1);
+	assert_string_equal(err, "URL http://b:2 is http:// while https://a:1 "
+	    "is https://: the members are all https:// or all http://");
+	assert_int_equal(etcd_endpoints_parse("etcd:http://a,http://b,"
+	    "https://c", &ep, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "all https:// or all http://"));
 
 	assert_int_equal(etcd_endpoints_parse("http://h:1", &ep, err,
 	    sizeof(err)), -1);

@@ -997,7 +997,9 @@ test_print(void **state)
 	    "AllowUsers carol\nClusterRegistry etcd:http://10.0.0.1:2379\n"
 	    "ClusterNodeName n1\nClusterBindAddress 127.0.0.2\n"
 	    "ClusterPortRange 20000-20099\nClusterLeaseTime 5\n"
-	    "ClusterPrefix /f2\n");
+	    "ClusterPrefix /f2\nClusterCAFile /etc/ferryd/etcd-ca.pem\n"
+	    "ClusterCertificateFile /etc/ferryd/etcd.pem\n"
+	    "ClusterKeyFile /etc/ferryd/etcd.key\n");
 	finish();
 	out = printed(&cfg);
 	assert_string_equal(out,
@@ -1063,7 +1065,10 @@ test_print(void **state)
 	    "clusterbindaddress 127.0.0.2\n"
 	    "clusterportrange 20000-20099\n"
 	    "clusterleasetime 5\n"
-	    "clusterprefix /f2\n");
+	    "clusterprefix /f2\n"
+	    "clustercafile /etc/ferryd/etcd-ca.pem\n"
+	    "clustercertificatefile /etc/ferryd/etcd.pem\n"
+	    "clusterkeyfile /etc/ferryd/etcd.key\n");
 	free(out);
 }
 
@@ -1121,6 +1126,14 @@ test_cluster_bad(void **state)
 	    "one, under 128 bytes)");
 	line_bad("ClusterLeaseTime 1", WHERE ": ClusterLeaseTime: bad value "
 	    "'1' (a number from 2 to 3600)");
+	line_bad("ClusterRegistry etcd:https://a:2379,http://b:2379", WHERE
+	    ": ClusterRegistry: URL http://b:2379 is http:// while "
+	    "https://a:2379 is https://: the members are all https:// or all "
+	    "http://");
+	line_bad("ClusterCAFile etcd-ca.pem", WHERE ": ClusterCAFile: "
+	    "'etcd-ca.pem' is neither none nor an absolute path");
+	line_bad("ClusterKeyFile ~/etcd.key", WHERE ": ClusterKeyFile: "
+	    "'~/etcd.key' is neither none nor an absolute path");
 	finish();
 }
 
@@ -1183,7 +1196,10 @@ test_print_defaults(void **state)
 	    "clusterbindaddress any\n"
 	    "clusterportrange none\n"
 	    "clusterleasetime 10\n"
-	    "clusterprefix /ferry\n");
+	    "clusterprefix /ferry\n"
+	    "clustercafile none\n"
+	    "clustercertificatefile none\n"
+	    "clusterkeyfile none\n");
 	free(out);
 
 	fresh();
