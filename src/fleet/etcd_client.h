@@ -163,10 +163,12 @@ void	 etcd_watch_stop(struct etcd_watcher *w);
  * unreachable: the lease has expired or is about to), the keeper says
  * LOST and asks for a new lease at once, retrying (500 ms doubling up
  * to a third of the TTL) until it gets one: GRANTED again, with a new
- * id. */
+ * id. While it has none, each grant that fails says WAITING (id 0) with
+ * the reason, so that the owner can tell why it has no lease. */
 enum etcd_lease_event {
 	ETCD_LEASE_GRANTED,
 	ETCD_LEASE_LOST,
+	ETCD_LEASE_WAITING,
 };
 
 typedef void	(*etcd_lease_cb)(void *arg, enum etcd_lease_event ev,

@@ -144,6 +144,8 @@ on_granted(void *arg, const struct etcd_reply *r)
 		return;
 	if (r->status != ETCD_OK) {
 		log_info("etcd lease not granted: %s", r->err);
+		if (!note(k, ETCD_LEASE_WAITING, 0, r->err))
+			return;
 		wait = GRANT_RETRY_MS << (k->fails < 6 ? k->fails : 6);
 		k->fails++;
 		etcd_wake_at(k->c, &k->wake, wait < interval(k) ? wait :

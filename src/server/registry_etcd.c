@@ -275,12 +275,17 @@ static void
 on_lease(void *arg, enum etcd_lease_event ev, int64_t id, const char *why)
 {
 	struct ereg *e = arg;
+	char safe[sizeof(e->lease_why) - 32];
 
+	text_safe(safe, sizeof(safe), why != NULL && why[0] != '\0' ? why :
+	    "no lease from etcd yet", false);
 	uv_mutex_lock(&e->lock);
 	e->lease = ev == ETCD_LEASE_GRANTED ? id : 0;
-	snprintf(e->lease_why, sizeof(e->lease_why), "%s", why != NULL &&
-	    why[0] != '\0' ? why : "no lease from etcd yet");
+	snprintf(e->lease_why, sizeof(e->lease_why), "%s%s", ev ==
+	    ETCD_LEASE_WAITING ? "no lease from etcd: " : "", safe);
 	uv_mutex_unlock(&e->lock);
+	if (ev == ETCD_LEASE_WAITING)	/* the keeper logged it */
+		return;
 	if (ev == ETCD_LEASE_GRANTED) {
 		log_info("fleet: node %s joined with lease %lld at %s", e->node,
 		    (long long)id, etcd_client_member(e->ec));
@@ -289,7 +294,7 @@ on_lease(void *arg, enum etcd_lease_event ev, int64_t id, const char *why)
 	} else
 		log_error("fleet: node %s lost its lease (%s); new fleet-wide "
 		    "forwards are refused until it has one again", e->node,
-		    why);
+		    safe);
 }
 
 #define STOP_MS		1500	/* SIGTERM: the revoke's time at most */

@@ -194,7 +194,8 @@ on_lease(void *arg, enum etcd_lease_event ev, int64_t id, const char *why)
 	struct tagged *g = arg;
 
 	emit(json_pack("{s:s, s:s, s:I, s:s}", "tag", g->tag, "lease",
-	    ev == ETCD_LEASE_GRANTED ? "granted" : "lost", "id",
+	    ev == ETCD_LEASE_GRANTED ? "granted" : ev == ETCD_LEASE_LOST ?
+	    "lost" : "waiting", "id",
 	    (json_int_t)id, "err", why));
 }
 
