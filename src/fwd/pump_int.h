@@ -12,7 +12,7 @@
 #include "net/chan.h"
 #include "ssh/buf.h"
 
-#define READ_MAX	(128 * 1024)
+#define READ_MAX	(64 * 1024)
 
 union pump_sock {
 	uv_handle_t	 h;
