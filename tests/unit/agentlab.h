@@ -1,4 +1,4 @@
-/* OpenSSH's ssh-agent and its tools for the unit tests (test_agent.c,
+/* OpenSSH's ssh-agent and its tools for the unit tests (test_agent_client.c,
  * test_agent_cert.c): commands run with their output to /dev/null, an
  * agent started on a socket and waited for, within bounds, and stopped.
  * Nothing here uses cmocka: failures are returned and said on stderr. */
