@@ -5,6 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Every answer's start: out cleared, e cleared, the body parsed. */
+static int
+begin(const char *body, size_t len, void *out, size_t outlen, json_t **root,
+    struct etcd_error *e)
+{
+	memset(out, 0, outlen);
+	ej_clear(e);
+	return ej_load(body, len, ETCD_RESP_MAX, root, e);
+}
+
 /* The key a failed transaction read back: the first response's range. */
 static int
 txn_kv(json_t *responses, struct etcd_txn_result *out, struct etcd_error *e)
@@ -44,9 +54,7 @@ etcd_parse_txn(const char *body, size_t len, struct etcd_txn_result *out,
 	json_t *root, *responses;
 	int r = -1;
 
-	memset(out, 0, sizeof(*out));
-	ej_clear(e);
-	if (ej_load(body, len, ETCD_RESP_MAX, &root, e) != 0)
+	if (begin(body, len, out, sizeof(*out), &root, e) != 0)
 		return -1;
 	if (ej_header(root, &out->hdr, e) != 0 ||
 	    ej_bool(root, "succeeded", &out->succeeded, e) != 0 ||
@@ -69,9 +77,7 @@ etcd_parse_range(const char *body, size_t len, struct etcd_range_result *out,
 	json_t *root, *kvs;
 	int r = -1;
 
-	memset(out, 0, sizeof(*out));
-	ej_clear(e);
-	if (ej_load(body, len, ETCD_RESP_MAX, &root, e) != 0)
+	if (begin(body, len, out, sizeof(*out), &root, e) != 0)
 		return -1;
 	if (ej_header(root, &out->hdr, e) != 0 ||
 	    ej_array(root, "kvs", &kvs, e) != 0 ||
@@ -117,9 +123,7 @@ etcd_parse_grant(const char *body, size_t len, struct etcd_lease_result *out,
 	json_t *root, *err;
 	int r = -1;
 
-	memset(out, 0, sizeof(*out));
-	ej_clear(e);
-	if (ej_load(body, len, ETCD_RESP_MAX, &root, e) != 0)
+	if (begin(body, len, out, sizeof(*out), &root, e) != 0)
 		return -1;
 	/* LeaseGrantResponse's own error field */
 	err = json_object_get(root, "error");
@@ -142,9 +146,7 @@ etcd_parse_keepalive(const char *body, size_t len,
 	json_t *root, *result;
 	int r = -1;
 
-	memset(out, 0, sizeof(*out));
-	ej_clear(e);
-	if (ej_load(body, len, ETCD_RESP_MAX, &root, e) != 0)
+	if (begin(body, len, out, sizeof(*out), &root, e) != 0)
 		return -1;
 	/* the gateway answers in its stream form, {"result": {...}} */
 	if (ej_object(root, "result", &result, e) != 0)
@@ -162,9 +164,7 @@ etcd_parse_revoke(const char *body, size_t len, struct etcd_header *out,
 	json_t *root;
 	int r;
 
-	memset(out, 0, sizeof(*out));
-	ej_clear(e);
-	if (ej_load(body, len, ETCD_RESP_MAX, &root, e) != 0)
+	if (begin(body, len, out, sizeof(*out), &root, e) != 0)
 		return -1;
 	r = ej_header(root, out, e);
 	json_decref(root);
