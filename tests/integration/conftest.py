@@ -103,15 +103,22 @@ def _harness_only(item):
     return cs.params.get('server') in ('sshd', 'dropbear')
 
 
+# Run once per scripts/test.sh, in its plain pass: the packages build from
+# the tree, not from the binary under test.
+ONCE_PER_RUN = {'test_debian_packages'}
+
+
 def pytest_collection_modifyitems(config, items):
     """Under FERRY_SANITIZED=1 (scripts/test.sh's ASan+UBSan pass) the
-    harness-only tests are deselected, by count in pytest's summary: they
-    run in the plain pass, and a sanitizer has nothing to check in them."""
+    harness-only tests and ONCE_PER_RUN are deselected, by count in
+    pytest's summary: they run in the plain pass, and a sanitizer has
+    nothing to check in them."""
     if not os.environ.get('FERRY_SANITIZED'):
         return
     keep, drop = [], []
     for item in items:
-        (drop if _harness_only(item) else keep).append(item)
+        (drop if _harness_only(item) or item.originalname in ONCE_PER_RUN
+         else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
